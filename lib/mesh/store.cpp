@@ -1,0 +1,210 @@
+#include "mesh/store.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "mesh/sqlite_db.h"
+
+namespace mesh {
+namespace {
+
+// Forward migrations: kMigrations[i] takes a database from version i to version i + 1.
+// Never edit a released step; append a new one.
+constexpr const char* kMigrations[] = {
+    // 1: log records. AUTOINCREMENT keeps ids increasing even after retention empties the
+    // table, which follow cursors and the full-text watermark rely on.
+    R"sql(
+    CREATE TABLE logs (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      ts_ns INTEGER NOT NULL,
+      service TEXT NOT NULL,
+      level INTEGER NOT NULL,
+      message TEXT NOT NULL,
+      trace_id TEXT,
+      span_id TEXT,
+      attributes TEXT
+    );
+    CREATE INDEX logs_service_ts ON logs(service, ts_ns, level);
+    CREATE INDEX logs_ts ON logs(ts_ns);
+    CREATE INDEX logs_trace ON logs(trace_id) WHERE trace_id IS NOT NULL;
+    )sql",
+    // 2: full-text index on messages, fed off the ingest path in batches; logs_fts_state
+    // records how far (by id) it has been fed.
+    R"sql(
+    CREATE VIRTUAL TABLE logs_fts USING fts5(message, content='logs', content_rowid='id');
+    CREATE TABLE logs_fts_state (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      indexed_through INTEGER NOT NULL
+    );
+    INSERT INTO logs_fts_state VALUES (1, 0);
+    )sql",
+};
+constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
+
+Status MakeDirectories(const std::string& dir) {
+  if (dir.empty()) return Status::Ok();
+  struct stat st;
+  if (stat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return Status::Ok();
+    return Status::IOError("cannot create directory " + dir + ": a file is in the way");
+  }
+  const size_t slash = dir.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) {
+    if (Status s = MakeDirectories(dir.substr(0, slash)); !s.ok()) return s;
+  }
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Status::IOError("cannot create directory " + dir + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> QueryInt(Db& db, const char* sql) {
+  Result<Statement> stmt = db.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return *row ? stmt->ColumnInt64(0) : 0;
+}
+
+}  // namespace
+
+Store::Store(std::string path, std::unique_ptr<Db> db) : path_(std::move(path)), db_(std::move(db)) {}
+Store::~Store() = default;
+
+int Store::LatestSchemaVersion() { return kLatestVersion; }
+
+bool Store::read_only() const { return db_->ReadOnly(); }
+
+Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
+  const std::string& path = options.path;
+  if (path.empty()) return Status::InvalidArgument("empty database path");
+  struct stat st;
+  const bool exists = stat(path.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument("database path " + path + " is a directory");
+  }
+  if (!exists) {
+    if (!options.create_if_missing) {
+      return Status::NotFound("no store at " + path +
+                              " (write logs first with meshlog write or ingest, or pass --db)");
+    }
+    const size_t slash = path.find_last_of('/');
+    if (slash != std::string::npos) {
+      if (Status s = MakeDirectories(path.substr(0, slash)); !s.ok()) return s;
+    }
+  }
+  // A file we may not write is opened read-only: reading commands still work on it.
+  const bool writable = !exists || access(path.c_str(), W_OK) == 0;
+  int flags = writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+  flags |= SQLITE_OPEN_NOMUTEX;
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  auto db = std::make_unique<Db>(raw);
+  if (rc != SQLITE_OK) {
+    return Status::IOError("cannot open " + path + ": " + sqlite3_errmsg(raw));
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 30000);
+
+  // The first read tells a database from any other file.
+  if (Result<int64_t> probe = QueryInt(*db, "SELECT count(*) FROM sqlite_master"); !probe.ok()) {
+    const int code = sqlite3_errcode(raw) & 0xFF;
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
+      return Status::Corruption(path + " is not a mesh database (" + probe.status().message() + ")");
+    }
+    return Status::IOError("cannot read " + path + ": " + probe.status().message());
+  }
+  if (writable) {
+    if (Status s = db->Exec("PRAGMA journal_mode=WAL"); !s.ok()) {
+      return Status::IOError("cannot enable WAL on " + path + ": " + s.message());
+    }
+  }
+  db->Exec("PRAGMA synchronous=NORMAL");
+
+  std::unique_ptr<Store> store(new Store(path, std::move(db)));
+  const int target = options.target_schema_version > 0
+                         ? std::min(options.target_schema_version, kLatestVersion)
+                         : kLatestVersion;
+  if (Status s = store->Migrate(target); !s.ok()) return s;
+  return store;
+}
+
+Status Store::Migrate(int target) {
+  Db& db = *db_;
+  const auto read_version = [&]() -> Result<int64_t> {
+    Result<int64_t> has_table = QueryInt(
+        db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'");
+    if (!has_table.ok() || *has_table == 0) return has_table;
+    return QueryInt(db, "SELECT max(version) FROM schema_version");
+  };
+  Result<int64_t> version = read_version();
+  if (!version.ok()) return version.status().WithContext("cannot read schema of " + path_);
+  if (*version > kLatestVersion) {
+    return Status::Unsupported(path_ + " has schema version " + std::to_string(*version) +
+                               ", newer than this build supports (" +
+                               std::to_string(kLatestVersion) + "); upgrade mesh");
+  }
+  if (*version >= target) {
+    schema_version_ = static_cast<int>(*version);
+    return Status::Ok();
+  }
+  if (db.ReadOnly()) {
+    return Status::IOError(path_ + " needs a schema upgrade but is read-only; open it once "
+                                   "with write access");
+  }
+  // Another process may be migrating too: re-read the version inside the write transaction.
+  Status s = InWriteTransaction(db, [&]() -> Status {
+    if (Status e = db.Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+        !e.ok()) {
+      return e;
+    }
+    Result<int64_t> current = QueryInt(db, "SELECT coalesce(max(version), 0) FROM schema_version");
+    if (!current.ok()) return current.status();
+    for (int v = static_cast<int>(*current); v < target; ++v) {
+      if (Status e = db.Exec(kMigrations[v]); !e.ok()) {
+        return e.WithContext("migration to schema version " + std::to_string(v + 1));
+      }
+    }
+    if (*current < target) {
+      if (Status e = db.Exec("DELETE FROM schema_version"); !e.ok()) return e;
+      Result<Statement> insert = db.Prepare("INSERT INTO schema_version VALUES (?)");
+      if (!insert.ok()) return insert.status();
+      insert->Bind(1, static_cast<int64_t>(target));
+      if (Result<bool> r = insert->Step(); !r.ok()) return r.status();
+    }
+    schema_version_ = std::max<int>(static_cast<int>(*current), target);
+    return Status::Ok();
+  });
+  return s.WithContext("cannot migrate " + path_);
+}
+
+Result<std::vector<std::string>> Store::ExplainQueryPlan(const SqlQuery& query) {
+  SqlQuery explain = query;
+  explain.sql = "EXPLAIN QUERY PLAN " + query.sql;
+  Result<Statement> stmt = PrepareQuery(*db_, explain);
+  if (!stmt.ok()) return stmt.status();
+  std::vector<std::string> lines;
+  while (true) {
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    lines.push_back(stmt->ColumnText(3));
+  }
+  return lines;
+}
+
+std::string ResolveStorePath(const std::string& flag,
+                             const std::function<const char*(const char*)>& getenv) {
+  if (!flag.empty()) return flag;
+  const char* env = getenv("MESH_DB");
+  if (env && *env) return env;
+  const char* xdg = getenv("XDG_DATA_HOME");
+  if (xdg && *xdg) return std::string(xdg) + "/mesh/mesh.db";
+  const char* home = getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.local/share/mesh/mesh.db";
+}
+
+}  // namespace mesh

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mesh needs to build, test and benchmark, when they are missing.
+# A no-op when everything is present; runs `apt-get update` once, only when it must install.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libsqlite3-dev sqlite3
+  libjsoncpp-dev libcli11-dev
+  libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  jq
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages and not root; run: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
