@@ -3,8 +3,11 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <initializer_list>
+#include <algorithm>
+#include <iterator>
+#include <vector>
 
+#include "mesh/json_scan.h"
 #include "mesh/json_text.h"
 #include "mesh/time_format.h"
 #include "mesh/trace_id.h"
@@ -12,98 +15,101 @@
 namespace mesh {
 namespace {
 
-// Removes and returns the first member of obj named in `names`, or null.
-Json::Value TakeFirst(Json::Value& obj, std::initializer_list<const char*> names,
-                      std::string* taken_name) {
-  for (const char* name : names) {
-    if (obj.isMember(name)) {
-      Json::Value v;
-      obj.removeMember(name, &v);
-      *taken_name = name;
-      return v;
+enum Slot { kTimestamp, kLevel, kMessage, kService, kTrace, kSpan, kSlots, kNone = kSlots };
+
+// Which known field a member name fills, and its rank among that field's names (lower wins).
+Slot Classify(std::string_view key, int* rank) {
+  struct Name {
+    std::string_view name;
+    Slot slot;
+    int rank;
+  };
+  static constexpr Name kNames[] = {
+      {"timestamp", kTimestamp, 0}, {"time", kTimestamp, 1},  {"ts", kTimestamp, 2},
+      {"@timestamp", kTimestamp, 3}, {"level", kLevel, 0},    {"severity", kLevel, 1},
+      {"lvl", kLevel, 2},           {"loglevel", kLevel, 3},  {"message", kMessage, 0},
+      {"msg", kMessage, 1},         {"service", kService, 0}, {"trace_id", kTrace, 0},
+      {"traceId", kTrace, 1},       {"span_id", kSpan, 0},    {"spanId", kSpan, 1},
+  };
+  for (const Name& n : kNames) {
+    if (n.name == key) {
+      *rank = n.rank;
+      return n.slot;
     }
   }
-  return Json::Value::nullSingleton();
+  return kNone;
 }
 
-// Keeps a value we could not interpret as an attribute, without colliding with the canonical
-// names the JSON form prints itself.
-void KeepAsAttribute(Json::Value& obj, const std::string& name, Json::Value value) {
-  static constexpr std::string_view kCanonical[] = {"timestamp", "level",   "service",
-                                                    "message",   "trace_id", "span_id"};
-  for (std::string_view c : kCanonical) {
-    if (name == c) {
-      obj[name + "_raw"] = std::move(value);
-      return;
-    }
+bool ParseNumberText(std::string_view text, int64_t* ns) {
+  int64_t whole = 0;
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), whole);
+  if (r.ec == std::errc() && r.ptr == text.data() + text.size() &&
+      whole > 100'000'000'000'000'000LL) {
+    *ns = whole;  // nanoseconds: keep every digit rather than going through double
+    return true;
   }
-  obj[name] = std::move(value);
+  const std::string copy(text);
+  char* end = nullptr;
+  const double d = std::strtod(copy.c_str(), &end);
+  if (copy.empty() || end != copy.c_str() + copy.size()) return false;
+  *ns = UnixTimestampToNs(d);
+  return true;
 }
 
-bool ParseTimestampValue(const Json::Value& v, int64_t* ns) {
-  if (v.isNumeric()) {
-    if (v.isInt64() && v.asInt64() > 100'000'000'000'000'000LL) {
-      *ns = v.asInt64();  // nanoseconds: keep every digit rather than going through double
-      return true;
-    }
-    *ns = UnixTimestampToNs(v.asDouble());
-    return true;
+bool ParseTimestampMember(const JsonMember& m, int64_t* ns) {
+  if (m.kind == JsonKind::kNumber) return ParseNumberText(m.value, ns);
+  if (m.kind != JsonKind::kString) return false;
+  const std::string text = StringValue(m);
+  if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0])) &&
+      text.find('-') == std::string::npos) {
+    return ParseNumberText(text, ns);
   }
-  if (!v.isString()) return false;
-  const std::string s = v.asString();
-  if (!s.empty() && std::isdigit(static_cast<unsigned char>(s[0])) && s.find('-') == std::string::npos) {
-    int64_t whole = 0;
-    const auto r = std::from_chars(s.data(), s.data() + s.size(), whole);
-    if (r.ec == std::errc() && r.ptr == s.data() + s.size() && whole > 100'000'000'000'000'000LL) {
-      *ns = whole;
-      return true;
-    }
-    char* end = nullptr;
-    const double d = std::strtod(s.c_str(), &end);
-    if (end != s.c_str() + s.size()) return false;
-    *ns = UnixTimestampToNs(d);
-    return true;
-  }
-  Result<int64_t> parsed = ParseRfc3339(s);
+  Result<int64_t> parsed = ParseRfc3339(text);
   if (!parsed.ok()) return false;
   *ns = *parsed;
   return true;
 }
 
-bool ParseLevelValue(const Json::Value& v, LogLevel* level) {
-  if (v.isString()) {
-    const auto parsed = ParseLogLevel(v.asString());
+bool ParseLevelMember(const JsonMember& m, LogLevel* level) {
+  if (m.kind == JsonKind::kString) {
+    const auto parsed = ParseLogLevel(StringValue(m));
     if (!parsed) return false;
     *level = *parsed;
     return true;
   }
-  if (v.isIntegral()) {
-    const int64_t n = v.asInt64();
-    // pino/bunyan: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal.
-    if (n >= 10 && n <= 60 && n % 10 == 0) {
-      static constexpr LogLevel kPino[] = {LogLevel::kDebug, LogLevel::kDebug, LogLevel::kInfo,
-                                           LogLevel::kWarn,  LogLevel::kError, LogLevel::kFatal};
-      *level = kPino[n / 10 - 1];
-      return true;
-    }
-    const auto parsed = LevelFromSeverityNumber(static_cast<int>(n));
-    if (!parsed) return false;
-    *level = *parsed;
+  if (m.kind != JsonKind::kNumber) return false;
+  int n = 0;
+  const auto r = std::from_chars(m.value.data(), m.value.data() + m.value.size(), n);
+  if (r.ec != std::errc() || r.ptr != m.value.data() + m.value.size()) return false;
+  // pino/bunyan: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal.
+  if (n >= 10 && n <= 60 && n % 10 == 0) {
+    static constexpr LogLevel kPino[] = {LogLevel::kDebug, LogLevel::kDebug, LogLevel::kInfo,
+                                         LogLevel::kWarn,  LogLevel::kError, LogLevel::kFatal};
+    *level = kPino[n / 10 - 1];
     return true;
   }
-  return false;
+  const auto parsed = LevelFromSeverityNumber(n);
+  if (!parsed) return false;
+  *level = *parsed;
+  return true;
 }
 
-std::string Lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
+bool ParseIdMember(const JsonMember& m, bool (*valid)(std::string_view), std::string* id) {
+  if (m.kind != JsonKind::kString) return false;
+  std::string text = StringValue(m);
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!valid(text)) return false;
+  *id = std::move(text);
+  return true;
 }
 
-std::string TextOf(const Json::Value& v) {
-  if (v.isString()) return v.asString();
-  std::string out;
-  AppendJsonValue(out, v);
-  return out;
+void AppendMember(std::string& attributes, std::string_view raw_key, std::string_view suffix,
+                  std::string_view raw_value) {
+  attributes += attributes.empty() ? "{\"" : ",\"";
+  attributes += raw_key;
+  attributes += suffix;
+  attributes += "\":";
+  attributes += raw_value;
 }
 
 }  // namespace
@@ -151,50 +157,57 @@ std::string ToJson(const LogRecord& record) {
 }
 
 Result<LogRecord> LogRecordFromJson(std::string_view json, const LogRecord& defaults) {
-  Result<Json::Value> parsed = ParseJson(json);
-  if (!parsed.ok()) return parsed.status();
-  Json::Value& obj = *parsed;
-  if (!obj.isObject()) return Status::InvalidArgument("not a JSON object");
+  thread_local std::vector<JsonMember> members;
+  if (Status s = ScanJsonObject(json, members); !s.ok()) return s;
+
+  // The best-ranked member for each known field; the rest become attributes.
+  int chosen[kSlots];
+  int chosen_rank[kSlots];
+  std::fill(std::begin(chosen), std::end(chosen), -1);
+  std::vector<Slot> slots(members.size(), kNone);
+  for (size_t i = 0; i < members.size(); ++i) {
+    const JsonMember& m = members[i];
+    int rank = 0;
+    const Slot slot = m.key_escaped ? Classify(UnescapeJsonString(m.key), &rank)
+                                    : Classify(m.key, &rank);
+    if (slot == kNone) continue;
+    if (chosen[slot] < 0 || rank < chosen_rank[slot]) {
+      chosen[slot] = static_cast<int>(i);
+      chosen_rank[slot] = rank;
+    }
+  }
+  for (int slot = 0; slot < kSlots; ++slot) {
+    if (chosen[slot] >= 0) slots[chosen[slot]] = static_cast<Slot>(slot);
+  }
 
   LogRecord r = defaults;
-  std::string name;
-
-  Json::Value ts = TakeFirst(obj, {"timestamp", "time", "ts", "@timestamp"}, &name);
-  if (!ts.isNull() && !ParseTimestampValue(ts, &r.ts_ns)) KeepAsAttribute(obj, name, ts);
-
-  Json::Value level = TakeFirst(obj, {"level", "severity", "lvl", "loglevel"}, &name);
-  if (!level.isNull() && !ParseLevelValue(level, &r.level)) KeepAsAttribute(obj, name, level);
-
-  Json::Value message = TakeFirst(obj, {"message", "msg"}, &name);
-  if (!message.isNull()) r.message = TextOf(message);
-
-  Json::Value service = TakeFirst(obj, {"service"}, &name);
-  if (service.isString() && !service.asString().empty()) {
-    r.service = service.asString();
-  } else if (!service.isNull()) {
-    KeepAsAttribute(obj, name, service);
+  r.attributes.clear();
+  for (size_t i = 0; i < members.size(); ++i) {
+    const JsonMember& m = members[i];
+    bool used = true;
+    switch (slots[i]) {
+      case kTimestamp: used = ParseTimestampMember(m, &r.ts_ns); break;
+      case kLevel: used = ParseLevelMember(m, &r.level); break;
+      case kMessage: r.message = m.kind == JsonKind::kString ? StringValue(m) : std::string(m.value); break;
+      case kService:
+        used = m.kind == JsonKind::kString && m.value.size() > 2;
+        if (used) r.service = StringValue(m);
+        break;
+      case kTrace:
+        used = ParseIdMember(m, IsValidTraceId, &r.trace_id) || m.value == "\"\"" || m.kind == JsonKind::kNull;
+        break;
+      case kSpan:
+        used = ParseIdMember(m, IsValidSpanId, &r.span_id) || m.value == "\"\"" || m.kind == JsonKind::kNull;
+        break;
+      case kNone: used = false; break;
+    }
+    if (used) continue;
+    // A known member whose value we could not use is kept, renamed when its name is one the
+    // JSON form prints itself.
+    const bool canonical = slots[i] != kNone && chosen_rank[slots[i]] == 0;
+    AppendMember(r.attributes, m.key, canonical ? "_raw" : "", m.value);
   }
-
-  Json::Value trace = TakeFirst(obj, {"trace_id", "traceId"}, &name);
-  if (trace.isString() && IsValidTraceId(Lowercase(trace.asString()))) {
-    r.trace_id = Lowercase(trace.asString());
-  } else if (!trace.isNull() && !(trace.isString() && trace.asString().empty())) {
-    KeepAsAttribute(obj, name, trace);
-  }
-
-  Json::Value span = TakeFirst(obj, {"span_id", "spanId"}, &name);
-  if (span.isString() && IsValidSpanId(Lowercase(span.asString()))) {
-    r.span_id = Lowercase(span.asString());
-  } else if (!span.isNull() && !(span.isString() && span.asString().empty())) {
-    KeepAsAttribute(obj, name, span);
-  }
-
-  if (obj.empty()) {
-    r.attributes.clear();
-  } else {
-    r.attributes.clear();
-    AppendJsonValue(r.attributes, obj);
-  }
+  if (!r.attributes.empty()) r.attributes += '}';
   return r;
 }
 
