@@ -80,7 +80,8 @@ Result<int64_t> QuerySingleInt(Db& db, const SqlQuery& query) {
 Status SearchError(const std::string& match, const Status& s) {
   const std::string& m = s.message();
   if (m.find("fts5") != std::string::npos || m.find("no such column") != std::string::npos ||
-      m.find("unknown special query") != std::string::npos) {
+      m.find("unknown special query") != std::string::npos ||
+      m.find("unterminated string") != std::string::npos) {
     return Status::InvalidArgument("invalid search query '" + match + "': " + m +
                                    " (use words, \"phrases\", prefix*, AND, OR, NOT)");
   }

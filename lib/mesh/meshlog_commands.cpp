@@ -230,13 +230,13 @@ int RunIngest(const IngestOptions& o, const CommandIo& io) {
       break;
     }
     const std::string_view chunk(buffer.data(), static_cast<size_t>(n));
-    if (tee && std::fwrite(chunk.data(), 1, chunk.size(), io.out) != chunk.size()) {
+    if (tee && (std::fwrite(chunk.data(), 1, chunk.size(), io.out) != chunk.size() ||
+                std::fflush(io.out) != 0)) {
       tee = false;  // the tee reader went away: keep storing what we were given
     }
     splitter.Feed(chunk, on_line);
   }
   splitter.Finish(on_line);
-  if (tee) std::fflush(io.out);
   Status closed = writer.Close();
   if (write_error.ok()) write_error = closed;
 
