@@ -13,6 +13,7 @@
 // Logger is thread-safe; each sink serialises its own writes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
@@ -90,8 +91,10 @@ class Logger {
                   const Clock& clock = SystemClock::Instance());
 
   void AddSink(std::shared_ptr<LogSink> sink);
-  void set_min_level(LogLevel level) { min_level_ = level; }
-  bool Enabled(LogLevel level) const { return level >= min_level_; }
+  void set_min_level(LogLevel level) { min_level_.store(level, std::memory_order_relaxed); }
+  bool Enabled(LogLevel level) const {
+    return level >= min_level_.load(std::memory_order_relaxed);
+  }
 
   // Field keys that clash with the record's own names (timestamp, level, service, message,
   // trace_id, span_id) are written with an "attr." prefix.
@@ -105,7 +108,7 @@ class Logger {
 
  private:
   std::string service_;
-  LogLevel min_level_;
+  std::atomic<LogLevel> min_level_;
   const Clock& clock_;
   std::mutex sinks_mu_;
   std::vector<std::shared_ptr<LogSink>> sinks_;
