@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <exception>
 #include <memory>
 
 namespace mesh {
@@ -109,7 +110,15 @@ Result<Json::Value> ParseJson(std::string_view text) {
   }();
   Json::Value value;
   std::string errors;
-  if (!reader->parse(text.data(), text.data() + text.size(), &value, &errors)) {
+  bool parsed = false;
+  try {
+    parsed = reader->parse(text.data(), text.data() + text.size(), &value, &errors);
+  } catch (const std::exception& e) {
+    // jsoncpp throws (rather than reporting) past stackLimit, e.g. on "[[[[...": untrusted
+    // input must come back as an error value, never unwind through a caller.
+    return Status::InvalidArgument(std::string("invalid JSON: ") + e.what());
+  }
+  if (!parsed) {
     // jsoncpp says "* Line 1, Column 7\n  Missing ',' or '}' in object declaration\n...":
     // keep the first error as one line.
     std::string where = errors.substr(0, errors.find('\n'));

@@ -40,12 +40,23 @@ Slot Classify(std::string_view key, int* rank) {
   return kNone;
 }
 
+// UnixTimestampToNs for an integer, exactly: through a double, milliseconds such as
+// 1764075600123 come out as ...123000064 ns. 0 when the result does not fit, like the double.
+int64_t IntegerTimestampToNs(int64_t v) {
+  const uint64_t magnitude = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  int64_t scale = 1;
+  if (magnitude < 100'000'000'000ULL) scale = 1'000'000'000;
+  else if (magnitude < 100'000'000'000'000ULL) scale = 1'000'000;
+  else if (magnitude < 100'000'000'000'000'000ULL) scale = 1'000;
+  int64_t ns = 0;
+  return __builtin_mul_overflow(v, scale, &ns) ? 0 : ns;
+}
+
 bool ParseNumberText(std::string_view text, int64_t* ns) {
   int64_t whole = 0;
   const auto r = std::from_chars(text.data(), text.data() + text.size(), whole);
-  if (r.ec == std::errc() && r.ptr == text.data() + text.size() &&
-      whole > 100'000'000'000'000'000LL) {
-    *ns = whole;  // nanoseconds: keep every digit rather than going through double
+  if (r.ec == std::errc() && r.ptr == text.data() + text.size()) {
+    *ns = IntegerTimestampToNs(whole);  // keep every digit rather than going through double
     return true;
   }
   const std::string copy(text);
@@ -165,12 +176,17 @@ Result<LogRecord> LogRecordFromJson(std::string_view json, const LogRecord& defa
   int chosen_rank[kSlots];
   std::fill(std::begin(chosen), std::end(chosen), -1);
   std::vector<Slot> slots(members.size(), kNone);
+  // Members named like a field the JSON form prints itself (rank 0). A repeated one, such as a
+  // second "level", is not chosen but must not be spliced back under that name either: the
+  // output would then hold the name twice.
+  std::vector<bool> canonical_name(members.size(), false);
   for (size_t i = 0; i < members.size(); ++i) {
     const JsonMember& m = members[i];
     int rank = 0;
     const Slot slot = m.key_escaped ? Classify(UnescapeJsonString(m.key), &rank)
                                     : Classify(m.key, &rank);
     if (slot == kNone) continue;
+    canonical_name[i] = rank == 0;
     if (chosen[slot] < 0 || rank < chosen_rank[slot]) {
       chosen[slot] = static_cast<int>(i);
       chosen_rank[slot] = rank;
@@ -204,8 +220,7 @@ Result<LogRecord> LogRecordFromJson(std::string_view json, const LogRecord& defa
     if (used) continue;
     // A known member whose value we could not use is kept, renamed when its name is one the
     // JSON form prints itself.
-    const bool canonical = slots[i] != kNone && chosen_rank[slots[i]] == 0;
-    AppendMember(r.attributes, m.key, canonical ? "_raw" : "", m.value);
+    AppendMember(r.attributes, m.key, canonical_name[i] ? "_raw" : "", m.value);
   }
   if (!r.attributes.empty()) r.attributes += '}';
   return r;

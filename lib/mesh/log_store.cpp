@@ -151,32 +151,34 @@ SqlQuery BuildStatsQuery(const LogFilter& filter) {
 LogStore::LogStore(Store& store) : store_(store) {}
 LogStore::~LogStore() = default;
 
-Status LogStore::Insert(const std::vector<LogRecord>& records) {
-  if (records.empty()) return Status::Ok();
+Status LogStore::InsertRows(const std::vector<LogRecord>& records) {
   Db& db = store_.db();
   if (!insert_) {
     Result<Statement> stmt = db.Prepare(
         "INSERT INTO logs (ts_ns, service, level, message, trace_id, span_id, attributes) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)");
-    if (!stmt.ok()) return stmt.status().WithContext("cannot write logs to " + store_.path());
+    if (!stmt.ok()) return stmt.status();
     insert_ = std::make_unique<Statement>(std::move(stmt).value());
   }
   Statement& s = *insert_;
-  Status status = InWriteTransaction(db, [&]() -> Status {
-    for (const LogRecord& r : records) {
-      s.Bind(1, r.ts_ns);
-      s.BindStatic(2, r.service);
-      s.Bind(3, static_cast<int64_t>(r.level));
-      s.BindStatic(4, r.message);
-      s.BindOptionalStatic(5, r.trace_id);
-      s.BindOptionalStatic(6, r.span_id);
-      s.BindOptionalStatic(7, r.attributes);
-      Result<bool> step = s.Step();
-      s.Reset();
-      if (!step.ok()) return step.status();
-    }
-    return Status::Ok();
-  });
+  for (const LogRecord& r : records) {
+    s.Bind(1, r.ts_ns);
+    s.BindStatic(2, r.service);
+    s.Bind(3, static_cast<int64_t>(r.level));
+    s.BindStatic(4, r.message);
+    s.BindOptionalStatic(5, r.trace_id);
+    s.BindOptionalStatic(6, r.span_id);
+    s.BindOptionalStatic(7, r.attributes);
+    Result<bool> step = s.Step();
+    s.Reset();
+    if (!step.ok()) return step.status();
+  }
+  return Status::Ok();
+}
+
+Status LogStore::Insert(const std::vector<LogRecord>& records) {
+  if (records.empty()) return Status::Ok();
+  Status status = InWriteTransaction(store_.db(), [&] { return InsertRows(records); });
   return status.WithContext("cannot write logs to " + store_.path());
 }
 

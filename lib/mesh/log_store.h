@@ -23,6 +23,8 @@ class LogStore : public LogSource {
 
   // Appends the records in one transaction: all are stored or none (then the error says why).
   Status Insert(const std::vector<LogRecord>& records);
+  // Appends the records inside the caller's transaction (see StoreWriter).
+  Status InsertRows(const std::vector<LogRecord>& records);
 
   // Feeds up to max_rows not-yet-indexed records to the full-text index in one transaction.
   // Returns how many it indexed (0 when caught up).

@@ -41,6 +41,45 @@ constexpr const char* kMigrations[] = {
     );
     INSERT INTO logs_fts_state VALUES (1, 0);
     )sql",
+    // 3: spans. (trace_id, span_id) is unique so that re-sent or re-imported spans are not
+    // stored twice; it is also the index a trace is read by.
+    R"sql(
+    CREATE TABLE spans (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      trace_id TEXT NOT NULL,
+      span_id TEXT NOT NULL,
+      parent_span_id TEXT,
+      trace_state TEXT,
+      service TEXT NOT NULL,
+      name TEXT NOT NULL,
+      kind INTEGER NOT NULL,
+      start_ns INTEGER NOT NULL,
+      duration_ns INTEGER NOT NULL,
+      status INTEGER NOT NULL,
+      status_message TEXT,
+      attributes TEXT,
+      events TEXT,
+      resource TEXT,
+      scope TEXT
+    );
+    CREATE UNIQUE INDEX spans_trace_span ON spans(trace_id, span_id);
+    CREATE INDEX spans_service_start ON spans(service, start_ns);
+    CREATE INDEX spans_start ON spans(start_ns);
+    )sql",
+    // 4: the service registry; it lives in the store so that it survives a meshd restart.
+    R"sql(
+    CREATE TABLE instances (
+      id TEXT PRIMARY KEY,
+      service TEXT NOT NULL,
+      host TEXT NOT NULL,
+      port INTEGER NOT NULL,
+      meta TEXT,
+      registered_ns INTEGER NOT NULL,
+      heartbeat_ns INTEGER NOT NULL,
+      ttl_ns INTEGER NOT NULL
+    );
+    CREATE INDEX instances_service ON instances(service);
+    )sql",
 };
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 namespace mesh {
@@ -60,6 +61,20 @@ bool Expect(std::string_view text, size_t* pos, char c) {
   return true;
 }
 
+// secs * 1e9 + frac_ns (0 <= frac_ns < 1e9) into *ns; false when that does not fit an int64
+// (before 1677-09-21 or after 2262-04-11), where the plain arithmetic would overflow.
+bool ToUnixNs(int64_t secs, int64_t frac_ns, int64_t* ns) {
+  // Borrow a second from the fraction: the earliest time, INT64_MIN ns, is -9223372037 s plus
+  // 145224192 ns, and -9223372037 s alone does not fit.
+  if (secs < 0 && frac_ns > 0) {
+    ++secs;
+    frac_ns -= kNsPerSecond;
+  }
+  int64_t whole = 0;
+  return !__builtin_mul_overflow(secs, kNsPerSecond, &whole) &&
+         !__builtin_add_overflow(whole, frac_ns, ns);
+}
+
 Status BadTime(std::string_view text) {
   return Status::InvalidArgument("invalid time '" + std::string(text) +
                                  "' (expected RFC 3339 like 2026-11-25T13:00:00Z, Unix "
@@ -85,7 +100,9 @@ Result<int64_t> ParseUnixSeconds(std::string_view text) {
       scale /= 10;
     }
   }
-  return secs * kNsPerSecond + frac_ns;
+  int64_t ns = 0;
+  if (!ToUnixNs(secs, frac_ns, &ns)) return BadTime(text);
+  return ns;
 }
 
 }  // namespace
@@ -120,7 +137,9 @@ Result<int64_t> ParseDuration(std::string_view text) {
     else if (unit == "w") scale = 7 * 86400e9;
     else if (unit.empty()) return bad("missing unit");
     else return bad("unknown unit '" + std::string(unit) + "'");
-    total += std::stold(number) * scale;
+    // strtold rather than stold: a number past long double's range must be an error value
+    // ("too large" below, as HUGE_VALL), not an exception.
+    total += std::strtold(number.c_str(), nullptr) * scale;
     if (total > static_cast<long double>(std::numeric_limits<int64_t>::max())) {
       return bad("too large");
     }
@@ -180,7 +199,9 @@ Result<int64_t> ParseRfc3339(std::string_view text) {
   // A leap second (:60) is folded onto the next second, as most systems do.
   const int64_t secs = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
                        second - offset_s;
-  return secs * kNsPerSecond + frac_ns;
+  int64_t ns = 0;
+  if (!ToUnixNs(secs, frac_ns, &ns)) return BadTime(text);
+  return ns;
 }
 
 Result<int64_t> ParseTimeSpec(std::string_view text, int64_t now_ns) {
@@ -229,15 +250,20 @@ std::string FormatDuration(int64_t ns) {
   char buf[48];
   const double v = static_cast<double>(ns);
   if (ns < 0) {
-    std::string positive = FormatDuration(-ns);
+    // -INT64_MIN overflows: print its neighbour INT64_MAX instead, which looks the same.
+    std::string positive =
+        FormatDuration(ns == std::numeric_limits<int64_t>::min() ? std::numeric_limits<int64_t>::max()
+                                                                  : -ns);
     positive.insert(positive.begin(), '-');
     return positive;
   }
   if (ns < 1'000) {
     std::snprintf(buf, sizeof buf, "%lldns", static_cast<long long>(ns));
-  } else if (ns < 1'000'000) {
+  } else if (ns < 999'500) {
+    // From 999.5 of a unit on, three significant digits round up to "1e+03": those values
+    // print in the next unit instead.
     std::snprintf(buf, sizeof buf, "%.3gus", v / 1e3);
-  } else if (ns < kNsPerSecond) {
+  } else if (ns < 999'500'000) {
     std::snprintf(buf, sizeof buf, "%.3gms", v / 1e6);
   } else if (ns < 60 * kNsPerSecond) {
     std::snprintf(buf, sizeof buf, "%.3gs", v / 1e9);

@@ -1,0 +1,97 @@
+// meshd: the mesh control plane — registry, telemetry ingest, query API — over one store.
+#include <CLI/CLI.hpp>
+
+#include "mesh/control_plane.h"
+#include "mesh/http_server.h"
+#include "mesh/logger.h"
+#include "mesh/signals.h"
+#include "mesh/store.h"
+#include "mesh/time_format.h"
+#include "mesh/token_file.h"
+
+namespace {
+
+struct Options {
+  std::string listen = "127.0.0.1:9000";
+  std::string db;
+  std::string retention = "7d";
+  std::string token_file;
+  int threads = 16;
+  std::string log_level = "info";
+  size_t max_body = 8 << 20;
+};
+
+int Fail(const std::string& message, int code) {
+  std::fprintf(stderr, "meshd: %s\n", message.c_str());
+  return code;
+}
+
+int Run(const Options& o) {
+  auto level = mesh::ParseLogLevel(o.log_level);
+  if (!level) return Fail("unknown --log-level '" + o.log_level + "'", 2);
+  mesh::Logger log("meshd", *level);
+  log.AddSink(mesh::MakeStreamSink(stderr));
+
+  mesh::Result<int64_t> retention = mesh::ParseDuration(o.retention);
+  if (!retention.ok()) return Fail("--retention: " + retention.status().message(), 2);
+  if (o.threads < 1 || o.threads > 1024) return Fail("--threads must be in 1..1024", 2);
+
+  mesh::ControlPlane::Options plane_options;
+  plane_options.db_path = mesh::ResolveStorePath(o.db, [](const char* n) { return std::getenv(n); });
+  plane_options.retention_ns = *retention;
+  if (!o.token_file.empty()) {
+    mesh::Result<std::string> token = mesh::ReadTokenFile(o.token_file);
+    if (!token.ok()) return Fail(token.status().message(), 2);
+    plane_options.token = *token;
+  }
+  auto plane = mesh::ControlPlane::Open(plane_options, mesh::SystemClock::Instance());
+  if (!plane.ok()) return Fail(plane.status().message(), 1);
+
+  mesh::HttpRouter router;
+  (*plane)->AddRoutes(router);
+  mesh::HttpServer::Options server_options;
+  server_options.listen = o.listen;
+  server_options.threads = o.threads;
+  server_options.max_body_bytes = o.max_body;
+  auto server = mesh::HttpServer::Start(
+      server_options, [&router](const mesh::HttpRequest& r) { return router.Handle(r); });
+  if (!server.ok()) return Fail(server.status().message(), 1);
+
+  const std::string host = o.listen.substr(0, o.listen.rfind(':'));
+  log.Info("meshd listening", {{"url", "http://" + host + ":" + std::to_string((*server)->port())},
+                               {"db", plane_options.db_path},
+                               {"auth", plane_options.token.empty() ? "none" : "bearer"}});
+  while (mesh::SleepUnlessStopped(std::chrono::milliseconds(500))) {
+  }
+  log.Info("meshd stopping: draining requests and flushing the store");
+  (*server)->Stop();
+  (*plane)->Stop();
+  log.Info("meshd stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"meshd: the mesh control plane (registry, telemetry ingest, query API)", "meshd"};
+  app.set_version_flag("--version", std::string("meshd ") + MESH_VERSION);
+  app.add_option("--listen", o.listen, "host:port to serve on (port 0 picks a free one)")->capture_default_str();
+  app.add_option("--db", o.db, "Store file (default: $MESH_DB, else $XDG_DATA_HOME/mesh/mesh.db)");
+  app.add_option("--retention", o.retention, "Drop telemetry older than this (e.g. 7d, 12h)")->capture_default_str();
+  app.add_option("--token-file", o.token_file, "Require this bearer token on write endpoints (file mode 0600)");
+  app.add_option("--threads", o.threads, "HTTP worker threads")->capture_default_str();
+  app.add_option("--log-level", o.log_level, "debug|info|warn|error")->capture_default_str();
+  app.add_option("--max-body", o.max_body, "Largest request body in bytes (larger: 413)")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      app.exit(e);
+      return 0;
+    }
+    return Fail(std::string(e.what()) + " (see meshd --help)", 2);
+  }
+  mesh::InstallStopHandlers();
+  return Run(o);
+}

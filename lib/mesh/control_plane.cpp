@@ -1,0 +1,436 @@
+#include "mesh/control_plane.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "mesh/json_text.h"
+#include "mesh/log_api.h"
+#include "mesh/log_store.h"
+#include "mesh/otlp.h"
+#include "mesh/registry.h"
+#include "mesh/sqlite_db.h"
+#include "mesh/time_format.h"
+
+namespace mesh {
+namespace {
+
+constexpr int64_t kNsPerSecond = 1'000'000'000;
+constexpr size_t kDefaultLimit = 100;
+constexpr size_t kMaxLimit = 10000;
+
+// A store error as an HTTP answer: a full disk is 507, anything else on the store side 503
+// (clients retry), the caller's mistakes 4xx.
+HttpResponse StoreError(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kInvalidArgument: return HttpResponse::Error(400, s.message());
+    case Status::Code::kNotFound: return HttpResponse::Error(404, s.message());
+    default: break;
+  }
+  const bool full = s.message().find("full") != std::string::npos;
+  return HttpResponse::Error(full ? 507 : 503, s.message());
+}
+
+Result<size_t> LimitParam(const HttpRequest& r) {
+  const std::string& v = r.Query("limit");
+  if (v.empty()) return kDefaultLimit;
+  size_t n = 0;
+  const auto res = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (res.ec != std::errc() || res.ptr != v.data() + v.size() || n == 0) {
+    return Status::InvalidArgument("parameter limit='" + v + "' is not a positive integer");
+  }
+  return std::min(n, kMaxLimit);
+}
+
+// Protobuf is OTLP's other encoding; we take JSON only, and say so.
+bool IsProtobuf(const HttpRequest& r) {
+  return r.Header("content-type").find("protobuf") != std::string::npos;
+}
+
+bool ConstantTimeEquals(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const std::string& longer = a.size() >= b.size() ? a : b;
+  for (size_t i = 0; i < longer.size(); ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= x ^ y;
+  }
+  return diff == 0;
+}
+
+// Service names are path segments and label values: keep them to a safe alphabet.
+bool IsValidServiceName(const std::string& s) {
+  if (s.empty() || s.size() > 128) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+void AppendInstanceJson(std::string& out, const Instance& i, int64_t now_ns) {
+  out += "{\"id\":";
+  AppendJsonString(out, i.id);
+  out += ",\"service\":";
+  AppendJsonString(out, i.service);
+  out += ",\"host\":";
+  AppendJsonString(out, i.host);
+  out += ",\"port\":" + std::to_string(i.port);
+  out += ",\"healthy\":";
+  out += IsHealthy(i, now_ns) ? "true" : "false";
+  out += ",\"registered\":\"" + FormatRfc3339(i.registered_ns) + "\"";
+  out += ",\"last_heartbeat\":\"" + FormatRfc3339(i.heartbeat_ns) + "\"";
+  out += ",\"ttl_seconds\":" + std::to_string(i.ttl_ns / kNsPerSecond);
+  out += ",\"meta\":" + (i.meta.empty() ? std::string("{}") : i.meta);
+  out += '}';
+}
+
+}  // namespace
+
+class ControlPlane::ReadLease {
+ public:
+  ReadLease(ControlPlane* owner, std::unique_ptr<Store> store)
+      : owner_(owner), store_(std::move(store)) {}
+  ReadLease(ReadLease&& other) noexcept : owner_(other.owner_), store_(std::move(other.store_)) {}
+  ~ReadLease() {
+    if (store_) owner_->ReleaseReader(std::move(store_));
+  }
+  Store& operator*() { return *store_; }
+
+ private:
+  ControlPlane* owner_;
+  std::unique_ptr<Store> store_;
+};
+
+Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options, const Clock& clock) {
+  Result<std::unique_ptr<Store>> store = Store::Open({.path = options.db_path});
+  if (!store.ok()) return store.status();
+  auto writer = std::make_unique<StoreWriter>(std::move(store).value());
+  std::unique_ptr<ControlPlane> plane(new ControlPlane(options, clock, std::move(writer)));
+  ControlPlane* raw = plane.get();
+  plane->writer_->SetIdleTask([raw](WriteContext& c) { raw->Upkeep(c); },
+                              std::chrono::milliseconds(1000));
+  return plane;
+}
+
+ControlPlane::ControlPlane(Options options, const Clock& clock, std::unique_ptr<StoreWriter> writer)
+    : options_(std::move(options)), clock_(clock), writer_(std::move(writer)) {}
+
+ControlPlane::~ControlPlane() { Stop(); }
+
+void ControlPlane::Stop() {
+  if (writer_) writer_->Stop();
+  std::lock_guard lock(readers_mu_);
+  readers_.clear();
+}
+
+Result<ControlPlane::ReadLease> ControlPlane::AcquireReader() {
+  {
+    std::lock_guard lock(readers_mu_);
+    if (!readers_.empty()) {
+      std::unique_ptr<Store> store = std::move(readers_.back());
+      readers_.pop_back();
+      return ReadLease(this, std::move(store));
+    }
+  }
+  Result<std::unique_ptr<Store>> store =
+      Store::Open({.path = options_.db_path, .create_if_missing = false});
+  if (!store.ok()) return store.status();
+  return ReadLease(this, std::move(store).value());
+}
+
+void ControlPlane::ReleaseReader(std::unique_ptr<Store> store) {
+  std::lock_guard lock(readers_mu_);
+  readers_.push_back(std::move(store));
+}
+
+bool ControlPlane::Authorized(const HttpRequest& r) const {
+  if (options_.token.empty()) return true;
+  const std::string& header = r.Header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() <= kBearer.size() || header.compare(0, kBearer.size(), kBearer) != 0) return false;
+  return ConstantTimeEquals(header.substr(kBearer.size()), options_.token);
+}
+
+void ControlPlane::Upkeep(WriteContext& c) {
+  const int64_t now = clock_.NowNs();
+  Registry(c.store).Sweep(now);
+  c.logs.IndexPending(20'000);
+  // Retention in small batches, oldest first, so that no pass holds the lock for long.
+  const int64_t cutoff = now - options_.retention_ns;
+  Db& db = c.store.db();
+  InWriteTransaction(db, [&]() -> Status {
+    Result<Statement> fts = PrepareQuery(
+        db, {"INSERT INTO logs_fts (logs_fts, rowid, message) SELECT 'delete', id, message FROM "
+             "logs WHERE ts_ns < ? AND id <= (SELECT indexed_through FROM logs_fts_state) "
+             "ORDER BY ts_ns LIMIT 5000",
+             {cutoff}});
+    if (!fts.ok()) return fts.status();
+    if (Result<bool> r = fts->Step(); !r.ok()) return r.status();
+    for (const char* sql :
+         {"DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE ts_ns < ? ORDER BY ts_ns LIMIT 5000)",
+          "DELETE FROM spans WHERE id IN (SELECT id FROM spans WHERE start_ns < ? ORDER BY start_ns LIMIT 5000)"}) {
+      Result<Statement> del = PrepareQuery(db, {sql, {cutoff}});
+      if (!del.ok()) return del.status();
+      if (Result<bool> r = del->Step(); !r.ok()) return r.status();
+    }
+    return Status::Ok();
+  });
+  db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
+}
+
+void ControlPlane::AddRoutes(HttpRouter& router) {
+  const auto bind = [this](HttpResponse (ControlPlane::*fn)(const HttpRequest&)) {
+    return [this, fn](const HttpRequest& r) { return (this->*fn)(r); };
+  };
+  router.Add("GET", "/healthz", bind(&ControlPlane::Health));
+  router.Add("POST", "/v1/traces", bind(&ControlPlane::IngestTraces));
+  router.Add("POST", "/v1/logs", bind(&ControlPlane::IngestLogs));
+  router.Add("GET", "/v1/logs", bind(&ControlPlane::QueryLogs));
+  router.Add("GET", "/v1/logs/stats", bind(&ControlPlane::LogStats));
+  router.Add("GET", "/v1/traces", bind(&ControlPlane::ListTraces));
+  router.Add("GET", "/v1/traces/{id}", bind(&ControlPlane::GetTrace));
+  router.Add("POST", "/v1/register", [this](const HttpRequest& r) { return Register(r, false); });
+  router.Add("POST", "/register", [this](const HttpRequest& r) { return Register(r, true); });
+  router.Add("POST", "/v1/instances/{id}/heartbeat", bind(&ControlPlane::Heartbeat));
+  router.Add("DELETE", "/v1/instances/{id}", bind(&ControlPlane::Deregister));
+  router.Add("GET", "/v1/services", [this](const HttpRequest& r) { return ListServices(r, false); });
+  router.Add("GET", "/services", [this](const HttpRequest& r) { return ListServices(r, true); });
+  router.Add("GET", "/v1/services/{name}", bind(&ControlPlane::GetService));
+}
+
+HttpResponse ControlPlane::Health(const HttpRequest&) {
+  return HttpResponse::Json(200, "{\"status\":\"ok\"}");
+}
+
+HttpResponse ControlPlane::IngestTraces(const HttpRequest& r) {
+  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
+  if (IsProtobuf(r)) {
+    return HttpResponse::Error(415, "protobuf is not supported: send OTLP/HTTP JSON "
+                                    "(Content-Type: application/json)");
+  }
+  Result<OtlpTraces> decoded = DecodeOtlpTraces(r.body);
+  if (!decoded.ok()) return HttpResponse::Error(400, decoded.status().message());
+  if (!decoded->spans.empty()) {
+    Status s = writer_->Submit([&](WriteContext& c) { return c.spans.InsertRows(decoded->spans).status(); });
+    if (!s.ok()) return StoreError(s);
+  }
+  return HttpResponse::Json(200, OtlpTracesResponse(*decoded));
+}
+
+HttpResponse ControlPlane::IngestLogs(const HttpRequest& r) {
+  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
+  if (IsProtobuf(r)) {
+    return HttpResponse::Error(415, "protobuf is not supported: send OTLP/HTTP JSON "
+                                    "(Content-Type: application/json)");
+  }
+  Result<OtlpLogs> decoded = DecodeOtlpLogs(r.body);
+  if (!decoded.ok()) return HttpResponse::Error(400, decoded.status().message());
+  const int64_t now = clock_.NowNs();
+  for (LogRecord& rec : decoded->records) {
+    if (rec.ts_ns == 0) rec.ts_ns = now;
+  }
+  if (!decoded->records.empty()) {
+    Status s = writer_->Submit([&](WriteContext& c) { return c.logs.InsertRows(decoded->records); });
+    if (!s.ok()) return StoreError(s);
+  }
+  return HttpResponse::Json(200, OtlpLogsResponse(*decoded));
+}
+
+HttpResponse ControlPlane::QueryLogs(const HttpRequest& r) {
+  Result<LogFilter> filter = LogFilterFromQuery(r.query, clock_.NowNs());
+  if (!filter.ok()) return HttpResponse::Error(400, filter.status().message());
+  Result<size_t> limit = LimitParam(r);
+  if (!limit.ok()) return HttpResponse::Error(400, limit.status().message());
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  LogStore logs(**lease);
+  Result<int64_t> latest = logs.LatestCursor();
+  if (!latest.ok()) return StoreError(latest.status());
+
+  const std::string& text = r.Query("q");
+  if (!text.empty() && r.Query("count") == "true") {
+    Result<int64_t> n = logs.CountMatches(text, *filter);
+    if (!n.ok()) return StoreError(n.status());
+    return HttpResponse::Json(200, "{\"count\":" + std::to_string(*n) + "}");
+  }
+  Result<std::vector<LogRecord>> records = Status::Ok();
+  if (!text.empty()) {
+    records = logs.Search(text, *filter, *limit, r.Query("order") == "asc");
+  } else if (!r.Query("after").empty()) {
+    int64_t after = 0;
+    const std::string& v = r.Query("after");
+    const auto res = std::from_chars(v.data(), v.data() + v.size(), after);
+    if (res.ec != std::errc() || res.ptr != v.data() + v.size()) {
+      return HttpResponse::Error(400, "parameter after='" + v + "' is not a cursor");
+    }
+    records = logs.After(after, *filter, *limit);
+  } else {
+    records = logs.Tail(*filter, *limit);
+  }
+  if (!records.ok()) return StoreError(records.status());
+  return HttpResponse::Json(200, EncodeLogPage(*records, *latest));
+}
+
+HttpResponse ControlPlane::LogStats(const HttpRequest& r) {
+  Result<LogFilter> filter = LogFilterFromQuery(r.query, clock_.NowNs());
+  if (!filter.ok()) return HttpResponse::Error(400, filter.status().message());
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  Result<std::vector<LevelCount>> counts = LogStore(**lease).Stats(*filter);
+  if (!counts.ok()) return StoreError(counts.status());
+  return HttpResponse::Json(200, EncodeLevelCounts(*counts));
+}
+
+HttpResponse ControlPlane::GetTrace(const HttpRequest& r) {
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  Result<std::vector<Span>> spans = SpanStore(**lease).GetTrace(r.PathParam("id"));
+  if (!spans.ok()) return StoreError(spans.status());
+  std::string out = "{\"trace_id\":";
+  AppendJsonString(out, spans->front().trace_id);
+  out += ",\"spans\":[";
+  for (size_t i = 0; i < spans->size(); ++i) {
+    if (i) out += ',';
+    AppendJson(out, (*spans)[i]);
+  }
+  out += "]}";
+  return HttpResponse::Json(200, std::move(out));
+}
+
+HttpResponse ControlPlane::ListTraces(const HttpRequest& r) {
+  TraceFilter f;
+  f.service = r.Query("service");
+  f.operation = r.Query("operation");
+  const int64_t now = clock_.NowNs();
+  for (const char* key : {"min_duration", "max_duration"}) {
+    if (r.Query(key).empty()) continue;
+    Result<int64_t> d = ParseDuration(r.Query(key));
+    if (!d.ok()) return HttpResponse::Error(400, "parameter " + std::string(key) + ": " + d.status().message());
+    (std::string(key) == "min_duration" ? f.min_duration_ns : f.max_duration_ns) = *d;
+  }
+  for (const char* key : {"since", "until"}) {
+    if (r.Query(key).empty()) continue;
+    Result<int64_t> t = ParseTimeSpec(r.Query(key), now);
+    if (!t.ok()) return HttpResponse::Error(400, "parameter " + std::string(key) + ": " + t.status().message());
+    (std::string(key) == "since" ? f.since_ns : f.until_ns) = *t;
+  }
+  f.errors_only = r.Query("errors") == "true" || r.Query("errors") == "1";
+  Result<size_t> limit = LimitParam(r);
+  if (!limit.ok()) return HttpResponse::Error(400, limit.status().message());
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  Result<std::vector<TraceSummary>> traces = SpanStore(**lease).ListTraces(f, *limit);
+  if (!traces.ok()) return StoreError(traces.status());
+  std::string out = "{\"traces\":[";
+  for (size_t i = 0; i < traces->size(); ++i) {
+    const TraceSummary& t = (*traces)[i];
+    if (i) out += ',';
+    out += "{\"trace_id\":\"" + t.trace_id + "\",\"start\":\"" + FormatRfc3339(t.start_ns) +
+           "\",\"start_ns\":" + std::to_string(t.start_ns) +
+           ",\"duration_ns\":" + std::to_string(t.duration_ns) + ",\"root_service\":";
+    AppendJsonString(out, t.root_service);
+    out += ",\"root_name\":";
+    AppendJsonString(out, t.root_name);
+    out += ",\"span_count\":" + std::to_string(t.span_count) + ",\"services\":[";
+    for (size_t k = 0; k < t.services.size(); ++k) {
+      if (k) out += ',';
+      AppendJsonString(out, t.services[k]);
+    }
+    out += "],\"error\":";
+    out += t.has_error ? "true" : "false";
+    out += '}';
+  }
+  out += "]}";
+  return HttpResponse::Json(200, std::move(out));
+}
+
+HttpResponse ControlPlane::Register(const HttpRequest& r, bool seed_payload) {
+  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
+  Result<Json::Value> body = ParseJson(r.body);
+  if (!body.ok()) return HttpResponse::Error(400, body.status().message());
+  if (!body->isObject()) return HttpResponse::Error(400, "expected a JSON object");
+  const char* name_key = seed_payload ? "service_name" : "service";
+  Instance i;
+  i.service = (*body)[name_key].isString() ? (*body)[name_key].asString() : "";
+  i.host = (*body)["host"].isString() ? (*body)["host"].asString() : "";
+  const Json::Value& port = (*body)["port"];
+  if (!IsValidServiceName(i.service)) {
+    return HttpResponse::Error(400, std::string(name_key) +
+                                        " must be 1-128 letters, digits, '.', '-' or '_'");
+  }
+  if (i.host.empty() || i.host.size() > 255) return HttpResponse::Error(400, "host is required");
+  if (!port.isIntegral() || port.asInt64() < 1 || port.asInt64() > 65535) {
+    return HttpResponse::Error(400, "port must be an integer in 1..65535");
+  }
+  i.port = port.asInt();
+  if ((*body)["meta"].isObject()) AppendJsonValue(i.meta, (*body)["meta"]);
+  i.ttl_ns = options_.default_ttl_ns;
+  if ((*body)["ttl_seconds"].isIntegral() && (*body)["ttl_seconds"].asInt64() > 0) {
+    i.ttl_ns = (*body)["ttl_seconds"].asInt64() * kNsPerSecond;
+  }
+  // The id is the address: a re-registering instance refreshes its entry.
+  i.id = i.service + "@" + i.host + ":" + std::to_string(i.port);
+  i.registered_ns = i.heartbeat_ns = clock_.NowNs();
+  Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Upsert(i); });
+  if (!s.ok()) return StoreError(s);
+  std::string out = "{\"status\":\"registered\",\"id\":";
+  AppendJsonString(out, i.id);
+  out += ",\"ttl_seconds\":" + std::to_string(i.ttl_ns / kNsPerSecond) + "}";
+  return HttpResponse::Json(200, std::move(out));
+}
+
+HttpResponse ControlPlane::Heartbeat(const HttpRequest& r) {
+  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
+  const std::string id = r.PathParam("id");
+  const int64_t now = clock_.NowNs();
+  Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Heartbeat(id, now); });
+  if (!s.ok()) return StoreError(s);
+  return HttpResponse::Json(200, "{\"status\":\"ok\"}");
+}
+
+HttpResponse ControlPlane::Deregister(const HttpRequest& r) {
+  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
+  const std::string id = r.PathParam("id");
+  Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Remove(id); });
+  if (!s.ok()) return StoreError(s);
+  return HttpResponse::Json(200, "{\"status\":\"deregistered\"}");
+}
+
+HttpResponse ControlPlane::ListServices(const HttpRequest&, bool seed_format) {
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  const int64_t now = clock_.NowNs();
+  Result<std::vector<ServiceSummary>> services = Registry(**lease).Services(now);
+  if (!services.ok()) return StoreError(services.status());
+  std::string out = "{\"services\":[";
+  for (size_t i = 0; i < services->size(); ++i) {
+    const ServiceSummary& s = (*services)[i];
+    if (i) out += ',';
+    out += "{\"name\":";
+    AppendJsonString(out, s.name);
+    out += ",\"instances\":" + std::to_string(s.instances);
+    if (!seed_format) out += ",\"healthy\":" + std::to_string(s.healthy);
+    out += '}';
+  }
+  out += "],\"total\":" + std::to_string(services->size()) + "}";
+  return HttpResponse::Json(200, std::move(out));
+}
+
+HttpResponse ControlPlane::GetService(const HttpRequest& r) {
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  const std::string name = r.PathParam("name");
+  Result<std::vector<Instance>> instances = Registry(**lease).Instances(name);
+  if (!instances.ok()) return StoreError(instances.status());
+  if (instances->empty()) return HttpResponse::Error(404, "no service " + name);
+  const int64_t now = clock_.NowNs();
+  std::string out = "{\"name\":";
+  AppendJsonString(out, name);
+  out += ",\"instances\":[";
+  for (size_t i = 0; i < instances->size(); ++i) {
+    if (i) out += ',';
+    AppendInstanceJson(out, (*instances)[i], now);
+  }
+  out += "]}";
+  return HttpResponse::Json(200, std::move(out));
+}
+
+}  // namespace mesh

@@ -1,0 +1,68 @@
+// ControlPlane: what meshd serves, as HTTP routes over the store. Telemetry ingest (OTLP/HTTP
+// JSON traces and logs) goes through one StoreWriter (group commit: a 2xx means committed);
+// reads use a pool of read connections, so any number of request threads query at once. The
+// registry lives in the store. Handlers are thread-safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "mesh/clock.h"
+#include "mesh/http_router.h"
+#include "mesh/status.h"
+#include "mesh/store.h"
+#include "mesh/store_writer.h"
+
+namespace mesh {
+
+class ControlPlane {
+ public:
+  struct Options {
+    std::string db_path;
+    int64_t retention_ns = 7LL * 86400 * 1'000'000'000;
+    std::string token;  // when set, writes need "Authorization: Bearer <token>"
+    int64_t default_ttl_ns = 15'000'000'000;
+  };
+
+  // Opens (creating or migrating) the store. Errors: as Store::Open.
+  static Result<std::unique_ptr<ControlPlane>> Open(const Options& options, const Clock& clock);
+  ~ControlPlane();
+
+  void AddRoutes(HttpRouter& router);
+  // Background upkeep, run by the writer when idle: registry sweep, full-text indexing,
+  // retention in small batches, WAL checkpoints.
+  void Upkeep(WriteContext& context);
+  // Commits what is queued and closes the store.
+  void Stop();
+
+ private:
+  ControlPlane(Options options, const Clock& clock, std::unique_ptr<StoreWriter> writer);
+
+  class ReadLease;
+  Result<ReadLease> AcquireReader();
+  void ReleaseReader(std::unique_ptr<Store> store);
+  bool Authorized(const HttpRequest& request) const;
+
+  HttpResponse Health(const HttpRequest& request);
+  HttpResponse IngestTraces(const HttpRequest& request);
+  HttpResponse IngestLogs(const HttpRequest& request);
+  HttpResponse QueryLogs(const HttpRequest& request);
+  HttpResponse LogStats(const HttpRequest& request);
+  HttpResponse GetTrace(const HttpRequest& request);
+  HttpResponse ListTraces(const HttpRequest& request);
+  HttpResponse Register(const HttpRequest& request, bool seed_payload);
+  HttpResponse Heartbeat(const HttpRequest& request);
+  HttpResponse Deregister(const HttpRequest& request);
+  HttpResponse ListServices(const HttpRequest& request, bool seed_format);
+  HttpResponse GetService(const HttpRequest& request);
+
+  Options options_;
+  const Clock& clock_;
+  std::unique_ptr<StoreWriter> writer_;
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<Store>> readers_;
+};
+
+}  // namespace mesh

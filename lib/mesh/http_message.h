@@ -1,0 +1,45 @@
+// HttpRequest and HttpResponse: plain values that HTTP handlers take and return, so that the
+// handlers are pure functions tested on values and the server only adapts sockets to them.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mesh {
+
+struct HttpRequest {
+  std::string method;                         // "GET", "POST", ...
+  std::string path;                           // decoded, without the query
+  std::map<std::string, std::string> query;   // decoded; the last of repeated keys wins
+  std::map<std::string, std::string> headers; // names lowercased
+  std::string body;
+  std::string remote_addr;
+  std::map<std::string, std::string> path_params;  // filled by the router ({id} -> value)
+
+  // The header's value, or "" when absent. `name` must be lowercase.
+  const std::string& Header(const std::string& name) const;
+  // The query parameter's value, or "".
+  const std::string& Query(const std::string& name) const;
+  const std::string& PathParam(const std::string& name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static HttpResponse Json(int status, std::string body);
+  // {"error": message} with the given status.
+  static HttpResponse Error(int status, std::string_view message);
+};
+
+// Splits "a=1&b=x%20y" into decoded pairs ('+' is a space).
+std::map<std::string, std::string> ParseQueryString(std::string_view query);
+// Percent-decoding; malformed escapes are kept as they are.
+std::string UrlDecode(std::string_view text, bool plus_is_space);
+
+}  // namespace mesh

@@ -1,0 +1,170 @@
+#include "mesh/log_api.h"
+
+#include <charconv>
+
+#include "mesh/json_text.h"
+#include "mesh/time_format.h"
+#include "mesh/trace_id.h"
+
+namespace mesh {
+namespace {
+
+std::string UrlEncode(const std::string& s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+// Unix seconds with nanoseconds, which ParseTimeSpec reads back exactly.
+std::string UnixSeconds(int64_t ns) {
+  char buf[40];
+  const int64_t s = ns / 1'000'000'000, frac = ns % 1'000'000'000;
+  if (ns < 0) return "0";
+  std::snprintf(buf, sizeof buf, "%lld.%09lld", static_cast<long long>(s), static_cast<long long>(frac));
+  return buf;
+}
+
+Result<int64_t> ReadInt(const std::map<std::string, std::string>& q, const std::string& key) {
+  const std::string& v = q.at(key);
+  int64_t n = 0;
+  const auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (r.ec != std::errc() || r.ptr != v.data() + v.size() || n < 0) {
+    return Status::InvalidArgument("parameter " + key + "='" + v + "' is not a non-negative integer");
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string LogFilterToQuery(const LogFilter& f) {
+  std::string q;
+  const auto add = [&](const char* key, const std::string& value) {
+    q += q.empty() ? "" : "&";
+    q += key;
+    q += '=';
+    q += UrlEncode(value);
+  };
+  if (!f.services.empty()) {
+    std::string joined;
+    for (const std::string& s : f.services) joined += (joined.empty() ? "" : ",") + s;
+    add("service", joined);
+  }
+  if (f.min_level) add("level", std::string(LevelName(*f.min_level)));
+  if (f.since_ns) add("since", UnixSeconds(*f.since_ns));
+  if (f.until_ns) add("until", UnixSeconds(*f.until_ns));
+  if (!f.trace_id.empty()) add("trace_id", f.trace_id);
+  if (!f.grep.empty()) add("grep", f.grep);
+  if (f.max_cursor) add("max_cursor", std::to_string(*f.max_cursor));
+  return q;
+}
+
+Result<LogFilter> LogFilterFromQuery(const std::map<std::string, std::string>& q, int64_t now_ns) {
+  LogFilter f;
+  if (q.count("service") && !q.at("service").empty()) {
+    const std::string& list = q.at("service");
+    size_t start = 0;
+    while (start <= list.size()) {
+      const size_t comma = list.find(',', start);
+      const std::string name = list.substr(start, comma - start);
+      if (!name.empty()) f.services.push_back(name);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  if (q.count("level") && !q.at("level").empty()) {
+    auto level = ParseLogLevel(q.at("level"));
+    if (!level) return Status::InvalidArgument("unknown level '" + q.at("level") + "'");
+    f.min_level = *level;
+  }
+  for (const char* key : {"since", "until"}) {
+    if (!q.count(key) || q.at(key).empty()) continue;
+    Result<int64_t> t = ParseTimeSpec(q.at(key), now_ns);
+    if (!t.ok()) return t.status().WithContext(std::string("parameter ") + key);
+    (std::string(key) == "since" ? f.since_ns : f.until_ns) = *t;
+  }
+  if (q.count("trace_id") && !q.at("trace_id").empty()) {
+    if (!IsValidTraceId(q.at("trace_id"))) {
+      return Status::InvalidArgument("invalid trace_id '" + q.at("trace_id") + "'");
+    }
+    f.trace_id = q.at("trace_id");
+  }
+  if (q.count("grep")) f.grep = q.at("grep");
+  if (q.count("max_cursor")) {
+    Result<int64_t> n = ReadInt(q, "max_cursor");
+    if (!n.ok()) return n.status();
+    f.max_cursor = *n;
+  }
+  return f;
+}
+
+std::string EncodeLogPage(const std::vector<LogRecord>& records, int64_t latest_cursor) {
+  std::string out = "{\"cursor\":" + std::to_string(latest_cursor) + ",\"records\":[";
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"cursor\":" + std::to_string(records[i].id) + ",\"record\":";
+    AppendJson(out, records[i]);
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+Result<LogPage> DecodeLogPage(const std::string& json) {
+  Result<Json::Value> root = ParseJson(json);
+  if (!root.ok()) return root.status();
+  if (!root->isObject() || !(*root)["records"].isArray()) {
+    return Status::InvalidArgument("not a logs page: no records array");
+  }
+  LogPage page;
+  page.cursor = (*root)["cursor"].asInt64();
+  for (const Json::Value& entry : (*root)["records"]) {
+    std::string text;
+    AppendJsonValue(text, entry["record"]);
+    Result<LogRecord> r = LogRecordFromJson(text, LogRecord{});
+    if (!r.ok()) return r.status().WithContext("record " + std::to_string(entry["cursor"].asInt64()));
+    r->id = entry["cursor"].asInt64();
+    page.records.push_back(std::move(r).value());
+  }
+  return page;
+}
+
+std::string EncodeLevelCounts(const std::vector<LevelCount>& counts) {
+  std::string out = "{\"stats\":[";
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"service\":";
+    AppendJsonString(out, counts[i].service);
+    out += ",\"level\":\"" + std::string(LevelName(counts[i].level)) + "\",\"count\":" +
+           std::to_string(counts[i].count) + "}";
+  }
+  out += "]}";
+  return out;
+}
+
+Result<std::vector<LevelCount>> DecodeLevelCounts(const std::string& json) {
+  Result<Json::Value> root = ParseJson(json);
+  if (!root.ok()) return root.status();
+  if (!root->isObject() || !(*root)["stats"].isArray()) {
+    return Status::InvalidArgument("not a stats answer: no stats array");
+  }
+  std::vector<LevelCount> out;
+  for (const Json::Value& e : (*root)["stats"]) {
+    LevelCount c;
+    c.service = e["service"].asString();
+    c.level = ParseLogLevel(e["level"].asString()).value_or(LogLevel::kInfo);
+    c.count = e["count"].asInt64();
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace mesh

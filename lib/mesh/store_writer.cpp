@@ -1,0 +1,90 @@
+#include "mesh/store_writer.h"
+
+#include "mesh/sqlite_db.h"
+
+namespace mesh {
+
+StoreWriter::StoreWriter(std::unique_ptr<Store> store)
+    : store_(std::move(store)), logs_(*store_), spans_(*store_), thread_([this] { Run(); }) {}
+
+StoreWriter::~StoreWriter() { Stop(); }
+
+void StoreWriter::SetIdleTask(std::function<void(WriteContext&)> idle,
+                              std::chrono::milliseconds every) {
+  std::lock_guard lock(mu_);
+  idle_ = std::move(idle);
+  idle_every_ = every;
+}
+
+Status StoreWriter::Submit(Job job) {
+  auto pending = std::make_shared<Pending>();
+  pending->job = std::move(job);
+  std::unique_lock lock(mu_);
+  if (stopping_) return Status::Unsupported("the store writer is stopping");
+  queue_.push_back(pending);
+  work_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return pending->done; });
+  return pending->result;
+}
+
+void StoreWriter::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+    work_cv_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void StoreWriter::Run() {
+  Db& db = store_->db();
+  WriteContext context{*store_, logs_, spans_};
+  std::unique_lock lock(mu_);
+  while (true) {
+    const bool woke = work_cv_.wait_for(lock, idle_every_, [&] { return !queue_.empty() || stopping_; });
+    if (queue_.empty()) {
+      if (stopping_) return;
+      if (!woke && idle_) {
+        auto idle = idle_;
+        lock.unlock();
+        idle(context);
+        lock.lock();
+      }
+      continue;
+    }
+    std::deque<std::shared_ptr<Pending>> batch;
+    batch.swap(queue_);
+    lock.unlock();
+
+    Status begun = db.Exec("BEGIN IMMEDIATE");
+    for (auto& p : batch) {
+      if (!begun.ok()) {
+        p->result = begun;
+        continue;
+      }
+      db.Exec("SAVEPOINT job");
+      p->result = p->job(context);
+      if (p->result.ok()) {
+        db.Exec("RELEASE job");
+      } else {
+        db.Exec("ROLLBACK TO job");
+        db.Exec("RELEASE job");
+      }
+    }
+    if (begun.ok()) {
+      Status committed = db.Exec("COMMIT");
+      if (!committed.ok()) {
+        db.Exec("ROLLBACK");
+        for (auto& p : batch) {
+          if (p->result.ok()) p->result = committed.WithContext("cannot commit to " + store_->path());
+        }
+      }
+    }
+    lock.lock();
+    for (auto& p : batch) p->done = true;
+    done_cv_.notify_all();
+  }
+}
+
+}  // namespace mesh

@@ -1,0 +1,68 @@
+// StoreWriter: the single writer of a store shared by many threads (meshd's request threads).
+// Jobs submitted from any thread are committed together in one transaction by a background
+// thread (group commit), each inside its own savepoint so that one failing job does not undo
+// the others. Submit returns once the job's transaction has committed: an HTTP 2xx sent after
+// it means the data is on disk (in the WAL). Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "mesh/log_store.h"
+#include "mesh/span_store.h"
+#include "mesh/store.h"
+
+namespace mesh {
+
+// What a job may use: the writer's connection and the stores on it.
+struct WriteContext {
+  Store& store;
+  LogStore& logs;
+  SpanStore& spans;
+};
+
+class StoreWriter {
+ public:
+  using Job = std::function<Status(WriteContext&)>;
+
+  // Takes ownership of a connection to the store.
+  explicit StoreWriter(std::unique_ptr<Store> store);
+  ~StoreWriter();  // Stop()
+
+  // Runs job in the next transaction and waits for its commit. The job's own error, or the
+  // commit's (a full disk: IOError), comes back; Unsupported once the writer is stopped.
+  Status Submit(Job job);
+
+  // Runs `idle` on the writer thread whenever it has had no job for `every` (retention,
+  // full-text indexing, checkpoints). Set before the first Submit.
+  void SetIdleTask(std::function<void(WriteContext&)> idle, std::chrono::milliseconds every);
+
+  // Finishes queued jobs and stops the thread. Idempotent.
+  void Stop();
+
+ private:
+  struct Pending {
+    Job job;
+    Status result;
+    bool done = false;
+  };
+  void Run();
+
+  std::unique_ptr<Store> store_;
+  LogStore logs_;
+  SpanStore spans_;
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  std::deque<std::shared_ptr<Pending>> queue_;
+  std::function<void(WriteContext&)> idle_;
+  std::chrono::milliseconds idle_every_{1000};
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace mesh

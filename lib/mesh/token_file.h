@@ -1,0 +1,14 @@
+// Bearer tokens read from a file, as meshd's --token-file takes them.
+#pragma once
+
+#include <string>
+
+#include "mesh/status.h"
+
+namespace mesh {
+
+// Reads the token (surrounding whitespace removed). Errors: IOError when unreadable,
+// InvalidArgument when empty or readable by group or others (a secret must be mode 0600).
+Result<std::string> ReadTokenFile(const std::string& path);
+
+}  // namespace mesh
