@@ -28,8 +28,13 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("meshlog ") + MESH_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
-  std::string db;
-  app.add_option("--db", db, "Store file (default: $MESH_DB, else $XDG_DATA_HOME/mesh/mesh.db)");
+  mesh::BackendOptions backend;
+  app.add_option("--db", backend.db, "Store file (default: $MESH_DB, else $XDG_DATA_HOME/mesh/mesh.db)");
+  app.add_option("--server", backend.server,
+                 "Work on a remote meshd instead of the file, e.g. http://127.0.0.1:9000 "
+                 "(default: $MESH_SERVER)");
+  app.add_option("--token-file", backend.token_file,
+                 "Bearer token for meshd writes (default: $MESH_TOKEN)");
 
   mesh::WriteOptions write;
   CLI::App* write_cmd = app.add_subcommand("write", "Store one log record");
@@ -91,7 +96,7 @@ int main(int argc, char** argv) {
   }
 
   mesh::InstallStopHandlers();
-  write.db = ingest.db = tail.db = query.db = stats.db = db;
+  write.backend = ingest.backend = tail.backend = query.backend = stats.backend = backend;
   if (*write_cmd) return mesh::RunWrite(write, io);
   if (*ingest_cmd) return mesh::RunIngest(ingest, io);
   if (*tail_cmd) return mesh::RunTail(tail, io);

@@ -1,5 +1,7 @@
 #include "mesh/http_message.h"
 
+#include <cctype>
+
 #include "mesh/json_text.h"
 
 namespace mesh {
@@ -38,6 +40,21 @@ HttpResponse HttpResponse::Error(int status, std::string_view message) {
   AppendJsonString(body, message);
   body += "}";
   return Json(status, std::move(body));
+}
+
+std::string UrlEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  return out;
 }
 
 std::string UrlDecode(std::string_view text, bool plus_is_space) {

@@ -39,6 +39,8 @@ struct HttpResponse {
 
 // Splits "a=1&b=x%20y" into decoded pairs ('+' is a space).
 std::map<std::string, std::string> ParseQueryString(std::string_view query);
+// Percent-encodes everything but unreserved characters (RFC 3986).
+std::string UrlEncode(std::string_view text);
 // Percent-decoding; malformed escapes are kept as they are.
 std::string UrlDecode(std::string_view text, bool plus_is_space);
 

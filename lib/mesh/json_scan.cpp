@@ -50,6 +50,34 @@ class Scanner {
     }
   }
 
+  Status ScanArray(std::vector<std::string_view>& elements) {
+    SkipSpace();
+    if (!Peek('[')) return Error("expected '[' (a JSON array)");
+    ++p_;
+    SkipSpace();
+    if (Peek(']')) {
+      ++p_;
+      return Finish();
+    }
+    while (true) {
+      SkipSpace();
+      const size_t start = p_;
+      JsonKind kind;
+      if (Status st = Value(1, &kind); !st.ok()) return st;
+      elements.push_back(s_.substr(start, p_ - start));
+      SkipSpace();
+      if (Peek(',')) {
+        ++p_;
+        continue;
+      }
+      if (Peek(']')) {
+        ++p_;
+        return Finish();
+      }
+      return Error("expected ',' or ']' in array");
+    }
+  }
+
  private:
   Status Finish() {
     SkipSpace();
@@ -224,6 +252,11 @@ void AppendCodePoint(std::string& out, uint32_t cp) {
 Status ScanJsonObject(std::string_view text, std::vector<JsonMember>& members) {
   members.clear();
   return Scanner(text).ScanTop(members);
+}
+
+Status ScanJsonArray(std::string_view text, std::vector<std::string_view>& elements) {
+  elements.clear();
+  return Scanner(text).ScanArray(elements);
 }
 
 std::string UnescapeJsonString(std::string_view e) {

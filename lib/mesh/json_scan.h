@@ -29,6 +29,10 @@ struct JsonMember {
 // with nothing but whitespace around it. Errors: InvalidArgument naming the column.
 Status ScanJsonObject(std::string_view text, std::vector<JsonMember>& members);
 
+// Replaces `elements` with the raw text of each element of `text`, which must be one JSON
+// array with nothing but whitespace around it. Errors: InvalidArgument naming the column.
+Status ScanJsonArray(std::string_view text, std::vector<std::string_view>& elements);
+
 // Decodes the text between the quotes of a validated JSON string. NUL (\u0000) and unpaired
 // surrogates become U+FFFD.
 std::string UnescapeJsonString(std::string_view escaped);

@@ -2,27 +2,14 @@
 
 #include <charconv>
 
+#include "mesh/http_message.h"
+#include "mesh/json_scan.h"
 #include "mesh/json_text.h"
 #include "mesh/time_format.h"
 #include "mesh/trace_id.h"
 
 namespace mesh {
 namespace {
-
-std::string UrlEncode(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    }
-  }
-  return out;
-}
 
 // Unix seconds with nanoseconds, which ParseTimeSpec reads back exactly.
 std::string UnixSeconds(int64_t ns) {
@@ -119,20 +106,40 @@ std::string EncodeLogPage(const std::vector<LogRecord>& records, int64_t latest_
 }
 
 Result<LogPage> DecodeLogPage(const std::string& json) {
-  Result<Json::Value> root = ParseJson(json);
-  if (!root.ok()) return root.status();
-  if (!root->isObject() || !(*root)["records"].isArray()) {
-    return Status::InvalidArgument("not a logs page: no records array");
-  }
+  // Scanned rather than parsed into a jsoncpp tree, which would sort each record's attributes.
+  std::vector<JsonMember> top;
+  if (Status s = ScanJsonObject(json, top); !s.ok()) return s;
   LogPage page;
-  page.cursor = (*root)["cursor"].asInt64();
-  for (const Json::Value& entry : (*root)["records"]) {
-    std::string text;
-    AppendJsonValue(text, entry["record"]);
-    Result<LogRecord> r = LogRecordFromJson(text, LogRecord{});
-    if (!r.ok()) return r.status().WithContext("record " + std::to_string(entry["cursor"].asInt64()));
-    r->id = entry["cursor"].asInt64();
-    page.records.push_back(std::move(r).value());
+  std::string_view records;
+  for (const JsonMember& m : top) {
+    if (m.key == "cursor" && m.kind == JsonKind::kNumber) {
+      std::from_chars(m.value.data(), m.value.data() + m.value.size(), page.cursor);
+    } else if (m.key == "records" && m.kind == JsonKind::kArray) {
+      records = m.value;
+    }
+  }
+  if (records.empty()) return Status::InvalidArgument("not a logs page: no records array");
+  std::vector<std::string_view> entries;
+  if (Status s = ScanJsonArray(records, entries); !s.ok()) return s;
+  std::vector<JsonMember> fields;
+  for (std::string_view entry : entries) {
+    if (Status s = ScanJsonObject(entry, fields); !s.ok()) return s;
+    LogRecord record;
+    bool have_record = false;
+    for (const JsonMember& m : fields) {
+      if (m.key == "cursor" && m.kind == JsonKind::kNumber) {
+        std::from_chars(m.value.data(), m.value.data() + m.value.size(), record.id);
+      } else if (m.key == "record" && m.kind == JsonKind::kObject) {
+        const int64_t id = record.id;
+        Result<LogRecord> r = LogRecordFromJson(m.value, LogRecord{});
+        if (!r.ok()) return r.status();
+        record = std::move(r).value();
+        record.id = id;
+        have_record = true;
+      }
+    }
+    if (!have_record) return Status::InvalidArgument("not a logs page: an entry has no record");
+    page.records.push_back(std::move(record));
   }
   return page;
 }

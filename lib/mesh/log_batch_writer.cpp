@@ -2,8 +2,8 @@
 
 namespace mesh {
 
-LogBatchWriter::LogBatchWriter(LogStore& store, Options options)
-    : store_(store), options_(options) {
+LogBatchWriter::LogBatchWriter(LogDestination& destination, Options options)
+    : destination_(destination), options_(options) {
   filling_.reserve(options_.batch_records);
   thread_ = std::thread([this] { Run(); });
 }
@@ -18,7 +18,9 @@ Status LogBatchWriter::Append(LogRecord record) {
   filling_.push_back(std::move(record));
   ++queued_;
   ++appended_;
-  if (filling_.size() >= options_.batch_records) {
+  // A full queue goes to the writer even as a partial batch (max_queued < batch_records):
+  // otherwise the appenders now waiting for room would wait out the flush interval.
+  if (filling_.size() >= options_.batch_records || queued_ >= options_.max_queued) {
     ready_.push_back(std::move(filling_));
     filling_ = {};
     filling_.reserve(options_.batch_records);
@@ -73,7 +75,7 @@ void LogBatchWriter::Run() {
       if (closing_) return;
       if (!index_caught_up) {
         lock.unlock();
-        Result<int64_t> n = store_.IndexPending(options_.index_batch);
+        Result<int64_t> n = destination_.IndexPending(options_.index_batch);
         lock.lock();
         // Indexing only speeds up later searches (they cover unindexed records too), so a
         // failure here is not a write error: it is retried after the next commit.
@@ -91,7 +93,7 @@ void LogBatchWriter::Run() {
       ready_.pop_front();
     }
     lock.unlock();
-    Status s = error_.ok() ? store_.Insert(batch) : error_;
+    Status s = error_.ok() ? destination_.Insert(batch) : error_;
     lock.lock();
     if (s.ok()) {
       counters_.committed += batch.size();

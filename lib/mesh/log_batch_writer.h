@@ -1,10 +1,10 @@
-// LogBatchWriter: a background thread that commits appended records to a LogStore in batched
-// transactions, and feeds the full-text index when there is nothing to write.
+// LogBatchWriter: a background thread that hands appended records to a LogDestination (the
+// store, or meshd) in batches, and feeds the full-text index when there is nothing to write.
 //
 // Append() is thread-safe and cheap (a lock and a move); it blocks only when max_queued
 // records wait, which bounds memory whatever the input size. Flush() returns once everything
-// appended before it is committed. The writer owns the LogStore's connection while it runs:
-// do not use that LogStore from other threads until Close().
+// appended before it is committed. The writer owns the destination while it runs: do not use
+// it from other threads until Close().
 #pragma once
 
 #include <chrono>
@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "mesh/log_store.h"
+#include "mesh/log_source.h"
 
 namespace mesh {
 
@@ -34,7 +34,7 @@ class LogBatchWriter {
     uint64_t indexed = 0;
   };
 
-  LogBatchWriter(LogStore& store, Options options);
+  LogBatchWriter(LogDestination& destination, Options options);
   ~LogBatchWriter();  // Close()
 
   // Queues one record. Fails (without queuing) once a write has failed: the error says why.
@@ -49,7 +49,7 @@ class LogBatchWriter {
  private:
   void Run();
 
-  LogStore& store_;
+  LogDestination& destination_;
   const Options options_;
 
   mutable std::mutex mu_;

@@ -53,4 +53,17 @@ class LogSource {
   virtual Result<std::vector<LevelCount>> Stats(const LogFilter& filter) = 0;
 };
 
+// LogDestination: where meshlog writes records to: the local store (LogStore) or meshd.
+class LogDestination {
+ public:
+  virtual ~LogDestination() = default;
+  // Stores the records, all or none; the error says why.
+  virtual Status Insert(const std::vector<LogRecord>& records) = 0;
+  // Feeds up to max_rows records to a full-text index the destination keeps off its write
+  // path; returns how many (0 when caught up or when there is no such index here).
+  virtual Result<int64_t> IndexPending(int64_t max_rows) = 0;
+  // Where the records go, for messages ("/var/lib/mesh/mesh.db", "http://meshd:9000").
+  virtual std::string Name() const = 0;
+};
+
 }  // namespace mesh

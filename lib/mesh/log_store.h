@@ -16,19 +16,20 @@ namespace mesh {
 
 class Statement;
 
-class LogStore : public LogSource {
+class LogStore : public LogSource, public LogDestination {
  public:
   explicit LogStore(Store& store);
   ~LogStore() override;
 
   // Appends the records in one transaction: all are stored or none (then the error says why).
-  Status Insert(const std::vector<LogRecord>& records);
+  Status Insert(const std::vector<LogRecord>& records) override;
   // Appends the records inside the caller's transaction (see StoreWriter).
   Status InsertRows(const std::vector<LogRecord>& records);
 
   // Feeds up to max_rows not-yet-indexed records to the full-text index in one transaction.
   // Returns how many it indexed (0 when caught up).
-  Result<int64_t> IndexPending(int64_t max_rows);
+  Result<int64_t> IndexPending(int64_t max_rows) override;
+  std::string Name() const override { return store_.path(); }
   // How many stored records the full-text index has not seen yet.
   Result<int64_t> PendingIndexRows();
 

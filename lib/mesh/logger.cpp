@@ -7,6 +7,7 @@
 
 #include "mesh/json_text.h"
 #include "mesh/log_batch_writer.h"
+#include "mesh/log_store.h"
 #include "mesh/store.h"
 #include "mesh/utf8.h"
 

@@ -13,6 +13,8 @@
 #include "mesh/log_format.h"
 #include "mesh/log_line_parser.h"
 #include "mesh/log_store.h"
+#include "mesh/remote_log.h"
+#include "mesh/token_file.h"
 #include "mesh/signals.h"
 #include "mesh/time_format.h"
 #include "mesh/trace_id.h"
@@ -41,12 +43,53 @@ int WriteFailure(const CommandIo& io) {
   return 1;
 }
 
-Result<std::unique_ptr<Store>> OpenStore(const std::string& flag, const CommandIo& io,
-                                         bool create) {
+// The source and destination of records: the store file, or meshd over HTTP.
+struct Backend {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<LogStore> local;
+  std::unique_ptr<CurlHttpClient> http;
+  std::unique_ptr<RemoteLogSource> remote_source;
+  std::unique_ptr<RemoteLogDestination> remote_destination;
+  LogSource* source = nullptr;
+  LogDestination* destination = nullptr;
+};
+
+Result<Backend> OpenBackend(const BackendOptions& o, const CommandIo& io, bool create) {
+  Backend b;
+  std::string server = o.server;
+  if (server.empty()) {
+    const char* env = io.getenv("MESH_SERVER");
+    if (env && *env) server = env;
+  }
+  if (!server.empty()) {
+    if (server.rfind("http://", 0) != 0 && server.rfind("https://", 0) != 0) {
+      return Status::InvalidArgument("invalid server URL '" + server + "' (expected http://host:port)");
+    }
+    std::string token;
+    if (!o.token_file.empty()) {
+      Result<std::string> t = ReadTokenFile(o.token_file);
+      if (!t.ok()) return t.status();
+      token = *t;
+    } else if (const char* env = io.getenv("MESH_TOKEN"); env && *env) {
+      token = env;
+    }
+    b.http = std::make_unique<CurlHttpClient>();
+    b.remote_source = std::make_unique<RemoteLogSource>(server, *b.http);
+    b.remote_destination = std::make_unique<RemoteLogDestination>(server, token, *b.http);
+    b.source = b.remote_source.get();
+    b.destination = b.remote_destination.get();
+    return b;
+  }
   Store::Options options;
-  options.path = ResolveStorePath(flag, io.getenv);
+  options.path = ResolveStorePath(o.db, io.getenv);
   options.create_if_missing = create;
-  return Store::Open(options);
+  Result<std::unique_ptr<Store>> store = Store::Open(options);
+  if (!store.ok()) return store.status();
+  b.store = std::move(store).value();
+  b.local = std::make_unique<LogStore>(*b.store);
+  b.source = b.local.get();
+  b.destination = b.local.get();
+  return b;
 }
 
 Result<LogLevel> ParseLevelFlag(const std::string& text) {
@@ -178,10 +221,9 @@ int RunWrite(const WriteOptions& o, const CommandIo& io) {
   }
   if (!r.attributes.empty()) r.attributes += '}';
 
-  Result<std::unique_ptr<Store>> store = OpenStore(o.db, io, /*create=*/true);
-  if (!store.ok()) return Fail(io, store.status());
-  LogStore logs(**store);
-  if (Status s = logs.Insert({r}); !s.ok()) return Fail(io, s);
+  Result<Backend> backend = OpenBackend(o.backend, io, /*create=*/true);
+  if (!backend.ok()) return Fail(io, backend.status());
+  if (Status s = backend->destination->Insert({r}); !s.ok()) return Fail(io, s);
   return 0;
 }
 
@@ -196,12 +238,11 @@ int RunIngest(const IngestOptions& o, const CommandIo& io) {
   if (!level.ok()) return Fail(io, level.status());
   if (o.max_line_bytes == 0) return Fail(io, Status::InvalidArgument("--max-line must be positive"));
 
-  Result<std::unique_ptr<Store>> store = OpenStore(o.db, io, /*create=*/true);
-  if (!store.ok()) return Fail(io, store.status());
-  LogStore logs(**store);
+  Result<Backend> backend = OpenBackend(o.backend, io, /*create=*/true);
+  if (!backend.ok()) return Fail(io, backend.status());
   LogBatchWriter::Options writer_options;
   writer_options.index_when_idle = o.index;
-  LogBatchWriter writer(logs, writer_options);
+  LogBatchWriter writer(*backend->destination, writer_options);
   LogLineParser parser({.format = *format, .service = o.service, .default_level = *level},
                        *io.clock);
   LineSplitter splitter(o.max_line_bytes);
@@ -254,7 +295,7 @@ int RunIngest(const IngestOptions& o, const CommandIo& io) {
   note(blank, "blank skipped");
   if (!notes.empty()) notes += ")";
   std::fprintf(io.err, "meshlog: ingested %llu records into %s%s\n",
-               static_cast<unsigned long long>(w.committed), (*store)->path().c_str(),
+               static_cast<unsigned long long>(w.committed), backend->destination->Name().c_str(),
                notes.c_str());
   if (!write_error.ok()) return Fail(io, write_error);
   if (!read_error.ok()) return Fail(io, read_error);
@@ -266,10 +307,9 @@ int RunTail(const TailOptions& o, const CommandIo& io) {
   if (!filter.ok()) return Fail(io, filter.status());
   Result<Printer> printer = MakePrinter(o.output, io);
   if (!printer.ok()) return Fail(io, printer.status());
-  Result<std::unique_ptr<Store>> store = OpenStore(o.db, io, /*create=*/false);
-  if (!store.ok()) return Fail(io, store.status());
-  LogStore logs(**store);
-  LogSource& source = logs;
+  Result<Backend> backend = OpenBackend(o.backend, io, /*create=*/false);
+  if (!backend.ok()) return Fail(io, backend.status());
+  LogSource& source = *backend->source;
 
   Result<int64_t> cursor = source.LatestCursor();
   if (!cursor.ok()) return Fail(io, cursor.status());
@@ -307,10 +347,9 @@ int RunQuery(const QueryOptions& o, const CommandIo& io) {
   if (!filter.ok()) return Fail(io, filter.status());
   Result<Printer> printer = MakePrinter(o.output, io);
   if (!printer.ok()) return Fail(io, printer.status());
-  Result<std::unique_ptr<Store>> store = OpenStore(o.db, io, /*create=*/false);
-  if (!store.ok()) return Fail(io, store.status());
-  LogStore logs(**store);
-  LogSource& source = logs;
+  Result<Backend> backend = OpenBackend(o.backend, io, /*create=*/false);
+  if (!backend.ok()) return Fail(io, backend.status());
+  LogSource& source = *backend->source;
   if (o.count) {
     Result<int64_t> n = source.CountMatches(o.text, *filter);
     if (!n.ok()) return Fail(io, n.status());
@@ -330,10 +369,9 @@ int RunStats(const StatsOptions& o, const CommandIo& io) {
   }
   Result<LogFilter> filter = BuildFilter(o.filter, io);
   if (!filter.ok()) return Fail(io, filter.status());
-  Result<std::unique_ptr<Store>> store = OpenStore(o.db, io, /*create=*/false);
-  if (!store.ok()) return Fail(io, store.status());
-  LogStore logs(**store);
-  LogSource& source = logs;
+  Result<Backend> backend = OpenBackend(o.backend, io, /*create=*/false);
+  if (!backend.ok()) return Fail(io, backend.status());
+  LogSource& source = *backend->source;
   Result<std::vector<LevelCount>> counts = source.Stats(*filter);
   if (!counts.ok()) return Fail(io, counts.status());
 

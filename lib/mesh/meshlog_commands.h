@@ -22,6 +22,13 @@ struct CommandIo {
   const Clock* clock = &SystemClock::Instance();
 };
 
+// Where records live: the local store file, or a meshd (--server, $MESH_SERVER).
+struct BackendOptions {
+  std::string db;
+  std::string server;
+  std::string token_file;  // bearer token for meshd writes; else $MESH_TOKEN
+};
+
 struct LogFilterOptions {
   std::vector<std::string> services;
   std::string level;  // minimum level
@@ -32,7 +39,7 @@ struct LogFilterOptions {
 };
 
 struct WriteOptions {
-  std::string db;
+  BackendOptions backend;
   std::string service;  // empty: $MESH_SERVICE, else "cli"
   std::string level = "info";
   std::string trace;
@@ -42,7 +49,7 @@ struct WriteOptions {
 };
 
 struct IngestOptions {
-  std::string db;
+  BackendOptions backend;
   std::string service;
   std::string format = "json";
   std::string level = "info";  // for lines that carry none
@@ -52,7 +59,7 @@ struct IngestOptions {
 };
 
 struct TailOptions {
-  std::string db;
+  BackendOptions backend;
   LogFilterOptions filter;
   size_t lines = 10;
   bool follow = false;
@@ -61,7 +68,7 @@ struct TailOptions {
 };
 
 struct QueryOptions {
-  std::string db;
+  BackendOptions backend;
   LogFilterOptions filter;
   std::string text;
   size_t limit = 100;
@@ -71,7 +78,7 @@ struct QueryOptions {
 };
 
 struct StatsOptions {
-  std::string db;
+  BackendOptions backend;
   LogFilterOptions filter;
   std::string output = "table";
 };

@@ -1,9 +1,11 @@
 #include "mesh/otlp.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 
+#include "mesh/json_scan.h"
 #include "mesh/json_text.h"
 #include "mesh/trace_id.h"
 #include "mesh/utf8.h"
@@ -171,7 +173,114 @@ std::string PartialSuccess(const char* field, int64_t rejected, const std::strin
   return out;
 }
 
+// A plain JSON value as an OTLP AnyValue: integers stay intValue, other numbers doubleValue.
+void AppendAsAnyValue(std::string& out, const Json::Value& v) {
+  switch (v.type()) {
+    case Json::stringValue:
+      out += "{\"stringValue\":";
+      AppendJsonString(out, v.asString());
+      out += '}';
+      break;
+    case Json::intValue:
+    case Json::uintValue:
+      out += "{\"intValue\":\"" + (v.isInt64() ? std::to_string(v.asInt64()) : std::to_string(v.asUInt64())) + "\"}";
+      break;
+    case Json::realValue:
+      out += "{\"doubleValue\":";
+      AppendDouble(out, v.asDouble());
+      out += '}';
+      break;
+    case Json::booleanValue:
+      out += v.asBool() ? "{\"boolValue\":true}" : "{\"boolValue\":false}";
+      break;
+    case Json::arrayValue:
+      out += "{\"arrayValue\":{\"values\":[";
+      for (Json::ArrayIndex i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        AppendAsAnyValue(out, v[i]);
+      }
+      out += "]}}";
+      break;
+    case Json::objectValue: {
+      out += "{\"kvlistValue\":{\"values\":[";
+      bool first = true;
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        out += "{\"key\":";
+        AppendJsonString(out, it.name());
+        out += ",\"value\":";
+        AppendAsAnyValue(out, *it);
+        out += '}';
+      }
+      out += "]}}";
+      break;
+    }
+    case Json::nullValue:
+      out += "{}";
+      break;
+  }
+}
+
+// Attributes keep their order (a scan, not a jsoncpp map, which would sort them), so that a
+// record sent to meshd prints exactly as it does from the local store.
+void AppendAttributesAsKeyValues(std::string& out, const std::string& attributes) {
+  out += '[';
+  std::vector<JsonMember> members;
+  if (ScanJsonObject(attributes, members).ok()) {
+    for (size_t i = 0; i < members.size(); ++i) {
+      const JsonMember& m = members[i];
+      if (i) out += ',';
+      out += "{\"key\":";
+      AppendJsonString(out, m.key_escaped ? UnescapeJsonString(m.key) : std::string(m.key));
+      out += ",\"value\":";
+      Result<Json::Value> value = ParseJson(m.value);
+      if (value.ok()) AppendAsAnyValue(out, *value);
+      else out += "{}";
+      out += '}';
+    }
+  }
+  out += ']';
+}
+
 }  // namespace
+
+std::string EncodeOtlpLogs(const std::vector<LogRecord>& records) {
+  std::vector<std::string> services;
+  for (const LogRecord& r : records) {
+    if (std::find(services.begin(), services.end(), r.service) == services.end()) {
+      services.push_back(r.service);
+    }
+  }
+  std::string out = "{\"resourceLogs\":[";
+  for (size_t s = 0; s < services.size(); ++s) {
+    if (s) out += ',';
+    out += "{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":";
+    AppendJsonString(out, services[s]);
+    out += "}}]},\"scopeLogs\":[{\"scope\":{\"name\":\"meshlog\"},\"logRecords\":[";
+    bool first = true;
+    for (const LogRecord& r : records) {
+      if (r.service != services[s]) continue;
+      if (!first) out += ',';
+      first = false;
+      out += "{\"timeUnixNano\":\"" + std::to_string(r.ts_ns) + "\",\"severityNumber\":" +
+             std::to_string(static_cast<int>(r.level)) + ",\"severityText\":\"" +
+             std::string(LevelName(r.level)) + "\",\"body\":{\"stringValue\":";
+      AppendJsonString(out, r.message);
+      out += "}";
+      if (!r.trace_id.empty()) out += ",\"traceId\":\"" + r.trace_id + "\"";
+      if (!r.span_id.empty()) out += ",\"spanId\":\"" + r.span_id + "\"";
+      if (!r.attributes.empty()) {
+        out += ",\"attributes\":";
+        AppendAttributesAsKeyValues(out, r.attributes);
+      }
+      out += '}';
+    }
+    out += "]}]}";
+  }
+  out += "]}";
+  return out;
+}
 
 Result<OtlpTraces> DecodeOtlpTraces(std::string_view json) {
   Result<Json::Value> root = ParseRequest(json, "resourceSpans");

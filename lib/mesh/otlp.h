@@ -34,6 +34,10 @@ Result<OtlpTraces> DecodeOtlpTraces(std::string_view json);
 // Log records take their service from the resource's service.name, else "unknown_service".
 Result<OtlpLogs> DecodeOtlpLogs(std::string_view json);
 
+// Encodes records as an ExportLogsServiceRequest (one resource per service, in order of
+// first appearance); attributes become typed AnyValues. What meshlog sends to meshd.
+std::string EncodeOtlpLogs(const std::vector<LogRecord>& records);
+
 // The OTLP response body: {} or {"partialSuccess":{"rejectedSpans":N,"errorMessage":"..."}}.
 std::string OtlpTracesResponse(const OtlpTraces& decoded);
 std::string OtlpLogsResponse(const OtlpLogs& decoded);

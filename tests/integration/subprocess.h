@@ -101,6 +101,17 @@ class Subprocess {
     return true;
   }
 
+  // Reads stderr until it contains `needle` or the deadline passes.
+  bool WaitForStderr(const std::string& needle, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (err_text_.find(needle) == std::string::npos) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      Pump(50);
+    }
+    return true;
+  }
+  const std::string& err() const { return err_text_; }
+
   // Waits for exit (killing the process at the deadline) and collects everything.
   RunResult Wait(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
     CloseStdin();

@@ -1,0 +1,44 @@
+// HttpClient: the control plane's HTTP client (libcurl), behind an interface so that callers
+// can be tested with a fake. A transport failure (refused, timed out, bad URL) is an error
+// Status; any HTTP answer, 5xx included, is a response: the caller decides what it means.
+//
+// CurlHttpClient keeps one connection alive across calls; it is not thread-safe (use one per
+// thread).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mesh/status.h"
+
+namespace mesh {
+
+struct HttpClientResponse {
+  int status = 0;
+  std::string body;
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  virtual Result<HttpClientResponse> Send(
+      const std::string& method, const std::string& url, const std::string& body,
+      const std::vector<std::pair<std::string, std::string>>& headers) = 0;
+};
+
+class CurlHttpClient : public HttpClient {
+ public:
+  explicit CurlHttpClient(long timeout_ms = 10000);
+  ~CurlHttpClient() override;
+  Result<HttpClientResponse> Send(
+      const std::string& method, const std::string& url, const std::string& body,
+      const std::vector<std::pair<std::string, std::string>>& headers) override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mesh

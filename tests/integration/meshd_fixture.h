@@ -1,0 +1,53 @@
+// MeshdProcess: a real meshd on 127.0.0.1 and a free port, for integration tests. It waits
+// for the "listening" log line (with a deadline) and reads the port from it.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+
+#include "mesh/http_client.h"
+#include "subprocess.h"
+
+namespace mesh::test_support {
+
+class MeshdProcess {
+ public:
+  explicit MeshdProcess(const std::string& db, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {MESHD_BIN, "--listen", "127.0.0.1:0", "--db", db};
+    args.insert(args.end(), extra.begin(), extra.end());
+    process_ = std::make_unique<Subprocess>(args);
+    if (!process_->WaitForStderr("meshd listening", std::chrono::seconds(10))) return;
+    std::smatch m;
+    const std::string err = process_->err();
+    if (std::regex_search(err, m, std::regex("http://127\\.0\\.0\\.1:([0-9]+)"))) {
+      url_ = "http://127.0.0.1:" + m[1].str();
+    }
+  }
+
+  bool ready() const { return !url_.empty(); }
+  const std::string& url() const { return url_; }
+  Subprocess& process() { return *process_; }
+
+  // Stops meshd with SIGTERM and returns how it exited.
+  RunResult Stop() {
+    process_->Signal(SIGTERM);
+    return process_->Wait(std::chrono::seconds(20));
+  }
+
+  HttpClientResponse Request(const std::string& method, const std::string& path,
+                             const std::string& body = "",
+                             std::vector<std::pair<std::string, std::string>> headers = {}) {
+    CurlHttpClient client;
+    Result<HttpClientResponse> r = client.Send(method, url_ + path, body, headers);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : HttpClientResponse{};
+  }
+
+ private:
+  std::unique_ptr<Subprocess> process_;
+  std::string url_;
+};
+
+}  // namespace mesh::test_support

@@ -1,0 +1,266 @@
+// Runs the real meshd (and meshlog --server against it) on loopback ports.
+#include <gtest/gtest.h>
+#include <json/json.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "meshd_fixture.h"
+#include "subprocess.h"
+
+namespace mesh {
+namespace {
+
+using test_support::MeshdProcess;
+using test_support::RunProcess;
+using test_support::RunResult;
+using test_support::Subprocess;
+using namespace std::chrono_literals;
+
+Json::Value ParseBody(const std::string& body) {
+  Json::Value v;
+  std::istringstream(body) >> v;
+  return v;
+}
+
+std::string OtlpSpan(const std::string& service, const std::string& trace_id,
+                     const std::string& span_id, const std::string& parent, const std::string& name) {
+  return R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":")" +
+         service + R"("}}]},"scopeSpans":[{"scope":{"name":"test"},"spans":[{"traceId":")" + trace_id +
+         R"(","spanId":")" + span_id + R"(","parentSpanId":")" + parent + R"(","name":")" + name +
+         R"(","kind":2,"startTimeUnixNano":"1764075600000000000","endTimeUnixNano":"1764075600250000000","attributes":[{"key":"http.status_code","value":{"intValue":"200"}}],"status":{"code":1}}]}]}]})";
+}
+
+class MeshdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/meshd-it-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Db(const std::string& name = "mesh.db") const { return dir_ + "/" + name; }
+
+  std::string dir_;
+};
+
+TEST_F(MeshdTest, MeshlogPrintsTheSameAgainstServerAndLocalFile) {
+  MeshdProcess meshd(Db("server.db"));
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  const std::string input =
+      R"({"timestamp":"2026-11-25T10:00:00.5Z","level":"info","service":"api","message":"request handled","route":"/orders","latency_ms":12.5,"ok":true})"
+      "\n"
+      R"({"timestamp":"2026-11-25T10:00:01Z","level":"warn","service":"db","message":"slow query on orders","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","rows":42})"
+      "\n"
+      R"({"timestamp":"2026-11-25T10:00:02Z","level":"error","service":"api","message":"upstream timeout","nested":{"a":[1,2]}})"
+      "\n";
+  const std::vector<std::string> local = {MESHLOG_BIN, "--db", Db("local.db")};
+  const std::vector<std::string> remote = {MESHLOG_BIN, "--server", meshd.url()};
+  const auto run = [](std::vector<std::string> base, std::vector<std::string> args,
+                      const std::string& in = "") {
+    base.insert(base.end(), args.begin(), args.end());
+    return RunProcess(base, in, {"NO_COLOR=1"});
+  };
+  ASSERT_EQ(run(local, {"ingest", "-s", "x"}, input).exit_code, 0);
+  RunResult sent = run(remote, {"ingest", "-s", "x"}, input);
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+
+  const std::vector<std::vector<std::string>> commands = {
+      {"tail", "-n", "10"},
+      {"tail", "-n", "10", "-o", "logfmt"},
+      {"tail", "--service", "api", "-o", "pretty"},
+      {"tail", "--level", "warn"},
+      {"tail", "--trace", "4bf92f3577b34da6a3ce929d0e0e4736"},
+      {"tail", "--since", "2026-11-25T10:00:01Z", "--until", "2026-11-25T10:00:02Z"},
+      {"tail", "--grep", "slow"},
+      {"query", "orders"},
+      {"query", "orders", "--reverse", "-n", "1"},
+      {"query", "--count", "\"upstream timeout\""},
+      {"stats", "-o", "json"},
+      {"stats"},
+  };
+  for (const auto& args : commands) {
+    RunResult a = run(local, args);
+    RunResult b = run(remote, args);
+    std::string joined;
+    for (const auto& s : args) joined += s + " ";
+    EXPECT_EQ(a.exit_code, 0) << joined << a.err;
+    EXPECT_EQ(b.exit_code, 0) << joined << b.err;
+    EXPECT_FALSE(a.out.empty()) << joined;
+    EXPECT_EQ(a.out, b.out) << joined;
+  }
+  // Usage errors are the same too.
+  RunResult bad = run(remote, {"query", "\"unclosed"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
+TEST_F(MeshdTest, FollowWorksAgainstTheServer) {
+  MeshdProcess meshd(Db());
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  Subprocess follow({MESHLOG_BIN, "--server", meshd.url(), "tail", "-f", "--poll", "50", "-o", "raw"});
+  ASSERT_EQ(RunProcess({MESHLOG_BIN, "--server", meshd.url(), "write", "first"}).exit_code, 0);
+  ASSERT_TRUE(follow.WaitForOutput("first\n", 10s)) << follow.out();
+  ASSERT_EQ(RunProcess({MESHLOG_BIN, "--server", meshd.url(), "write", "second"}).exit_code, 0);
+  ASSERT_TRUE(follow.WaitForOutput("second\n", 10s)) << follow.out();
+  follow.Signal(SIGINT);
+  RunResult r = follow.Wait(10s);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "first\nsecond\n");
+}
+
+TEST_F(MeshdTest, StoresOtlpTracesAndServesThem) {
+  MeshdProcess meshd(Db());
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  auto r = meshd.Request("POST", "/v1/traces", OtlpSpan("web", trace, "00f067aa0ba902b7", "", "GET /"),
+                         {{"Content-Type", "application/json"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{}");
+  r = meshd.Request("POST", "/v1/traces", OtlpSpan("api", trace, "1111111111111111", "00f067aa0ba902b7", "query"));
+  EXPECT_EQ(r.status, 200);
+  // Re-sending the same span does not duplicate it.
+  r = meshd.Request("POST", "/v1/traces", OtlpSpan("api", trace, "1111111111111111", "00f067aa0ba902b7", "query"));
+  EXPECT_EQ(r.status, 200);
+
+  r = meshd.Request("GET", "/v1/traces/" + trace);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json::Value t = ParseBody(r.body);
+  ASSERT_EQ(t["spans"].size(), 2u) << r.body;
+  EXPECT_EQ(t["spans"][1]["parent_span_id"].asString(), "00f067aa0ba902b7");
+  EXPECT_EQ(t["spans"][0]["attributes"]["http.status_code"].asInt(), 200);
+  EXPECT_EQ(t["spans"][0]["duration_ns"].asInt64(), 250000000);
+  EXPECT_EQ(meshd.Request("GET", "/v1/traces/4bf9").status, 200);  // a unique prefix
+
+  r = meshd.Request("GET", "/v1/traces?service=api&min_duration=100ms");
+  Json::Value list = ParseBody(r.body);
+  ASSERT_EQ(list["traces"].size(), 1u) << r.body;
+  EXPECT_EQ(list["traces"][0]["root_service"].asString(), "web");
+  EXPECT_EQ(list["traces"][0]["span_count"].asInt(), 2);
+  EXPECT_EQ(ParseBody(meshd.Request("GET", "/v1/traces?min_duration=1s").body)["traces"].size(), 0u);
+
+  // A batch with one bad span keeps the good ones and says what it rejected.
+  r = meshd.Request("POST", "/v1/traces", OtlpSpan("api", "00000000000000000000000000000000", "1111111111111111", "", "x"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(ParseBody(r.body)["partialSuccess"]["rejectedSpans"].asInt(), 1) << r.body;
+}
+
+TEST_F(MeshdTest, SixtyFourConcurrentClientsLoseNothing) {
+  MeshdProcess meshd(Db());
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  constexpr int kClients = 64;
+  constexpr int kBatches = 5;
+  constexpr int kPerBatch = 20;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      CurlHttpClient http;
+      for (int b = 0; b < kBatches; ++b) {
+        std::string records;
+        for (int i = 0; i < kPerBatch; ++i) {
+          if (i) records += ',';
+          records += R"({"timeUnixNano":"1764075600000000000","severityNumber":9,"body":{"stringValue":"client )" +
+                     std::to_string(c) + " batch " + std::to_string(b) + " record " + std::to_string(i) + "\"}}";
+        }
+        const std::string body = R"({"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"load"}}]},"scopeLogs":[{"logRecords":[)" +
+                                 records + "]}]}]}";
+        auto r = http.Send("POST", meshd.url() + "/v1/logs", body, {{"Content-Type", "application/json"}});
+        if (!r.ok() || r->status != 200) ++failures;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto r = meshd.Request("GET", "/v1/logs/stats");
+  Json::Value stats = ParseBody(r.body);
+  ASSERT_EQ(stats["stats"].size(), 1u) << r.body;
+  EXPECT_EQ(stats["stats"][0]["count"].asInt(), kClients * kBatches * kPerBatch);
+}
+
+TEST_F(MeshdTest, BadRequestsGetJsonErrors) {
+  const std::string token_file = dir_ + "/token";
+  std::ofstream(token_file) << "s3cret\n";
+  std::filesystem::permissions(token_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  MeshdProcess meshd(Db(), {"--token-file", token_file, "--max-body", "1000"});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  const std::vector<std::pair<std::string, std::string>> auth = {{"Authorization", "Bearer s3cret"}};
+  struct Case {
+    std::string method, path, body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"GET", "/no/such/route", "", {}, 404},
+      {"PUT", "/v1/logs", "", auth, 405},
+      {"POST", "/v1/logs", "{\"resourceLogs\":[]}", {}, 401},
+      {"POST", "/v1/logs", "{\"resourceLogs\":[]}", {{"Authorization", "Bearer wrong"}}, 401},
+      {"POST", "/v1/logs", "{\"resourceLogs\":[", auth, 400},
+      {"POST", "/v1/logs", "{\"resourceLogs\":5}", auth, 400},
+      {"POST", "/v1/traces", "\x0a\x0b", {{"Authorization", "Bearer s3cret"}, {"Content-Type", "application/x-protobuf"}}, 415},
+      {"POST", "/v1/traces", std::string(2000, ' '), auth, 413},
+      {"POST", "/v1/register", "{\"service\":\"../x\",\"host\":\"h\",\"port\":1}", auth, 400},
+      {"POST", "/v1/register", "{\"service\":\"a\",\"host\":\"h\",\"port\":70000}", auth, 400},
+      {"GET", "/v1/logs?level=loud", "", {}, 400},
+      {"GET", "/v1/logs?limit=-3", "", {}, 400},
+      {"GET", "/v1/traces/zzzz", "", {}, 400},
+      {"GET", "/v1/traces/4bf92f3577b34da6a3ce929d0e0e4736", "", {}, 404},
+      {"POST", "/v1/instances/nobody/heartbeat", "", auth, 404},
+  };
+  for (const Case& c : cases) {
+    auto r = meshd.Request(c.method, c.path, c.body, c.headers);
+    EXPECT_EQ(r.status, c.status) << c.method << " " << c.path << ": " << r.body;
+    Json::Value v = ParseBody(r.body);
+    EXPECT_TRUE(v["error"].isString()) << c.method << " " << c.path << ": " << r.body;
+  }
+  EXPECT_EQ(meshd.Request("POST", "/v1/logs", "{\"resourceLogs\":[]}", auth).status, 200);
+  EXPECT_EQ(meshd.Request("GET", "/healthz").status, 200);
+}
+
+TEST_F(MeshdTest, TokenFileReadableByOthersIsRefused) {
+  const std::string token_file = dir_ + "/token";
+  std::ofstream(token_file) << "s3cret\n";
+  std::filesystem::permissions(token_file, std::filesystem::perms::others_read, std::filesystem::perm_options::add);
+  RunResult r = RunProcess({MESHD_BIN, "--listen", "127.0.0.1:0", "--db", Db(), "--token-file", token_file});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
+}
+
+TEST_F(MeshdTest, RegistryTracksHealthAndSurvivesRestart) {
+  {
+    MeshdProcess meshd(Db());
+    ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+    auto r = meshd.Request("POST", "/v1/register", R"({"service":"api","host":"127.0.0.1","port":8080,"meta":{"version":"1.2"}})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const std::string id = ParseBody(r.body)["id"].asString();
+    EXPECT_EQ(meshd.Request("POST", "/v1/instances/" + id + "/heartbeat").status, 200);
+    // The seed's payload and answer shapes still work.
+    r = meshd.Request("POST", "/register", R"({"service_name":"web","host":"127.0.0.1","port":8081})");
+    EXPECT_EQ(ParseBody(r.body)["status"].asString(), "registered");
+    r = meshd.Request("POST", "/v1/register", R"({"service":"short","host":"127.0.0.1","port":9,"ttl_seconds":1})");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(meshd.Stop().exit_code, 0);
+  }
+  MeshdProcess meshd(Db());
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  Json::Value seed = ParseBody(meshd.Request("GET", "/services").body);
+  EXPECT_EQ(seed["total"].asInt(), 3) << seed;
+  Json::Value api = ParseBody(meshd.Request("GET", "/v1/services/api").body);
+  ASSERT_EQ(api["instances"].size(), 1u);
+  EXPECT_TRUE(api["instances"][0]["healthy"].asBool());
+  EXPECT_EQ(api["instances"][0]["meta"]["version"].asString(), "1.2");
+  // The 1 s TTL instance goes unhealthy, then after three TTLs it is removed.
+  bool removed = false;
+  for (int i = 0; i < 100 && !removed; ++i) {
+    removed = meshd.Request("GET", "/v1/services/short").status == 404;
+    if (!removed) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(removed);
+  EXPECT_EQ(meshd.Request("DELETE", "/v1/instances/api@127.0.0.1:8080").status, 200);
+  EXPECT_EQ(meshd.Request("GET", "/v1/services/api").status, 404);
+}
+
+}  // namespace
+}  // namespace mesh
