@@ -6,6 +6,8 @@
 #include "mesh/json_text.h"
 #include "mesh/log_api.h"
 #include "mesh/log_store.h"
+#include "mesh/metric_store.h"
+#include "mesh/prometheus_text.h"
 #include "mesh/otlp.h"
 #include "mesh/registry.h"
 #include "mesh/sqlite_db.h"
@@ -82,6 +84,21 @@ void AppendInstanceJson(std::string& out, const Instance& i, int64_t now_ns) {
   out += '}';
 }
 
+template <typename Own>
+void CountIngest(Own& own, const char* signal, int64_t rejected,
+                 std::chrono::steady_clock::time_point started) {
+  if (rejected > 0) {
+    if (auto c = own.rejected->WithLabels({signal}); c.ok()) (*c)->Inc(static_cast<double>(rejected));
+  }
+  if (auto h = own.ingest_seconds->WithLabels({signal}); h.ok()) {
+    (*h)->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+}
+
+std::string OptionalNumber(const std::optional<double>& v) {
+  return v ? FormatMetricValue(*v) : "null";
+}
+
 }  // namespace
 
 class ControlPlane::ReadLease {
@@ -111,7 +128,21 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
 }
 
 ControlPlane::ControlPlane(Options options, const Clock& clock, std::unique_ptr<StoreWriter> writer)
-    : options_(std::move(options)), clock_(clock), writer_(std::move(writer)) {}
+    : options_(std::move(options)), clock_(clock), writer_(std::move(writer)) {
+  RegisterOwnMetrics();
+}
+
+void ControlPlane::RegisterOwnMetrics() {
+  // Names are fixed and valid, and label sets bounded (three signals): these cannot fail.
+  own_.spans = *(*registry_.AddCounter("mesh_spans_ingested_total", "Spans stored by meshd"))->WithLabels({});
+  own_.logs = *(*registry_.AddCounter("mesh_logs_ingested_total", "Log records stored by meshd"))->WithLabels({});
+  own_.samples =
+      *(*registry_.AddCounter("mesh_samples_ingested_total", "Metric samples stored by meshd"))->WithLabels({});
+  own_.rejected = *registry_.AddCounter("mesh_ingest_rejected_total",
+                                        "Spans, log records or samples meshd refused", {"signal"});
+  own_.ingest_seconds = *registry_.AddHistogram(
+      "mesh_ingest_duration_seconds", "Time to decode and commit one ingest request", {"signal"});
+}
 
 ControlPlane::~ControlPlane() { Stop(); }
 
@@ -194,6 +225,10 @@ void ControlPlane::AddRoutes(HttpRouter& router) {
   router.Add("GET", "/v1/services", [this](const HttpRequest& r) { return ListServices(r, false); });
   router.Add("GET", "/services", [this](const HttpRequest& r) { return ListServices(r, true); });
   router.Add("GET", "/v1/services/{name}", bind(&ControlPlane::GetService));
+  router.Add("POST", "/v1/metrics", [this](const HttpRequest& r) { return IngestMetrics(r, false); });
+  router.Add("POST", "/metrics", [this](const HttpRequest& r) { return IngestMetrics(r, true); });
+  router.Add("GET", "/metrics", bind(&ControlPlane::Exposition));
+  router.Add("GET", "/v1/metrics/signals", bind(&ControlPlane::Signals));
 }
 
 HttpResponse ControlPlane::Health(const HttpRequest&) {
@@ -206,12 +241,15 @@ HttpResponse ControlPlane::IngestTraces(const HttpRequest& r) {
     return HttpResponse::Error(415, "protobuf is not supported: send OTLP/HTTP JSON "
                                     "(Content-Type: application/json)");
   }
+  const auto started = std::chrono::steady_clock::now();
   Result<OtlpTraces> decoded = DecodeOtlpTraces(r.body);
   if (!decoded.ok()) return HttpResponse::Error(400, decoded.status().message());
   if (!decoded->spans.empty()) {
     Status s = writer_->Submit([&](WriteContext& c) { return c.spans.InsertRows(decoded->spans).status(); });
     if (!s.ok()) return StoreError(s);
   }
+  own_.spans->Inc(static_cast<double>(decoded->spans.size()));
+  CountIngest(own_, "spans", decoded->rejected, started);
   return HttpResponse::Json(200, OtlpTracesResponse(*decoded));
 }
 
@@ -221,6 +259,7 @@ HttpResponse ControlPlane::IngestLogs(const HttpRequest& r) {
     return HttpResponse::Error(415, "protobuf is not supported: send OTLP/HTTP JSON "
                                     "(Content-Type: application/json)");
   }
+  const auto started = std::chrono::steady_clock::now();
   Result<OtlpLogs> decoded = DecodeOtlpLogs(r.body);
   if (!decoded.ok()) return HttpResponse::Error(400, decoded.status().message());
   const int64_t now = clock_.NowNs();
@@ -231,6 +270,8 @@ HttpResponse ControlPlane::IngestLogs(const HttpRequest& r) {
     Status s = writer_->Submit([&](WriteContext& c) { return c.logs.InsertRows(decoded->records); });
     if (!s.ok()) return StoreError(s);
   }
+  own_.logs->Inc(static_cast<double>(decoded->records.size()));
+  CountIngest(own_, "logs", decoded->rejected, started);
   return HttpResponse::Json(200, OtlpLogsResponse(*decoded));
 }
 
@@ -407,7 +448,10 @@ HttpResponse ControlPlane::ListServices(const HttpRequest&, bool seed_format) {
     out += "{\"name\":";
     AppendJsonString(out, s.name);
     out += ",\"instances\":" + std::to_string(s.instances);
-    if (!seed_format) out += ",\"healthy\":" + std::to_string(s.healthy);
+    if (!seed_format) {
+      out += ",\"healthy\":" + std::to_string(s.healthy) + ",\"signals\":";
+      AppendSignalsJson(out, **lease, s.name, 60 * kNsPerSecond);
+    }
     out += '}';
   }
   out += "],\"total\":" + std::to_string(services->size()) + "}";
@@ -428,6 +472,165 @@ HttpResponse ControlPlane::GetService(const HttpRequest& r) {
   for (size_t i = 0; i < instances->size(); ++i) {
     if (i) out += ',';
     AppendInstanceJson(out, (*instances)[i], now);
+  }
+  out += "],\"signals\":";
+  AppendSignalsJson(out, **lease, name, 60 * kNsPerSecond);
+  out += "}";
+  return HttpResponse::Json(200, std::move(out));
+}
+
+HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) {
+  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<MetricFamily> families;
+  const bool json = seed_route || r.Header("content-type").find("json") != std::string::npos;
+  if (json) {
+    // The seed's push: {"service", "requests", "errors", "avg_latency_ms"}, cumulative.
+    Result<Json::Value> body = ParseJson(r.body);
+    if (!body.ok()) return HttpResponse::Error(400, body.status().message());
+    const Json::Value& v = *body;
+    if (!v.isObject() || !v["service"].isString() || !IsValidServiceName(v["service"].asString())) {
+      return HttpResponse::Error(400, "expected {\"service\", \"requests\", \"errors\", \"avg_latency_ms\"} "
+                                      "with a service name of letters, digits, '.', '-', '_'");
+    }
+    for (const char* key : {"requests", "errors", "avg_latency_ms"}) {
+      if (!v[key].isNull() && (!v[key].isNumeric() || v[key].asDouble() < 0)) {
+        return HttpResponse::Error(400, std::string(key) + " must be a non-negative number");
+      }
+    }
+    const Labels labels = {{"service", v["service"].asString()}};
+    families.push_back({"mesh_seed_requests_total", "", MetricType::kCounter,
+                        {{"mesh_seed_requests_total", labels, v["requests"].asDouble(), {}}}});
+    families.push_back({"mesh_seed_errors_total", "", MetricType::kCounter,
+                        {{"mesh_seed_errors_total", labels, v["errors"].asDouble(), {}}}});
+    families.push_back({"mesh_seed_avg_latency_ms", "", MetricType::kGauge,
+                        {{"mesh_seed_avg_latency_ms", labels, v["avg_latency_ms"].asDouble(), {}}}});
+  } else {
+    if (r.Header("content-type").find("protobuf") != std::string::npos) {
+      return HttpResponse::Error(415, "protobuf is not supported: push Prometheus text format 0.0.4");
+    }
+    Result<std::vector<MetricFamily>> parsed = ParsePrometheusText(r.body);
+    if (!parsed.ok()) return HttpResponse::Error(400, parsed.status().message());
+    families = std::move(parsed).value();
+    // Like a Pushgateway grouping key: ?service=&instance= label samples that carry none.
+    for (const char* key : {"service", "instance"}) {
+      const std::string& value = r.Query(key);
+      if (value.empty()) continue;
+      for (MetricFamily& f : families) {
+        for (MetricSample& sample : f.samples) {
+          if (!LabelValue(sample.labels, key).empty()) continue;
+          sample.labels.emplace_back(key, value);
+          std::sort(sample.labels.begin(), sample.labels.end());
+        }
+      }
+    }
+  }
+  int64_t stored = 0;
+  const int64_t now = clock_.NowNs();
+  Status s = writer_->Submit([&](WriteContext& c) {
+    Result<int64_t> n = MetricStore(c.store).InsertRows(families, now);
+    if (n.ok()) stored = *n;
+    return n.status();
+  });
+  if (!s.ok()) return StoreError(s);
+  own_.samples->Inc(static_cast<double>(stored));
+  CountIngest(own_, "samples", 0, started);
+  if (seed_route) return HttpResponse::Json(200, "{\"status\":\"recorded\"}");
+  return HttpResponse::Json(200, "{\"samples\":" + std::to_string(stored) + "}");
+}
+
+HttpResponse ControlPlane::Exposition(const HttpRequest&) {
+  std::vector<MetricFamily> families = registry_.Collect();
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  const int64_t now = clock_.NowNs();
+
+  MetricFamily up{"mesh_instance_up", "1 when the instance heartbeats within its TTL", MetricType::kGauge, {}};
+  if (Result<std::vector<Instance>> instances = Registry(**lease).Instances(""); instances.ok()) {
+    for (const Instance& i : *instances) {
+      up.samples.push_back({"mesh_instance_up",
+                            {{"instance", i.host + ":" + std::to_string(i.port)}, {"service", i.service}},
+                            IsHealthy(i, now) ? 1.0 : 0.0, {}});
+    }
+  }
+  families.push_back(std::move(up));
+
+  MetricFamily bytes{"mesh_store_bytes", "Size of the SQLite store file", MetricType::kGauge, {}};
+  if (Result<Statement> size = (**lease).db().Prepare(
+          "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
+      size.ok()) {
+    if (Result<bool> row = size->Step(); row.ok() && *row) {
+      bytes.samples.push_back({"mesh_store_bytes", {}, static_cast<double>(size->ColumnInt64(0)), {}});
+    }
+  }
+  families.push_back(std::move(bytes));
+
+  // What proxies and services pushed, as a Pushgateway would show it: the latest value of each
+  // series seen in the last five minutes. Names meshd uses itself are not repeated.
+  std::vector<std::string> own_names;
+  for (const MetricFamily& f : families) own_names.push_back(f.name);
+  if (Result<std::vector<MetricFamily>> pushed =
+          MetricStore(**lease).Latest(now - 5LL * 60 * kNsPerSecond);
+      pushed.ok()) {
+    for (MetricFamily& f : *pushed) {
+      if (std::find(own_names.begin(), own_names.end(), f.name) == own_names.end()) {
+        families.push_back(std::move(f));
+      }
+    }
+  }
+  HttpResponse response;
+  response.content_type = std::string(kPrometheusContentType);
+  response.body = FormatPrometheusText(families);
+  return response;
+}
+
+void ControlPlane::AppendSignalsJson(std::string& out, Store& store, const std::string& service,
+                                     int64_t window_ns) {
+  Result<GoldenSignals> g = MetricStore(store).Signals(service, window_ns, clock_.NowNs());
+  if (!g.ok()) {
+    out += "null";
+    return;
+  }
+  out += "{\"requests\":" + std::to_string(g->requests) +
+         ",\"rps\":" + FormatMetricValue(g->requests_per_second) +
+         ",\"error_percent\":" + FormatMetricValue(g->error_percent) +
+         ",\"p50_ms\":" + OptionalNumber(g->p50_seconds ? std::optional<double>(*g->p50_seconds * 1e3) : std::nullopt) +
+         ",\"p95_ms\":" + OptionalNumber(g->p95_seconds ? std::optional<double>(*g->p95_seconds * 1e3) : std::nullopt) +
+         ",\"p99_ms\":" + OptionalNumber(g->p99_seconds ? std::optional<double>(*g->p99_seconds * 1e3) : std::nullopt) + "}";
+}
+
+HttpResponse ControlPlane::Signals(const HttpRequest& r) {
+  int64_t window = 60 * kNsPerSecond;
+  if (!r.Query("window").empty()) {
+    Result<int64_t> w = ParseDuration(r.Query("window"));
+    if (!w.ok() || *w <= 0) return HttpResponse::Error(400, "parameter window: expected a duration like 1m");
+    window = *w;
+  }
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  std::vector<std::string> services;
+  if (!r.Query("service").empty()) {
+    services.push_back(r.Query("service"));
+  } else {
+    Result<Statement> stmt = (**lease).db().Prepare(
+        "SELECT DISTINCT service FROM metric_series WHERE service != '' ORDER BY service");
+    if (!stmt.ok()) return StoreError(stmt.status());
+    while (true) {
+      Result<bool> row = stmt->Step();
+      if (!row.ok()) return StoreError(row.status());
+      if (!*row) break;
+      services.push_back(stmt->ColumnText(0));
+    }
+  }
+  std::string out = "{\"window_seconds\":" + FormatMetricValue(static_cast<double>(window) / 1e9) +
+                    ",\"services\":[";
+  for (size_t i = 0; i < services.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"service\":";
+    AppendJsonString(out, services[i]);
+    out += ",\"signals\":";
+    AppendSignalsJson(out, **lease, services[i], window);
+    out += '}';
   }
   out += "]}";
   return HttpResponse::Json(200, std::move(out));

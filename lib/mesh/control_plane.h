@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "mesh/clock.h"
+#include "mesh/golden_signals.h"
 #include "mesh/http_router.h"
+#include "mesh/metrics.h"
 #include "mesh/status.h"
 #include "mesh/store.h"
 #include "mesh/store_writer.h"
@@ -57,10 +59,26 @@ class ControlPlane {
   HttpResponse Deregister(const HttpRequest& request);
   HttpResponse ListServices(const HttpRequest& request, bool seed_format);
   HttpResponse GetService(const HttpRequest& request);
+  HttpResponse IngestMetrics(const HttpRequest& request, bool seed_route);
+  HttpResponse Exposition(const HttpRequest& request);
+  HttpResponse Signals(const HttpRequest& request);
+  void AppendSignalsJson(std::string& out, Store& store, const std::string& service, int64_t window_ns);
+
+  // meshd's own metrics, exposed on /metrics.
+  struct OwnMetrics {
+    Counter* spans = nullptr;
+    Counter* logs = nullptr;
+    Counter* samples = nullptr;
+    Family<Counter>* rejected = nullptr;
+    Family<Histogram>* ingest_seconds = nullptr;
+  };
+  void RegisterOwnMetrics();
 
   Options options_;
   const Clock& clock_;
   std::unique_ptr<StoreWriter> writer_;
+  MetricsRegistry registry_;
+  OwnMetrics own_;
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Store>> readers_;
 };

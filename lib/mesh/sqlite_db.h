@@ -33,6 +33,7 @@ class Statement {
     sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
   }
   void BindNull(int index) { sqlite3_bind_null(stmt_, index); }
+  void BindDouble(int index, double value) { sqlite3_bind_double(stmt_, index, value); }
   // Binds NULL for an empty string, the text otherwise (without copying).
   void BindOptionalStatic(int index, std::string_view text) {
     if (text.empty()) BindNull(index);
@@ -52,6 +53,7 @@ class Statement {
   }
 
   int64_t ColumnInt64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double ColumnDouble(int col) const { return sqlite3_column_double(stmt_, col); }
   bool ColumnIsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::string ColumnText(int col) const {
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));

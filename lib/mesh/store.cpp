@@ -80,6 +80,26 @@ constexpr const char* kMigrations[] = {
     );
     CREATE INDEX instances_service ON instances(service);
     )sql",
+    // 5: metrics in the Prometheus model. A series is a name and a canonical label set; the
+    // service label is copied into its own column so per-service queries use an index.
+    R"sql(
+    CREATE TABLE metric_series (
+      id INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      labels TEXT NOT NULL,
+      type TEXT NOT NULL,
+      service TEXT NOT NULL,
+      UNIQUE (name, labels)
+    );
+    CREATE INDEX metric_series_service ON metric_series(service, name);
+    CREATE TABLE metric_samples (
+      series_id INTEGER NOT NULL,
+      ts_ns INTEGER NOT NULL,
+      value REAL NOT NULL
+    );
+    CREATE INDEX metric_samples_series_ts ON metric_samples(series_id, ts_ns);
+    CREATE INDEX metric_samples_ts ON metric_samples(ts_ns);
+    )sql",
 };
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
 
