@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "mesh/dashboard.h"
 #include "mesh/json_text.h"
 #include "mesh/log_api.h"
 #include "mesh/log_store.h"
@@ -229,6 +230,17 @@ void ControlPlane::AddRoutes(HttpRouter& router) {
   router.Add("POST", "/metrics", [this](const HttpRequest& r) { return IngestMetrics(r, true); });
   router.Add("GET", "/metrics", bind(&ControlPlane::Exposition));
   router.Add("GET", "/v1/metrics/signals", bind(&ControlPlane::Signals));
+  const auto dashboard = [](const HttpRequest&) {
+    HttpResponse r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = std::string(DashboardHtml());
+    r.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
+    return r;
+  };
+  router.Add("GET", "/", dashboard);
+  router.Add("GET", "/dashboard", dashboard);
+  router.Add("GET", "/dashboard/traces/{id}", dashboard);
 }
 
 HttpResponse ControlPlane::Health(const HttpRequest&) {
@@ -606,6 +618,15 @@ HttpResponse ControlPlane::Signals(const HttpRequest& r) {
     if (!w.ok() || *w <= 0) return HttpResponse::Error(400, "parameter window: expected a duration like 1m");
     window = *w;
   }
+  int64_t history = 0;
+  if (!r.Query("history").empty()) {
+    const std::string& v = r.Query("history");
+    const auto res = std::from_chars(v.data(), v.data() + v.size(), history);
+    if (res.ec != std::errc() || res.ptr != v.data() + v.size() || history < 0 || history > 240) {
+      return HttpResponse::Error(400, "parameter history: expected 0..240 points");
+    }
+  }
+  const int64_t now = clock_.NowNs();
   Result<ReadLease> lease = AcquireReader();
   if (!lease.ok()) return StoreError(lease.status());
   std::vector<std::string> services;
@@ -630,6 +651,24 @@ HttpResponse ControlPlane::Signals(const HttpRequest& r) {
     AppendJsonString(out, services[i]);
     out += ",\"signals\":";
     AppendSignalsJson(out, **lease, services[i], window);
+    if (history > 0) {
+      // One point per window, oldest first, for sparklines.
+      out += ",\"history\":[";
+      MetricStore metrics(**lease);
+      for (int64_t k = history - 1; k >= 0; --k) {
+        const int64_t end = now - k * window;
+        Result<GoldenSignals> g = metrics.Signals(services[i], window, end);
+        if (k != history - 1) out += ',';
+        if (!g.ok()) {
+          out += "null";
+          continue;
+        }
+        out += "{\"t\":\"" + FormatRfc3339(end) + "\",\"rps\":" + FormatMetricValue(g->requests_per_second) +
+               ",\"error_percent\":" + FormatMetricValue(g->error_percent) + ",\"p99_ms\":" +
+               OptionalNumber(g->p99_seconds ? std::optional<double>(*g->p99_seconds * 1e3) : std::nullopt) + "}";
+      }
+      out += ']';
+    }
     out += '}';
   }
   out += "]}";
