@@ -13,6 +13,7 @@
 #include "mesh/registry.h"
 #include "mesh/sqlite_db.h"
 #include "mesh/time_format.h"
+#include "mesh/zipkin.h"
 
 namespace mesh {
 namespace {
@@ -215,6 +216,7 @@ void ControlPlane::AddRoutes(HttpRouter& router) {
   router.Add("GET", "/healthz", bind(&ControlPlane::Health));
   router.Add("POST", "/v1/traces", bind(&ControlPlane::IngestTraces));
   router.Add("POST", "/v1/logs", bind(&ControlPlane::IngestLogs));
+  router.Add("POST", "/api/v2/spans", bind(&ControlPlane::IngestZipkin));
   router.Add("GET", "/v1/logs", bind(&ControlPlane::QueryLogs));
   router.Add("GET", "/v1/logs/stats", bind(&ControlPlane::LogStats));
   router.Add("GET", "/v1/traces", bind(&ControlPlane::ListTraces));
@@ -263,6 +265,28 @@ HttpResponse ControlPlane::IngestTraces(const HttpRequest& r) {
   own_.spans->Inc(static_cast<double>(decoded->spans.size()));
   CountIngest(own_, "spans", decoded->rejected, started);
   return HttpResponse::Json(200, OtlpTracesResponse(*decoded));
+}
+
+HttpResponse ControlPlane::IngestZipkin(const HttpRequest& r) {
+  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
+  if (IsProtobuf(r) || r.Header("content-type").find("thrift") != std::string::npos) {
+    return HttpResponse::Error(415, "only Zipkin v2 JSON is supported (Content-Type: application/json)");
+  }
+  const auto started = std::chrono::steady_clock::now();
+  Result<OtlpTraces> decoded = DecodeZipkinSpans(r.body);
+  if (!decoded.ok()) return HttpResponse::Error(400, decoded.status().message());
+  // Zipkin has no partial success: a batch with a bad span is refused whole.
+  if (decoded->rejected > 0) {
+    CountIngest(own_, "spans", decoded->rejected + static_cast<int64_t>(decoded->spans.size()), started);
+    return HttpResponse::Error(400, std::to_string(decoded->rejected) + " invalid spans: " + decoded->first_error);
+  }
+  if (!decoded->spans.empty()) {
+    Status s = writer_->Submit([&](WriteContext& c) { return c.spans.InsertRows(decoded->spans).status(); });
+    if (!s.ok()) return StoreError(s);
+  }
+  own_.spans->Inc(static_cast<double>(decoded->spans.size()));
+  CountIngest(own_, "spans", 0, started);
+  return HttpResponse::Json(202, "{}");
 }
 
 HttpResponse ControlPlane::IngestLogs(const HttpRequest& r) {

@@ -50,6 +50,7 @@ class ControlPlane {
   HttpResponse Health(const HttpRequest& request);
   HttpResponse IngestTraces(const HttpRequest& request);
   HttpResponse IngestLogs(const HttpRequest& request);
+  HttpResponse IngestZipkin(const HttpRequest& request);
   HttpResponse QueryLogs(const HttpRequest& request);
   HttpResponse LogStats(const HttpRequest& request);
   HttpResponse GetTrace(const HttpRequest& request);

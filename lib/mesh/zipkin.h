@@ -1,0 +1,17 @@
+// Zipkin v2 JSON decoding (POST /api/v2/spans): a JSON array of spans with hex ids (64-bit
+// trace ids are widened to 128 bits with leading zeros), kind CLIENT|SERVER|PRODUCER|
+// CONSUMER, timestamp and duration in microseconds, localEndpoint.serviceName, string tags
+// (an "error" tag marks the span as failed) and annotations (which become events). Invalid
+// spans are rejected one by one and counted. Pure, thread-safe.
+#pragma once
+
+#include <string_view>
+
+#include "mesh/otlp.h"
+
+namespace mesh {
+
+// Errors: InvalidArgument when the body is not a JSON array.
+Result<OtlpTraces> DecodeZipkinSpans(std::string_view json);
+
+}  // namespace mesh
