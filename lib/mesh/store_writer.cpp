@@ -44,7 +44,11 @@ void StoreWriter::Run() {
   while (true) {
     const bool woke = work_cv_.wait_for(lock, idle_every_, [&] { return !queue_.empty() || stopping_; });
     if (queue_.empty()) {
-      if (stopping_) return;
+      if (stopping_) {
+        // Leave a compact store behind: fold the WAL back into the database file.
+        db.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+        return;
+      }
       if (!woke && idle_) {
         auto idle = idle_;
         lock.unlock();

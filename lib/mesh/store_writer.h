@@ -41,7 +41,7 @@ class StoreWriter {
   // full-text indexing, checkpoints). Set before the first Submit.
   void SetIdleTask(std::function<void(WriteContext&)> idle, std::chrono::milliseconds every);
 
-  // Finishes queued jobs and stops the thread. Idempotent.
+  // Finishes queued jobs, checkpoints the WAL and stops the thread. Idempotent.
   void Stop();
 
  private:
