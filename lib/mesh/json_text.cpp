@@ -101,10 +101,11 @@ Result<Json::Value> ParseJson(std::string_view text) {
   // One reader per thread: building a CharReader costs more than parsing a log line.
   thread_local std::unique_ptr<Json::CharReader> reader = [] {
     Json::CharReaderBuilder builder;
-    builder["collectComments"] = false;
-    builder["failIfExtra"] = true;
+    // RFC 8259 only: no comments, trailing commas or single quotes. Scalars at the top level
+    // and repeated keys (the last wins) are still accepted, as most JSON parsers do.
+    Json::CharReaderBuilder::strictMode(&builder.settings_);
+    builder["strictRoot"] = false;
     builder["rejectDupKeys"] = false;
-    builder["allowSpecialFloats"] = false;
     builder["stackLimit"] = 200;
     return std::unique_ptr<Json::CharReader>(builder.newCharReader());
   }();

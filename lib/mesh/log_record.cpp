@@ -204,7 +204,11 @@ Result<LogRecord> LogRecordFromJson(std::string_view json, const LogRecord& defa
     switch (slots[i]) {
       case kTimestamp: used = ParseTimestampMember(m, &r.ts_ns); break;
       case kLevel: used = ParseLevelMember(m, &r.level); break;
-      case kMessage: r.message = m.kind == JsonKind::kString ? StringValue(m) : std::string(m.value); break;
+      case kMessage:
+        // null means "no message": keep the default rather than storing the word null.
+        if (m.kind == JsonKind::kString) r.message = StringValue(m);
+        else if (m.kind != JsonKind::kNull) r.message = std::string(m.value);
+        break;
       case kService:
         used = m.kind == JsonKind::kString && m.value.size() > 2;
         if (used) r.service = StringValue(m);

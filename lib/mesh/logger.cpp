@@ -39,8 +39,9 @@ class StreamSink : public LogSink {
     AppendJson(line, record);
     line += '\n';
     std::lock_guard lock(mu_);
-    std::fwrite(line.data(), 1, line.size(), stream_);
-    std::fflush(stream_);
+    if (std::fwrite(line.data(), 1, line.size(), stream_) != line.size() || std::fflush(stream_) != 0) {
+      CountFailure();
+    }
   }
   void Flush() override {
     std::lock_guard lock(mu_);
@@ -58,7 +59,9 @@ class StoreSink : public LogSink {
   StoreSink(std::unique_ptr<Store> store)
       : store_(std::move(store)), logs_(*store_), writer_(logs_, LogBatchWriter::Options{}) {}
   ~StoreSink() override { writer_.Close(); }
-  void Write(const LogRecord& record) override { writer_.Append(record); }
+  void Write(const LogRecord& record) override {
+    if (!writer_.Append(record).ok()) CountFailure();
+  }
   void Flush() override { writer_.Flush(); }
 
  private:

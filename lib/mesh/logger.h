@@ -75,6 +75,14 @@ class LogSink {
   // Must not throw; a sink that fails counts the failure rather than breaking the caller.
   virtual void Write(const LogRecord& record) = 0;
   virtual void Flush() {}
+  // Records this sink could not write so far.
+  uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+
+ protected:
+  void CountFailure() { failures_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> failures_{0};
 };
 
 // JSON lines to a stdio stream (stdout, stderr). The stream is not closed.

@@ -216,3 +216,18 @@ TEST(ParseJson, RandomBytesNeverCrashAndWhatParsesRoundTrips) {
 
 }  // namespace
 }  // namespace mesh
+
+namespace mesh {
+namespace {
+
+TEST(ParseJson, RejectsCommentsTrailingCommasAndSingleQuotes) {
+  EXPECT_FALSE(ParseJson("{\"a\":1,}").ok());
+  EXPECT_FALSE(ParseJson("[1,2,]").ok());
+  EXPECT_FALSE(ParseJson("{\"a\":1} // note").ok());
+  EXPECT_FALSE(ParseJson("{'a':1}").ok());
+  EXPECT_TRUE(ParseJson("42").ok());
+  EXPECT_TRUE(ParseJson("{\"a\":1,\"a\":2}").ok());
+}
+
+}  // namespace
+}  // namespace mesh
