@@ -53,8 +53,20 @@ int Run(const Options& o) {
   server_options.listen = o.listen;
   server_options.threads = o.threads;
   server_options.max_body_bytes = o.max_body;
-  auto server = mesh::HttpServer::Start(
-      server_options, [&router](const mesh::HttpRequest& r) { return router.Handle(r); });
+  // Failures are meshd's own events: 5xx answers are logged as errors, refused writes (401) as
+  // warnings, everything else only at debug level.
+  auto server = mesh::HttpServer::Start(server_options, [&](const mesh::HttpRequest& r) {
+    mesh::HttpResponse response = router.Handle(r);
+    const mesh::LogLevel level = response.status >= 500   ? mesh::LogLevel::kError
+                                 : response.status == 401 ? mesh::LogLevel::kWarn
+                                                          : mesh::LogLevel::kDebug;
+    if (log.Enabled(level)) {
+      log.Log(level, "request", {{"method", r.method}, {"path", r.path}, {"status", response.status},
+                                 {"remote", r.remote_addr},
+                                 {"error", response.status >= 400 ? response.body.substr(0, 300) : ""}});
+    }
+    return response;
+  });
   if (!server.ok()) return Fail(server.status().message(), 1);
 
   const std::string host = o.listen.substr(0, o.listen.rfind(':'));
