@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mesh needs to build, test and benchmark, when they are missing.
+# (`time` is GNU time, /usr/bin/time, which bench/meshlog_bench.sh uses for peak RSS.)
 # A no-op when everything is present; runs `apt-get update` once, only when it must install.
 set -euo pipefail
 
@@ -9,8 +10,13 @@ packages=(
   libjsoncpp-dev libcli11-dev
   libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  jq
+  jq time
+  prometheus chromium ca-certificates
 )
+# The interop tests run node and npm; node 20 may come from outside Debian (NodeSource, nvm).
+if ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -535,11 +535,15 @@ HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) 
       }
     }
     const Labels labels = {{"service", v["service"].asString()}};
-    families.push_back({"mesh_seed_requests_total", "", MetricType::kCounter,
+    families.push_back({"mesh_seed_requests_total", "Requests reported through the seed's JSON push",
+                        MetricType::kCounter,
                         {{"mesh_seed_requests_total", labels, v["requests"].asDouble(), {}}}});
-    families.push_back({"mesh_seed_errors_total", "", MetricType::kCounter,
+    families.push_back({"mesh_seed_errors_total", "Errors reported through the seed's JSON push",
+                        MetricType::kCounter,
                         {{"mesh_seed_errors_total", labels, v["errors"].asDouble(), {}}}});
-    families.push_back({"mesh_seed_avg_latency_ms", "", MetricType::kGauge,
+    families.push_back({"mesh_seed_avg_latency_ms",
+                        "Average latency in milliseconds reported through the seed's JSON push",
+                        MetricType::kGauge,
                         {{"mesh_seed_avg_latency_ms", labels, v["avg_latency_ms"].asDouble(), {}}}});
   } else {
     if (r.Header("content-type").find("protobuf") != std::string::npos) {
@@ -547,6 +551,7 @@ HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) 
     }
     Result<std::vector<MetricFamily>> parsed = ParsePrometheusText(r.body);
     if (!parsed.ok()) return HttpResponse::Error(400, parsed.status().message());
+    if (Status s = CheckHistograms(*parsed); !s.ok()) return HttpResponse::Error(400, s.message());
     families = std::move(parsed).value();
     // Like a Pushgateway grouping key: ?service=&instance= label samples that carry none.
     for (const char* key : {"service", "instance"}) {

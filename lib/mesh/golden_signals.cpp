@@ -14,7 +14,8 @@ double CounterIncrease(const std::vector<TimedValue>& points) {
 }
 
 std::optional<double> HistogramQuantile(double q, const std::vector<std::pair<double, double>>& buckets) {
-  if (buckets.empty() || q < 0 || q > 1) return std::nullopt;
+  // Written as a range check so that a NaN q is refused too (it compares false both ways).
+  if (buckets.empty() || !(q >= 0 && q <= 1)) return std::nullopt;
   const double total = buckets.back().second;
   if (total <= 0) return std::nullopt;
   const double rank = q * total;
@@ -26,6 +27,10 @@ std::optional<double> HistogramQuantile(double q, const std::vector<std::pair<do
       // In the +Inf bucket there is no upper bound to interpolate to: answer the highest
       // finite bound, as histogram_quantile does.
       if (std::isinf(bound)) return i > 0 ? buckets[i - 1].first : std::optional<double>();
+      // The lowest bucket interpolates up from 0, which only makes sense for a positive bound;
+      // histogram_quantile answers a non-positive lowest bound as it is (interpolating from 0
+      // would give values above the bound, decreasing as q grows).
+      if (i == 0 && bound <= 0) return bound;
       const double in_bucket = count - lower_count;
       if (in_bucket <= 0) return bound;
       return lower_bound + (bound - lower_bound) * (rank - lower_count) / in_bucket;

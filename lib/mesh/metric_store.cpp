@@ -52,15 +52,19 @@ void SortHistogramSamples(MetricFamily& f) {
 
 // `known` caches ids within one insert only: a transaction that rolls back takes new series
 // with it, so ids must not outlive it.
-Result<int64_t> MetricStore::SeriesId(const std::string& name, const Labels& labels, MetricType type,
-                                      std::map<std::string, int64_t>& known) {
+Result<int64_t> MetricStore::SeriesId(const std::string& name, const Labels& labels,
+                                      const MetricFamily& family, std::map<std::string, int64_t>& known) {
   const std::string labels_text = LabelsText(labels);
   const std::string key = name + labels_text;
   if (auto it = known.find(key); it != known.end()) return it->second;
   Db& db = store_.db();
+  // A later push may bring the help text an earlier one lacked.
   Result<Statement> insert = PrepareQuery(
-      db, {"INSERT OR IGNORE INTO metric_series (name, labels, type, service) VALUES (?,?,?,?)",
-           {name, labels_text, std::string(MetricTypeName(type)), LabelValue(labels, "service")}});
+      db, {"INSERT INTO metric_series (name, labels, type, help, service) VALUES (?,?,?,?,?) "
+           "ON CONFLICT (name, labels) DO UPDATE SET help = excluded.help "
+           "WHERE excluded.help != '' AND excluded.help != metric_series.help",
+           {name, labels_text, std::string(MetricTypeName(family.type)), family.help,
+            LabelValue(labels, "service")}});
   if (!insert.ok()) return insert.status();
   if (Result<bool> r = insert->Step(); !r.ok()) return r.status();
   Result<Statement> select =
@@ -83,7 +87,7 @@ Result<int64_t> MetricStore::InsertRows(const std::vector<MetricFamily>& familie
   int64_t stored = 0;
   for (const MetricFamily& f : families) {
     for (const MetricSample& s : f.samples) {
-      Result<int64_t> id = SeriesId(s.name, s.labels, f.type, known);
+      Result<int64_t> id = SeriesId(s.name, s.labels, f, known);
       if (!id.ok()) return id.status();
       insert->Bind(1, *id);
       insert->Bind(2, s.timestamp_ms ? *s.timestamp_ms * 1'000'000 : now_ns);
@@ -101,7 +105,7 @@ Result<std::vector<MetricFamily>> MetricStore::Latest(int64_t since_ns) {
   // The newest sample per series: a correlated lookup on (series_id, ts_ns) for each series.
   Result<Statement> stmt = PrepareQuery(
       store_.db(),
-      {"SELECT s.name, s.labels, s.type, "
+      {"SELECT s.name, s.labels, s.type, s.help, "
        " (SELECT value FROM metric_samples m WHERE m.series_id = s.id ORDER BY ts_ns DESC LIMIT 1),"
        " (SELECT ts_ns FROM metric_samples m WHERE m.series_id = s.id ORDER BY ts_ns DESC LIMIT 1) AS ts "
        "FROM metric_series s WHERE ts >= ? ORDER BY s.name, s.labels",
@@ -123,7 +127,8 @@ Result<std::vector<MetricFamily>> MetricStore::Latest(int64_t since_ns) {
       it = index.emplace(family, families.size()).first;
       families.push_back({family, "", type, {}});
     }
-    families[it->second].samples.push_back({name, std::move(labels).value(), stmt->ColumnDouble(3), {}});
+    if (families[it->second].help.empty()) families[it->second].help = stmt->ColumnText(3);
+    families[it->second].samples.push_back({name, std::move(labels).value(), stmt->ColumnDouble(4), {}});
   }
   for (MetricFamily& f : families) {
     if (f.type == MetricType::kHistogram) SortHistogramSamples(f);

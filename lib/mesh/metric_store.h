@@ -24,7 +24,8 @@ class MetricStore {
   // Returns how many samples were stored.
   Result<int64_t> InsertRows(const std::vector<MetricFamily>& families, int64_t now_ns);
 
-  // The newest sample of every series updated since since_ns, grouped into families.
+  // The newest sample of every series updated since since_ns, grouped into families with the
+  // type and help text they were pushed with.
   Result<std::vector<MetricFamily>> Latest(int64_t since_ns);
 
   // From mesh_requests_total{service,code} and mesh_request_duration_seconds (or, for services
@@ -32,7 +33,7 @@ class MetricStore {
   Result<GoldenSignals> Signals(const std::string& service, int64_t window_ns, int64_t now_ns);
 
  private:
-  Result<int64_t> SeriesId(const std::string& name, const Labels& labels, MetricType type,
+  Result<int64_t> SeriesId(const std::string& name, const Labels& labels, const MetricFamily& family,
                            std::map<std::string, int64_t>& known);
   Result<std::vector<TimedValue>> Window(int64_t series_id, int64_t from_ns, int64_t to_ns);
 

@@ -82,6 +82,11 @@ Status MetricsRegistry::CheckNames(const std::string& name, const std::vector<st
     if (!IsValidLabelName(l) || l == "le") {
       return Status::InvalidArgument("invalid label name '" + l + "' for " + name);
     }
+    // A label named twice would expose x{a="1",a="2"}, which Prometheus (and our own parser)
+    // refuses as a duplicate label: refuse the family instead.
+    if (std::count(labels.begin(), labels.end(), l) > 1) {
+      return Status::InvalidArgument("label name '" + l + "' repeated for " + name);
+    }
   }
   if (std::find(order_.begin(), order_.end(), name) != order_.end()) {
     return Status::InvalidArgument("metric " + name + " is already registered");

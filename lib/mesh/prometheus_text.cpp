@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <optional>
 
 namespace mesh {
 namespace {
@@ -199,6 +200,45 @@ const std::string& LabelValue(const Labels& labels, std::string_view name) {
     if (k == name) return v;
   }
   return kEmpty;
+}
+
+Status CheckHistograms(const std::vector<MetricFamily>& families) {
+  for (const MetricFamily& f : families) {
+    if (f.type != MetricType::kHistogram) continue;
+    // Per label set (le aside): whether it has buckets, its +Inf bucket, its _count.
+    struct Series {
+      bool buckets = false;
+      std::optional<double> inf;
+      std::optional<double> count;
+    };
+    std::map<std::string, Series> series;
+    for (const MetricSample& s : f.samples) {
+      Labels without_le;
+      bool is_inf = false;
+      for (const auto& [k, v] : s.labels) {
+        if (k == "le") is_inf = v == "+Inf" || v == "Inf";
+        else without_le.emplace_back(k, v);
+      }
+      Series& entry = series[LabelsText(without_le)];
+      if (s.name == f.name + "_bucket") {
+        entry.buckets = true;
+        if (is_inf) entry.inf = s.value;
+      } else if (s.name == f.name + "_count") {
+        entry.count = s.value;
+      }
+    }
+    for (const auto& [labels, entry] : series) {
+      if ((entry.buckets || entry.count) && !entry.inf) {
+        return Status::InvalidArgument("histogram " + f.name + labels + " has no le=\"+Inf\" bucket");
+      }
+      if (entry.inf && entry.count && *entry.inf != *entry.count) {
+        return Status::InvalidArgument("histogram " + f.name + labels + ": le=\"+Inf\" bucket " +
+                                       FormatMetricValue(*entry.inf) + " differs from _count " +
+                                       FormatMetricValue(*entry.count));
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Result<Labels> ParseLabelsText(std::string_view text) {

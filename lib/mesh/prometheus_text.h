@@ -23,6 +23,11 @@ std::string FormatPrometheusText(const std::vector<MetricFamily>& families);
 // line and what is wrong with it.
 Result<std::vector<MetricFamily>> ParsePrometheusText(std::string_view text);
 
+// Checks what the text format cannot express but Prometheus relies on: every histogram series
+// has a le="+Inf" bucket, equal to its _count when one is given. (promtool does not check.)
+// Errors: InvalidArgument naming the series.
+Status CheckHistograms(const std::vector<MetricFamily>& families);
+
 // Reads back a label set written by LabelsText: {a="1",b="x\"y"}.
 Result<Labels> ParseLabelsText(std::string_view text);
 

@@ -88,6 +88,7 @@ constexpr const char* kMigrations[] = {
       name TEXT NOT NULL,
       labels TEXT NOT NULL,
       type TEXT NOT NULL,
+      help TEXT NOT NULL DEFAULT '',
       service TEXT NOT NULL,
       UNIQUE (name, labels)
     );

@@ -1,6 +1,7 @@
 #include "mesh/zipkin.h"
 
 #include <cctype>
+#include <cstdint>
 
 #include "mesh/json_text.h"
 #include "mesh/trace_id.h"
@@ -20,6 +21,21 @@ std::string LowerHex(const Json::Value& v) {
   std::string s = v.isString() ? v.asString() : "";
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
+}
+
+// jsoncpp's accessors throw on a value of the wrong type (asString() of an object, asInt64()
+// of a number past int64, operator[] of a string). Untrusted input must be rejected as data,
+// never unwind through meshd's handler, so every read below goes through these checks.
+std::string Text(const Json::Value& v) {
+  return v.isConvertibleTo(Json::stringValue) ? v.asString() : std::string();
+}
+const Json::Value& Field(const Json::Value& object, const char* name) {
+  static const Json::Value kNull;
+  return object.isObject() ? object[name] : kNull;
+}
+// Epoch microseconds that are not negative and still fit in int64 once made nanoseconds.
+bool IsMicros(const Json::Value& v) {
+  return v.isInt64() && v.asInt64() >= 0 && v.asInt64() <= INT64_MAX / 1000;
 }
 
 SpanKind KindOf(const std::string& kind) {
@@ -52,26 +68,26 @@ Result<OtlpTraces> DecodeZipkinSpans(std::string_view json) {
     s.span_id = LowerHex(z["id"]);
     s.parent_span_id = LowerHex(z["parentId"]);
     if (!IsValidTraceId(s.trace_id)) {
-      reject("invalid traceId '" + Clean(z["traceId"].asString()) + "' (expected 16 or 32 hex digits)");
+      reject("invalid traceId '" + Clean(Text(z["traceId"])) + "' (expected 16 or 32 hex digits)");
       continue;
     }
     if (!IsValidSpanId(s.span_id)) {
-      reject("invalid id '" + Clean(z["id"].asString()) + "' (expected 16 hex digits)");
+      reject("invalid id '" + Clean(Text(z["id"])) + "' (expected 16 hex digits)");
       continue;
     }
     if (!s.parent_span_id.empty() && !IsValidSpanId(s.parent_span_id)) {
-      reject("invalid parentId '" + Clean(z["parentId"].asString()) + "'");
+      reject("invalid parentId '" + Clean(Text(z["parentId"])) + "'");
       continue;
     }
-    if (!z["timestamp"].isIntegral() || (!z["duration"].isNull() && !z["duration"].isIntegral())) {
+    if (!IsMicros(z["timestamp"]) || (!z["duration"].isNull() && !IsMicros(z["duration"]))) {
       reject("span " + s.span_id + " needs integer timestamp and duration in microseconds");
       continue;
     }
     s.start_ns = z["timestamp"].asInt64() * 1000;
     s.duration_ns = z["duration"].isNull() ? 0 : z["duration"].asInt64() * 1000;
-    s.name = Clean(z["name"].asString());
-    s.kind = KindOf(z["kind"].asString());
-    s.service = Clean(z["localEndpoint"]["serviceName"].asString());
+    s.name = Clean(Text(z["name"]));
+    s.kind = KindOf(Text(z["kind"]));
+    s.service = Clean(Text(Field(z["localEndpoint"], "serviceName")));
     if (s.service.empty()) s.service = "unknown_service";
     const Json::Value& tags = z["tags"];
     if (tags.isObject() && !tags.empty()) {
@@ -80,21 +96,23 @@ Result<OtlpTraces> DecodeZipkinSpans(std::string_view json) {
         if (s.attributes.size() > 1) s.attributes += ',';
         AppendJsonString(s.attributes, Clean(it.name()));
         s.attributes += ':';
-        AppendJsonString(s.attributes, Clean(it->asString()));
+        AppendJsonString(s.attributes, Clean(Text(*it)));
       }
       s.attributes += '}';
       if (tags.isMember("error")) {
         s.status = SpanStatus::kError;
-        s.status_message = Clean(tags["error"].asString());
+        s.status_message = Clean(Text(tags["error"]));
       }
     }
     const Json::Value& annotations = z["annotations"];
     if (annotations.isArray() && !annotations.empty()) {
       s.events = "[";
-      for (Json::ArrayIndex i = 0; i < annotations.size(); ++i) {
-        if (i) s.events += ',';
-        s.events += "{\"time_ns\":" + std::to_string(annotations[i]["timestamp"].asInt64() * 1000) + ",\"name\":";
-        AppendJsonString(s.events, Clean(annotations[i]["value"].asString()));
+      for (const Json::Value& a : annotations) {
+        if (!a.isObject()) continue;
+        if (s.events.size() > 1) s.events += ',';
+        const int64_t at = IsMicros(a["timestamp"]) ? a["timestamp"].asInt64() * 1000 : 0;
+        s.events += "{\"time_ns\":" + std::to_string(at) + ",\"name\":";
+        AppendJsonString(s.events, Clean(Text(a["value"])));
         s.events += ",\"attributes\":{}}";
       }
       s.events += ']';

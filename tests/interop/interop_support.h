@@ -1,0 +1,147 @@
+// Helpers for the interop suites, which run meshd against real third-party peers (Prometheus,
+// promtool, the OpenTelemetry JS SDK under node, headless Chromium): a temporary directory that
+// removes itself, a free loopback port, plain HTTP GETs, JSON parsing, a deadline-bound poll,
+// and a check that a peer's binary is installed. Not thread-safe.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <json/json.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include "mesh/http_client.h"
+
+namespace mesh::interop {
+
+// A fresh directory under $TMPDIR or /tmp, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/mesh_interop_XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      ADD_FAILURE() << "mkdtemp " << tmpl << " failed";
+      return;
+    }
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A port that was free on 127.0.0.1 a moment ago: bind port 0, read it back, close. For peers
+// that cannot report the port they bound themselves (Prometheus); 0 when no socket is available.
+inline int FreeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+// One HTTP request; a transport failure comes back as status 0 with the reason as the body, so
+// that a poll can keep trying while the peer is still starting.
+inline HttpClientResponse Fetch(const std::string& method, const std::string& url,
+                                const std::string& body = "",
+                                std::vector<std::pair<std::string, std::string>> headers = {}) {
+  CurlHttpClient client(5000);
+  Result<HttpClientResponse> r = client.Send(method, url, body, headers);
+  if (!r.ok()) return {0, r.status().message()};
+  return *r;
+}
+
+inline HttpClientResponse Get(const std::string& url) { return Fetch("GET", url); }
+
+// Parses JSON text; a null value when it is not JSON.
+inline Json::Value ParseJson(const std::string& text) {
+  Json::Value v;
+  Json::CharReaderBuilder builder;
+  std::string errors;
+  std::istringstream in(text);
+  if (!Json::parseFromStream(builder, in, &v, &errors)) return Json::Value();
+  return v;
+}
+
+inline std::string ToJson(const Json::Value& v) {
+  Json::StreamWriterBuilder builder;
+  builder["indentation"] = "";
+  return Json::writeString(builder, v);
+}
+
+// Calls `done` every `every` until it returns true or `timeout` passes; returns its last answer.
+// This is the only waiting the suites do: no bare sleeps.
+inline bool PollUntil(std::chrono::milliseconds timeout, const std::function<bool()>& done,
+                      std::chrono::milliseconds every = std::chrono::milliseconds(200)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(every);
+  }
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+inline bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+// Succeeds when the peer's program (an absolute path found by CMake) is executable; the failure
+// says how to install it, because an interop test that silently skips proves nothing.
+inline ::testing::AssertionResult PeerInstalled(const std::string& path, const std::string& what) {
+  if (!path.empty() && path.find("NOTFOUND") == std::string::npos &&
+      access(path.c_str(), X_OK) == 0) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << what << " is not installed (CMake found '" << path
+                                       << "'): run scripts/install-deps.sh, then re-run cmake";
+}
+
+// The number of non-overlapping occurrences of `needle` in `text`.
+inline size_t CountOf(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace mesh::interop

@@ -1,0 +1,153 @@
+// meshd against the real OpenTelemetry JS SDK: otel/send_trace.js, run by node with the npm
+// packages pinned in otel/package-lock.json, exports a three-span trace over OTLP/HTTP JSON.
+#include <gtest/gtest.h>
+#include <json/json.h>
+
+#include <map>
+#include <regex>
+#include <string>
+
+#include "interop_support.h"
+#include "meshd_fixture.h"
+#include "subprocess.h"
+
+namespace mesh {
+namespace {
+
+using interop::TempDir;
+using test_support::MeshdProcess;
+using test_support::RunResult;
+using test_support::Subprocess;
+using namespace std::chrono_literals;
+
+RunResult RunFor(const std::vector<std::string>& argv, std::chrono::seconds timeout) {
+  Subprocess p(argv);
+  return p.Wait(timeout);
+}
+
+class OtelJs : public ::testing::Test {
+ protected:
+  // npm ci once per run of the suite, into the build tree (OTEL_DIR holds package.json, the lock
+  // and the script, copied there by CMake).
+  static void SetUpTestSuite() {
+    if (!interop::PeerInstalled(NODE_BIN, "node") || !interop::PeerInstalled(NPM_BIN, "npm"))
+      return;
+    install_ = RunFor(
+        {NPM_BIN, "ci", "--no-audit", "--no-fund", "--prefer-offline", "--prefix", OTEL_DIR}, 240s);
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(interop::PeerInstalled(NODE_BIN, "node"));
+    ASSERT_TRUE(interop::PeerInstalled(NPM_BIN, "npm"));
+    ASSERT_EQ(install_.exit_code, 0) << "npm ci in " << OTEL_DIR << " failed:\n"
+                                     << install_.out << install_.err;
+  }
+
+  static RunResult install_;
+  TempDir dir_;
+};
+
+RunResult OtelJs::install_;
+
+// The spans of a trace by name.
+std::map<std::string, Json::Value> ByName(const Json::Value& spans) {
+  std::map<std::string, Json::Value> out;
+  for (const Json::Value& s : spans) out[s["name"].asString()] = s;
+  return out;
+}
+
+TEST_F(OtelJs, TraceFromTheSdkKeepsItsTreeAttributeTypesAndErrorStatus) {
+  MeshdProcess meshd(dir_.File("mesh.db"));
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  const RunResult sent =
+      RunFor({NODE_BIN, std::string(OTEL_DIR) + "/send_trace.js", meshd.url()}, 60s);
+  ASSERT_EQ(sent.exit_code, 0) << sent.out << sent.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(sent.out, m, std::regex("^([0-9a-f]{32})\n$"))) << sent.out;
+  const std::string trace_id = m[1].str();
+
+  const HttpClientResponse r = meshd.Request("GET", "/v1/traces/" + trace_id);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json::Value trace = interop::ParseJson(r.body);
+  EXPECT_EQ(trace["trace_id"].asString(), trace_id);
+  ASSERT_EQ(trace["spans"].size(), 3u) << r.body;
+  std::map<std::string, Json::Value> spans = ByName(trace["spans"]);
+  ASSERT_EQ(spans.size(), 3u) << r.body;
+  const Json::Value &root = spans["checkout"], &child = spans["charge card"],
+                    &grandchild = spans["db query"];
+  ASSERT_TRUE(root.isObject() && child.isObject() && grandchild.isObject()) << r.body;
+
+  // The chain root -> child -> grandchild, all in the trace and from the resource's service.
+  EXPECT_EQ(root["parent_span_id"].asString(), "");
+  EXPECT_EQ(child["parent_span_id"].asString(), root["span_id"].asString());
+  EXPECT_EQ(grandchild["parent_span_id"].asString(), child["span_id"].asString());
+  for (const Json::Value* s : {&root, &child, &grandchild}) {
+    EXPECT_EQ((*s)["trace_id"].asString(), trace_id);
+    EXPECT_TRUE(std::regex_match((*s)["span_id"].asString(), std::regex("[0-9a-f]{16}")));
+    EXPECT_EQ((*s)["service"].asString(), "otel-js-shop");
+    EXPECT_EQ((*s)["resource"]["service.version"].asString(), "1.2.3");
+    EXPECT_GT((*s)["duration_ns"].asInt64(), 0);
+    EXPECT_GT((*s)["start_ns"].asInt64(), 1'600'000'000'000'000'000);
+  }
+  EXPECT_EQ(root["kind"].asString(), "SERVER");
+  EXPECT_EQ(child["kind"].asString(), "CLIENT");
+  EXPECT_EQ(grandchild["kind"].asString(), "INTERNAL");
+
+  // Attribute types survive: the SDK sends intValue as a JSON number, doubleValue, boolValue.
+  const auto is_int = [](const Json::Value& v) {
+    return v.type() == Json::intValue || v.type() == Json::uintValue;
+  };
+  const Json::Value& ra = root["attributes"];
+  EXPECT_TRUE(ra["http.method"].isString() && ra["http.method"].asString() == "POST") << ra;
+  EXPECT_TRUE(is_int(ra["http.status_code"]) && ra["http.status_code"].asInt() == 500) << ra;
+  EXPECT_TRUE(ra["order.total"].type() == Json::realValue && ra["order.total"].asDouble() == 12.75)
+      << ra;
+  EXPECT_TRUE(ra["cart.empty"].isBool() && !ra["cart.empty"].asBool()) << ra;
+  const Json::Value& ca = child["attributes"];
+  EXPECT_TRUE(ca["payment.provider"].isString() && ca["payment.provider"].asString() == "acme")
+      << ca;
+  EXPECT_TRUE(is_int(ca["retry.count"]) && ca["retry.count"].asInt() == 3) << ca;
+  EXPECT_TRUE(ca["payment.amount"].type() == Json::realValue &&
+              ca["payment.amount"].asDouble() == 12.75)
+      << ca;
+  EXPECT_TRUE(ca["payment.declined"].isBool() && ca["payment.declined"].asBool()) << ca;
+  const Json::Value& ga = grandchild["attributes"];
+  EXPECT_TRUE(is_int(ga["db.rows"]) && ga["db.rows"].asInt() == 42) << ga;
+  EXPECT_TRUE(ga["db.cache_hit_ratio"].type() == Json::realValue &&
+              ga["db.cache_hit_ratio"].asDouble() == 0.5)
+      << ga;
+  EXPECT_TRUE(ga["db.cached"].isBool() && ga["db.cached"].asBool()) << ga;
+  // The JSON text too: an int is not written as 500.0, a double keeps its fraction.
+  EXPECT_NE(r.body.find("\"http.status_code\":500,"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"order.total\":12.75"), std::string::npos) << r.body;
+
+  // ERROR on the span that set it, with its message; the others stay UNSET.
+  EXPECT_EQ(child["status"].asString(), "ERROR");
+  EXPECT_EQ(child["status_message"].asString(), "card declined");
+  EXPECT_EQ(root["status"].asString(), "UNSET");
+  EXPECT_EQ(grandchild["status"].asString(), "UNSET");
+  ASSERT_EQ(child["events"].size(), 1u) << child;
+  EXPECT_EQ(child["events"][0]["name"].asString(), "card declined");
+  EXPECT_EQ(child["events"][0]["attributes"]["decline.code"].asString(), "51");
+
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
+// The script can fail: with meshd refusing the export (a wrong bearer token) it exits 1 and
+// says why, instead of printing a trace id nobody stored.
+TEST_F(OtelJs, ScriptFailsWhenMeshdRefusesTheExport) {
+  const std::string token = dir_.File("token");
+  ASSERT_TRUE(interop::WriteFile(token, "s3cret-token-for-the-interop-test\n"));
+  ASSERT_EQ(chmod(token.c_str(), 0600), 0);
+  MeshdProcess meshd(dir_.File("mesh.db"), {"--token-file", token});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  const RunResult sent =
+      RunFor({NODE_BIN, std::string(OTEL_DIR) + "/send_trace.js", meshd.url()}, 60s);
+  EXPECT_EQ(sent.exit_code, 1) << sent.out << sent.err;
+  EXPECT_NE(sent.err.find("send_trace:"), std::string::npos) << sent.err;
+  EXPECT_EQ(sent.out, "");
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
+}  // namespace
+}  // namespace mesh

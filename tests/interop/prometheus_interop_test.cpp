@@ -1,0 +1,349 @@
+// meshd against the real Prometheus tools from Debian: a Prometheus server scraping meshd's
+// /metrics, and `promtool check metrics` linting the exposition meshd serves.
+#include <gtest/gtest.h>
+#include <json/json.h>
+
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "interop_support.h"
+#include "meshd_fixture.h"
+#include "subprocess.h"
+
+namespace mesh {
+namespace {
+
+using interop::Get;
+using interop::ParseJson;
+using interop::PollUntil;
+using interop::TempDir;
+using test_support::MeshdProcess;
+using test_support::RunProcess;
+using test_support::RunResult;
+using test_support::Subprocess;
+using namespace std::chrono_literals;
+
+constexpr char kCounterPush[] =
+    "# HELP mesh_requests_total Requests served\n"
+    "# TYPE mesh_requests_total counter\n"
+    "mesh_requests_total{code=\"200\"} 42\n";
+
+constexpr char kHistogramPush[] =
+    "# HELP mesh_request_duration_seconds Request latency\n"
+    "# TYPE mesh_request_duration_seconds histogram\n"
+    "mesh_request_duration_seconds_bucket{le=\"0.1\"} 3\n"
+    "mesh_request_duration_seconds_bucket{le=\"0.5\"} 5\n"
+    "mesh_request_duration_seconds_bucket{le=\"+Inf\"} 6\n"
+    "mesh_request_duration_seconds_sum 1.7\n"
+    "mesh_request_duration_seconds_count 6\n";
+
+// "host:port" of a URL such as http://127.0.0.1:4321.
+std::string HostPort(const std::string& url) {
+  const size_t scheme = url.find("://");
+  return scheme == std::string::npos ? url : url.substr(scheme + 3);
+}
+
+// The instant-vector result of a PromQL query, or null while Prometheus has no sample yet.
+Json::Value QueryPrometheus(const std::string& prometheus, const std::string& promql) {
+  const HttpClientResponse r = Get(prometheus + "/api/v1/query?query=" + promql);
+  if (r.status != 200) return Json::Value();
+  const Json::Value body = ParseJson(r.body);
+  if (body["status"].asString() != "success" || body["data"]["result"].empty())
+    return Json::Value();
+  return body["data"]["result"];
+}
+
+// A Prometheus server on a free loopback port scraping one target every second, with its TSDB in
+// `dir`. Stopped with SIGTERM by the test, or killed by pid when the test ends early.
+class PrometheusServer {
+ public:
+  PrometheusServer(const TempDir& dir, const std::string& target) {
+    port_ = interop::FreeLoopbackPort();
+    // honor_labels: meshd re-exposes pushed series like a Pushgateway, so their own `instance`
+    // and `service` labels must win over the target's (else they become exported_instance).
+    const std::string config =
+        "global:\n"
+        "  scrape_interval: 1s\n"
+        "  scrape_timeout: 1s\n"
+        "  evaluation_interval: 1s\n"
+        "scrape_configs:\n"
+        "  - job_name: meshd\n"
+        "    honor_labels: true\n"
+        "    static_configs:\n"
+        "      - targets: ['" +
+        target + "']\n";
+    EXPECT_TRUE(interop::WriteFile(dir.File("prometheus.yml"), config));
+    url_ = "http://127.0.0.1:" + std::to_string(port_);
+    process_ = std::make_unique<Subprocess>(std::vector<std::string>{
+        PROMETHEUS_BIN, "--config.file=" + dir.File("prometheus.yml"),
+        "--storage.tsdb.path=" + dir.File("tsdb"),
+        "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=warn"});
+  }
+
+  // Polls /-/ready; false when Prometheus did not come up within `timeout`.
+  bool WaitReady(std::chrono::milliseconds timeout) {
+    return process_->started() &&
+           PollUntil(timeout, [&] { return Get(url_ + "/-/ready").status == 200; });
+  }
+
+  const std::string& url() const { return url_; }
+  RunResult Stop() {
+    process_->Signal(SIGTERM);
+    return process_->Wait(20s);
+  }
+
+ private:
+  int port_ = 0;
+  std::string url_;
+  std::unique_ptr<Subprocess> process_;
+};
+
+TEST(PrometheusScrape, SeesPushedCounterWithItsServiceLabelAndInstanceUp) {
+  ASSERT_TRUE(interop::PeerInstalled(PROMETHEUS_BIN, "prometheus"));
+  TempDir dir;
+  MeshdProcess meshd(dir.File("mesh.db"));
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  HttpClientResponse r = meshd.Request("POST", "/v1/metrics?service=api&instance=i1", kCounterPush);
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = meshd.Request("POST", "/v1/register",
+                    R"({"service":"api","host":"10.0.0.7","port":8080,"ttl_seconds":300})");
+  ASSERT_EQ(r.status, 200) << r.body;
+
+  PrometheusServer prometheus(dir, HostPort(meshd.url()));
+  if (!prometheus.WaitReady(30s)) {
+    FAIL() << "prometheus not ready on " << prometheus.url() << ":\n" << prometheus.Stop().err;
+  }
+
+  Json::Value requests;
+  ASSERT_TRUE(PollUntil(30s,
+                        [&] {
+                          requests = QueryPrometheus(prometheus.url(), "mesh_requests_total");
+                          return !requests.isNull();
+                        }))
+      << "no mesh_requests_total after 30 s; targets: "
+      << Get(prometheus.url() + "/api/v1/targets").body;
+  ASSERT_EQ(requests.size(), 1u) << interop::ToJson(requests);
+  const Json::Value& metric = requests[0]["metric"];
+  EXPECT_EQ(requests[0]["value"][1].asString(), "42");
+  EXPECT_EQ(metric["service"].asString(), "api");
+  EXPECT_EQ(metric["instance"].asString(), "i1");
+  EXPECT_EQ(metric["code"].asString(), "200");
+  EXPECT_EQ(metric["job"].asString(), "meshd");
+
+  Json::Value up;
+  ASSERT_TRUE(PollUntil(10s, [&] {
+    up = QueryPrometheus(prometheus.url(), "mesh_instance_up");
+    return !up.isNull();
+  }));
+  ASSERT_EQ(up.size(), 1u) << interop::ToJson(up);
+  EXPECT_EQ(up[0]["value"][1].asString(), "1");
+  EXPECT_EQ(up[0]["metric"]["service"].asString(), "api");
+  EXPECT_EQ(up[0]["metric"]["instance"].asString(), "10.0.0.7:8080");
+
+  // The scrape itself was clean: the target is up and Prometheus reports no parse error.
+  const Json::Value targets = ParseJson(Get(prometheus.url() + "/api/v1/targets").body);
+  ASSERT_EQ(targets["data"]["activeTargets"].size(), 1u);
+  EXPECT_EQ(targets["data"]["activeTargets"][0]["health"].asString(), "up");
+  EXPECT_EQ(targets["data"]["activeTargets"][0]["lastError"].asString(), "");
+
+  EXPECT_EQ(prometheus.Stop().exit_code, 0);
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
+// A meshd holding pushed counters and histograms, registry instances and its own ingest
+// histogram, so that every kind of family it can expose is in /metrics.
+class Promtool : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(interop::PeerInstalled(PROMTOOL_BIN, "promtool"));
+    meshd_ = std::make_unique<MeshdProcess>(dir_.File("mesh.db"));
+    ASSERT_TRUE(meshd_->ready()) << meshd_->process().err();
+    for (const char* push : {kCounterPush, kHistogramPush}) {
+      const HttpClientResponse r =
+          meshd_->Request("POST", "/v1/metrics?service=api&instance=i1", push);
+      ASSERT_EQ(r.status, 200) << r.body;
+    }
+    for (const char* body :
+         {R"({"service":"api","host":"10.0.0.7","port":8080,"ttl_seconds":300})",
+          R"({"service":"checkout","host":"10.0.0.8","port":9090,"ttl_seconds":300})"}) {
+      const HttpClientResponse r = meshd_->Request("POST", "/v1/register", body);
+      ASSERT_EQ(r.status, 200) << r.body;
+    }
+    const HttpClientResponse r = meshd_->Request(
+        "POST", "/v1/traces",
+        R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},)"
+        R"("scopeSpans":[{"spans":[{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7",)"
+        R"("name":"GET /","kind":2,"startTimeUnixNano":"1764075600000000000","endTimeUnixNano":"1764075600250000000"}]}]}]})",
+        {{"Content-Type", "application/json"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  void TearDown() override {
+    if (meshd_ && meshd_->ready()) {
+      EXPECT_EQ(meshd_->Stop().exit_code, 0);
+    }
+  }
+
+  std::string Exposition() {
+    const HttpClientResponse r = meshd_->Request("GET", "/metrics");
+    EXPECT_EQ(r.status, 200);
+    return r.body;
+  }
+  static RunResult CheckMetrics(const std::string& exposition) {
+    return RunProcess({PROMTOOL_BIN, "check", "metrics"}, exposition);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<MeshdProcess> meshd_;
+};
+
+// promtool's problems, one per line of its output ("<metric> <problem>"), without the noise.
+std::vector<std::string> Problems(const RunResult& r) {
+  std::vector<std::string> out;
+  std::istringstream lines(r.out + r.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+TEST_F(Promtool, FindsNoFormatErrorInMeshdExposition) {
+  const std::string exposition = Exposition();
+  ASSERT_NE(exposition.find("mesh_request_duration_seconds_bucket{"), std::string::npos)
+      << exposition;
+  ASSERT_NE(exposition.find("mesh_instance_up{instance=\"10.0.0.8:9090\",service=\"checkout\"} 1"),
+            std::string::npos)
+      << exposition;
+  const RunResult r = CheckMetrics(exposition);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Problems(r).empty()) << r.out << r.err;
+}
+
+// The HELP text a client pushes is kept and served again.
+TEST_F(Promtool, KeepsTheHelpTextOfPushedFamilies) {
+  const std::string exposition = Exposition();
+  EXPECT_NE(exposition.find("# HELP mesh_requests_total Requests served\n"), std::string::npos)
+      << exposition;
+  EXPECT_NE(exposition.find("# HELP mesh_request_duration_seconds Request latency\n"),
+            std::string::npos)
+      << exposition;
+  const RunResult r = CheckMetrics(exposition);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+// What promtool does not check: every histogram series needs a le="+Inf" bucket equal to its
+// _count. Returns one line per violation; `histograms` gets the histogram families seen.
+std::vector<std::string> HistogramProblems(const std::string& exposition,
+                                           std::set<std::string>* histograms) {
+  std::map<std::string, std::string> inf, count;  // series (name{labels without le}) -> value
+  const std::regex type_line(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) histogram$)");
+  const std::regex sample_line(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$)");
+  const std::regex le_label(R"re((^|,)le="([^"]*)")re");
+  std::vector<std::string> problems;
+  std::istringstream lines(exposition);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, type_line)) {
+      histograms->insert(m[1].str());
+      continue;
+    }
+    if (line.empty() || line[0] == '#' || !std::regex_match(line, m, sample_line)) continue;
+    const std::string name = m[1].str(), value = m[4].str();
+    std::string labels = m[3].str();
+    for (const std::string& h : *histograms) {
+      if (name == h + "_bucket") {
+        std::smatch le;
+        if (!std::regex_search(labels, le, le_label)) {
+          problems.push_back("bucket without le: " + line);
+          continue;
+        }
+        const bool is_inf = le[2].str() == "+Inf";
+        labels = std::regex_replace(labels, le_label, "");
+        if (!labels.empty() && labels[0] == ',') labels.erase(0, 1);
+        if (is_inf) inf[h + "{" + labels + "}"] = value;
+      } else if (name == h + "_count") {
+        count[h + "{" + labels + "}"] = value;
+      }
+    }
+  }
+  for (const auto& [series, n] : count) {
+    if (!inf.count(series)) {
+      problems.push_back(series + " has no le=\"+Inf\" bucket");
+    } else if (inf[series] != n) {
+      problems.push_back(series + " has le=\"+Inf\" " + inf[series] + " but _count " + n);
+    }
+  }
+  for (const auto& [series, n] : inf) {
+    if (!count.count(series)) problems.push_back(series + " has no _count");
+  }
+  return problems;
+}
+
+// The trap: promtool passes a histogram with no +Inf bucket. The check above catches it.
+TEST(HistogramCheck, CatchesWhatPromtoolLetsThrough) {
+  ASSERT_TRUE(interop::PeerInstalled(PROMTOOL_BIN, "promtool"));
+  const std::string head = "# HELP h_seconds Latency\n# TYPE h_seconds histogram\n";
+  const std::string no_inf = head +
+                             "h_seconds_bucket{le=\"0.1\",service=\"a\"} 3\n"
+                             "h_seconds_sum{service=\"a\"} 1.7\nh_seconds_count{service=\"a\"} 6\n";
+  const RunResult r = RunProcess({PROMTOOL_BIN, "check", "metrics"}, no_inf);
+  EXPECT_EQ(r.exit_code, 0) << "promtool now checks +Inf buckets: " << r.out << r.err;
+  std::set<std::string> seen;
+  EXPECT_EQ(HistogramProblems(no_inf, &seen),
+            std::vector<std::string>{"h_seconds{service=\"a\"} has no le=\"+Inf\" bucket"});
+  EXPECT_EQ(seen, std::set<std::string>{"h_seconds"});
+  const std::string wrong_inf =
+      head + "h_seconds_bucket{le=\"+Inf\"} 5\nh_seconds_sum 1.7\nh_seconds_count 6\n";
+  EXPECT_EQ(HistogramProblems(wrong_inf, &seen),
+            std::vector<std::string>{"h_seconds{} has le=\"+Inf\" 5 but _count 6"});
+  EXPECT_TRUE(HistogramProblems(kHistogramPush, &seen).empty());
+}
+
+TEST_F(Promtool, EveryHistogramSeriesHasAnInfBucketEqualToItsCount) {
+  const std::string exposition = Exposition();
+  std::set<std::string> histograms;
+  const std::vector<std::string> problems = HistogramProblems(exposition, &histograms);
+  EXPECT_TRUE(problems.empty()) << ::testing::PrintToString(problems) << "\nin:\n" << exposition;
+  EXPECT_TRUE(histograms.count("mesh_request_duration_seconds")) << exposition;
+  EXPECT_TRUE(histograms.count("mesh_ingest_duration_seconds")) << exposition;
+  EXPECT_NE(
+      exposition.find(
+          "mesh_request_duration_seconds_bucket{instance=\"i1\",le=\"+Inf\",service=\"api\"} 6\n"),
+      std::string::npos)
+      << exposition;
+}
+
+// A pushed histogram without its le="+Inf" bucket, which promtool would not flag, is refused
+// (or, were meshd to repair it, re-exposed with +Inf equal to _count).
+TEST_F(Promtool, RefusesOrRepairsAPushedHistogramWithoutInfBucket) {
+  const HttpClientResponse r = meshd_->Request(
+      "POST", "/v1/metrics?service=api&instance=i2",
+      "# HELP h_seconds x\n# TYPE h_seconds histogram\nh_seconds_bucket{le=\"0.1\"} 3\n"
+      "h_seconds_sum 1.7\nh_seconds_count 6\n");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("+Inf"), std::string::npos) << r.body;
+  const std::string exposition = Exposition();
+  std::set<std::string> histograms;
+  const std::vector<std::string> problems = HistogramProblems(exposition, &histograms);
+  EXPECT_TRUE(problems.empty()) << "POST answered " << r.status << " " << r.body << "; "
+                                << ::testing::PrintToString(problems);
+}
+
+// The check above can fail: promtool refuses meshd's own exposition once it is broken.
+TEST_F(Promtool, RejectsABrokenCopyOfTheExposition) {
+  const std::string good = Exposition();
+  ASSERT_NE(CheckMetrics(good).exit_code, 1) << "the unbroken exposition already fails to parse";
+  // An unterminated label value, and a sample with no value.
+  for (const std::string& broken :
+       {good + "mesh_requests_total{code=\"200} 42\n", good + "mesh_store_bytes\n"}) {
+    const RunResult r = CheckMetrics(broken);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE((r.out + r.err).find("parsing error"), std::string::npos) << r.out << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace mesh
