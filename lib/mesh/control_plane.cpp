@@ -434,14 +434,18 @@ HttpResponse ControlPlane::Register(const HttpRequest& r, bool seed_payload) {
                                         " must be 1-128 letters, digits, '.', '-' or '_'");
   }
   if (i.host.empty() || i.host.size() > 255) return HttpResponse::Error(400, "host is required");
-  if (!port.isIntegral() || port.asInt64() < 1 || port.asInt64() > 65535) {
+  if (!port.isInt64() || port.asInt64() < 1 || port.asInt64() > 65535) {
     return HttpResponse::Error(400, "port must be an integer in 1..65535");
   }
   i.port = port.asInt();
   if ((*body)["meta"].isObject()) AppendJsonValue(i.meta, (*body)["meta"]);
   i.ttl_ns = options_.default_ttl_ns;
-  if ((*body)["ttl_seconds"].isIntegral() && (*body)["ttl_seconds"].asInt64() > 0) {
-    i.ttl_ns = (*body)["ttl_seconds"].asInt64() * kNsPerSecond;
+  if (!(*body)["ttl_seconds"].isNull()) {
+    const Json::Value& ttl = (*body)["ttl_seconds"];
+    if (!ttl.isInt64() || ttl.asInt64() < 1 || ttl.asInt64() > 86400) {
+      return HttpResponse::Error(400, "ttl_seconds must be an integer in 1..86400");
+    }
+    i.ttl_ns = ttl.asInt64() * kNsPerSecond;
   }
   // The id is the address: a re-registering instance refreshes its entry.
   i.id = i.service + "@" + i.host + ":" + std::to_string(i.port);
