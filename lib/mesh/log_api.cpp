@@ -165,6 +165,12 @@ Result<std::vector<LevelCount>> DecodeLevelCounts(const std::string& json) {
   }
   std::vector<LevelCount> out;
   for (const Json::Value& e : (*root)["stats"]) {
+    // jsoncpp throws on a member of the wrong type (asString() of an object): check the shape
+    // first so that a malformed answer comes back as an error value, not an exception.
+    if (!e.isObject() || !e["service"].isString() || !e["level"].isString() ||
+        !e["count"].isInt64()) {
+      return Status::InvalidArgument("not a stats answer: an entry lacks service, level or count");
+    }
     LevelCount c;
     c.service = e["service"].asString();
     c.level = ParseLogLevel(e["level"].asString()).value_or(LogLevel::kInfo);

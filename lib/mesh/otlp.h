@@ -2,8 +2,9 @@
 //
 // Follows the OTLP JSON mapping: lowerCamelCase names, hex trace and span ids, enums as
 // integers, 64-bit integers as decimal strings (plain JSON numbers are accepted too, as real
-// exporters send them). A span or log record that is invalid on its own (bad ids, missing
-// name) is rejected and counted, not fatal to the batch, as OTLP's partial success expects.
+// exporters send them). A span or log record that is invalid on its own (bad ids, missing or
+// malformed times) is rejected and counted, not fatal to the batch, as OTLP's partial success
+// expects. A span without a name is kept with an empty one.
 // Pure functions, thread-safe.
 #pragma once
 

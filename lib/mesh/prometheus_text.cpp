@@ -331,7 +331,16 @@ Result<std::vector<MetricFamily>> ParsePrometheusText(std::string_view text) {
         }
         types[name] = it->second;
       } else {
-        helps[name] = std::string(value);
+        // HELP escapes backslash and newline (as FormatPrometheusText writes it): decode them,
+        // or help text read back and exposed again would gain a backslash on every pass.
+        std::string help;
+        for (size_t i = 0; i < value.size(); ++i) {
+          const bool escape = value[i] == '\\' && i + 1 < value.size() &&
+                              (value[i + 1] == '\\' || value[i + 1] == 'n');
+          if (escape) help += value[++i] == 'n' ? '\n' : '\\';
+          else help += value[i];
+        }
+        helps[name] = std::move(help);
       }
       continue;
     }

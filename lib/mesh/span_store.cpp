@@ -1,6 +1,7 @@
 #include "mesh/span_store.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "mesh/sqlite_db.h"
@@ -104,7 +105,10 @@ Result<int64_t> SpanStore::Insert(const std::vector<Span>& spans) {
   return added;
 }
 
-Result<std::vector<Span>> SpanStore::GetTrace(const std::string& id) {
+Result<std::vector<Span>> SpanStore::GetTrace(const std::string& id_or_prefix) {
+  // Ids are stored lowercase (OTLP decoding lowercases them); accept them as users paste them.
+  std::string id = id_or_prefix;
+  for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (!IsHexPrefix(id)) {
     return Status::InvalidArgument("invalid trace id '" + id + "' (expected lowercase hex)");
   }

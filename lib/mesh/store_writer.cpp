@@ -30,11 +30,11 @@ Status StoreWriter::Submit(Job job) {
 void StoreWriter::Stop() {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
     work_cv_.notify_one();
   }
-  if (thread_.joinable()) thread_.join();
+  // Several threads may call Stop at once (a signal handler's path and a destructor): one joins.
+  std::call_once(joined_, [this] { thread_.join(); });
 }
 
 void StoreWriter::Run() {

@@ -62,6 +62,7 @@ class StoreWriter {
   std::function<void(WriteContext&)> idle_;
   std::chrono::milliseconds idle_every_{1000};
   bool stopping_ = false;
+  std::once_flag joined_;
   std::thread thread_;
 };
 

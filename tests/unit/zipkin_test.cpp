@@ -1,0 +1,256 @@
+#include "mesh/zipkin.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "mesh/json_text.h"
+#include "mesh/utf8.h"
+#include "test_support.h"
+
+namespace mesh {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Two spans as a Zipkin v2 tracer (Brave, zipkin-js) posts them.
+const std::string kZipkinSpans = R"([
+  {
+    "traceId": "463ac35c9f6413ad48485a3953bb6124",
+    "id": "a2fb4a1d1a96d312",
+    "name": "get /api",
+    "kind": "SERVER",
+    "timestamp": 1764075600000000,
+    "duration": 250000,
+    "localEndpoint": {"serviceName": "frontend", "ipv4": "10.0.0.1"},
+    "tags": {"http.method": "GET", "http.path": "/api", "error": "upstream timed out"},
+    "annotations": [
+      {"timestamp": 1764075600100000, "value": "ws"},
+      {"timestamp": 1764075600200000, "value": "wr"}
+    ]
+  },
+  {
+    "traceId": "48485A3953BB6124",
+    "parentId": "A2FB4A1D1A96D312",
+    "id": "0000000000000b0b",
+    "name": "query",
+    "kind": "CLIENT",
+    "timestamp": 1764075600010000,
+    "duration": 5
+  }
+])";
+
+std::string OneSpan(const std::string& members) {
+  return R"([{"traceId":"463ac35c9f6413ad48485a3953bb6124","id":"a2fb4a1d1a96d312","timestamp":1)" +
+         members + "}]";
+}
+
+TEST(DecodeZipkinSpans, DecodesTheV2Model) {
+  Result<OtlpTraces> r = DecodeZipkinSpans(kZipkinSpans);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->rejected, 0);
+  ASSERT_EQ(r->spans.size(), 2u);
+  const Span& s = r->spans[0];
+  EXPECT_EQ(s.trace_id, "463ac35c9f6413ad48485a3953bb6124");
+  EXPECT_EQ(s.span_id, "a2fb4a1d1a96d312");
+  EXPECT_EQ(s.parent_span_id, "");
+  EXPECT_EQ(s.name, "get /api");
+  EXPECT_EQ(s.service, "frontend");
+  EXPECT_EQ(s.kind, SpanKind::kServer);
+  EXPECT_EQ(s.start_ns, 1764075600000000000);  // microseconds to nanoseconds
+  EXPECT_EQ(s.duration_ns, 250000000);
+}
+
+TEST(DecodeZipkinSpans, WidensSixtyFourBitTraceIdsAndLowercasesIds) {
+  Result<OtlpTraces> r = DecodeZipkinSpans(kZipkinSpans);
+  ASSERT_TRUE(r.ok());
+  const Span& s = r->spans[1];
+  EXPECT_EQ(s.trace_id, "000000000000000048485a3953bb6124");
+  EXPECT_EQ(s.parent_span_id, "a2fb4a1d1a96d312");
+  EXPECT_EQ(s.span_id, "0000000000000b0b");
+  EXPECT_EQ(s.duration_ns, 5000);
+}
+
+TEST(DecodeZipkinSpans, MapsEveryKind) {
+  const auto kind = [](const std::string& k) {
+    Result<OtlpTraces> r = DecodeZipkinSpans(OneSpan(R"(,"kind":")" + k + "\""));
+    EXPECT_TRUE(r.ok());
+    return r.ok() && r->spans.size() == 1 ? r->spans[0].kind : SpanKind::kInternal;
+  };
+  EXPECT_EQ(kind("SERVER"), SpanKind::kServer);
+  EXPECT_EQ(kind("CLIENT"), SpanKind::kClient);
+  EXPECT_EQ(kind("PRODUCER"), SpanKind::kProducer);
+  EXPECT_EQ(kind("CONSUMER"), SpanKind::kConsumer);
+  EXPECT_EQ(kind("server"), SpanKind::kUnspecified);  // Zipkin kinds are uppercase
+  EXPECT_EQ(kind(""), SpanKind::kUnspecified);
+  Result<OtlpTraces> none = DecodeZipkinSpans(OneSpan(""));
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->spans[0].kind, SpanKind::kUnspecified);
+}
+
+TEST(DecodeZipkinSpans, TagsBecomeStringAttributes) {
+  Result<OtlpTraces> r = DecodeZipkinSpans(kZipkinSpans);
+  ASSERT_TRUE(r.ok());
+  Result<Json::Value> attributes = ParseJson(r->spans[0].attributes);
+  ASSERT_TRUE(attributes.ok()) << r->spans[0].attributes;
+  EXPECT_EQ((*attributes)["http.method"].asString(), "GET");
+  EXPECT_EQ((*attributes)["http.path"].asString(), "/api");
+  EXPECT_EQ((*attributes)["error"].asString(), "upstream timed out");
+  EXPECT_EQ(attributes->size(), 3u);
+  EXPECT_EQ(r->spans[1].attributes, "");  // no tags, no attributes
+}
+
+TEST(DecodeZipkinSpans, ErrorTagMarksTheSpanFailed) {
+  Result<OtlpTraces> r = DecodeZipkinSpans(kZipkinSpans);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->spans[0].status, SpanStatus::kError);
+  EXPECT_EQ(r->spans[0].status_message, "upstream timed out");
+  EXPECT_EQ(r->spans[1].status, SpanStatus::kUnset);
+  // An empty error tag still marks the failure (Brave sends "error":"" for some exceptions).
+  Result<OtlpTraces> empty = DecodeZipkinSpans(OneSpan(R"(,"tags":{"error":""})"));
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->spans[0].status, SpanStatus::kError);
+}
+
+TEST(DecodeZipkinSpans, AnnotationsBecomeEvents) {
+  Result<OtlpTraces> r = DecodeZipkinSpans(kZipkinSpans);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->spans[0].events, R"([{"time_ns":1764075600100000000,"name":"ws","attributes":{}},)"
+                                R"({"time_ns":1764075600200000000,"name":"wr","attributes":{}}])");
+  EXPECT_EQ(r->spans[1].events, "");
+}
+
+TEST(DecodeZipkinSpans, MissingServiceIsUnknownServiceAndMissingDurationIsZero) {
+  Result<OtlpTraces> r = DecodeZipkinSpans(OneSpan(""));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->spans.size(), 1u);
+  EXPECT_EQ(r->spans[0].service, "unknown_service");
+  EXPECT_EQ(r->spans[0].duration_ns, 0);
+  EXPECT_EQ(r->spans[0].name, "");
+}
+
+TEST(DecodeZipkinSpans, BadIdsAreRejectedAndCountedWhileGoodSpansAreKept) {
+  const std::string body = R"([
+    {"traceId":"463ac35c9f6413ad48485a3953bb6124","id":"a2fb4a1d1a96d312","timestamp":1},
+    {"traceId":"463ac35c9f6413ad48485a3953bb612","id":"a2fb4a1d1a96d312","timestamp":1},
+    {"traceId":"0000000000000000","id":"a2fb4a1d1a96d312","timestamp":1},
+    {"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d31","timestamp":1},
+    {"traceId":"463ac35c9f6413ad","id":"zzfb4a1d1a96d312","timestamp":1},
+    {"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","parentId":"12","timestamp":1},
+    {"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312"},
+    {"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","timestamp":"1"},
+    {"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","timestamp":1,"duration":1.5},
+    "not a span",
+    {"traceId":"463ac35c9f6413ad","id":"b2fb4a1d1a96d312","timestamp":2}
+  ])";
+  Result<OtlpTraces> r = DecodeZipkinSpans(body);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->spans.size(), 2u);
+  EXPECT_EQ(r->spans[0].span_id, "a2fb4a1d1a96d312");
+  EXPECT_EQ(r->spans[1].span_id, "b2fb4a1d1a96d312");
+  EXPECT_EQ(r->rejected, 9);
+  EXPECT_EQ(r->first_error,
+            "invalid traceId '463ac35c9f6413ad48485a3953bb612' (expected 16 or 32 hex digits)");
+}
+
+TEST(DecodeZipkinSpans, EachRejectionSaysWhy) {
+  const auto why = [](const std::string& body) {
+    Result<OtlpTraces> r = DecodeZipkinSpans(body);
+    EXPECT_TRUE(r.ok()) << body;
+    EXPECT_EQ(r.ok() ? r->rejected : -1, 1) << body;
+    return r.ok() ? r->first_error : r.status().message();
+  };
+  EXPECT_THAT(why(R"([{"traceId":"463ac35c9f6413ad","id":"12","timestamp":1}])"),
+              HasSubstr("invalid id '12'"));
+  EXPECT_THAT(
+      why(R"([{"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","parentId":"x","timestamp":1}])"),
+      HasSubstr("invalid parentId 'x'"));
+  EXPECT_THAT(why(R"([{"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312"}])"),
+              HasSubstr("needs integer timestamp and duration in microseconds"));
+  EXPECT_THAT(why("[1]"), HasSubstr("span is not an object"));
+}
+
+TEST(DecodeZipkinSpans, BodyThatIsNotAJsonArrayIsAnError) {
+  for (const char* body : {"{}", R"({"traceId":"463ac35c9f6413ad"})", "1", "", "[", "nope"}) {
+    Result<OtlpTraces> r = DecodeZipkinSpans(body);
+    EXPECT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << body;
+  }
+  EXPECT_THAT(DecodeZipkinSpans("{}").status().message(), HasSubstr("expected a JSON array"));
+}
+
+TEST(DecodeZipkinSpans, EmptyArrayIsNoSpans) {
+  Result<OtlpTraces> r = DecodeZipkinSpans("[]");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->spans.empty());
+  EXPECT_EQ(r->rejected, 0);
+}
+
+TEST(DecodeZipkinSpans, InvalidUtf8IsSanitized) {
+  Result<OtlpTraces> r =
+      DecodeZipkinSpans(OneSpan(",\"name\":\"a\xff\",\"localEndpoint\":{\"serviceName\":\"s\xc3\"},"
+                                "\"tags\":{\"k\xfe\":\"v\xfd\"}"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->spans.size(), 1u);
+  EXPECT_TRUE(IsCleanUtf8(r->spans[0].name));
+  EXPECT_TRUE(IsCleanUtf8(r->spans[0].service));
+  EXPECT_TRUE(IsCleanUtf8(r->spans[0].attributes));
+}
+
+// Valid JSON with a value of the wrong type where the decoder reads a field: the span is
+// rejected (or the field ignored), the batch goes on, and nothing throws.
+TEST(DecodeZipkinSpans, WrongTypesInsideASpanAreRejectedNotThrown) {
+  const char* spans[] = {
+      R"({"traceId":{},"id":"a2fb4a1d1a96d312","timestamp":1})",
+      R"({"traceId":"463ac35c9f6413ad","id":[1],"timestamp":1})",
+      R"({"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","parentId":{"a":1},"timestamp":1})",
+      R"({"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","timestamp":18446744073709551615})",
+      R"({"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","timestamp":9223372036854775807})",
+      R"({"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","timestamp":1,"duration":-5})",
+      R"({"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","timestamp":1,"name":[1]})",
+      R"({"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","timestamp":1,"kind":{}})",
+      R"({"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","timestamp":1,"localEndpoint":"x"})",
+      R"({"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","timestamp":1,"localEndpoint":{"serviceName":{}}})",
+      R"({"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","timestamp":1,"tags":{"a":{}}})",
+      R"({"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","timestamp":1,"tags":{"error":[1]}})",
+      R"({"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","timestamp":1,"annotations":[1]})",
+      R"({"traceId":"463ac35c9f6413ad","id":"a2fb4a1d1a96d312","timestamp":1,"annotations":[{"timestamp":"x","value":{}}]})",
+  };
+  for (const char* span : spans) {
+    const std::string body =
+        std::string("[") + span +
+        R"(,{"traceId":"463ac35c9f6413ad","id":"b2fb4a1d1a96d312","timestamp":2}])";
+    Result<OtlpTraces> r = DecodeZipkinSpans(body);
+    ASSERT_TRUE(r.ok()) << span;
+    EXPECT_EQ(r->spans.size() + r->rejected, 2u) << span;
+    EXPECT_EQ(r->spans.back().span_id, "b2fb4a1d1a96d312") << span;
+  }
+}
+
+TEST(DecodeZipkinSpans, NumericTagValuesAreKeptAsText) {
+  Result<OtlpTraces> r =
+      DecodeZipkinSpans(OneSpan(R"(,"tags":{"http.status_code":503,"ok":true})"));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->spans.size(), 1u);
+  EXPECT_EQ(r->spans[0].attributes, R"({"http.status_code":"503","ok":"true"})");
+}
+
+TEST(DecodeZipkinSpans, TruncationsAndGarbageNeverCrash) {
+  for (size_t len = 0; len < kZipkinSpans.size(); ++len) {
+    EXPECT_FALSE(DecodeZipkinSpans(std::string_view(kZipkinSpans).substr(0, len)).ok()) << len;
+  }
+  testing::Garbage garbage(11, R"({}[]":,0123456789abcdeftraceIdtimestamptags)");
+  for (int i = 0; i < 3000; ++i) DecodeZipkinSpans(garbage.Next(64));
+  for (size_t i = 0; i < kZipkinSpans.size(); ++i) {
+    for (const char c : std::string("{}[]\",:0-x")) {
+      std::string mutated = kZipkinSpans;
+      mutated[i] = c;
+      DecodeZipkinSpans(mutated);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mesh
