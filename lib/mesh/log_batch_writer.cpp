@@ -56,22 +56,46 @@ LogBatchWriter::Counters LogBatchWriter::counters() const {
   return counters_;
 }
 
+void LogBatchWriter::CommitGroup(std::unique_lock<std::mutex>& lock, size_t rows) {
+  lock.unlock();
+  Status s = destination_.EndGroup();
+  lock.lock();
+  if (s.ok()) {
+    counters_.committed += rows;
+    ++counters_.transactions;
+  } else if (error_.ok()) {
+    error_ = s;
+  }
+  space_cv_.notify_all();
+}
+
 void LogBatchWriter::Run() {
+  // How long an open group waits for the next batch before committing what it has.
+  constexpr std::chrono::milliseconds kGroupLinger{20};
   std::unique_lock lock(mu_);
   // Index when the writer has nothing to commit: under a steady trickle that keeps searches
   // current, and under bulk load it only uses time the writer would spend waiting.
   bool index_caught_up = !options_.index_when_idle;
+  bool group_open = false;
+  size_t group_rows = 0;
+  std::chrono::steady_clock::time_point group_start;
   while (true) {
-    const bool woke = work_cv_.wait_for(lock, options_.flush_interval, [&] {
-      return !ready_.empty() || flush_requested_ || closing_ || !index_caught_up;
+    const bool woke = work_cv_.wait_for(lock, group_open ? kGroupLinger : options_.flush_interval, [&] {
+      return !ready_.empty() || flush_requested_ || closing_ || (!group_open && !index_caught_up);
     });
     // A partial batch goes out on flush, on close, or when it has waited an interval.
     if (!filling_.empty() && (!woke || flush_requested_ || closing_)) {
       ready_.push_back(std::move(filling_));
       filling_ = {};
     }
+    const bool flushing = flush_requested_;
     flush_requested_ = false;
     if (ready_.empty()) {
+      if (group_open) {
+        group_open = false;
+        CommitGroup(lock, group_rows);
+        continue;
+      }
       if (closing_) return;
       if (!index_caught_up) {
         lock.unlock();
@@ -85,7 +109,6 @@ void LogBatchWriter::Run() {
       continue;
     }
     index_caught_up = !options_.index_when_idle;
-    // Commit everything that is ready, up to a few batches, in one transaction.
     std::vector<LogRecord> batch = std::move(ready_.front());
     ready_.pop_front();
     while (!ready_.empty() && batch.size() < 4 * options_.batch_records) {
@@ -93,16 +116,32 @@ void LogBatchWriter::Run() {
       ready_.pop_front();
     }
     lock.unlock();
-    Status s = error_.ok() ? destination_.Insert(batch) : error_;
-    lock.lock();
-    if (s.ok()) {
-      counters_.committed += batch.size();
-      ++counters_.transactions;
-    } else if (error_.ok()) {
-      error_ = s;
+    Status s = error_;
+    if (s.ok() && !group_open) {
+      s = destination_.BeginGroup();
+      group_open = s.ok();
+      group_rows = 0;
+      group_start = std::chrono::steady_clock::now();
     }
+    if (s.ok()) s = destination_.Insert(batch);
+    if (!s.ok() && group_open) {
+      destination_.AbortGroup();
+      group_open = false;
+    }
+    lock.lock();
     queued_ -= batch.size();
+    if (s.ok()) counters_.written += batch.size();
     space_cv_.notify_all();
+    if (!s.ok()) {
+      if (error_.ok()) error_ = s;
+      continue;
+    }
+    group_rows += batch.size();
+    if (flushing || closing_ || group_rows >= options_.max_group_records ||
+        std::chrono::steady_clock::now() - group_start >= options_.max_group_time) {
+      group_open = false;
+      CommitGroup(lock, group_rows);
+    }
   }
 }
 

@@ -59,6 +59,12 @@ class LogDestination {
   virtual ~LogDestination() = default;
   // Stores the records, all or none; the error says why.
   virtual Status Insert(const std::vector<LogRecord>& records) = 0;
+  // Between BeginGroup and EndGroup several Inserts may share one commit, which EndGroup makes
+  // (AbortGroup drops them). Bulk writers use it to commit less often; destinations without
+  // transactions store each Insert at once and ignore these.
+  virtual Status BeginGroup() { return Status::Ok(); }
+  virtual Status EndGroup() { return Status::Ok(); }
+  virtual void AbortGroup() {}
   // Feeds up to max_rows records to a full-text index the destination keeps off its write
   // path; returns how many (0 when caught up or when there is no such index here).
   virtual Result<int64_t> IndexPending(int64_t max_rows) = 0;

@@ -176,8 +176,29 @@ Status LogStore::InsertRows(const std::vector<LogRecord>& records) {
   return Status::Ok();
 }
 
+Status LogStore::BeginGroup() {
+  Status s = store_.db().Exec("BEGIN IMMEDIATE");
+  in_group_ = s.ok();
+  return s.WithContext("cannot write logs to " + store_.path());
+}
+
+Status LogStore::EndGroup() {
+  if (!in_group_) return Status::Ok();
+  in_group_ = false;
+  Status s = store_.db().Exec("COMMIT");
+  if (!s.ok()) store_.db().Exec("ROLLBACK");
+  return s.WithContext("cannot write logs to " + store_.path());
+}
+
+void LogStore::AbortGroup() {
+  if (!in_group_) return;
+  in_group_ = false;
+  store_.db().Exec("ROLLBACK");
+}
+
 Status LogStore::Insert(const std::vector<LogRecord>& records) {
   if (records.empty()) return Status::Ok();
+  if (in_group_) return InsertRows(records).WithContext("cannot write logs to " + store_.path());
   Status status = InWriteTransaction(store_.db(), [&] { return InsertRows(records); });
   return status.WithContext("cannot write logs to " + store_.path());
 }

@@ -25,6 +25,9 @@ class LogStore : public LogSource, public LogDestination {
   Status Insert(const std::vector<LogRecord>& records) override;
   // Appends the records inside the caller's transaction (see StoreWriter).
   Status InsertRows(const std::vector<LogRecord>& records);
+  Status BeginGroup() override;
+  Status EndGroup() override;
+  void AbortGroup() override;
 
   // Feeds up to max_rows not-yet-indexed records to the full-text index in one transaction.
   // Returns how many it indexed (0 when caught up).
@@ -50,6 +53,7 @@ class LogStore : public LogSource, public LogDestination {
 
   Store& store_;
   std::unique_ptr<Statement> insert_;
+  bool in_group_ = false;
 };
 
 // The SQL behind each read, pure so that tests can check their query plans use an index.
