@@ -42,10 +42,11 @@ constexpr const char* kMigrations[] = {
     INSERT INTO logs_fts_state VALUES (1, 0);
     )sql",
     // 3: spans. (trace_id, span_id) is unique so that re-sent or re-imported spans are not
-    // stored twice; it is also the index a trace is read by.
+    // stored twice; it is also the index a trace is read by. No AUTOINCREMENT: nothing reads
+    // spans by cursor, and it would cost a sqlite_sequence update per insert.
     R"sql(
     CREATE TABLE spans (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      id INTEGER PRIMARY KEY,
       trace_id TEXT NOT NULL,
       span_id TEXT NOT NULL,
       parent_span_id TEXT,

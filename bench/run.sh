@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# run.sh: all of mesh's benchmarks, as `make bench` runs them.
+#
+#   bench/run.sh [BUILD_DIR] [N]     (defaults: build, $BENCH_N or 5000000)
+#
+# 1. the Google Benchmark micro-benchmarks of the hot pure functions (BUILD_DIR/bench/mesh_bench),
+#    3 repetitions, median/mean/stddev reported (MESH_BENCH_ARGS replaces those flags);
+# 2. bench/meshlog_bench.sh: meshlog against sqlite3 .import, jq and grep on N log lines;
+# 3. bench/meshd_bench.sh: meshd span ingest against raw SQLite inserts, trace lookups.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=${1:-build}
+n=${2:-${BENCH_N:-5000000}}
+
+if [ ! -x "$build/bench/mesh_bench" ]; then
+  echo "bench/run.sh: $build/bench/mesh_bench not found: Google Benchmark was not found when" \
+       "$build was configured (install libbenchmark-dev, then re-run make build)" >&2
+  exit 2
+fi
+echo "## Micro-benchmarks ($build/bench/mesh_bench)"
+echo
+echo '```'
+# shellcheck disable=SC2086  # MESH_BENCH_ARGS is a list of flags
+"$build/bench/mesh_bench" ${MESH_BENCH_ARGS:---benchmark_repetitions=3 --benchmark_report_aggregates_only=true}
+echo '```'
+echo
+"$here/meshlog_bench.sh" "$build" "$n"
+echo
+"$here/meshd_bench.sh" "$build"
