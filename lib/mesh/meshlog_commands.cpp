@@ -350,6 +350,15 @@ int RunQuery(const QueryOptions& o, const CommandIo& io) {
   Result<Backend> backend = OpenBackend(o.backend, io, /*create=*/false);
   if (!backend.ok()) return Fail(io, backend.status());
   LogSource& source = *backend->source;
+  // The first search after a bulk ingest feeds the full-text index what the ingest left:
+  // say so, rather than look hung for seconds.
+  if (backend->local) {
+    Result<int64_t> pending = backend->local->PendingIndexRows();
+    if (pending.ok() && *pending >= 100000) {
+      std::fprintf(io.err, "meshlog: indexing %lld records for full-text search (once)...\n",
+                   static_cast<long long>(*pending));
+    }
+  }
   if (o.count) {
     Result<int64_t> n = source.CountMatches(o.text, *filter);
     if (!n.ok()) return Fail(io, n.status());
