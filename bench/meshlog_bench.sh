@@ -36,6 +36,7 @@ COMMON=exhausted       # a vocabulary word: in about 9% of messages
 RARE=deadlock          # in about 0.6% of messages
 
 meshlog=$build/meshlog
+source_rev=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
 gen=$build/bench/gen_logs
 [ -x "$meshlog" ] || { echo "meshlog_bench: $meshlog not found (run make build)" >&2; exit 2; }
 [ -x "$gen" ] || {
@@ -281,7 +282,7 @@ cat <<EOF
 Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), \
 $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(uname -sr); \
 sqlite3 $(sqlite3 --version | cut -d' ' -f1), $(jq --version), $(grep --version | head -1), \
-$("$meshlog" --version) (source $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)). The last column is the 1-minute load average before each run (other work shares the machine).
+$("$meshlog" --version) (source $source_rev). The last column is the 1-minute load average before each run (other work shares the machine).
 Data: JSONL $jsonl_mb MiB, CSV export $csv_mb MiB; store after ingest --no-index $db_plain_mb MiB, \
 with the full-text index $db_indexed_mb MiB. Each step ran $REPEATS times; medians.
 
