@@ -129,25 +129,19 @@ small_n=$(( N < 1000000 ? N : 1000000 ))
 head -n "$small_n" "$jsonl" >"$small"
 
 # ---- 1 + 2: ingest vs the sqlite3 shell's .import, and the first query's catch-up ----------
-# The peer imports the rows meshlog stored, exported as CSV (id included), into migration 1 of
-# lib/mesh/store.cpp, except that .import writes '' rather than NULL for an empty field, so its
-# partial index says != '' to index exactly the same rows.
-cat >"$work/schema.sql" <<'SQL'
-PRAGMA journal_mode=WAL;
-CREATE TABLE logs (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  ts_ns INTEGER NOT NULL,
-  service TEXT NOT NULL,
-  level INTEGER NOT NULL,
-  message TEXT NOT NULL,
-  trace_id TEXT,
-  span_id TEXT,
-  attributes TEXT
-);
-CREATE INDEX logs_service_ts ON logs(service, ts_ns, level);
-CREATE INDEX logs_ts ON logs(ts_ns);
-CREATE INDEX logs_trace ON logs(trace_id) WHERE trace_id != '';
-SQL
+# The peer imports the rows meshlog stored, exported as CSV (id included), into the same
+# table and indexes, taken from a store meshlog itself created (so they cannot drift from
+# lib/mesh/store.cpp), except that .import writes '' rather than NULL for an empty field, so
+# its partial index says != '' to index exactly the same rows.
+schema_src=$work/schema-src.db
+"$meshlog" --db "$schema_src" write --service bench "schema probe" 2>/dev/null
+{
+  echo "PRAGMA journal_mode=WAL;"
+  sqlite3 "$schema_src" ".schema logs" | sed "s/WHERE trace_id IS NOT NULL/WHERE trace_id != ''/"
+} >"$work/schema.sql"
+grep -q "WHERE trace_id != ''" "$work/schema.sql" ||
+  { log "the logs schema has no partial trace_id index to adapt: update this script"; exit 1; }
+rm -f "$schema_src" "$schema_src-wal" "$schema_src-shm"
 csv=$work/rows.csv
 for cache in default 32mib; do
   {
