@@ -199,7 +199,9 @@ void ControlPlane::Upkeep(WriteContext& c) {
     if (Result<bool> r = fts->Step(); !r.ok()) return r.status();
     for (const char* sql :
          {"DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE ts_ns < ? ORDER BY ts_ns LIMIT 5000)",
-          "DELETE FROM spans WHERE id IN (SELECT id FROM spans WHERE start_ns < ? ORDER BY start_ns LIMIT 5000)"}) {
+          "DELETE FROM spans WHERE id IN (SELECT id FROM spans WHERE start_ns < ? ORDER BY start_ns LIMIT 5000)",
+          "DELETE FROM metric_samples WHERE rowid IN (SELECT rowid FROM metric_samples WHERE ts_ns < ? "
+          "ORDER BY ts_ns LIMIT 5000)"}) {
       Result<Statement> del = PrepareQuery(db, {sql, {cutoff}});
       if (!del.ok()) return del.status();
       if (Result<bool> r = del->Step(); !r.ok()) return r.status();

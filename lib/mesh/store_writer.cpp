@@ -41,19 +41,24 @@ void StoreWriter::Run() {
   Db& db = store_->db();
   WriteContext context{*store_, logs_, spans_};
   std::unique_lock lock(mu_);
+  auto last_idle = std::chrono::steady_clock::now();
   while (true) {
     const bool woke = work_cv_.wait_for(lock, idle_every_, [&] { return !queue_.empty() || stopping_; });
+    // The idle task runs when jobs pause, and at least every ten intervals under sustained
+    // load, so that retention and indexing never starve.
+    const bool overdue = std::chrono::steady_clock::now() - last_idle >= 10 * idle_every_;
+    if (idle_ && !stopping_ && ((!woke && queue_.empty()) || overdue)) {
+      auto idle = idle_;
+      lock.unlock();
+      idle(context);
+      lock.lock();
+      last_idle = std::chrono::steady_clock::now();
+    }
     if (queue_.empty()) {
       if (stopping_) {
         // Leave a compact store behind: fold the WAL back into the database file.
         db.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
         return;
-      }
-      if (!woke && idle_) {
-        auto idle = idle_;
-        lock.unlock();
-        idle(context);
-        lock.lock();
       }
       continue;
     }

@@ -37,8 +37,9 @@ class StoreWriter {
   // commit's (a full disk: IOError), comes back; Unsupported once the writer is stopped.
   Status Submit(Job job);
 
-  // Runs `idle` on the writer thread whenever it has had no job for `every` (retention,
-  // full-text indexing, checkpoints). Set before the first Submit.
+  // Runs `idle` on the writer thread whenever it has had no job for `every`, and at least
+  // every 10 x `every` under sustained load (retention, full-text indexing, checkpoints).
+  // Set before the first Submit.
   void SetIdleTask(std::function<void(WriteContext&)> idle, std::chrono::milliseconds every);
 
   // Finishes queued jobs, checkpoints the WAL and stops the thread. Idempotent.

@@ -262,5 +262,30 @@ TEST_F(MeshdTest, RegistryTracksHealthAndSurvivesRestart) {
   EXPECT_EQ(meshd.Request("GET", "/v1/services/api").status, 404);
 }
 
+TEST_F(MeshdTest, RetentionPrunesOldLogsSpansAndSamples) {
+  MeshdProcess meshd(Db(), {"--retention", "1h"});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  // A record from 2020 and one from now: only the old one goes.
+  const std::string logs =
+      R"({"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},"scopeLogs":[{"logRecords":[{"timeUnixNano":"1600000000000000000","body":{"stringValue":"old"}},{"body":{"stringValue":"new"}}]}]}]})";
+  ASSERT_EQ(meshd.Request("POST", "/v1/logs", logs).status, 200);
+  ASSERT_EQ(meshd.Request("POST", "/v1/traces", OtlpSpan("api", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "", "old span")).status, 200);
+  ASSERT_EQ(meshd.Request("POST", "/v1/metrics?service=api", "old_total 1 1600000000000\nnew_total 2\n").status, 200);
+  bool pruned = false;
+  for (int i = 0; i < 100 && !pruned; ++i) {
+    const Json::Value stats = ParseBody(meshd.Request("GET", "/v1/logs/stats").body);
+    pruned = stats["stats"].size() == 1 && stats["stats"][0]["count"].asInt() == 1 &&
+             meshd.Request("GET", "/v1/traces/4bf92f3577b34da6a3ce929d0e0e4736").status == 404;
+    if (!pruned) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(pruned);
+  const Json::Value page = ParseBody(meshd.Request("GET", "/v1/logs").body);
+  ASSERT_EQ(page["records"].size(), 1u);
+  EXPECT_EQ(page["records"][0]["record"]["message"].asString(), "new");
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+  RunResult samples = RunProcess({"/usr/bin/sqlite3", Db(), "SELECT count(*) FROM metric_samples"});
+  EXPECT_EQ(samples.out, "1\n") << samples.err;
+}
+
 }  // namespace
 }  // namespace mesh
