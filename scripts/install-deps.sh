@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libsqlite3-dev sqlite3
   libjsoncpp-dev libcli11-dev
-  libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev
+  libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   jq time
   prometheus chromium ca-certificates

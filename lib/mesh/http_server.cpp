@@ -7,6 +7,8 @@
 #include <exception>
 #include <vector>
 
+#include "mesh/gzip.h"
+
 namespace mesh {
 
 struct HttpServer::Impl {
@@ -83,6 +85,29 @@ int HandleRequest(mg_connection* conn, void* data) {
                                             std::to_string(impl->options.max_body_bytes) + " bytes"),
          head);
     return 413;
+  }
+  // Compressed bodies (OTLP exporters may gzip) are inflated here, up to 8x the body limit,
+  // so that handlers only ever see plain bodies.
+  const std::string encoding = request.Header("content-encoding");
+  if (!encoding.empty() && encoding != "identity") {
+    HttpResponse refused;
+    if (encoding == "gzip" || encoding == "deflate" || encoding == "x-gzip") {
+      Result<std::string> plain = Inflate(request.body, 8 * impl->options.max_body_bytes);
+      if (plain.ok()) {
+        request.body = std::move(plain).value();
+        request.headers.erase("content-encoding");
+      } else {
+        const bool too_big = plain.status().code() == Status::Code::kUnsupported;
+        refused = HttpResponse::Error(too_big ? 413 : 400, plain.status().message());
+      }
+    } else {
+      refused = HttpResponse::Error(415, "unsupported Content-Encoding '" + encoding +
+                                             "' (use gzip, deflate or none)");
+    }
+    if (refused.status != 200) {
+      Send(conn, refused, head);
+      return refused.status;
+    }
   }
   HttpResponse response;
   try {

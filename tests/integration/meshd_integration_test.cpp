@@ -262,6 +262,24 @@ TEST_F(MeshdTest, RegistryTracksHealthAndSurvivesRestart) {
   EXPECT_EQ(meshd.Request("GET", "/v1/services/api").status, 404);
 }
 
+TEST_F(MeshdTest, AcceptsGzippedBodiesAndRefusesUnknownEncodings) {
+  MeshdProcess meshd(Db());
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  const std::string body = OtlpSpan("api", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "", "zipped");
+  // Compress with the gzip tool, as a collector would have.
+  RunResult gz = RunProcess({"/bin/gzip", "-c"}, body);
+  ASSERT_EQ(gz.exit_code, 0);
+  auto r = meshd.Request("POST", "/v1/traces", gz.out,
+                         {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(meshd.Request("GET", "/v1/traces/4bf92f3577b34da6a3ce929d0e0e4736").status, 200);
+  r = meshd.Request("POST", "/v1/traces", gz.out.substr(0, gz.out.size() / 2),
+                    {{"Content-Encoding", "gzip"}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = meshd.Request("POST", "/v1/traces", body, {{"Content-Encoding", "br"}});
+  EXPECT_EQ(r.status, 415) << r.body;
+}
+
 TEST_F(MeshdTest, RetentionPrunesOldLogsSpansAndSamples) {
   MeshdProcess meshd(Db(), {"--retention", "1h"});
   ASSERT_TRUE(meshd.ready()) << meshd.process().err();

@@ -21,13 +21,14 @@ set(MESHD_UNIT_TESTS
     span_store_test
     store_writer_test
     metric_store_test
-    span_test)
+    span_test
+    gzip_test)
 
 foreach(stem IN LISTS MESHD_UNIT_TESTS)
   add_executable(${stem} ${CMAKE_CURRENT_LIST_DIR}/${stem}.cpp)
   target_include_directories(${stem} PRIVATE ${CMAKE_CURRENT_LIST_DIR})
   target_link_libraries(${stem} PRIVATE
-    mesh::mesh GTest::gtest_main GTest::gmock JsonCpp::JsonCpp SQLite::SQLite3)
+    mesh::mesh GTest::gtest_main GTest::gmock JsonCpp::JsonCpp SQLite::SQLite3 ZLIB::ZLIB)
   # Tests fill options and filters with designated initialisers and leave the other members
   # default-constructed on purpose; GCC 12 warns about that.
   target_compile_options(${stem} PRIVATE -Wno-missing-field-initializers)
