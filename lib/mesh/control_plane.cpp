@@ -164,7 +164,7 @@ Result<ControlPlane::ReadLease> ControlPlane::AcquireReader() {
     }
   }
   Result<std::unique_ptr<Store>> store =
-      Store::Open({.path = options_.db_path, .create_if_missing = false});
+      Store::Open({.path = options_.db_path, .create_if_missing = false, .read_only = true});
   if (!store.ok()) return store.status();
   return ReadLease(this, std::move(store).value());
 }
@@ -190,21 +190,33 @@ void ControlPlane::Upkeep(WriteContext& c) {
   const int64_t cutoff = now - options_.retention_ns;
   Db& db = c.store.db();
   InWriteTransaction(db, [&]() -> Status {
-    Result<Statement> fts = PrepareQuery(
-        db, {"INSERT INTO logs_fts (logs_fts, rowid, message) SELECT 'delete', id, message FROM "
-             "logs WHERE ts_ns < ? AND id <= (SELECT indexed_through FROM logs_fts_state) "
-             "ORDER BY ts_ns LIMIT 5000",
-             {cutoff}});
-    if (!fts.ok()) return fts.status();
-    if (Result<bool> r = fts->Step(); !r.ok()) return r.status();
-    for (const char* sql :
-         {"DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE ts_ns < ? ORDER BY ts_ns LIMIT 5000)",
-          "DELETE FROM spans WHERE id IN (SELECT id FROM spans WHERE start_ns < ? ORDER BY start_ns LIMIT 5000)",
-          "DELETE FROM metric_samples WHERE rowid IN (SELECT rowid FROM metric_samples WHERE ts_ns < ? "
-          "ORDER BY ts_ns LIMIT 5000)"}) {
-      Result<Statement> del = PrepareQuery(db, {sql, {cutoff}});
-      if (!del.ok()) return del.status();
-      if (Result<bool> r = del->Step(); !r.ok()) return r.status();
+    // The log rows to drop are chosen once, so that the full-text index forgets exactly the
+    // indexed ones among them (an external-content FTS5 index must never be told to delete a
+    // row it does not hold).
+    const std::vector<SqlQuery> steps = {
+        {"CREATE TEMP TABLE IF NOT EXISTS prune_ids (id INTEGER PRIMARY KEY)", {}},
+        {"DELETE FROM temp.prune_ids", {}},
+        {"INSERT INTO temp.prune_ids SELECT id FROM logs WHERE ts_ns < ? ORDER BY ts_ns LIMIT 5000", {cutoff}},
+        {"INSERT INTO logs_fts (logs_fts, rowid, message) SELECT 'delete', id, message FROM logs "
+         "WHERE id IN (SELECT id FROM temp.prune_ids) "
+         "AND id <= (SELECT indexed_through FROM logs_fts_state)",
+         {}},
+        {"DELETE FROM logs WHERE id IN (SELECT id FROM temp.prune_ids)", {}},
+        {"DELETE FROM spans WHERE id IN (SELECT id FROM spans WHERE start_ns < ? ORDER BY start_ns "
+         "LIMIT 5000)",
+         {cutoff}},
+        {"DELETE FROM metric_samples WHERE rowid IN (SELECT rowid FROM metric_samples WHERE ts_ns < ? "
+         "ORDER BY ts_ns LIMIT 5000)",
+         {cutoff}},
+        // Series whose samples are all gone, so that label sets pushed once do not stay forever.
+        {"DELETE FROM metric_series WHERE id IN (SELECT id FROM metric_series s WHERE NOT EXISTS "
+         "(SELECT 1 FROM metric_samples m WHERE m.series_id = s.id) LIMIT 5000)",
+         {}},
+    };
+    for (const SqlQuery& step : steps) {
+      Result<Statement> stmt = PrepareQuery(db, step);
+      if (!stmt.ok()) return stmt.status();
+      if (Result<bool> r = stmt->Step(); !r.ok()) return r.status();
     }
     return Status::Ok();
   });

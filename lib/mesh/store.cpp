@@ -158,7 +158,7 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
     }
   }
   // A file we may not write is opened read-only: reading commands still work on it.
-  const bool writable = !exists || access(path.c_str(), W_OK) == 0;
+  const bool writable = !options.read_only && (!exists || access(path.c_str(), W_OK) == 0);
   int flags = writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
   flags |= SQLITE_OPEN_NOMUTEX;
   sqlite3* raw = nullptr;

@@ -34,6 +34,9 @@ class Store {
     bool create_if_missing = true;
     // Stop migrating at this version (0: the latest). Tests use it to build old databases.
     int target_schema_version = 0;
+    // Open for reading only, even when the file is writable (meshd's query connections, which
+    // must never take the write lock from its writer).
+    bool read_only = false;
   };
 
   // Errors: NotFound (no file and !create_if_missing), IOError (cannot create the folder or

@@ -1,8 +1,26 @@
 #include "mesh/store_writer.h"
 
+#include <exception>
+
 #include "mesh/sqlite_db.h"
 
 namespace mesh {
+namespace {
+
+// Jobs and the idle task run on the writer thread: an exception there (memory exhaustion in a
+// third-party call) becomes the job's error instead of ending the process.
+template <typename Fn>
+Status RunGuarded(Fn fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return Status::IOError(std::string("internal error: ") + e.what());
+  } catch (...) {
+    return Status::IOError("internal error");
+  }
+}
+
+}  // namespace
 
 StoreWriter::StoreWriter(std::unique_ptr<Store> store)
     : store_(std::move(store)), logs_(*store_), spans_(*store_), thread_([this] { Run(); }) {}
@@ -50,7 +68,10 @@ void StoreWriter::Run() {
     if (idle_ && !stopping_ && ((!woke && queue_.empty()) || overdue)) {
       auto idle = idle_;
       lock.unlock();
-      idle(context);
+      RunGuarded([&] {
+        idle(context);
+        return Status::Ok();
+      });
       lock.lock();
       last_idle = std::chrono::steady_clock::now();
     }
@@ -66,28 +87,35 @@ void StoreWriter::Run() {
     batch.swap(queue_);
     lock.unlock();
 
-    Status begun = db.Exec("BEGIN IMMEDIATE");
+    // `open` is the group's transaction; a job error that makes SQLite abandon it (a full disk,
+    // an I/O error) fails the jobs after it too, and the jobs before it, which were in it.
+    Status open = db.Exec("BEGIN IMMEDIATE");
     for (auto& p : batch) {
-      if (!begun.ok()) {
-        p->result = begun;
+      if (!open.ok()) {
+        p->result = open;
         continue;
       }
-      db.Exec("SAVEPOINT job");
-      p->result = p->job(context);
+      if (Status s = db.Exec("SAVEPOINT job"); !s.ok()) {
+        p->result = s;
+        continue;
+      }
+      p->result = RunGuarded([&] { return p->job(context); });
       if (p->result.ok()) {
         db.Exec("RELEASE job");
-      } else {
-        db.Exec("ROLLBACK TO job");
-        db.Exec("RELEASE job");
+        continue;
       }
+      if (sqlite3_get_autocommit(db.raw())) {
+        open = p->result;  // SQLite rolled the whole transaction back
+        continue;
+      }
+      db.Exec("ROLLBACK TO job");
+      db.Exec("RELEASE job");
     }
-    if (begun.ok()) {
-      Status committed = db.Exec("COMMIT");
-      if (!committed.ok()) {
-        db.Exec("ROLLBACK");
-        for (auto& p : batch) {
-          if (p->result.ok()) p->result = committed.WithContext("cannot commit to " + store_->path());
-        }
+    Status committed = open.ok() ? db.Exec("COMMIT") : open;
+    if (!committed.ok()) {
+      if (!sqlite3_get_autocommit(db.raw())) db.Exec("ROLLBACK");
+      for (auto& p : batch) {
+        if (p->result.ok()) p->result = committed.WithContext("cannot commit to " + store_->path());
       }
     }
     lock.lock();
