@@ -30,7 +30,8 @@ HttpResponse StoreError(const Status& s) {
     case Status::Code::kNotFound: return HttpResponse::Error(404, s.message());
     default: break;
   }
-  const bool full = s.message().find("full") != std::string::npos;
+  // SQLite's own words for SQLITE_FULL; a path that contains "full" must not match.
+  const bool full = s.message().find("database or disk is full") != std::string::npos;
   return HttpResponse::Error(full ? 507 : 503, s.message());
 }
 
@@ -662,7 +663,10 @@ HttpResponse ControlPlane::Signals(const HttpRequest& r) {
   int64_t window = 60 * kNsPerSecond;
   if (!r.Query("window").empty()) {
     Result<int64_t> w = ParseDuration(r.Query("window"));
-    if (!w.ok() || *w <= 0) return HttpResponse::Error(400, "parameter window: expected a duration like 1m");
+    // Bounded so that window x history stays a sane amount of work (and of int64 nanoseconds).
+    if (!w.ok() || *w <= 0 || *w > 86400 * kNsPerSecond) {
+      return HttpResponse::Error(400, "parameter window: expected a duration from 1s to 24h, like 1m");
+    }
     window = *w;
   }
   int64_t history = 0;

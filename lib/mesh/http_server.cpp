@@ -66,8 +66,7 @@ bool ReadBody(mg_connection* conn, const mg_request_info* info, size_t limit, st
   return true;
 }
 
-int HandleRequest(mg_connection* conn, void* data) {
-  auto* impl = static_cast<HttpServer::Impl*>(data);
+int HandleRequestUnguarded(mg_connection* conn, HttpServer::Impl* impl) {
   const mg_request_info* info = mg_get_request_info(conn);
   HttpRequest request;
   request.method = info->request_method ? info->request_method : "";
@@ -81,9 +80,11 @@ int HandleRequest(mg_connection* conn, void* data) {
   }
   const bool head = request.method == "HEAD";
   if (!ReadBody(conn, info, impl->options.max_body_bytes, &request.body)) {
-    Send(conn, HttpResponse::Error(413, "request body larger than " +
-                                            std::to_string(impl->options.max_body_bytes) + " bytes"),
-         head);
+    HttpResponse too_large = HttpResponse::Error(
+        413, "request body larger than " + std::to_string(impl->options.max_body_bytes) + " bytes");
+    // The rest of the body was not read: the connection cannot carry another request.
+    too_large.headers.emplace_back("Connection", "close");
+    Send(conn, too_large, head);
     return 413;
   }
   // Compressed bodies (OTLP exporters may gzip) are inflated here, up to 8x the body limit,
@@ -109,16 +110,22 @@ int HandleRequest(mg_connection* conn, void* data) {
       return refused.status;
     }
   }
-  HttpResponse response;
-  try {
-    response = impl->handler(request);
-  } catch (const std::exception& e) {
-    response = HttpResponse::Error(500, std::string("internal error: ") + e.what());
-  } catch (...) {
-    response = HttpResponse::Error(500, "internal error");
-  }
+  HttpResponse response = impl->handler(request);
   Send(conn, response, head);
   return response.status;
+}
+
+// No exception may unwind into civetweb: anything thrown while reading, handling or answering
+// (memory exhaustion included) becomes a 500.
+int HandleRequest(mg_connection* conn, void* data) {
+  try {
+    return HandleRequestUnguarded(conn, static_cast<HttpServer::Impl*>(data));
+  } catch (const std::exception& e) {
+    Send(conn, HttpResponse::Error(500, std::string("internal error: ") + e.what()), false);
+  } catch (...) {
+    Send(conn, HttpResponse::Error(500, "internal error"), false);
+  }
+  return 500;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <optional>
@@ -149,7 +150,11 @@ class LineParser {
       while (p_ < s_.size() && s_[p_] != ' ' && s_[p_] != '\t') ++p_;
       int64_t t = 0;
       const auto r = std::from_chars(s_.data() + ts, s_.data() + p_, t);
-      if (r.ec != std::errc() || r.ptr != s_.data() + p_) return Error("invalid timestamp");
+      // Milliseconds that still fit in int64 nanoseconds (years 1678..2262).
+      constexpr int64_t kMaxMs = INT64_MAX / 1'000'000;
+      if (r.ec != std::errc() || r.ptr != s_.data() + p_ || t > kMaxMs || t < -kMaxMs) {
+        return Error("invalid timestamp");
+      }
       sample.timestamp_ms = t;
       SkipSpace();
       if (p_ < s_.size()) return Error("unexpected text after the timestamp");

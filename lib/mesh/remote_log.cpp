@@ -115,11 +115,16 @@ Status RemoteLogDestination::Insert(const std::vector<LogRecord>& records) {
   if (r->status / 100 != 2) return StatusFromHttp(url, r->status, r->body);
   Result<Json::Value> v = ParseJson(r->body);
   if (v.ok() && v->isObject() && (*v)["partialSuccess"].isObject()) {
+    // OTLP sends int64 values as numbers or as decimal strings.
     const Json::Value& partial = (*v)["partialSuccess"];
-    if (partial["rejectedLogRecords"].asInt64() > 0) {
-      return Status::InvalidArgument(url + " rejected " +
-                                     std::to_string(partial["rejectedLogRecords"].asInt64()) +
-                                     " records: " + partial["errorMessage"].asString());
+    const Json::Value& count = partial["rejectedLogRecords"];
+    const std::string rejected = count.isIntegral() ? std::to_string(count.asInt64())
+                                 : count.isString()  ? count.asString()
+                                                     : "0";
+    if (rejected != "0" && !rejected.empty()) {
+      const Json::Value& why = partial["errorMessage"];
+      return Status::InvalidArgument(url + " rejected " + rejected + " records: " +
+                                     (why.isString() ? why.asString() : std::string()));
     }
   }
   return Status::Ok();

@@ -396,3 +396,17 @@ TEST(MetricTypeName, NamesEveryType) {
 
 }  // namespace
 }  // namespace mesh
+
+namespace mesh {
+namespace {
+
+TEST(ParsePrometheusText, RejectsTimestampsThatOverflowNanoseconds) {
+  EXPECT_FALSE(ParsePrometheusText("x 1 9223372036854775807\n").ok());
+  EXPECT_FALSE(ParsePrometheusText("x 1 -9223372036854775807\n").ok());
+  Result<std::vector<MetricFamily>> fine = ParsePrometheusText("x 1 1764075600000\n");
+  ASSERT_TRUE(fine.ok());
+  EXPECT_EQ(*fine->front().samples.front().timestamp_ms, 1764075600000);
+}
+
+}  // namespace
+}  // namespace mesh
