@@ -405,8 +405,13 @@ HttpResponse ControlPlane::ListTraces(const HttpRequest& r) {
     (std::string(key) == "since" ? f.since_ns : f.until_ns) = *t;
   }
   f.errors_only = r.Query("errors") == "true" || r.Query("errors") == "1";
+  // Like Jaeger's default lookback: without since, the last hour (an index range on start
+  // time rather than a pass over every span stored).
+  if (!f.since_ns) f.since_ns = now - 3600 * kNsPerSecond;
   Result<size_t> limit = LimitParam(r);
   if (!limit.ok()) return HttpResponse::Error(400, limit.status().message());
+  // Each trace listed is read whole: keep a page to what a person looks at.
+  *limit = std::min<size_t>(*limit, 1000);
   Result<ReadLease> lease = AcquireReader();
   if (!lease.ok()) return StoreError(lease.status());
   Result<std::vector<TraceSummary>> traces = SpanStore(**lease).ListTraces(f, *limit);

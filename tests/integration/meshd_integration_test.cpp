@@ -134,12 +134,12 @@ TEST_F(MeshdTest, StoresOtlpTracesAndServesThem) {
   EXPECT_EQ(t["spans"][0]["duration_ns"].asInt64(), 250000000);
   EXPECT_EQ(meshd.Request("GET", "/v1/traces/4bf9").status, 200);  // a unique prefix
 
-  r = meshd.Request("GET", "/v1/traces?service=api&min_duration=100ms");
+  r = meshd.Request("GET", "/v1/traces?service=api&min_duration=100ms&since=2025-01-01T00:00:00Z");
   Json::Value list = ParseBody(r.body);
   ASSERT_EQ(list["traces"].size(), 1u) << r.body;
   EXPECT_EQ(list["traces"][0]["root_service"].asString(), "web");
   EXPECT_EQ(list["traces"][0]["span_count"].asInt(), 2);
-  EXPECT_EQ(ParseBody(meshd.Request("GET", "/v1/traces?min_duration=1s").body)["traces"].size(), 0u);
+  EXPECT_EQ(ParseBody(meshd.Request("GET", "/v1/traces?min_duration=1s&since=2025-01-01T00:00:00Z").body)["traces"].size(), 0u);
 
   // A batch with one bad span keeps the good ones and says what it rejected.
   r = meshd.Request("POST", "/v1/traces", OtlpSpan("api", "00000000000000000000000000000000", "1111111111111111", "", "x"));
