@@ -157,7 +157,8 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
       if (Status s = MakeDirectories(path.substr(0, slash)); !s.ok()) return s;
     }
   }
-  // A file we may not write is opened read-only: reading commands still work on it.
+  // A file we may not write is opened read-only, so reading commands still work on it (its
+  // folder must stay writable: a WAL store needs its -shm file).
   const bool writable = !options.read_only && (!exists || access(path.c_str(), W_OK) == 0);
   int flags = writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
   flags |= SQLITE_OPEN_NOMUTEX;
