@@ -215,9 +215,7 @@ void ControlPlane::Upkeep(WriteContext& c) {
          {}},
     };
     for (const SqlQuery& step : steps) {
-      Result<Statement> stmt = PrepareQuery(db, step);
-      if (!stmt.ok()) return stmt.status();
-      if (Result<bool> r = stmt->Step(); !r.ok()) return r.status();
+      if (Status s = ExecQuery(db, step); !s.ok()) return s;
     }
     return Status::Ok();
   });

@@ -68,14 +68,6 @@ LogRecord ReadRecord(const Statement& s) {
   return r;
 }
 
-Result<int64_t> QuerySingleInt(Db& db, const SqlQuery& query) {
-  Result<Statement> stmt = PrepareQuery(db, query);
-  if (!stmt.ok()) return stmt.status();
-  Result<bool> row = stmt->Step();
-  if (!row.ok()) return row.status();
-  return *row ? stmt->ColumnInt64(0) : 0;
-}
-
 // FTS5 reports query syntax problems as ordinary errors; they are the user's, not the store's.
 Status SearchError(const std::string& match, const Status& s) {
   const std::string& m = s.message();
@@ -207,33 +199,29 @@ Result<int64_t> LogStore::IndexPending(int64_t max_rows) {
   Db& db = store_.db();
   int64_t indexed = 0;
   Status s = InWriteTransaction(db, [&]() -> Status {
-    Result<int64_t> from = QuerySingleInt(db, {"SELECT indexed_through FROM logs_fts_state", {}});
+    Result<int64_t> from = QueryInt64(db, {"SELECT indexed_through FROM logs_fts_state", {}});
     if (!from.ok()) return from.status();
-    Result<int64_t> through = QuerySingleInt(
+    Result<int64_t> through = QueryInt64(
         db, {"SELECT coalesce(max(id), ?1) FROM (SELECT id FROM logs WHERE id > ?1 ORDER BY id "
              "LIMIT ?2)",
              {*from, max_rows}});
     if (!through.ok()) return through.status();
     if (*through == *from) return Status::Ok();
-    Result<Statement> feed = PrepareQuery(
-        db, {"INSERT INTO logs_fts (rowid, message) SELECT id, message FROM logs "
-             "WHERE id > ? AND id <= ?",
-             {*from, *through}});
-    if (!feed.ok()) return feed.status();
-    if (Result<bool> r = feed->Step(); !r.ok()) return r.status();
+    if (Status e = ExecQuery(db, {"INSERT INTO logs_fts (rowid, message) SELECT id, message "
+                                  "FROM logs WHERE id > ? AND id <= ?",
+                                  {*from, *through}});
+        !e.ok()) {
+      return e;
+    }
     indexed = db.Changes();
-    Result<Statement> mark =
-        PrepareQuery(db, {"UPDATE logs_fts_state SET indexed_through = ?", {*through}});
-    if (!mark.ok()) return mark.status();
-    if (Result<bool> r = mark->Step(); !r.ok()) return r.status();
-    return Status::Ok();
+    return ExecQuery(db, {"UPDATE logs_fts_state SET indexed_through = ?", {*through}});
   });
   if (!s.ok()) return s.WithContext("cannot update the full-text index of " + store_.path());
   return indexed;
 }
 
 Result<int64_t> LogStore::PendingIndexRows() {
-  return QuerySingleInt(store_.db(),
+  return QueryInt64(store_.db(),
                         {"SELECT count(*) FROM logs WHERE id > (SELECT indexed_through FROM "
                          "logs_fts_state)",
                          {}});
@@ -279,7 +267,7 @@ Result<std::vector<LogRecord>> LogStore::After(int64_t cursor, const LogFilter& 
 }
 
 Result<int64_t> LogStore::LatestCursor() {
-  return QuerySingleInt(store_.db(), {"SELECT coalesce(max(id), 0) FROM logs", {}});
+  return QueryInt64(store_.db(), {"SELECT coalesce(max(id), 0) FROM logs", {}});
 }
 
 Result<std::vector<std::string>> LogStore::PrepareSearch() {
@@ -331,7 +319,7 @@ Result<int64_t> LogStore::CountMatches(const std::string& query, const LogFilter
   if (!tables.ok()) return tables.status().WithContext("cannot search " + store_.path());
   int64_t total = 0;
   for (const std::string& table : *tables) {
-    Result<int64_t> n = QuerySingleInt(store_.db(), BuildCountQuery(table, query, filter));
+    Result<int64_t> n = QueryInt64(store_.db(), BuildCountQuery(table, query, filter));
     if (!n.ok()) return SearchError(query, n.status());
     total += *n;
   }

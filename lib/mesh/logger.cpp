@@ -16,13 +16,6 @@ namespace {
 
 thread_local TraceContext current_trace_context;
 
-std::string CleanText(std::string_view text) {
-  if (IsCleanUtf8(text)) return std::string(text);
-  std::string out;
-  AppendSanitizedUtf8(out, text);
-  return out;
-}
-
 bool IsReservedName(std::string_view key) {
   return key == "timestamp" || key == "level" || key == "service" || key == "message" ||
          key == "trace_id" || key == "span_id";
@@ -73,7 +66,7 @@ class StoreSink : public LogSink {
 }  // namespace
 
 Field::Field(std::string key, std::string_view value) : key_(std::move(key)) {
-  AppendJsonString(json_, CleanText(value));
+  AppendJsonString(json_, SanitizedUtf8(value));
 }
 
 Field::Field(std::string key, double value) : key_(std::move(key)) {
@@ -114,7 +107,7 @@ Result<std::shared_ptr<LogSink>> MakeStoreSink(const std::string& db_path) {
 }
 
 Logger::Logger(std::string service, LogLevel min_level, const Clock& clock)
-    : service_(CleanText(service)), min_level_(min_level), clock_(clock) {}
+    : service_(SanitizedUtf8(service)), min_level_(min_level), clock_(clock) {}
 
 void Logger::AddSink(std::shared_ptr<LogSink> sink) {
   std::lock_guard lock(sinks_mu_);
@@ -127,7 +120,7 @@ void Logger::Log(LogLevel level, std::string_view message, Fields fields) {
   record.ts_ns = clock_.NowNs();
   record.service = service_;
   record.level = level;
-  record.message = CleanText(message);
+  record.message = SanitizedUtf8(message);
   const TraceContext& context = current_trace_context;
   record.trace_id = context.trace_id;
   record.span_id = context.span_id;
@@ -136,7 +129,7 @@ void Logger::Log(LogLevel level, std::string_view message, Fields fields) {
     for (const Field& field : fields) {
       if (record.attributes.size() > 1) record.attributes += ',';
       const std::string key = IsReservedName(field.key()) ? "attr." + field.key() : field.key();
-      AppendJsonString(record.attributes, CleanText(key));
+      AppendJsonString(record.attributes, SanitizedUtf8(key));
       record.attributes += ':';
       record.attributes += field.json();
     }

@@ -3,23 +3,13 @@
 #include "mesh/sqlite_db.h"
 
 namespace mesh {
-namespace {
-
-Status Run(Db& db, const SqlQuery& q) {
-  Result<Statement> stmt = PrepareQuery(db, q);
-  if (!stmt.ok()) return stmt.status();
-  Result<bool> r = stmt->Step();
-  return r.ok() ? Status::Ok() : r.status();
-}
-
-}  // namespace
 
 bool IsHealthy(const Instance& instance, int64_t now_ns) {
   return now_ns - instance.heartbeat_ns <= instance.ttl_ns;
 }
 
 Status Registry::Upsert(const Instance& i) {
-  return Run(store_.db(),
+  return ExecQuery(store_.db(),
              {"INSERT INTO instances (id, service, host, port, meta, registered_ns, heartbeat_ns, "
               "ttl_ns) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
               "service=excluded.service, host=excluded.host, port=excluded.port, "
@@ -30,7 +20,7 @@ Status Registry::Upsert(const Instance& i) {
 
 Status Registry::Heartbeat(const std::string& id, int64_t now_ns) {
   Db& db = store_.db();
-  if (Status s = Run(db, {"UPDATE instances SET heartbeat_ns = ? WHERE id = ?", {now_ns, id}}); !s.ok()) {
+  if (Status s = ExecQuery(db, {"UPDATE instances SET heartbeat_ns = ? WHERE id = ?", {now_ns, id}}); !s.ok()) {
     return s;
   }
   if (db.Changes() == 0) return Status::NotFound("no instance " + id + " (register it again)");
@@ -39,14 +29,14 @@ Status Registry::Heartbeat(const std::string& id, int64_t now_ns) {
 
 Status Registry::Remove(const std::string& id) {
   Db& db = store_.db();
-  if (Status s = Run(db, {"DELETE FROM instances WHERE id = ?", {id}}); !s.ok()) return s;
+  if (Status s = ExecQuery(db, {"DELETE FROM instances WHERE id = ?", {id}}); !s.ok()) return s;
   if (db.Changes() == 0) return Status::NotFound("no instance " + id);
   return Status::Ok();
 }
 
 Result<int64_t> Registry::Sweep(int64_t now_ns) {
   Db& db = store_.db();
-  if (Status s = Run(db, {"DELETE FROM instances WHERE ? - heartbeat_ns > 3 * ttl_ns", {now_ns}});
+  if (Status s = ExecQuery(db, {"DELETE FROM instances WHERE ? - heartbeat_ns > 3 * ttl_ns", {now_ns}});
       !s.ok()) {
     return s;
   }

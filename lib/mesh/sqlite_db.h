@@ -122,4 +122,21 @@ inline Result<Statement> PrepareQuery(Db& db, const SqlQuery& query) {
   return stmt;
 }
 
+// Runs a statement that returns no rows (or whose rows do not matter).
+inline Status ExecQuery(Db& db, const SqlQuery& query) {
+  Result<Statement> stmt = PrepareQuery(db, query);
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = stmt->Step();
+  return row.ok() ? Status::Ok() : row.status();
+}
+
+// The first column of the first row as an integer; 0 when there is no row.
+inline Result<int64_t> QueryInt64(Db& db, const SqlQuery& query) {
+  Result<Statement> stmt = PrepareQuery(db, query);
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return *row ? stmt->ColumnInt64(0) : 0;
+}
+
 }  // namespace mesh

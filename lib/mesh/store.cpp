@@ -122,14 +122,6 @@ Status MakeDirectories(const std::string& dir) {
   return Status::Ok();
 }
 
-Result<int64_t> QueryInt(Db& db, const char* sql) {
-  Result<Statement> stmt = db.Prepare(sql);
-  if (!stmt.ok()) return stmt.status();
-  Result<bool> row = stmt->Step();
-  if (!row.ok()) return row.status();
-  return *row ? stmt->ColumnInt64(0) : 0;
-}
-
 }  // namespace
 
 Store::Store(std::string path, std::unique_ptr<Db> db) : path_(std::move(path)), db_(std::move(db)) {}
@@ -172,7 +164,7 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   sqlite3_busy_timeout(raw, 30000);
 
   // The first read tells a database from any other file.
-  if (Result<int64_t> probe = QueryInt(*db, "SELECT count(*) FROM sqlite_master"); !probe.ok()) {
+  if (Result<int64_t> probe = QueryInt64(*db, {"SELECT count(*) FROM sqlite_master", {}}); !probe.ok()) {
     const int code = sqlite3_errcode(raw) & 0xFF;
     if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
       return Status::Corruption(path + " is not a mesh database (" + probe.status().message() + ")");
@@ -202,10 +194,9 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
 Status Store::Migrate(int target) {
   Db& db = *db_;
   const auto read_version = [&]() -> Result<int64_t> {
-    Result<int64_t> has_table = QueryInt(
-        db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'");
+    Result<int64_t> has_table = QueryInt64(db, {"SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'", {}});
     if (!has_table.ok() || *has_table == 0) return has_table;
-    return QueryInt(db, "SELECT max(version) FROM schema_version");
+    return QueryInt64(db, {"SELECT max(version) FROM schema_version", {}});
   };
   Result<int64_t> version = read_version();
   if (!version.ok()) return version.status().WithContext("cannot read schema of " + path_);
@@ -228,7 +219,7 @@ Status Store::Migrate(int target) {
         !e.ok()) {
       return e;
     }
-    Result<int64_t> current = QueryInt(db, "SELECT coalesce(max(version), 0) FROM schema_version");
+    Result<int64_t> current = QueryInt64(db, {"SELECT coalesce(max(version), 0) FROM schema_version", {}});
     if (!current.ok()) return current.status();
     for (int v = static_cast<int>(*current); v < target; ++v) {
       if (Status e = db.Exec(kMigrations[v]); !e.ok()) {

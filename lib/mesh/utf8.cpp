@@ -46,6 +46,13 @@ bool IsCleanUtf8(std::string_view text) {
   return true;
 }
 
+std::string SanitizedUtf8(std::string_view text) {
+  if (IsCleanUtf8(text)) return std::string(text);
+  std::string out;
+  AppendSanitizedUtf8(out, text);
+  return out;
+}
+
 bool AppendSanitizedUtf8(std::string& out, std::string_view text) {
   bool replaced = false;
   size_t i = 0;

@@ -14,4 +14,7 @@ bool IsCleanUtf8(std::string_view text);
 // Returns true when something was replaced.
 bool AppendSanitizedUtf8(std::string& out, std::string_view text);
 
+// text itself when it is clean, else a copy with the replacements above.
+std::string SanitizedUtf8(std::string_view text);
+
 }  // namespace mesh

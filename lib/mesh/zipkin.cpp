@@ -10,13 +10,6 @@
 namespace mesh {
 namespace {
 
-std::string Clean(const std::string& s) {
-  if (IsCleanUtf8(s)) return s;
-  std::string out;
-  AppendSanitizedUtf8(out, s);
-  return out;
-}
-
 std::string LowerHex(const Json::Value& v) {
   std::string s = v.isString() ? v.asString() : "";
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -68,15 +61,15 @@ Result<OtlpTraces> DecodeZipkinSpans(std::string_view json) {
     s.span_id = LowerHex(z["id"]);
     s.parent_span_id = LowerHex(z["parentId"]);
     if (!IsValidTraceId(s.trace_id)) {
-      reject("invalid traceId '" + Clean(Text(z["traceId"])) + "' (expected 16 or 32 hex digits)");
+      reject("invalid traceId '" + SanitizedUtf8(Text(z["traceId"])) + "' (expected 16 or 32 hex digits)");
       continue;
     }
     if (!IsValidSpanId(s.span_id)) {
-      reject("invalid id '" + Clean(Text(z["id"])) + "' (expected 16 hex digits)");
+      reject("invalid id '" + SanitizedUtf8(Text(z["id"])) + "' (expected 16 hex digits)");
       continue;
     }
     if (!s.parent_span_id.empty() && !IsValidSpanId(s.parent_span_id)) {
-      reject("invalid parentId '" + Clean(Text(z["parentId"])) + "'");
+      reject("invalid parentId '" + SanitizedUtf8(Text(z["parentId"])) + "'");
       continue;
     }
     if (!IsMicros(z["timestamp"]) || (!z["duration"].isNull() && !IsMicros(z["duration"]))) {
@@ -85,23 +78,23 @@ Result<OtlpTraces> DecodeZipkinSpans(std::string_view json) {
     }
     s.start_ns = z["timestamp"].asInt64() * 1000;
     s.duration_ns = z["duration"].isNull() ? 0 : z["duration"].asInt64() * 1000;
-    s.name = Clean(Text(z["name"]));
+    s.name = SanitizedUtf8(Text(z["name"]));
     s.kind = KindOf(Text(z["kind"]));
-    s.service = Clean(Text(Field(z["localEndpoint"], "serviceName")));
+    s.service = SanitizedUtf8(Text(Field(z["localEndpoint"], "serviceName")));
     if (s.service.empty()) s.service = "unknown_service";
     const Json::Value& tags = z["tags"];
     if (tags.isObject() && !tags.empty()) {
       s.attributes = "{";
       for (auto it = tags.begin(); it != tags.end(); ++it) {
         if (s.attributes.size() > 1) s.attributes += ',';
-        AppendJsonString(s.attributes, Clean(it.name()));
+        AppendJsonString(s.attributes, SanitizedUtf8(it.name()));
         s.attributes += ':';
-        AppendJsonString(s.attributes, Clean(Text(*it)));
+        AppendJsonString(s.attributes, SanitizedUtf8(Text(*it)));
       }
       s.attributes += '}';
       if (tags.isMember("error")) {
         s.status = SpanStatus::kError;
-        s.status_message = Clean(Text(tags["error"]));
+        s.status_message = SanitizedUtf8(Text(tags["error"]));
       }
     }
     const Json::Value& annotations = z["annotations"];
@@ -112,7 +105,7 @@ Result<OtlpTraces> DecodeZipkinSpans(std::string_view json) {
         if (s.events.size() > 1) s.events += ',';
         const int64_t at = IsMicros(a["timestamp"]) ? a["timestamp"].asInt64() * 1000 : 0;
         s.events += "{\"time_ns\":" + std::to_string(at) + ",\"name\":";
-        AppendJsonString(s.events, Clean(Text(a["value"])));
+        AppendJsonString(s.events, SanitizedUtf8(Text(a["value"])));
         s.events += ",\"attributes\":{}}";
       }
       s.events += ']';
