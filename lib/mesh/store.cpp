@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "mesh/sqlite_db.h"
 
@@ -154,6 +155,11 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   const bool writable = !options.read_only && (!exists || access(path.c_str(), W_OK) == 0);
   int flags = writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
   flags |= SQLITE_OPEN_NOMUTEX;
+  // SQLite's memory statistics take a process-wide mutex on every allocation, which the
+  // writer and the readers then contend on; nothing here reads them. Only possible before
+  // SQLite initializes, hence once, before the first connection.
+  static std::once_flag no_memory_statistics;
+  std::call_once(no_memory_statistics, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   auto db = std::make_unique<Db>(raw);
@@ -179,9 +185,7 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   db->Exec("PRAGMA synchronous=NORMAL");
   // Index pages of a busy store do not fit the 2 MiB default: inserts then re-read pages.
   db->Exec("PRAGMA cache_size=-32768");
-  // Checkpoint every 64 MiB of WAL rather than 4 MiB: each checkpoint copies (and syncs) the
-  // hot index pages again, which dominated bulk writes.
-  db->Exec("PRAGMA wal_autocheckpoint=16384");
+  sqlite3_wal_autocheckpoint(db->raw(), kWalAutocheckpointFrames);
 
   std::unique_ptr<Store> store(new Store(path, std::move(db)));
   const int target = options.target_schema_version > 0

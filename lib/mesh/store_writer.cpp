@@ -20,10 +20,19 @@ Status RunGuarded(Fn fn) {
   }
 }
 
+std::unique_ptr<WalCheckpointer> InstallCheckpointer(Store& store) {
+  Result<std::unique_ptr<WalCheckpointer>> c = WalCheckpointer::Install(store, {});
+  return c.ok() ? std::move(c).value() : nullptr;
+}
+
 }  // namespace
 
 StoreWriter::StoreWriter(std::unique_ptr<Store> store)
-    : store_(std::move(store)), logs_(*store_), spans_(*store_), thread_([this] { Run(); }) {}
+    : store_(std::move(store)),
+      checkpointer_(InstallCheckpointer(*store_)),
+      logs_(*store_),
+      spans_(*store_),
+      thread_([this] { Run(); }) {}
 
 StoreWriter::~StoreWriter() { Stop(); }
 
@@ -52,7 +61,40 @@ void StoreWriter::Stop() {
     work_cv_.notify_one();
   }
   // Several threads may call Stop at once (a signal handler's path and a destructor): one joins.
-  std::call_once(joined_, [this] { thread_.join(); });
+  std::call_once(joined_, [this] {
+    thread_.join();
+    checkpointer_.reset();
+    // Leave a compact store behind: fold the WAL back into the database file.
+    store_->db().Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  });
+}
+
+bool StoreWriter::CommitTogether(Db& db, WriteContext& context,
+                                 std::deque<std::shared_ptr<Pending>>& batch) {
+  if (!db.Exec("BEGIN IMMEDIATE").ok()) return false;
+  for (auto& p : batch) {
+    p->result = RunGuarded([&] { return p->job(context); });
+    if (!p->result.ok()) {
+      if (!sqlite3_get_autocommit(db.raw())) db.Exec("ROLLBACK");
+      return false;
+    }
+  }
+  if (db.Exec("COMMIT").ok()) return true;
+  if (!sqlite3_get_autocommit(db.raw())) db.Exec("ROLLBACK");
+  return false;
+}
+
+Status StoreWriter::CommitAlone(Db& db, WriteContext& context, Pending& p) {
+  if (Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) {
+    return s.WithContext("cannot write to " + store_->path());
+  }
+  Status result = RunGuarded([&] { return p.job(context); });
+  if (result.ok()) {
+    result = db.Exec("COMMIT");
+    if (!result.ok()) result = result.WithContext("cannot commit to " + store_->path());
+  }
+  if (!result.ok() && !sqlite3_get_autocommit(db.raw())) db.Exec("ROLLBACK");
+  return result;
 }
 
 void StoreWriter::Run() {
@@ -76,47 +118,19 @@ void StoreWriter::Run() {
       last_idle = std::chrono::steady_clock::now();
     }
     if (queue_.empty()) {
-      if (stopping_) {
-        // Leave a compact store behind: fold the WAL back into the database file.
-        db.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
-        return;
-      }
+      if (stopping_) return;
       continue;
     }
     std::deque<std::shared_ptr<Pending>> batch;
     batch.swap(queue_);
     lock.unlock();
 
-    // `open` is the group's transaction; a job error that makes SQLite abandon it (a full disk,
-    // an I/O error) fails the jobs after it too, and the jobs before it, which were in it.
-    Status open = db.Exec("BEGIN IMMEDIATE");
-    for (auto& p : batch) {
-      if (!open.ok()) {
-        p->result = open;
-        continue;
-      }
-      if (Status s = db.Exec("SAVEPOINT job"); !s.ok()) {
-        p->result = s;
-        continue;
-      }
-      p->result = RunGuarded([&] { return p->job(context); });
-      if (p->result.ok()) {
-        db.Exec("RELEASE job");
-        continue;
-      }
-      if (sqlite3_get_autocommit(db.raw())) {
-        open = p->result;  // SQLite rolled the whole transaction back
-        continue;
-      }
-      db.Exec("ROLLBACK TO job");
-      db.Exec("RELEASE job");
-    }
-    Status committed = open.ok() ? db.Exec("COMMIT") : open;
-    if (!committed.ok()) {
-      if (!sqlite3_get_autocommit(db.raw())) db.Exec("ROLLBACK");
-      for (auto& p : batch) {
-        if (p->result.ok()) p->result = committed.WithContext("cannot commit to " + store_->path());
-      }
+    // The group runs as one transaction. Should a job fail, the transaction is rolled back and
+    // each job runs again in a transaction of its own, so that the failing one fails alone.
+    // (Cheaper than a savepoint per job: SQLite copies every page a savepoint dirties into a
+    // sub-journal, for a rollback that almost never comes.)
+    if (!CommitTogether(db, context, batch)) {
+      for (auto& p : batch) p->result = CommitAlone(db, context, *p);
     }
     lock.lock();
     for (auto& p : batch) p->done = true;

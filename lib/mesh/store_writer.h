@@ -1,8 +1,9 @@
 // StoreWriter: the single writer of a store shared by many threads (meshd's request threads).
 // Jobs submitted from any thread are committed together in one transaction by a background
-// thread (group commit), each inside its own savepoint so that one failing job does not undo
-// the others. Submit returns once the job's transaction has committed: an HTTP 2xx sent after
-// it means the data is on disk (in the WAL). Thread-safe.
+// thread (group commit); should one fail, the others are committed without it. Submit returns
+// once the job's transaction has committed: an HTTP 2xx sent after it means the data is on
+// disk (in the WAL). WAL checkpoints run on a WalCheckpointer's thread, off the commit path.
+// Thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -15,6 +16,7 @@
 #include "mesh/log_store.h"
 #include "mesh/span_store.h"
 #include "mesh/store.h"
+#include "mesh/wal_checkpointer.h"
 
 namespace mesh {
 
@@ -29,7 +31,8 @@ class StoreWriter {
  public:
   using Job = std::function<Status(WriteContext&)>;
 
-  // Takes ownership of a connection to the store.
+  // Takes ownership of a connection to the store. Should the checkpoint connection not open,
+  // the writer keeps SQLite's automatic checkpoint.
   explicit StoreWriter(std::unique_ptr<Store> store);
   ~StoreWriter();  // Stop()
 
@@ -52,8 +55,12 @@ class StoreWriter {
     bool done = false;
   };
   void Run();
+  // true when every job succeeded and the group committed.
+  bool CommitTogether(Db& db, WriteContext& context, std::deque<std::shared_ptr<Pending>>& batch);
+  Status CommitAlone(Db& db, WriteContext& context, Pending& p);
 
   std::unique_ptr<Store> store_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   LogStore logs_;
   SpanStore spans_;
   std::mutex mu_;

@@ -20,6 +20,7 @@ set(MESHD_UNIT_TESTS
     registry_test
     span_store_test
     store_writer_test
+    wal_checkpointer_test
     metric_store_test
     span_test
     gzip_test)

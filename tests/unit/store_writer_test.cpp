@@ -57,12 +57,17 @@ int64_t CountRows(const std::string& path, const std::string& table) {
   return n;
 }
 
-// A job that stores one span and succeeds, or stores it and then fails.
+// A job that stores one span and one log record and succeeds, or stores them and then fails.
+// (Logs have no unique key: a job applied twice would show as two records.)
 StoreWriter::Job InsertSpanJob(int n, bool fail = false) {
   return [n, fail](WriteContext& ctx) -> Status {
     Result<int64_t> added = ctx.spans.InsertRows({NumberedSpan(n)});
     if (!added.ok()) return added.status();
     if (*added != 1) return Status::Corruption("span " + std::to_string(n) + " not added");
+    LogRecord r;
+    r.service = "writer-test";
+    r.message = "job " + std::to_string(n);
+    if (Status s = ctx.logs.InsertRows({r}); !s.ok()) return s;
     if (fail) return Status::InvalidArgument("job " + std::to_string(n) + " changed its mind");
     return Status::Ok();
   };
@@ -156,6 +161,7 @@ TEST_F(StoreWriterTest, FailingJobsAmongConcurrentOnesAreRolledBackAlone) {
   int expected = 0;
   for (int n = 0; n < kThreads * kJobsPerThread; ++n) expected += n % 7 == 3 ? 0 : 1;
   EXPECT_EQ(CountRows(path_, "spans"), expected);
+  EXPECT_EQ(CountRows(path_, "logs"), expected);
   EXPECT_FALSE(Visible(3));
   EXPECT_FALSE(Visible(10));
   EXPECT_TRUE(Visible(4));
@@ -213,6 +219,8 @@ TEST_F(StoreWriterTest, FailingJobIsRolledBackWhileTheOthersOfItsGroupCommit) {
   EXPECT_FALSE(Visible(2));
   EXPECT_TRUE(Visible(3));
   EXPECT_EQ(CountRows(path_, "spans"), 3);
+  // Jobs 1 and 3 ran twice (in the failed group, then alone) and were committed once.
+  EXPECT_EQ(CountRows(path_, "logs"), 3);
 }
 
 TEST_F(StoreWriterTest, AFailingJobKeepsNoneOfItsWrites) {
