@@ -233,7 +233,9 @@ void ControlPlane::AddRoutes(HttpRouter& router) {
   router.Add("GET", "/v1/logs", bind(&ControlPlane::QueryLogs));
   router.Add("GET", "/v1/logs/stats", bind(&ControlPlane::LogStats));
   router.Add("GET", "/v1/traces", bind(&ControlPlane::ListTraces));
+  router.Add("GET", "/v1/traces/stats", bind(&ControlPlane::TraceStats));
   router.Add("GET", "/v1/traces/{id}", bind(&ControlPlane::GetTrace));
+  router.Add("GET", "/v1/spans", bind(&ControlPlane::ScanSpans));
   router.Add("POST", "/v1/register", [this](const HttpRequest& r) { return Register(r, false); });
   router.Add("POST", "/register", [this](const HttpRequest& r) { return Register(r, true); });
   router.Add("POST", "/v1/instances/{id}/heartbeat", bind(&ControlPlane::Heartbeat));
@@ -416,24 +418,60 @@ HttpResponse ControlPlane::ListTraces(const HttpRequest& r) {
   if (!traces.ok()) return StoreError(traces.status());
   std::string out = "{\"traces\":[";
   for (size_t i = 0; i < traces->size(); ++i) {
-    const TraceSummary& t = (*traces)[i];
     if (i) out += ',';
-    out += "{\"trace_id\":\"" + t.trace_id + "\",\"start\":\"" + FormatRfc3339(t.start_ns) +
-           "\",\"start_ns\":" + std::to_string(t.start_ns) +
-           ",\"duration_ns\":" + std::to_string(t.duration_ns) + ",\"root_service\":";
-    AppendJsonString(out, t.root_service);
-    out += ",\"root_name\":";
-    AppendJsonString(out, t.root_name);
-    out += ",\"span_count\":" + std::to_string(t.span_count) + ",\"services\":[";
-    for (size_t k = 0; k < t.services.size(); ++k) {
-      if (k) out += ',';
-      AppendJsonString(out, t.services[k]);
-    }
-    out += "],\"error\":";
-    out += t.has_error ? "true" : "false";
-    out += '}';
+    AppendJson(out, (*traces)[i]);
   }
   out += "]}";
+  return HttpResponse::Json(200, std::move(out));
+}
+
+Result<std::pair<int64_t, int64_t>> ControlPlane::WindowParams(const HttpRequest& r) const {
+  const int64_t now = clock_.NowNs();
+  int64_t since = now - 3600 * kNsPerSecond;  // the last hour, as GET /v1/traces
+  int64_t until = INT64_MAX;
+  for (const char* key : {"since", "until"}) {
+    if (r.Query(key).empty()) continue;
+    Result<int64_t> t = ParseTimeSpec(r.Query(key), now);
+    if (!t.ok()) return Status::InvalidArgument("parameter " + std::string(key) + ": " + t.status().message());
+    (std::string(key) == "since" ? since : until) = *t;
+  }
+  return std::make_pair(since, until);
+}
+
+HttpResponse ControlPlane::TraceStats(const HttpRequest& r) {
+  Result<std::pair<int64_t, int64_t>> window = WindowParams(r);
+  if (!window.ok()) return HttpResponse::Error(400, window.status().message());
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  SpanStats stats;
+  if (Status s = SpanStore(**lease).CollectStats(window->first, window->second, stats); !s.ok()) {
+    return StoreError(s);
+  }
+  return HttpResponse::Json(200, EncodeSpanStatsJson(stats.Operations(), stats.Edges()));
+}
+
+HttpResponse ControlPlane::ScanSpans(const HttpRequest& r) {
+  Result<std::pair<int64_t, int64_t>> window = WindowParams(r);
+  if (!window.ok()) return HttpResponse::Error(400, window.status().message());
+  Result<size_t> limit = LimitParam(r);
+  if (!limit.ok()) return HttpResponse::Error(400, limit.status().message());
+  int64_t after = 0;
+  if (const std::string& v = r.Query("after"); !v.empty()) {
+    const auto res = std::from_chars(v.data(), v.data() + v.size(), after);
+    if (res.ec != std::errc() || res.ptr != v.data() + v.size() || after < 0) {
+      return HttpResponse::Error(400, "parameter after='" + v + "' is not a cursor");
+    }
+  }
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  Result<SpanStore::Page> page = SpanStore(**lease).ScanSpans(window->first, window->second, after, *limit);
+  if (!page.ok()) return StoreError(page.status());
+  std::string out = "{\"spans\":[";
+  for (size_t i = 0; i < page->spans.size(); ++i) {
+    if (i) out += ',';
+    AppendJson(out, page->spans[i]);
+  }
+  out += "],\"next\":" + std::to_string(page->next) + "}";
   return HttpResponse::Json(200, std::move(out));
 }
 

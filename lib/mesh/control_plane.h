@@ -55,6 +55,10 @@ class ControlPlane {
   HttpResponse LogStats(const HttpRequest& request);
   HttpResponse GetTrace(const HttpRequest& request);
   HttpResponse ListTraces(const HttpRequest& request);
+  HttpResponse TraceStats(const HttpRequest& request);
+  HttpResponse ScanSpans(const HttpRequest& request);
+  // since/until query parameters; since defaults to an hour ago, until to no bound.
+  Result<std::pair<int64_t, int64_t>> WindowParams(const HttpRequest& request) const;
   HttpResponse Register(const HttpRequest& request, bool seed_payload);
   HttpResponse Heartbeat(const HttpRequest& request);
   HttpResponse Deregister(const HttpRequest& request);

@@ -11,15 +11,6 @@
 namespace mesh {
 namespace {
 
-// Unix seconds with nanoseconds, which ParseTimeSpec reads back exactly.
-std::string UnixSeconds(int64_t ns) {
-  char buf[40];
-  const int64_t s = ns / 1'000'000'000, frac = ns % 1'000'000'000;
-  if (ns < 0) return "0";
-  std::snprintf(buf, sizeof buf, "%lld.%09lld", static_cast<long long>(s), static_cast<long long>(frac));
-  return buf;
-}
-
 Result<int64_t> ReadInt(const std::map<std::string, std::string>& q, const std::string& key) {
   const std::string& v = q.at(key);
   int64_t n = 0;
@@ -46,8 +37,8 @@ std::string LogFilterToQuery(const LogFilter& f) {
     add("service", joined);
   }
   if (f.min_level) add("level", std::string(LevelName(*f.min_level)));
-  if (f.since_ns) add("since", UnixSeconds(*f.since_ns));
-  if (f.until_ns) add("until", UnixSeconds(*f.until_ns));
+  if (f.since_ns) add("since", FormatUnixSeconds(*f.since_ns));
+  if (f.until_ns) add("until", FormatUnixSeconds(*f.until_ns));
   if (!f.trace_id.empty()) add("trace_id", f.trace_id);
   if (!f.grep.empty()) add("grep", f.grep);
   if (f.max_cursor) add("max_cursor", std::to_string(*f.max_cursor));

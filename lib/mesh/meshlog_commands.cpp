@@ -14,7 +14,6 @@
 #include "mesh/log_line_parser.h"
 #include "mesh/log_store.h"
 #include "mesh/remote_log.h"
-#include "mesh/token_file.h"
 #include "mesh/signals.h"
 #include "mesh/time_format.h"
 #include "mesh/trace_id.h"
@@ -23,25 +22,9 @@
 namespace mesh {
 namespace {
 
-int Fail(const CommandIo& io, const Status& status) {
-  std::fprintf(io.err, "meshlog: %s\n", status.message().c_str());
-  return status.code() == Status::Code::kInvalidArgument ? 2 : 1;
-}
+int Fail(const CommandIo& io, const Status& status) { return FailCommand("meshlog", io, status); }
 
-// Writes data to stdout; false when the reader went away (EPIPE) or the write failed.
-bool WriteOut(const CommandIo& io, const std::string& data) {
-  if (data.empty()) return true;
-  const bool ok = std::fwrite(data.data(), 1, data.size(), io.out) == data.size() &&
-                  std::fflush(io.out) == 0;
-  return ok;
-}
-
-// The exit code after a failed write: a closed pipe (`| head`) is a normal way to stop.
-int WriteFailure(const CommandIo& io) {
-  if (errno == EPIPE) return 0;
-  std::fprintf(io.err, "meshlog: cannot write output: %s\n", std::strerror(errno));
-  return 1;
-}
+int WriteFailure(const CommandIo& io) { return WriteFailure("meshlog", io); }
 
 // The source and destination of records: the store file, or meshd over HTTP.
 struct Backend {
@@ -56,26 +39,14 @@ struct Backend {
 
 Result<Backend> OpenBackend(const BackendOptions& o, const CommandIo& io, bool create) {
   Backend b;
-  std::string server = o.server;
-  if (server.empty()) {
-    const char* env = io.getenv("MESH_SERVER");
-    if (env && *env) server = env;
-  }
-  if (!server.empty()) {
-    if (server.rfind("http://", 0) != 0 && server.rfind("https://", 0) != 0) {
-      return Status::InvalidArgument("invalid server URL '" + server + "' (expected http://host:port)");
-    }
-    std::string token;
-    if (!o.token_file.empty()) {
-      Result<std::string> t = ReadTokenFile(o.token_file);
-      if (!t.ok()) return t.status();
-      token = *t;
-    } else if (const char* env = io.getenv("MESH_TOKEN"); env && *env) {
-      token = env;
-    }
+  Result<std::string> server = ResolveServer(o, io);
+  if (!server.ok()) return server.status();
+  if (!server->empty()) {
+    Result<std::string> token = ResolveToken(o, io);
+    if (!token.ok()) return token.status();
     b.http = std::make_unique<CurlHttpClient>();
-    b.remote_source = std::make_unique<RemoteLogSource>(server, *b.http);
-    b.remote_destination = std::make_unique<RemoteLogDestination>(server, token, *b.http);
+    b.remote_source = std::make_unique<RemoteLogSource>(*server, *b.http);
+    b.remote_destination = std::make_unique<RemoteLogDestination>(*server, *token, *b.http);
     b.source = b.remote_source.get();
     b.destination = b.remote_destination.get();
     return b;

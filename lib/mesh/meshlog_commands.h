@@ -8,26 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "mesh/clock.h"
+#include "mesh/command_io.h"
 
 namespace mesh {
-
-// The process's edges, injectable for tests.
-struct CommandIo {
-  std::FILE* in = stdin;
-  std::FILE* out = stdout;
-  std::FILE* err = stderr;
-  bool out_is_tty = false;
-  std::function<const char*(const char*)> getenv = [](const char* name) { return std::getenv(name); };
-  const Clock* clock = &SystemClock::Instance();
-};
-
-// Where records live: the local store file, or a meshd (--server, $MESH_SERVER).
-struct BackendOptions {
-  std::string db;
-  std::string server;
-  std::string token_file;  // bearer token for meshd writes; else $MESH_TOKEN
-};
 
 struct LogFilterOptions {
   std::vector<std::string> services;

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 
 #include "mesh/json_scan.h"
 #include "mesh/json_tape.h"
@@ -193,74 +195,144 @@ std::string PartialSuccess(const char* field, int64_t rejected, const std::strin
   return out;
 }
 
-// A plain JSON value as an OTLP AnyValue: integers stay intValue, other numbers doubleValue.
-void AppendAsAnyValue(std::string& out, const Json::Value& v) {
-  switch (v.type()) {
-    case Json::stringValue:
+void AppendMembersAsKeyValues(std::string& out, const Tape& t, uint32_t object, bool comma);
+
+// A plain JSON value as an OTLP AnyValue: integers that fit int64 stay intValue, other numbers
+// doubleValue. Strings and keys are copied as the JSON text they already are and objects keep
+// their member order, so decoding gives back the same text.
+void AppendAsAnyValue(std::string& out, const Tape& t, uint32_t i) {
+  const Tape::Node& n = t.node(i);
+  switch (n.kind) {
+    case JsonKind::kString:
       out += "{\"stringValue\":";
-      AppendJsonString(out, v.asString());
+      out += n.raw;
       out += '}';
       break;
-    case Json::intValue:
-    case Json::uintValue:
-      out += "{\"intValue\":\"" + (v.isInt64() ? std::to_string(v.asInt64()) : std::to_string(v.asUInt64())) + "\"}";
-      break;
-    case Json::realValue:
-      out += "{\"doubleValue\":";
-      AppendDouble(out, v.asDouble());
-      out += '}';
-      break;
-    case Json::booleanValue:
-      out += v.asBool() ? "{\"boolValue\":true}" : "{\"boolValue\":false}";
-      break;
-    case Json::arrayValue:
-      out += "{\"arrayValue\":{\"values\":[";
-      for (Json::ArrayIndex i = 0; i < v.size(); ++i) {
-        if (i) out += ',';
-        AppendAsAnyValue(out, v[i]);
-      }
-      out += "]}}";
-      break;
-    case Json::objectValue: {
-      out += "{\"kvlistValue\":{\"values\":[";
-      bool first = true;
-      for (auto it = v.begin(); it != v.end(); ++it) {
-        if (!first) out += ',';
-        first = false;
-        out += "{\"key\":";
-        AppendJsonString(out, it.name());
-        out += ",\"value\":";
-        AppendAsAnyValue(out, *it);
+    case JsonKind::kNumber: {
+      int64_t v = 0;
+      const auto r = std::from_chars(n.raw.data(), n.raw.data() + n.raw.size(), v);
+      if (r.ec == std::errc() && r.ptr == n.raw.data() + n.raw.size()) {
+        out += "{\"intValue\":\"" + std::to_string(v) + "\"}";
+      } else {
+        out += "{\"doubleValue\":";
+        AppendDouble(out, std::strtod(std::string(n.raw).c_str(), nullptr));
         out += '}';
       }
+      break;
+    }
+    case JsonKind::kTrue:
+      out += "{\"boolValue\":true}";
+      break;
+    case JsonKind::kFalse:
+      out += "{\"boolValue\":false}";
+      break;
+    case JsonKind::kNull:
+      out += "{}";
+      break;
+    case JsonKind::kArray: {
+      out += "{\"arrayValue\":{\"values\":[";
+      bool comma = false;
+      t.ForEachChild(i, [&](uint32_t element) {
+        if (comma) out += ',';
+        comma = true;
+        AppendAsAnyValue(out, t, element);
+      });
       out += "]}}";
       break;
     }
-    case Json::nullValue:
-      out += "{}";
+    case JsonKind::kObject:
+      out += "{\"kvlistValue\":{\"values\":[";
+      AppendMembersAsKeyValues(out, t, i, false);
+      out += "]}}";
       break;
   }
 }
 
-// Attributes keep their order (a scan, not a jsoncpp map, which would sort them), so that a
-// record sent to meshd prints exactly as it does from the local store.
+// The members of a JSON object node as {"key":k,"value":AnyValue} entries, comma-separated
+// (with a leading comma when `comma`).
+void AppendMembersAsKeyValues(std::string& out, const Tape& t, uint32_t object, bool comma) {
+  if (object == kNone || t.node(object).kind != JsonKind::kObject) return;
+  t.ForEachChild(object, [&](uint32_t member) {
+    if (comma) out += ',';
+    comma = true;
+    out += "{\"key\":\"";
+    out += t.node(member).key;
+    out += "\",\"value\":";
+    AppendAsAnyValue(out, t, member);
+    out += '}';
+  });
+}
+
+// Attributes keep their order (a tape, not a jsoncpp map, which would sort them), so that a
+// record sent to meshd prints exactly as it does from the local store. Text that is not a
+// JSON object adds nothing.
+void AppendObjectAsKeyValues(std::string& out, std::string_view object, bool comma) {
+  if (object.empty()) return;
+  thread_local Tape t;
+  if (t.Parse(object).ok()) AppendMembersAsKeyValues(out, t, t.root(), comma);
+}
+
 void AppendAttributesAsKeyValues(std::string& out, const std::string& attributes) {
   out += '[';
-  std::vector<JsonMember> members;
-  if (ScanJsonObject(attributes, members).ok()) {
-    for (size_t i = 0; i < members.size(); ++i) {
-      const JsonMember& m = members[i];
-      if (i) out += ',';
-      out += "{\"key\":";
-      AppendJsonString(out, m.key_escaped ? UnescapeJsonString(m.key) : std::string(m.key));
-      out += ",\"value\":";
-      Result<Json::Value> value = ParseJson(m.value);
-      if (value.ok()) AppendAsAnyValue(out, *value);
-      else out += "{}";
-      out += '}';
-    }
-  }
+  AppendObjectAsKeyValues(out, attributes, false);
   out += ']';
+}
+
+void AppendEvents(std::string& out, std::string_view events) {
+  thread_local Tape t;
+  if (events.empty() || !t.Parse(events).ok() || t.node(t.root()).kind != JsonKind::kArray) return;
+  out += ",\"events\":[";
+  bool comma = false;
+  t.ForEachChild(t.root(), [&](uint32_t e) {
+    if (t.node(e).kind != JsonKind::kObject) return;
+    if (comma) out += ',';
+    comma = true;
+    int64_t time = 0;
+    ReadInt64(t, t.Member(e, "time_ns"), &time);
+    out += "{\"timeUnixNano\":\"" + std::to_string(time) + "\",\"name\":";
+    const uint32_t name = t.Member(e, "name");
+    out += name != kNone && t.node(name).kind == JsonKind::kString ? t.node(name).raw : "\"\"";
+    out += ",\"attributes\":[";
+    AppendMembersAsKeyValues(out, t, t.Member(e, "attributes"), false);
+    out += "]}";
+  });
+  out += ']';
+}
+
+void AppendOtlpSpan(std::string& out, const Span& s) {
+  out += "{\"traceId\":";
+  AppendJsonString(out, s.trace_id);
+  out += ",\"spanId\":";
+  AppendJsonString(out, s.span_id);
+  if (!s.parent_span_id.empty()) {
+    out += ",\"parentSpanId\":";
+    AppendJsonString(out, s.parent_span_id);
+  }
+  if (!s.trace_state.empty()) {
+    out += ",\"traceState\":";
+    AppendJsonString(out, s.trace_state);
+  }
+  out += ",\"name\":";
+  AppendJsonString(out, s.name);
+  int64_t end = 0;
+  if (__builtin_add_overflow(s.start_ns, std::max<int64_t>(s.duration_ns, 0), &end))
+    end = INT64_MAX;
+  out += ",\"kind\":" + std::to_string(static_cast<int>(s.kind)) + ",\"startTimeUnixNano\":\"" +
+         std::to_string(s.start_ns) + "\",\"endTimeUnixNano\":\"" + std::to_string(end) + '"';
+  if (!s.attributes.empty()) {
+    out += ",\"attributes\":";
+    AppendAttributesAsKeyValues(out, s.attributes);
+  }
+  AppendEvents(out, s.events);
+  if (s.status != SpanStatus::kUnset || !s.status_message.empty()) {
+    out += ",\"status\":{\"code\":" + std::to_string(static_cast<int>(s.status));
+    if (!s.status_message.empty()) {
+      out += ",\"message\":";
+      AppendJsonString(out, s.status_message);
+    }
+    out += '}';
+  }
+  out += '}';
 }
 
 }  // namespace
@@ -297,6 +369,53 @@ std::string EncodeOtlpLogs(const std::vector<LogRecord>& records) {
       out += '}';
     }
     out += "]}]}";
+  }
+  out += "]}";
+  return out;
+}
+
+std::string EncodeOtlpTraces(const std::vector<Span>& spans) {
+  struct Scope {
+    std::string_view name;
+    std::vector<const Span*> spans;
+  };
+  struct Resource {
+    std::string_view service;
+    std::string_view attributes;
+    std::vector<Scope> scopes;
+  };
+  std::vector<Resource> resources;
+  for (const Span& s : spans) {
+    auto r = std::find_if(resources.begin(), resources.end(), [&](const Resource& x) {
+      return x.service == s.service && x.attributes == s.resource;
+    });
+    if (r == resources.end()) r = resources.insert(r, Resource{s.service, s.resource, {}});
+    auto scope = std::find_if(r->scopes.begin(), r->scopes.end(),
+                              [&](const Scope& x) { return x.name == s.scope; });
+    if (scope == r->scopes.end()) scope = r->scopes.insert(scope, Scope{s.scope, {}});
+    scope->spans.push_back(&s);
+  }
+  std::string out = "{\"resourceSpans\":[";
+  for (size_t r = 0; r < resources.size(); ++r) {
+    if (r) out += ',';
+    out += "{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":";
+    AppendJsonString(out, resources[r].service);
+    out += "}}";
+    AppendObjectAsKeyValues(out, resources[r].attributes, true);
+    out += "]},\"scopeSpans\":[";
+    for (size_t i = 0; i < resources[r].scopes.size(); ++i) {
+      const Scope& scope = resources[r].scopes[i];
+      if (i) out += ',';
+      out += "{\"scope\":{\"name\":";
+      AppendJsonString(out, scope.name);
+      out += "},\"spans\":[";
+      for (size_t k = 0; k < scope.spans.size(); ++k) {
+        if (k) out += ',';
+        AppendOtlpSpan(out, *scope.spans[k]);
+      }
+      out += "]}";
+    }
+    out += "]}";
   }
   out += "]}";
   return out;

@@ -39,6 +39,14 @@ Result<OtlpLogs> DecodeOtlpLogs(std::string_view json);
 // first appearance); attributes become typed AnyValues. What meshlog sends to meshd.
 std::string EncodeOtlpLogs(const std::vector<LogRecord>& records);
 
+// Encodes spans as an ExportTraceServiceRequest (one resource per service and resource JSON,
+// one scope per scope name, in order of first appearance), so that DecodeOtlpTraces gives
+// back equal spans: ids, times as decimal strings, kind, status, trace state, typed
+// attributes (strings, int64 as intValue strings, doubles, booleans, arrays, objects as
+// kvlistValue), events, resource attributes and scope. What meshtrace export and the Tracer
+// send.
+std::string EncodeOtlpTraces(const std::vector<Span>& spans);
+
 // The OTLP response body: {} or {"partialSuccess":{"rejectedSpans":N,"errorMessage":"..."}}.
 std::string OtlpTracesResponse(const OtlpTraces& decoded);
 std::string OtlpLogsResponse(const OtlpLogs& decoded);

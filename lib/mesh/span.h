@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "mesh/status.h"
+
 namespace mesh {
 
 enum class SpanKind : int {  // OTLP numbering
@@ -48,5 +50,10 @@ namespace mesh {
 // Appends the span as our JSON API shows it: ids, service, name, kind and status by name,
 // start (RFC 3339) and start_ns, duration_ns, attributes, events, resource.
 void AppendJson(std::string& out, const Span& span);
+
+// Decodes one object of that form (a line of `meshtrace export --format jsonl`) back into an
+// equal span. Errors: InvalidArgument naming the field (bad ids, missing start_ns, unknown
+// kind or status name, attributes that are not an object, ...).
+Result<Span> DecodeSpanJson(std::string_view json);
 
 }  // namespace mesh

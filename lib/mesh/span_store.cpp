@@ -4,7 +4,9 @@
 #include <cctype>
 #include <set>
 
+#include "mesh/json_text.h"
 #include "mesh/sqlite_db.h"
+#include "mesh/time_format.h"
 
 namespace mesh {
 namespace {
@@ -13,23 +15,24 @@ constexpr const char* kSpanColumns =
     "trace_id, span_id, parent_span_id, trace_state, service, name, kind, start_ns, "
     "duration_ns, status, status_message, attributes, events, resource, scope";
 
-Span ReadSpan(const Statement& s) {
+// The kSpanColumns of a row, from column `first` on.
+Span ReadSpan(const Statement& s, int first = 0) {
   Span span;
-  span.trace_id = s.ColumnText(0);
-  span.span_id = s.ColumnText(1);
-  span.parent_span_id = s.ColumnText(2);
-  span.trace_state = s.ColumnText(3);
-  span.service = s.ColumnText(4);
-  span.name = s.ColumnText(5);
-  span.kind = static_cast<SpanKind>(std::clamp<int64_t>(s.ColumnInt64(6), 0, 5));
-  span.start_ns = s.ColumnInt64(7);
-  span.duration_ns = s.ColumnInt64(8);
-  span.status = static_cast<SpanStatus>(std::clamp<int64_t>(s.ColumnInt64(9), 0, 2));
-  span.status_message = s.ColumnText(10);
-  span.attributes = s.ColumnText(11);
-  span.events = s.ColumnText(12);
-  span.resource = s.ColumnText(13);
-  span.scope = s.ColumnText(14);
+  span.trace_id = s.ColumnText(first + 0);
+  span.span_id = s.ColumnText(first + 1);
+  span.parent_span_id = s.ColumnText(first + 2);
+  span.trace_state = s.ColumnText(first + 3);
+  span.service = s.ColumnText(first + 4);
+  span.name = s.ColumnText(first + 5);
+  span.kind = static_cast<SpanKind>(std::clamp<int64_t>(s.ColumnInt64(first + 6), 0, 5));
+  span.start_ns = s.ColumnInt64(first + 7);
+  span.duration_ns = s.ColumnInt64(first + 8);
+  span.status = static_cast<SpanStatus>(std::clamp<int64_t>(s.ColumnInt64(first + 9), 0, 2));
+  span.status_message = s.ColumnText(first + 10);
+  span.attributes = s.ColumnText(first + 11);
+  span.events = s.ColumnText(first + 12);
+  span.resource = s.ColumnText(first + 13);
+  span.scope = s.ColumnText(first + 14);
   return span;
 }
 
@@ -54,6 +57,24 @@ bool IsHexPrefix(const std::string& s) {
 }
 
 }  // namespace
+
+void AppendJson(std::string& out, const TraceSummary& t) {
+  out += "{\"trace_id\":";
+  AppendJsonString(out, t.trace_id);
+  out += ",\"start\":\"" + FormatRfc3339(t.start_ns) + "\",\"start_ns\":" + std::to_string(t.start_ns) +
+         ",\"duration_ns\":" + std::to_string(t.duration_ns) + ",\"root_service\":";
+  AppendJsonString(out, t.root_service);
+  out += ",\"root_name\":";
+  AppendJsonString(out, t.root_name);
+  out += ",\"span_count\":" + std::to_string(t.span_count) + ",\"services\":[";
+  for (size_t k = 0; k < t.services.size(); ++k) {
+    if (k) out += ',';
+    AppendJsonString(out, t.services[k]);
+  }
+  out += "],\"error\":";
+  out += t.has_error ? "true" : "false";
+  out += '}';
+}
 
 SpanStore::SpanStore(Store& store) : store_(store) {}
 SpanStore::~SpanStore() = default;
@@ -117,7 +138,7 @@ Result<std::vector<Span>> SpanStore::GetTrace(const std::string& id_or_prefix) {
     // A prefix is a range on the (trace_id, span_id) index: [prefix, prefix + 'g').
     Result<Statement> stmt = PrepareQuery(
         store_.db(), {"SELECT DISTINCT trace_id FROM spans WHERE trace_id >= ? AND trace_id < ? "
-                      "LIMIT 2",
+                      "LIMIT 10",
                       {id, id + "g"}});
     if (!stmt.ok()) return stmt.status();
     std::vector<std::string> found;
@@ -128,8 +149,11 @@ Result<std::vector<Span>> SpanStore::GetTrace(const std::string& id_or_prefix) {
       found.push_back(stmt->ColumnText(0));
     }
     if (found.size() > 1) {
-      return Status::InvalidArgument("trace id prefix '" + id +
-                                     "' matches several traces; give more digits");
+      std::string candidates;
+      for (const std::string& t : found) candidates += "\n  " + t;
+      return Status::InvalidArgument("trace id prefix '" + id + "' matches " +
+                                     (found.size() == 10 ? "10 or more" : std::to_string(found.size())) +
+                                     " traces; give more digits:" + candidates);
     }
     if (found.empty()) return Status::NotFound("trace " + id + " not found in " + store_.path());
     trace_id = found.front();
@@ -144,8 +168,11 @@ Result<std::vector<Span>> SpanStore::GetTrace(const std::string& id_or_prefix) {
 }
 
 Result<std::vector<TraceSummary>> SpanStore::ListTraces(const TraceFilter& f, size_t limit) {
+  // Newest matching spans first, on the (service, start_ns) or (start_ns) index; the first
+  // `limit` distinct traces met are the answer, so the scan stops early instead of grouping
+  // every span of the window.
   SqlQuery q;
-  q.sql = "SELECT trace_id, max(start_ns) AS newest FROM spans WHERE 1";
+  q.sql = "SELECT trace_id FROM spans WHERE 1";
   if (!f.service.empty()) {
     q.sql += " AND service = ?";
     q.params.emplace_back(f.service);
@@ -171,16 +198,17 @@ Result<std::vector<TraceSummary>> SpanStore::ListTraces(const TraceFilter& f, si
     q.sql += " AND start_ns < ?";
     q.params.emplace_back(*f.until_ns);
   }
-  q.sql += " GROUP BY trace_id ORDER BY newest DESC LIMIT ?";
-  q.params.emplace_back(static_cast<int64_t>(limit));
+  q.sql += " ORDER BY start_ns DESC";
   Result<Statement> stmt = PrepareQuery(store_.db(), q);
   if (!stmt.ok()) return stmt.status();
   std::vector<std::string> ids;
-  while (true) {
+  std::set<std::string> seen;
+  while (ids.size() < limit) {
     Result<bool> row = stmt->Step();
     if (!row.ok()) return row.status().WithContext("cannot read " + store_.path());
     if (!*row) break;
-    ids.push_back(stmt->ColumnText(0));
+    std::string id = stmt->ColumnText(0);
+    if (seen.insert(id).second) ids.push_back(std::move(id));
   }
   std::vector<TraceSummary> out;
   for (const std::string& id : ids) {
@@ -211,6 +239,57 @@ Result<std::vector<TraceSummary>> SpanStore::ListTraces(const TraceFilter& f, si
     out.push_back(std::move(t));
   }
   return out;
+}
+
+Status SpanStore::CollectStats(int64_t since_ns, int64_t until_ns, SpanStats& stats) {
+  Result<Statement> ops = PrepareQuery(
+      store_.db(), {"SELECT service, name, duration_ns, status FROM spans "
+                    "WHERE start_ns >= ? AND start_ns < ?",
+                    {since_ns, until_ns}});
+  if (!ops.ok()) return ops.status();
+  while (true) {
+    Result<bool> row = ops->Step();
+    if (!row.ok()) return row.status().WithContext("cannot read " + store_.path());
+    if (!*row) break;
+    stats.AddSpan(ops->ColumnText(0), ops->ColumnText(1), ops->ColumnInt64(2),
+                  ops->ColumnInt64(3) == static_cast<int64_t>(SpanStatus::kError));
+  }
+  // Each child's parent by the (trace_id, span_id) index.
+  Result<Statement> calls = PrepareQuery(
+      store_.db(), {"SELECT p.service, c.service, c.status FROM spans c "
+                    "JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id "
+                    "WHERE c.start_ns >= ? AND c.start_ns < ? AND c.parent_span_id IS NOT NULL "
+                    "AND p.service != c.service",
+                    {since_ns, until_ns}});
+  if (!calls.ok()) return calls.status();
+  while (true) {
+    Result<bool> row = calls->Step();
+    if (!row.ok()) return row.status().WithContext("cannot read " + store_.path());
+    if (!*row) break;
+    stats.AddCall(calls->ColumnText(0), calls->ColumnText(1),
+                  calls->ColumnInt64(2) == static_cast<int64_t>(SpanStatus::kError));
+  }
+  return Status::Ok();
+}
+
+Result<SpanStore::Page> SpanStore::ScanSpans(int64_t since_ns, int64_t until_ns, int64_t after,
+                                             size_t limit) {
+  Result<Statement> stmt = PrepareQuery(
+      store_.db(), {std::string("SELECT id, ") + kSpanColumns +
+                        " FROM spans WHERE id > ? AND start_ns >= ? AND start_ns < ? "
+                        "ORDER BY id LIMIT ?",
+                    {after, since_ns, until_ns, static_cast<int64_t>(limit)}});
+  if (!stmt.ok()) return stmt.status();
+  Page page;
+  page.next = after;
+  while (true) {
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status().WithContext("cannot read " + store_.path());
+    if (!*row) break;
+    page.next = stmt->ColumnInt64(0);
+    page.spans.push_back(ReadSpan(*stmt, 1));
+  }
+  return page;
 }
 
 }  // namespace mesh

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mesh/span.h"
+#include "mesh/span_stats.h"
 #include "mesh/store.h"
 
 namespace mesh {
@@ -38,6 +39,10 @@ struct TraceSummary {
   bool has_error = false;
 };
 
+// Appends {"trace_id","start","start_ns","duration_ns","root_service","root_name",
+// "span_count","services":[...],"error"}: one entry of GET /v1/traces and meshtrace list -o json.
+void AppendJson(std::string& out, const TraceSummary& trace);
+
 class SpanStore {
  public:
   explicit SpanStore(Store& store);
@@ -50,11 +55,25 @@ class SpanStore {
   Result<int64_t> Insert(const std::vector<Span>& spans);
 
   // Every span of the trace, by start time. A `prefix` shorter than 32 digits matches when it
-  // names exactly one trace. Errors: NotFound, InvalidArgument (ambiguous prefix).
+  // names exactly one trace. Errors: NotFound, InvalidArgument (ambiguous prefix: the message
+  // lists up to 10 candidates).
   Result<std::vector<Span>> GetTrace(const std::string& trace_id_or_prefix);
 
-  // The newest traces with a span matching the filter, newest first.
+  // The newest traces with a span matching the filter, newest first (by their newest matching
+  // span). Reads spans newest first and stops at `limit` traces.
   Result<std::vector<TraceSummary>> ListTraces(const TraceFilter& filter, size_t limit);
+
+  // Feeds `stats` with the spans that started in [since, until) and the calls between
+  // services among them (a child's parent may have started earlier).
+  Status CollectStats(int64_t since_ns, int64_t until_ns, SpanStats& stats);
+
+  // Spans that started in [since, until), in storage order, after the cursor `after` (0: from
+  // the start). `next` is the cursor of the last span returned.
+  struct Page {
+    std::vector<Span> spans;
+    int64_t next = 0;
+  };
+  Result<Page> ScanSpans(int64_t since_ns, int64_t until_ns, int64_t after, size_t limit);
 
  private:
   Store& store_;

@@ -280,4 +280,12 @@ std::string FormatDuration(int64_t ns) {
   return buf;
 }
 
+std::string FormatUnixSeconds(int64_t ns) {
+  if (ns < 0) return "0";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%lld.%09lld", static_cast<long long>(ns / 1'000'000'000),
+                static_cast<long long>(ns % 1'000'000'000));
+  return buf;
+}
+
 }  // namespace mesh

@@ -27,6 +27,9 @@ Result<int64_t> ParseTimeSpec(std::string_view text, int64_t now_ns);
 // Formats Unix nanoseconds as RFC 3339 in UTC with a 'Z': fractional seconds keep their
 // significant digits, at least milliseconds ("2026-11-25T13:17:45.120Z").
 std::string FormatRfc3339(int64_t unix_ns);
+// Unix seconds with nanoseconds ("1764075600.000000001"), which ParseTimeSpec reads back
+// exactly: how the tools pass times to meshd. Negative times give "0".
+std::string FormatUnixSeconds(int64_t unix_ns);
 
 // Formats a duration for humans: "850us", "12.3ms", "1.25s", "3m20s".
 std::string FormatDuration(int64_t ns);

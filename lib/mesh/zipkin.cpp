@@ -1,8 +1,11 @@
 #include "mesh/zipkin.h"
 
+#include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdint>
 
+#include "mesh/json_tape.h"
 #include "mesh/json_text.h"
 #include "mesh/trace_id.h"
 #include "mesh/utf8.h"
@@ -37,6 +40,63 @@ SpanKind KindOf(const std::string& kind) {
   if (kind == "PRODUCER") return SpanKind::kProducer;
   if (kind == "CONSUMER") return SpanKind::kConsumer;
   return SpanKind::kUnspecified;
+}
+
+// Nanoseconds as Zipkin's microseconds, rounded down; negative times have no Zipkin form.
+int64_t Micros(int64_t ns) { return std::max<int64_t>(ns, 0) / 1000; }
+
+// Attributes as string tags. A Zipkin "error" tag means the span failed, so it is written from
+// the status alone: an attribute of that name would turn a healthy span into a failed one.
+void AppendTags(std::string& out, const Span& s) {
+  thread_local JsonTape t;
+  const bool error = s.status == SpanStatus::kError;
+  bool comma = false;
+  const auto open = [&] {
+    out += comma ? "," : ",\"tags\":{";
+    comma = true;
+  };
+  if (!s.attributes.empty() && t.Parse(s.attributes).ok() &&
+      t.node(t.root()).kind == JsonKind::kObject) {
+    t.ForEachChild(t.root(), [&](uint32_t m) {
+      const JsonTape::Node& n = t.node(m);
+      if ((n.key_escaped ? UnescapeJsonString(n.key) : std::string(n.key)) == "error") return;
+      open();
+      out += '"';
+      out += n.key;
+      out += "\":";
+      if (n.kind == JsonKind::kString)
+        out += n.raw;
+      else
+        AppendJsonString(out, n.raw);
+    });
+  }
+  if (error) {
+    open();
+    out += "\"error\":";
+    AppendJsonString(out, s.status_message);
+  }
+  if (comma) out += '}';
+}
+
+void AppendAnnotations(std::string& out, const std::string& events) {
+  thread_local JsonTape t;
+  if (events.empty() || !t.Parse(events).ok()) return;
+  bool comma = false;
+  t.ForEachChild(t.root(), [&](uint32_t e) {
+    if (t.node(e).kind != JsonKind::kObject) return;
+    out += comma ? "," : ",\"annotations\":[";
+    comma = true;
+    const uint32_t time = t.Member(e, "time_ns");
+    int64_t ns = 0;
+    if (time != JsonTape::kNone && t.node(time).kind == JsonKind::kNumber) {
+      const std::string_view raw = t.node(time).raw;
+      std::from_chars(raw.data(), raw.data() + raw.size(), ns);
+    }
+    out += "{\"timestamp\":" + std::to_string(Micros(ns)) + ",\"value\":";
+    AppendJsonString(out, t.StringMember(e, "name"));
+    out += '}';
+  });
+  if (comma) out += ']';
 }
 
 }  // namespace
@@ -112,6 +172,39 @@ Result<OtlpTraces> DecodeZipkinSpans(std::string_view json) {
     }
     out.spans.push_back(std::move(s));
   }
+  return out;
+}
+
+std::string EncodeZipkinSpans(const std::vector<Span>& spans) {
+  std::string out = "[";
+  for (const Span& s : spans) {
+    if (out.size() > 1) out += ',';
+    out += "{\"traceId\":";
+    AppendJsonString(out, s.trace_id);
+    out += ",\"id\":";
+    AppendJsonString(out, s.span_id);
+    if (!s.parent_span_id.empty()) {
+      out += ",\"parentId\":";
+      AppendJsonString(out, s.parent_span_id);
+    }
+    out += ",\"name\":";
+    AppendJsonString(out, s.name);
+    if (s.kind != SpanKind::kUnspecified && s.kind != SpanKind::kInternal) {
+      out += ",\"kind\":\"";
+      out += SpanKindName(s.kind);
+      out += '"';
+    }
+    int64_t duration = Micros(s.duration_ns);
+    if (duration == 0 && s.duration_ns > 0) duration = 1;
+    out += ",\"timestamp\":" + std::to_string(Micros(s.start_ns)) +
+           ",\"duration\":" + std::to_string(duration) + ",\"localEndpoint\":{\"serviceName\":";
+    AppendJsonString(out, s.service);
+    out += '}';
+    AppendTags(out, s);
+    AppendAnnotations(out, s.events);
+    out += '}';
+  }
+  out += ']';
   return out;
 }
 

@@ -636,5 +636,184 @@ TEST(EncodeOtlpLogs, IsAnExportLogsServiceRequest) {
   EXPECT_FALSE(record.isMember("traceId"));
 }
 
+void ExpectSameSpan(const Span& got, const Span& want) {
+  EXPECT_EQ(got.trace_id, want.trace_id);
+  EXPECT_EQ(got.span_id, want.span_id);
+  EXPECT_EQ(got.parent_span_id, want.parent_span_id);
+  EXPECT_EQ(got.trace_state, want.trace_state);
+  EXPECT_EQ(got.service, want.service);
+  EXPECT_EQ(got.name, want.name);
+  EXPECT_EQ(got.kind, want.kind);
+  EXPECT_EQ(got.start_ns, want.start_ns);
+  EXPECT_EQ(got.duration_ns, want.duration_ns);
+  EXPECT_EQ(got.status, want.status);
+  EXPECT_EQ(got.status_message, want.status_message);
+  EXPECT_EQ(got.attributes, want.attributes);
+  EXPECT_EQ(got.events, want.events);
+  EXPECT_EQ(got.resource, want.resource);
+  EXPECT_EQ(got.scope, want.scope);
+}
+
+Span EverythingSpan() {
+  Span s;
+  s.trace_id = kTraceId;
+  s.span_id = kChildId;
+  s.parent_span_id = kRootId;
+  s.trace_state = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+  s.service = "checkout \xc3\xa9\xe2\x82\xac";
+  s.name = "POST /pay \"now\"\n\ttab\\slash \xf0\x9f\x9a\x80";
+  s.kind = SpanKind::kClient;
+  s.start_ns = 1764075600123456789;
+  s.duration_ns = 250000001;
+  s.status = SpanStatus::kError;
+  s.status_message = "card \"declined\"\n";
+  s.attributes =
+      R"({"zeta":"last","http.status_code":402,"max":9223372036854775807,)"
+      R"("min":-9223372036854775808,"ratio":0.1,"whole":2.0,"huge":1e+300,"neg":-0.5,)"
+      R"("ok":true,"no":false,"none":null,"esc":"q\"b\\n\n\u0001","uni":"\u00e9\ud83d\ude80",)"
+      R"("raw":"é🚀","list":[1,"two",[3,[4.5]],{"b":1,"a":2}],"obj":{"z":{"y":[true]},"a":"x"},)"
+      R"("empty_list":[],"empty_obj":{}})";
+  s.events =
+      R"([{"time_ns":1764075600200000000,"name":"retry \"1\"","attributes":{"attempt":2,"why":"timeout"}},)"
+      R"({"time_ns":1764075600300000000,"name":"exception","attributes":{}}])";
+  s.resource = R"({"host.name":"node-1","process.pid":4242,"labels":{"b":"2","a":"1"}})";
+  s.scope = "io.opentelemetry.http";
+  return s;
+}
+
+TEST(EncodeOtlpTraces, RoundTripsASpanWithEveryFieldSet) {
+  const Span want = EverythingSpan();
+  const std::string encoded = EncodeOtlpTraces({want});
+  Result<OtlpTraces> decoded = DecodeOtlpTraces(encoded);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message() << "\n" << encoded;
+  EXPECT_EQ(decoded->rejected, 0) << decoded->first_error;
+  ASSERT_EQ(decoded->spans.size(), 1u);
+  ExpectSameSpan(decoded->spans[0], want);
+}
+
+TEST(EncodeOtlpTraces, RoundTripsSpansWithEmptyOptionalFields) {
+  Span root;
+  root.trace_id = kTraceId;
+  root.span_id = kRootId;
+  root.service = "api";
+  Span named = root;
+  named.span_id = kChildId;
+  named.name = "op";
+  named.start_ns = 1;
+  named.duration_ns = 0;
+  Result<OtlpTraces> decoded = DecodeOtlpTraces(EncodeOtlpTraces({root, named}));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->rejected, 0) << decoded->first_error;
+  ASSERT_EQ(decoded->spans.size(), 2u);
+  ExpectSameSpan(decoded->spans[0], root);
+  ExpectSameSpan(decoded->spans[1], named);
+}
+
+TEST(EncodeOtlpTraces, EveryKindAndStatusRoundTrips) {
+  std::vector<Span> spans;
+  for (int kind = 0; kind <= 5; ++kind) {
+    for (int status = 0; status <= 2; ++status) {
+      Span s;
+      s.trace_id = kTraceId;
+      s.span_id = "10000000000000" + std::to_string(kind) + std::to_string(status);
+      s.service = "api";
+      s.kind = static_cast<SpanKind>(kind);
+      s.status = static_cast<SpanStatus>(status);
+      spans.push_back(s);
+    }
+  }
+  Result<OtlpTraces> decoded = DecodeOtlpTraces(EncodeOtlpTraces(spans));
+  ASSERT_TRUE(decoded.ok());
+  ASSERT_EQ(decoded->spans.size(), spans.size()) << decoded->first_error;
+  for (size_t i = 0; i < spans.size(); ++i) ExpectSameSpan(decoded->spans[i], spans[i]);
+}
+
+TEST(EncodeOtlpTraces, GroupsByResourceThenScopeInOrderOfFirstAppearance) {
+  Span a = EverythingSpan();
+  Span b = a;
+  b.span_id = kGrandchildId;
+  b.scope = "other";
+  Span c = a;
+  c.span_id = kRootId;
+  c.parent_span_id.clear();
+  c.service = "worker";
+  Span d = a;
+  d.span_id = "eee19b7ec3c1b171";
+  d.resource = R"({"host.name":"node-2"})";
+  Span e = a;
+  e.span_id = "eee19b7ec3c1b170";
+  const std::string encoded = EncodeOtlpTraces({a, b, c, d, e});
+  Result<Json::Value> json = ParseJson(encoded);
+  ASSERT_TRUE(json.ok()) << encoded;
+  const Json::Value& rs = (*json)["resourceSpans"];
+  ASSERT_EQ(rs.size(), 3u);  // (checkout, node-1), (worker, node-1), (checkout, node-2)
+  EXPECT_EQ(rs[0]["resource"]["attributes"][0]["key"].asString(), "service.name");
+  EXPECT_EQ(rs[0]["resource"]["attributes"][1]["key"].asString(), "host.name");
+  ASSERT_EQ(rs[0]["scopeSpans"].size(), 2u);
+  EXPECT_EQ(rs[0]["scopeSpans"][0]["scope"]["name"].asString(), "io.opentelemetry.http");
+  EXPECT_EQ(rs[0]["scopeSpans"][0]["spans"].size(), 2u);  // a and e
+  EXPECT_EQ(rs[0]["scopeSpans"][1]["scope"]["name"].asString(), "other");
+  EXPECT_EQ(rs[1]["resource"]["attributes"][0]["value"]["stringValue"].asString(), "worker");
+  EXPECT_EQ(rs[2]["resource"]["attributes"][1]["value"]["stringValue"].asString(), "node-2");
+
+  Result<OtlpTraces> decoded = DecodeOtlpTraces(encoded);
+  ASSERT_TRUE(decoded.ok());
+  ASSERT_EQ(decoded->spans.size(), 5u);
+  // Decoding walks the groups, so the order is a, e, b, c, d; every span comes back intact.
+  ExpectSameSpan(decoded->spans[0], a);
+  ExpectSameSpan(decoded->spans[1], e);
+  ExpectSameSpan(decoded->spans[2], b);
+  ExpectSameSpan(decoded->spans[3], c);
+  ExpectSameSpan(decoded->spans[4], d);
+}
+
+TEST(EncodeOtlpTraces, SixtyFourBitIntegersAreIntValueStringsAndDoublesStayDoubles) {
+  Span s = EverythingSpan();
+  s.attributes =
+      R"({"max":9223372036854775807,"whole":2.0,"exp":1e5,"beyond":18446744073709551616})";
+  const std::string encoded = EncodeOtlpTraces({s});
+  Result<Json::Value> json = ParseJson(encoded);
+  ASSERT_TRUE(json.ok()) << encoded;
+  const Json::Value& span = (*json)["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+  EXPECT_EQ(span["startTimeUnixNano"].asString(), "1764075600123456789");
+  EXPECT_EQ(span["endTimeUnixNano"].asString(), "1764075600373456790");
+  EXPECT_EQ(span["kind"].asInt(), 3);
+  EXPECT_EQ(span["status"]["code"].asInt(), 2);
+  const Json::Value& attrs = span["attributes"];
+  EXPECT_EQ(attrs[0]["value"]["intValue"].asString(), "9223372036854775807");
+  EXPECT_TRUE(attrs[1]["value"]["doubleValue"].isDouble());
+  EXPECT_TRUE(attrs[2]["value"]["doubleValue"].isDouble());
+  // Past int64 an integer can only travel as a double.
+  EXPECT_TRUE(attrs[3]["value"].isMember("doubleValue"));
+  Result<OtlpTraces> decoded = DecodeOtlpTraces(encoded);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(
+      decoded->spans[0].attributes,
+      R"({"max":9223372036854775807,"whole":2.0,"exp":1e+05,"beyond":18446744073709551616.0})");
+}
+
+TEST(EncodeOtlpTraces, EmptyInputIsAnEmptyRequest) {
+  EXPECT_EQ(EncodeOtlpTraces({}), R"({"resourceSpans":[]})");
+  Result<OtlpTraces> decoded = DecodeOtlpTraces(EncodeOtlpTraces({}));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(decoded->spans.empty());
+}
+
+TEST(EncodeOtlpTraces, AttributesThatAreNotAnObjectAreLeftOut) {
+  Span s = EverythingSpan();
+  s.attributes = "not json";
+  s.events = "[1,2";
+  s.resource = "[]";
+  const std::string encoded = EncodeOtlpTraces({s});
+  ASSERT_TRUE(ParseJson(encoded).ok()) << encoded;
+  Result<OtlpTraces> decoded = DecodeOtlpTraces(encoded);
+  ASSERT_TRUE(decoded.ok());
+  ASSERT_EQ(decoded->spans.size(), 1u);
+  EXPECT_EQ(decoded->spans[0].attributes, "");
+  EXPECT_EQ(decoded->spans[0].events, "");
+  EXPECT_EQ(decoded->spans[0].resource, "");
+  EXPECT_EQ(decoded->spans[0].name, s.name);
+}
+
 }  // namespace
 }  // namespace mesh

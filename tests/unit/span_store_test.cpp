@@ -169,12 +169,14 @@ TEST_F(SpanStoreTest, GetTraceAcceptsAUniquePrefix) {
   EXPECT_EQ(b_prefix.status().code(), Status::Code::kInvalidArgument);  // still two traces
 }
 
-TEST_F(SpanStoreTest, GetTraceWithAnAmbiguousPrefixIsInvalidArgument) {
+TEST_F(SpanStoreTest, GetTraceWithAnAmbiguousPrefixListsTheCandidates) {
   InsertFixture();
   Result<std::vector<Span>> trace = spans_->GetTrace("abc1");
   ASSERT_FALSE(trace.ok());
   EXPECT_EQ(trace.status().code(), Status::Code::kInvalidArgument);
-  EXPECT_THAT(trace.status().message(), HasSubstr("matches several traces"));
+  EXPECT_THAT(trace.status().message(), HasSubstr("matches 2 traces; give more digits"));
+  EXPECT_THAT(trace.status().message(), HasSubstr(kTraceA));
+  EXPECT_THAT(trace.status().message(), HasSubstr(kTraceB));
 }
 
 TEST_F(SpanStoreTest, GetTraceOfAnUnknownIdIsNotFound) {
@@ -317,6 +319,66 @@ TEST_F(SpanStoreTest, SpansAreVisibleFromAnotherConnection) {
   Result<std::vector<Span>> trace = reader.GetTrace(kTraceA);
   ASSERT_TRUE(trace.ok());
   EXPECT_EQ(trace->size(), 3u);
+}
+
+}  // namespace
+}  // namespace mesh
+
+namespace mesh {
+namespace {
+
+TEST_F(SpanStoreTest, CollectStatsCountsOperationsAndCallsBetweenServices) {
+  InsertFixture();
+  SpanStats stats;
+  ASSERT_TRUE(spans_->CollectStats(kT0, kT0 + 10'000 * kMs, stats).ok());
+  const std::vector<OperationStats> ops = stats.Operations();
+  ASSERT_EQ(ops.size(), 6u);
+  EXPECT_EQ(ops[0].service, "api");
+  EXPECT_EQ(ops[0].operation, "GET /health");
+  EXPECT_EQ(ops[2].service, "db");
+  EXPECT_EQ(ops[2].errors, 1);
+  EXPECT_EQ(ops[2].p99_ns, 50 * kMs);
+  // frontend -> api -> db; trace C's spans have no parent in the store: no edge.
+  const std::vector<EdgeStats> edges = stats.Edges();
+  ASSERT_EQ(edges.size(), 2u);
+  EXPECT_EQ(edges[0].caller, "api");
+  EXPECT_EQ(edges[0].callee, "db");
+  EXPECT_EQ(edges[0].errors, 1);
+  EXPECT_EQ(edges[1].caller, "frontend");
+  EXPECT_EQ(edges[1].callee, "api");
+  EXPECT_EQ(edges[1].calls, 1);
+}
+
+TEST_F(SpanStoreTest, CollectStatsKeepsToItsWindow) {
+  InsertFixture();
+  SpanStats stats;
+  ASSERT_TRUE(spans_->CollectStats(kT0 + 1000 * kMs, kT0 + 1001 * kMs, stats).ok());
+  ASSERT_EQ(stats.Operations().size(), 1u);
+  EXPECT_EQ(stats.Operations()[0].operation, "GET /health");
+  EXPECT_TRUE(stats.Edges().empty());
+}
+
+TEST_F(SpanStoreTest, ScanSpansPagesThroughAWindowByCursor) {
+  InsertFixture();
+  std::vector<std::string> seen;
+  int64_t cursor = 0;
+  for (int page = 0; page < 10; ++page) {
+    Result<SpanStore::Page> p = spans_->ScanSpans(kT0, kT0 + 1500 * kMs, cursor, 2);
+    ASSERT_TRUE(p.ok()) << p.status().message();
+    if (p->spans.empty()) break;
+    EXPECT_GT(p->next, cursor);
+    cursor = p->next;
+    for (const Span& s : p->spans) seen.push_back(s.span_id);
+  }
+  // Traces A and B started inside the window, trace C after it.
+  EXPECT_EQ(seen, (std::vector<std::string>{"000000000000a002", "000000000000a001",
+                                            "000000000000a003", "000000000000b001"}));
+}
+
+TEST_F(SpanStoreTest, ListTracesStopsAtItsLimitNewestFirst) {
+  InsertFixture();
+  EXPECT_EQ(ListIds({}, 2), (std::vector<std::string>{kTraceC, kTraceB}));
+  EXPECT_EQ(ListIds({.service = "api"}, 1), (std::vector<std::string>{kTraceB}));
 }
 
 }  // namespace

@@ -252,5 +252,147 @@ TEST(DecodeZipkinSpans, TruncationsAndGarbageNeverCrash) {
   }
 }
 
+Span FullSpan() {
+  Span s;
+  s.trace_id = "463ac35c9f6413ad48485a3953bb6124";
+  s.span_id = "a2fb4a1d1a96d312";
+  s.parent_span_id = "0000000000000b0b";
+  s.trace_state = "vendor=x";
+  s.service = "front \"end\" \xc3\xa9";
+  s.name = "GET /api\n\xf0\x9f\x9a\x80";
+  s.kind = SpanKind::kServer;
+  s.start_ns = 1764075600123456789;
+  s.duration_ns = 250000999;
+  s.status = SpanStatus::kError;
+  s.status_message = "upstream \"timed\" out";
+  s.attributes = R"({"http.method":"GET","http.status_code":504,"cached":false,"ratio":0.5,)"
+                 R"("list":[1,"a"],"obj":{"k":"v"},"esc":"q\"\\\u00e9"})";
+  s.events = R"([{"time_ns":1764075600200000999,"name":"retry","attributes":{"n":1}}])";
+  s.resource = R"({"host.name":"node-1"})";
+  s.scope = "io.opentelemetry.http";
+  return s;
+}
+
+TEST(EncodeZipkinSpans, DecodeKeepsIdsParentsServicesNamesKindsErrorsAndMicroseconds) {
+  const Span want = FullSpan();
+  const std::string encoded = EncodeZipkinSpans({want});
+  Result<OtlpTraces> r = DecodeZipkinSpans(encoded);
+  ASSERT_TRUE(r.ok()) << r.status().message() << "\n" << encoded;
+  EXPECT_EQ(r->rejected, 0) << r->first_error;
+  ASSERT_EQ(r->spans.size(), 1u);
+  const Span& got = r->spans[0];
+  EXPECT_EQ(got.trace_id, want.trace_id);
+  EXPECT_EQ(got.span_id, want.span_id);
+  EXPECT_EQ(got.parent_span_id, want.parent_span_id);
+  EXPECT_EQ(got.service, want.service);
+  EXPECT_EQ(got.name, want.name);
+  EXPECT_EQ(got.kind, SpanKind::kServer);
+  EXPECT_EQ(got.status, SpanStatus::kError);
+  EXPECT_EQ(got.status_message, want.status_message);
+  EXPECT_EQ(got.start_ns, 1764075600123456000);
+  EXPECT_EQ(got.duration_ns, 250000000);
+  EXPECT_EQ(got.events, R"([{"time_ns":1764075600200000000,"name":"retry","attributes":{}}])");
+}
+
+TEST(EncodeZipkinSpans, RoundsTimesDownToTheMicrosecondAndKeepsNonZeroDurationsAtLeastOne) {
+  Span s = FullSpan();
+  const auto micros = [&](int64_t start_ns, int64_t duration_ns) {
+    s.start_ns = start_ns;
+    s.duration_ns = duration_ns;
+    Result<Json::Value> json = ParseJson(EncodeZipkinSpans({s}));
+    EXPECT_TRUE(json.ok());
+    return std::make_pair((*json)[0]["timestamp"].asInt64(), (*json)[0]["duration"].asInt64());
+  };
+  EXPECT_EQ(micros(1764075600123456999, 1999),
+            std::make_pair(int64_t{1764075600123456}, int64_t{1}));
+  EXPECT_EQ(micros(1000, 999), std::make_pair(int64_t{1}, int64_t{1}));
+  EXPECT_EQ(micros(999, 1), std::make_pair(int64_t{0}, int64_t{1}));
+  EXPECT_EQ(micros(5000, 0), std::make_pair(int64_t{5}, int64_t{0}));
+  EXPECT_EQ(micros(-5000, -3), std::make_pair(int64_t{0}, int64_t{0}));  // no Zipkin form
+}
+
+TEST(EncodeZipkinSpans, TagsAreStringsWithNonStringValuesAsTheirJsonText) {
+  Span s = FullSpan();
+  s.status = SpanStatus::kUnset;
+  Result<Json::Value> json = ParseJson(EncodeZipkinSpans({s}));
+  ASSERT_TRUE(json.ok());
+  const Json::Value& tags = (*json)[0]["tags"];
+  EXPECT_EQ(tags["http.method"].asString(), "GET");
+  EXPECT_EQ(tags["http.status_code"].asString(), "504");
+  EXPECT_EQ(tags["cached"].asString(), "false");
+  EXPECT_EQ(tags["ratio"].asString(), "0.5");
+  EXPECT_EQ(tags["list"].asString(), R"([1,"a"])");
+  EXPECT_EQ(tags["obj"].asString(), R"({"k":"v"})");
+  EXPECT_EQ(tags["esc"].asString(), "q\"\\\xc3\xa9");
+  EXPECT_FALSE(tags.isMember("error"));
+}
+
+TEST(EncodeZipkinSpans, ErrorSpanIsTaggedWithItsMessageAndOnlyThen) {
+  Span failed = FullSpan();
+  failed.attributes = R"({"error":"from an attribute","a":1})";
+  Span fine = failed;
+  fine.span_id = "a2fb4a1d1a96d313";
+  fine.status = SpanStatus::kOk;
+  Span silent = failed;
+  silent.span_id = "a2fb4a1d1a96d314";
+  silent.status_message.clear();
+  Result<Json::Value> json = ParseJson(EncodeZipkinSpans({failed, fine, silent}));
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ((*json)[0]["tags"]["error"].asString(), "upstream \"timed\" out");
+  EXPECT_EQ((*json)[0]["tags"].size(), 2u);  // one "error" tag, from the status
+  EXPECT_FALSE((*json)[1]["tags"].isMember("error"));
+  EXPECT_TRUE((*json)[2]["tags"]["error"].isString());
+
+  Result<OtlpTraces> r = DecodeZipkinSpans(EncodeZipkinSpans({failed, fine, silent}));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->spans.size(), 3u);
+  EXPECT_EQ(r->spans[0].status, SpanStatus::kError);
+  EXPECT_EQ(r->spans[1].status, SpanStatus::kUnset);  // Zipkin has no "ok"
+  EXPECT_EQ(r->spans[2].status, SpanStatus::kError);
+  EXPECT_EQ(r->spans[2].status_message, "");
+}
+
+TEST(EncodeZipkinSpans, InternalAndUnspecifiedSpansHaveNoKind) {
+  std::vector<Span> spans;
+  for (int kind = 0; kind <= 5; ++kind) {
+    Span s = FullSpan();
+    s.kind = static_cast<SpanKind>(kind);
+    spans.push_back(s);
+  }
+  const std::string encoded = EncodeZipkinSpans(spans);
+  Result<Json::Value> json = ParseJson(encoded);
+  ASSERT_TRUE(json.ok());
+  EXPECT_FALSE((*json)[0].isMember("kind"));
+  EXPECT_FALSE((*json)[1].isMember("kind"));
+  EXPECT_EQ((*json)[2]["kind"].asString(), "SERVER");
+  EXPECT_EQ((*json)[3]["kind"].asString(), "CLIENT");
+  EXPECT_EQ((*json)[4]["kind"].asString(), "PRODUCER");
+  EXPECT_EQ((*json)[5]["kind"].asString(), "CONSUMER");
+  Result<OtlpTraces> r = DecodeZipkinSpans(encoded);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->spans.size(), 6u);
+  EXPECT_EQ(r->spans[1].kind, SpanKind::kUnspecified);
+  for (int kind = 2; kind <= 5; ++kind) EXPECT_EQ(r->spans[kind].kind, static_cast<SpanKind>(kind));
+}
+
+TEST(EncodeZipkinSpans, RootSpanWithoutAttributesOrEventsHasNoParentTagsOrAnnotations) {
+  Span s;
+  s.trace_id = "463ac35c9f6413ad48485a3953bb6124";
+  s.span_id = "a2fb4a1d1a96d312";
+  s.service = "api";
+  s.name = "op";
+  s.start_ns = 2000;
+  EXPECT_EQ(EncodeZipkinSpans({s}),
+            R"([{"traceId":"463ac35c9f6413ad48485a3953bb6124","id":"a2fb4a1d1a96d312","name":"op",)"
+            R"("timestamp":2,"duration":0,"localEndpoint":{"serviceName":"api"}}])");
+}
+
+TEST(EncodeZipkinSpans, EmptyInputIsAnEmptyArray) {
+  EXPECT_EQ(EncodeZipkinSpans({}), "[]");
+  Result<OtlpTraces> r = DecodeZipkinSpans(EncodeZipkinSpans({}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->spans.empty());
+}
+
 }  // namespace
 }  // namespace mesh
