@@ -6,7 +6,8 @@
 # 1. the Google Benchmark micro-benchmarks of the hot pure functions (BUILD_DIR/bench/mesh_bench),
 #    3 repetitions, median/mean/stddev reported (MESH_BENCH_ARGS replaces those flags);
 # 2. bench/meshlog_bench.sh: meshlog against sqlite3 .import, jq and grep on N log lines;
-# 3. bench/meshd_bench.sh: meshd span ingest against raw SQLite inserts, trace lookups.
+# 3. bench/meshd_bench.sh: meshd span ingest against raw SQLite inserts, trace lookups;
+# 4. bench/meshtrace_bench.sh: meshtrace show/list on a million spans, a 10,000-span trace.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-build}
@@ -27,3 +28,5 @@ echo
 "$here/meshlog_bench.sh" "$build" "$n"
 echo
 "$here/meshd_bench.sh" "$build"
+echo
+"$here/meshtrace_bench.sh" "$build"

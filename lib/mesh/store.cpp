@@ -103,6 +103,12 @@ constexpr const char* kMigrations[] = {
     CREATE INDEX metric_samples_series_ts ON metric_samples(series_id, ts_ns);
     CREATE INDEX metric_samples_ts ON metric_samples(ts_ns);
     )sql",
+    // 6: span durations in the per-service index, so that `list --service S --min-duration D`
+    // filters on the index alone instead of reading every span of the service from the table.
+    R"sql(
+    DROP INDEX spans_service_start;
+    CREATE INDEX spans_service_start ON spans(service, start_ns, duration_ns);
+    )sql",
 };
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
 

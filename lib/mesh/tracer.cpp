@@ -172,7 +172,10 @@ Tracer::Tracer(std::string service, SpanExporter& exporter)
     : Tracer(std::move(service), exporter, Options()) {}
 
 Tracer::Tracer(std::string service, SpanExporter& exporter, Options options, const Clock& clock)
-    : service_(SanitizedUtf8(service)), exporter_(exporter), options_(options), clock_(clock) {}
+    : service_(IsCleanUtf8(service) ? std::move(service) : SanitizedUtf8(service)),
+      exporter_(exporter),
+      options_(options),
+      clock_(clock) {}
 
 Tracer::~Tracer() { Flush(); }
 
