@@ -78,12 +78,16 @@ cat <<MSG
 mesh demo is running: meshd at $url, store $MESH_DB
   dashboard:   $url/dashboard
   a trace:     $url/dashboard/traces/$last_trace
-               curl -s $url/v1/traces/$last_trace | jq .
+               MESH_SERVER=$url $bin/meshtrace show ${last_trace:0:8} --logs
+  traces:      MESH_SERVER=$url $bin/meshtrace list --errors
+               MESH_SERVER=$url $bin/meshtrace stats
   services:    curl -s $url/v1/services | jq .
   metrics:     curl -s $url/metrics
   logs:        MESH_SERVER=$url $bin/meshlog tail -f --level error
                MESH_SERVER=$url $bin/meshlog query 'payment*' -o pretty
 MSG
+echo
+"$bin/meshtrace" show "$last_trace" --logs
 echo
 "$bin/meshlog" tail -n 3 -o pretty
 if [ -t 0 ]; then
