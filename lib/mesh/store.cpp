@@ -149,7 +149,8 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   if (!exists) {
     if (!options.create_if_missing) {
       return Status::NotFound("no store at " + path +
-                              " (write logs first with meshlog write or ingest, or pass --db)");
+                              " (nothing stored there yet: pass --db or set $MESH_DB to the "
+                              "store in use)");
     }
     const size_t slash = path.find_last_of('/');
     if (slash != std::string::npos) {
