@@ -134,4 +134,16 @@ Result<Json::Value> ParseJson(std::string_view text) {
   return value;
 }
 
+void AppendJsonDouble(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, d);
+  const std::string_view text(buf, static_cast<size_t>(r.ptr - buf));
+  out += text;
+  if (text.find_first_of(".eE") == std::string_view::npos) out += ".0";
+}
+
 }  // namespace mesh

@@ -17,6 +17,9 @@ namespace mesh {
 // Appends s as a quoted JSON string. s must be valid UTF-8 (see utf8.h); control characters,
 // quotes and backslashes are escaped.
 void AppendJsonString(std::string& out, std::string_view s);
+// The shortest text that reads back as the same double, always with a fraction or exponent so
+// that it stays a double; NaN and infinities, which JSON lacks, as null.
+void AppendJsonDouble(std::string& out, double d);
 
 // Appends v as compact JSON. Non-finite doubles become null.
 void AppendJsonValue(std::string& out, const Json::Value& v);

@@ -57,20 +57,6 @@ void SetMember(std::string& members, std::string_view key, std::string_view json
   members += json;
 }
 
-// Shortest text that reads back as the same double, always with a fraction or exponent so it
-// stays a double (Span's contract); no JSON number exists for NaN and infinities.
-void AppendDouble(std::string& out, double d) {
-  if (!std::isfinite(d)) {
-    out += "null";
-    return;
-  }
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, d);
-  const std::string_view text(buf, r.ptr - buf);
-  out += text;
-  if (text.find_first_of(".eE") == std::string_view::npos) out += ".0";
-}
-
 }  // namespace
 
 StoreSpanExporter::StoreSpanExporter(Store& store) : store_(store) {}
@@ -128,7 +114,7 @@ void ScopedSpan::SetAttribute(std::string_view key, int64_t value) {
 
 void ScopedSpan::SetAttribute(std::string_view key, double value) {
   std::string json;
-  AppendDouble(json, value);
+  AppendJsonDouble(json, value);
   SetMember(attributes_, key, json);
 }
 
