@@ -180,6 +180,9 @@ Result<GoldenSignals> MetricStore::Signals(const std::string& service, int64_t w
   std::map<double, double> buckets;  // le -> increase, summed over instances
   const int64_t from = now_ns - window_ns;
   for (const Series& s : series) {
+    // A service's signals are what it serves: its sidecar's calls to others (meshproxy's
+    // direction="outbound" series) belong to the services it calls.
+    if (LabelValue(s.labels, "direction") == "outbound") continue;
     Result<std::vector<TimedValue>> points = Window(s.id, from, now_ns);
     if (!points.ok()) return points.status();
     const double increase = CounterIncrease(*points);

@@ -235,6 +235,18 @@ TEST_F(MetricStoreTest, CounterResetBetweenPushesIsHandled) {
   EXPECT_DOUBLE_EQ(*g.p50_seconds, 0.1);  // rank 50 ends the 0.1 bucket (50 of 100)
 }
 
+TEST_F(MetricStoreTest, SignalsLeaveOutASidecarsOutboundCalls) {
+  Insert(Push(1000, 50, 20, {500, 800, 900, 1070}, 300), kT1);
+  Insert(Push(1180, 60, 30, {600, 980, 1096, 1270}, 330), kT2);
+  const auto outbound = [](double ok) {
+    return "# TYPE mesh_requests_total counter\nmesh_requests_total{service=\"api\",direction=\"outbound\",code=\"200\"} " +
+           FormatMetricValue(ok) + "\n";
+  };
+  Insert(outbound(0), kT1);
+  Insert(outbound(5000), kT2);
+  EXPECT_EQ(SignalsOrDie("api", 60 * kSecond, kT2).requests, 200);
+}
+
 TEST_F(MetricStoreTest, SignalsAreComputedPerService) {
   Insert(Push(1000, 50, 20, {500, 800, 900, 1070}, 300), kT1);
   Insert(Push(1180, 60, 30, {600, 980, 1096, 1270}, 330), kT2);

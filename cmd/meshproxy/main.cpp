@@ -1,0 +1,63 @@
+// meshproxy: the mesh sidecar, in front of one service instance (inbound) and for its calls to
+// other services (outbound), with registration, balancing, retries and telemetry.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "mesh/meshproxy_app.h"
+#include "mesh/proxy_config.h"
+#include "mesh/time_format.h"
+
+int main(int argc, char** argv) {
+  mesh::ProxyConfig flags;
+  std::string config_file;
+  std::string timeout;
+  CLI::App app{"meshproxy: the mesh sidecar (inbound and outbound proxy, discovery, balancing, "
+               "retries, telemetry)",
+               "meshproxy"};
+  app.set_version_flag("--version", std::string("meshproxy ") + MESH_VERSION);
+  app.add_option("--config", config_file, "JSON config file (flags given here win over it)");
+  app.add_option("--service", flags.service, "This service's name (the seed's ServiceName)");
+  app.add_option("--service-port", flags.service_port, "The local service's port on 127.0.0.1 (ServicePort)");
+  app.add_option("--listen", flags.listen, "Inbound address, in front of the service")->capture_default_str();
+  app.add_option("--outbound", flags.outbound, "Outbound address for the service's calls (\"\" turns it off)")
+      ->capture_default_str();
+  app.add_option("--admin", flags.admin, "Admin address: /metrics /healthz /ready /config")->capture_default_str();
+  app.add_option("--meshd", flags.meshd, "meshd URL, e.g. http://127.0.0.1:9000 (ControlPlaneURL)");
+  app.add_option("--token-file", flags.token_file, "Bearer token for meshd (file readable by its owner only)");
+  app.add_option("--threads", flags.threads, "I/O threads (0: one per core)")->capture_default_str();
+  app.add_option("--timeout", timeout, "Per-request timeout (default 10s; x-mesh-timeout overrides)");
+  app.add_flag("!--no-access-log", flags.access_log, "Do not ship an access-log record per request");
+  CLI11_PARSE(app, argc, argv);
+
+  mesh::CommandIo io;
+  mesh::ProxyConfig config;
+  if (!config_file.empty()) {
+    std::ifstream in(config_file);
+    if (!in) return mesh::FailCommand("meshproxy", io, mesh::Status::InvalidArgument("cannot read " + config_file));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (mesh::Status s = mesh::ApplyProxyConfigFile(text.str(), config); !s.ok()) {
+      return mesh::FailCommand("meshproxy", io, s.WithContext(config_file));
+    }
+  }
+  // Flags given on the command line win over the file.
+  const auto given = [&](const char* name) { return app.count(name) > 0; };
+  if (given("--service")) config.service = flags.service;
+  if (given("--service-port")) config.service_port = flags.service_port;
+  if (given("--listen")) config.listen = flags.listen;
+  if (given("--outbound")) config.outbound = flags.outbound;
+  if (given("--admin")) config.admin = flags.admin;
+  if (given("--meshd")) config.meshd = flags.meshd;
+  if (given("--token-file")) config.token_file = flags.token_file;
+  if (given("--threads")) config.threads = flags.threads;
+  if (given("--no-access-log")) config.access_log = false;
+  if (given("--timeout")) {
+    mesh::Result<int64_t> ns = mesh::ParseDuration(timeout);
+    if (!ns.ok()) return mesh::FailCommand("meshproxy", io, ns.status().WithContext("--timeout"));
+    config.timeout = std::chrono::milliseconds(*ns / 1'000'000);
+  }
+  return mesh::RunMeshproxy(config, io);
+}

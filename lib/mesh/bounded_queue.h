@@ -1,0 +1,85 @@
+// BoundedQueue: a fixed-capacity multi-producer multi-consumer queue without locks (Dmitry
+// Vyukov's bounded MPMC ring: one sequence number per cell, producers and consumers each claim
+// a position with a compare-and-swap). What the proxy's I/O threads push telemetry records into:
+// a push never blocks and never allocates; when the queue is full it fails, and the caller
+// counts a drop instead of slowing the request down. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace mesh {
+
+template <typename T>
+class BoundedQueue {
+ public:
+  // The capacity is rounded up to a power of two (at least 2).
+  explicit BoundedQueue(size_t capacity) {
+    size_t n = 2;
+    while (n < capacity) n <<= 1;
+    mask_ = n - 1;
+    cells_ = std::make_unique<Cell[]>(n);
+    for (size_t i = 0; i < n; ++i) cells_[i].sequence.store(i, std::memory_order_relaxed);
+  }
+  BoundedQueue(const BoundedQueue&) = delete;
+  BoundedQueue& operator=(const BoundedQueue&) = delete;
+
+  size_t capacity() const { return mask_ + 1; }
+
+  // false when full (the value is not moved from).
+  bool TryPush(T&& value) {
+    size_t pos = tail_.load(std::memory_order_relaxed);
+    while (true) {
+      Cell& cell = cells_[pos & mask_];
+      const size_t seq = cell.sequence.load(std::memory_order_acquire);
+      const auto diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);
+      if (diff == 0) {
+        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          cell.value = std::move(value);
+          cell.sequence.store(pos + 1, std::memory_order_release);
+          return true;
+        }
+      } else if (diff < 0) {
+        return false;  // the cell still holds an unconsumed value: full
+      } else {
+        pos = tail_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  std::optional<T> TryPop() {
+    size_t pos = head_.load(std::memory_order_relaxed);
+    while (true) {
+      Cell& cell = cells_[pos & mask_];
+      const size_t seq = cell.sequence.load(std::memory_order_acquire);
+      const auto diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos + 1);
+      if (diff == 0) {
+        if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          std::optional<T> out(std::move(cell.value));
+          cell.sequence.store(pos + mask_ + 1, std::memory_order_release);
+          return out;
+        }
+      } else if (diff < 0) {
+        return std::nullopt;  // empty
+      } else {
+        pos = head_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+ private:
+  struct Cell {
+    std::atomic<size_t> sequence{0};
+    T value{};
+  };
+  // Producers and consumers on separate cache lines.
+  alignas(64) std::atomic<size_t> tail_{0};
+  alignas(64) std::atomic<size_t> head_{0};
+  std::unique_ptr<Cell[]> cells_;
+  size_t mask_ = 0;
+};
+
+}  // namespace mesh

@@ -1,0 +1,816 @@
+#include "mesh/http_proxy.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <exception>
+#include <limits>
+#include <optional>
+#include <random>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "mesh/clock.h"
+#include "mesh/json_text.h"
+#include "mesh/time_format.h"
+#include "mesh/trace_id.h"
+#include "mesh/traceparent.h"
+#include "mesh/utf8.h"
+
+namespace mesh {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using std::chrono::steady_clock;
+using SteadyTime = steady_clock::time_point;
+using RequestParser = http::request_parser<http::buffer_body>;
+using ResponseParser = http::response_parser<http::buffer_body>;
+
+// The header contract: request headers past 16 KiB are refused with 400.
+constexpr uint32_t kRequestHeaderLimit = 16 * 1024;
+// Upstream headers are trusted more, but must not grow the proxy's memory without bound either.
+constexpr uint32_t kResponseHeaderLimit = 64 * 1024;
+// How long a client connection may sit idle: between requests, or stalled mid-body.
+constexpr auto kClientIdleTimeout = std::chrono::seconds(60);
+// Bodies cross the proxy this many bytes at a time, which is what bounds memory per request.
+constexpr size_t kRelayChunk = 64 * 1024;
+// Idle upstream connections kept per endpoint and thread; more are closed.
+constexpr size_t kMaxIdlePerEndpoint = 64;
+constexpr auto kBackoffBase = std::chrono::milliseconds(25);
+constexpr auto kBackoffCap = std::chrono::milliseconds(250);
+// Before closing a client connection, read what the client still sends for a while: closing a
+// socket with unread input resets it, and the client could lose the answer we just wrote.
+constexpr auto kLingerTimeout = std::chrono::seconds(1);
+constexpr size_t kLingerBytes = 256 * 1024;
+
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// Beast 1.74 speaks boost::string_view.
+std::string_view Sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+auto Redirect(beast::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+bool IsParseError(const beast::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+bool IsIdempotent(http::verb method) {
+  switch (method) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::put:
+    case http::verb::delete_:
+    case http::verb::options:
+    case http::verb::trace:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// RFC 9110 §7.6.1: the headers meant for this connection only, including those Connection names.
+void RemoveHopByHop(http::fields& fields) {
+  std::vector<std::string> named;
+  const auto [first, last] = fields.equal_range(http::field::connection);
+  for (auto it = first; it != last; ++it) {
+    std::string_view list = Sv(it->value());
+    while (!list.empty()) {
+      const size_t comma = list.find(',');
+      const std::string_view token = Trim(list.substr(0, comma));
+      if (!token.empty()) named.emplace_back(token);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+  }
+  for (const std::string& name : named) fields.erase(name);
+  for (const http::field f : {http::field::connection, http::field::keep_alive,
+                              http::field::proxy_connection, http::field::te, http::field::trailer,
+                              http::field::transfer_encoding, http::field::upgrade}) {
+    fields.erase(f);
+  }
+}
+
+// The service a request names: its Host header without the port.
+std::string_view HostName(std::string_view authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    return authority.substr(0, authority.find(']') + 1);
+  }
+  return authority.substr(0, authority.find(':'));
+}
+
+// Without Connection, HTTP/1.1 means keep-alive and HTTP/1.0 means close.
+template <class Message>
+void SetConnection(Message& message, bool keep_alive, bool http10) {
+  if (!keep_alive) {
+    message.set(http::field::connection, "close");
+  } else if (http10) {
+    message.set(http::field::connection, "keep-alive");
+  }
+}
+
+std::string ErrorJson(std::string_view error, std::string_view service,
+                      std::string_view request_id) {
+  std::string out = "{\"error\":";
+  AppendJsonString(out, SanitizedUtf8(error));
+  out += ",\"service\":";
+  AppendJsonString(out, SanitizedUtf8(service));
+  out += ",\"request_id\":";
+  AppendJsonString(out, SanitizedUtf8(request_id));
+  out += '}';
+  return out;
+}
+
+// A pooled connection the upstream closed while it sat idle reads as end of file (or has
+// unexpected bytes waiting): either way it must not carry a request.
+bool StillUsable(tcp::socket& socket) {
+  char byte;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+// When a stream's next operation must be over: the request deadline (upstream side), or the
+// idle timeout renewed before each operation (client side).
+struct Expiry {
+  std::optional<SteadyTime> deadline;
+  void Arm(beast::tcp_stream& stream) const {
+    if (deadline) {
+      stream.expires_at(*deadline);
+    } else {
+      stream.expires_after(kClientIdleTimeout);
+    }
+  }
+};
+
+enum class RelayFailure { kNone, kRead, kWrite };
+struct RelayResult {
+  RelayFailure failure = RelayFailure::kNone;
+  beast::error_code ec;
+};
+
+// Streams the body that `parser` still has to read from `in` to `out` through `sr`, whose
+// header must already be written; `bytes` counts the body bytes written.
+template <bool kRequest>
+asio::awaitable<RelayResult> RelayBody(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
+                                       Expiry in_expiry,
+                                       http::parser<kRequest, http::buffer_body>& parser,
+                                       beast::tcp_stream& out, Expiry out_expiry,
+                                       http::serializer<kRequest, http::buffer_body>& sr,
+                                       uint64_t& bytes) {
+  RelayResult result;
+  auto& body = parser.get().body();
+  std::unique_ptr<char[]> chunk;
+  while (!sr.is_done()) {
+    size_t n = 0;
+    if (!parser.is_done()) {
+      if (!chunk) chunk = std::make_unique<char[]>(kRelayChunk);
+      body.data = chunk.get();
+      body.size = kRelayChunk;
+      in_expiry.Arm(in);
+      co_await http::async_read_some(in, in_buffer, parser, Redirect(result.ec));
+      if (result.ec == http::error::need_buffer) result.ec = {};
+      if (result.ec) {
+        result.failure = RelayFailure::kRead;
+        co_return result;
+      }
+      n = kRelayChunk - body.size;
+      // An empty buffer with more to come would read as the last chunk: wait for bytes.
+      if (n == 0 && !parser.is_done()) continue;
+    }
+    body.data = n > 0 ? chunk.get() : nullptr;
+    body.size = n;
+    body.more = !parser.is_done();
+    out_expiry.Arm(out);
+    co_await http::async_write(out, sr, Redirect(result.ec));
+    if (result.ec == http::error::need_buffer) result.ec = {};
+    if (result.ec) {
+      result.failure = RelayFailure::kWrite;
+      co_return result;
+    }
+    bytes += n;
+  }
+  co_return result;
+}
+
+struct Worker {
+  asio::io_context ioc{1};
+  tcp::acceptor acceptor{ioc};
+  // Idle keep-alive upstream connections by "host:port". Only this worker's thread touches
+  // them, hence no lock.
+  std::unordered_map<std::string, std::vector<tcp::socket>> idle;
+  std::mt19937_64 rng{std::random_device{}()};
+  std::thread thread;
+};
+
+// One request's state, from its header to its completion record.
+struct Exchange {
+  ProxiedRequest record;
+  SteadyTime started;
+  SteadyTime deadline;
+  bool client_keep_alive = false;
+  bool client_http10 = false;
+  bool head = false;
+  bool has_body = false;
+  bool idempotent = false;
+};
+
+// How one attempt ended.
+struct Attempt {
+  AttemptOutcome outcome = AttemptOutcome::kSuccess;
+  // Set when the attempt failed and another one is granted after this pause.
+  std::optional<std::chrono::milliseconds> retry_after;
+  // The client got the upstream's answer, or is gone: nothing more to say.
+  bool answered = false;
+  bool keep_alive = false;  // when answered: the client connection may carry another request
+  http::status status = http::status::bad_gateway;  // when not answered: the proxy's own answer
+  std::string error;
+};
+
+enum class Stage { kConnect, kSend, kReceive };
+
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<int64_t>& counter) : counter_(counter) { ++counter_; }
+  ~InFlight() { --counter_; }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  std::atomic<int64_t>& counter_;
+};
+
+Status Listen(tcp::acceptor& acceptor, const tcp::endpoint& at) {
+  beast::error_code ec;
+  acceptor.open(at.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.set_option(ReusePort(true), ec);
+  if (!ec) acceptor.bind(at, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IOError("cannot listen on " + at.address().to_string() + ":" +
+                           std::to_string(at.port()) + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct HttpProxy::Impl {
+  explicit Impl(Options o) : options(std::move(o)) {}
+
+  asio::awaitable<void> Accept(Worker& w);
+  asio::awaitable<void> Session(Worker& w, tcp::socket socket);
+  asio::awaitable<bool> Handle(Worker& w, beast::tcp_stream& client, beast::flat_buffer& buffer,
+                               RequestParser& parser, const std::string& client_ip);
+  asio::awaitable<bool> Forward(Worker& w, beast::tcp_stream& client, beast::flat_buffer& buffer,
+                                RequestParser& parser, Exchange& x);
+  asio::awaitable<Attempt> Try(Worker& w, beast::tcp_stream& client, beast::flat_buffer& buffer,
+                               RequestParser& parser, Exchange& x, int attempt,
+                               const Endpoint& endpoint);
+  asio::awaitable<beast::error_code> Connect(beast::tcp_stream& upstream, const Endpoint& endpoint,
+                                             SteadyTime deadline);
+  asio::awaitable<bool> AnswerError(beast::tcp_stream& client, Exchange& x, http::status status,
+                                    std::string error, bool body_consumed);
+  asio::awaitable<void> RefuseMalformed(beast::tcp_stream& client, const beast::error_code& ec,
+                                        const std::string& client_ip);
+
+  void StartExchange(Exchange& x, const http::request_header<>& req,
+                     const std::string& client_ip) const;
+  void PrepareUpstreamRequest(http::request<http::buffer_body>& req, const RequestParser& parser,
+                              const Exchange& x) const;
+  bool PrepareResponse(http::response<http::buffer_body>& res, const ResponseParser& parser,
+                       const Exchange& x) const;
+  template <class Message>
+  void AddProxyHeaders(Message& message, const Exchange& x) const;
+  std::optional<std::chrono::milliseconds> RetryDelay(Worker& w, int attempt,
+                                                      const Exchange& x) const;
+  void Complete(Exchange& x) const;
+  void Stop(std::chrono::milliseconds drain);
+
+  const Options options;
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<bool> stopping{false};
+  bool stopped = false;
+  int port = 0;
+  std::vector<std::unique_ptr<Worker>> workers;
+};
+
+namespace {
+
+bool TakeIdle(Worker& w, const std::string& key, tcp::socket& out) {
+  auto it = w.idle.find(key);
+  if (it == w.idle.end()) return false;
+  while (!it->second.empty()) {
+    tcp::socket socket = std::move(it->second.back());
+    it->second.pop_back();
+    if (StillUsable(socket)) {
+      out = std::move(socket);
+      return true;
+    }
+  }
+  return false;
+}
+
+void PutIdle(Worker& w, const std::string& key, tcp::socket socket) {
+  std::vector<tcp::socket>& idle = w.idle[key];
+  if (idle.size() < kMaxIdlePerEndpoint) idle.push_back(std::move(socket));
+}
+
+asio::awaitable<void> Linger(beast::tcp_stream& client) {
+  beast::error_code ec;
+  client.socket().shutdown(tcp::socket::shutdown_send, ec);
+  client.expires_after(kLingerTimeout);
+  std::array<char, 4096> sink;
+  for (size_t total = 0; total < kLingerBytes && !ec;) {
+    total += co_await client.async_read_some(asio::buffer(sink), Redirect(ec));
+  }
+}
+
+asio::awaitable<beast::error_code> ReadResponseHeader(beast::tcp_stream& upstream,
+                                                      beast::flat_buffer& buffer,
+                                                      std::optional<ResponseParser>& parser,
+                                                      bool head, SteadyTime deadline) {
+  beast::error_code ec;
+  // Interim 1xx answers (103 Early Hints, a stray 100) precede the real one: skip them.
+  do {
+    parser.emplace();
+    parser->header_limit(kResponseHeaderLimit);
+    parser->body_limit(std::numeric_limits<std::uint64_t>::max());
+    parser->skip(head);
+    upstream.expires_at(deadline);
+    co_await http::async_read_header(upstream, buffer, *parser, Redirect(ec));
+  } while (!ec && parser->get().result_int() / 100 == 1);
+  co_return ec;
+}
+
+}  // namespace
+
+asio::awaitable<void> HttpProxy::Impl::Accept(Worker& w) {
+  for (;;) {
+    beast::error_code ec;
+    tcp::socket socket = co_await w.acceptor.async_accept(Redirect(ec));
+    if (ec) {
+      if (!w.acceptor.is_open()) co_return;
+      // Out of descriptors or similar: pause instead of spinning.
+      asio::steady_timer pause(w.ioc, std::chrono::milliseconds(50));
+      co_await pause.async_wait(Redirect(ec));
+      continue;
+    }
+    // Nothing may escape a session into the io_context: whatever it throws ends it here.
+    asio::co_spawn(w.ioc, Session(w, std::move(socket)), [](std::exception_ptr) {});
+  }
+}
+
+asio::awaitable<void> HttpProxy::Impl::Session(Worker& w, tcp::socket socket) {
+  beast::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  const tcp::endpoint remote = socket.remote_endpoint(ec);
+  const std::string client_ip = ec ? std::string() : remote.address().to_string();
+  beast::tcp_stream client(std::move(socket));
+  beast::flat_buffer buffer;
+  for (bool keep_alive = true; keep_alive && !stopping.load();) {
+    RequestParser parser;
+    parser.header_limit(kRequestHeaderLimit);
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    client.expires_after(kClientIdleTimeout);
+    co_await http::async_read_header(client, buffer, parser, Redirect(ec));
+    if (ec) {
+      if (IsParseError(ec)) co_await RefuseMalformed(client, ec, client_ip);
+      break;
+    }
+    keep_alive = co_await Handle(w, client, buffer, parser, client_ip);
+  }
+  co_await Linger(client);
+}
+
+asio::awaitable<void> HttpProxy::Impl::RefuseMalformed(beast::tcp_stream& client,
+                                                       const beast::error_code& ec,
+                                                       const std::string& client_ip) {
+  Exchange x;
+  StartExchange(x, http::request_header<>(), client_ip);
+  co_await AnswerError(client, x, http::status::bad_request, "bad request: " + ec.message(), false);
+  Complete(x);
+}
+
+void HttpProxy::Impl::StartExchange(Exchange& x, const http::request_header<>& req,
+                                    const std::string& client_ip) const {
+  x.started = steady_clock::now();
+  x.deadline = x.started + options.request_timeout;
+  ProxiedRequest& r = x.record;
+  r.start_ns = SystemClock::Instance().NowNs();
+  r.client_address = client_ip;
+  IdGenerator& ids = IdGenerator::ThreadLocal();
+  const std::string_view request_id = Sv(req["X-Request-ID"]);
+  r.request_id = request_id.empty() ? ids.NewTraceId() : std::string(request_id);
+  Result<TraceParent> parent = ParseTraceParent(Sv(req["traceparent"]));
+  if (parent.ok()) {
+    r.trace_id = parent->trace_id;
+    r.parent_span_id = parent->span_id;
+  } else {
+    r.trace_id = ids.NewTraceId();
+  }
+  r.span_id = ids.NewSpanId();
+}
+
+asio::awaitable<bool> HttpProxy::Impl::Handle(Worker& w, beast::tcp_stream& client,
+                                              beast::flat_buffer& buffer, RequestParser& parser,
+                                              const std::string& client_ip) {
+  InFlight counted(in_flight);
+  http::request<http::buffer_body>& req = parser.get();
+  Exchange x;
+  StartExchange(x, req, client_ip);
+  x.record.method = Sv(req.method_string());
+  x.record.target = Sv(req.target());
+  x.record.authority = Sv(req[http::field::host]);
+  x.client_keep_alive = parser.keep_alive() && !stopping.load();
+  x.client_http10 = req.version() < 11;
+  x.head = req.method() == http::verb::head;
+  x.has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
+  x.idempotent = IsIdempotent(req.method());
+
+  const std::string_view timeout = Sv(req["x-mesh-timeout"]);
+  if (!timeout.empty()) {
+    Result<int64_t> ns = ParseDuration(timeout);
+    if (!ns.ok() || *ns <= 0) {
+      x.client_keep_alive = false;
+      const std::string why = ns.ok() ? "must be positive" : ns.status().message();
+      const bool keep = co_await AnswerError(client, x, http::status::bad_request,
+                                             "invalid x-mesh-timeout: " + why, false);
+      Complete(x);
+      co_return keep;
+    }
+    x.deadline = x.started + std::chrono::nanoseconds(*ns);
+  }
+
+  // The proxy answers 100-continue itself (and strips Expect) so that the upstream never sees
+  // an interim answer it would have to relay.
+  const bool expects_continue = beast::iequals(req[http::field::expect], "100-continue");
+  PrepareUpstreamRequest(req, parser, x);
+  if (expects_continue && !x.client_http10 && !parser.is_done()) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    beast::error_code ec;
+    client.expires_after(kClientIdleTimeout);
+    co_await asio::async_write(client, asio::buffer(kContinue), Redirect(ec));
+    if (ec) co_return false;
+  }
+
+  const bool keep = co_await Forward(w, client, buffer, parser, x);
+  Complete(x);
+  co_return keep;
+}
+
+void HttpProxy::Impl::PrepareUpstreamRequest(http::request<http::buffer_body>& req,
+                                             const RequestParser& parser, const Exchange& x) const {
+  std::string forwarded_for;
+  const auto [first, last] = req.equal_range("X-Forwarded-For");
+  for (auto it = first; it != last; ++it) forwarded_for.append(Sv(it->value())).append(", ");
+  forwarded_for += x.record.client_address;
+  RemoveHopByHop(req);
+  req.erase("x-mesh-timeout");
+  req.erase(http::field::expect);
+  req.set("X-Request-ID", x.record.request_id);
+  req.set("X-Forwarded-For", forwarded_for);
+  req.set("X-Forwarded-Proto", "http");
+  req.set("traceparent", FormatTraceParent({x.record.trace_id, x.record.span_id, true}));
+  req.version(11);
+  // Content-Length is end-to-end and stays; a chunked body is re-chunked toward the upstream.
+  if (parser.chunked()) req.chunked(true);
+}
+
+asio::awaitable<bool> HttpProxy::Impl::Forward(Worker& w, beast::tcp_stream& client,
+                                               beast::flat_buffer& buffer, RequestParser& parser,
+                                               Exchange& x) {
+  const std::string_view service = options.direction == Direction::kOutbound
+                                       ? HostName(x.record.authority)
+                                       : std::string_view(options.service);
+  for (int attempt = 0;; ++attempt) {
+    Result<Endpoint> picked = options.upstreams->Pick(service, attempt);
+    if (!picked.ok()) {
+      co_return co_await AnswerError(client, x, http::status::service_unavailable,
+                                     "no upstream available: " + picked.status().message(),
+                                     parser.is_done());
+    }
+    const Endpoint endpoint = *picked;
+    x.record.attempts = attempt + 1;
+    x.record.upstream = endpoint;
+    options.upstreams->Started(endpoint);
+    const SteadyTime attempt_start = steady_clock::now();
+    Attempt a = co_await Try(w, client, buffer, parser, x, attempt, endpoint);
+    options.upstreams->Report(
+        endpoint, a.outcome, std::chrono::nanoseconds(steady_clock::now() - attempt_start).count());
+    if (a.retry_after) {
+      asio::steady_timer pause(w.ioc, *a.retry_after);
+      beast::error_code ec;
+      co_await pause.async_wait(Redirect(ec));
+      continue;
+    }
+    if (a.answered) co_return a.keep_alive;
+    co_return co_await AnswerError(client, x, a.status, a.error, parser.is_done());
+  }
+}
+
+asio::awaitable<beast::error_code> HttpProxy::Impl::Connect(beast::tcp_stream& upstream,
+                                                            const Endpoint& endpoint,
+                                                            SteadyTime deadline) {
+  beast::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(endpoint.host, ec);
+  if (ec) co_return ec;
+  if (endpoint.port <= 0 || endpoint.port > 65535) {
+    co_return asio::error::make_error_code(asio::error::invalid_argument);
+  }
+  upstream.expires_at(std::min(steady_clock::now() + options.connect_timeout, deadline));
+  co_await upstream.async_connect(
+      tcp::endpoint(address, static_cast<unsigned short>(endpoint.port)), Redirect(ec));
+  if (!ec) {
+    beast::error_code ignored;
+    upstream.socket().set_option(tcp::no_delay(true), ignored);
+  }
+  co_return ec;
+}
+
+asio::awaitable<Attempt> HttpProxy::Impl::Try(Worker& w, beast::tcp_stream& client,
+                                              beast::flat_buffer& buffer, RequestParser& parser,
+                                              Exchange& x, int attempt, const Endpoint& endpoint) {
+  Attempt a;
+  const Expiry to_upstream{x.deadline};
+  const Expiry to_client{};
+  const bool replayable = x.idempotent && !x.has_body;
+  const std::string key = endpoint.host + ':' + std::to_string(endpoint.port);
+  http::request<http::buffer_body>& req = parser.get();
+  beast::tcp_stream upstream(w.ioc);
+  beast::flat_buffer upstream_buffer;
+  std::optional<ResponseParser> rp;
+  beast::error_code ec;
+  Stage stage = Stage::kConnect;
+  // A pooled connection may have been closed by the upstream a moment ago. When that shows
+  // before anything of the client's is consumed (no body) and before any answer, the request
+  // goes again on a fresh connection: always when the write failed, and for an idempotent
+  // method when the connection ended unanswered.
+  for (bool may_reuse = true;; may_reuse = false) {
+    const bool reused = may_reuse && TakeIdle(w, key, upstream.socket());
+    stage = Stage::kConnect;
+    if (!reused) {
+      ec = co_await Connect(upstream, endpoint, x.deadline);
+      if (ec) break;
+    }
+    stage = Stage::kSend;
+    http::serializer<true, http::buffer_body> sr{req};
+    req.body().data = nullptr;
+    req.body().more = !parser.is_done();
+    to_upstream.Arm(upstream);
+    co_await http::async_write_header(upstream, sr, Redirect(ec));
+    if (!ec) {
+      const RelayResult sent = co_await RelayBody(client, buffer, to_client, parser, upstream,
+                                                  to_upstream, sr, x.record.request_bytes);
+      if (sent.failure == RelayFailure::kRead) {
+        // The client stopped sending its body: nobody to answer, and the upstream is not to
+        // blame.
+        x.record.error = "client request body: " + sent.ec.message();
+        a.answered = true;
+        co_return a;
+      }
+      ec = sent.ec;
+    }
+    if (!ec) {
+      stage = Stage::kReceive;
+      ec = co_await ReadResponseHeader(upstream, upstream_buffer, rp, x.head, x.deadline);
+    }
+    const bool stale =
+        reused && !x.has_body && ec && ec != beast::error::timeout &&
+        (stage == Stage::kSend || (x.idempotent && (ec == http::error::end_of_stream ||
+                                                    ec == asio::error::connection_reset)));
+    if (!stale) break;
+    beast::error_code ignored;
+    upstream.socket().close(ignored);
+    upstream_buffer.clear();
+  }
+
+  if (ec) {
+    const std::string where = endpoint.host + ":" + std::to_string(endpoint.port);
+    if (ec == beast::error::timeout && steady_clock::now() >= x.deadline) {
+      a.outcome = AttemptOutcome::kTimeout;
+      a.status = http::status::gateway_timeout;
+      a.error = "upstream " + where + " did not answer in time";
+      co_return a;
+    }
+    if (stage == Stage::kConnect) {
+      a.outcome = AttemptOutcome::kConnectFailure;
+      a.error = "cannot connect to upstream " + where + ": " + ec.message();
+      a.retry_after = RetryDelay(w, attempt, x);
+      co_return a;
+    }
+    if (stage == Stage::kReceive && IsParseError(ec)) {
+      a.outcome = AttemptOutcome::kReset;
+      a.error = "invalid response from upstream " + where + ": " + ec.message();
+      co_return a;
+    }
+    a.outcome = AttemptOutcome::kConnectFailure;
+    a.error = "upstream " + where + " closed the connection: " + ec.message();
+    if (replayable) a.retry_after = RetryDelay(w, attempt, x);
+    co_return a;
+  }
+
+  http::response<http::buffer_body>& res = rp->get();
+  const unsigned code = res.result_int();
+  if ((code == 502 || code == 503 || code == 504) && replayable) {
+    a.retry_after = RetryDelay(w, attempt, x);
+    if (a.retry_after) {
+      a.outcome = AttemptOutcome::kServerError;
+      co_return a;
+    }
+  }
+
+  x.record.status = static_cast<int>(code);
+  a.answered = true;
+  a.outcome = code >= 500 ? AttemptOutcome::kServerError : AttemptOutcome::kSuccess;
+  const bool upstream_keep_alive = rp->keep_alive();
+  const bool client_keep_alive = PrepareResponse(res, *rp, x);
+  http::serializer<false, http::buffer_body> sr{res};
+  res.body().data = nullptr;
+  res.body().more = !rp->is_done();
+  to_client.Arm(client);
+  co_await http::async_write_header(client, sr, Redirect(ec));
+  RelayResult relayed{RelayFailure::kWrite, ec};
+  if (!ec) {
+    relayed = co_await RelayBody(upstream, upstream_buffer, to_upstream, *rp, client, to_client, sr,
+                                 x.record.response_bytes);
+  }
+  if (relayed.failure == RelayFailure::kRead) {
+    a.outcome =
+        relayed.ec == beast::error::timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kReset;
+    x.record.error = "upstream response body: " + relayed.ec.message();
+    co_return a;
+  }
+  if (relayed.failure == RelayFailure::kWrite) {
+    x.record.error = "client went away: " + relayed.ec.message();
+    co_return a;
+  }
+  a.keep_alive = client_keep_alive;
+  if (upstream_keep_alive && upstream_buffer.size() == 0) {
+    upstream.expires_never();
+    PutIdle(w, key, std::move(upstream.socket()));
+  }
+  co_return a;
+}
+
+bool HttpProxy::Impl::PrepareResponse(http::response<http::buffer_body>& res,
+                                      const ResponseParser& parser, const Exchange& x) const {
+  const bool unknown_length = !parser.is_done() && !parser.content_length();
+  RemoveHopByHop(res);
+  AddProxyHeaders(res, x);
+  res.version(11);
+  bool keep_alive = x.client_keep_alive;
+  if (unknown_length) {
+    // An HTTP/1.0 client cannot read chunks: the end of the body is the end of the connection.
+    if (x.client_http10) {
+      keep_alive = false;
+    } else {
+      res.chunked(true);
+    }
+  }
+  SetConnection(res, keep_alive, x.client_http10);
+  return keep_alive;
+}
+
+template <class Message>
+void HttpProxy::Impl::AddProxyHeaders(Message& message, const Exchange& x) const {
+  message.set("X-Service-Name", options.service);
+  message.set("X-Proxy-Version", MESH_VERSION);
+  message.set("X-Trace-ID", x.record.trace_id);
+}
+
+asio::awaitable<bool> HttpProxy::Impl::AnswerError(beast::tcp_stream& client, Exchange& x,
+                                                   http::status status, std::string error,
+                                                   bool body_consumed) {
+  x.record.status = static_cast<int>(status);
+  http::response<http::string_body> res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  AddProxyHeaders(res, x);
+  res.body() = ErrorJson(error, options.service, x.record.request_id);
+  x.record.error = std::move(error);
+  // Unread request body bytes would be taken for the next request: close instead.
+  const bool keep_alive = x.client_keep_alive && body_consumed;
+  SetConnection(res, keep_alive, x.client_http10);
+  res.prepare_payload();
+  http::response_serializer<http::string_body> sr{res};
+  beast::error_code ec;
+  client.expires_after(kClientIdleTimeout);
+  if (x.head) {
+    co_await http::async_write_header(client, sr, Redirect(ec));
+  } else {
+    co_await http::async_write(client, sr, Redirect(ec));
+    x.record.response_bytes += res.body().size();
+  }
+  co_return keep_alive && !ec;
+}
+
+std::optional<std::chrono::milliseconds> HttpProxy::Impl::RetryDelay(Worker& w, int attempt,
+                                                                     const Exchange& x) const {
+  if (attempt + 1 >= options.max_attempts || !options.may_retry) return std::nullopt;
+  const auto ceiling = std::min(kBackoffCap, kBackoffBase * (1 << std::min(attempt, 4)));
+  // Half fixed, half random: spread retries out without ever retrying at once.
+  std::uniform_int_distribution<int64_t> jitter(ceiling.count() / 2, ceiling.count());
+  const std::chrono::milliseconds delay(jitter(w.rng));
+  if (steady_clock::now() + delay >= x.deadline) return std::nullopt;
+  // Asked last: a yes spends the retry budget.
+  if (!options.may_retry()) return std::nullopt;
+  return delay;
+}
+
+void HttpProxy::Impl::Complete(Exchange& x) const {
+  x.record.duration_ns = std::chrono::nanoseconds(steady_clock::now() - x.started).count();
+  if (options.on_complete) options.on_complete(x.record);
+}
+
+void HttpProxy::Impl::Stop(std::chrono::milliseconds drain) {
+  if (stopped) return;
+  stopped = true;
+  stopping.store(true);
+  for (auto& w : workers) {
+    asio::post(w->ioc, [&acceptor = w->acceptor] {
+      beast::error_code ec;
+      acceptor.close(ec);
+    });
+  }
+  // Stop is rare and off the request path: polling keeps the request path free of signalling.
+  const SteadyTime until = steady_clock::now() + drain;
+  while (in_flight.load() > 0 && steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  for (auto& w : workers) w->ioc.stop();
+  for (auto& w : workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  // Destroying an io_context destroys the coroutines still suspended on it, and with them
+  // their sockets: every connection closes now rather than when the proxy is destroyed.
+  workers.clear();
+}
+
+Result<std::unique_ptr<HttpProxy>> HttpProxy::Start(Options options) {
+  if (!options.upstreams) return Status::InvalidArgument("http proxy: no upstream selector");
+  beast::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(options.listen_host, ec);
+  if (ec) {
+    return Status::InvalidArgument("invalid listen address " + options.listen_host + ": " +
+                                   ec.message());
+  }
+  if (options.listen_port < 0 || options.listen_port > 65535) {
+    return Status::InvalidArgument("invalid listen port " + std::to_string(options.listen_port));
+  }
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto impl = std::make_unique<Impl>(std::move(options));
+  // The first bind picks the port when 0 was asked for; the others share it (SO_REUSEPORT).
+  auto port = static_cast<unsigned short>(impl->options.listen_port);
+  for (int i = 0; i < threads; ++i) {
+    auto worker = std::make_unique<Worker>();
+    Status listening = Listen(worker->acceptor, tcp::endpoint(address, port));
+    if (!listening.ok()) return listening;
+    if (i == 0) port = worker->acceptor.local_endpoint(ec).port();
+    impl->workers.push_back(std::move(worker));
+  }
+  impl->port = port;
+  for (auto& worker : impl->workers) {
+    Worker& w = *worker;
+    asio::co_spawn(w.ioc, impl->Accept(w), [](std::exception_ptr) {});
+    w.thread = std::thread([&w] { w.ioc.run(); });
+  }
+  return std::unique_ptr<HttpProxy>(new HttpProxy(std::move(impl)));
+}
+
+HttpProxy::HttpProxy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpProxy::~HttpProxy() { Stop(std::chrono::milliseconds(0)); }
+
+int HttpProxy::port() const { return impl_->port; }
+
+void HttpProxy::Stop(std::chrono::milliseconds drain) { impl_->Stop(drain); }
+
+int64_t HttpProxy::in_flight() const { return impl_->in_flight.load(); }
+
+}  // namespace mesh

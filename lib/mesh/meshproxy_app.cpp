@@ -1,0 +1,160 @@
+#include "mesh/meshproxy_app.h"
+
+#include <atomic>
+#include <chrono>
+
+#include "mesh/discovery_upstreams.h"
+#include "mesh/http_proxy.h"
+#include "mesh/http_server.h"
+#include "mesh/logger.h"
+#include "mesh/metrics.h"
+#include "mesh/prometheus_text.h"
+#include "mesh/registry_client.h"
+#include "mesh/retry_budget.h"
+#include "mesh/signals.h"
+#include "mesh/telemetry_shipper.h"
+#include "mesh/token_file.h"
+
+namespace mesh {
+namespace {
+
+constexpr std::chrono::seconds kDrain{10};
+
+std::string Url(const HostPort& hp, int port) { return "http://" + hp.host + ":" + std::to_string(port); }
+
+}  // namespace
+
+int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
+  if (Status s = ValidateProxyConfig(config); !s.ok()) return FailCommand("meshproxy", io, s);
+  Logger log("meshproxy", LogLevel::kInfo);
+  log.AddSink(MakeStreamSink(io.err));
+  std::string token;
+  if (!config.token_file.empty()) {
+    Result<std::string> t = ReadTokenFile(config.token_file);
+    if (!t.ok()) return FailCommand("meshproxy", io, Status::IOError(t.status().message()));
+    token = *t;
+  }
+  const HostPort inbound_at = *ParseHostPort(config.listen);
+  const HostPort admin_at = *ParseHostPort(config.admin);
+
+  MetricsRegistry registry;
+  Family<Gauge>* in_flight = *registry.AddGauge("mesh_requests_in_flight", "Requests being proxied", {"service", "direction"});
+  Family<Gauge>* up = *registry.AddGauge("mesh_instance_up", "1 while this proxy serves", {"service"});
+  Family<Counter>* ejections = *registry.AddCounter("mesh_outlier_ejections_total",
+                                                     "Instances ejected after consecutive failures", {"service"});
+  Family<Gauge>* meshd_failures = *registry.AddGauge(
+      "mesh_control_plane_failures", "Calls to meshd's registry that failed since start", {"service"});
+  TelemetryShipper::Options shipping;
+  shipping.meshd_url = config.meshd;
+  shipping.token = token;
+  shipping.service = config.service;
+  shipping.instance = (inbound_at.host == "0.0.0.0" ? std::string("127.0.0.1") : inbound_at.host) + ":" +
+                      std::to_string(inbound_at.port);
+  shipping.access_log = config.access_log;
+  TelemetryShipper shipper(shipping, registry);
+
+  HttpProxy::Options in;
+  in.listen_host = inbound_at.host;
+  in.listen_port = inbound_at.port;
+  in.threads = config.threads;
+  in.direction = HttpProxy::Direction::kInbound;
+  in.service = config.service;
+  in.upstreams = std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", config.service_port, ""});
+  in.request_timeout = config.timeout;
+  in.on_complete = [&](const ProxiedRequest& r) { shipper.Record(r, HttpProxy::Direction::kInbound); };
+  Result<std::unique_ptr<HttpProxy>> inbound = HttpProxy::Start(in);
+  if (!inbound.ok()) return FailCommand("meshproxy", io, Status::IOError(inbound.status().message()));
+
+  RegistryClient::Options reg;
+  reg.meshd_url = config.meshd;
+  reg.token = token;
+  reg.service = config.meshd.empty() ? "" : config.service;
+  reg.host = inbound_at.host == "0.0.0.0" ? "127.0.0.1" : inbound_at.host;
+  reg.port = (*inbound)->port();  // the address other proxies call: ours, not the service's
+  reg.meta_json = "{\"proxy\":\"meshproxy " MESH_VERSION "\",\"admin\":\"" + config.admin + "\"}";
+  RegistryClient registry_client(reg);
+
+  auto discovery = std::make_shared<DiscoveryUpstreams>(registry_client, *io.clock);
+  RetryBudget budget(*io.clock);
+  std::unique_ptr<HttpProxy> outbound;
+  if (!config.outbound.empty()) {
+    const HostPort outbound_at = *ParseHostPort(config.outbound);
+    HttpProxy::Options out;
+    out.listen_host = outbound_at.host;
+    out.listen_port = outbound_at.port;
+    out.threads = config.threads;
+    out.direction = HttpProxy::Direction::kOutbound;
+    out.service = config.service;
+    out.upstreams = discovery;
+    out.request_timeout = config.timeout;
+    out.may_retry = [&budget] { return budget.TryRetry(); };
+    out.on_complete = [&](const ProxiedRequest& r) {
+      budget.RecordRequest();
+      shipper.Record(r, HttpProxy::Direction::kOutbound);
+    };
+    Result<std::unique_ptr<HttpProxy>> started = HttpProxy::Start(out);
+    if (!started.ok()) return FailCommand("meshproxy", io, Status::IOError(started.status().message()));
+    outbound = std::move(started).value();
+  }
+
+  std::atomic<bool> draining{false};
+  int64_t ejections_seen = 0;
+  std::mutex metrics_mu;  // ejections_seen: concurrent scrapes
+  HttpRouter admin;
+  admin.Add("GET", "/metrics", [&](const HttpRequest&) {
+    {
+      std::lock_guard lock(metrics_mu);
+      if (auto g = in_flight->WithLabels({config.service, "inbound"}); g.ok()) (*g)->Set(static_cast<double>((*inbound)->in_flight()));
+      if (outbound) {
+        if (auto g = in_flight->WithLabels({config.service, "outbound"}); g.ok()) (*g)->Set(static_cast<double>(outbound->in_flight()));
+      }
+      if (auto g = up->WithLabels({config.service}); g.ok()) (*g)->Set(draining ? 0 : 1);
+      const int64_t total = discovery->ejections_total();
+      if (auto c = ejections->WithLabels({config.service}); c.ok()) (*c)->Inc(static_cast<double>(total - ejections_seen));
+      ejections_seen = total;
+      if (auto g = meshd_failures->WithLabels({config.service}); g.ok()) (*g)->Set(static_cast<double>(registry_client.meshd_failures()));
+    }
+    HttpResponse r;
+    r.status = 200;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = FormatPrometheusText(registry.Collect());
+    return r;
+  });
+  admin.Add("GET", "/healthz", [](const HttpRequest&) { return HttpResponse::Json(200, "{\"status\":\"ok\"}"); });
+  admin.Add("GET", "/ready", [&](const HttpRequest&) {
+    if (draining) return HttpResponse::Error(503, "draining");
+    if (!config.meshd.empty() && !registry_client.registered()) return HttpResponse::Error(503, "not registered with meshd yet");
+    return HttpResponse::Json(200, "{\"status\":\"ready\"}");
+  });
+  admin.Add("GET", "/config", [&](const HttpRequest&) { return HttpResponse::Json(200, ProxyConfigJson(config)); });
+  Result<std::unique_ptr<HttpServer>> admin_server =
+      HttpServer::Start({.listen = config.admin, .threads = 4}, [&](const HttpRequest& r) { return admin.Handle(r); });
+  if (!admin_server.ok()) return FailCommand("meshproxy", io, Status::IOError(admin_server.status().message()));
+
+  registry_client.Start();
+  InstallStopHandlers();
+  log.Info("meshproxy listening", {{"mesh_service", config.service},
+                                   {"inbound", Url(inbound_at, (*inbound)->port())},
+                                   {"outbound", outbound ? "http://" + ParseHostPort(config.outbound)->host + ":" +
+                                                               std::to_string(outbound->port())
+                                                         : std::string("off")},
+                                   {"admin", Url(admin_at, (*admin_server)->port())},
+                                   {"service_port", config.service_port},
+                                   {"meshd", config.meshd.empty() ? std::string("none") : config.meshd}});
+  while (SleepUnlessStopped(std::chrono::milliseconds(500))) {
+  }
+
+  draining = true;
+  log.Info("meshproxy draining", {{"in_flight", (*inbound)->in_flight() + (outbound ? outbound->in_flight() : 0)}});
+  (*inbound)->Stop(kDrain);
+  if (outbound) outbound->Stop(kDrain);
+  if (Status s = registry_client.Deregister(); !s.ok()) {
+    log.Warn("could not deregister from meshd", {{"error", s.message()}});
+  }
+  shipper.Flush();
+  (*admin_server)->Stop();
+  log.Info("meshproxy stopped", {{"telemetry_dropped", shipper.dropped()}});
+  return 0;
+}
+
+}  // namespace mesh

@@ -1,0 +1,125 @@
+#include "mesh/proxy_config.h"
+
+#include <cctype>
+#include <charconv>
+
+#include "mesh/json_text.h"
+#include "mesh/time_format.h"
+
+namespace mesh {
+
+Result<HostPort> ParseHostPort(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return Status::InvalidArgument("invalid address '" + std::string(text) + "' (expected host:port)");
+  }
+  HostPort hp;
+  hp.host = std::string(text.substr(0, colon));
+  const std::string_view port = text.substr(colon + 1);
+  const auto r = std::from_chars(port.data(), port.data() + port.size(), hp.port);
+  if (port.empty() || r.ec != std::errc() || r.ptr != port.data() + port.size() || hp.port < 0 || hp.port > 65535) {
+    return Status::InvalidArgument("invalid port in '" + std::string(text) + "' (expected 0..65535)");
+  }
+  return hp;
+}
+
+Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& c) {
+  Result<Json::Value> doc = ParseJson(json);
+  if (!doc.ok()) return doc.status().WithContext("config file");
+  if (!doc->isObject()) return Status::InvalidArgument("config file: expected a JSON object");
+  const Json::Value& v = *doc;
+  for (const std::string& key : v.getMemberNames()) {
+    const Json::Value& value = v[key];
+    const auto text = [&](std::string& out) -> Status {
+      if (!value.isString()) return Status::InvalidArgument("config file: " + key + " must be a string");
+      out = value.asString();
+      return Status::Ok();
+    };
+    const auto port = [&](int& out) -> Status {
+      if (!value.isInt() || value.asInt() < 1 || value.asInt() > 65535) {
+        return Status::InvalidArgument("config file: " + key + " must be a port number 1..65535");
+      }
+      out = value.asInt();
+      return Status::Ok();
+    };
+    Status s;
+    if (key == "service" || key == "ServiceName") {
+      s = text(c.service);
+    } else if (key == "service_port" || key == "ServicePort") {
+      s = port(c.service_port);
+    } else if (key == "listen") {
+      s = text(c.listen);
+    } else if (key == "ProxyPort") {
+      int p = 0;
+      s = port(p);
+      if (s.ok()) c.listen = "127.0.0.1:" + std::to_string(p);
+    } else if (key == "outbound") {
+      s = text(c.outbound);
+    } else if (key == "admin") {
+      s = text(c.admin);
+    } else if (key == "meshd" || key == "ControlPlaneURL") {
+      s = text(c.meshd);
+    } else if (key == "token_file") {
+      s = text(c.token_file);
+    } else if (key == "threads") {
+      if (!value.isInt()) s = Status::InvalidArgument("config file: threads must be an integer");
+      else c.threads = value.asInt();
+    } else if (key == "timeout") {
+      std::string t;
+      s = text(t);
+      if (s.ok()) {
+        Result<int64_t> ns = ParseDuration(t);
+        if (!ns.ok()) return ns.status().WithContext("config file: timeout");
+        c.timeout = std::chrono::milliseconds(*ns / 1'000'000);
+      }
+    } else if (key == "access_log") {
+      if (!value.isBool()) s = Status::InvalidArgument("config file: access_log must be true or false");
+      else c.access_log = value.asBool();
+    } else {
+      s = Status::InvalidArgument("config file: unknown setting '" + key + "'");
+    }
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status ValidateProxyConfig(const ProxyConfig& c) {
+  if (c.service.empty()) return Status::InvalidArgument("--service is required");
+  for (char ch : c.service) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-' && ch != '_') {
+      return Status::InvalidArgument("service name '" + c.service + "': use letters, digits, '.', '-', '_'");
+    }
+  }
+  if (c.service_port < 1 || c.service_port > 65535) return Status::InvalidArgument("--service-port is required (1..65535)");
+  for (const std::string* address : {&c.listen, &c.admin}) {
+    if (Result<HostPort> hp = ParseHostPort(*address); !hp.ok()) return hp.status();
+  }
+  if (!c.outbound.empty()) {
+    if (Result<HostPort> hp = ParseHostPort(c.outbound); !hp.ok()) return hp.status();
+  }
+  if (!c.meshd.empty() && c.meshd.rfind("http://", 0) != 0 && c.meshd.rfind("https://", 0) != 0) {
+    return Status::InvalidArgument("invalid meshd URL '" + c.meshd + "' (expected http://host:port)");
+  }
+  if (c.threads < 0 || c.threads > 256) return Status::InvalidArgument("threads must be 0..256");
+  if (c.timeout.count() <= 0) return Status::InvalidArgument("timeout must be positive");
+  return Status::Ok();
+}
+
+std::string ProxyConfigJson(const ProxyConfig& c) {
+  std::string out = "{\"service\":";
+  AppendJsonString(out, c.service);
+  out += ",\"service_port\":" + std::to_string(c.service_port) + ",\"listen\":";
+  AppendJsonString(out, c.listen);
+  out += ",\"outbound\":";
+  AppendJsonString(out, c.outbound);
+  out += ",\"admin\":";
+  AppendJsonString(out, c.admin);
+  out += ",\"meshd\":";
+  AppendJsonString(out, c.meshd);
+  out += ",\"threads\":" + std::to_string(c.threads) +
+         ",\"timeout_ms\":" + std::to_string(c.timeout.count()) +
+         ",\"access_log\":" + (c.access_log ? "true" : "false") + "}";
+  return out;
+}
+
+}  // namespace mesh

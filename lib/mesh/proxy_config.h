@@ -1,0 +1,48 @@
+// ProxyConfig: what a meshproxy runs with, from its config file and flags. The file is JSON
+// with our names or the seed's (ServiceName, ServicePort, ProxyPort, ControlPlaneURL):
+//   {"service": "orders", "service_port": 8081, "listen": "127.0.0.1:15001",
+//    "outbound": "127.0.0.1:15002", "admin": "127.0.0.1:15090", "meshd": "http://127.0.0.1:9000",
+//    "threads": 2, "timeout": "10s", "access_log": true, "token_file": "/etc/mesh/token"}
+// Flags given on the command line win over the file. Pure.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "mesh/status.h"
+
+namespace mesh {
+
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+
+struct ProxyConfig {
+  std::string service;
+  int service_port = 0;
+  std::string listen = "127.0.0.1:15001";    // inbound, in front of the service
+  std::string outbound = "127.0.0.1:15002";  // the service's calls to others; "" turns it off
+  std::string admin = "127.0.0.1:15090";     // /metrics, /healthz, /ready, /config
+  std::string meshd;                         // "" runs without a control plane
+  std::string token_file;
+  int threads = 0;  // 0: one per core
+  std::chrono::milliseconds timeout{10000};
+  bool access_log = true;
+};
+
+// "host:port" with a numeric port 0..65535 (0: any free port). Errors: InvalidArgument.
+Result<HostPort> ParseHostPort(std::string_view text);
+
+// Overlays the file's settings on `config`. Errors: InvalidArgument naming the field.
+Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& config);
+
+// Checks a complete configuration: a service name, a service port, valid addresses, an
+// http(s) meshd URL when set, threads 0..256, a positive timeout.
+Status ValidateProxyConfig(const ProxyConfig& config);
+
+// The configuration as JSON (GET /config on the admin port).
+std::string ProxyConfigJson(const ProxyConfig& config);
+
+}  // namespace mesh

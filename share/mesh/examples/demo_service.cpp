@@ -1,0 +1,67 @@
+// mesh_demo_service: the tiny HTTP service `make demo` runs behind meshproxy sidecars, and the
+// integration tests use as an upstream. It answers every request on 127.0.0.1:PORT; with
+// --next it first calls that service through its sidecar's outbound port (Host: <next>),
+// passing the incoming traceparent on so that the trace continues, as an instrumented service
+// would. --fail-percent answers that share of requests 500, --slow-percent delays that share
+// by --slow-ms (a slow tail).
+//
+//   mesh_demo_service --name orders --port 8081 --next payments --outbound 127.0.0.1:15102
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "mesh/http_client.h"
+#include "mesh/http_server.h"
+#include "mesh/signals.h"
+
+int main(int argc, char** argv) {
+  std::string name = "demo";
+  int port = 0;
+  std::string next;
+  std::string outbound = "127.0.0.1:15002";
+  double fail_percent = 0;
+  double slow_percent = 0;
+  int slow_ms = 300;
+  CLI::App app{"mesh_demo_service: a tiny HTTP service for the mesh demo and tests", "mesh_demo_service"};
+  app.add_option("--name", name, "Service name, echoed in answers")->capture_default_str();
+  app.add_option("--port", port, "Port on 127.0.0.1 (0: any free port, printed)")->capture_default_str();
+  app.add_option("--next", next, "Service to call through the sidecar before answering");
+  app.add_option("--outbound", outbound, "The sidecar's outbound address")->capture_default_str();
+  app.add_option("--fail-percent", fail_percent, "Share of requests answered 500")->capture_default_str();
+  app.add_option("--slow-percent", slow_percent, "Share of requests delayed")->capture_default_str();
+  app.add_option("--slow-ms", slow_ms, "Delay of a slow request")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  auto handler = [&](const mesh::HttpRequest& r) {
+    // Each server thread its own generator (a thread_local declared outside would never be
+    // initialised on those threads).
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    std::uniform_real_distribution<double> percent(0.0, 100.0);
+    if (percent(random) < slow_percent) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
+    std::string downstream;
+    if (!next.empty()) {
+      thread_local mesh::CurlHttpClient client(5000);
+      std::vector<std::pair<std::string, std::string>> headers = {{"Host", next}};
+      if (!r.Header("traceparent").empty()) headers.emplace_back("traceparent", r.Header("traceparent"));
+      mesh::Result<mesh::HttpClientResponse> answer = client.Send("GET", "http://" + outbound + r.path, "", headers);
+      if (!answer.ok()) return mesh::HttpResponse::Error(502, next + ": " + answer.status().message());
+      if (answer->status >= 500) return mesh::HttpResponse::Error(502, next + " answered " + std::to_string(answer->status));
+      downstream = ",\"next\":" + answer->body;
+    }
+    if (percent(random) < fail_percent) return mesh::HttpResponse::Error(500, name + " failed (simulated)");
+    return mesh::HttpResponse::Json(200, "{\"service\":\"" + name + "\"" + downstream + "}");
+  };
+  auto server = mesh::HttpServer::Start({.listen = "127.0.0.1:" + std::to_string(port), .threads = 16}, handler);
+  if (!server.ok()) {
+    std::fprintf(stderr, "mesh_demo_service: %s\n", server.status().message().c_str());
+    return 1;
+  }
+  std::printf("mesh_demo_service %s listening on 127.0.0.1:%d\n", name.c_str(), (*server)->port());
+  std::fflush(stdout);
+  mesh::InstallStopHandlers();
+  while (mesh::SleepUnlessStopped(std::chrono::milliseconds(500))) {
+  }
+  return 0;
+}

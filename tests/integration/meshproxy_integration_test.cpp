@@ -1,0 +1,227 @@
+// Runs real meshproxy sidecars in front of real demo services, with a real meshd: the mesh as
+// `make demo` runs it, on loopback ports.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <json/json.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "mesh/http_client.h"
+#include "meshd_fixture.h"
+#include "subprocess.h"
+
+namespace mesh {
+namespace {
+
+using namespace std::chrono_literals;
+using test_support::MeshdProcess;
+using test_support::RunProcess;
+using test_support::RunResult;
+using test_support::Subprocess;
+
+// A port that was free a moment ago (the kernel's pick for port 0).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+Json::Value ParseJsonText(const std::string& text) {
+  Json::Value v;
+  std::istringstream(text) >> v;
+  return v;
+}
+
+// One service instance: a demo service and its sidecar.
+struct Instance {
+  std::unique_ptr<Subprocess> service;
+  std::unique_ptr<Subprocess> proxy;
+  int inbound = 0;
+  int outbound = 0;
+  int admin = 0;
+};
+
+class MeshproxyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/meshproxy-it-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    meshd_ = std::make_unique<MeshdProcess>(dir_ + "/mesh.db");
+    ASSERT_TRUE(meshd_->ready());
+  }
+  void TearDown() override {
+    for (auto& [name, i] : instances_) {
+      if (i.proxy) i.proxy->Signal(SIGTERM);
+    }
+    instances_.clear();
+    meshd_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Starts `name` (calling `next` when set) and its meshproxy; waits until both listen.
+  Instance& Start(const std::string& name, const std::string& next = "",
+                  std::vector<std::string> service_flags = {}) {
+    Instance& i = instances_[name];
+    i.inbound = FreePort();
+    i.outbound = FreePort();
+    i.admin = FreePort();
+    std::vector<std::string> args = {DEMO_SERVICE_BIN, "--name", name, "--port", "0", "--outbound",
+                                     "127.0.0.1:" + std::to_string(i.outbound)};
+    if (!next.empty()) args.insert(args.end(), {"--next", next});
+    args.insert(args.end(), service_flags.begin(), service_flags.end());
+    i.service = std::make_unique<Subprocess>(args);
+    EXPECT_TRUE(i.service->WaitForOutput("listening on", 10s)) << i.service->err();
+    std::smatch m;
+    const std::string out = i.service->out();
+    EXPECT_TRUE(std::regex_search(out, m, std::regex("127\\.0\\.0\\.1:([0-9]+)")));
+    i.proxy = std::make_unique<Subprocess>(std::vector<std::string>{
+        MESHPROXY_BIN, "--service", name, "--service-port", m[1].str(), "--listen",
+        "127.0.0.1:" + std::to_string(i.inbound), "--outbound", "127.0.0.1:" + std::to_string(i.outbound),
+        "--admin", "127.0.0.1:" + std::to_string(i.admin), "--meshd", meshd_->url(), "--threads", "1"});
+    EXPECT_TRUE(i.proxy->WaitForStderr("meshproxy listening", 10s)) << i.proxy->err();
+    return i;
+  }
+
+  HttpClientResponse Get(int port, const std::string& path,
+                         std::vector<std::pair<std::string, std::string>> headers = {}) {
+    CurlHttpClient client(15000);
+    Result<HttpClientResponse> r = client.Send("GET", "http://127.0.0.1:" + std::to_string(port) + path, "", headers);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : HttpClientResponse{};
+  }
+
+  // Polls meshd until every service is registered and healthy.
+  bool AllRegistered(const std::vector<std::string>& services) {
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      bool all = true;
+      for (const std::string& s : services) {
+        all = all && meshd_->Request("GET", "/v1/services/" + s).body.find("\"healthy\":true") != std::string::npos;
+      }
+      if (all) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  std::string dir_;
+  std::unique_ptr<MeshdProcess> meshd_;
+  std::map<std::string, Instance> instances_;
+};
+
+TEST_F(MeshproxyTest, ARequestThroughThreeServicesIsOneTraceWithCorrectParentLinks) {
+  Start("payments");
+  Start("orders", "payments");
+  Instance& frontend = Start("frontend", "orders");
+  ASSERT_TRUE(AllRegistered({"frontend", "orders", "payments"}));
+  // The outbound proxies learn the instances at their next registry refresh.
+  HttpClientResponse r;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    r = Get(frontend.inbound, "/checkout");
+    if (r.status == 200) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json::Value body = ParseJsonText(r.body);
+  EXPECT_EQ(body["next"]["next"]["service"].asString(), "payments") << r.body;
+
+  // Once every sidecar knows its peers, a request that comes with the caller's traceparent
+  // continues that trace through the three services.
+  const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  r = Get(frontend.inbound, "/checkout", {{"traceparent", "00-" + trace + "-00f067aa0ba902b7-01"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json::Value spans;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    spans = ParseJsonText(meshd_->Request("GET", "/v1/traces/" + trace).body)["spans"];
+    if (spans.size() >= 5) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(spans.size(), 5u) << "frontend in, frontend out, orders in, orders out, payments in";
+  std::map<std::string, Json::Value> by_id;
+  for (const Json::Value& s : spans) by_id[s["span_id"].asString()] = s;
+  // Walk up from the payments server span: each parent is the previous hop.
+  std::vector<std::string> chain;
+  std::string id;
+  for (const Json::Value& s : spans) {
+    if (s["service"].asString() == "payments") id = s["span_id"].asString();
+  }
+  while (!id.empty() && by_id.count(id)) {
+    chain.push_back(by_id[id]["service"].asString() + ":" + by_id[id]["kind"].asString());
+    id = by_id[id]["parent_span_id"].asString();
+  }
+  EXPECT_EQ(chain, (std::vector<std::string>{"payments:SERVER", "orders:CLIENT", "orders:SERVER",
+                                             "frontend:CLIENT", "frontend:SERVER"}));
+  EXPECT_EQ(id, "00f067aa0ba902b7") << "the first hop's parent is the caller's span";
+}
+
+TEST_F(MeshproxyTest, AnUpstreamThatIsDownGives502JsonAndTheProxyLivesOn) {
+  Instance& i = Start("lonely");
+  i.service->Signal(SIGKILL);
+  i.service->Wait(5s);
+  const HttpClientResponse r = Get(i.inbound, "/x", {{"X-Request-ID", "req-42"}});
+  EXPECT_EQ(r.status, 502);
+  const Json::Value body = ParseJsonText(r.body);
+  EXPECT_EQ(body["service"].asString(), "lonely") << r.body;
+  EXPECT_EQ(body["request_id"].asString(), "req-42") << r.body;
+  EXPECT_FALSE(body["error"].asString().empty());
+  EXPECT_EQ(Get(i.admin, "/healthz").status, 200);
+}
+
+TEST_F(MeshproxyTest, AnUnknownServiceCalledOutboundGives503) {
+  Instance& i = Start("caller");
+  const HttpClientResponse r = Get(i.outbound, "/", {{"Host", "nobody"}});
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("nobody"), std::string::npos) << r.body;
+}
+
+TEST_F(MeshproxyTest, AdminPortServesMetricsHealthReadinessAndConfig) {
+  Instance& i = Start("shop");
+  ASSERT_TRUE(AllRegistered({"shop"}));
+  ASSERT_EQ(Get(i.inbound, "/").status, 200);
+  std::string metrics;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    metrics = Get(i.admin, "/metrics").body;
+    if (metrics.find("mesh_requests_total{code=\"200\",direction=\"inbound\",service=\"shop\"} 1") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(metrics.find("mesh_requests_total{code=\"200\",direction=\"inbound\",service=\"shop\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("mesh_request_duration_seconds_bucket"), std::string::npos);
+  EXPECT_NE(metrics.find("mesh_instance_up{service=\"shop\"} 1"), std::string::npos);
+  EXPECT_EQ(Get(i.admin, "/healthz").status, 200);
+  EXPECT_EQ(Get(i.admin, "/ready").status, 200);
+  EXPECT_NE(Get(i.admin, "/config").body.find("\"service\":\"shop\""), std::string::npos);
+}
+
+TEST_F(MeshproxyTest, SigtermDeregistersAndExitsCleanly) {
+  Instance& i = Start("brief");
+  ASSERT_TRUE(AllRegistered({"brief"}));
+  i.proxy->Signal(SIGTERM);
+  const RunResult stopped = i.proxy->Wait(30s);
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_EQ(meshd_->Request("GET", "/v1/services/brief").status, 404);
+  i.proxy.reset();
+}
+
+TEST_F(MeshproxyTest, BadConfigurationIsAUsageError) {
+  RunResult r = RunProcess({MESHPROXY_BIN, "--service", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--service-port"), std::string::npos) << r.err;
+  r = RunProcess({MESHPROXY_BIN, "--service", "x", "--service-port", "80", "--meshd", "nowhere"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("meshd URL"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace mesh
