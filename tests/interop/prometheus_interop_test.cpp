@@ -234,6 +234,39 @@ TEST_F(Promtool, KeepsTheHelpTextOfPushedFamilies) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
+// meshproxy's admin port after traffic through both of its sides (inbound 200s, an outbound
+// call to an unknown service answered 503 by the proxy itself).
+TEST(PromtoolOnMeshproxy, FindsNoFormatErrorInTheSidecarsExposition) {
+  ASSERT_TRUE(interop::PeerInstalled(PROMTOOL_BIN, "promtool"));
+  Subprocess service({DEMO_SERVICE_BIN, "--name", "shop", "--port", "0"});
+  ASSERT_TRUE(service.WaitForOutput("listening on", 10s)) << service.err();
+  std::smatch m;
+  const std::string out = service.out();
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("127\\.0\\.0\\.1:([0-9]+)")));
+  Subprocess proxy({MESHPROXY_BIN, "--service", "shop", "--service-port", m[1].str(), "--listen",
+                    "127.0.0.1:0", "--outbound", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--threads", "1"});
+  ASSERT_TRUE(proxy.WaitForStderr("meshproxy listening", 10s)) << proxy.err();
+  const std::string log = proxy.err();
+  std::smatch in, outbound, admin;
+  ASSERT_TRUE(std::regex_search(log, in, std::regex("\"inbound\":\"(http://[^\"]+)\"")));
+  ASSERT_TRUE(std::regex_search(log, outbound, std::regex("\"outbound\":\"(http://[^\"]+)\"")));
+  ASSERT_TRUE(std::regex_search(log, admin, std::regex("\"admin\":\"(http://[^\"]+)\"")));
+  CurlHttpClient client;
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(client.Send("GET", in[1].str() + "/", "", {})->status, 200);
+  ASSERT_EQ(client.Send("GET", outbound[1].str() + "/", "", {{"Host", "nobody"}})->status, 503);
+  std::string exposition;
+  PollUntil(10s, [&] {
+    exposition = client.Send("GET", admin[1].str() + "/metrics", "", {})->body;
+    return exposition.find("code=\"503\"") != std::string::npos;
+  });
+  ASSERT_NE(exposition.find("mesh_requests_total{code=\"200\",direction=\"inbound\",service=\"shop\"} 3"),
+            std::string::npos) << exposition;
+  const RunResult r = RunProcess({PROMTOOL_BIN, "check", "metrics"}, exposition);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << exposition;
+  proxy.Signal(SIGTERM);
+  EXPECT_EQ(proxy.Wait(30s).exit_code, 0);
+}
+
 // What promtool does not check: every histogram series needs a le="+Inf" bucket equal to its
 // _count. Returns one line per violation; `histograms` gets the histogram families seen.
 std::vector<std::string> HistogramProblems(const std::string& exposition,
