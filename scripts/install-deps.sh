@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mesh needs to build, test and benchmark, when they are missing.
-# (`time` is GNU time, /usr/bin/time, which bench/meshlog_bench.sh uses for peak RSS.)
+# (`time` is GNU time, /usr/bin/time, which bench/meshlog_bench.sh uses for peak RSS; wrk, nginx
+# and haproxy are bench/proxy_bench.sh's load generator and peers, started on free ports by the
+# script itself: the services the packages may enable are not used.)
 # A no-op when everything is present; runs `apt-get update` once, only when it must install.
 set -euo pipefail
 
@@ -11,6 +13,7 @@ packages=(
   libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   jq time
+  wrk nginx haproxy
   prometheus chromium ca-certificates
 )
 # The interop tests run node and npm; node 20 may come from outside Debian (NodeSource, nvm).
@@ -37,3 +40,18 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# Debian starts (and enables) nginx on port 80 and haproxy when it installs them. The benchmark
+# runs its own instances on free ports; stop the system ones we just installed, not ones a user
+# had before.
+for p in "${missing[@]}"; do
+  case "$p" in
+    nginx | haproxy)
+      if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$p" 2>/dev/null; then
+        systemctl disable --now "$p" >/dev/null 2>&1 || true
+      elif [ "$p" = nginx ] && [ -f /run/nginx.pid ]; then
+        nginx -s stop 2>/dev/null || true
+      fi
+      ;;
+  esac
+done

@@ -73,8 +73,8 @@ class MeshproxyTest : public ::testing::Test {
 
   // Starts `name` (calling `next` when set) and its meshproxy; waits until both listen.
   Instance& Start(const std::string& name, const std::string& next = "",
-                  std::vector<std::string> service_flags = {}) {
-    Instance& i = instances_[name];
+                  std::vector<std::string> service_flags = {}, const std::string& label = "") {
+    Instance& i = instances_[label.empty() ? name : label];
     i.inbound = FreePort();
     i.outbound = FreePort();
     i.admin = FreePort();
@@ -90,7 +90,8 @@ class MeshproxyTest : public ::testing::Test {
     i.proxy = std::make_unique<Subprocess>(std::vector<std::string>{
         MESHPROXY_BIN, "--service", name, "--service-port", m[1].str(), "--listen",
         "127.0.0.1:" + std::to_string(i.inbound), "--outbound", "127.0.0.1:" + std::to_string(i.outbound),
-        "--admin", "127.0.0.1:" + std::to_string(i.admin), "--meshd", meshd_->url(), "--threads", "1"});
+        "--admin", "127.0.0.1:" + std::to_string(i.admin), "--meshd", meshd_url_.empty() ? meshd_->url() : meshd_url_,
+        "--threads", "1"});
     EXPECT_TRUE(i.proxy->WaitForStderr("meshproxy listening", 10s)) << i.proxy->err();
     return i;
   }
@@ -116,7 +117,16 @@ class MeshproxyTest : public ::testing::Test {
     return false;
   }
 
+  // The inbound requests an instance's sidecar has answered with 200, from its /metrics.
+  int Served(const Instance& i, const std::string& service) {
+    const std::string metrics = Get(i.admin, "/metrics").body;
+    std::smatch m;
+    const std::regex line("mesh_requests_total\\{code=\"200\",direction=\"inbound\",service=\"" + service + "\"\\} ([0-9]+)");
+    return std::regex_search(metrics, m, line) ? std::stoi(m[1].str()) : 0;
+  }
+
   std::string dir_;
+  std::string meshd_url_;  // when set, the sidecars use this meshd instead of meshd_
   std::unique_ptr<MeshdProcess> meshd_;
   std::map<std::string, Instance> instances_;
 };
@@ -212,6 +222,77 @@ TEST_F(MeshproxyTest, SigtermDeregistersAndExitsCleanly) {
   EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
   EXPECT_EQ(meshd_->Request("GET", "/v1/services/brief").status, 404);
   i.proxy.reset();
+}
+
+TEST_F(MeshproxyTest, CallsSpreadOverThreeInstancesAndShiftAwayFromASlowOne) {
+  Instance& slow = Start("payments", "", {"--slow-percent", "100", "--slow-ms", "40"}, "payments-slow");
+  Instance& fast1 = Start("payments", "", {}, "payments-1");
+  Instance& fast2 = Start("payments", "", {}, "payments-2");
+  Instance& caller = Start("caller");
+  ASSERT_TRUE(AllRegistered({"payments", "caller"}));
+  int ok = 0;
+  for (int i = 0; i < 300 && ok < 200; ++i) {
+    if (Get(caller.outbound, "/pay", {{"Host", "payments"}}).status == 200) ++ok;
+  }
+  ASSERT_EQ(ok, 200) << "every call answered once the instances are known";
+  int served_slow = 0, served_fast1 = 0, served_fast2 = 0;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    served_slow = Served(slow, "payments");
+    served_fast1 = Served(fast1, "payments");
+    served_fast2 = Served(fast2, "payments");
+    if (served_slow + served_fast1 + served_fast2 >= 200) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(served_slow + served_fast1 + served_fast2, 200);
+  EXPECT_LT(served_slow, 40) << "the slow instance gets a small share";
+  EXPECT_GT(served_fast1, 20) << "both fast instances take traffic";
+  EXPECT_GT(served_fast2, 20) << "both fast instances take traffic";
+}
+
+TEST_F(MeshproxyTest, TrafficKeepsFlowingWhileMeshdIsDownAndTelemetryResumesAfter) {
+  // A meshd on a fixed port, so that it can come back at the same address.
+  const int port = FreePort();
+  meshd_url_ = "http://127.0.0.1:" + std::to_string(port);
+  const auto start_meshd = [&] {
+    auto p = std::make_unique<Subprocess>(std::vector<std::string>{
+        MESHD_BIN, "--listen", "127.0.0.1:" + std::to_string(port), "--db", dir_ + "/outage.db"});
+    EXPECT_TRUE(p->WaitForStderr("meshd listening", 10s)) << p->err();
+    return p;
+  };
+  auto meshd = start_meshd();
+  Start("payments");
+  Instance& caller = Start("caller");
+  CurlHttpClient client;
+  const auto registered = [&] {
+    Result<HttpClientResponse> r = client.Send("GET", meshd_url_ + "/v1/services/payments", "", {});
+    return r.ok() && r->body.find("\"healthy\":true") != std::string::npos;
+  };
+  for (int i = 0; i < 200 && !registered(); ++i) std::this_thread::sleep_for(50ms);
+  int ok = 0;
+  for (int i = 0; i < 100 && ok == 0; ++i) {
+    ok += Get(caller.outbound, "/", {{"Host", "payments"}}).status == 200 ? 1 : 0;
+    if (ok == 0) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(ok, 1);
+
+  meshd->Signal(SIGKILL);
+  meshd->Wait(5s);
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(Get(caller.outbound, "/", {{"Host", "payments"}}).status, 200) << "request " << i;
+  }
+  // A traced request while meshd is away is lost to telemetry; one after it comes back is not.
+  meshd = start_meshd();
+  const std::string trace = "0af7651916cd43dd8448eb211c80319c";
+  bool stored = false;
+  for (int attempt = 0; attempt < 100 && !stored; ++attempt) {
+    EXPECT_EQ(Get(caller.outbound, "/", {{"Host", "payments"}, {"traceparent", "00-" + trace + "-b7ad6b7169203331-01"}}).status, 200);
+    std::this_thread::sleep_for(200ms);
+    Result<HttpClientResponse> r = client.Send("GET", meshd_url_ + "/v1/traces/" + trace, "", {});
+    stored = r.ok() && r->status == 200;
+  }
+  EXPECT_TRUE(stored) << "spans reach meshd again once it is back";
+  const std::string metrics = Get(caller.admin, "/metrics").body;
+  EXPECT_NE(metrics.find("mesh_control_plane_failures{service=\"caller\"}"), std::string::npos);
 }
 
 TEST_F(MeshproxyTest, BadConfigurationIsAUsageError) {
