@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -293,6 +294,33 @@ TEST_F(MeshproxyTest, TrafficKeepsFlowingWhileMeshdIsDownAndTelemetryResumesAfte
   EXPECT_TRUE(stored) << "spans reach meshd again once it is back";
   const std::string metrics = Get(caller.admin, "/metrics").body;
   EXPECT_NE(metrics.find("mesh_control_plane_failures{service=\"caller\"}"), std::string::npos);
+}
+
+// The proxy's peak memory while it streams, from /proc: its RSS high-water mark in KiB.
+long PeakRssKib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+TEST_F(MeshproxyTest, TwoHundredMebibytesStreamBothWaysInBoundedMemory) {
+  Instance& i = Start("bulk", "", {"--max-body-mib", "256"});
+  const std::string file = dir_ + "/200MiB";
+  std::ofstream(file).close();
+  std::filesystem::resize_file(file, 200u << 20);  // sparse: no disk needed
+  const std::string base = "http://127.0.0.1:" + std::to_string(i.inbound);
+  RunResult down = RunProcess({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                               base + "/bytes/200"});
+  EXPECT_EQ(down.out, "200 209715200") << down.err;
+  RunResult up = RunProcess({"/usr/bin/curl", "-s", "-T", file, "-H", "Transfer-Encoding: chunked", base + "/size"});
+  EXPECT_EQ(up.out, "{\"received\":209715200}") << up.err;
+  RunResult up_length = RunProcess({"/usr/bin/curl", "-s", "-T", file, base + "/size"});
+  EXPECT_EQ(up_length.out, "{\"received\":209715200}") << up_length.err;
+  const long peak = PeakRssKib(i.proxy->pid());
+  EXPECT_GT(peak, 0);
+  EXPECT_LT(peak, 64 * 1024) << "the proxy held no body whole (peak RSS " << peak << " KiB)";
 }
 
 TEST_F(MeshproxyTest, BadConfigurationIsAUsageError) {

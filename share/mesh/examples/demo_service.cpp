@@ -3,12 +3,14 @@
 // --next it first calls that service through its sidecar's outbound port (Host: <next>),
 // passing the incoming traceparent on so that the trace continues, as an instrumented service
 // would. --fail-percent answers that share of requests 500, --slow-percent delays that share
-// by --slow-ms (a slow tail).
+// by --slow-ms (a slow tail). For the proxy's streaming tests, GET /bytes/N answers N MiB and
+// a request with a body to /size answers how many bytes it received.
 //
 //   mesh_demo_service --name orders --port 8081 --next payments --outbound 127.0.0.1:15102
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <thread>
 
@@ -24,6 +26,7 @@ int main(int argc, char** argv) {
   double fail_percent = 0;
   double slow_percent = 0;
   int slow_ms = 300;
+  size_t max_body_mib = 8;
   CLI::App app{"mesh_demo_service: a tiny HTTP service for the mesh demo and tests", "mesh_demo_service"};
   app.add_option("--name", name, "Service name, echoed in answers")->capture_default_str();
   app.add_option("--port", port, "Port on 127.0.0.1 (0: any free port, printed)")->capture_default_str();
@@ -32,12 +35,20 @@ int main(int argc, char** argv) {
   app.add_option("--fail-percent", fail_percent, "Share of requests answered 500")->capture_default_str();
   app.add_option("--slow-percent", slow_percent, "Share of requests delayed")->capture_default_str();
   app.add_option("--slow-ms", slow_ms, "Delay of a slow request")->capture_default_str();
+  app.add_option("--max-body-mib", max_body_mib, "Largest request body accepted")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto handler = [&](const mesh::HttpRequest& r) {
     // Each server thread its own generator (a thread_local declared outside would never be
     // initialised on those threads).
     thread_local std::mt19937_64 random{std::random_device{}()};
+    if (r.path.rfind("/bytes/", 0) == 0) {
+      mesh::HttpResponse big;
+      big.content_type = "application/octet-stream";
+      big.body.assign(std::strtoul(r.path.c_str() + 7, nullptr, 10) << 20, 'x');
+      return big;
+    }
+    if (r.path == "/size") return mesh::HttpResponse::Json(200, "{\"received\":" + std::to_string(r.body.size()) + "}");
     std::uniform_real_distribution<double> percent(0.0, 100.0);
     if (percent(random) < slow_percent) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
     std::string downstream;
@@ -53,7 +64,7 @@ int main(int argc, char** argv) {
     if (percent(random) < fail_percent) return mesh::HttpResponse::Error(500, name + " failed (simulated)");
     return mesh::HttpResponse::Json(200, "{\"service\":\"" + name + "\"" + downstream + "}");
   };
-  auto server = mesh::HttpServer::Start({.listen = "127.0.0.1:" + std::to_string(port), .threads = 16}, handler);
+  auto server = mesh::HttpServer::Start({.listen = "127.0.0.1:" + std::to_string(port), .threads = 16, .max_body_bytes = max_body_mib << 20}, handler);
   if (!server.ok()) {
     std::fprintf(stderr, "mesh_demo_service: %s\n", server.status().message().c_str());
     return 1;
