@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", flags.threads, "I/O threads (0: one per core)")->capture_default_str();
   app.add_option("--timeout", timeout, "Per-request timeout (default 10s; x-mesh-timeout overrides)");
   app.add_flag("!--no-access-log", flags.access_log, "Do not ship an access-log record per request");
+  app.add_option("--access-log-sample", flags.access_log_sample, "Share of requests logged, 0..1")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   mesh::CommandIo io;
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
   if (given("--token-file")) config.token_file = flags.token_file;
   if (given("--threads")) config.threads = flags.threads;
   if (given("--no-access-log")) config.access_log = false;
+  if (given("--access-log-sample")) config.access_log_sample = flags.access_log_sample;
   if (given("--timeout")) {
     mesh::Result<int64_t> ns = mesh::ParseDuration(timeout);
     if (!ns.ok()) return mesh::FailCommand("meshproxy", io, ns.status().WithContext("--timeout"));

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <iterator>
 
 #include "mesh/discovery_upstreams.h"
 #include "mesh/http_proxy.h"
@@ -19,6 +20,28 @@ namespace mesh {
 namespace {
 
 constexpr std::chrono::seconds kDrain{10};
+
+// Counts every attempt's outcome per direction (mesh_upstream_attempts_total) around the real
+// selector. The series are resolved once: on the I/O threads an attempt costs one atomic add.
+class CountingUpstreams : public UpstreamSelector {
+ public:
+  CountingUpstreams(std::shared_ptr<UpstreamSelector> inner, Family<Counter>& family,
+                    const std::string& service, const std::string& direction)
+      : inner_(std::move(inner)) {
+    static constexpr const char* kOutcomes[] = {"success", "server_error", "connect_failure", "timeout", "reset"};
+    for (size_t i = 0; i < std::size(kOutcomes); ++i) counters_[i] = *family.WithLabels({service, direction, kOutcomes[i]});
+  }
+  Result<Endpoint> Pick(std::string_view service, int attempt) override { return inner_->Pick(service, attempt); }
+  void Started(const Endpoint& endpoint) override { inner_->Started(endpoint); }
+  void Report(const Endpoint& endpoint, AttemptOutcome outcome, int64_t latency_ns) override {
+    counters_[static_cast<size_t>(outcome)]->Inc();
+    inner_->Report(endpoint, outcome, latency_ns);
+  }
+
+ private:
+  std::shared_ptr<UpstreamSelector> inner_;
+  Counter* counters_[5] = {};
+};
 
 std::string Url(const HostPort& hp, int port) { return "http://" + hp.host + ":" + std::to_string(port); }
 
@@ -42,6 +65,10 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
   Family<Gauge>* up = *registry.AddGauge("mesh_instance_up", "1 while this proxy serves", {"service"});
   Family<Counter>* ejections = *registry.AddCounter("mesh_outlier_ejections_total",
                                                      "Instances ejected after consecutive failures", {"service"});
+  Family<Counter>* attempts = *registry.AddCounter(
+      "mesh_upstream_attempts_total",
+      "Attempts to reach an upstream, by outcome (connect_failure: refused or unreachable)",
+      {"service", "direction", "outcome"});
   Family<Gauge>* meshd_failures = *registry.AddGauge(
       "mesh_control_plane_failures", "Calls to meshd's registry that failed since start", {"service"});
   TelemetryShipper::Options shipping;
@@ -51,6 +78,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
   shipping.instance = (inbound_at.host == "0.0.0.0" ? std::string("127.0.0.1") : inbound_at.host) + ":" +
                       std::to_string(inbound_at.port);
   shipping.access_log = config.access_log;
+  shipping.access_log_sample = config.access_log_sample;
   TelemetryShipper shipper(shipping, registry);
 
   HttpProxy::Options in;
@@ -59,7 +87,9 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
   in.threads = config.threads;
   in.direction = HttpProxy::Direction::kInbound;
   in.service = config.service;
-  in.upstreams = std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", config.service_port, ""});
+  in.upstreams = std::make_shared<CountingUpstreams>(
+      std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", config.service_port, ""}), *attempts,
+      config.service, "inbound");
   in.request_timeout = config.timeout;
   in.on_complete = [&](const ProxiedRequest& r) { shipper.Record(r, HttpProxy::Direction::kInbound); };
   Result<std::unique_ptr<HttpProxy>> inbound = HttpProxy::Start(in);
@@ -85,7 +115,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
     out.threads = config.threads;
     out.direction = HttpProxy::Direction::kOutbound;
     out.service = config.service;
-    out.upstreams = discovery;
+    out.upstreams = std::make_shared<CountingUpstreams>(discovery, *attempts, config.service, "outbound");
     out.request_timeout = config.timeout;
     out.may_retry = [&budget] { return budget.TryRetry(); };
     out.on_complete = [&](const ProxiedRequest& r) {

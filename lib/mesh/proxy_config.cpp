@@ -72,6 +72,9 @@ Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& c) {
         if (!ns.ok()) return ns.status().WithContext("config file: timeout");
         c.timeout = std::chrono::milliseconds(*ns / 1'000'000);
       }
+    } else if (key == "access_log_sample") {
+      if (!value.isNumeric()) s = Status::InvalidArgument("config file: access_log_sample must be a number");
+      else c.access_log_sample = value.asDouble();
     } else if (key == "access_log") {
       if (!value.isBool()) s = Status::InvalidArgument("config file: access_log must be true or false");
       else c.access_log = value.asBool();
@@ -102,6 +105,9 @@ Status ValidateProxyConfig(const ProxyConfig& c) {
   }
   if (c.threads < 0 || c.threads > 256) return Status::InvalidArgument("threads must be 0..256");
   if (c.timeout.count() <= 0) return Status::InvalidArgument("timeout must be positive");
+  if (!(c.access_log_sample >= 0 && c.access_log_sample <= 1)) {
+    return Status::InvalidArgument("access-log sample must be in 0..1");
+  }
   return Status::Ok();
 }
 
@@ -118,7 +124,8 @@ std::string ProxyConfigJson(const ProxyConfig& c) {
   AppendJsonString(out, c.meshd);
   out += ",\"threads\":" + std::to_string(c.threads) +
          ",\"timeout_ms\":" + std::to_string(c.timeout.count()) +
-         ",\"access_log\":" + (c.access_log ? "true" : "false") + "}";
+         ",\"access_log\":" + (c.access_log ? "true" : "false") +
+         ",\"access_log_sample\":" + std::to_string(c.access_log_sample) + "}";
   return out;
 }
 

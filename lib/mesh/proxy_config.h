@@ -2,7 +2,8 @@
 // with our names or the seed's (ServiceName, ServicePort, ProxyPort, ControlPlaneURL):
 //   {"service": "orders", "service_port": 8081, "listen": "127.0.0.1:15001",
 //    "outbound": "127.0.0.1:15002", "admin": "127.0.0.1:15090", "meshd": "http://127.0.0.1:9000",
-//    "threads": 2, "timeout": "10s", "access_log": true, "token_file": "/etc/mesh/token"}
+//    "threads": 2, "timeout": "10s", "access_log": true, "access_log_sample": 0.1,
+//    "token_file": "/etc/mesh/token"}
 // Flags given on the command line win over the file. Pure.
 #pragma once
 
@@ -30,6 +31,7 @@ struct ProxyConfig {
   int threads = 0;  // 0: one per core
   std::chrono::milliseconds timeout{10000};
   bool access_log = true;
+  double access_log_sample = 1.0;  // the share of requests with an access-log record, 0..1
 };
 
 // "host:port" with a numeric port 0..65535 (0: any free port). Errors: InvalidArgument.

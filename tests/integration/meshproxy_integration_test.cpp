@@ -188,6 +188,9 @@ TEST_F(MeshproxyTest, AnUpstreamThatIsDownGives502JsonAndTheProxyLivesOn) {
   EXPECT_EQ(body["request_id"].asString(), "req-42") << r.body;
   EXPECT_FALSE(body["error"].asString().empty());
   EXPECT_EQ(Get(i.admin, "/healthz").status, 200);
+  EXPECT_NE(Get(i.admin, "/metrics").body.find(
+                "mesh_upstream_attempts_total{direction=\"inbound\",outcome=\"connect_failure\",service=\"lonely\"} 1"),
+            std::string::npos);
 }
 
 TEST_F(MeshproxyTest, AnUnknownServiceCalledOutboundGives503) {

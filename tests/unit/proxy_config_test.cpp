@@ -58,6 +58,7 @@ TEST(ProxyConfigFile, NamesTheBadSetting) {
       {"{\"ServicePort\":70000}", "ServicePort"},
       {"{\"timeout\":\"soon\"}", "timeout"},
       {"{\"access_log\":1}", "access_log"},
+      {"{\"access_log_sample\":\"all\"}", "access_log_sample"},
       {"{\"colour\":\"blue\"}", "unknown setting 'colour'"},
       {"{\"service\":", "config file"},
   };
@@ -81,6 +82,9 @@ TEST(ProxyConfigValidation, RequiresAServiceAndItsPort) {
   EXPECT_FALSE(ValidateProxyConfig(c).ok());
   c = Valid();
   c.meshd = "127.0.0.1:9000";
+  EXPECT_FALSE(ValidateProxyConfig(c).ok());
+  c = Valid();
+  c.access_log_sample = 1.5;
   EXPECT_FALSE(ValidateProxyConfig(c).ok());
   c = Valid();
   c.admin = "nowhere";
