@@ -7,7 +7,8 @@
 #    3 repetitions, median/mean/stddev reported (MESH_BENCH_ARGS replaces those flags);
 # 2. bench/meshlog_bench.sh: meshlog against sqlite3 .import, jq and grep on N log lines;
 # 3. bench/meshd_bench.sh: meshd span ingest against raw SQLite inserts, trace lookups;
-# 4. bench/meshtrace_bench.sh: meshtrace show/list on a million spans, a 10,000-span trace.
+# 4. bench/meshtrace_bench.sh: meshtrace show/list on a million spans, a 10,000-span trace;
+# 5. bench/proxy_bench.sh: meshproxy against nginx and haproxy in front of one upstream (wrk).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-build}
@@ -30,3 +31,5 @@ echo
 "$here/meshd_bench.sh" "$build"
 echo
 "$here/meshtrace_bench.sh" "$build"
+echo
+"$here/proxy_bench.sh" "$build"

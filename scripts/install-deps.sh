@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mesh needs to build, test and benchmark, when they are missing.
-# (`time` is GNU time, /usr/bin/time, which bench/meshlog_bench.sh uses for peak RSS; wrk, nginx
-# and haproxy are bench/proxy_bench.sh's load generator and peers, started on free ports by the
-# script itself: the services the packages may enable are not used.)
+# (`time` is GNU time, /usr/bin/time, which bench/meshlog_bench.sh uses for peak RSS; curl drives
+# make demo and the proxy's streaming test; wrk, nginx and haproxy are bench/proxy_bench.sh's load
+# generator and peers, started on free ports by the script itself: the services the packages may
+# enable are not used.)
 # A no-op when everything is present; runs `apt-get update` once, only when it must install.
 set -euo pipefail
 
@@ -12,7 +13,7 @@ packages=(
   libjsoncpp-dev libcli11-dev
   libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  jq time
+  jq time curl
   wrk nginx haproxy
   prometheus chromium ca-certificates
 )
