@@ -187,7 +187,7 @@ asio::awaitable<RelayResult> RelayBody(beast::tcp_stream& in, beast::flat_buffer
   while (!sr.is_done()) {
     size_t n = 0;
     if (!parser.is_done()) {
-      if (!chunk) chunk = std::make_unique<char[]>(kRelayChunk);
+      if (!chunk) chunk = std::make_unique_for_overwrite<char[]>(kRelayChunk);
       body.data = chunk.get();
       body.size = kRelayChunk;
       in_expiry.Arm(in);
