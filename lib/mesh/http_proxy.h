@@ -19,7 +19,8 @@
 //   exponential backoff; a body already streamed is never retried;
 // - malformed requests (bad request line, headers over 16 KiB, invalid Content-Length, CR/LF or
 //   NUL in header values) → 400 JSON and the connection closed; the proxy lives on.
-// When a request ends, `on_complete` gets its record on the I/O thread: it must only enqueue.
+// When a request ends, `on_complete` is handed its record (moved: no copy on the request path)
+// on the I/O thread: it must only enqueue.
 #pragma once
 
 #include <chrono>
@@ -67,7 +68,7 @@ class HttpProxy {
     std::chrono::milliseconds connect_timeout{2000};
     int max_attempts = 3;                 // first try included
     std::function<bool()> may_retry;      // the retry budget; unset: never retry
-    std::function<void(const ProxiedRequest&)> on_complete;
+    std::function<void(ProxiedRequest&&)> on_complete;
   };
 
   // Binds (errors: IOError naming the address) and starts the threads.

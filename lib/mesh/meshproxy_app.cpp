@@ -91,7 +91,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
       std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", config.service_port, ""}), *attempts,
       config.service, "inbound");
   in.request_timeout = config.timeout;
-  in.on_complete = [&](const ProxiedRequest& r) { shipper.Record(r, HttpProxy::Direction::kInbound); };
+  in.on_complete = [&](ProxiedRequest&& r) { shipper.Record(std::move(r), HttpProxy::Direction::kInbound); };
   Result<std::unique_ptr<HttpProxy>> inbound = HttpProxy::Start(in);
   if (!inbound.ok()) return FailCommand("meshproxy", io, Status::IOError(inbound.status().message()));
 
@@ -118,9 +118,9 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
     out.upstreams = std::make_shared<CountingUpstreams>(discovery, *attempts, config.service, "outbound");
     out.request_timeout = config.timeout;
     out.may_retry = [&budget] { return budget.TryRetry(); };
-    out.on_complete = [&](const ProxiedRequest& r) {
+    out.on_complete = [&](ProxiedRequest&& r) {
       budget.RecordRequest();
-      shipper.Record(r, HttpProxy::Direction::kOutbound);
+      shipper.Record(std::move(r), HttpProxy::Direction::kOutbound);
     };
     Result<std::unique_ptr<HttpProxy>> started = HttpProxy::Start(out);
     if (!started.ok()) return FailCommand("meshproxy", io, Status::IOError(started.status().message()));

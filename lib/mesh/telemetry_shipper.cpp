@@ -100,8 +100,8 @@ TelemetryShipper::~TelemetryShipper() {
   Flush();
 }
 
-bool TelemetryShipper::Record(const ProxiedRequest& request, HttpProxy::Direction direction) {
-  if (queue_.TryPush(Entry{request, direction})) return true;
+bool TelemetryShipper::Record(ProxiedRequest request, HttpProxy::Direction direction) {
+  if (queue_.TryPush(Entry{std::move(request), direction})) return true;
   // Counted into the metric by the thread: a family lookup takes a lock, which the request
   // path must not.
   ++queue_full_;

@@ -51,7 +51,7 @@ class TelemetryShipper {
   ~TelemetryShipper();  // drains the queue, makes one last shipping attempt, stops
 
   // The request path: never blocks. false when the queue was full (the record is dropped).
-  bool Record(const ProxiedRequest& request, HttpProxy::Direction direction);
+  bool Record(ProxiedRequest request, HttpProxy::Direction direction);
 
   // Drains and ships now (tests, and shutdown).
   void Flush();
