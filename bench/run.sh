@@ -9,6 +9,7 @@
 # 3. bench/meshd_bench.sh: meshd span ingest against raw SQLite inserts, trace lookups;
 # 4. bench/meshtrace_bench.sh: meshtrace show/list on a million spans, a 10,000-span trace;
 # 5. bench/proxy_bench.sh: meshproxy against nginx and haproxy in front of one upstream (wrk).
+# 6. bench/meshstat_bench.sh: meshstat report over 50 services x 24 h of 15 s samples.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-build}
@@ -33,3 +34,7 @@ echo
 "$here/meshtrace_bench.sh" "$build"
 echo
 "$here/proxy_bench.sh" "$build"
+echo
+"$here/meshstat_bench.sh" "$build"
+echo
+"$here/meshalert_bench.sh" "$build"

@@ -86,6 +86,8 @@ mesh demo is running: meshd at $url, store $MESH_DB
   services:    curl -s $url/v1/services | jq .
   sidecars:    curl -s http://127.0.0.1:$((base + 10))/metrics    (frontend's admin port)
   logs:        MESH_SERVER=$url $bin/meshlog tail -f --level error
+  report:      MESH_SERVER=$url $bin/meshstat report --since 5m     (or: meshstat top)
+  alerts:      MESH_SERVER=$url $bin/meshalert check --rules share/mesh/rules.example.json
 MSG
 echo
 [ -n "$trace" ] && "$bin/meshtrace" show "$trace" --logs --width 110

@@ -3,7 +3,8 @@
 # (`time` is GNU time, /usr/bin/time, which bench/meshlog_bench.sh uses for peak RSS; curl drives
 # make demo and the proxy's streaming test; wrk, nginx and haproxy are bench/proxy_bench.sh's load
 # generator and peers, started on free ports by the script itself: the services the packages may
-# enable are not used.)
+# enable are not used. prometheus-alertmanager is the peer of meshalert's interop test, which
+# also starts its own on a free port.)
 # A no-op when everything is present; runs `apt-get update` once, only when it must install.
 set -euo pipefail
 
@@ -15,7 +16,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   jq time curl
   wrk nginx haproxy
-  prometheus chromium ca-certificates
+  prometheus prometheus-alertmanager chromium ca-certificates
 )
 # The interop tests run node and npm; node 20 may come from outside Debian (NodeSource, nvm).
 if ! command -v node >/dev/null 2>&1; then
@@ -47,7 +48,7 @@ apt-get install -y -q --no-install-recommends "${missing[@]}"
 # had before.
 for p in "${missing[@]}"; do
   case "$p" in
-    nginx | haproxy)
+    nginx | haproxy | prometheus-alertmanager)
       if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$p" 2>/dev/null; then
         systemctl disable --now "$p" >/dev/null 2>&1 || true
       elif [ "$p" = nginx ] && [ -f /run/nginx.pid ]; then

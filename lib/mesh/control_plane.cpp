@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "mesh/alert_engine.h"
+#include "mesh/alert_json.h"
 #include "mesh/dashboard.h"
 #include "mesh/json_text.h"
 #include "mesh/log_api.h"
@@ -11,6 +13,8 @@
 #include "mesh/prometheus_text.h"
 #include "mesh/otlp.h"
 #include "mesh/registry.h"
+#include "mesh/report.h"
+#include "mesh/signal_source.h"
 #include "mesh/sqlite_db.h"
 #include "mesh/time_format.h"
 #include "mesh/zipkin.h"
@@ -209,6 +213,11 @@ void ControlPlane::Upkeep(WriteContext& c) {
         {"DELETE FROM metric_samples WHERE rowid IN (SELECT rowid FROM metric_samples WHERE ts_ns < ? "
          "ORDER BY ts_ns LIMIT 5000)",
          {cutoff}},
+        // Alert history and silences over for longer than the retention; alert states stay.
+        {"DELETE FROM alert_events WHERE id IN (SELECT id FROM alert_events WHERE ts_ns < ? "
+         "ORDER BY ts_ns LIMIT 5000)",
+         {cutoff}},
+        {"DELETE FROM alert_silences WHERE ends_ns < ?", {cutoff}},
         // Series whose samples are all gone, so that label sets pushed once do not stay forever.
         {"DELETE FROM metric_series WHERE id IN (SELECT id FROM metric_series s WHERE NOT EXISTS "
          "(SELECT 1 FROM metric_samples m WHERE m.series_id = s.id) LIMIT 5000)",
@@ -247,6 +256,13 @@ void ControlPlane::AddRoutes(HttpRouter& router) {
   router.Add("POST", "/metrics", [this](const HttpRequest& r) { return IngestMetrics(r, true); });
   router.Add("GET", "/metrics", bind(&ControlPlane::Exposition));
   router.Add("GET", "/v1/metrics/signals", bind(&ControlPlane::Signals));
+  router.Add("GET", "/v1/report", bind(&ControlPlane::GetReport));
+  router.Add("POST", "/v1/alerts/check", bind(&ControlPlane::CheckAlerts));
+  router.Add("GET", "/v1/alerts", bind(&ControlPlane::ListAlerts));
+  router.Add("GET", "/v1/alerts/history", bind(&ControlPlane::AlertHistory));
+  router.Add("GET", "/v1/silences", bind(&ControlPlane::ListSilences));
+  router.Add("POST", "/v1/silences", bind(&ControlPlane::AddSilence));
+  router.Add("DELETE", "/v1/silences/{id}", bind(&ControlPlane::ExpireSilence));
   const auto dashboard = [](const HttpRequest&) {
     HttpResponse r;
     r.content_type = "text/html; charset=utf-8";
@@ -765,6 +781,155 @@ HttpResponse ControlPlane::Signals(const HttpRequest& r) {
   }
   out += "]}";
   return HttpResponse::Json(200, std::move(out));
+}
+
+// meshstat --server: the report BuildReport computes on the file, over [since, until) (default:
+// the last hour up to now), as JSON that meshstat renders in any of its formats.
+HttpResponse ControlPlane::GetReport(const HttpRequest& r) {
+  Result<std::pair<int64_t, int64_t>> window = WindowParams(r);
+  if (!window.ok()) return HttpResponse::Error(400, window.status().message());
+  ReportQuery query{window->first, window->second, r.Query("service")};
+  if (query.until_ns == INT64_MAX) query.until_ns = clock_.NowNs();
+  if (query.until_ns <= query.since_ns) return HttpResponse::Error(400, "parameter until must be after since");
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  Result<Report> report = BuildReport(**lease, query);
+  if (!report.ok()) return StoreError(report.status());
+  return HttpResponse::Json(200, EncodeReportJson(*report));
+}
+
+// POST /v1/alerts/check {"rules": <rules document>, "at": "<Unix seconds>",
+// "repeat_interval_ns": N, "external_url": "...", "alertmanager": "URL", "webhook": "URL"}:
+// the round meshalert check runs on a file, run here on the store (notifications included, as
+// meshd reaches the receivers), its states committed through the writer.
+HttpResponse ControlPlane::CheckAlerts(const HttpRequest& r) {
+  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
+  Result<Json::Value> body = ParseJson(r.body);
+  if (!body.ok()) return HttpResponse::Error(400, body.status().message());
+  if (!body->isObject()) return HttpResponse::Error(400, "expected a JSON object");
+  std::string rules_text;
+  AppendJsonValue(rules_text, (*body)["rules"]);
+  Result<std::vector<AlertRule>> rules = ParseAlertRules(rules_text);
+  if (!rules.ok()) return HttpResponse::Error(400, rules.status().message());
+  AlertCheckOptions options;
+  options.at_ns = clock_.NowNs();
+  if ((*body)["at"].isString()) {
+    Result<int64_t> at = ParseTimeSpec((*body)["at"].asString(), options.at_ns);
+    if (!at.ok()) return HttpResponse::Error(400, "at: " + at.status().message());
+    options.at_ns = *at;
+  }
+  const Json::Value& repeat = (*body)["repeat_interval_ns"];
+  if (!repeat.isNull() && (!repeat.isInt64() || repeat.asInt64() < 0)) {
+    return HttpResponse::Error(400, "repeat_interval_ns must be a non-negative integer");
+  }
+  options.repeat_interval_ns = repeat.isNull() ? 0 : repeat.asInt64();
+  options.external_url = (*body)["external_url"].asString();
+  CurlHttpClient http(10000);
+  std::vector<std::unique_ptr<AlertSink>> owned;
+  for (const char* key : {"alertmanager", "webhook"}) {
+    const std::string url = (*body)[key].isString() ? (*body)[key].asString() : "";
+    if (url.empty()) continue;
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      return HttpResponse::Error(400, std::string(key) + ": expected an http(s) URL");
+    }
+    if (std::string(key) == "alertmanager") owned.push_back(std::make_unique<AlertmanagerSink>(http, url));
+    else owned.push_back(std::make_unique<WebhookSink>(http, url, options.external_url));
+  }
+  std::vector<AlertSink*> sinks;
+  for (auto& sink : owned) sinks.push_back(sink.get());
+
+  Result<AlertCheckReport> report = [&]() -> Result<AlertCheckReport> {
+    Result<ReadLease> lease = AcquireReader();
+    if (!lease.ok()) return lease.status();
+    StoreSignalSource source(**lease);
+    AlertStore alerts(**lease);
+    return AlertEngine(source, alerts, sinks).Check(*rules, options);
+  }();
+  if (!report.ok()) return StoreError(report.status());
+  if (Status s = writer_->Submit([&](WriteContext& c) { return AlertStore(c.store).Save(report->alerts, report->events); });
+      !s.ok()) {
+    return StoreError(s);
+  }
+  return HttpResponse::Json(200, AlertCheckReportJson(*report));
+}
+
+HttpResponse ControlPlane::ListAlerts(const HttpRequest&) {
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  Result<std::vector<StoredAlert>> alerts = AlertStore(**lease).Load({});
+  if (!alerts.ok()) return StoreError(alerts.status());
+  std::string out = "[";
+  for (size_t i = 0; i < alerts->size(); ++i) out += (i ? "," : "") + StoredAlertJson((*alerts)[i]);
+  return HttpResponse::Json(200, out + "]");
+}
+
+HttpResponse ControlPlane::AlertHistory(const HttpRequest& r) {
+  Result<std::pair<int64_t, int64_t>> window = WindowParams(r);
+  if (!window.ok()) return HttpResponse::Error(400, window.status().message());
+  Result<size_t> limit = LimitParam(r);
+  if (!limit.ok()) return HttpResponse::Error(400, limit.status().message());
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  Result<std::vector<AlertEvent>> events =
+      AlertStore(**lease).History({window->first, window->second, r.Query("rule"), *limit});
+  if (!events.ok()) return StoreError(events.status());
+  std::string out = "[";
+  for (size_t i = 0; i < events->size(); ++i) out += (i ? "," : "") + AlertEventJson((*events)[i]);
+  return HttpResponse::Json(200, out + "]");
+}
+
+HttpResponse ControlPlane::ListSilences(const HttpRequest& r) {
+  int64_t at = clock_.NowNs();
+  if (!r.Query("at").empty()) {
+    Result<int64_t> t = ParseTimeSpec(r.Query("at"), at);
+    if (!t.ok()) return HttpResponse::Error(400, "parameter at: " + t.status().message());
+    at = *t;
+  }
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  Result<std::vector<Silence>> silences = AlertStore(**lease).Silences(at, r.Query("all") == "true");
+  if (!silences.ok()) return StoreError(silences.status());
+  std::string out = "[";
+  for (size_t i = 0; i < silences->size(); ++i) out += (i ? "," : "") + SilenceJson((*silences)[i]);
+  return HttpResponse::Json(200, out + "]");
+}
+
+HttpResponse ControlPlane::AddSilence(const HttpRequest& r) {
+  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
+  Result<std::vector<Silence>> parsed = ParseSilences("[" + r.body + "]");
+  if (!parsed.ok() || parsed->size() != 1) {
+    return HttpResponse::Error(400, "expected one silence: {\"rule\",\"service\",\"starts_at\",\"ends_at\",\"comment\"}");
+  }
+  Silence silence = parsed->front();
+  if (silence.rule.empty() || silence.service.empty() || silence.comment.empty()) {
+    return HttpResponse::Error(400, "rule, service and comment are required");
+  }
+  if (silence.starts_ns == 0) silence.starts_ns = clock_.NowNs();
+  if (silence.ends_ns <= silence.starts_ns) return HttpResponse::Error(400, "ends_at must be after starts_at");
+  if (silence.created_by.empty()) silence.created_by = "unknown";
+  Status s = writer_->Submit([&](WriteContext& c) -> Status {
+    Result<int64_t> id = AlertStore(c.store).AddSilence(silence);
+    if (id.ok()) silence.id = *id;
+    return id.status();
+  });
+  if (!s.ok()) return StoreError(s);
+  return HttpResponse::Json(201, SilenceJson(silence));
+}
+
+HttpResponse ControlPlane::ExpireSilence(const HttpRequest& r) {
+  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
+  const std::string& text = r.PathParam("id");
+  int64_t id = 0;
+  const auto res = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (res.ec != std::errc() || res.ptr != text.data() + text.size() || id <= 0) {
+    return HttpResponse::Error(400, "silence id must be a positive integer");
+  }
+  const int64_t now = clock_.NowNs();
+  Status s = writer_->Submit([&](WriteContext& c) { return AlertStore(c.store).ExpireSilence(id, now); });
+  if (s.code() == Status::Code::kNotFound) return HttpResponse::Error(404, s.message());
+  if (s.code() == Status::Code::kInvalidArgument) return HttpResponse::Error(400, s.message());
+  if (!s.ok()) return StoreError(s);
+  return HttpResponse::Json(200, "{\"expired\":" + std::to_string(id) + "}");
 }
 
 }  // namespace mesh

@@ -67,7 +67,16 @@ class ControlPlane {
   HttpResponse IngestMetrics(const HttpRequest& request, bool seed_route);
   HttpResponse Exposition(const HttpRequest& request);
   HttpResponse Signals(const HttpRequest& request);
+  // GET /v1/report: meshstat's report (report.h) as JSON.
+  HttpResponse GetReport(const HttpRequest& request);
   void AppendSignalsJson(std::string& out, Store& store, const std::string& service, int64_t window_ns);
+  // meshalert --server: one check round on meshd's store, alert states, history, silences.
+  HttpResponse CheckAlerts(const HttpRequest& request);
+  HttpResponse ListAlerts(const HttpRequest& request);
+  HttpResponse AlertHistory(const HttpRequest& request);
+  HttpResponse ListSilences(const HttpRequest& request);
+  HttpResponse AddSilence(const HttpRequest& request);
+  HttpResponse ExpireSilence(const HttpRequest& request);
 
   // meshd's own metrics, exposed on /metrics.
   struct OwnMetrics {

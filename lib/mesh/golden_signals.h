@@ -28,6 +28,7 @@ struct GoldenSignals {
   double requests_per_second = 0;
   double error_percent = 0;           // 5xx share of requests, 0..100
   std::optional<double> p50_seconds;
+  std::optional<double> p90_seconds;
   std::optional<double> p95_seconds;
   std::optional<double> p99_seconds;
   int64_t requests = 0;               // in the window

@@ -23,6 +23,7 @@
 #include "mesh/remote_log.h"
 #include "mesh/span_stats.h"
 #include "mesh/span_store.h"
+#include "mesh/text_table.h"
 #include "mesh/time_format.h"
 #include "mesh/trace_render.h"
 #include "mesh/trace_tree.h"
@@ -279,56 +280,9 @@ std::string TraceJson(const std::vector<Span>& spans) {
   return out;
 }
 
-// A cell of a text table: control characters escaped (store values are untrusted).
-std::string Cell(const std::string& text) {
-  std::string out;
-  for (char c : SanitizedUtf8(text)) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// At most `columns` code points of a table cell, with an ellipsis when cut.
-std::string Clip(const std::string& text, size_t columns = 60) {
-  size_t seen = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
-    if (seen++ == columns - 1) return i + 1 < text.size() ? text.substr(0, i) + "…" : text;
-  }
-  return text;
-}
-
-// Display width of UTF-8 text (one column per code point: what a table needs here).
-size_t Columns(const std::string& text) {
-  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
-
-// Rows of cells as left-aligned columns separated by two spaces.
-std::string Table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], Columns(row[i]));
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line.append(widths[i] - Columns(row[i]) + 2, ' ');
-    }
-    out += line + "\n";
-  }
-  return out;
-}
+std::string Cell(const std::string& text) { return TableCell(text); }
+std::string Clip(const std::string& text, size_t columns = 60) { return ClipCell(text, columns); }
+std::string Table(const std::vector<std::vector<std::string>>& rows) { return TextTable(rows); }
 
 std::string Milliseconds(int64_t ns) {
   char buf[32];
@@ -340,17 +294,6 @@ std::string Percent(int64_t part, int64_t whole) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
   return buf;
-}
-
-// A CSV field: quoted when it holds a comma, quote or line break (RFC 4180).
-std::string CsvField(const std::string& text) {
-  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 // --- import: format detection and decoding --------------------------------------------------

@@ -211,6 +211,7 @@ Result<GoldenSignals> MetricStore::Signals(const std::string& service, int64_t w
   std::vector<std::pair<double, double>> cumulative(buckets.begin(), buckets.end());
   if (!cumulative.empty() && std::isinf(cumulative.back().first)) {
     g.p50_seconds = HistogramQuantile(0.50, cumulative);
+    g.p90_seconds = HistogramQuantile(0.90, cumulative);
     g.p95_seconds = HistogramQuantile(0.95, cumulative);
     g.p99_seconds = HistogramQuantile(0.99, cumulative);
   }
