@@ -40,11 +40,12 @@ start_service() {
   local name=$1 i=$2 next=$3; shift 3
   local svc=$((base + 1 + i)) in=$((base + 4 + i)) out=$((base + 7 + i)) admin=$((base + 10 + i))
   "$bin/mesh_demo_service" --name "$name" --port "$svc" --outbound "127.0.0.1:$out" \
-    ${next:+--next "$next"} "$@" >"$demo_dir/$name.log" 2>&1 &
+    --meshd "$url" ${next:+--next "$next"} "$@" >"$demo_dir/$name.log" 2>&1 &
   pids+=($!)
   wait_for "$demo_dir/$name.log" "listening" "$name"
   "$bin/meshproxy" --service "$name" --service-port "$svc" --listen "127.0.0.1:$in" \
     --outbound "127.0.0.1:$out" --admin "127.0.0.1:$admin" --meshd "$url" --threads 1 \
+    --app-metrics-path /metrics \
     2>"$demo_dir/$name-proxy.log" &
   pids+=($!)
   wait_for "$demo_dir/$name-proxy.log" "meshproxy listening" "meshproxy for $name"
@@ -85,6 +86,8 @@ mesh demo is running: meshd at $url, store $MESH_DB
                MESH_SERVER=$url $bin/meshtrace stats
   services:    curl -s $url/v1/services | jq .
   sidecars:    curl -s http://127.0.0.1:$((base + 10))/metrics    (frontend's admin port)
+  app metrics: curl -s http://127.0.0.1:$((base + 1))/metrics     (frontend itself: RED metrics)
+  prometheus:  curl -s $url/v1/prometheus/targets | jq .   (what share/mesh/prometheus.yml scrapes)
   logs:        MESH_SERVER=$url $bin/meshlog tail -f --level error
   report:      MESH_SERVER=$url $bin/meshstat report --since 5m     (or: meshstat top)
   alerts:      MESH_SERVER=$url $bin/meshalert check --rules share/mesh/rules.example.json

@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-access-log", flags.access_log, "Do not ship an access-log record per request");
   app.add_option("--access-log-sample", flags.access_log_sample, "Share of requests logged, 0..1")
       ->capture_default_str();
+  app.add_option("--app-metrics-path", flags.app_metrics_path,
+                 "The service serves Prometheus metrics at this path (e.g. /metrics): listed for scraping "
+                 "in meshd's /v1/prometheus/targets");
   CLI11_PARSE(app, argc, argv);
 
   mesh::CommandIo io;
@@ -57,6 +60,7 @@ int main(int argc, char** argv) {
   if (given("--threads")) config.threads = flags.threads;
   if (given("--no-access-log")) config.access_log = false;
   if (given("--access-log-sample")) config.access_log_sample = flags.access_log_sample;
+  if (given("--app-metrics-path")) config.app_metrics_path = flags.app_metrics_path;
   if (given("--timeout")) {
     mesh::Result<int64_t> ns = mesh::ParseDuration(timeout);
     if (!ns.ok()) return mesh::FailCommand("meshproxy", io, ns.status().WithContext("--timeout"));

@@ -10,6 +10,7 @@
 #include "mesh/log_api.h"
 #include "mesh/log_store.h"
 #include "mesh/metric_store.h"
+#include "mesh/prometheus_targets.h"
 #include "mesh/prometheus_text.h"
 #include "mesh/otlp.h"
 #include "mesh/registry.h"
@@ -252,6 +253,7 @@ void ControlPlane::AddRoutes(HttpRouter& router) {
   router.Add("GET", "/v1/services", [this](const HttpRequest& r) { return ListServices(r, false); });
   router.Add("GET", "/services", [this](const HttpRequest& r) { return ListServices(r, true); });
   router.Add("GET", "/v1/services/{name}", bind(&ControlPlane::GetService));
+  router.Add("GET", "/v1/prometheus/targets", bind(&ControlPlane::PrometheusTargets));
   router.Add("POST", "/v1/metrics", [this](const HttpRequest& r) { return IngestMetrics(r, false); });
   router.Add("POST", "/metrics", [this](const HttpRequest& r) { return IngestMetrics(r, true); });
   router.Add("GET", "/metrics", bind(&ControlPlane::Exposition));
@@ -591,6 +593,15 @@ HttpResponse ControlPlane::GetService(const HttpRequest& r) {
   return HttpResponse::Json(200, std::move(out));
 }
 
+HttpResponse ControlPlane::PrometheusTargets(const HttpRequest& r) {
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  Result<std::vector<Instance>> instances = Registry(**lease).Instances("");
+  if (!instances.ok()) return StoreError(instances.status());
+  return HttpResponse::Json(
+      200, FormatTargetGroups(BuildPrometheusTargets(*instances, clock_.NowNs(), r.Header("host"))));
+}
+
 HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) {
   if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
   const auto started = std::chrono::steady_clock::now();
@@ -656,7 +667,7 @@ HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) 
   return HttpResponse::Json(200, "{\"samples\":" + std::to_string(stored) + "}");
 }
 
-HttpResponse ControlPlane::Exposition(const HttpRequest&) {
+HttpResponse ControlPlane::Exposition(const HttpRequest& r) {
   std::vector<MetricFamily> families = registry_.Collect();
   Result<ReadLease> lease = AcquireReader();
   if (!lease.ok()) return StoreError(lease.status());
@@ -695,9 +706,11 @@ HttpResponse ControlPlane::Exposition(const HttpRequest&) {
       }
     }
   }
+  // Prometheus asks for OpenMetrics first; promtool and curl get the 0.0.4 text.
+  auto exposed = ExposeMetrics(families, r.Header("accept"));
   HttpResponse response;
-  response.content_type = std::string(kPrometheusContentType);
-  response.body = FormatPrometheusText(families);
+  response.content_type = std::string(exposed.content_type);
+  response.body = std::move(exposed.body);
   return response;
 }
 

@@ -64,6 +64,10 @@ class ControlPlane {
   HttpResponse Deregister(const HttpRequest& request);
   HttpResponse ListServices(const HttpRequest& request, bool seed_format);
   HttpResponse GetService(const HttpRequest& request);
+  // GET /v1/prometheus/targets: the registry as Prometheus http_sd / file_sd target groups
+  // (prometheus_targets.h). meshd's own group is the request's Host header: the address the
+  // scraper reached meshd at (meshd does not know its advertised address otherwise).
+  HttpResponse PrometheusTargets(const HttpRequest& request);
   HttpResponse IngestMetrics(const HttpRequest& request, bool seed_route);
   HttpResponse Exposition(const HttpRequest& request);
   HttpResponse Signals(const HttpRequest& request);

@@ -7,6 +7,7 @@
 #include "mesh/discovery_upstreams.h"
 #include "mesh/http_proxy.h"
 #include "mesh/http_server.h"
+#include "mesh/json_text.h"
 #include "mesh/logger.h"
 #include "mesh/metrics.h"
 #include "mesh/prometheus_text.h"
@@ -101,7 +102,16 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
   reg.service = config.meshd.empty() ? "" : config.service;
   reg.host = inbound_at.host == "0.0.0.0" ? "127.0.0.1" : inbound_at.host;
   reg.port = (*inbound)->port();  // the address other proxies call: ours, not the service's
-  reg.meta_json = "{\"proxy\":\"meshproxy " MESH_VERSION "\",\"admin\":\"" + config.admin + "\"}";
+  reg.meta_json = "{\"proxy\":\"meshproxy " MESH_VERSION "\",\"admin\":";
+  AppendJsonString(reg.meta_json, config.admin);
+  if (!config.app_metrics_path.empty()) {
+    // The service listens on 127.0.0.1 beside its sidecar, so it is scraped at the sidecar's host.
+    reg.meta_json += ",\"app\":";
+    AppendJsonString(reg.meta_json, reg.host + ":" + std::to_string(config.service_port));
+    reg.meta_json += ",\"app_metrics_path\":";
+    AppendJsonString(reg.meta_json, config.app_metrics_path);
+  }
+  reg.meta_json += '}';
   RegistryClient registry_client(reg);
 
   auto discovery = std::make_shared<DiscoveryUpstreams>(registry_client, *io.clock);
@@ -131,7 +141,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
   int64_t ejections_seen = 0;
   std::mutex metrics_mu;  // ejections_seen: concurrent scrapes
   HttpRouter admin;
-  admin.Add("GET", "/metrics", [&](const HttpRequest&) {
+  admin.Add("GET", "/metrics", [&](const HttpRequest& request) {
     {
       std::lock_guard lock(metrics_mu);
       if (auto g = in_flight->WithLabels({config.service, "inbound"}); g.ok()) (*g)->Set(static_cast<double>((*inbound)->in_flight()));
@@ -144,10 +154,11 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
       ejections_seen = total;
       if (auto g = meshd_failures->WithLabels({config.service}); g.ok()) (*g)->Set(static_cast<double>(registry_client.meshd_failures()));
     }
+    auto exposed = ExposeMetrics(registry.Collect(), request.Header("accept"));
     HttpResponse r;
     r.status = 200;
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = FormatPrometheusText(registry.Collect());
+    r.content_type = std::string(exposed.content_type);
+    r.body = std::move(exposed.body);
     return r;
   });
   admin.Add("GET", "/healthz", [](const HttpRequest&) { return HttpResponse::Json(200, "{\"status\":\"ok\"}"); });

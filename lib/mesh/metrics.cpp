@@ -1,7 +1,9 @@
 #include "mesh/metrics.h"
 
 #include <algorithm>
+#include <cmath>
 
+#include "mesh/golden_signals.h"
 #include "mesh/prometheus_text.h"
 
 namespace mesh {
@@ -26,27 +28,42 @@ Labels LabelsOf(const std::vector<std::string>& names, const std::vector<std::st
 }  // namespace
 
 Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)), counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+    : bounds_(std::move(bounds)),
+      lines_per_shard_((bounds_.size() + 1 + 7) / 8),
+      lines_(new Line[kMetricShards * lines_per_shard_]) {
   std::sort(bounds_.begin(), bounds_.end());
-  for (size_t i = 0; i <= bounds_.size(); ++i) counts_[i].store(0);
+  for (size_t i = 0; i < kMetricShards * lines_per_shard_; ++i) {
+    for (std::atomic<uint64_t>& c : lines_[i].counts) c.store(0, std::memory_order_relaxed);
+  }
 }
 
 void Histogram::Observe(double value) {
   const size_t bucket = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
-  counts_[bucket].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(value, std::memory_order_relaxed);
+  const size_t shard = MetricShard();
+  lines_[shard * lines_per_shard_ + bucket / 8].counts[bucket % 8].fetch_add(1, std::memory_order_relaxed);
+  sums_[shard].value.fetch_add(value, std::memory_order_relaxed);
+}
+
+std::optional<double> Histogram::Snapshot::Quantile(double q) const {
+  std::vector<std::pair<double, double>> buckets;
+  for (size_t i = 0; i < cumulative.size(); ++i) {
+    buckets.emplace_back(i < bounds.size() ? bounds[i] : INFINITY, static_cast<double>(cumulative[i]));
+  }
+  return HistogramQuantile(q, buckets);
 }
 
 Histogram::Snapshot Histogram::Collect() const {
   Snapshot s;
   s.bounds = bounds_;
   uint64_t running = 0;
-  for (size_t i = 0; i <= bounds_.size(); ++i) {
-    running += counts_[i].load(std::memory_order_relaxed);
+  for (size_t bucket = 0; bucket <= bounds_.size(); ++bucket) {
+    for (size_t shard = 0; shard < kMetricShards; ++shard) {
+      running += lines_[shard * lines_per_shard_ + bucket / 8].counts[bucket % 8].load(std::memory_order_relaxed);
+    }
     s.cumulative.push_back(running);
   }
   s.count = running;
-  s.sum = sum_.load(std::memory_order_relaxed);
+  for (const Sum& sum : sums_) s.sum += sum.value.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,16 +19,33 @@
 
 namespace mesh {
 
+// Counters and histograms spread their updates over a few cache-line-sized cells, one per
+// thread (handed out round-robin), so that threads updating the same series do not take turns
+// owning one cache line; reading a value sums the cells.
+inline constexpr size_t kMetricShards = 8;
+inline size_t MetricShard() {
+  static std::atomic<size_t> next{0};
+  thread_local const size_t shard = next.fetch_add(1, std::memory_order_relaxed) % kMetricShards;
+  return shard;
+}
+
 class Counter {
  public:
   // Negative increments are ignored: a counter only goes up.
   void Inc(double by = 1) {
-    if (by > 0) value_.fetch_add(by, std::memory_order_relaxed);
+    if (by > 0) cells_[MetricShard()].value.fetch_add(by, std::memory_order_relaxed);
   }
-  double Value() const { return value_.load(std::memory_order_relaxed); }
+  double Value() const {
+    double sum = 0;
+    for (const Cell& c : cells_) sum += c.value.load(std::memory_order_relaxed);
+    return sum;
+  }
 
  private:
-  std::atomic<double> value_{0};
+  struct alignas(64) Cell {
+    std::atomic<double> value{0};
+  };
+  Cell cells_[kMetricShards];
 };
 
 class Gauge {
@@ -51,13 +69,24 @@ class Histogram {
     std::vector<uint64_t> cumulative;  // per bound, then +Inf
     double sum = 0;
     uint64_t count = 0;
+    // The q-quantile (0..1) estimated from the buckets as histogram_quantile() does (linear
+    // inside the bucket), for human output; nullopt when empty. Never exposed as a sample:
+    // Prometheus computes its own from the buckets.
+    std::optional<double> Quantile(double q) const;
   };
   Snapshot Collect() const;
 
  private:
+  struct alignas(64) Line {
+    std::atomic<uint64_t> counts[8];
+  };
+  struct alignas(64) Sum {
+    std::atomic<double> value{0};
+  };
   std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> counts_;  // per bucket, not cumulative
-  std::atomic<double> sum_{0};
+  size_t lines_per_shard_;
+  std::unique_ptr<Line[]> lines_;  // per shard, per bucket (not cumulative)
+  Sum sums_[kMetricShards];
 };
 
 // Latency buckets in seconds, 1 ms to 10 s, as most Prometheus clients default to.

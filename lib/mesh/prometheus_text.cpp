@@ -25,7 +25,8 @@ void AppendEscaped(std::string& out, std::string_view s, bool quote) {
   }
 }
 
-void AppendSample(std::string& out, const MetricSample& s) {
+// OpenMetrics writes timestamps in seconds, the 0.0.4 format in milliseconds.
+void AppendSample(std::string& out, const MetricSample& s, bool openmetrics = false) {
   out += s.name;
   if (!s.labels.empty()) {
     out += '{';
@@ -40,7 +41,13 @@ void AppendSample(std::string& out, const MetricSample& s) {
   }
   out += ' ';
   out += FormatMetricValue(s.value);
-  if (s.timestamp_ms) out += ' ' + std::to_string(*s.timestamp_ms);
+  if (s.timestamp_ms && openmetrics) {
+    out += ' ' + std::to_string(*s.timestamp_ms / 1000) + '.';
+    const std::string millis = std::to_string(1000 + std::abs(*s.timestamp_ms % 1000));
+    out += millis.substr(1);
+  } else if (s.timestamp_ms) {
+    out += ' ' + std::to_string(*s.timestamp_ms);
+  }
   out += '\n';
 }
 
@@ -289,6 +296,49 @@ std::string FormatPrometheusText(const std::vector<MetricFamily>& families) {
     for (const MetricSample& s : f.samples) AppendSample(out, s);
   }
   return out;
+}
+
+std::string FormatOpenMetricsText(const std::vector<MetricFamily>& families) {
+  std::string out;
+  for (const MetricFamily& f : families) {
+    const auto has_total = [](const std::string& n) { return n.size() > 6 && n.compare(n.size() - 6, 6, "_total") == 0; };
+    std::string name = f.name;
+    if (f.type == MetricType::kCounter && has_total(name)) name.resize(name.size() - 6);
+    out += "# TYPE " + name + ' ' +
+           (f.type == MetricType::kUntyped ? std::string("unknown") : std::string(MetricTypeName(f.type))) + '\n';
+    if (!f.help.empty()) {
+      out += "# HELP " + name + ' ';
+      AppendEscaped(out, f.help, true);
+      out += '\n';
+    }
+    for (const MetricSample& s : f.samples) {
+      if (f.type != MetricType::kCounter || has_total(s.name)) {
+        AppendSample(out, s, true);
+        continue;
+      }
+      MetricSample total = s;  // a counter's samples carry the suffix in OpenMetrics
+      total.name += "_total";
+      AppendSample(out, total, true);
+    }
+  }
+  out += "# EOF\n";
+  return out;
+}
+
+Exposition ExposeMetrics(const std::vector<MetricFamily>& families, std::string_view accept) {
+  // Each media range of the header, with its q parameter: "type/subtype;version=1.0.0;q=0.75".
+  bool openmetrics = false;
+  while (!accept.empty() && !openmetrics) {
+    const size_t comma = accept.find(',');
+    std::string_view range = accept.substr(0, comma);
+    accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
+    range.remove_prefix(std::min(range.find_first_not_of(' '), range.size()));
+    if (range.rfind("application/openmetrics-text", 0) != 0) continue;
+    const size_t q = range.find("q=");
+    openmetrics = q == std::string_view::npos || std::strtod(std::string(range.substr(q + 2)).c_str(), nullptr) > 0;
+  }
+  if (openmetrics) return {kOpenMetricsContentType, FormatOpenMetricsText(families)};
+  return {kPrometheusContentType, FormatPrometheusText(families)};
 }
 
 Result<std::vector<MetricFamily>> ParsePrometheusText(std::string_view text) {

@@ -18,6 +18,21 @@ inline constexpr std::string_view kPrometheusContentType = "text/plain; version=
 
 std::string FormatPrometheusText(const std::vector<MetricFamily>& families);
 
+// OpenMetrics 1.0 text, what Prometheus asks for first when it scrapes: a counter family is
+// named without its _total suffix (its samples keep it), untyped is "unknown", and the text
+// ends with "# EOF".
+inline constexpr std::string_view kOpenMetricsContentType =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+std::string FormatOpenMetricsText(const std::vector<MetricFamily>& families);
+
+// The exposition an Accept header asks for: OpenMetrics when it names
+// application/openmetrics-text (with a non-zero q), else the 0.0.4 text format.
+struct Exposition {
+  std::string_view content_type;
+  std::string body;
+};
+Exposition ExposeMetrics(const std::vector<MetricFamily>& families, std::string_view accept);
+
 // Samples come back grouped in families by their TYPE line (a sample without one is untyped;
 // x_bucket/x_sum/x_count belong to a histogram family x). Errors: InvalidArgument naming the
 // line and what is wrong with it.

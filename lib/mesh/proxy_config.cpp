@@ -75,6 +75,8 @@ Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& c) {
     } else if (key == "access_log_sample") {
       if (!value.isNumeric()) s = Status::InvalidArgument("config file: access_log_sample must be a number");
       else c.access_log_sample = value.asDouble();
+    } else if (key == "app_metrics_path") {
+      s = text(c.app_metrics_path);
     } else if (key == "access_log") {
       if (!value.isBool()) s = Status::InvalidArgument("config file: access_log must be true or false");
       else c.access_log = value.asBool();
@@ -108,6 +110,10 @@ Status ValidateProxyConfig(const ProxyConfig& c) {
   if (!(c.access_log_sample >= 0 && c.access_log_sample <= 1)) {
     return Status::InvalidArgument("access-log sample must be in 0..1");
   }
+  if (!c.app_metrics_path.empty() &&
+      (c.app_metrics_path[0] != '/' || c.app_metrics_path.find_first_of(" ?#\"\\") != std::string::npos)) {
+    return Status::InvalidArgument("app metrics path '" + c.app_metrics_path + "': expected a path like /metrics");
+  }
   return Status::Ok();
 }
 
@@ -125,7 +131,9 @@ std::string ProxyConfigJson(const ProxyConfig& c) {
   out += ",\"threads\":" + std::to_string(c.threads) +
          ",\"timeout_ms\":" + std::to_string(c.timeout.count()) +
          ",\"access_log\":" + (c.access_log ? "true" : "false") +
-         ",\"access_log_sample\":" + std::to_string(c.access_log_sample) + "}";
+         ",\"access_log_sample\":" + std::to_string(c.access_log_sample) + ",\"app_metrics_path\":";
+  AppendJsonString(out, c.app_metrics_path);
+  out += '}';
   return out;
 }
 

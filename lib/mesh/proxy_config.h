@@ -32,6 +32,9 @@ struct ProxyConfig {
   std::chrono::milliseconds timeout{10000};
   bool access_log = true;
   double access_log_sample = 1.0;  // the share of requests with an access-log record, 0..1
+  // Where the service serves its own Prometheus metrics ("/metrics"), if it does: registered
+  // with the instance so that meshd's /v1/prometheus/targets lists the service for scraping.
+  std::string app_metrics_path;
 };
 
 // "host:port" with a numeric port 0..65535 (0: any free port). Errors: InvalidArgument.

@@ -262,6 +262,41 @@ TEST_F(MeshdTest, RegistryTracksHealthAndSurvivesRestart) {
   EXPECT_EQ(meshd.Request("GET", "/v1/services/api").status, 404);
 }
 
+// What Prometheus' http_sd reads: meshd at the address it was reached at (the Host header), each
+// healthy instance's sidecar admin port, and its app when the sidecar names a metrics path.
+TEST_F(MeshdTest, PrometheusTargetsListMeshdSidecarsAndApps) {
+  MeshdProcess meshd(Db());
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  auto r = meshd.Request("POST", "/v1/register",
+                         R"({"service":"orders","host":"127.0.0.1","port":15011,)"
+                         R"("meta":{"admin":"127.0.0.1:15091","app":"127.0.0.1:8081","app_metrics_path":"/metrics"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = meshd.Request("POST", "/v1/register",
+                    R"({"service":"api","host":"127.0.0.1","port":15001,"meta":{"admin":"127.0.0.1:15090"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = meshd.Request("GET", "/v1/prometheus/targets");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json::Value groups = ParseBody(r.body);
+  ASSERT_TRUE(groups.isArray()) << r.body;
+  ASSERT_EQ(groups.size(), 4u) << r.body;
+  EXPECT_EQ(groups[0]["targets"][0].asString(), meshd.url().substr(std::string("http://").size()));
+  EXPECT_EQ(groups[0]["labels"]["mesh_role"].asString(), "meshd");
+  EXPECT_EQ(groups[1]["targets"][0].asString(), "127.0.0.1:15090");
+  EXPECT_EQ(groups[1]["labels"]["service"].asString(), "api");
+  EXPECT_EQ(groups[1]["labels"]["mesh_instance"].asString(), "api@127.0.0.1:15001");
+  EXPECT_EQ(groups[1]["labels"]["mesh_role"].asString(), "proxy");
+  EXPECT_EQ(groups[2]["targets"][0].asString(), "127.0.0.1:15091");
+  EXPECT_EQ(groups[3]["targets"][0].asString(), "127.0.0.1:8081");
+  EXPECT_EQ(groups[3]["labels"]["mesh_role"].asString(), "app");
+  EXPECT_EQ(groups[3]["labels"]["__metrics_path__"].asString(), "/metrics");
+  // Behind a proxy or a DNS name, the Host header the scraper sent is meshd's address.
+  r = meshd.Request("GET", "/v1/prometheus/targets", "", {{"Host", "meshd.example:9000"}});
+  EXPECT_EQ(ParseBody(r.body)[0]["targets"][0].asString(), "meshd.example:9000") << r.body;
+  EXPECT_EQ(meshd.Request("DELETE", "/v1/instances/orders@127.0.0.1:15011").status, 200);
+  EXPECT_EQ(ParseBody(meshd.Request("GET", "/v1/prometheus/targets").body).size(), 2u);
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
 TEST_F(MeshdTest, AcceptsGzippedBodiesAndRefusesUnknownEncodings) {
   MeshdProcess meshd(Db());
   ASSERT_TRUE(meshd.ready()) << meshd.process().err();

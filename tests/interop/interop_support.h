@@ -1,7 +1,7 @@
 // Helpers for the interop suites, which run meshd against real third-party peers (Prometheus,
 // promtool, the OpenTelemetry JS SDK under node, headless Chromium): a temporary directory that
 // removes itself, a free loopback port, plain HTTP GETs, JSON parsing, a deadline-bound poll,
-// and a check that a peer's binary is installed. Not thread-safe.
+// a check that a peer's binary is installed, and a Prometheus server. Not thread-safe.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,12 +15,15 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <system_error>
 #include <thread>
 
 #include "mesh/http_client.h"
+#include "mesh/http_message.h"
+#include "subprocess.h"
 
 namespace mesh::interop {
 
@@ -143,5 +146,48 @@ inline size_t CountOf(const std::string& text, const std::string& needle) {
   }
   return n;
 }
+
+// The instant-vector result of a PromQL query, or null while Prometheus has no sample yet.
+inline Json::Value QueryPrometheus(const std::string& prometheus, const std::string& promql) {
+  const HttpClientResponse r = Get(prometheus + "/api/v1/query?query=" + UrlEncode(promql));
+  if (r.status != 200) return Json::Value();
+  const Json::Value body = ParseJson(r.body);
+  if (body["status"].asString() != "success" || body["data"]["result"].empty())
+    return Json::Value();
+  return body["data"]["result"];
+}
+
+// A Prometheus server (`binary`, the path CMake found) on a free loopback port, running
+// `config` (written to prometheus.yml in `dir`, so relative rule_files resolve there) with its
+// TSDB in `dir`. Stopped with SIGTERM by the test, or killed by pid when the test ends early.
+class PrometheusServer {
+ public:
+  PrometheusServer(const TempDir& dir, const std::string& config, const std::string& binary) {
+    port_ = FreeLoopbackPort();
+    EXPECT_TRUE(WriteFile(dir.File("prometheus.yml"), config));
+    url_ = "http://127.0.0.1:" + std::to_string(port_);
+    process_ = std::make_unique<test_support::Subprocess>(std::vector<std::string>{
+        binary, "--config.file=" + dir.File("prometheus.yml"),
+        "--storage.tsdb.path=" + dir.File("tsdb"),
+        "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=warn"});
+  }
+
+  // Polls /-/ready; false when Prometheus did not come up within `timeout`.
+  bool WaitReady(std::chrono::milliseconds timeout) {
+    return process_->started() &&
+           PollUntil(timeout, [&] { return Get(url_ + "/-/ready").status == 200; });
+  }
+
+  const std::string& url() const { return url_; }
+  test_support::RunResult Stop() {
+    process_->Signal(SIGTERM);
+    return process_->Wait(std::chrono::seconds(20));
+  }
+
+ private:
+  int port_ = 0;
+  std::string url_;
+  std::unique_ptr<test_support::Subprocess> process_;
+};
 
 }  // namespace mesh::interop

@@ -20,6 +20,8 @@ namespace {
 using interop::Get;
 using interop::ParseJson;
 using interop::PollUntil;
+using interop::PrometheusServer;
+using interop::QueryPrometheus;
 using interop::TempDir;
 using test_support::MeshdProcess;
 using test_support::RunProcess;
@@ -47,60 +49,21 @@ std::string HostPort(const std::string& url) {
   return scheme == std::string::npos ? url : url.substr(scheme + 3);
 }
 
-// The instant-vector result of a PromQL query, or null while Prometheus has no sample yet.
-Json::Value QueryPrometheus(const std::string& prometheus, const std::string& promql) {
-  const HttpClientResponse r = Get(prometheus + "/api/v1/query?query=" + promql);
-  if (r.status != 200) return Json::Value();
-  const Json::Value body = ParseJson(r.body);
-  if (body["status"].asString() != "success" || body["data"]["result"].empty())
-    return Json::Value();
-  return body["data"]["result"];
+// A Prometheus configuration scraping one target every second.
+// honor_labels: meshd re-exposes pushed series like a Pushgateway, so their own `instance`
+// and `service` labels must win over the target's (else they become exported_instance).
+std::string ScrapeConfig(const std::string& target) {
+  return "global:\n"
+         "  scrape_interval: 1s\n"
+         "  scrape_timeout: 1s\n"
+         "  evaluation_interval: 1s\n"
+         "scrape_configs:\n"
+         "  - job_name: meshd\n"
+         "    honor_labels: true\n"
+         "    static_configs:\n"
+         "      - targets: ['" +
+         target + "']\n";
 }
-
-// A Prometheus server on a free loopback port scraping one target every second, with its TSDB in
-// `dir`. Stopped with SIGTERM by the test, or killed by pid when the test ends early.
-class PrometheusServer {
- public:
-  PrometheusServer(const TempDir& dir, const std::string& target) {
-    port_ = interop::FreeLoopbackPort();
-    // honor_labels: meshd re-exposes pushed series like a Pushgateway, so their own `instance`
-    // and `service` labels must win over the target's (else they become exported_instance).
-    const std::string config =
-        "global:\n"
-        "  scrape_interval: 1s\n"
-        "  scrape_timeout: 1s\n"
-        "  evaluation_interval: 1s\n"
-        "scrape_configs:\n"
-        "  - job_name: meshd\n"
-        "    honor_labels: true\n"
-        "    static_configs:\n"
-        "      - targets: ['" +
-        target + "']\n";
-    EXPECT_TRUE(interop::WriteFile(dir.File("prometheus.yml"), config));
-    url_ = "http://127.0.0.1:" + std::to_string(port_);
-    process_ = std::make_unique<Subprocess>(std::vector<std::string>{
-        PROMETHEUS_BIN, "--config.file=" + dir.File("prometheus.yml"),
-        "--storage.tsdb.path=" + dir.File("tsdb"),
-        "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=warn"});
-  }
-
-  // Polls /-/ready; false when Prometheus did not come up within `timeout`.
-  bool WaitReady(std::chrono::milliseconds timeout) {
-    return process_->started() &&
-           PollUntil(timeout, [&] { return Get(url_ + "/-/ready").status == 200; });
-  }
-
-  const std::string& url() const { return url_; }
-  RunResult Stop() {
-    process_->Signal(SIGTERM);
-    return process_->Wait(20s);
-  }
-
- private:
-  int port_ = 0;
-  std::string url_;
-  std::unique_ptr<Subprocess> process_;
-};
 
 TEST(PrometheusScrape, SeesPushedCounterWithItsServiceLabelAndInstanceUp) {
   ASSERT_TRUE(interop::PeerInstalled(PROMETHEUS_BIN, "prometheus"));
@@ -113,7 +76,7 @@ TEST(PrometheusScrape, SeesPushedCounterWithItsServiceLabelAndInstanceUp) {
                     R"({"service":"api","host":"10.0.0.7","port":8080,"ttl_seconds":300})");
   ASSERT_EQ(r.status, 200) << r.body;
 
-  PrometheusServer prometheus(dir, HostPort(meshd.url()));
+  PrometheusServer prometheus(dir, ScrapeConfig(HostPort(meshd.url())), PROMETHEUS_BIN);
   if (!prometheus.WaitReady(30s)) {
     FAIL() << "prometheus not ready on " << prometheus.url() << ":\n" << prometheus.Stop().err;
   }

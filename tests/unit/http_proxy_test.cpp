@@ -420,10 +420,18 @@ std::string RawExchange(int port, const std::string& bytes) {
   return answer;
 }
 
+// A port where connecting is refused for the rest of the run: a socket stays bound to it
+// without listening, so that no other socket (the proxy's own listeners included) can be
+// given the port in the meantime.
 int ClosedPort() {
-  asio::io_context ioc;
-  tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return acceptor.local_endpoint().port();
+  static asio::io_context ioc;
+  static std::vector<std::unique_ptr<tcp::socket>> held;
+  auto socket = std::make_unique<tcp::socket>(ioc);
+  socket->open(tcp::v4());
+  socket->bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const int port = socket->local_endpoint().port();
+  held.push_back(std::move(socket));
+  return port;
 }
 
 bool WaitFor(const std::function<bool()>& condition) {
@@ -805,6 +813,8 @@ TEST(HttpProxy, RetriesConnectFailureWhenBudgetAllows) {
   Proxy proxy(selector, [](HttpProxy::Options& o) { o.may_retry = [] { return true; }; });
   const Reply reply = Get(proxy.port(), "/");
   EXPECT_EQ(reply.status, 200) << reply.error;
+  // The last attempt is reported once its answer has gone out, maybe just after we read it.
+  ASSERT_TRUE(WaitFor([&] { return selector->reports().size() >= 2; }));
   const auto reports = selector->reports();
   ASSERT_EQ(reports.size(), 2u);
   EXPECT_EQ(reports[0].first, dead);
@@ -847,6 +857,8 @@ TEST(HttpProxy, RetriesGetAnswered503) {
   Proxy proxy(selector, [](HttpProxy::Options& o) { o.may_retry = [] { return true; }; });
   const Reply reply = Get(proxy.port(), "/");
   EXPECT_EQ(reply.status, 200) << reply.error;
+  // The last attempt is reported once its answer has gone out, maybe just after we read it.
+  ASSERT_TRUE(WaitFor([&] { return selector->reports().size() >= 2; }));
   const auto reports = selector->reports();
   ASSERT_EQ(reports.size(), 2u);
   EXPECT_EQ(reports[0].second, AttemptOutcome::kServerError);
@@ -877,6 +889,7 @@ TEST(HttpProxy, DoesNotRetryPostWithBodyAnswered503) {
   Client client(proxy.port());
   const Reply reply = client.Send({.method = "POST", .target = "/", .body = "payload"});
   EXPECT_EQ(reply.status, 503) << reply.error;
+  ASSERT_TRUE(WaitFor([&] { return selector->reports().size() >= 1; }));  // reported after the answer
   EXPECT_EQ(selector->reports().size(), 1u);
   EXPECT_EQ(live.seen().size(), 0u);
 }
@@ -912,6 +925,7 @@ TEST(HttpProxy, RetriesOnceOnFreshConnectionWhenPooledOneDropsTheRequest) {
   EXPECT_EQ(client.Send({.target = "/close"}).status, 502);
   EXPECT_EQ(upstream.accepts(), 2);
   EXPECT_EQ(upstream.seen().size(), 3u);
+  ASSERT_TRUE(WaitFor([&] { return selector->reports().size() >= 2; }));  // reported after the answer
   EXPECT_EQ(selector->reports().size(), 2u);
 }
 

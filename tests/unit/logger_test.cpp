@@ -16,6 +16,7 @@
 #include "mesh/log_store.h"
 #include "mesh/store.h"
 #include "mesh/utf8.h"
+#include "in_process_meshd.h"
 #include "test_support.h"
 
 namespace mesh {
@@ -341,6 +342,37 @@ TEST_F(LoggerTest, StoreSinkOnABadPathFailsLikeStoreOpen) {
   Result<std::shared_ptr<LogSink>> sink = MakeStoreSink(dir_.path());
   ASSERT_FALSE(sink.ok());
   EXPECT_EQ(sink.status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST(MeshdSink, ShipsRecordsToMeshdAndOutlivesAnOutage) {
+  testing::TempDir dir;
+  testing::InProcessMeshd meshd(dir.File("mesh.db"));
+  Result<std::shared_ptr<LogSink>> sink = MakeMeshdSink(meshd.url());
+  ASSERT_TRUE(sink.ok()) << sink.status().message();
+  Logger log("shipper");
+  log.AddSink(*sink);
+  const auto stored = [&] {
+    const std::string body = meshd.Request("GET", "/v1/logs?service=shipper&limit=100").body;
+    size_t n = 0;
+    for (size_t at = body.find("\"message\""); at != std::string::npos; at = body.find("\"message\"", at + 1)) ++n;
+    return n;
+  };
+  log.Info("one");
+  log.Info("two");
+  log.Flush();
+  EXPECT_EQ(stored(), 2u);
+  meshd.Stop();
+  log.Warn("lost");
+  log.Flush();
+  EXPECT_EQ((*sink)->failures(), 1u);
+  meshd.Restart();
+  log.Info("three");
+  log.Flush();
+  EXPECT_EQ(stored(), 3u);
+}
+
+TEST(MeshdSink, RejectsAUrlThatIsNotHttp) {
+  EXPECT_EQ(MakeMeshdSink("127.0.0.1:9000").status().code(), Status::Code::kInvalidArgument);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@ set(MESHD_UNIT_TESTS
     otlp_test
     zipkin_test
     prometheus_text_test
+    prometheus_targets_test
     metrics_test
     golden_signals_test
     log_api_test

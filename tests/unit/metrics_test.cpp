@@ -325,5 +325,48 @@ TEST(MetricsRegistry, CollectWhileOtherThreadsUpdate) {
   EXPECT_EQ(registry.Collect()[0].samples.size(), 800u);
 }
 
+TEST(MetricsRegistry, EightThreadsTimesAMillionIncrementsGiveTheExactTotal) {
+  MetricsRegistry registry;
+  Counter* counter = *(*registry.AddCounter("ops_total", "Ops."))->WithLabels({});
+  Histogram* histogram = *(*registry.AddHistogram("op_seconds", "S."))->WithLabels({});
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 1'000'000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) counter->Inc();
+      for (int i = 0; i < kPerThread / 10; ++i) histogram->Observe(0.003);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(counter->Value(), static_cast<double>(kThreads) * kPerThread);
+  const Histogram::Snapshot s = histogram->Collect();
+  EXPECT_EQ(s.count, static_cast<uint64_t>(kThreads) * kPerThread / 10);
+  // 0.003 falls in the le=0.005 bucket, not in le=0.0025.
+  EXPECT_EQ(s.cumulative[1], 0u);
+  EXPECT_EQ(s.cumulative[2], s.count);
+}
+
+TEST(Histogram, AValueOnABoundCountsInThatBucket) {
+  Histogram h({0.1, 0.5});
+  h.Observe(0.1);
+  h.Observe(0.5);
+  h.Observe(0.50001);
+  const Histogram::Snapshot s = h.Collect();
+  EXPECT_EQ(s.cumulative, (std::vector<uint64_t>{1, 2, 3}));
+}
+
+TEST(Histogram, QuantilesForHumansComeFromTheBuckets) {
+  Histogram h({0.1, 0.5, 1});
+  EXPECT_FALSE(h.Collect().Quantile(0.5).has_value());
+  for (int i = 0; i < 50; ++i) h.Observe(0.05);
+  for (int i = 0; i < 50; ++i) h.Observe(0.3);
+  const Histogram::Snapshot s = h.Collect();
+  EXPECT_DOUBLE_EQ(*s.Quantile(0.5), 0.1);
+  EXPECT_DOUBLE_EQ(*s.Quantile(0.9), 0.1 + 0.4 * 0.8);
+  h.Observe(7);  // past the last bound: the quantile caps at the highest finite bound
+  EXPECT_DOUBLE_EQ(*h.Collect().Quantile(1.0), 1);
+}
+
 }  // namespace
 }  // namespace mesh

@@ -408,5 +408,40 @@ TEST(ParsePrometheusText, RejectsTimestampsThatOverflowNanoseconds) {
   EXPECT_EQ(*fine->front().samples.front().timestamp_ms, 1764075600000);
 }
 
+TEST(FormatOpenMetricsText, NamesCounterFamiliesWithoutTotalAndEndsWithEof) {
+  const std::vector<MetricFamily> families = {
+      {"requests_total", "Requests \"served\"", MetricType::kCounter, {{"requests_total", {{"code", "200"}}, 3, {}}}},
+      {"hits", "", MetricType::kCounter, {{"hits", {}, 1, 1764075600123}}},
+      {"temperature", "", MetricType::kGauge, {{"temperature", {}, -1.5, {}}}},
+      {"thing", "", MetricType::kUntyped, {{"thing", {}, 2, {}}}},
+  };
+  EXPECT_EQ(FormatOpenMetricsText(families),
+            "# TYPE requests counter\n"
+            "# HELP requests Requests \\\"served\\\"\n"
+            "requests_total{code=\"200\"} 3\n"
+            "# TYPE hits counter\n"
+            "hits_total 1 1764075600.123\n"
+            "# TYPE temperature gauge\n"
+            "temperature -1.5\n"
+            "# TYPE thing unknown\n"
+            "thing 2\n"
+            "# EOF\n");
+  EXPECT_EQ(FormatOpenMetricsText({}), "# EOF\n");
+}
+
+TEST(ExposeMetrics, NegotiatesOpenMetricsThroughAccept) {
+  const std::vector<MetricFamily> f = {{"up", "", MetricType::kGauge, {{"up", {}, 1, {}}}}};
+  // What Prometheus 2.x sends.
+  Exposition e = ExposeMetrics(f, "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                                  "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+  EXPECT_EQ(e.content_type, kOpenMetricsContentType);
+  EXPECT_NE(e.body.find("# EOF"), std::string::npos);
+  for (const char* accept : {"", "text/plain", "*/*", "application/openmetrics-text;q=0", "application/json"}) {
+    e = ExposeMetrics(f, accept);
+    EXPECT_EQ(e.content_type, kPrometheusContentType) << accept;
+    EXPECT_EQ(e.body, FormatPrometheusText(f)) << accept;
+  }
+}
+
 }  // namespace
 }  // namespace mesh

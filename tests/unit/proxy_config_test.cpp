@@ -30,7 +30,7 @@ TEST(ProxyConfigFile, ReadsOurNames) {
   ProxyConfig c;
   ASSERT_TRUE(ApplyProxyConfigFile(R"({"service":"orders","service_port":8081,"listen":"127.0.0.1:16001",
       "outbound":"","admin":"127.0.0.1:16090","meshd":"http://127.0.0.1:9000","threads":2,
-      "timeout":"2.5s","access_log":false})", c).ok());
+      "timeout":"2.5s","access_log":false,"app_metrics_path":"/metrics"})", c).ok());
   EXPECT_EQ(c.service, "orders");
   EXPECT_EQ(c.service_port, 8081);
   EXPECT_EQ(c.listen, "127.0.0.1:16001");
@@ -38,6 +38,7 @@ TEST(ProxyConfigFile, ReadsOurNames) {
   EXPECT_EQ(c.threads, 2);
   EXPECT_EQ(c.timeout.count(), 2500);
   EXPECT_FALSE(c.access_log);
+  EXPECT_EQ(c.app_metrics_path, "/metrics");
   EXPECT_TRUE(ValidateProxyConfig(c).ok());
 }
 
@@ -89,6 +90,11 @@ TEST(ProxyConfigValidation, RequiresAServiceAndItsPort) {
   c = Valid();
   c.admin = "nowhere";
   EXPECT_FALSE(ValidateProxyConfig(c).ok());
+  for (const char* bad : {"metrics", "/metrics?x=1", "/a b"}) {
+    c = Valid();
+    c.app_metrics_path = bad;
+    EXPECT_NE(ValidateProxyConfig(c).message().find("app metrics path"), std::string::npos) << bad;
+  }
   EXPECT_TRUE(ValidateProxyConfig(Valid()).ok());
 }
 

@@ -6,7 +6,12 @@
 // by --slow-ms (a slow tail). For the proxy's streaming tests, GET /bytes/N answers N MiB and
 // a request with a body to /size answers how many bytes it received.
 //
+// It is built on mesh::ObservableService (dogfooding): every request is counted and timed on
+// its own GET /metrics (http_server_* RED metrics), and with --meshd its spans (a SERVER span
+// per request, a CLIENT span per call to --next) and access logs go to meshd.
+//
 //   mesh_demo_service --name orders --port 8081 --next payments --outbound 127.0.0.1:15102
+//                     --meshd http://127.0.0.1:9000
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -15,7 +20,7 @@
 #include <thread>
 
 #include "mesh/http_client.h"
-#include "mesh/http_server.h"
+#include "mesh/observable_service.h"
 #include "mesh/signals.h"
 
 int main(int argc, char** argv) {
@@ -27,6 +32,7 @@ int main(int argc, char** argv) {
   double slow_percent = 0;
   int slow_ms = 300;
   size_t max_body_mib = 8;
+  std::string meshd;
   CLI::App app{"mesh_demo_service: a tiny HTTP service for the mesh demo and tests", "mesh_demo_service"};
   app.add_option("--name", name, "Service name, echoed in answers")->capture_default_str();
   app.add_option("--port", port, "Port on 127.0.0.1 (0: any free port, printed)")->capture_default_str();
@@ -36,9 +42,10 @@ int main(int argc, char** argv) {
   app.add_option("--slow-percent", slow_percent, "Share of requests delayed")->capture_default_str();
   app.add_option("--slow-ms", slow_ms, "Delay of a slow request")->capture_default_str();
   app.add_option("--max-body-mib", max_body_mib, "Largest request body accepted")->capture_default_str();
+  app.add_option("--meshd", meshd, "Send spans and access logs to this meshd, e.g. http://127.0.0.1:9000");
   CLI11_PARSE(app, argc, argv);
 
-  auto handler = [&](const mesh::HttpRequest& r) {
+  auto handler = [&](const mesh::HttpRequest& r, mesh::ObservableService::Context& c) {
     // Each server thread its own generator (a thread_local declared outside would never be
     // initialised on those threads).
     thread_local std::mt19937_64 random{std::random_device{}()};
@@ -54,17 +61,34 @@ int main(int argc, char** argv) {
     std::string downstream;
     if (!next.empty()) {
       thread_local mesh::CurlHttpClient client(5000);
+      mesh::ScopedSpan call = c.tracer.StartChild(c.span, "GET " + next, mesh::SpanKind::kClient);
       std::vector<std::pair<std::string, std::string>> headers = {{"Host", next}};
-      if (!r.Header("traceparent").empty()) headers.emplace_back("traceparent", r.Header("traceparent"));
+      // Our spans join the trace only when they are exported; otherwise the caller's context
+      // goes on unchanged, so that no span points at a parent nobody stored.
+      const std::string traceparent = meshd.empty() ? r.Header("traceparent") : call.traceparent();
+      if (!traceparent.empty()) headers.emplace_back("traceparent", traceparent);
       mesh::Result<mesh::HttpClientResponse> answer = client.Send("GET", "http://" + outbound + r.path, "", headers);
-      if (!answer.ok()) return mesh::HttpResponse::Error(502, next + ": " + answer.status().message());
-      if (answer->status >= 500) return mesh::HttpResponse::Error(502, next + " answered " + std::to_string(answer->status));
+      if (!answer.ok()) {
+        call.SetStatus(mesh::SpanStatus::kError, answer.status().message());
+        return mesh::HttpResponse::Error(502, next + ": " + answer.status().message());
+      }
+      call.SetAttribute("http.response.status_code", static_cast<int64_t>(answer->status));
+      if (answer->status >= 500) {
+        call.SetStatus(mesh::SpanStatus::kError, "HTTP " + std::to_string(answer->status));
+        return mesh::HttpResponse::Error(502, next + " answered " + std::to_string(answer->status));
+      }
       downstream = ",\"next\":" + answer->body;
     }
     if (percent(random) < fail_percent) return mesh::HttpResponse::Error(500, name + " failed (simulated)");
     return mesh::HttpResponse::Json(200, "{\"service\":\"" + name + "\"" + downstream + "}");
   };
-  auto server = mesh::HttpServer::Start({.listen = "127.0.0.1:" + std::to_string(port), .threads = 16, .max_body_bytes = max_body_mib << 20}, handler);
+  mesh::ObservableService::Options options;
+  options.name = name;
+  options.listen = "127.0.0.1:" + std::to_string(port);
+  options.max_body_bytes = max_body_mib << 20;
+  options.meshd = meshd;
+  options.log_stream = nullptr;  // access logs to meshd only: nobody reads this stdout
+  auto server = mesh::ObservableService::Start(options, handler);
   if (!server.ok()) {
     std::fprintf(stderr, "mesh_demo_service: %s\n", server.status().message().c_str());
     return 1;
