@@ -67,11 +67,13 @@ for _ in $(seq 1 100); do
   [[ $answer == *payments* ]] && break
   sleep 0.1
 done
-# A trace that crossed all three services, once the sidecars have shipped it (every 500 ms).
+# A trace that crossed all three services, once the sidecars (every 500 ms) and the services
+# (every second) have shipped its 10 spans: per service a sidecar SERVER span and the app's
+# SERVER span, plus the two outbound calls' app CLIENT and sidecar CLIENT spans.
 trace=""
 for _ in $(seq 1 50); do
   trace=$("$bin/meshtrace" list --service frontend --limit 50 -o json |
-    sed -n 's/.*"trace_id":"\([0-9a-f]*\)".*"span_count":5,.*/\1/p' | head -1 || true)
+    sed -n 's/.*"trace_id":"\([0-9a-f]*\)".*"span_count":10,.*/\1/p' | head -1 || true)
   [ -n "$trace" ] && break
   sleep 0.2
 done
@@ -93,7 +95,9 @@ mesh demo is running: meshd at $url, store $MESH_DB
   alerts:      MESH_SERVER=$url $bin/meshalert check --rules share/mesh/rules.example.json
 MSG
 echo
-[ -n "$trace" ] && "$bin/meshtrace" show "$trace" --logs --width 110
+# Spans of one request still on their way (a retry's, the services' second flush) land within
+# two seconds.
+[ -n "$trace" ] && sleep 2 && "$bin/meshtrace" show "$trace" --logs --width 110
 echo
 
 signals() {  # $1: the line ending
