@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test install clean asan bench demo
+.PHONY: all deps build test install clean asan tsan bench demo soak
 
 all: build
 
@@ -26,7 +26,14 @@ asan: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMESH_SANITIZE=address,undefined >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		ctest --output-on-failure -j $(JOBS) --timeout 600 -L 'unit|integration'
+		ctest --output-on-failure -j $(JOBS) --timeout 600 -L 'unit|integration|reliability'
+
+# ThreadSanitizer on the suites that run threads (everything but the interop peers).
+tsan: deps
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESH_SANITIZE=thread >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		ctest --output-on-failure -j $(JOBS) --timeout 900 -L 'unit|integration|reliability'
 
 bench: build
 	@bench/run.sh $(BUILD_DIR)
@@ -34,5 +41,9 @@ bench: build
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)
 
+# A long run (SOAK_SECONDS, default 600) at half capacity, failing on leaks; not part of test.
+soak: build
+	@scripts/soak.sh $(BUILD_DIR)
+
 clean:
-	@rm -rf $(BUILD_DIR) build-asan
+	@rm -rf $(BUILD_DIR) build-asan build-tsan

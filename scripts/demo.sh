@@ -6,54 +6,12 @@
 # terminal, DEMO_SECONDS (default 30) otherwise; every process it started is stopped.
 set -euo pipefail
 build=${1:-build}
-bin=$(cd "$build" && pwd)
 demo_dir=$(mktemp -d /tmp/mesh-demo-XXXXXX)
-export MESH_DB="$demo_dir/mesh.db"
 base=${DEMO_BASE_PORT:-19100}
-meshd_port=$base
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  echo "demo stopped; the store stays at $MESH_DB"
-}
-trap cleanup EXIT
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in $(seq "$base" $((base + 12))); do
-  if port_busy "$p"; then echo "port $p is in use: set DEMO_BASE_PORT to a free range of 13 ports" >&2; exit 1; fi
-done
-
-wait_for() {  # file pattern what
-  for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "$3 did not start:" >&2; cat "$1" >&2; exit 1
-}
-
-"$bin/meshd" --listen "127.0.0.1:$meshd_port" --db "$MESH_DB" 2>"$demo_dir/meshd.log" &
-pids+=($!)
-wait_for "$demo_dir/meshd.log" "meshd listening" meshd
-url="http://127.0.0.1:$meshd_port"
-export MESH_SERVER=$url
-
-# name, index, next service, extra service flags
-start_service() {
-  local name=$1 i=$2 next=$3; shift 3
-  local svc=$((base + 1 + i)) in=$((base + 4 + i)) out=$((base + 7 + i)) admin=$((base + 10 + i))
-  "$bin/mesh_demo_service" --name "$name" --port "$svc" --outbound "127.0.0.1:$out" \
-    --meshd "$url" ${next:+--next "$next"} "$@" >"$demo_dir/$name.log" 2>&1 &
-  pids+=($!)
-  wait_for "$demo_dir/$name.log" "listening" "$name"
-  "$bin/meshproxy" --service "$name" --service-port "$svc" --listen "127.0.0.1:$in" \
-    --outbound "127.0.0.1:$out" --admin "127.0.0.1:$admin" --meshd "$url" --threads 1 \
-    --app-metrics-path /metrics \
-    2>"$demo_dir/$name-proxy.log" &
-  pids+=($!)
-  wait_for "$demo_dir/$name-proxy.log" "meshproxy listening" "meshproxy for $name"
-}
-start_service payments 2 "" --fail-percent 4 --slow-percent 5 --slow-ms 400
-start_service orders 1 payments
-start_service frontend 0 orders
-front="http://127.0.0.1:$((base + 4))"
+# shellcheck source=scripts/mesh-stack.sh
+. "$(dirname "$0")/mesh-stack.sh"
+trap 'stack_stop; echo "demo stopped; the store stays at $MESH_DB"' EXIT
+stack_start "$build" "$demo_dir" "$base"
 
 # Traffic: a few concurrent callers, each a keep-alive curl loop, through frontend's sidecar.
 traffic() {
@@ -61,12 +19,6 @@ traffic() {
 }
 for _ in 1 2 3; do traffic & pids+=($!); done
 
-# Wait until a request has crossed all three services.
-for _ in $(seq 1 100); do
-  answer=$(curl -s "$front/checkout" || true)
-  [[ $answer == *payments* ]] && break
-  sleep 0.1
-done
 # A trace that crossed all three services, once the sidecars (every 500 ms) and the services
 # (every second) have shipped its 10 spans: per service a sidecar SERVER span and the app's
 # SERVER span, plus the two outbound calls' app CLIENT and sidecar CLIENT spans.

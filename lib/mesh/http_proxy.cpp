@@ -466,6 +466,17 @@ asio::awaitable<bool> HttpProxy::Impl::Handle(Worker& w, beast::tcp_stream& clie
     x.deadline = x.started + std::chrono::nanoseconds(*ns);
   }
 
+  // RFC 9112 §6.3: a Transfer-Encoding that does not end in chunked leaves the body's length
+  // unknowable. Forwarded without it (it is hop-by-hop), the body would be read as the next
+  // request: a desync. Refuse and close.
+  if (req.count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
+    x.client_keep_alive = false;
+    const bool keep = co_await AnswerError(client, x, http::status::bad_request,
+                                           "bad request: Transfer-Encoding must end in chunked", false);
+    Complete(x);
+    co_return keep;
+  }
+
   // The proxy answers 100-continue itself (and strips Expect) so that the upstream never sees
   // an interim answer it would have to relay.
   const bool expects_continue = beast::iequals(req[http::field::expect], "100-continue");

@@ -1,5 +1,7 @@
 #include "mesh/http_server.h"
 
+#include <strings.h>
+
 #include <civetweb.h>
 
 #include <cctype>
@@ -79,6 +81,19 @@ int HandleRequestUnguarded(mg_connection* conn, HttpServer::Impl* impl) {
     request.headers[name] = info->http_headers[i].value;
   }
   const bool head = request.method == "HEAD";
+  // Two differing Content-Length headers leave the body's end ambiguous (request smuggling):
+  // refuse rather than pick one (RFC 9112 section 6.3).
+  std::string content_length;
+  for (int i = 0; i < info->num_headers; ++i) {
+    if (strcasecmp(info->http_headers[i].name, "Content-Length") != 0) continue;
+    if (!content_length.empty() && content_length != info->http_headers[i].value) {
+      HttpResponse ambiguous = HttpResponse::Error(400, "conflicting Content-Length headers");
+      ambiguous.headers.emplace_back("Connection", "close");
+      Send(conn, ambiguous, head);
+      return 400;
+    }
+    content_length = info->http_headers[i].value;
+  }
   if (!ReadBody(conn, info, impl->options.max_body_bytes, &request.body)) {
     HttpResponse too_large = HttpResponse::Error(
         413, "request body larger than " + std::to_string(impl->options.max_body_bytes) + " bytes");
@@ -86,6 +101,15 @@ int HandleRequestUnguarded(mg_connection* conn, HttpServer::Impl* impl) {
     too_large.headers.emplace_back("Connection", "close");
     Send(conn, too_large, head);
     return 413;
+  }
+  if (info->content_length > 0 && request.body.size() < static_cast<size_t>(info->content_length)) {
+    // The client closed before sending the body it announced: a truncated request, not a request.
+    HttpResponse truncated = HttpResponse::Error(
+        400, "request body shorter than its Content-Length (" + std::to_string(request.body.size()) + " of " +
+                 std::to_string(info->content_length) + " bytes)");
+    truncated.headers.emplace_back("Connection", "close");
+    Send(conn, truncated, head);
+    return 400;
   }
   // Compressed bodies (OTLP exporters may gzip) are inflated here, up to 8x the body limit,
   // so that handlers only ever see plain bodies.

@@ -126,7 +126,9 @@ void TelemetryShipper::Drain() {
     if (r.attempts > 1) {
       if (auto c = retries_->WithLabels({options_.service, direction}); c.ok()) (*c)->Inc(r.attempts - 1);
     }
-    if (!r.error.empty()) {
+    // Only the answers the proxy made itself: a relay cut short after the upstream's own status
+    // went out (the client went away mid-body) is an error of the exchange, not a proxy answer.
+    if (!r.error.empty() && r.status >= 500) {
       if (auto c = proxy_errors_->WithLabels({options_.service, direction, std::to_string(r.status)}); c.ok()) {
         (*c)->Inc();
       }

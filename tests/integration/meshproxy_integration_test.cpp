@@ -16,6 +16,7 @@
 
 #include "mesh/http_client.h"
 #include "meshd_fixture.h"
+#include "free_port.h"
 #include "subprocess.h"
 
 namespace mesh {
@@ -27,18 +28,7 @@ using test_support::RunProcess;
 using test_support::RunResult;
 using test_support::Subprocess;
 
-// A port that was free a moment ago (the kernel's pick for port 0).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using test_support::FreePort;
 
 Json::Value ParseJsonText(const std::string& text) {
   Json::Value v;

@@ -1009,6 +1009,11 @@ TEST(HttpProxy, NulInHeaderValueIs400AndProxyLivesOn) {
   ExpectRefusedThenServesNext(std::string(kRequest, sizeof(kRequest) - 1));
 }
 
+TEST(HttpProxy, TransferEncodingNotEndingInChunkedIs400AndProxyLivesOn) {
+  ExpectRefusedThenServesNext(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n");
+}
+
 TEST(HttpProxy, ClientVanishingMidDownloadDoesNotHurtTheProxy) {
   TestUpstream upstream;
   Proxy proxy(To(upstream));

@@ -94,10 +94,12 @@ TEST_F(TelemetryShipperTest, CountsRequestsByDirectionAndCodeAndTheProxysOwnErro
   ProxiedRequest retried = Request(3, 504, "upstream timed out");
   retried.attempts = 3;
   shipper.Record(retried, HttpProxy::Direction::kOutbound);
+  shipper.Record(Request(4, 200, "client went away: Connection reset by peer"), HttpProxy::Direction::kInbound);
   shipper.Flush();
-  EXPECT_EQ(CounterValue(registry_, "mesh_requests_total", {{"direction", "inbound"}, {"code", "200"}}), 2);
+  EXPECT_EQ(CounterValue(registry_, "mesh_requests_total", {{"direction", "inbound"}, {"code", "200"}}), 3);
   EXPECT_EQ(CounterValue(registry_, "mesh_requests_total", {{"direction", "outbound"}, {"code", "504"}}), 1);
   EXPECT_EQ(CounterValue(registry_, "mesh_proxy_errors_total", {{"code", "504"}}), 1);
+  EXPECT_EQ(CounterValue(registry_, "mesh_proxy_errors_total", {{"code", "200"}}), -1);  // no such series
   EXPECT_EQ(CounterValue(registry_, "mesh_request_retries_total", {{"direction", "outbound"}}), 2);
   EXPECT_EQ(shipper.shipped_spans(), 0);
 }
