@@ -102,16 +102,6 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
   reg.service = config.meshd.empty() ? "" : config.service;
   reg.host = inbound_at.host == "0.0.0.0" ? "127.0.0.1" : inbound_at.host;
   reg.port = (*inbound)->port();  // the address other proxies call: ours, not the service's
-  reg.meta_json = "{\"proxy\":\"meshproxy " MESH_VERSION "\",\"admin\":";
-  AppendJsonString(reg.meta_json, config.admin);
-  if (!config.app_metrics_path.empty()) {
-    // The service listens on 127.0.0.1 beside its sidecar, so it is scraped at the sidecar's host.
-    reg.meta_json += ",\"app\":";
-    AppendJsonString(reg.meta_json, reg.host + ":" + std::to_string(config.service_port));
-    reg.meta_json += ",\"app_metrics_path\":";
-    AppendJsonString(reg.meta_json, config.app_metrics_path);
-  }
-  reg.meta_json += '}';
   RegistryClient registry_client(reg);
 
   auto discovery = std::make_shared<DiscoveryUpstreams>(registry_client, *io.clock);
@@ -172,6 +162,18 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
       HttpServer::Start({.listen = config.admin, .threads = 4}, [&](const HttpRequest& r) { return admin.Handle(r); });
   if (!admin_server.ok()) return FailCommand("meshproxy", io, Status::IOError(admin_server.status().message()));
 
+  // What meshd's /v1/prometheus/targets lists for Prometheus: the admin address as bound (port 0
+  // picks one), and the service's own metrics when it has some.
+  std::string meta = "{\"proxy\":\"meshproxy " MESH_VERSION "\",\"admin\":";
+  AppendJsonString(meta, admin_at.host + ":" + std::to_string((*admin_server)->port()));
+  if (!config.app_metrics_path.empty()) {
+    // The service listens on 127.0.0.1 beside its sidecar, so it is scraped at the sidecar's host.
+    meta += ",\"app\":";
+    AppendJsonString(meta, reg.host + ":" + std::to_string(config.service_port));
+    meta += ",\"app_metrics_path\":";
+    AppendJsonString(meta, config.app_metrics_path);
+  }
+  registry_client.SetMeta(meta + "}");
   registry_client.Start();
   InstallStopHandlers();
   log.Info("meshproxy listening", {{"mesh_service", config.service},

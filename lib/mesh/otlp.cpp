@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
+#include <optional>
 
 #include "mesh/json_scan.h"
 #include "mesh/json_tape.h"
@@ -131,6 +133,73 @@ std::string Printable(const std::string& s) {
   std::string out;
   AppendSanitizedUtf8(out, s.substr(0, 64));
   return out;
+}
+
+// A list member that must be a JSON array when present (null counts as absent), as protojson
+// requires: a scalar or object there is a malformed request, not an empty list.
+Status CheckList(const Tape& t, uint32_t node, const char* name) {
+  if (node == kNone || t.node(node).kind == JsonKind::kNull || t.node(node).kind == JsonKind::kArray) {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(std::string(name) + " must be an array");
+}
+
+// An OTLP enum: its number, or its protojson name (SPAN_KIND_SERVER); nullopt when neither or
+// out of [0, max].
+std::optional<int64_t> ReadEnum(const Tape& t, uint32_t node, const std::vector<std::string_view>& names,
+                                int64_t max) {
+  const Tape::Node& n = t.node(node);
+  if (n.kind == JsonKind::kString) {
+    const std::string text = t.String(node);
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (text == names[i]) return static_cast<int64_t>(i);
+    }
+  }
+  // A number, or a number in a string as some exporters send every integer.
+  std::string_view text = n.raw;
+  if (n.kind == JsonKind::kString) text = text.substr(1, text.size() - 2);
+  else if (n.kind != JsonKind::kNumber) return std::nullopt;
+  int64_t v = 0;
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size() || v < 0 || v > max) return std::nullopt;
+  return v;
+}
+
+// Why the attributes list (and the AnyValues in it) is malformed, or "" when it is fine:
+// not an array, an entry without a string key, an intValue that is not a 64-bit integer, an
+// arrayValue or kvlistValue whose values are not a list.
+std::string AttributesProblem(const Tape& t, uint32_t list, int depth = 0) {
+  if (list == kNone || t.node(list).kind == JsonKind::kNull) return {};
+  if (t.node(list).kind != JsonKind::kArray) return "attributes must be an array";
+  if (depth > 16) return "attributes nest too deeply";
+  std::string why;
+  std::function<void(uint32_t)> check_value = [&](uint32_t value) {
+    if (!why.empty() || value == kNone || t.node(value).kind != JsonKind::kObject) return;
+    const uint32_t first = t.node(value).first_child;
+    if (first == kNone) return;
+    const Tape::Node& m = t.node(first);
+    int64_t n = 0;
+    if (KeyIs(m, "intValue") && !ReadInt64(t, first, &n)) {
+      why = "intValue must be a 64-bit integer";
+    } else if (KeyIs(m, "arrayValue")) {
+      const uint32_t values = t.Member(first, "values");
+      if (values != kNone && t.node(values).kind != JsonKind::kArray) why = "arrayValue.values must be an array";
+      t.ForEachChild(values, check_value);
+    } else if (KeyIs(m, "kvlistValue")) {
+      const std::string inner = AttributesProblem(t, t.Member(first, "values"), depth + 1);
+      if (!inner.empty()) why = inner;
+    }
+  };
+  t.ForEachChild(list, [&](uint32_t kv) {
+    if (!why.empty()) return;
+    const uint32_t key = t.Member(kv, "key");
+    if (key == kNone || t.node(key).kind != JsonKind::kString) {
+      why = "an attribute has no string key";
+      return;
+    }
+    check_value(t.Member(kv, "value"));
+  });
+  return why;
 }
 
 // The ids of a span or log record: false (with why) when present but malformed.
@@ -419,6 +488,16 @@ Result<OtlpTraces> DecodeOtlpTraces(std::string_view json) {
     ++out.rejected;
     if (out.first_error.empty()) out.first_error = why;
   };
+  // Lists that are not lists make the whole request malformed (protojson refuses it).
+  Status structure;
+  t.ForEachChild(*resources, [&](uint32_t rs) {
+    const uint32_t groups = ScopeGroups(t, rs, "scopeSpans", "instrumentationLibrarySpans");
+    if (structure.ok()) structure = CheckList(t, groups, "scopeSpans");
+    t.ForEachChild(groups, [&](uint32_t ss) {
+      if (structure.ok()) structure = CheckList(t, t.Member(ss, "spans"), "spans");
+    });
+  });
+  if (!structure.ok()) return structure;
   t.ForEachChild(*resources, [&](uint32_t rs) {
     const uint32_t resource_node = t.Member(rs, "resource");
     const std::string service = ServiceName(t, resource_node);
@@ -441,21 +520,34 @@ Result<OtlpTraces> DecodeOtlpTraces(std::string_view json) {
             !ReadInt64(t, t.Member(s, "endTimeUnixNano"), &end)) {
           return reject("span " + span.span_id + " has no valid startTimeUnixNano/endTimeUnixNano");
         }
+        if (start < 0 || end < 0) return reject("span " + span.span_id + " has a negative time");
         span.start_ns = start;
         span.duration_ns = end > start ? end - start : 0;
+        const uint32_t name = t.Member(s, "name");
+        if (name != kNone && t.node(name).kind != JsonKind::kString) {
+          return reject("span " + span.span_id + ": name must be a string");
+        }
+        if (std::string why_attrs = AttributesProblem(t, t.Member(s, "attributes")); !why_attrs.empty()) {
+          return reject("span " + span.span_id + ": " + why_attrs);
+        }
         span.name = t.StringMember(s, "name");
         span.trace_state = t.StringMember(s, "traceState");
         span.service = service;
         span.resource = resource;
         span.scope = scope_name;
-        int64_t kind = 0;
-        if (ReadInt64(t, t.Member(s, "kind"), &kind) && kind >= 0 && kind <= 5) {
-          span.kind = static_cast<SpanKind>(kind);
+        if (const uint32_t kind = t.Member(s, "kind"); kind != kNone) {
+          const std::optional<int64_t> k = ReadEnum(
+              t, kind, {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",
+                        "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"}, 5);
+          if (!k) return reject("span " + span.span_id + ": kind must be 0..5 or a SPAN_KIND_ name");
+          span.kind = static_cast<SpanKind>(*k);
         }
         const uint32_t status = t.Member(s, "status");
-        int64_t code = 0;
-        if (ReadInt64(t, t.Member(status, "code"), &code) && code >= 0 && code <= 2) {
-          span.status = static_cast<SpanStatus>(code);
+        if (const uint32_t code = t.Member(status, "code"); code != kNone) {
+          const std::optional<int64_t> c =
+              ReadEnum(t, code, {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"}, 2);
+          if (!c) return reject("span " + span.span_id + ": status.code must be 0..2 or a STATUS_CODE_ name");
+          span.status = static_cast<SpanStatus>(*c);
         }
         span.status_message = t.StringMember(status, "message");
         span.attributes = KeyValuesJson(t, t.Member(s, "attributes"));
@@ -487,6 +579,15 @@ Result<OtlpLogs> DecodeOtlpLogs(std::string_view json) {
   Result<uint32_t> resources = TopList(json, clean, t, "resourceLogs");
   if (!resources.ok()) return resources.status();
   OtlpLogs out;
+  Status structure;
+  t.ForEachChild(*resources, [&](uint32_t rl) {
+    const uint32_t groups = ScopeGroups(t, rl, "scopeLogs", "instrumentationLibraryLogs");
+    if (structure.ok()) structure = CheckList(t, groups, "scopeLogs");
+    t.ForEachChild(groups, [&](uint32_t sl) {
+      if (structure.ok()) structure = CheckList(t, t.Member(sl, "logRecords"), "logRecords");
+    });
+  });
+  if (!structure.ok()) return structure;
   t.ForEachChild(*resources, [&](uint32_t rl) {
     const std::string service = ServiceName(t, t.Member(rl, "resource"));
     t.ForEachChild(ScopeGroups(t, rl, "scopeLogs", "instrumentationLibraryLogs"), [&](uint32_t sl) {
@@ -499,13 +600,31 @@ Result<OtlpLogs> DecodeOtlpLogs(std::string_view json) {
           return;
         }
         r.service = service;
+        const auto bad = [&](const std::string& why_record) {
+          ++out.rejected;
+          if (out.first_error.empty()) out.first_error = why_record;
+        };
+        // A time that is present must be a time: a malformed one is not "no time".
+        for (const char* field : {"timeUnixNano", "observedTimeUnixNano"}) {
+          const uint32_t node = t.Member(l, field);
+          int64_t v = 0;
+          if (node != kNone && t.node(node).kind != JsonKind::kNull && (!ReadInt64(t, node, &v) || v < 0)) {
+            return bad(std::string(field) + " must be a non-negative 64-bit integer");
+          }
+        }
         if (!ReadInt64(t, t.Member(l, "timeUnixNano"), &r.ts_ns) || r.ts_ns == 0) {
           ReadInt64(t, t.Member(l, "observedTimeUnixNano"), &r.ts_ns);
         }
-        int64_t severity = 0;
-        if (ReadInt64(t, t.Member(l, "severityNumber"), &severity) &&
-            LevelFromSeverityNumber(static_cast<int>(severity))) {
-          r.level = *LevelFromSeverityNumber(static_cast<int>(severity));
+        std::optional<int64_t> severity;
+        if (const uint32_t node = t.Member(l, "severityNumber"); node != kNone && t.node(node).kind != JsonKind::kNull) {
+          severity = ReadEnum(t, node, {}, 24);
+          if (!severity) return bad("severityNumber must be 0..24");
+        }
+        if (std::string why_attrs = AttributesProblem(t, t.Member(l, "attributes")); !why_attrs.empty()) {
+          return bad(why_attrs);
+        }
+        if (severity && LevelFromSeverityNumber(static_cast<int>(*severity))) {
+          r.level = *LevelFromSeverityNumber(static_cast<int>(*severity));
         } else if (auto level = ParseLogLevel(t.StringMember(l, "severityText"))) {
           r.level = *level;
         }

@@ -45,6 +45,9 @@ class RegistryClient {
   explicit RegistryClient(Options options, std::unique_ptr<HttpClient> client = nullptr);
   ~RegistryClient();  // stops the thread (does not deregister)
 
+  // Replaces the registration's meta object; call before Start() (meshproxy learns its admin
+  // port only once that server is bound).
+  void SetMeta(std::string meta_json) { options_.meta_json = std::move(meta_json); }
   // Starts registering, heartbeating and refreshing.
   void Start();
   // Stops the thread, then removes the instance from meshd (when registered).

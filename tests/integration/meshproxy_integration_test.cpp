@@ -208,6 +208,33 @@ TEST_F(MeshproxyTest, AdminPortServesMetricsHealthReadinessAndConfig) {
   EXPECT_NE(Get(i.admin, "/config").body.find("\"service\":\"shop\""), std::string::npos);
 }
 
+TEST_F(MeshproxyTest, RegistersTheAdminPortItBoundAndTheAppsMetricsForPrometheus) {
+  Subprocess service({DEMO_SERVICE_BIN, "--name", "stats", "--port", "0"});
+  ASSERT_TRUE(service.WaitForOutput("listening on", 10s)) << service.err();
+  std::smatch m;
+  const std::string out = service.out();
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("127\\.0\\.0\\.1:([0-9]+)")));
+  const std::string app_port = m[1].str();
+  Subprocess proxy({MESHPROXY_BIN, "--service", "stats", "--service-port", app_port, "--listen", "127.0.0.1:0",
+                    "--outbound", "", "--admin", "127.0.0.1:0", "--meshd", meshd_->url(), "--app-metrics-path",
+                    "/metrics"});
+  ASSERT_TRUE(proxy.WaitForStderr("meshproxy listening", 10s)) << proxy.err();
+  const std::string err = proxy.err();
+  ASSERT_TRUE(std::regex_search(err, m, std::regex("\"admin\":\"http://127\\.0\\.0\\.1:([0-9]+)")));
+  const std::string admin = "127.0.0.1:" + m[1].str();
+  ASSERT_NE(m[1].str(), "0");
+  std::string targets;
+  for (int attempt = 0; attempt < 100 && targets.find(admin) == std::string::npos; ++attempt) {
+    targets = meshd_->Request("GET", "/v1/prometheus/targets").body;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_NE(targets.find("\"" + admin + "\""), std::string::npos) << targets;
+  EXPECT_NE(targets.find("\"127.0.0.1:" + app_port + "\""), std::string::npos) << targets;
+  EXPECT_NE(targets.find("\"__metrics_path__\":\"/metrics\""), std::string::npos) << targets;
+  proxy.Signal(SIGTERM);
+  EXPECT_EQ(proxy.Wait(30s).exit_code, 0);
+}
+
 TEST_F(MeshproxyTest, SigtermDeregistersAndExitsCleanly) {
   Instance& i = Start("brief");
   ASSERT_TRUE(AllRegistered({"brief"}));

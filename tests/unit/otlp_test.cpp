@@ -162,13 +162,48 @@ TEST(DecodeOtlpTraces, IntValueMayBeAStringOrANumber) {
   const std::string attrs =
       R"(,"attributes":[{"key":"s","value":{"intValue":"-9223372036854775808"}},)"
       R"({"key":"n","value":{"intValue":9007199254740993}},)"
-      R"({"key":"e","value":{"intValue":1.5e3}},)"
-      R"({"key":"bad","value":{"intValue":"12abc"}}])";
+      R"({"key":"e","value":{"intValue":1.5e3}}])";
   Result<OtlpTraces> r = DecodeOtlpTraces(TracesBody({SpanJson(kTraceId, kRootId, attrs)}));
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->spans.size(), 1u);
-  EXPECT_EQ(r->spans[0].attributes,
-            R"({"s":-9223372036854775808,"n":9007199254740993,"e":1500,"bad":null})");
+  EXPECT_EQ(r->spans[0].attributes, R"({"s":-9223372036854775808,"n":9007199254740993,"e":1500})");
+}
+
+TEST(DecodeOtlpTraces, ASpanWithMalformedFieldsIsRejectedAndTheOthersKept) {
+  const std::vector<std::string> bad = {
+      R"(,"attributes":[{"key":"bad","value":{"intValue":"12abc"}}])",
+      R"(,"attributes":[{"key":"big","value":{"intValue":"99999999999999999999999"}}])",
+      R"(,"attributes":[{"key":"arr","value":{"intValue":[1,2]}}])",
+      R"(,"attributes":"x")",
+      R"(,"attributes":[{"key":1,"value":{}}])",
+      R"(,"attributes":[{"key":"l","value":{"arrayValue":{"values":5}}}])",
+      R"(,"kind":"server")",
+      R"(,"kind":1e999)",
+      R"(,"kind":6)",
+      R"(,"status":{"code":99999999999999999999})",
+  };
+  const char* ids[] = {"0000000000000011", "0000000000000012", "0000000000000013", "0000000000000014",
+                       "0000000000000015", "0000000000000016", "0000000000000017", "0000000000000018",
+                       "0000000000000019", "000000000000001a", "000000000000001b"};
+  std::vector<std::string> spans = {SpanJson(kTraceId, kRootId, "")};
+  for (size_t i = 0; i < bad.size(); ++i) spans.push_back(SpanJson(kTraceId, ids[i], bad[i]));
+  spans.push_back(R"({"traceId":")" + std::string(kTraceId) + R"(","spanId":")" + ids[bad.size()] +
+                  R"(","name":7,"startTimeUnixNano":"1000","endTimeUnixNano":"3000"})");
+  Result<OtlpTraces> r = DecodeOtlpTraces(TracesBody(spans));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->spans.size(), 1u);
+  EXPECT_EQ(r->spans[0].span_id, kRootId);
+  EXPECT_EQ(r->rejected, static_cast<int64_t>(bad.size() + 1));
+  EXPECT_NE(r->first_error.find("intValue must be a 64-bit integer"), std::string::npos) << r->first_error;
+}
+
+TEST(DecodeOtlpTraces, ListsThatAreNotListsMakeTheRequestMalformed) {
+  for (const char* body : {R"({"resourceSpans":[{"scopeSpans":"no"}]})",
+                           R"({"resourceSpans":[{"scopeSpans":[{"spans":{}}]}]})"}) {
+    Result<OtlpTraces> r = DecodeOtlpTraces(body);
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << body;
+    EXPECT_NE(r.status().message().find("must be an array"), std::string::npos) << r.status().message();
+  }
 }
 
 TEST(DecodeOtlpTraces, NonFiniteDoublesBecomeNull) {
@@ -193,11 +228,13 @@ TEST(DecodeOtlpTraces, EveryKindAndStatusCodeMaps) {
   const char* ids[] = {"0000000000000001", "0000000000000002", "0000000000000003",
                        "0000000000000004", "0000000000000005", "0000000000000006",
                        "0000000000000007"};
-  for (int k = 0; k <= 6; ++k) {
+  for (int k = 0; k <= 5; ++k) {
     spans.push_back(SpanJson(
         kTraceId, ids[k],
-        ",\"kind\":" + std::to_string(k) + ",\"status\":{\"code\":" + std::to_string(k % 4) + "}"));
+        ",\"kind\":" + std::to_string(k) + ",\"status\":{\"code\":" + std::to_string(k % 3) + "}"));
   }
+  // protojson's enum names are accepted too.
+  spans.push_back(SpanJson(kTraceId, ids[6], R"(,"kind":"SPAN_KIND_CLIENT","status":{"code":"STATUS_CODE_ERROR"})"));
   Result<OtlpTraces> r = DecodeOtlpTraces(TracesBody(spans));
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->spans.size(), 7u);
@@ -207,11 +244,12 @@ TEST(DecodeOtlpTraces, EveryKindAndStatusCodeMaps) {
   EXPECT_EQ(r->spans[3].kind, SpanKind::kClient);
   EXPECT_EQ(r->spans[4].kind, SpanKind::kProducer);
   EXPECT_EQ(r->spans[5].kind, SpanKind::kConsumer);
-  EXPECT_EQ(r->spans[6].kind, SpanKind::kUnspecified);  // unknown kind 6
+  EXPECT_EQ(r->spans[6].kind, SpanKind::kClient);
+  EXPECT_EQ(r->spans[6].status, SpanStatus::kError);
   EXPECT_EQ(r->spans[0].status, SpanStatus::kUnset);
   EXPECT_EQ(r->spans[1].status, SpanStatus::kOk);
   EXPECT_EQ(r->spans[2].status, SpanStatus::kError);
-  EXPECT_EQ(r->spans[3].status, SpanStatus::kUnset);  // unknown code 3
+  EXPECT_EQ(r->spans[3].status, SpanStatus::kUnset);
 }
 
 TEST(DecodeOtlpTraces, AcceptsLegacyInstrumentationLibrarySpans) {
@@ -382,7 +420,7 @@ TEST(DecodeOtlpTraces, GarbageNeverCrashes) {
           R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[1,{"key":1},{"key":"a","value":{"arrayValue":1}},{"key":"b","value":{"kvlistValue":{"values":"x"}}},{"key":"c","value":[]}],"events":[1,{"attributes":5}],"status":[],"kind":"x"}]}]}]})",
       }) {
     Result<OtlpTraces> r = DecodeOtlpTraces(body);
-    EXPECT_TRUE(r.ok()) << body;
+    EXPECT_TRUE(r.ok() || r.status().code() == Status::Code::kInvalidArgument) << body;
   }
 }
 
@@ -470,13 +508,13 @@ TEST(DecodeOtlpLogs, SeverityNumberWinsThenSeverityTextThenInfo) {
       R"({"timeUnixNano":"6","severityNumber":"5","body":{"stringValue":"f"}})",
   }));
   ASSERT_TRUE(r.ok());
-  ASSERT_EQ(r->records.size(), 6u);
+  ASSERT_EQ(r->records.size(), 5u);
+  EXPECT_EQ(r->rejected, 1);  // severityNumber 99 is no severity
   EXPECT_EQ(r->records[0].level, LogLevel::kWarn);
   EXPECT_EQ(r->records[1].level, LogLevel::kFatal);
   EXPECT_EQ(r->records[2].level, LogLevel::kWarn);
   EXPECT_EQ(r->records[3].level, LogLevel::kInfo);
-  EXPECT_EQ(r->records[4].level, LogLevel::kInfo);
-  EXPECT_EQ(r->records[5].level, LogLevel::kDebug);
+  EXPECT_EQ(r->records[4].level, LogLevel::kDebug);
 }
 
 TEST(DecodeOtlpLogs, NonStringBodyBecomesItsJsonText) {
