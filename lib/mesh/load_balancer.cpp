@@ -28,6 +28,18 @@ LoadBalancer::LoadBalancer(const Clock& clock, Options options, uint64_t seed)
 void LoadBalancer::SetEndpoints(std::vector<Endpoint> endpoints) {
   const int64_t now = clock_.NowNs();
   std::lock_guard lock(mu_);
+  // A new instance starts at the default, or at its peers' average estimate when that is
+  // lower: above fast peers it would get no traffic until its estimate decayed (about 30 s).
+  double start = static_cast<double>(options_.default_latency.count());
+  double peers = 0;
+  size_t known = 0;
+  for (const Endpoint& endpoint : endpoints) {
+    if (const size_t kept = IndexOf(endpoint); kept < entries_.size()) {
+      peers += entries_[kept].estimate_ns;
+      ++known;
+    }
+  }
+  if (known > 0) start = std::min(start, peers / static_cast<double>(known));
   std::vector<Entry> next;
   next.reserve(endpoints.size());
   for (Endpoint& endpoint : endpoints) {
@@ -37,8 +49,7 @@ void LoadBalancer::SetEndpoints(std::vector<Endpoint> endpoints) {
     if (const size_t kept = IndexOf(endpoint); kept < entries_.size()) {
       next.push_back(entries_[kept]);
     } else {
-      next.push_back(
-          {std::move(endpoint), static_cast<double>(options_.default_latency.count()), now});
+      next.push_back({std::move(endpoint), start, now});
     }
   }
   entries_ = std::move(next);

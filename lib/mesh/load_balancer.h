@@ -6,7 +6,8 @@
 // right away); one below pulls it down with weight 1 - exp(-elapsed / decay). While an endpoint
 // gets no samples its estimate decays toward zero with the same time constant, so an instance
 // that was slow or failing is tried again later. An endpoint without samples starts at
-// `default_latency`, so new instances get traffic. A failed attempt counts as at least
+// `default_latency`, or at its peers' average estimate when that is lower, so new instances get
+// traffic whether the others are slow or fast. A failed attempt counts as at least
 // `failure_penalty`, so failing instances lose traffic even when they fail fast.
 //
 // Thread-safe (one mutex, held for O(endpoints) work at most); no blocking I/O. Endpoints are few

@@ -202,6 +202,28 @@ TEST(LoadBalancer, NewEndpointStartsAtTheNeutralDefault) {
   for (int i = 0; i < 100; ++i) EXPECT_EQ(lb.Pick()->host, "new");  // 30 ms beats 50 ms
 }
 
+TEST(LoadBalancer, ANewEndpointAmongFastPeersStartsAtTheirAverageAndGetsTraffic) {
+  testing::FakeClock clock(kStart);
+  LoadBalancer lb = MakeBalancer(clock);
+  lb.SetEndpoints({Ep("a"), Ep("b")});
+  // A minute of steady answers: the estimates settle at 1 and 3 ms.
+  for (int i = 0; i < 60; ++i) {
+    clock.Advance(1'000 * kMs);
+    lb.Finished(Ep("a"), 1 * kMs, false);
+    lb.Finished(Ep("b"), 3 * kMs, false);
+  }
+  lb.SetEndpoints({Ep("a"), Ep("b"), Ep("new")});
+  EXPECT_NEAR(*lb.Cost(Ep("new")), 2 * kMs, 0.01 * kMs);
+  int to_new = 0;
+  for (int i = 0; i < 300; ++i) {
+    Result<Endpoint> picked = lb.Pick();
+    ASSERT_TRUE(picked.ok());
+    if (picked->host == "new") ++to_new;
+  }
+  // Cheaper than b, dearer than a: it wins every pair it forms with b, a third of them.
+  EXPECT_GT(to_new, 50);
+}
+
 TEST(LoadBalancer, RemainingEndpointsKeepTheirStatsAndRemovedOnesAreNeverPicked) {
   testing::FakeClock clock(kStart);
   LoadBalancer lb = MakeBalancer(clock);
