@@ -38,8 +38,9 @@ void SetMember(std::string& members, std::string_view key, std::string_view json
   std::string quoted;
   AppendUtf8String(quoted, key);
   std::vector<JsonMember> scanned;
-  if (members.find(quoted) != std::string::npos &&
-      ScanJsonObject("{" + members + "}", scanned).ok()) {
+  // The scanned members point into `object`, which must outlive them.
+  const std::string object = "{" + members + "}";
+  if (members.find(quoted) != std::string::npos && ScanJsonObject(object, scanned).ok()) {
     std::string kept;
     for (const JsonMember& m : scanned) {
       if (m.key == std::string_view(quoted).substr(1, quoted.size() - 2)) continue;

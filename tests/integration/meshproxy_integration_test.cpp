@@ -66,9 +66,9 @@ class MeshproxyTest : public ::testing::Test {
   Instance& Start(const std::string& name, const std::string& next = "",
                   std::vector<std::string> service_flags = {}, const std::string& label = "") {
     Instance& i = instances_[label.empty() ? name : label];
-    i.inbound = FreePort();
+    // The service must know its sidecar's outbound port before either starts; the inbound and
+    // admin ports are picked by the kernel (no race with other suites) and read from the log.
     i.outbound = FreePort();
-    i.admin = FreePort();
     std::vector<std::string> args = {DEMO_SERVICE_BIN, "--name", name, "--port", "0", "--outbound",
                                      "127.0.0.1:" + std::to_string(i.outbound)};
     if (!next.empty()) args.insert(args.end(), {"--next", next});
@@ -79,11 +79,18 @@ class MeshproxyTest : public ::testing::Test {
     const std::string out = i.service->out();
     EXPECT_TRUE(std::regex_search(out, m, std::regex("127\\.0\\.0\\.1:([0-9]+)")));
     i.proxy = std::make_unique<Subprocess>(std::vector<std::string>{
-        MESHPROXY_BIN, "--service", name, "--service-port", m[1].str(), "--listen",
-        "127.0.0.1:" + std::to_string(i.inbound), "--outbound", "127.0.0.1:" + std::to_string(i.outbound),
-        "--admin", "127.0.0.1:" + std::to_string(i.admin), "--meshd", meshd_url_.empty() ? meshd_->url() : meshd_url_,
-        "--threads", "1"});
+        MESHPROXY_BIN, "--service", name, "--service-port", m[1].str(), "--listen", "127.0.0.1:0", "--outbound",
+        "127.0.0.1:" + std::to_string(i.outbound), "--admin", "127.0.0.1:0", "--meshd",
+        meshd_url_.empty() ? meshd_->url() : meshd_url_, "--threads", "1"});
     EXPECT_TRUE(i.proxy->WaitForStderr("meshproxy listening", 10s)) << i.proxy->err();
+    const std::string err = i.proxy->err();
+    for (auto [key, port] : {std::pair{"inbound", &i.inbound}, std::pair{"admin", &i.admin}}) {
+      std::smatch bound;
+      if (std::regex_search(err, bound, std::regex(std::string("\"") + key + "\":\"http://127\\.0\\.0\\.1:([0-9]+)"))) {
+        *port = std::stoi(bound[1].str());
+      }
+      EXPECT_NE(*port, 0) << key << " port not in the log: " << err;
+    }
     return i;
   }
 
