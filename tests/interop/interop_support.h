@@ -6,9 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <json/json.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +19,7 @@
 #include <system_error>
 #include <thread>
 
+#include "free_port.h"
 #include "mesh/http_client.h"
 #include "mesh/http_message.h"
 #include "subprocess.h"
@@ -53,24 +52,9 @@ class TempDir {
   std::string path_;
 };
 
-// A port that was free on 127.0.0.1 a moment ago: bind port 0, read it back, close. For peers
-// that cannot report the port they bound themselves (Prometheus); 0 when no socket is available.
-inline int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
+// A port that was free on 127.0.0.1 a moment ago, for peers that cannot report the port they
+// bound themselves (Prometheus); 0 when no socket is available.
+inline int FreeLoopbackPort() { return test_support::FreePort(); }
 
 // One HTTP request; a transport failure comes back as status 0 with the reason as the body, so
 // that a poll can keep trying while the peer is still starting.
