@@ -1,9 +1,13 @@
 // meshd: the mesh control plane — registry, telemetry ingest, query API — over one store.
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
+
+#include "mesh/certificate_authority.h"
 #include "mesh/control_plane.h"
 #include "mesh/http_server.h"
 #include "mesh/logger.h"
+#include "mesh/security_api.h"
 #include "mesh/signals.h"
 #include "mesh/store.h"
 #include "mesh/time_format.h"
@@ -19,11 +23,38 @@ struct Options {
   int threads = 16;
   std::string log_level = "info";
   size_t max_body = 8 << 20;
+  std::string ca_dir;
+  std::string trust_domain = "mesh.local";
+  std::string join_token_file;
+  std::string policy;
+  std::string cert_ttl = "24h";
+  std::string import_cert;
+  std::string import_key;
 };
+
+// The CA lives beside the store unless --ca-dir says otherwise.
+std::string CaDir(const Options& o, const std::string& db_path) {
+  if (!o.ca_dir.empty()) return o.ca_dir;
+  const std::filesystem::path parent = std::filesystem::path(db_path).parent_path();
+  return (parent.empty() ? std::filesystem::path(".") : parent).string() + "/ca";
+}
+
+std::string StorePath(const Options& o) {
+  return mesh::ResolveStorePath(o.db, [](const char* n) { return std::getenv(n); });
+}
 
 int Fail(const std::string& message, int code) {
   std::fprintf(stderr, "meshd: %s\n", message.c_str());
   return code;
+}
+
+int ImportCa(const Options& o) {
+  const std::string dir = CaDir(o, StorePath(o));
+  if (mesh::Status s = mesh::CertificateAuthority::Import(dir, o.import_cert, o.import_key); !s.ok()) {
+    return Fail("ca import: " + s.message(), s.code() == mesh::Status::Code::kInvalidArgument ? 2 : 1);
+  }
+  std::printf("imported the CA into %s\n", dir.c_str());
+  return 0;
 }
 
 int Run(const Options& o) {
@@ -37,18 +68,37 @@ int Run(const Options& o) {
   if (o.threads < 1 || o.threads > 1024) return Fail("--threads must be in 1..1024", 2);
 
   mesh::ControlPlane::Options plane_options;
-  plane_options.db_path = mesh::ResolveStorePath(o.db, [](const char* n) { return std::getenv(n); });
+  plane_options.db_path = StorePath(o);
   plane_options.retention_ns = *retention;
   if (!o.token_file.empty()) {
     mesh::Result<std::string> token = mesh::ReadTokenFile(o.token_file);
     if (!token.ok()) return Fail(token.status().message(), 2);
     plane_options.token = *token;
   }
-  auto plane = mesh::ControlPlane::Open(plane_options, mesh::SystemClock::Instance());
+  mesh::Result<int64_t> cert_ttl = mesh::ParseDuration(o.cert_ttl);
+  if (!cert_ttl.ok()) return Fail("--cert-ttl: " + cert_ttl.status().message(), 2);
+  mesh::SecurityApi::Options security;
+  security.write_token = plane_options.token;
+  security.policy_path = o.policy;
+  security.default_ttl_ns = *cert_ttl;
+  if (!o.join_token_file.empty()) {
+    mesh::Result<std::string> token = mesh::ReadTokenFile(o.join_token_file);
+    if (!token.ok()) return Fail(token.status().message(), 2);
+    security.join_token = *token;
+  }
+  const mesh::Clock& clock = mesh::SystemClock::Instance();
+  mesh::Result<mesh::CertificateAuthority> ca =
+      mesh::CertificateAuthority::LoadOrCreate(CaDir(o, plane_options.db_path), o.trust_domain, clock.NowNs());
+  if (!ca.ok()) return Fail("certificate authority: " + ca.status().message(), 2);
+  auto security_api = mesh::SecurityApi::Create(std::move(ca).value(), security, clock);
+  if (!security_api.ok()) return Fail(security_api.status().message(), 2);
+
+  auto plane = mesh::ControlPlane::Open(plane_options, clock);
   if (!plane.ok()) return Fail(plane.status().message(), 1);
 
   mesh::HttpRouter router;
   (*plane)->AddRoutes(router);
+  (*security_api)->AddRoutes(router);
   mesh::HttpServer::Options server_options;
   server_options.listen = o.listen;
   server_options.threads = o.threads;
@@ -72,7 +122,10 @@ int Run(const Options& o) {
   const std::string host = o.listen.substr(0, o.listen.rfind(':'));
   log.Info("meshd listening", {{"url", "http://" + host + ":" + std::to_string((*server)->port())},
                                {"db", plane_options.db_path},
-                               {"auth", plane_options.token.empty() ? "none" : "bearer"}});
+                               {"auth", plane_options.token.empty() ? "none" : "bearer"},
+                               {"ca", CaDir(o, plane_options.db_path)},
+                               {"trust_domain", o.trust_domain},
+                               {"policy", o.policy.empty() ? "none (all mesh identities allowed)" : o.policy}});
   while (mesh::SleepUnlessStopped(std::chrono::milliseconds(500))) {
   }
   log.Info("meshd stopping: draining requests and flushing the store");
@@ -95,6 +148,16 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "HTTP worker threads")->capture_default_str();
   app.add_option("--log-level", o.log_level, "debug|info|warn|error")->capture_default_str();
   app.add_option("--max-body", o.max_body, "Largest request body in bytes (larger: 413)")->capture_default_str();
+  app.add_option("--ca-dir", o.ca_dir, "The CA's directory (ca.crt, ca.key; created on first start; default: ca/ beside the store)");
+  app.add_option("--trust-domain", o.trust_domain, "SPIFFE trust domain of issued identities")->capture_default_str();
+  app.add_option("--join-token-file", o.join_token_file, "Token proxies present to get certificates (file mode 0600; default: the write token)");
+  app.add_option("--policy", o.policy, "Authorization policy file (JSON): which service may call which");
+  app.add_option("--cert-ttl", o.cert_ttl, "Default lifetime of issued certificates")->capture_default_str();
+  CLI::App* ca_cmd = app.add_subcommand("ca", "Manage the certificate authority");
+  ca_cmd->require_subcommand(1);
+  CLI::App* import_cmd = ca_cmd->add_subcommand("import", "Use an existing CA (PEM certificate and key) from now on");
+  import_cmd->add_option("--cert", o.import_cert, "CA certificate (PEM)")->required();
+  import_cmd->add_option("--key", o.import_key, "CA private key (PEM)")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -104,6 +167,7 @@ int main(int argc, char** argv) {
     }
     return Fail(std::string(e.what()) + " (see meshd --help)", 2);
   }
+  if (import_cmd->parsed()) return ImportCa(o);
   mesh::InstallStopHandlers();
   return Run(o);
 }

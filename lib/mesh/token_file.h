@@ -1,4 +1,4 @@
-// Bearer tokens read from a file, as meshd's --token-file takes them.
+// Bearer tokens: read from a file, as meshd's --token-file takes them, and checked.
 #pragma once
 
 #include <string>
@@ -10,5 +10,9 @@ namespace mesh {
 // Reads the token (surrounding whitespace removed). Errors: IOError when unreadable,
 // InvalidArgument when empty or readable by group or others (a secret must be mode 0600).
 Result<std::string> ReadTokenFile(const std::string& path);
+
+// Whether an Authorization header value is "Bearer <token>", compared in constant time so that
+// the time taken does not tell how much of a guess was right.
+bool BearerTokenMatches(const std::string& authorization, const std::string& token);
 
 }  // namespace mesh

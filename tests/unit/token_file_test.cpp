@@ -83,3 +83,19 @@ TEST_F(TokenFileTest, MissingFileIsAnIOErrorNamingThePath) {
 
 }  // namespace
 }  // namespace mesh
+
+namespace mesh {
+namespace {
+
+TEST(BearerTokenMatches, AcceptsOnlyTheExactTokenAfterBearer) {
+  EXPECT_TRUE(BearerTokenMatches("Bearer s3cret", "s3cret"));
+  EXPECT_FALSE(BearerTokenMatches("Bearer s3cre", "s3cret"));
+  EXPECT_FALSE(BearerTokenMatches("Bearer s3cretX", "s3cret"));
+  EXPECT_FALSE(BearerTokenMatches("bearer s3cret", "s3cret"));
+  EXPECT_FALSE(BearerTokenMatches("Basic s3cret", "s3cret"));
+  EXPECT_FALSE(BearerTokenMatches("Bearer ", ""));
+  EXPECT_FALSE(BearerTokenMatches("", "s3cret"));
+}
+
+}  // namespace
+}  // namespace mesh
