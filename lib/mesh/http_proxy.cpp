@@ -1,5 +1,6 @@
 #include "mesh/http_proxy.h"
 
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -10,28 +11,34 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cerrno>
 #include <exception>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "mesh/clock.h"
 #include "mesh/json_text.h"
+#include "mesh/spiffe_id.h"
 #include "mesh/time_format.h"
 #include "mesh/trace_id.h"
 #include "mesh/traceparent.h"
 #include "mesh/utf8.h"
+#include "mesh/x509_internal.h"
 
 namespace mesh {
 namespace {
@@ -44,6 +51,7 @@ using std::chrono::steady_clock;
 using SteadyTime = steady_clock::time_point;
 using RequestParser = http::request_parser<http::buffer_body>;
 using ResponseParser = http::response_parser<http::buffer_body>;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // The header contract: request headers past 16 KiB are refused with 400.
 constexpr uint32_t kRequestHeaderLimit = 16 * 1024;
@@ -55,6 +63,11 @@ constexpr auto kClientIdleTimeout = std::chrono::seconds(60);
 constexpr size_t kRelayChunk = 64 * 1024;
 // Idle upstream connections kept per endpoint and thread; more are closed.
 constexpr size_t kMaxIdlePerEndpoint = 64;
+// An idle upstream connection is closed after this long: before the upstream's own keep-alive
+// timeout is likely to (ours toward clients is 60 s), and so that idle descriptors go back.
+constexpr auto kUpstreamIdleTimeout = std::chrono::seconds(30);
+constexpr auto kIdleSweepEvery = std::chrono::seconds(5);
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
 constexpr auto kBackoffBase = std::chrono::milliseconds(25);
 constexpr auto kBackoffCap = std::chrono::milliseconds(250);
 // Before closing a client connection, read what the client still sends for a while: closing a
@@ -146,22 +159,29 @@ std::string ErrorJson(std::string_view error, std::string_view service,
 }
 
 // A pooled connection the upstream closed while it sat idle reads as end of file (or has
-// unexpected bytes waiting): either way it must not carry a request.
-bool StillUsable(tcp::socket& socket) {
+// unexpected bytes waiting): either way it must not carry a request. Over TLS, bytes waiting
+// may be a session ticket the server sent after its answer: only end of file rules it out.
+bool StillUsable(beast::tcp_stream& stream) {
   char byte;
-  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+bool StillUsable(TlsStream& stream) {
+  char byte;
+  const ssize_t n = ::recv(beast::get_lowest_layer(stream).socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
 // When a stream's next operation must be over: the request deadline (upstream side), or the
 // idle timeout renewed before each operation (client side).
 struct Expiry {
   std::optional<SteadyTime> deadline;
-  void Arm(beast::tcp_stream& stream) const {
+  template <class Stream>
+  void Arm(Stream& stream) const {
     if (deadline) {
-      stream.expires_at(*deadline);
+      beast::get_lowest_layer(stream).expires_at(*deadline);
     } else {
-      stream.expires_after(kClientIdleTimeout);
+      beast::get_lowest_layer(stream).expires_after(kClientIdleTimeout);
     }
   }
 };
@@ -174,11 +194,10 @@ struct RelayResult {
 
 // Streams the body that `parser` still has to read from `in` to `out` through `sr`, whose
 // header must already be written; `bytes` counts the body bytes written.
-template <bool kRequest>
-asio::awaitable<RelayResult> RelayBody(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
-                                       Expiry in_expiry,
+template <bool kRequest, class In, class Out>
+asio::awaitable<RelayResult> RelayBody(In& in, beast::flat_buffer& in_buffer, Expiry in_expiry,
                                        http::parser<kRequest, http::buffer_body>& parser,
-                                       beast::tcp_stream& out, Expiry out_expiry,
+                                       Out& out, Expiry out_expiry,
                                        http::serializer<kRequest, http::buffer_body>& sr,
                                        uint64_t& bytes) {
   RelayResult result;
@@ -216,15 +235,102 @@ asio::awaitable<RelayResult> RelayBody(beast::tcp_stream& in, beast::flat_buffer
   co_return result;
 }
 
+// Idle keep-alive upstream connections of one kind by "host:port", each with when it went idle.
+template <class Stream>
+struct IdlePool {
+  struct Idle {
+    std::unique_ptr<Stream> stream;
+    SteadyTime since;
+  };
+  std::unordered_map<std::string, std::vector<Idle>> by_endpoint;
+
+  // The most recently idled connection that is still open, or null.
+  std::unique_ptr<Stream> Take(const std::string& key, SteadyTime now) {
+    auto it = by_endpoint.find(key);
+    if (it == by_endpoint.end()) return nullptr;
+    while (!it->second.empty()) {
+      Idle idle = std::move(it->second.back());
+      it->second.pop_back();
+      if (now - idle.since < kUpstreamIdleTimeout && StillUsable(*idle.stream)) return std::move(idle.stream);
+    }
+    return nullptr;
+  }
+  void Put(const std::string& key, std::unique_ptr<Stream> stream, SteadyTime now) {
+    std::vector<Idle>& idle = by_endpoint[key];
+    if (idle.size() < kMaxIdlePerEndpoint) idle.push_back({std::move(stream), now});
+  }
+  // Closes the connections idle for too long (oldest first in each list).
+  void Sweep(SteadyTime now) {
+    for (auto it = by_endpoint.begin(); it != by_endpoint.end();) {
+      std::vector<Idle>& idle = it->second;
+      idle.erase(std::remove_if(idle.begin(), idle.end(),
+                                [&](const Idle& i) { return now - i.since >= kUpstreamIdleTimeout; }),
+                 idle.end());
+      it = idle.empty() ? by_endpoint.erase(it) : std::next(it);
+    }
+  }
+};
+
+struct SessionFree {
+  void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
+};
+
 struct Worker {
   asio::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
-  // Idle keep-alive upstream connections by "host:port". Only this worker's thread touches
-  // them, hence no lock.
-  std::unordered_map<std::string, std::vector<tcp::socket>> idle;
+  // Only this worker's thread touches what follows, hence no lock.
+  IdlePool<beast::tcp_stream> idle_plain;
+  IdlePool<TlsStream> idle_tls;
+  // The last TLS session per upstream endpoint, to resume instead of a full handshake.
+  std::unordered_map<std::string, std::unique_ptr<SSL_SESSION, SessionFree>> tls_sessions;
   std::mt19937_64 rng{std::random_device{}()};
   std::thread thread;
 };
+
+// The TLS side of a proxy, per generation of credentials: a rotation makes a new one, and
+// every connection keeps the generation it started with alive.
+struct TlsContexts {
+  // Asio wants them non-const to make a stream; they are not changed once made.
+  mutable asio::ssl::context server{asio::ssl::context::tls_server};
+  mutable asio::ssl::context client{asio::ssl::context::tls_client};
+  std::string trust_domain;
+};
+
+Result<std::shared_ptr<const TlsContexts>> MakeTlsContexts(const TlsCredentials& c) {
+  if (Status s = ValidateTrustDomain(c.trust_domain); !s.ok()) return s;
+  auto t = std::make_shared<TlsContexts>();
+  t->trust_domain = c.trust_domain;
+  for (asio::ssl::context* ctx : {&t->server, &t->client}) {
+    beast::error_code ec;
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1,
+                     ec);
+    if (!ec) ctx->use_certificate_chain(asio::buffer(c.certificate_pem), ec);
+    if (!ec) ctx->use_private_key(asio::buffer(c.private_key_pem), asio::ssl::context::pem, ec);
+    if (!ec) ctx->add_certificate_authority(asio::buffer(c.ca_pem), ec);
+    if (ec) return Status::InvalidArgument("TLS credentials: " + ec.message());
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+      return Status::InvalidArgument(x509::OpenSslError("TLS credentials: the key is not the certificate's"));
+    }
+  }
+  t->server.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  t->client.set_verify_mode(asio::ssl::verify_peer);
+  // Resumed sessions skip the certificate exchange: OpenSSL only allows that (with client
+  // certificates required) within a named session context.
+  static constexpr unsigned char kSessionContext[] = "meshproxy";
+  SSL_CTX_set_session_id_context(t->server.native_handle(), kSessionContext, sizeof(kSessionContext) - 1);
+  return std::shared_ptr<const TlsContexts>(std::move(t));
+}
+
+// The service named by the peer's verified certificate in our trust domain, or "".
+std::string PeerService(TlsStream& stream, const std::string& trust_domain) {
+  X509* cert = SSL_get0_peer_certificate(stream.native_handle());
+  if (cert == nullptr) return "";
+  Result<ServiceIdentity> id = ParseSpiffeId(x509::FirstSpiffeUri(cert));
+  if (!id.ok() || id->trust_domain != trust_domain) return "";
+  return id->service;
+}
 
 // One request's state, from its header to its completion record.
 struct Exchange {
@@ -284,19 +390,50 @@ struct HttpProxy::Impl {
 
   asio::awaitable<void> Accept(Worker& w);
   asio::awaitable<void> Session(Worker& w, tcp::socket socket);
-  asio::awaitable<bool> Handle(Worker& w, beast::tcp_stream& client, beast::flat_buffer& buffer,
-                               RequestParser& parser, const std::string& client_ip);
-  asio::awaitable<bool> Forward(Worker& w, beast::tcp_stream& client, beast::flat_buffer& buffer,
+  asio::awaitable<void> SweepIdle(Worker& w);
+  template <class Client>
+  asio::awaitable<void> Serve(Worker& w, Client& client, const std::string& client_ip,
+                              const std::string& peer_service);
+  template <class Client>
+  asio::awaitable<bool> Handle(Worker& w, Client& client, beast::flat_buffer& buffer,
+                               RequestParser& parser, const std::string& client_ip,
+                               const std::string& peer_service);
+  template <class Client>
+  asio::awaitable<bool> Forward(Worker& w, Client& client, beast::flat_buffer& buffer,
                                 RequestParser& parser, Exchange& x);
-  asio::awaitable<Attempt> Try(Worker& w, beast::tcp_stream& client, beast::flat_buffer& buffer,
+  template <class Client, class Upstream>
+  asio::awaitable<Attempt> Try(Worker& w, Client& client, beast::flat_buffer& buffer,
                                RequestParser& parser, Exchange& x, int attempt,
-                               const Endpoint& endpoint);
+                               const Endpoint& endpoint, std::string_view service);
   asio::awaitable<beast::error_code> Connect(beast::tcp_stream& upstream, const Endpoint& endpoint,
                                              SteadyTime deadline);
-  asio::awaitable<bool> AnswerError(beast::tcp_stream& client, Exchange& x, http::status status,
+  // Connects and, over TLS, shakes hands and checks that the peer is `service`.
+  asio::awaitable<beast::error_code> Open(Worker& w, beast::tcp_stream& upstream, const Endpoint& endpoint,
+                                          SteadyTime deadline, std::string_view service, std::string& error);
+  asio::awaitable<beast::error_code> Open(Worker& w, TlsStream& upstream, const Endpoint& endpoint,
+                                          SteadyTime deadline, std::string_view service, std::string& error);
+  template <class Client>
+  asio::awaitable<bool> AnswerError(Client& client, Exchange& x, http::status status,
                                     std::string error, bool body_consumed);
-  asio::awaitable<void> RefuseMalformed(beast::tcp_stream& client, const beast::error_code& ec,
+  template <class Client>
+  asio::awaitable<void> RefuseMalformed(Client& client, const beast::error_code& ec,
                                         const std::string& client_ip);
+
+  std::unique_ptr<beast::tcp_stream> NewUpstream(Worker& w, std::type_identity<beast::tcp_stream>) const {
+    return std::make_unique<beast::tcp_stream>(w.ioc);
+  }
+  std::unique_ptr<TlsStream> NewUpstream(Worker& w, std::type_identity<TlsStream>) const {
+    return std::make_unique<TlsStream>(w.ioc, CurrentTls()->client);
+  }
+  IdlePool<beast::tcp_stream>& Pool(Worker& w, std::type_identity<beast::tcp_stream>) const { return w.idle_plain; }
+  IdlePool<TlsStream>& Pool(Worker& w, std::type_identity<TlsStream>) const { return w.idle_tls; }
+  void Idle(Worker& w, const std::string& key, std::unique_ptr<beast::tcp_stream> upstream) const;
+  void Idle(Worker& w, const std::string& key, std::unique_ptr<TlsStream> upstream) const;
+
+  std::shared_ptr<const TlsContexts> CurrentTls() const {
+    std::lock_guard lock(tls_mu);
+    return tls;
+  }
 
   void StartExchange(Exchange& x, const http::request_header<>& req,
                      const std::string& client_ip) const;
@@ -313,33 +450,19 @@ struct HttpProxy::Impl {
 
   const Options options;
   std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> handshake_failures{0};
   std::atomic<bool> stopping{false};
   bool stopped = false;
   int port = 0;
   std::vector<std::unique_ptr<Worker>> workers;
+  // Read once per new connection (not per request): a mutex is cheap enough there.
+  mutable std::mutex tls_mu;
+  std::shared_ptr<const TlsContexts> tls;
 };
 
 namespace {
 
-bool TakeIdle(Worker& w, const std::string& key, tcp::socket& out) {
-  auto it = w.idle.find(key);
-  if (it == w.idle.end()) return false;
-  while (!it->second.empty()) {
-    tcp::socket socket = std::move(it->second.back());
-    it->second.pop_back();
-    if (StillUsable(socket)) {
-      out = std::move(socket);
-      return true;
-    }
-  }
-  return false;
-}
-
-void PutIdle(Worker& w, const std::string& key, tcp::socket socket) {
-  std::vector<tcp::socket>& idle = w.idle[key];
-  if (idle.size() < kMaxIdlePerEndpoint) idle.push_back(std::move(socket));
-}
-
+// Over TLS this drains the raw bytes: the records are not read, only kept from resetting.
 asio::awaitable<void> Linger(beast::tcp_stream& client) {
   beast::error_code ec;
   client.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -350,7 +473,8 @@ asio::awaitable<void> Linger(beast::tcp_stream& client) {
   }
 }
 
-asio::awaitable<beast::error_code> ReadResponseHeader(beast::tcp_stream& upstream,
+template <class Upstream>
+asio::awaitable<beast::error_code> ReadResponseHeader(Upstream& upstream,
                                                       beast::flat_buffer& buffer,
                                                       std::optional<ResponseParser>& parser,
                                                       bool head, SteadyTime deadline) {
@@ -361,7 +485,7 @@ asio::awaitable<beast::error_code> ReadResponseHeader(beast::tcp_stream& upstrea
     parser->header_limit(kResponseHeaderLimit);
     parser->body_limit(std::numeric_limits<std::uint64_t>::max());
     parser->skip(head);
-    upstream.expires_at(deadline);
+    beast::get_lowest_layer(upstream).expires_at(deadline);
     co_await http::async_read_header(upstream, buffer, *parser, Redirect(ec));
   } while (!ec && parser->get().result_int() / 100 == 1);
   co_return ec;
@@ -390,25 +514,60 @@ asio::awaitable<void> HttpProxy::Impl::Session(Worker& w, tcp::socket socket) {
   socket.set_option(tcp::no_delay(true), ec);
   const tcp::endpoint remote = socket.remote_endpoint(ec);
   const std::string client_ip = ec ? std::string() : remote.address().to_string();
-  beast::tcp_stream client(std::move(socket));
+  const std::shared_ptr<const TlsContexts> contexts =
+      options.tls && options.direction == Direction::kInbound ? CurrentTls() : nullptr;
+  if (!contexts) {
+    beast::tcp_stream client(std::move(socket));
+    co_await Serve(w, client, client_ip, "");
+    co_await Linger(client);
+    co_return;
+  }
+  TlsStream client(std::move(socket), contexts->server);
+  beast::get_lowest_layer(client).expires_after(kTlsHandshakeTimeout);
+  co_await client.async_handshake(asio::ssl::stream_base::server, Redirect(ec));
+  if (ec) {
+    // No certificate, a foreign or expired one, or not TLS at all: refused before any request.
+    ++handshake_failures;
+    co_return;
+  }
+  co_await Serve(w, client, client_ip, PeerService(client, contexts->trust_domain));
+  co_await Linger(beast::get_lowest_layer(client));
+}
+
+template <class Client>
+asio::awaitable<void> HttpProxy::Impl::Serve(Worker& w, Client& client, const std::string& client_ip,
+                                             const std::string& peer_service) {
+  beast::error_code ec;
   beast::flat_buffer buffer;
   for (bool keep_alive = true; keep_alive && !stopping.load();) {
     RequestParser parser;
     parser.header_limit(kRequestHeaderLimit);
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    client.expires_after(kClientIdleTimeout);
+    beast::get_lowest_layer(client).expires_after(kClientIdleTimeout);
     co_await http::async_read_header(client, buffer, parser, Redirect(ec));
     if (ec) {
       if (IsParseError(ec)) co_await RefuseMalformed(client, ec, client_ip);
       break;
     }
-    keep_alive = co_await Handle(w, client, buffer, parser, client_ip);
+    keep_alive = co_await Handle(w, client, buffer, parser, client_ip, peer_service);
   }
-  co_await Linger(client);
 }
 
-asio::awaitable<void> HttpProxy::Impl::RefuseMalformed(beast::tcp_stream& client,
-                                                       const beast::error_code& ec,
+asio::awaitable<void> HttpProxy::Impl::SweepIdle(Worker& w) {
+  asio::steady_timer timer(w.ioc);
+  for (;;) {
+    timer.expires_after(kIdleSweepEvery);
+    beast::error_code ec;
+    co_await timer.async_wait(Redirect(ec));
+    if (ec || stopping.load()) co_return;
+    const SteadyTime now = steady_clock::now();
+    w.idle_plain.Sweep(now);
+    w.idle_tls.Sweep(now);
+  }
+}
+
+template <class Client>
+asio::awaitable<void> HttpProxy::Impl::RefuseMalformed(Client& client, const beast::error_code& ec,
                                                        const std::string& client_ip) {
   Exchange x;
   StartExchange(x, http::request_header<>(), client_ip);
@@ -436,13 +595,15 @@ void HttpProxy::Impl::StartExchange(Exchange& x, const http::request_header<>& r
   r.span_id = ids.NewSpanId();
 }
 
-asio::awaitable<bool> HttpProxy::Impl::Handle(Worker& w, beast::tcp_stream& client,
-                                              beast::flat_buffer& buffer, RequestParser& parser,
-                                              const std::string& client_ip) {
+template <class Client>
+asio::awaitable<bool> HttpProxy::Impl::Handle(Worker& w, Client& client, beast::flat_buffer& buffer,
+                                              RequestParser& parser, const std::string& client_ip,
+                                              const std::string& peer_service) {
   InFlight counted(in_flight);
   http::request<http::buffer_body>& req = parser.get();
   Exchange x;
   StartExchange(x, req, client_ip);
+  x.record.client_service = peer_service;
   x.record.method = Sv(req.method_string());
   x.record.target = Sv(req.target());
   x.record.authority = Sv(req[http::field::host]);
@@ -477,6 +638,18 @@ asio::awaitable<bool> HttpProxy::Impl::Handle(Worker& w, beast::tcp_stream& clie
     co_return keep;
   }
 
+  // Inbound over mTLS, the caller's identity is known: the policy decides before anything
+  // reaches the service. The body is not read, so the connection closes after the answer.
+  if (options.authorize && options.tls && options.direction == Direction::kInbound) {
+    std::optional<std::string> denied = options.authorize(peer_service, x.record.method, x.record.target);
+    if (denied) {
+      x.record.denied = true;
+      const bool keep = co_await AnswerError(client, x, http::status::forbidden, *denied, parser.is_done());
+      Complete(x);
+      co_return keep;
+    }
+  }
+
   // The proxy answers 100-continue itself (and strips Expect) so that the upstream never sees
   // an interim answer it would have to relay.
   const bool expects_continue = beast::iequals(req[http::field::expect], "100-continue");
@@ -484,7 +657,7 @@ asio::awaitable<bool> HttpProxy::Impl::Handle(Worker& w, beast::tcp_stream& clie
   if (expects_continue && !x.client_http10 && !parser.is_done()) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     beast::error_code ec;
-    client.expires_after(kClientIdleTimeout);
+    beast::get_lowest_layer(client).expires_after(kClientIdleTimeout);
     co_await asio::async_write(client, asio::buffer(kContinue), Redirect(ec));
     if (ec) co_return false;
   }
@@ -512,9 +685,9 @@ void HttpProxy::Impl::PrepareUpstreamRequest(http::request<http::buffer_body>& r
   if (parser.chunked()) req.chunked(true);
 }
 
-asio::awaitable<bool> HttpProxy::Impl::Forward(Worker& w, beast::tcp_stream& client,
-                                               beast::flat_buffer& buffer, RequestParser& parser,
-                                               Exchange& x) {
+template <class Client>
+asio::awaitable<bool> HttpProxy::Impl::Forward(Worker& w, Client& client, beast::flat_buffer& buffer,
+                                               RequestParser& parser, Exchange& x) {
   const std::string_view service = options.direction == Direction::kOutbound
                                        ? HostName(x.record.authority)
                                        : std::string_view(options.service);
@@ -530,7 +703,13 @@ asio::awaitable<bool> HttpProxy::Impl::Forward(Worker& w, beast::tcp_stream& cli
     x.record.upstream = endpoint;
     options.upstreams->Started(endpoint);
     const SteadyTime attempt_start = steady_clock::now();
-    Attempt a = co_await Try(w, client, buffer, parser, x, attempt, endpoint);
+    // Two statements, not a conditional expression: GCC 12 miscompiles co_await inside ?:.
+    Attempt a;
+    if (endpoint.tls && options.tls) {
+      a = co_await Try<Client, TlsStream>(w, client, buffer, parser, x, attempt, endpoint, service);
+    } else {
+      a = co_await Try<Client, beast::tcp_stream>(w, client, buffer, parser, x, attempt, endpoint, service);
+    }
     options.upstreams->Report(
         endpoint, a.outcome, std::chrono::nanoseconds(steady_clock::now() - attempt_start).count());
     if (a.retry_after) {
@@ -563,39 +742,98 @@ asio::awaitable<beast::error_code> HttpProxy::Impl::Connect(beast::tcp_stream& u
   co_return ec;
 }
 
-asio::awaitable<Attempt> HttpProxy::Impl::Try(Worker& w, beast::tcp_stream& client,
-                                              beast::flat_buffer& buffer, RequestParser& parser,
-                                              Exchange& x, int attempt, const Endpoint& endpoint) {
+asio::awaitable<beast::error_code> HttpProxy::Impl::Open(Worker&, beast::tcp_stream& upstream,
+                                                         const Endpoint& endpoint, SteadyTime deadline,
+                                                         std::string_view, std::string& error) {
+  if (endpoint.tls) {
+    // Its proxy takes only mTLS: plaintext would be cut at the handshake with a vaguer error.
+    error = "it accepts only mTLS (start this meshproxy with --mtls)";
+    co_return asio::error::make_error_code(asio::error::operation_not_supported);
+  }
+  co_return co_await Connect(upstream, endpoint, deadline);
+}
+
+asio::awaitable<beast::error_code> HttpProxy::Impl::Open(Worker& w, TlsStream& upstream,
+                                                         const Endpoint& endpoint, SteadyTime deadline,
+                                                         std::string_view service, std::string& error) {
+  beast::error_code ec = co_await Connect(beast::get_lowest_layer(upstream), endpoint, deadline);
+  if (ec) co_return ec;
+  const std::string key = endpoint.host + ':' + std::to_string(endpoint.port);
+  if (auto it = w.tls_sessions.find(key); it != w.tls_sessions.end()) {
+    SSL_set_session(upstream.native_handle(), it->second.get());
+  }
+  beast::get_lowest_layer(upstream).expires_at(std::min(steady_clock::now() + kTlsHandshakeTimeout, deadline));
+  co_await upstream.async_handshake(asio::ssl::stream_base::client, Redirect(ec));
+  if (ec) {
+    w.tls_sessions.erase(key);
+    error = "TLS handshake failed: " + ec.message();
+    co_return ec;
+  }
+  const std::shared_ptr<const TlsContexts> contexts = CurrentTls();
+  const std::string peer = PeerService(upstream, contexts->trust_domain);
+  if (peer != service) {
+    error = "its certificate names " + (peer.empty() ? std::string("no service of this mesh") : "service " + peer) +
+            ", not " + std::string(service);
+    co_return asio::error::make_error_code(asio::error::access_denied);
+  }
+  co_return ec;
+}
+
+void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<beast::tcp_stream> upstream) const {
+  upstream->expires_never();
+  w.idle_plain.Put(key, std::move(upstream), steady_clock::now());
+}
+
+// The session is taken now rather than after the handshake: TLS 1.3 tickets arrive with the
+// first answer, and only then is the session resumable.
+void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<TlsStream> upstream) const {
+  SSL_SESSION* session = SSL_get1_session(upstream->native_handle());
+  if (session != nullptr && SSL_SESSION_is_resumable(session)) {
+    w.tls_sessions[key].reset(session);
+  } else {
+    SSL_SESSION_free(session);
+  }
+  beast::get_lowest_layer(*upstream).expires_never();
+  w.idle_tls.Put(key, std::move(upstream), steady_clock::now());
+}
+
+template <class Client, class Upstream>
+asio::awaitable<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer& buffer,
+                                              RequestParser& parser, Exchange& x, int attempt,
+                                              const Endpoint& endpoint, std::string_view service) {
   Attempt a;
   const Expiry to_upstream{x.deadline};
   const Expiry to_client{};
   const bool replayable = x.idempotent && !x.has_body;
   const std::string key = endpoint.host + ':' + std::to_string(endpoint.port);
   http::request<http::buffer_body>& req = parser.get();
-  beast::tcp_stream upstream(w.ioc);
+  std::unique_ptr<Upstream> upstream;
   beast::flat_buffer upstream_buffer;
   std::optional<ResponseParser> rp;
   beast::error_code ec;
+  std::string open_error;
   Stage stage = Stage::kConnect;
   // A pooled connection may have been closed by the upstream a moment ago. When that shows
   // before anything of the client's is consumed (no body) and before any answer, the request
   // goes again on a fresh connection: always when the write failed, and for an idempotent
   // method when the connection ended unanswered.
   for (bool may_reuse = true;; may_reuse = false) {
-    const bool reused = may_reuse && TakeIdle(w, key, upstream.socket());
+    upstream = may_reuse ? Pool(w, std::type_identity<Upstream>()).Take(key, steady_clock::now()) : nullptr;
+    const bool reused = upstream != nullptr;
     stage = Stage::kConnect;
     if (!reused) {
-      ec = co_await Connect(upstream, endpoint, x.deadline);
+      upstream = NewUpstream(w, std::type_identity<Upstream>());
+      ec = co_await Open(w, *upstream, endpoint, x.deadline, service, open_error);
       if (ec) break;
     }
     stage = Stage::kSend;
     http::serializer<true, http::buffer_body> sr{req};
     req.body().data = nullptr;
     req.body().more = !parser.is_done();
-    to_upstream.Arm(upstream);
-    co_await http::async_write_header(upstream, sr, Redirect(ec));
+    to_upstream.Arm(*upstream);
+    co_await http::async_write_header(*upstream, sr, Redirect(ec));
     if (!ec) {
-      const RelayResult sent = co_await RelayBody(client, buffer, to_client, parser, upstream,
+      const RelayResult sent = co_await RelayBody(client, buffer, to_client, parser, *upstream,
                                                   to_upstream, sr, x.record.request_bytes);
       if (sent.failure == RelayFailure::kRead) {
         // The client stopped sending its body: nobody to answer, and the upstream is not to
@@ -608,15 +846,14 @@ asio::awaitable<Attempt> HttpProxy::Impl::Try(Worker& w, beast::tcp_stream& clie
     }
     if (!ec) {
       stage = Stage::kReceive;
-      ec = co_await ReadResponseHeader(upstream, upstream_buffer, rp, x.head, x.deadline);
+      ec = co_await ReadResponseHeader(*upstream, upstream_buffer, rp, x.head, x.deadline);
     }
     const bool stale =
         reused && !x.has_body && ec && ec != beast::error::timeout &&
         (stage == Stage::kSend || (x.idempotent && (ec == http::error::end_of_stream ||
                                                     ec == asio::error::connection_reset)));
     if (!stale) break;
-    beast::error_code ignored;
-    upstream.socket().close(ignored);
+    upstream.reset();
     upstream_buffer.clear();
   }
 
@@ -630,7 +867,7 @@ asio::awaitable<Attempt> HttpProxy::Impl::Try(Worker& w, beast::tcp_stream& clie
     }
     if (stage == Stage::kConnect) {
       a.outcome = AttemptOutcome::kConnectFailure;
-      a.error = "cannot connect to upstream " + where + ": " + ec.message();
+      a.error = "cannot connect to upstream " + where + ": " + (open_error.empty() ? ec.message() : open_error);
       a.retry_after = RetryDelay(w, attempt, x);
       co_return a;
     }
@@ -667,7 +904,7 @@ asio::awaitable<Attempt> HttpProxy::Impl::Try(Worker& w, beast::tcp_stream& clie
   co_await http::async_write_header(client, sr, Redirect(ec));
   RelayResult relayed{RelayFailure::kWrite, ec};
   if (!ec) {
-    relayed = co_await RelayBody(upstream, upstream_buffer, to_upstream, *rp, client, to_client, sr,
+    relayed = co_await RelayBody(*upstream, upstream_buffer, to_upstream, *rp, client, to_client, sr,
                                  x.record.response_bytes);
   }
   if (relayed.failure == RelayFailure::kRead) {
@@ -681,10 +918,7 @@ asio::awaitable<Attempt> HttpProxy::Impl::Try(Worker& w, beast::tcp_stream& clie
     co_return a;
   }
   a.keep_alive = client_keep_alive;
-  if (upstream_keep_alive && upstream_buffer.size() == 0) {
-    upstream.expires_never();
-    PutIdle(w, key, std::move(upstream.socket()));
-  }
+  if (upstream_keep_alive && upstream_buffer.size() == 0) Idle(w, key, std::move(upstream));
   co_return a;
 }
 
@@ -714,9 +948,9 @@ void HttpProxy::Impl::AddProxyHeaders(Message& message, const Exchange& x) const
   message.set("X-Trace-ID", x.record.trace_id);
 }
 
-asio::awaitable<bool> HttpProxy::Impl::AnswerError(beast::tcp_stream& client, Exchange& x,
-                                                   http::status status, std::string error,
-                                                   bool body_consumed) {
+template <class Client>
+asio::awaitable<bool> HttpProxy::Impl::AnswerError(Client& client, Exchange& x, http::status status,
+                                                   std::string error, bool body_consumed) {
   x.record.status = static_cast<int>(status);
   http::response<http::string_body> res{status, 11};
   res.set(http::field::content_type, "application/json");
@@ -729,7 +963,7 @@ asio::awaitable<bool> HttpProxy::Impl::AnswerError(beast::tcp_stream& client, Ex
   res.prepare_payload();
   http::response_serializer<http::string_body> sr{res};
   beast::error_code ec;
-  client.expires_after(kClientIdleTimeout);
+  beast::get_lowest_layer(client).expires_after(kClientIdleTimeout);
   if (x.head) {
     co_await http::async_write_header(client, sr, Redirect(ec));
   } else {
@@ -797,6 +1031,11 @@ Result<std::unique_ptr<HttpProxy>> HttpProxy::Start(Options options) {
                           ? options.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   auto impl = std::make_unique<Impl>(std::move(options));
+  if (impl->options.tls) {
+    Result<std::shared_ptr<const TlsContexts>> contexts = MakeTlsContexts(*impl->options.tls);
+    if (!contexts.ok()) return contexts.status();
+    impl->tls = std::move(contexts).value();
+  }
   // The first bind picks the port when 0 was asked for; the others share it (SO_REUSEPORT).
   auto port = static_cast<unsigned short>(impl->options.listen_port);
   for (int i = 0; i < threads; ++i) {
@@ -810,6 +1049,7 @@ Result<std::unique_ptr<HttpProxy>> HttpProxy::Start(Options options) {
   for (auto& worker : impl->workers) {
     Worker& w = *worker;
     asio::co_spawn(w.ioc, impl->Accept(w), [](std::exception_ptr) {});
+    asio::co_spawn(w.ioc, impl->SweepIdle(w), [](std::exception_ptr) {});
     w.thread = std::thread([&w] { w.ioc.run(); });
   }
   return std::unique_ptr<HttpProxy>(new HttpProxy(std::move(impl)));
@@ -824,5 +1064,16 @@ int HttpProxy::port() const { return impl_->port; }
 void HttpProxy::Stop(std::chrono::milliseconds drain) { impl_->Stop(drain); }
 
 int64_t HttpProxy::in_flight() const { return impl_->in_flight.load(); }
+
+Status HttpProxy::UpdateTls(const TlsCredentials& credentials) {
+  if (!impl_->options.tls) return Status::InvalidArgument("this proxy was started without TLS");
+  Result<std::shared_ptr<const TlsContexts>> contexts = MakeTlsContexts(credentials);
+  if (!contexts.ok()) return contexts.status();
+  std::lock_guard lock(impl_->tls_mu);
+  impl_->tls = std::move(contexts).value();
+  return Status::Ok();
+}
+
+int64_t HttpProxy::tls_handshake_failures() const { return impl_->handshake_failures.load(); }
 
 }  // namespace mesh

@@ -19,6 +19,12 @@
 //   exponential backoff; a body already streamed is never retried;
 // - malformed requests (bad request line, headers over 16 KiB, invalid Content-Length, CR/LF or
 //   NUL in header values) → 400 JSON and the connection closed; the proxy lives on.
+// - mTLS (Options::tls): inbound, every connection must complete a TLS handshake with a client
+//   certificate from the mesh CA, and the caller's SPIFFE identity is checked by `authorize`
+//   per request (403 JSON when denied); outbound, endpoints marked `tls` are reached over TLS
+//   with our certificate, and must prove the SPIFFE identity of the service called.
+//   UpdateTls() swaps the credentials for new connections; open ones keep theirs.
+// - upstream keep-alive connections idle for longer than 30 s are closed.
 // When a request ends, `on_complete` is handed its record (moved: no copy on the request path)
 // on the I/O thread: it must only enqueue.
 #pragma once
@@ -27,9 +33,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "mesh/status.h"
+#include "mesh/tls_credentials.h"
 #include "mesh/upstream.h"
 
 namespace mesh {
@@ -51,6 +60,8 @@ struct ProxiedRequest {
   std::string client_address;
   uint64_t request_bytes = 0;
   uint64_t response_bytes = 0;
+  std::string client_service;  // inbound mTLS: the caller's service, from its certificate
+  bool denied = false;         // refused by the authorization policy (403)
 };
 
 class HttpProxy {
@@ -69,9 +80,17 @@ class HttpProxy {
     int max_attempts = 3;                 // first try included
     std::function<bool()> may_retry;      // the retry budget; unset: never retry
     std::function<void(ProxiedRequest&&)> on_complete;
+    // mTLS; unset: plaintext both ways.
+    std::optional<TlsCredentials> tls;
+    // Inbound with tls: why the identified caller may not make this request, or nullopt when
+    // it may. Called on the I/O threads: fast, no blocking. Unset: every caller may.
+    std::function<std::optional<std::string>(std::string_view caller, std::string_view method,
+                                             std::string_view target)>
+        authorize;
   };
 
-  // Binds (errors: IOError naming the address) and starts the threads.
+  // Binds (errors: IOError naming the address; InvalidArgument for unusable TLS credentials)
+  // and starts the threads.
   static Result<std::unique_ptr<HttpProxy>> Start(Options options);
   ~HttpProxy();  // Stop(0)
 
@@ -79,6 +98,11 @@ class HttpProxy {
   // Stops accepting, lets in-flight requests finish for up to `drain`, then closes everything.
   void Stop(std::chrono::milliseconds drain);
   int64_t in_flight() const;
+  // New connections use these credentials from now on. Errors: InvalidArgument when OpenSSL
+  // refuses them (the old ones stay). Only for a proxy started with tls.
+  Status UpdateTls(const TlsCredentials& credentials);
+  // Inbound connections refused at the TLS handshake (no, expired or foreign certificate).
+  int64_t tls_handshake_failures() const;
 
  private:
   struct Impl;

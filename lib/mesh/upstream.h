@@ -17,6 +17,7 @@ struct Endpoint {
   std::string host;  // an IP address literal (no DNS on the request path)
   int port = 0;
   std::string instance_id;  // the registry's id, or empty
+  bool tls = false;         // a proxy with mTLS: reached over TLS, proving the service's identity
   bool operator==(const Endpoint&) const = default;
 };
 
