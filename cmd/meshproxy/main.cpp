@@ -35,6 +35,13 @@ int main(int argc, char** argv) {
   app.add_option("--app-metrics-path", flags.app_metrics_path,
                  "The service serves Prometheus metrics at this path (e.g. /metrics): listed for scraping "
                  "in meshd's /v1/prometheus/targets");
+  app.add_flag("--mtls", flags.mtls,
+               "mTLS with other proxies: a certificate from meshd's CA, callers verified, meshd's policy enforced");
+  app.add_option("--data-dir", flags.data_dir,
+                 "Where the mTLS key, certificate and cached policy live (default $XDG_STATE_HOME/mesh/meshproxy-<service>)");
+  app.add_option("--join-token-file", flags.join_token_file,
+                 "Token presented to meshd for a certificate (file mode 0600; default: --token-file's)");
+  app.add_option("--cert-ttl", flags.cert_ttl, "Lifetime asked for the mTLS certificate (default: meshd's, 24h)");
   CLI11_PARSE(app, argc, argv);
 
   mesh::CommandIo io;
@@ -61,6 +68,10 @@ int main(int argc, char** argv) {
   if (given("--no-access-log")) config.access_log = false;
   if (given("--access-log-sample")) config.access_log_sample = flags.access_log_sample;
   if (given("--app-metrics-path")) config.app_metrics_path = flags.app_metrics_path;
+  if (given("--mtls")) config.mtls = true;
+  if (given("--data-dir")) config.data_dir = flags.data_dir;
+  if (given("--join-token-file")) config.join_token_file = flags.join_token_file;
+  if (given("--cert-ttl")) config.cert_ttl = flags.cert_ttl;
   if (given("--timeout")) {
     mesh::Result<int64_t> ns = mesh::ParseDuration(timeout);
     if (!ns.ok()) return mesh::FailCommand("meshproxy", io, ns.status().WithContext("--timeout"));

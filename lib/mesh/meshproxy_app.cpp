@@ -10,12 +10,15 @@
 #include "mesh/json_text.h"
 #include "mesh/logger.h"
 #include "mesh/metrics.h"
+#include "mesh/policy_watcher.h"
 #include "mesh/prometheus_text.h"
 #include "mesh/registry_client.h"
 #include "mesh/retry_budget.h"
 #include "mesh/signals.h"
 #include "mesh/telemetry_shipper.h"
+#include "mesh/time_format.h"
 #include "mesh/token_file.h"
+#include "mesh/workload_identity.h"
 
 namespace mesh {
 namespace {
@@ -58,6 +61,12 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
     if (!t.ok()) return FailCommand("meshproxy", io, Status::IOError(t.status().message()));
     token = *t;
   }
+  std::string join_token = token;
+  if (!config.join_token_file.empty()) {
+    Result<std::string> t = ReadTokenFile(config.join_token_file);
+    if (!t.ok()) return FailCommand("meshproxy", io, Status::IOError(t.status().message()));
+    join_token = *t;
+  }
   const HostPort inbound_at = *ParseHostPort(config.listen);
   const HostPort admin_at = *ParseHostPort(config.admin);
 
@@ -72,6 +81,15 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
       {"service", "direction", "outcome"});
   Family<Gauge>* meshd_failures = *registry.AddGauge(
       "mesh_control_plane_failures", "Calls to meshd's registry that failed since start", {"service"});
+  Family<Counter>* handshake_failures = *registry.AddCounter(
+      "mesh_tls_handshake_failures_total",
+      "Inbound connections refused at the mTLS handshake (no, expired or foreign certificate)", {"service"});
+  Family<Gauge>* cert_expiry = *registry.AddGauge(
+      "mesh_tls_certificate_expiry_timestamp_seconds", "When this proxy's mTLS certificate ends (Unix time)",
+      {"service"});
+  Family<Gauge>* cert_renewals = *registry.AddGauge(
+      "mesh_tls_certificate_renewals", "Certificates renewed since start (failures: attempts that failed)",
+      {"service", "result"});
   TelemetryShipper::Options shipping;
   shipping.meshd_url = config.meshd;
   shipping.token = token;
@@ -81,6 +99,23 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
   shipping.access_log = config.access_log;
   shipping.access_log_sample = config.access_log_sample;
   TelemetryShipper shipper(shipping, registry);
+
+  // mTLS: a certificate before any listener starts, so that the first connection is already
+  // mutual; then meshd's policy, enforced per request on the inbound side.
+  const std::string data_dir = ProxyDataDir(config, [](const char* n) { return std::getenv(n); });
+  std::unique_ptr<WorkloadIdentity> identity;
+  std::unique_ptr<PolicyWatcher> policy;
+  std::optional<TlsCredentials> tls;
+  if (config.mtls) {
+    identity = std::make_unique<WorkloadIdentity>(
+        WorkloadIdentity::Options{config.meshd, join_token, config.service, data_dir, config.cert_ttl},
+        *io.clock);
+    Result<TlsCredentials> credentials = identity->Obtain(std::chrono::seconds(30));
+    if (!credentials.ok()) return FailCommand("meshproxy", io, credentials.status().WithContext("mTLS certificate"));
+    tls = *credentials;
+    policy = std::make_unique<PolicyWatcher>(PolicyWatcher::Options{config.meshd, token, data_dir});
+    policy->Start();
+  }
 
   HttpProxy::Options in;
   in.listen_host = inbound_at.host;
@@ -93,6 +128,17 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
       config.service, "inbound");
   in.request_timeout = config.timeout;
   in.on_complete = [&](ProxiedRequest&& r) { shipper.Record(std::move(r), HttpProxy::Direction::kInbound); };
+  in.tls = tls;
+  if (policy) {
+    in.authorize = [&policy, &config](std::string_view caller, std::string_view method,
+                                      std::string_view target) -> std::optional<std::string> {
+      const std::shared_ptr<const AuthorizationPolicy> current = policy->Current();
+      if (!current) return std::nullopt;  // no policy yet: the mesh's identities may call
+      PolicyDecision decision = current->Check(caller, config.service, method, target);
+      if (decision.allowed) return std::nullopt;
+      return std::move(decision.reason);
+    };
+  }
   Result<std::unique_ptr<HttpProxy>> inbound = HttpProxy::Start(in);
   if (!inbound.ok()) return FailCommand("meshproxy", io, Status::IOError(inbound.status().message()));
 
@@ -117,6 +163,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
     out.service = config.service;
     out.upstreams = std::make_shared<CountingUpstreams>(discovery, *attempts, config.service, "outbound");
     out.request_timeout = config.timeout;
+    out.tls = tls;
     out.may_retry = [&budget] { return budget.TryRetry(); };
     out.on_complete = [&](ProxiedRequest&& r) {
       budget.RecordRequest();
@@ -127,8 +174,21 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
     outbound = std::move(started).value();
   }
 
+  if (identity) {
+    identity->StartRenewing([&](const TlsCredentials& renewed) {
+      Status in_ok = (*inbound)->UpdateTls(renewed);
+      Status out_ok = outbound ? outbound->UpdateTls(renewed) : Status::Ok();
+      if (in_ok.ok() && out_ok.ok()) {
+        log.Info("mTLS certificate renewed", {{"not_after", FormatRfc3339(identity->not_after_ns())}});
+      } else {
+        log.Error("renewed mTLS certificate not usable", {{"error", in_ok.ok() ? out_ok.message() : in_ok.message()}});
+      }
+    });
+  }
+
   std::atomic<bool> draining{false};
   int64_t ejections_seen = 0;
+  int64_t handshake_failures_seen = 0;
   std::mutex metrics_mu;  // ejections_seen: concurrent scrapes
   HttpRouter admin;
   admin.Add("GET", "/metrics", [&](const HttpRequest& request) {
@@ -143,6 +203,16 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
       if (auto c = ejections->WithLabels({config.service}); c.ok()) (*c)->Inc(static_cast<double>(total - ejections_seen));
       ejections_seen = total;
       if (auto g = meshd_failures->WithLabels({config.service}); g.ok()) (*g)->Set(static_cast<double>(registry_client.meshd_failures()));
+      if (identity) {
+        const int64_t refused = (*inbound)->tls_handshake_failures();
+        if (auto c = handshake_failures->WithLabels({config.service}); c.ok()) {
+          (*c)->Inc(static_cast<double>(refused - handshake_failures_seen));
+        }
+        handshake_failures_seen = refused;
+        if (auto g = cert_expiry->WithLabels({config.service}); g.ok()) (*g)->Set(static_cast<double>(identity->not_after_ns() / 1'000'000'000));
+        if (auto g = cert_renewals->WithLabels({config.service, "success"}); g.ok()) (*g)->Set(static_cast<double>(identity->renewals()));
+        if (auto g = cert_renewals->WithLabels({config.service, "failure"}); g.ok()) (*g)->Set(static_cast<double>(identity->renewal_failures()));
+      }
     }
     auto exposed = ExposeMetrics(registry.Collect(), request.Header("accept"));
     HttpResponse r;
@@ -164,7 +234,9 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
 
   // What meshd's /v1/prometheus/targets lists for Prometheus: the admin address as bound (port 0
   // picks one), and the service's own metrics when it has some.
-  std::string meta = "{\"proxy\":\"meshproxy " MESH_VERSION "\",\"admin\":";
+  std::string meta = "{\"proxy\":\"meshproxy " MESH_VERSION "\",";
+  if (config.mtls) meta += "\"mtls\":true,";  // callers must come over mTLS
+  meta += "\"admin\":";
   AppendJsonString(meta, admin_at.host + ":" + std::to_string((*admin_server)->port()));
   if (!config.app_metrics_path.empty()) {
     // The service listens on 127.0.0.1 beside its sidecar, so it is scraped at the sidecar's host.
@@ -183,7 +255,8 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
                                                          : std::string("off")},
                                    {"admin", Url(admin_at, (*admin_server)->port())},
                                    {"service_port", config.service_port},
-                                   {"meshd", config.meshd.empty() ? std::string("none") : config.meshd}});
+                                   {"meshd", config.meshd.empty() ? std::string("none") : config.meshd},
+                                   {"mtls", config.mtls ? "on (data dir " + data_dir + ")" : std::string("off")}});
   while (SleepUnlessStopped(std::chrono::milliseconds(500))) {
   }
 

@@ -77,6 +77,15 @@ Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& c) {
       else c.access_log_sample = value.asDouble();
     } else if (key == "app_metrics_path") {
       s = text(c.app_metrics_path);
+    } else if (key == "mtls") {
+      if (!value.isBool()) s = Status::InvalidArgument("config file: mtls must be true or false");
+      else c.mtls = value.asBool();
+    } else if (key == "data_dir") {
+      s = text(c.data_dir);
+    } else if (key == "join_token_file") {
+      s = text(c.join_token_file);
+    } else if (key == "cert_ttl") {
+      s = text(c.cert_ttl);
     } else if (key == "access_log") {
       if (!value.isBool()) s = Status::InvalidArgument("config file: access_log must be true or false");
       else c.access_log = value.asBool();
@@ -114,6 +123,10 @@ Status ValidateProxyConfig(const ProxyConfig& c) {
       (c.app_metrics_path[0] != '/' || c.app_metrics_path.find_first_of(" ?#\"\\") != std::string::npos)) {
     return Status::InvalidArgument("app metrics path '" + c.app_metrics_path + "': expected a path like /metrics");
   }
+  if (c.mtls && c.meshd.empty()) return Status::InvalidArgument("--mtls needs --meshd (certificates come from its CA)");
+  if (!c.cert_ttl.empty()) {
+    if (Result<int64_t> ns = ParseDuration(c.cert_ttl); !ns.ok()) return ns.status().WithContext("cert ttl");
+  }
   return Status::Ok();
 }
 
@@ -133,8 +146,20 @@ std::string ProxyConfigJson(const ProxyConfig& c) {
          ",\"access_log\":" + (c.access_log ? "true" : "false") +
          ",\"access_log_sample\":" + std::to_string(c.access_log_sample) + ",\"app_metrics_path\":";
   AppendJsonString(out, c.app_metrics_path);
+  out += std::string(",\"mtls\":") + (c.mtls ? "true" : "false") + ",\"data_dir\":";
+  AppendJsonString(out, c.data_dir);
   out += '}';
   return out;
+}
+
+std::string ProxyDataDir(const ProxyConfig& c, const std::function<const char*(const char*)>& getenv) {
+  if (!c.data_dir.empty()) return c.data_dir;
+  const char* state = getenv("XDG_STATE_HOME");
+  const char* home = getenv("HOME");
+  const std::string base = state != nullptr && *state != '\0' ? std::string(state)
+                           : home != nullptr                 ? std::string(home) + "/.local/state"
+                                                             : std::string(".");
+  return base + "/mesh/meshproxy-" + c.service;
 }
 
 }  // namespace mesh

@@ -3,11 +3,13 @@
 //   {"service": "orders", "service_port": 8081, "listen": "127.0.0.1:15001",
 //    "outbound": "127.0.0.1:15002", "admin": "127.0.0.1:15090", "meshd": "http://127.0.0.1:9000",
 //    "threads": 2, "timeout": "10s", "access_log": true, "access_log_sample": 0.1,
-//    "token_file": "/etc/mesh/token"}
+//    "token_file": "/etc/mesh/token", "mtls": true, "data_dir": "/var/lib/mesh/orders",
+//    "join_token_file": "/etc/mesh/join-token", "cert_ttl": "24h"}
 // Flags given on the command line win over the file. Pure.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +37,12 @@ struct ProxyConfig {
   // Where the service serves its own Prometheus metrics ("/metrics"), if it does: registered
   // with the instance so that meshd's /v1/prometheus/targets lists the service for scraping.
   std::string app_metrics_path;
+  // mTLS between proxies: a certificate from meshd's CA (the key stays in data_dir), the
+  // inbound side taking only mTLS and enforcing meshd's authorization policy.
+  bool mtls = false;
+  std::string data_dir;  // "": $XDG_STATE_HOME/mesh/meshproxy-<service> (~/.local/state/...)
+  std::string join_token_file;  // "": token_file's token is presented
+  std::string cert_ttl;         // "": meshd's default
 };
 
 // "host:port" with a numeric port 0..65535 (0: any free port). Errors: InvalidArgument.
@@ -44,10 +52,13 @@ Result<HostPort> ParseHostPort(std::string_view text);
 Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& config);
 
 // Checks a complete configuration: a service name, a service port, valid addresses, an
-// http(s) meshd URL when set, threads 0..256, a positive timeout.
+// http(s) meshd URL when set, threads 0..256, a positive timeout; mtls needs meshd.
 Status ValidateProxyConfig(const ProxyConfig& config);
 
 // The configuration as JSON (GET /config on the admin port).
 std::string ProxyConfigJson(const ProxyConfig& config);
+
+// The data directory to use: config.data_dir, else the XDG state directory for the service.
+std::string ProxyDataDir(const ProxyConfig& config, const std::function<const char*(const char*)>& getenv);
 
 }  // namespace mesh

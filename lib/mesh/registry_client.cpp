@@ -81,7 +81,8 @@ void RegistryClient::Refresh() {
       for (const Json::Value& i : (*doc)["instances"]) {
         if (!i.isObject() || !i["healthy"].isBool() || !i["healthy"].asBool()) continue;
         if (!i["host"].isString() || !i["port"].isInt()) continue;
-        healthy.push_back({i["host"].asString(), i["port"].asInt(), i["id"].isString() ? i["id"].asString() : ""});
+        const bool mtls = i["meta"].isObject() && i["meta"]["mtls"].isBool() && i["meta"]["mtls"].asBool();
+        healthy.push_back({i["host"].asString(), i["port"].asInt(), i["id"].isString() ? i["id"].asString() : "", mtls});
       }
     }
     (*next)[service] = std::move(healthy);  // a 404: the service has no instance any more

@@ -17,7 +17,8 @@ namespace {
 
 // A certificate starts a minute early: the clocks of meshd and its proxies may disagree a little.
 constexpr int64_t kBackdateNs = 60LL * 1'000'000'000;
-constexpr int64_t kMinTtlNs = 60LL * 1'000'000'000;
+// Short lifetimes are for tests and drills; renewal at two thirds still leaves seconds.
+constexpr int64_t kMinTtlNs = 10LL * 1'000'000'000;
 constexpr int64_t kMaxTtlNs = 30LL * 24 * 3600 * 1'000'000'000;
 // The policy file is looked at (stat) at most this often, however often proxies ask.
 constexpr int64_t kPolicyCheckEveryNs = 1'000'000'000;
@@ -89,7 +90,7 @@ HttpResponse SecurityApi::IssueCertificate(const HttpRequest& r) const {
                                             : Result<int64_t>(Status::InvalidArgument("must be a string like \"24h\""));
     if (!parsed.ok()) return HttpResponse::Error(400, "certificate request: ttl: " + parsed.status().message());
     if (*parsed < kMinTtlNs || *parsed > kMaxTtlNs) {
-      return HttpResponse::Error(400, "certificate request: ttl must be between 1m and 30d");
+      return HttpResponse::Error(400, "certificate request: ttl must be between 10s and 30d");
     }
     ttl_ns = *parsed;
   }

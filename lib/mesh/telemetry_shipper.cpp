@@ -53,6 +53,10 @@ std::string AttributesJson(const ProxiedRequest& r, HttpProxy::Direction d) {
     a += ",\"peer.service\":";
     AppendJsonString(a, r.authority.substr(0, r.authority.find(':')));
   }
+  if (!r.client_service.empty()) {
+    a += ",\"mesh.client_service\":";
+    AppendJsonString(a, r.client_service);
+  }
   if (!r.client_address.empty()) {
     a += ",\"client.address\":";
     AppendJsonString(a, r.client_address);
@@ -73,8 +77,9 @@ TelemetryShipper::TelemetryShipper(Options options, MetricsRegistry& registry,
       registry_(registry),
       client_(client ? std::move(client) : std::make_unique<CurlHttpClient>(2000)),
       queue_(options_.queue_capacity),
-      requests_(Must(registry.AddCounter("mesh_requests_total", "Requests through the proxy",
-                                         {"service", "direction", "code"}))),
+      requests_(Must(registry.AddCounter("mesh_requests_total",
+                                         "Requests through the proxy (client_service: the caller's mTLS identity)",
+                                         {"service", "direction", "code", "client_service"}))),
       durations_(Must(registry.AddHistogram("mesh_request_duration_seconds",
                                             "Request duration through the proxy, as its client sees it",
                                             {"service", "direction"}))),
@@ -83,6 +88,9 @@ TelemetryShipper::TelemetryShipper(Options options, MetricsRegistry& registry,
       proxy_errors_(Must(registry.AddCounter(
           "mesh_proxy_errors_total", "Answers the proxy made itself (upstream refused, timed out, no instance)",
           {"service", "direction", "code"}))),
+      denials_(Must(registry.AddCounter("mesh_policy_denials_total",
+                                        "Inbound requests the authorization policy refused (403)",
+                                        {"service", "client_service"}))),
       dropped_family_(Must(registry.AddCounter(
           "mesh_telemetry_dropped_total", "Telemetry lost: queue full, or meshd did not take a batch",
           {"kind"}))) {
@@ -119,7 +127,13 @@ void TelemetryShipper::Drain() {
   while (std::optional<Entry> e = queue_.TryPop()) {
     const ProxiedRequest& r = e->request;
     const std::string direction = DirectionName(e->direction);
-    if (auto c = requests_->WithLabels({options_.service, direction, std::to_string(r.status)}); c.ok()) (*c)->Inc();
+    if (auto c = requests_->WithLabels({options_.service, direction, std::to_string(r.status), r.client_service});
+        c.ok()) {
+      (*c)->Inc();
+    }
+    if (r.denied) {
+      if (auto c = denials_->WithLabels({options_.service, r.client_service}); c.ok()) (*c)->Inc();
+    }
     if (auto h = durations_->WithLabels({options_.service, direction}); h.ok()) {
       (*h)->Observe(static_cast<double>(r.duration_ns) / 1e9);
     }
@@ -152,7 +166,8 @@ void TelemetryShipper::Drain() {
     s.status_message = r.error;
     s.attributes = AttributesJson(r, e->direction);
     s.scope = "meshproxy";
-    if (options_.access_log && unit(sample_random_) < options_.access_log_sample) {
+    // A policy denial is always logged, sampled or not: it is a security event.
+    if ((options_.access_log && unit(sample_random_) < options_.access_log_sample) || r.denied) {
       if (logs_.size() >= options_.queue_capacity) {
         logs_.erase(logs_.begin());
         Drop("logs", 1);
@@ -161,7 +176,8 @@ void TelemetryShipper::Drain() {
       l.ts_ns = r.start_ns;
       l.service = options_.service;
       l.level = r.status >= 500 ? LogLevel::kError : r.status >= 400 ? LogLevel::kWarn : LogLevel::kInfo;
-      l.message = r.method + " " + r.target + " " + std::to_string(r.status) + " " + FormatDuration(r.duration_ns);
+      l.message = r.denied ? "denied by policy: " + r.error
+                           : r.method + " " + r.target + " " + std::to_string(r.status) + " " + FormatDuration(r.duration_ns);
       l.trace_id = r.trace_id;
       l.span_id = r.span_id;
       l.attributes = s.attributes;

@@ -80,6 +80,7 @@ class TelemetryShipper {
   Family<Histogram>* durations_;
   Family<Counter>* retries_;
   Family<Counter>* proxy_errors_;
+  Family<Counter>* denials_;
   Family<Counter>* dropped_family_;
   std::vector<Span> spans_;       // built, not shipped yet (thread only)
   std::vector<LogRecord> logs_;

@@ -104,5 +104,43 @@ TEST(ProxyConfigJson, ShowsTheSettings) {
   EXPECT_NE(json.find("\"timeout_ms\":10000"), std::string::npos) << json;
 }
 
+TEST(ProxyConfigFile, ReadsTheMtlsSettings) {
+  ProxyConfig c;
+  ASSERT_TRUE(ApplyProxyConfigFile(R"({"mtls":true,"data_dir":"/var/lib/mesh/o","join_token_file":"/etc/j",
+                                     "cert_ttl":"2h"})",
+                                   c)
+                  .ok());
+  EXPECT_TRUE(c.mtls);
+  EXPECT_EQ(c.data_dir, "/var/lib/mesh/o");
+  EXPECT_EQ(c.join_token_file, "/etc/j");
+  EXPECT_EQ(c.cert_ttl, "2h");
+  EXPECT_FALSE(ApplyProxyConfigFile(R"({"mtls":"yes"})", c).ok());
+}
+
+TEST(ProxyConfigValidation, MtlsNeedsMeshdAndAValidTtl) {
+  ProxyConfig c = Valid();
+  c.mtls = true;
+  c.meshd = "";
+  EXPECT_NE(ValidateProxyConfig(c).message().find("--mtls needs --meshd"), std::string::npos);
+  c.meshd = "http://127.0.0.1:9000";
+  EXPECT_TRUE(ValidateProxyConfig(c).ok());
+  c.cert_ttl = "soon";
+  EXPECT_FALSE(ValidateProxyConfig(c).ok());
+}
+
+TEST(ProxyDataDir, DefaultsToTheXdgStateDirectoryPerService) {
+  ProxyConfig c = Valid();
+  const auto env = [](const char* name) -> const char* {
+    return std::string(name) == "HOME" ? "/home/u" : nullptr;
+  };
+  EXPECT_EQ(ProxyDataDir(c, env), "/home/u/.local/state/mesh/meshproxy-orders");
+  const auto xdg = [](const char* name) -> const char* {
+    return std::string(name) == "XDG_STATE_HOME" ? "/state" : "/home/u";
+  };
+  EXPECT_EQ(ProxyDataDir(c, xdg), "/state/mesh/meshproxy-orders");
+  c.data_dir = "/srv/o";
+  EXPECT_EQ(ProxyDataDir(c, xdg), "/srv/o");
+}
+
 }  // namespace
 }  // namespace mesh
