@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
                  "Where the mTLS key, certificate and cached policy live (default $XDG_STATE_HOME/mesh/meshproxy-<service>)");
   app.add_option("--join-token-file", flags.join_token_file,
                  "Token presented to meshd for a certificate (file mode 0600; default: --token-file's)");
+  app.add_flag("--plaintext-inbound", flags.plaintext_inbound,
+               "With --mtls, the mesh's edge: accept callers without certificates inbound (no policy applies)");
   app.add_option("--cert-ttl", flags.cert_ttl, "Lifetime asked for the mTLS certificate (default: meshd's, 24h)");
   CLI11_PARSE(app, argc, argv);
 
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
   if (given("--data-dir")) config.data_dir = flags.data_dir;
   if (given("--join-token-file")) config.join_token_file = flags.join_token_file;
   if (given("--cert-ttl")) config.cert_ttl = flags.cert_ttl;
+  if (given("--plaintext-inbound")) config.plaintext_inbound = true;
   if (given("--timeout")) {
     mesh::Result<int64_t> ns = mesh::ParseDuration(timeout);
     if (!ns.ok()) return mesh::FailCommand("meshproxy", io, ns.status().WithContext("--timeout"));

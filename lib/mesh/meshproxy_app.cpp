@@ -113,8 +113,10 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
     Result<TlsCredentials> credentials = identity->Obtain(std::chrono::seconds(30));
     if (!credentials.ok()) return FailCommand("meshproxy", io, credentials.status().WithContext("mTLS certificate"));
     tls = *credentials;
-    policy = std::make_unique<PolicyWatcher>(PolicyWatcher::Options{config.meshd, token, data_dir});
-    policy->Start();
+    if (!config.plaintext_inbound) {
+      policy = std::make_unique<PolicyWatcher>(PolicyWatcher::Options{config.meshd, token, data_dir});
+      policy->Start();
+    }
   }
 
   HttpProxy::Options in;
@@ -128,8 +130,9 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
       config.service, "inbound");
   in.request_timeout = config.timeout;
   in.on_complete = [&](ProxiedRequest&& r) { shipper.Record(std::move(r), HttpProxy::Direction::kInbound); };
-  in.tls = tls;
-  if (policy) {
+  const bool mtls_inbound = tls && !config.plaintext_inbound;
+  if (mtls_inbound) in.tls = tls;
+  if (policy && mtls_inbound) {
     in.authorize = [&policy, &config](std::string_view caller, std::string_view method,
                                       std::string_view target) -> std::optional<std::string> {
       const std::shared_ptr<const AuthorizationPolicy> current = policy->Current();
@@ -176,7 +179,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
 
   if (identity) {
     identity->StartRenewing([&](const TlsCredentials& renewed) {
-      Status in_ok = (*inbound)->UpdateTls(renewed);
+      Status in_ok = mtls_inbound ? (*inbound)->UpdateTls(renewed) : Status::Ok();
       Status out_ok = outbound ? outbound->UpdateTls(renewed) : Status::Ok();
       if (in_ok.ok() && out_ok.ok()) {
         log.Info("mTLS certificate renewed", {{"not_after", FormatRfc3339(identity->not_after_ns())}});
@@ -235,7 +238,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
   // What meshd's /v1/prometheus/targets lists for Prometheus: the admin address as bound (port 0
   // picks one), and the service's own metrics when it has some.
   std::string meta = "{\"proxy\":\"meshproxy " MESH_VERSION "\",";
-  if (config.mtls) meta += "\"mtls\":true,";  // callers must come over mTLS
+  if (mtls_inbound) meta += "\"mtls\":true,";  // callers must come over mTLS
   meta += "\"admin\":";
   AppendJsonString(meta, admin_at.host + ":" + std::to_string((*admin_server)->port()));
   if (!config.app_metrics_path.empty()) {
@@ -256,7 +259,9 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
                                    {"admin", Url(admin_at, (*admin_server)->port())},
                                    {"service_port", config.service_port},
                                    {"meshd", config.meshd.empty() ? std::string("none") : config.meshd},
-                                   {"mtls", config.mtls ? "on (data dir " + data_dir + ")" : std::string("off")}});
+                                   {"mtls", !config.mtls ? std::string("off")
+                                            : mtls_inbound ? "on (data dir " + data_dir + ")"
+                                                           : "outbound only (data dir " + data_dir + ")"}});
   while (SleepUnlessStopped(std::chrono::milliseconds(500))) {
   }
 

@@ -84,6 +84,9 @@ Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& c) {
       s = text(c.data_dir);
     } else if (key == "join_token_file") {
       s = text(c.join_token_file);
+    } else if (key == "plaintext_inbound") {
+      if (!value.isBool()) s = Status::InvalidArgument("config file: plaintext_inbound must be true or false");
+      else c.plaintext_inbound = value.asBool();
     } else if (key == "cert_ttl") {
       s = text(c.cert_ttl);
     } else if (key == "access_log") {
@@ -123,6 +126,7 @@ Status ValidateProxyConfig(const ProxyConfig& c) {
       (c.app_metrics_path[0] != '/' || c.app_metrics_path.find_first_of(" ?#\"\\") != std::string::npos)) {
     return Status::InvalidArgument("app metrics path '" + c.app_metrics_path + "': expected a path like /metrics");
   }
+  if (c.plaintext_inbound && !c.mtls) return Status::InvalidArgument("--plaintext-inbound only makes sense with --mtls");
   if (c.mtls && c.meshd.empty()) return Status::InvalidArgument("--mtls needs --meshd (certificates come from its CA)");
   if (!c.cert_ttl.empty()) {
     if (Result<int64_t> ns = ParseDuration(c.cert_ttl); !ns.ok()) return ns.status().WithContext("cert ttl");
@@ -146,7 +150,8 @@ std::string ProxyConfigJson(const ProxyConfig& c) {
          ",\"access_log\":" + (c.access_log ? "true" : "false") +
          ",\"access_log_sample\":" + std::to_string(c.access_log_sample) + ",\"app_metrics_path\":";
   AppendJsonString(out, c.app_metrics_path);
-  out += std::string(",\"mtls\":") + (c.mtls ? "true" : "false") + ",\"data_dir\":";
+  out += std::string(",\"mtls\":") + (c.mtls ? "true" : "false") +
+         ",\"plaintext_inbound\":" + (c.plaintext_inbound ? "true" : "false") + ",\"data_dir\":";
   AppendJsonString(out, c.data_dir);
   out += '}';
   return out;

@@ -43,6 +43,9 @@ struct ProxyConfig {
   std::string data_dir;  // "": $XDG_STATE_HOME/mesh/meshproxy-<service> (~/.local/state/...)
   std::string join_token_file;  // "": token_file's token is presented
   std::string cert_ttl;         // "": meshd's default
+  // The mesh's edge: with mtls, still accept callers without a certificate inbound (they have
+  // no identity, so no policy applies); the calls out stay mTLS.
+  bool plaintext_inbound = false;
 };
 
 // "host:port" with a numeric port 0..65535 (0: any free port). Errors: InvalidArgument.

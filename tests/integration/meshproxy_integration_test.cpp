@@ -5,6 +5,7 @@
 #include <json/json.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -64,7 +65,8 @@ class MeshproxyTest : public ::testing::Test {
 
   // Starts `name` (calling `next` when set) and its meshproxy; waits until both listen.
   Instance& Start(const std::string& name, const std::string& next = "",
-                  std::vector<std::string> service_flags = {}, const std::string& label = "") {
+                  std::vector<std::string> service_flags = {}, const std::string& label = "",
+                  const std::vector<std::string>& proxy_flags = {}) {
     Instance& i = instances_[label.empty() ? name : label];
     // The service must know its sidecar's outbound port before either starts; the inbound and
     // admin ports are picked by the kernel (no race with other suites) and read from the log.
@@ -78,10 +80,12 @@ class MeshproxyTest : public ::testing::Test {
     std::smatch m;
     const std::string out = i.service->out();
     EXPECT_TRUE(std::regex_search(out, m, std::regex("127\\.0\\.0\\.1:([0-9]+)")));
-    i.proxy = std::make_unique<Subprocess>(std::vector<std::string>{
+    std::vector<std::string> proxy_args = {
         MESHPROXY_BIN, "--service", name, "--service-port", m[1].str(), "--listen", "127.0.0.1:0", "--outbound",
         "127.0.0.1:" + std::to_string(i.outbound), "--admin", "127.0.0.1:0", "--meshd",
-        meshd_url_.empty() ? meshd_->url() : meshd_url_, "--threads", "1"});
+        meshd_url_.empty() ? meshd_->url() : meshd_url_, "--threads", "1"};
+    proxy_args.insert(proxy_args.end(), proxy_flags.begin(), proxy_flags.end());
+    i.proxy = std::make_unique<Subprocess>(proxy_args);
     EXPECT_TRUE(i.proxy->WaitForStderr("meshproxy listening", 10s)) << i.proxy->err();
     const std::string err = i.proxy->err();
     for (auto [key, port] : {std::pair{"inbound", &i.inbound}, std::pair{"admin", &i.admin}}) {
@@ -357,6 +361,134 @@ TEST_F(MeshproxyTest, BadConfigurationIsAUsageError) {
   r = RunProcess({MESHPROXY_BIN, "--service", "x", "--service-port", "80", "--meshd", "nowhere"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("meshd URL"), std::string::npos) << r.err;
+}
+
+
+// mTLS: meshd with a join token (and a policy when given); sidecars with --mtls, the edge
+// (frontend) taking plain callers inbound.
+class MtlsMeshTest : public MeshproxyTest {
+ protected:
+  void StartMeshd(const std::string& policy_json = "") {
+    const std::string join = dir_ + "/join-token";
+    std::ofstream(join) << "join-s3cret\n";
+    ASSERT_EQ(chmod(join.c_str(), 0600), 0);
+    std::vector<std::string> extra = {"--join-token-file", join};
+    if (!policy_json.empty()) {
+      std::ofstream(dir_ + "/policy.json") << policy_json;
+      extra.insert(extra.end(), {"--policy", dir_ + "/policy.json"});
+    }
+    meshd_ = std::make_unique<MeshdProcess>(dir_ + "/mtls.db", extra);
+    ASSERT_TRUE(meshd_->ready());
+  }
+  std::vector<std::string> MtlsFlags(const std::string& name, std::vector<std::string> more = {}) {
+    std::vector<std::string> flags = {"--mtls", "--join-token-file", dir_ + "/join-token", "--data-dir",
+                                      dir_ + "/" + name};
+    flags.insert(flags.end(), more.begin(), more.end());
+    return flags;
+  }
+  // Polls until `port`'s GET path answers `status` (the registry reaches outbound proxies late).
+  HttpClientResponse GetUntil(int port, const std::string& path, int status,
+                              std::vector<std::pair<std::string, std::string>> headers = {}) {
+    HttpClientResponse r;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      r = Get(port, path, headers);
+      if (r.status == status) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    return r;
+  }
+  // Whether the sidecar's /metrics shows `needle` within a few seconds (records are turned
+  // into metrics by the telemetry thread, every 500 ms).
+  bool MetricsShow(const Instance& i, const std::string& needle) {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      if (Get(i.admin, "/metrics").body.find(needle) != std::string::npos) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+};
+
+TEST_F(MtlsMeshTest, SidecarsTalkMtlsAndTheCalleeKnowsItsCaller) {
+  StartMeshd();
+  Instance& orders = Start("orders", "", {}, "", MtlsFlags("orders"));
+  Instance& frontend = Start("frontend", "orders", {}, "", MtlsFlags("frontend", {"--plaintext-inbound"}));
+  ASSERT_TRUE(AllRegistered({"frontend", "orders"}));
+  const HttpClientResponse r = GetUntil(frontend.inbound, "/checkout", 200);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(ParseJsonText(r.body)["next"]["service"].asString(), "orders") << r.body;
+  EXPECT_TRUE(MetricsShow(
+      orders, "mesh_requests_total{client_service=\"frontend\",code=\"200\",direction=\"inbound\",service=\"orders\"}"));
+  EXPECT_TRUE(MetricsShow(orders, "mesh_tls_certificate_expiry_timestamp_seconds{service=\"orders\"}"));
+  // The key never left the sidecar's directory, readable by it alone.
+  struct stat st;
+  ASSERT_EQ(stat((dir_ + "/orders/key.pem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  // A caller without a certificate gets no HTTP answer from an mTLS inbound port.
+  CurlHttpClient plain(3000);
+  Result<HttpClientResponse> refused =
+      plain.Send("GET", "http://127.0.0.1:" + std::to_string(orders.inbound) + "/", "", {});
+  EXPECT_FALSE(refused.ok() && refused->status == 200);
+  EXPECT_TRUE(MetricsShow(orders, "mesh_tls_handshake_failures_total{service=\"orders\"} 1"));
+}
+
+TEST_F(MtlsMeshTest, ACallThePolicyDoesNotAllowIs403JsonCountedAndLogged) {
+  StartMeshd(R"({"allow":[{"from":"frontend","to":"orders","methods":["GET"],"paths":["/public/"]}]})");
+  Instance& orders = Start("orders", "", {}, "", MtlsFlags("orders"));
+  Instance& frontend = Start("frontend", "", {}, "", MtlsFlags("frontend"));
+  ASSERT_TRUE(AllRegistered({"frontend", "orders"}));
+  // The test plays frontend's application: its calls leave through frontend's sidecar.
+  const HttpClientResponse allowed = GetUntil(frontend.outbound, "/public/x", 200, {{"Host", "orders"}});
+  EXPECT_EQ(allowed.status, 200) << allowed.body;
+  const HttpClientResponse denied = Get(frontend.outbound, "/admin", {{"Host", "orders"}});
+  EXPECT_EQ(denied.status, 403) << denied.body;
+  EXPECT_EQ(ParseJsonText(denied.body)["error"].asString(), "policy does not allow frontend to call orders GET /admin")
+      << denied.body;
+  EXPECT_TRUE(MetricsShow(orders, "mesh_policy_denials_total{client_service=\"frontend\",service=\"orders\"} 1"));
+  bool logged = false;
+  for (int attempt = 0; attempt < 100 && !logged; ++attempt) {
+    logged = meshd_->Request("GET", "/v1/logs?service=orders&q=denied").body.find("denied by policy") !=
+             std::string::npos;
+    if (!logged) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(logged);
+}
+
+TEST_F(MtlsMeshTest, CertificateRotationUnderLoadLosesNoRequest) {
+  StartMeshd();
+  // 12 s certificates are renewed about every 8 s: a 14 s run sees each sidecar renew.
+  Instance& orders = Start("orders", "", {}, "", MtlsFlags("orders", {"--cert-ttl", "12s"}));
+  Instance& frontend = Start("frontend", "", {}, "", MtlsFlags("frontend", {"--cert-ttl", "12s"}));
+  ASSERT_TRUE(AllRegistered({"frontend", "orders"}));
+  ASSERT_EQ(GetUntil(frontend.outbound, "/", 200, {{"Host", "orders"}}).status, 200);
+  const RunResult wrk = RunProcess({"/usr/bin/wrk", "-t1", "-c8", "-d14s", "-H", "Host: orders",
+                                    "http://127.0.0.1:" + std::to_string(frontend.outbound) + "/"});
+  ASSERT_EQ(wrk.exit_code, 0) << wrk.err;
+  std::smatch requests;
+  ASSERT_TRUE(std::regex_search(wrk.out, requests, std::regex("([0-9]+) requests in"))) << wrk.out;
+  EXPECT_GT(std::stol(requests[1].str()), 1000) << wrk.out;
+  EXPECT_EQ(wrk.out.find("Non-2xx"), std::string::npos) << wrk.out;
+  EXPECT_EQ(wrk.out.find("Socket errors"), std::string::npos) << wrk.out;
+  for (const Instance* i : {&orders, &frontend}) {
+    const std::string metrics = Get(i->admin, "/metrics").body;
+    std::smatch renewed;
+    ASSERT_TRUE(std::regex_search(metrics, renewed,
+                                  std::regex("mesh_tls_certificate_renewals\\{result=\"success\",service=\"[a-z]+\"\\} ([0-9]+)")))
+        << metrics;
+    EXPECT_GE(std::stoi(renewed[1].str()), 1) << metrics;
+  }
+}
+
+TEST_F(MtlsMeshTest, AWrongJoinTokenStopsTheSidecarWithMeshdsReason) {
+  StartMeshd();
+  const std::string wrong = dir_ + "/wrong-token";
+  std::ofstream(wrong) << "nope\n";
+  ASSERT_EQ(chmod(wrong.c_str(), 0600), 0);
+  const RunResult r = RunProcess({MESHPROXY_BIN, "--service", "orders", "--service-port", "1", "--listen",
+                                  "127.0.0.1:0", "--outbound", "", "--admin", "127.0.0.1:0", "--meshd", meshd_->url(),
+                                  "--mtls", "--join-token-file", wrong, "--data-dir", dir_ + "/o"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("join token"), std::string::npos) << r.err;
 }
 
 }  // namespace

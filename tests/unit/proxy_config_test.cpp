@@ -126,6 +126,11 @@ TEST(ProxyConfigValidation, MtlsNeedsMeshdAndAValidTtl) {
   EXPECT_TRUE(ValidateProxyConfig(c).ok());
   c.cert_ttl = "soon";
   EXPECT_FALSE(ValidateProxyConfig(c).ok());
+  c.cert_ttl = "";
+  c.plaintext_inbound = true;
+  EXPECT_TRUE(ValidateProxyConfig(c).ok());
+  c.mtls = false;
+  EXPECT_NE(ValidateProxyConfig(c).message().find("only makes sense with --mtls"), std::string::npos);
 }
 
 TEST(ProxyDataDir, DefaultsToTheXdgStateDirectoryPerService) {
