@@ -153,6 +153,8 @@ int main(int argc, char** argv) {
   app.add_option("--join-token-file", o.join_token_file, "Token proxies present to get certificates (file mode 0600; default: the write token)");
   app.add_option("--policy", o.policy, "Authorization policy file (JSON): which service may call which");
   app.add_option("--cert-ttl", o.cert_ttl, "Default lifetime of issued certificates")->capture_default_str();
+  // --db and --ca-dir may come after "ca import" as well as before it.
+  app.fallthrough();
   CLI::App* ca_cmd = app.add_subcommand("ca", "Manage the certificate authority");
   ca_cmd->require_subcommand(1);
   CLI::App* import_cmd = ca_cmd->add_subcommand("import", "Use an existing CA (PEM certificate and key) from now on");

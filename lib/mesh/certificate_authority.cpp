@@ -116,6 +116,7 @@ Result<CertificateAuthority> CertificateAuthority::LoadOrCreate(const std::strin
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
+    ::chmod(dir.c_str(), 0700);
     Result<CertificateAuthority> created = Create(trust_domain, now_ns);
     if (!created.ok()) return created;
     if (Status s = WritePrivateFile(key_path, created->key_pem_); !s.ok()) return s;

@@ -111,7 +111,9 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
         WorkloadIdentity::Options{config.meshd, join_token, config.service, data_dir, config.cert_ttl},
         *io.clock);
     Result<TlsCredentials> credentials = identity->Obtain(std::chrono::seconds(30));
-    if (!credentials.ok()) return FailCommand("meshproxy", io, credentials.status().WithContext("mTLS certificate"));
+    if (!credentials.ok()) {
+      return FailCommand("meshproxy", io, Status::IOError("mTLS certificate: " + credentials.status().message()));
+    }
     tls = *credentials;
     if (!config.plaintext_inbound) {
       policy = std::make_unique<PolicyWatcher>(PolicyWatcher::Options{config.meshd, token, data_dir});

@@ -1,10 +1,12 @@
 // Runs the real meshd (and meshlog --server against it) on loopback ports.
 #include <gtest/gtest.h>
 #include <json/json.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -338,6 +340,48 @@ TEST_F(MeshdTest, RetentionPrunesOldLogsSpansAndSamples) {
   EXPECT_EQ(meshd.Stop().exit_code, 0);
   RunResult samples = RunProcess({"/usr/bin/sqlite3", Db(), "SELECT count(*) FROM metric_samples"});
   EXPECT_EQ(samples.out, "1\n") << samples.err;
+}
+
+
+TEST_F(MeshdTest, CreatesItsCaOnFirstStartAndImportsAnother) {
+  {
+    MeshdProcess meshd(Db(), {"--trust-domain", "prod.example"});
+    ASSERT_TRUE(meshd.ready());
+    const Json::Value ca = ParseBody(meshd.Request("GET", "/v1/ca").body);
+    EXPECT_EQ(ca["trust_domain"].asString(), "prod.example");
+    EXPECT_NE(ca["ca_pem"].asString().find("BEGIN CERTIFICATE"), std::string::npos);
+  }
+  struct stat st;
+  ASSERT_EQ(stat((dir_ + "/ca/ca.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  // Another meshd takes this CA over with `meshd ca import`, and serves it.
+  RunResult imported = RunProcess({MESHD_BIN, "ca", "import", "--cert", dir_ + "/ca/ca.crt", "--key",
+                                   dir_ + "/ca/ca.key", "--db", Db("other/mesh.db")});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  MeshdProcess other(Db("other/mesh.db"));
+  ASSERT_TRUE(other.ready());
+  std::ifstream original(dir_ + "/ca/ca.crt");
+  const std::string original_pem((std::istreambuf_iterator<char>(original)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(ParseBody(other.Request("GET", "/v1/ca").body)["ca_pem"].asString(), original_pem);
+
+  // A key that is not the certificate's is refused, and nothing is replaced.
+  RunResult mismatched = RunProcess({MESHD_BIN, "ca", "import", "--cert", dir_ + "/ca/ca.crt", "--key",
+                                     dir_ + "/ca/ca.crt", "--ca-dir", dir_ + "/third"});
+  EXPECT_EQ(mismatched.exit_code, 2);
+  EXPECT_NE(mismatched.err.find("CA key"), std::string::npos) << mismatched.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/third/ca.key"));
+}
+
+TEST_F(MeshdTest, RefusesToStartWithABadPolicyOrAnExposedCaKey) {
+  std::ofstream(dir_ + "/policy.json") << R"({"allow":[{"from":"a"}]})";
+  RunResult bad_policy = RunProcess({MESHD_BIN, "--db", Db(), "--listen", "127.0.0.1:0", "--policy", dir_ + "/policy.json"});
+  EXPECT_EQ(bad_policy.exit_code, 2);
+  EXPECT_NE(bad_policy.err.find("\"to\" is required"), std::string::npos) << bad_policy.err;
+  ASSERT_EQ(chmod((dir_ + "/ca/ca.key").c_str(), 0644), 0);  // made by that attempt
+  RunResult exposed = RunProcess({MESHD_BIN, "--db", Db(), "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(exposed.exit_code, 2);
+  EXPECT_NE(exposed.err.find("readable by group or others"), std::string::npos) << exposed.err;
 }
 
 }  // namespace
