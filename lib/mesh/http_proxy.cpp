@@ -63,10 +63,10 @@ constexpr auto kClientIdleTimeout = std::chrono::seconds(60);
 constexpr size_t kRelayChunk = 64 * 1024;
 // Idle upstream connections kept per endpoint and thread; more are closed.
 constexpr size_t kMaxIdlePerEndpoint = 64;
-// An idle upstream connection is closed after this long: before the upstream's own keep-alive
-// timeout is likely to (ours toward clients is 60 s), and so that idle descriptors go back.
-constexpr auto kUpstreamIdleTimeout = std::chrono::seconds(30);
-constexpr auto kIdleSweepEvery = std::chrono::seconds(5);
+// Idle upstream connections are looked at this often (or twice per idle timeout if shorter) and
+// closed once idle for Options::upstream_idle_timeout: before the upstream's own keep-alive
+// timeout is likely to close them (ours toward clients is 60 s), and so that descriptors go back.
+constexpr auto kIdleSweepEvery = std::chrono::milliseconds(5000);
 constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
 constexpr auto kBackoffBase = std::chrono::milliseconds(25);
 constexpr auto kBackoffCap = std::chrono::milliseconds(250);
@@ -245,13 +245,13 @@ struct IdlePool {
   std::unordered_map<std::string, std::vector<Idle>> by_endpoint;
 
   // The most recently idled connection that is still open, or null.
-  std::unique_ptr<Stream> Take(const std::string& key, SteadyTime now) {
+  std::unique_ptr<Stream> Take(const std::string& key, SteadyTime now, std::chrono::milliseconds timeout) {
     auto it = by_endpoint.find(key);
     if (it == by_endpoint.end()) return nullptr;
     while (!it->second.empty()) {
       Idle idle = std::move(it->second.back());
       it->second.pop_back();
-      if (now - idle.since < kUpstreamIdleTimeout && StillUsable(*idle.stream)) return std::move(idle.stream);
+      if (now - idle.since < timeout && StillUsable(*idle.stream)) return std::move(idle.stream);
     }
     return nullptr;
   }
@@ -260,11 +260,11 @@ struct IdlePool {
     if (idle.size() < kMaxIdlePerEndpoint) idle.push_back({std::move(stream), now});
   }
   // Closes the connections idle for too long (oldest first in each list).
-  void Sweep(SteadyTime now) {
+  void Sweep(SteadyTime now, std::chrono::milliseconds timeout) {
     for (auto it = by_endpoint.begin(); it != by_endpoint.end();) {
       std::vector<Idle>& idle = it->second;
       idle.erase(std::remove_if(idle.begin(), idle.end(),
-                                [&](const Idle& i) { return now - i.since >= kUpstreamIdleTimeout; }),
+                                [&](const Idle& i) { return now - i.since >= timeout; }),
                  idle.end());
       it = idle.empty() ? by_endpoint.erase(it) : std::next(it);
     }
@@ -555,14 +555,16 @@ asio::awaitable<void> HttpProxy::Impl::Serve(Worker& w, Client& client, const st
 
 asio::awaitable<void> HttpProxy::Impl::SweepIdle(Worker& w) {
   asio::steady_timer timer(w.ioc);
+  const auto timeout = options.upstream_idle_timeout;
+  const auto every = std::clamp(timeout / 2, std::chrono::milliseconds(10), kIdleSweepEvery);
   for (;;) {
-    timer.expires_after(kIdleSweepEvery);
+    timer.expires_after(every);
     beast::error_code ec;
     co_await timer.async_wait(Redirect(ec));
     if (ec || stopping.load()) co_return;
     const SteadyTime now = steady_clock::now();
-    w.idle_plain.Sweep(now);
-    w.idle_tls.Sweep(now);
+    w.idle_plain.Sweep(now, timeout);
+    w.idle_tls.Sweep(now, timeout);
   }
 }
 
@@ -818,7 +820,7 @@ asio::awaitable<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::
   // goes again on a fresh connection: always when the write failed, and for an idempotent
   // method when the connection ended unanswered.
   for (bool may_reuse = true;; may_reuse = false) {
-    upstream = may_reuse ? Pool(w, std::type_identity<Upstream>()).Take(key, steady_clock::now()) : nullptr;
+    upstream = may_reuse ? Pool(w, std::type_identity<Upstream>()).Take(key, steady_clock::now(), options.upstream_idle_timeout) : nullptr;
     const bool reused = upstream != nullptr;
     stage = Stage::kConnect;
     if (!reused) {

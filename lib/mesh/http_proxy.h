@@ -24,7 +24,8 @@
 //   per request (403 JSON when denied); outbound, endpoints marked `tls` are reached over TLS
 //   with our certificate, and must prove the SPIFFE identity of the service called.
 //   UpdateTls() swaps the credentials for new connections; open ones keep theirs.
-// - upstream keep-alive connections idle for longer than 30 s are closed.
+// - upstream keep-alive connections idle for longer than `upstream_idle_timeout` (30 s) are
+//   closed.
 // When a request ends, `on_complete` is handed its record (moved: no copy on the request path)
 // on the I/O thread: it must only enqueue.
 #pragma once
@@ -78,6 +79,8 @@ class HttpProxy {
     std::chrono::milliseconds request_timeout{10000};
     std::chrono::milliseconds connect_timeout{2000};
     int max_attempts = 3;                 // first try included
+    // Pooled upstream connections idle this long are closed.
+    std::chrono::milliseconds upstream_idle_timeout{30000};
     std::function<bool()> may_retry;      // the retry budget; unset: never retry
     std::function<void(ProxiedRequest&&)> on_complete;
     // mTLS; unset: plaintext both ways.

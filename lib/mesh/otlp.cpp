@@ -165,6 +165,30 @@ std::optional<int64_t> ReadEnum(const Tape& t, uint32_t node, const std::vector<
   return v;
 }
 
+// Why a JSON string (its raw text, quotes included) cannot be stored as it was sent, or "": a
+// \u escape of a lone UTF-16 surrogate is no character at all, and a NUL is refused where a
+// name is expected (`nul_allowed` false). The OpenTelemetry Collector refuses both; storing a
+// replacement character instead would change the data silently.
+std::string JsonStringProblem(std::string_view raw, bool nul_allowed) {
+  for (size_t i = raw.find("\\u"); i != std::string_view::npos; i = raw.find("\\u", i + 2)) {
+    // An escaped backslash ("\\\\u") is not an escape of u: count the backslashes before.
+    size_t backslashes = 0;
+    while (i >= backslashes + 1 && raw[i - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 1 || i + 6 > raw.size()) continue;
+    const unsigned cp = static_cast<unsigned>(std::strtoul(std::string(raw.substr(i + 2, 4)).c_str(), nullptr, 16));
+    if (cp == 0 && !nul_allowed) return "a name must not contain NUL";
+    if (cp >= 0xDC00 && cp <= 0xDFFF) return "a lone UTF-16 surrogate (\\u" + std::string(raw.substr(i + 2, 4)) + ")";
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      const bool paired = i + 12 <= raw.size() && raw.substr(i + 6, 2) == "\\u" &&
+                          (raw[i + 8] == 'd' || raw[i + 8] == 'D') &&
+                          std::string_view("cdefCDEF").find(raw[i + 9]) != std::string_view::npos;
+      if (!paired) return "a lone UTF-16 surrogate (\\u" + std::string(raw.substr(i + 2, 4)) + ")";
+      i += 6;  // the low half is part of this character
+    }
+  }
+  return {};
+}
+
 // Why the attributes list (and the AnyValues in it) is malformed, or "" when it is fine:
 // not an array, an entry without a string key, an intValue that is not a 64-bit integer, an
 // arrayValue or kvlistValue whose values are not a list.
@@ -179,7 +203,9 @@ std::string AttributesProblem(const Tape& t, uint32_t list, int depth = 0) {
     if (first == kNone) return;
     const Tape::Node& m = t.node(first);
     int64_t n = 0;
-    if (KeyIs(m, "intValue") && !ReadInt64(t, first, &n)) {
+    if (KeyIs(m, "stringValue") && m.kind == JsonKind::kString) {
+      why = JsonStringProblem(m.raw, true);
+    } else if (KeyIs(m, "intValue") && !ReadInt64(t, first, &n)) {
       why = "intValue must be a 64-bit integer";
     } else if (KeyIs(m, "arrayValue")) {
       const uint32_t values = t.Member(first, "values");
@@ -195,6 +221,10 @@ std::string AttributesProblem(const Tape& t, uint32_t list, int depth = 0) {
     const uint32_t key = t.Member(kv, "key");
     if (key == kNone || t.node(key).kind != JsonKind::kString) {
       why = "an attribute has no string key";
+      return;
+    }
+    if (std::string problem = JsonStringProblem(t.node(key).raw, false); !problem.empty()) {
+      why = "attribute key: " + problem;
       return;
     }
     check_value(t.Member(kv, "value"));
@@ -502,6 +532,8 @@ Result<OtlpTraces> DecodeOtlpTraces(std::string_view json) {
     const uint32_t resource_node = t.Member(rs, "resource");
     const std::string service = ServiceName(t, resource_node);
     const std::string resource = KeyValuesJson(t, t.Member(resource_node, "attributes"), "service.name");
+    // A resource that cannot be stored as sent takes its spans with it.
+    const std::string resource_problem = AttributesProblem(t, t.Member(resource_node, "attributes"));
     t.ForEachChild(ScopeGroups(t, rs, "scopeSpans", "instrumentationLibrarySpans"), [&](uint32_t ss) {
       uint32_t scope = t.Member(ss, "scope");
       if (scope == kNone) scope = t.Member(ss, "instrumentationLibrary");
@@ -510,6 +542,7 @@ Result<OtlpTraces> DecodeOtlpTraces(std::string_view json) {
         Span span;
         std::string why;
         if (t.node(s).kind != JsonKind::kObject) return reject("span is not an object");
+        if (!resource_problem.empty()) return reject("resource: " + resource_problem);
         if (!ReadIds(t, s, true, &span.trace_id, &span.span_id, &why)) return reject(why);
         span.parent_span_id = LowerHex(t, s, "parentSpanId");
         if (!span.parent_span_id.empty() && !IsValidSpanId(span.parent_span_id)) {
@@ -590,10 +623,16 @@ Result<OtlpLogs> DecodeOtlpLogs(std::string_view json) {
   if (!structure.ok()) return structure;
   t.ForEachChild(*resources, [&](uint32_t rl) {
     const std::string service = ServiceName(t, t.Member(rl, "resource"));
+    const std::string resource_problem = AttributesProblem(t, t.Member(t.Member(rl, "resource"), "attributes"));
     t.ForEachChild(ScopeGroups(t, rl, "scopeLogs", "instrumentationLibraryLogs"), [&](uint32_t sl) {
       t.ForEachChild(t.Member(sl, "logRecords"), [&](uint32_t l) {
         LogRecord r;
         std::string why;
+        if (!resource_problem.empty()) {
+          ++out.rejected;
+          if (out.first_error.empty()) out.first_error = "resource: " + resource_problem;
+          return;
+        }
         if (t.node(l).kind != JsonKind::kObject || !ReadIds(t, l, false, &r.trace_id, &r.span_id, &why)) {
           ++out.rejected;
           if (out.first_error.empty()) out.first_error = why.empty() ? "log record is not an object" : why;

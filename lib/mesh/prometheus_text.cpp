@@ -28,17 +28,19 @@ void AppendEscaped(std::string& out, std::string_view s, bool quote) {
 // OpenMetrics writes timestamps in seconds, the 0.0.4 format in milliseconds.
 void AppendSample(std::string& out, const MetricSample& s, bool openmetrics = false) {
   out += s.name;
-  if (!s.labels.empty()) {
-    out += '{';
-    for (size_t i = 0; i < s.labels.size(); ++i) {
-      if (i) out += ',';
-      out += s.labels[i].first;
-      out += "=\"";
-      AppendEscaped(out, s.labels[i].second, true);
-      out += '"';
-    }
-    out += '}';
+  // An empty value is no label at all to Prometheus: left out, the series reads the same and
+  // the line is what it was before the label existed (client_service on plaintext traffic).
+  bool first = true;
+  for (const auto& [name, value] : s.labels) {
+    if (value.empty()) continue;
+    out += first ? '{' : ',';
+    first = false;
+    out += name;
+    out += "=\"";
+    AppendEscaped(out, value, true);
+    out += '"';
   }
+  if (!first) out += '}';
   out += ' ';
   out += FormatMetricValue(s.value);
   if (s.timestamp_ms && openmetrics) {

@@ -2,8 +2,8 @@
 // mesh_demo_service binaries on loopback ephemeral ports, plus small upstreams written here on
 // raw sockets. Each test prints its figures ("[figures] ...") for docs/reliability.md.
 //
-// - ControlPlaneOutage...: meshd stopped for 10 s (the issue says 30 s; 10 s keeps the suite
-//   bounded) under steady traffic, then restarted on the same store and port.
+// - ControlPlaneOutage...: meshd stopped for 30 s under steady traffic (longer than the
+//   registry's 15 s TTL), then restarted on the same store and port.
 // - SidecarKilled...: kill -9 of one of three instances' sidecars under concurrent traffic.
 // - MisbehavingUpstream...: resets, stalls, slow answers, bodies cut short, garbage responses.
 // - FiveHundredKeepAliveConnections...: more connections than the proxy has threads.
@@ -348,6 +348,8 @@ std::string TraceId(int64_t n) {
   return id;
 }
 
+constexpr auto kOutage = 30s;
+
 TEST(ProxyReliability, ControlPlaneOutageLosesNoRequestsAndTelemetryResumes) {
   const std::string dir = TempDir();
   const std::string db = dir + "/mesh.db";
@@ -398,7 +400,7 @@ TEST(ProxyReliability, ControlPlaneOutageLosesNoRequestsAndTelemetryResumes) {
   const test_support::RunResult stopped = meshd->Stop();
   EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
   const int64_t sent_when_stopped = traffic.sent();
-  std::this_thread::sleep_for(10s);
+  std::this_thread::sleep_for(kOutage);
   const int64_t sent_during_outage = traffic.sent() - sent_when_stopped;
   const int64_t failed_during_outage = traffic.failed();
   const double dropped_during = MetricSum(Metrics(caller.admin), "mesh_telemetry_dropped_total") +
@@ -445,13 +447,13 @@ TEST(ProxyReliability, ControlPlaneOutageLosesNoRequestsAndTelemetryResumes) {
   }
 
   EXPECT_EQ(traffic.failed(), 0) << (failures.empty() ? "" : failures.front());
-  EXPECT_GT(sent_during_outage, 150) << "traffic kept flowing while meshd was down";
+  EXPECT_GT(sent_during_outage, 450) << "traffic kept flowing while meshd was down";
   EXPECT_TRUE(resumed) << "spans of requests sent after the restart reach meshd";
   EXPECT_TRUE(registered_again) << "the sidecars' registrations are healthy again";
   EXPECT_TRUE(dropped_during > dropped_before || outage_stored == outage_traces)
       << "telemetry meshd could not take is counted as dropped";
   EXPECT_GT(outage_traces, 5);
-  Figures("outage: requests sent " + std::to_string(traffic.sent()) + " (during the 10 s outage " +
+  Figures("outage: requests sent " + std::to_string(traffic.sent()) + " (during the 30 s outage " +
           std::to_string(sent_during_outage) + "), failed " + std::to_string(traffic.failed()) +
           " (during outage " + std::to_string(failed_during_outage) + "); telemetry dropped " +
           std::to_string(static_cast<int64_t>(dropped_before)) + " before, " +

@@ -132,6 +132,8 @@ class TestUpstream {
 
   Endpoint endpoint() const { return {"127.0.0.1", acceptor_.local_endpoint().port(), ""}; }
   int accepts() const { return accepts_.load(); }
+  // Connections accepted and not yet closed by the other side.
+  int open_connections() const { return open_.load(); }
   void force_status(int status) { force_status_.store(status); }
   std::vector<Seen> seen() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -154,6 +156,11 @@ class TestUpstream {
   }
 
   asio::awaitable<void> Serve(tcp::socket socket) {
+    ++open_;
+    struct Closed {
+      std::atomic<int>& open;
+      ~Closed() { --open; }
+    } closed{open_};
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     std::vector<char> chunk(kChunk);
@@ -247,6 +254,7 @@ class TestUpstream {
   tcp::acceptor acceptor_;
   std::thread thread_;
   std::atomic<int> accepts_{0};
+  std::atomic<int> open_{0};
   std::atomic<int> force_status_{0};
   mutable std::mutex mu_;
   std::vector<Seen> seen_;
@@ -1089,6 +1097,23 @@ TEST(HttpProxy, StartRejectsMissingSelectorAndBadAddress) {
   options.upstreams = std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", 1, ""});
   options.listen_host = "not-an-ip";
   EXPECT_EQ(HttpProxy::Start(options).status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST(HttpProxy, ClosesUpstreamConnectionsLeftIdlePastTheIdleTimeout) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream), [](HttpProxy::Options& o) {
+    o.threads = 1;
+    o.upstream_idle_timeout = 300ms;
+  });
+  Client client(proxy.port());
+  ASSERT_EQ(client.Send({}).status, 200);
+  ASSERT_EQ(client.Send({}).status, 200);
+  EXPECT_EQ(upstream.accepts(), 1) << "a pooled connection carries the second request";
+  EXPECT_EQ(upstream.open_connections(), 1);
+  // Idle past the timeout, the pooled connection is closed by the proxy (not just skipped).
+  EXPECT_TRUE(WaitFor([&] { return upstream.open_connections() == 0; }));
+  ASSERT_EQ(client.Send({}).status, 200);
+  EXPECT_EQ(upstream.accepts(), 2);
 }
 
 }  // namespace

@@ -340,6 +340,33 @@ TEST(DecodeOtlpTraces, EachRejectionSaysWhy) {
   EXPECT_THAT(first_error("[]"), HasSubstr("span is not an object"));
 }
 
+TEST(DecodeOtlpTraces, RefusesLoneSurrogatesAndNulInAttributeKeysInsteadOfAlteringThem) {
+  const auto outcome = [](const std::string& attributes) {
+    Result<OtlpTraces> r = DecodeOtlpTraces(TracesBody({SpanJson(kTraceId, kRootId, ",\"attributes\":" + attributes)}));
+    EXPECT_TRUE(r.ok());
+    return r->rejected == 1 ? r->first_error : std::string("stored");
+  };
+  EXPECT_THAT(outcome(R"([{"key":"k","value":{"stringValue":"\ud800"}}])"), HasSubstr("lone UTF-16 surrogate (\\ud800)"));
+  EXPECT_THAT(outcome(R"([{"key":"k","value":{"stringValue":"a\udc00"}}])"), HasSubstr("lone UTF-16 surrogate"));
+  EXPECT_THAT(outcome(R"([{"key":"k\u0000","value":{"stringValue":"v"}}])"), HasSubstr("attribute key: a name must not contain NUL"));
+  EXPECT_THAT(outcome(R"([{"key":"k\ud83d","value":{"stringValue":"v"}}])"), HasSubstr("attribute key: a lone UTF-16 surrogate"));
+  // What is fine stays fine: a surrogate pair, an escaped backslash before "u", NUL in a value.
+  EXPECT_EQ(outcome(R"([{"key":"k","value":{"stringValue":"\ud83d\ude00"}}])"), "stored");
+  EXPECT_EQ(outcome(R"([{"key":"k\\ud800","value":{"stringValue":"\\ud800"}}])"), "stored");
+  EXPECT_EQ(outcome(R"([{"key":"k","value":{"stringValue":"a\u0000b"}}])"), "stored");
+}
+
+TEST(DecodeOtlpTraces, AResourceThatCannotBeStoredAsSentTakesItsSpansWithIt) {
+  const std::string body =
+      R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name\u0000","value":{"stringValue":"x"}}]},)"
+      R"("scopeSpans":[{"spans":[)" + SpanJson(kTraceId, kRootId) + "]}]}]}";
+  Result<OtlpTraces> r = DecodeOtlpTraces(body);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->spans.empty());
+  EXPECT_EQ(r->rejected, 1);
+  EXPECT_THAT(r->first_error, HasSubstr("resource: attribute key: a name must not contain NUL"));
+}
+
 TEST(DecodeOtlpTraces, EndBeforeStartGivesZeroDuration) {
   Result<OtlpTraces> r = DecodeOtlpTraces(
       TracesBody({R"({"traceId":")" + std::string(kTraceId) + R"(","spanId":")" + kRootId +
