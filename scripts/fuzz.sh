@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ with clang (ASan + UBSan) and runs each one from its
-# seed corpus fuzz/corpus/<target> with its dictionary fuzz/<target>.dict.
+# seed corpus fuzz/corpus/<target> with its dictionary fuzz/<target>.dict, JOBS (default: the
+# number of cores) targets at a time.
 #
 #   scripts/fuzz.sh [BUILD_DIR]           make fuzz: FUZZ_SECONDS (default 60) per target; new
 #                                         inputs go to BUILD_DIR/corpus/<target>, kept between
@@ -21,7 +22,7 @@ if [ "${1:-}" = "--smoke" ]; then
   shift
 fi
 build=${1:-build-fuzz}
-targets=(traceparent duration otlp prometheus_text alert_rules log_line)
+targets=(traceparent duration otlp prometheus_text alert_rules log_line)  # MESH_FUZZ_TARGETS
 
 if ! command -v clang++ >/dev/null 2>&1; then
   echo "fuzz: clang++ is missing (scripts/install-deps.sh installs clang and libclang-rt-14-dev)" >&2
