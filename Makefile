@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test install clean asan tsan bench demo soak
+.PHONY: all deps build test install clean asan tsan bench demo soak fuzz
 
 all: build
 
@@ -16,8 +16,10 @@ build: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# After the suites, each fuzz target replays its seed corpus and mutates for a few seconds.
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+	@JOBS=$(JOBS) scripts/fuzz.sh --smoke build-fuzz
 
 install: build
 	@DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR)
@@ -45,5 +47,9 @@ demo: build
 soak: build
 	@scripts/soak.sh $(BUILD_DIR)
 
+# Each libFuzzer target for FUZZ_SECONDS (default 60), built with clang into build-fuzz.
+fuzz: deps
+	@JOBS=$(JOBS) scripts/fuzz.sh build-fuzz
+
 clean:
-	@rm -rf $(BUILD_DIR) build-asan build-tsan
+	@rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz

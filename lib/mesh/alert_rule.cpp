@@ -337,7 +337,8 @@ bool GlobMatch(std::string_view pattern, std::string_view text) {
 std::string FormatAlertValue(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  char buf[64];
+  // %.3f writes every integer digit: DBL_MAX takes 309 of them, plus sign, point and decimals.
+  char buf[320];
   std::snprintf(buf, sizeof buf, "%.3f", value);
   std::string s = buf;
   while (!s.empty() && s.back() == '0') s.pop_back();

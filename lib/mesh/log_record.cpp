@@ -176,6 +176,8 @@ Result<LogRecord> LogRecordFromJson(std::string_view json, const LogRecord& defa
   int chosen_rank[kSlots];
   std::fill(std::begin(chosen), std::end(chosen), -1);
   std::vector<Slot> slots(members.size(), kNone);
+  // The field each member's name belongs to, chosen or not.
+  std::vector<Slot> named(members.size(), kNone);
   // Members named like a field the JSON form prints itself (rank 0). A repeated one, such as a
   // second "level", is not chosen but must not be spliced back under that name either: the
   // output would then hold the name twice.
@@ -186,6 +188,7 @@ Result<LogRecord> LogRecordFromJson(std::string_view json, const LogRecord& defa
     const Slot slot = m.key_escaped ? Classify(UnescapeJsonString(m.key), &rank)
                                     : Classify(m.key, &rank);
     if (slot == kNone) continue;
+    named[i] = slot;
     canonical_name[i] = rank == 0;
     if (chosen[slot] < 0 || rank < chosen_rank[slot]) {
       chosen[slot] = static_cast<int>(i);
@@ -223,8 +226,11 @@ Result<LogRecord> LogRecordFromJson(std::string_view json, const LogRecord& defa
     }
     if (used) continue;
     // A known member whose value we could not use is kept, renamed when its name is one the
-    // JSON form prints itself.
-    AppendMember(r.attributes, m.key, canonical_name[i] ? "_raw" : "", m.value);
+    // JSON form prints itself. So is a trace or span id member that lost to another, whatever
+    // its name: the JSON form leaves trace_id and span_id out when they are empty, and reading
+    // it back would take a second "traceId" kept under its own name for the id.
+    const bool lost_id = (named[i] == kTrace || named[i] == kSpan) && slots[i] == kNone;
+    AppendMember(r.attributes, m.key, canonical_name[i] || lost_id ? "_raw" : "", m.value);
   }
   if (!r.attributes.empty()) r.attributes += '}';
   return r;

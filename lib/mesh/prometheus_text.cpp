@@ -386,6 +386,12 @@ Result<std::vector<MetricFamily>> ParsePrometheusText(std::string_view text) {
         if (types.count(name)) {
           return Status::InvalidArgument("line " + std::to_string(number) + ": second TYPE for " + name);
         }
+        // As Prometheus does: the family's earlier samples were grouped untyped, and a
+        // histogram's or summary's later series would join them, unlike in the text we write.
+        if (index.count(name)) {
+          return Status::InvalidArgument("line " + std::to_string(number) + ": TYPE for " + name +
+                                         " after its samples");
+        }
         types[name] = it->second;
       } else {
         // HELP escapes backslash and newline (as FormatPrometheusText writes it): decode them,

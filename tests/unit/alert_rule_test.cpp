@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <limits>
 #include <string>
 
 #include "test_support.h"
@@ -196,6 +198,19 @@ TEST(AlertRule, FormatsValuesShortly) {
   EXPECT_EQ(FormatAlertValue(12.34567), "12.346");
   EXPECT_EQ(FormatAlertValue(0.1), "0.1");
   EXPECT_EQ(FormatAlertValue(-0.0001), "0");
+}
+
+// Found by fuzz/alert_rules_fuzzer: the 64-byte buffer cut "%.3f" of anything past 1e60 short,
+// so a threshold of -5.1e296 was printed as a wrong 63-character number.
+TEST(AlertRule, FormatsHugeValuesInFull) {
+  for (double value : {-5.1e296, 1e61, std::numeric_limits<double>::max(), std::numeric_limits<double>::lowest()}) {
+    EXPECT_EQ(std::strtod(FormatAlertValue(value).c_str(), nullptr), value) << FormatAlertValue(value);
+  }
+  Result<std::vector<AlertRule>> r = ParseAlertRules(
+      R"([{"name":"g","signal":"error_rate","op":"!=","threshold":-0.00051e300,"annotations":{"s":"{{threshold}}"}}])");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const std::string text = ExpandTemplate(r->front().annotations.front().second, r->front(), {});
+  EXPECT_EQ(std::strtod(text.c_str(), nullptr), -5.1e296) << text;
 }
 
 }  // namespace

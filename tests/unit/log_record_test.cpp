@@ -321,6 +321,24 @@ TEST(LogRecordFromJson, AnEmptyTraceIdIsSimplyAbsent) {
   EXPECT_EQ(r.attributes, "");
 }
 
+// Found by fuzz/log_line_fuzzer: a second traceId (or one beside trace_id) was kept under its
+// own name while the record had no trace id, so reading the JSON form back took it for the id.
+TEST(LogRecordFromJson, AnIdThatLostToAnotherReadsBackAsAnAttribute) {
+  for (const std::string& json :
+       {R"({"traceId":"","traceId":")" + std::string(kTrace) + R"(","spanId":null,"spanId":")" + kSpan + R"("})",
+        R"({"trace_id":"bad","traceId":")" + std::string(kTrace) + R"(","span_id":"","spanId":")" + kSpan + R"("})"}) {
+    const LogRecord r = FromJsonOrDie(json);
+    EXPECT_EQ(r.trace_id, "") << json;
+    EXPECT_EQ(r.span_id, "") << json;
+    EXPECT_EQ(Attributes(r)["traceId_raw"].asString(), kTrace) << json;
+    EXPECT_EQ(Attributes(r)["spanId_raw"].asString(), kSpan) << json;
+    const LogRecord back = FromJsonOrDie(ToJson(r));
+    EXPECT_EQ(back.trace_id, "") << json;
+    EXPECT_EQ(back.span_id, "") << json;
+    EXPECT_EQ(back.attributes, r.attributes) << json;
+  }
+}
+
 TEST(LogRecordFromJson, KeepsANonStringServiceAsServiceRaw) {
   const LogRecord r = FromJsonOrDie(R"({"service":{"name":"api"}})");
   EXPECT_EQ(r.service, "default-svc");

@@ -188,6 +188,17 @@ TEST(ParsePrometheusText, ErrorsNameTheLineAndWhatIsWrong) {
   }
 }
 
+// Found by fuzz/prometheus_text_fuzzer: "h" was grouped untyped before its TYPE line, then
+// h_bucket joined that untyped family, which formatted and parsed again as two families.
+TEST(ParsePrometheusText, RejectsATypeAfterTheFamilysSamples) {
+  Result<std::vector<MetricFamily>> r = Parse("h 1\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("line 2: TYPE for h after its samples"));
+  // A TYPE before a family's samples, or for a name with none, is still fine.
+  EXPECT_TRUE(Parse("h_bucket 1\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\n").ok());
+  EXPECT_TRUE(Parse("x 1\n# TYPE y gauge\ny 2\n").ok());
+}
+
 TEST(ParsePrometheusText, LineNumbersCountBlankAndCrlfLines) {
   Result<std::vector<MetricFamily>> r = Parse("a 1\r\n\r\n# c\r\nb x\r\n");
   ASSERT_FALSE(r.ok());
