@@ -87,6 +87,7 @@ class LineParser {
     SkipSpace();
     if (Peek('{')) {
       ++p_;
+      std::vector<std::string> names;  // every label named, empty ones too: duplicates are errors
       while (true) {
         SkipSpace();
         if (Peek('}')) {
@@ -121,10 +122,10 @@ class LineParser {
           value += c;
         }
         if (!closed) return Error("unterminated value of label " + label);
-        for (const auto& existing : sample.labels) {
-          if (existing.first == label) return Error("duplicate label " + label);
-        }
-        sample.labels.emplace_back(std::move(label), std::move(value));
+        if (std::find(names.begin(), names.end(), label) != names.end()) return Error("duplicate label " + label);
+        names.push_back(label);
+        // An empty value is the same as no label, to Prometheus and here: one series, one form.
+        if (!value.empty()) sample.labels.emplace_back(std::move(label), std::move(value));
         SkipSpace();
         if (Peek(',')) {
           ++p_;

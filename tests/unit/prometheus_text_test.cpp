@@ -111,7 +111,7 @@ TEST(ParsePrometheusText, DecodesLabelValueEscapes) {
   EXPECT_EQ(LabelValue(labels, "dir"), "c:\\tmp");
   EXPECT_EQ(LabelValue(labels, "empty"), "");
   EXPECT_EQ(LabelValue(labels, "absent"), "");
-  EXPECT_EQ(labels.size(), 4u);
+  EXPECT_EQ(labels.size(), 3u) << "an empty value is no label";
 }
 
 TEST(ParsePrometheusText, AcceptsSpacingTrailingCommaAndUtf8InLabels) {
@@ -364,7 +364,6 @@ TEST(ParseLabelsText, RoundTripsLabelsText) {
       {{"a", "x\"y"},
        {"b", "back\\slash"},
        {"c", "new\nline"},
-       {"d", ""},
        {"e", "caf\xc3\xa9 }{,="}},
   };
   for (const Labels& labels : sets) {
@@ -452,6 +451,21 @@ TEST(ExposeMetrics, NegotiatesOpenMetricsThroughAccept) {
     EXPECT_EQ(e.content_type, kPrometheusContentType) << accept;
     EXPECT_EQ(e.body, FormatPrometheusText(f)) << accept;
   }
+}
+
+TEST(PrometheusText, AnEmptyLabelValueIsNoLabelBothWays) {
+  Result<std::vector<MetricFamily>> parsed = ParsePrometheusText("x{a=\"1\",empty=\"\"} 1\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  ASSERT_EQ(parsed->size(), 1u);
+  const Labels expected = {{"a", "1"}};
+  EXPECT_EQ((*parsed)[0].samples[0].labels, expected);
+  EXPECT_FALSE(ParsePrometheusText("x{a=\"\",a=\"1\"} 1\n").ok()) << "still a duplicate";
+  MetricFamily family;
+  family.name = "y";
+  family.type = MetricType::kCounter;
+  family.samples.push_back({"y", {{"client_service", ""}, {"code", "200"}}, 3, std::nullopt});
+  EXPECT_NE(FormatPrometheusText({family}).find("y{code=\"200\"} 3\n"), std::string::npos)
+      << FormatPrometheusText({family});
 }
 
 }  // namespace
