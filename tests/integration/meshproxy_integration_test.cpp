@@ -337,7 +337,9 @@ long PeakRssKib(pid_t pid) {
 }
 
 TEST_F(MeshproxyTest, TwoHundredMebibytesStreamBothWaysInBoundedMemory) {
-  Instance& i = Start("bulk", "", {"--max-body-mib", "256"});
+  // What is measured is memory, not speed: a loaded machine may take longer than the default
+  // 10 s request timeout to move 200 MiB through three processes.
+  Instance& i = Start("bulk", "", {"--max-body-mib", "256"}, "", {"--timeout", "120s"});
   const std::string file = dir_ + "/200MiB";
   std::ofstream(file).close();
   std::filesystem::resize_file(file, 200u << 20);  // sparse: no disk needed
