@@ -58,12 +58,13 @@ void Send(mg_connection* conn, const HttpResponse& r, bool head) {
 // Reads the whole body, up to `limit` bytes; false when it is larger.
 bool ReadBody(mg_connection* conn, const mg_request_info* info, size_t limit, std::string* body) {
   if (info->content_length > 0 && static_cast<size_t>(info->content_length) > limit) return false;
-  char buf[16384];
+  // On the heap: civetweb's worker threads have 100 KiB stacks, with no room for big buffers.
+  std::vector<char> buf(16 << 10);
   while (true) {
-    const int n = mg_read(conn, buf, sizeof buf);
+    const int n = mg_read(conn, buf.data(), buf.size());
     if (n <= 0) break;
     if (body->size() + static_cast<size_t>(n) > limit) return false;
-    body->append(buf, static_cast<size_t>(n));
+    body->append(buf.data(), static_cast<size_t>(n));
   }
   return true;
 }
