@@ -19,6 +19,7 @@ struct Options {
   int threads = 16;
   std::string log_level = "info";
   size_t max_body = 8 << 20;
+  size_t max_header_bytes = 64 << 10;
 };
 
 int Fail(const std::string& message, int code) {
@@ -53,6 +54,7 @@ int Run(const Options& o) {
   server_options.listen = o.listen;
   server_options.threads = o.threads;
   server_options.max_body_bytes = o.max_body;
+  server_options.max_header_bytes = o.max_header_bytes;
   // Failures are meshd's own events: 5xx answers are logged as errors, refused writes (401) as
   // warnings, everything else only at debug level.
   auto server = mesh::HttpServer::Start(server_options, [&](const mesh::HttpRequest& r) {
@@ -94,7 +96,13 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", o.token_file, "Require this bearer token on write endpoints (file mode 0600)");
   app.add_option("--threads", o.threads, "HTTP worker threads")->capture_default_str();
   app.add_option("--log-level", o.log_level, "debug|info|warn|error")->capture_default_str();
-  app.add_option("--max-body", o.max_body, "Largest request body in bytes (larger: 413)")->capture_default_str();
+  app.add_option("--max-body", o.max_body, "Largest request body in bytes (larger: 413)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+  app.add_option("--max-header-bytes", o.max_header_bytes,
+                 "Largest request line and headers together, in bytes (larger: 431)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 20));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

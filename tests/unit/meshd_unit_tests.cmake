@@ -9,6 +9,7 @@
 set(MESHD_UNIT_TESTS
     http_message_test
     http_router_test
+    http_server_test
     json_tape_test
     otlp_test
     zipkin_test
