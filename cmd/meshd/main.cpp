@@ -16,6 +16,7 @@ struct Options {
   std::string db;
   std::string retention = "7d";
   std::string token_file;
+  std::string read_token_file;
   int threads = 16;
   std::string log_level = "info";
   size_t max_body = 8 << 20;
@@ -40,10 +41,12 @@ int Run(const Options& o) {
   mesh::ControlPlane::Options plane_options;
   plane_options.db_path = mesh::ResolveStorePath(o.db, [](const char* n) { return std::getenv(n); });
   plane_options.retention_ns = *retention;
-  if (!o.token_file.empty()) {
-    mesh::Result<std::string> token = mesh::ReadTokenFile(o.token_file);
-    if (!token.ok()) return Fail(token.status().message(), 2);
-    plane_options.token = *token;
+  for (auto [path, token] : {std::pair{&o.token_file, &plane_options.token},
+                             std::pair{&o.read_token_file, &plane_options.read_token}}) {
+    if (path->empty()) continue;
+    mesh::Result<std::string> read = mesh::ReadTokenFile(*path);
+    if (!read.ok()) return Fail(read.status().message(), 2);
+    *token = *read;
   }
   auto plane = mesh::ControlPlane::Open(plane_options, mesh::SystemClock::Instance());
   if (!plane.ok()) return Fail(plane.status().message(), 1);
@@ -74,7 +77,8 @@ int Run(const Options& o) {
   const std::string host = o.listen.substr(0, o.listen.rfind(':'));
   log.Info("meshd listening", {{"url", "http://" + host + ":" + std::to_string((*server)->port())},
                                {"db", plane_options.db_path},
-                               {"auth", plane_options.token.empty() ? "none" : "bearer"}});
+                               {"auth", plane_options.token.empty() ? "none" : "bearer"},
+                               {"read_auth", plane_options.read_token.empty() ? "none" : "bearer"}});
   while (mesh::SleepUnlessStopped(std::chrono::milliseconds(500))) {
   }
   log.Info("meshd stopping: draining requests and flushing the store");
@@ -94,6 +98,8 @@ int main(int argc, char** argv) {
   app.add_option("--db", o.db, "Store file (default: $MESH_DB, else $XDG_DATA_HOME/mesh/mesh.db)");
   app.add_option("--retention", o.retention, "Drop telemetry older than this (e.g. 7d, 12h)")->capture_default_str();
   app.add_option("--token-file", o.token_file, "Require this bearer token on write endpoints (file mode 0600)");
+  app.add_option("--read-token-file", o.read_token_file,
+                 "Require this bearer token (or the write token) on read endpoints (file mode 0600)");
   app.add_option("--threads", o.threads, "HTTP worker threads")->capture_default_str();
   app.add_option("--log-level", o.log_level, "debug|info|warn|error")->capture_default_str();
   app.add_option("--max-body", o.max_body, "Largest request body in bytes (larger: 413)")
