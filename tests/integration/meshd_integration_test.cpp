@@ -280,6 +280,38 @@ TEST_F(MeshdTest, ReadTokenGuardsReadsAndWriteTokenGuardsWrites) {
   EXPECT_EQ(meshd.Stop().exit_code, 0);
 }
 
+// meshlog and meshtrace send --token-file (or $MESH_TOKEN) on their reads too, and say what to
+// do when meshd wants a token they did not give.
+TEST_F(MeshdTest, CliReadsSendTheTokenMeshdWants) {
+  const std::string read_file = dir_ + "/read.token";
+  std::ofstream(read_file) << "r-5ecret\n";
+  std::filesystem::permissions(read_file, std::filesystem::perms(0600));
+  MeshdProcess meshd(Db(), {"--read-token-file", read_file});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  ASSERT_EQ(meshd.Request("POST", "/v1/traces", OtlpSpan("api", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "", "GET /x"),
+                          {{"Content-Type", "application/json"}})
+                .status,
+            200);
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{MESHLOG_BIN, "--server", meshd.url(), "tail"},
+        std::vector<std::string>{MESHTRACE_BIN, "--server", meshd.url(), "show", "4bf92f3577b34da6a3ce929d0e0e4736"}}) {
+    RunResult refused = RunProcess(command);
+    EXPECT_EQ(refused.exit_code, 1) << command[0] << ": " << refused.err;
+    EXPECT_NE(refused.err.find("answered 401"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("--token-file or $MESH_TOKEN"), std::string::npos) << refused.err;
+
+    std::vector<std::string> with_file = command;
+    with_file.insert(with_file.begin() + 1, {"--token-file", read_file});
+    RunResult by_file = RunProcess(with_file);
+    EXPECT_EQ(by_file.exit_code, 0) << command[0] << ": " << by_file.err;
+    RunResult by_env = RunProcess(command, "", {"MESH_TOKEN=r-5ecret"});
+    EXPECT_EQ(by_env.exit_code, 0) << command[0] << ": " << by_env.err;
+  }
+  RunResult shown = RunProcess({MESHTRACE_BIN, "--server", meshd.url(), "--token-file", read_file, "show",
+                                "4bf92f3577b34da6a3ce929d0e0e4736"});
+  EXPECT_NE(shown.out.find("GET /x"), std::string::npos) << shown.out;
+}
+
 TEST_F(MeshdTest, OversizedRequestsGetJsonErrorsAndMeshdStaysUp) {
   MeshdProcess meshd(Db(), {"--max-body", "1000", "--max-header-bytes", "16384"});
   ASSERT_TRUE(meshd.ready()) << meshd.process().err();
