@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
   app.add_option("--db", backend.db, "Store file (default: $MESH_DB, else $XDG_DATA_HOME/mesh/mesh.db)");
   app.add_option("--server", backend.server,
                  "Work on a remote meshd instead of the file, e.g. http://127.0.0.1:9000 (default: $MESH_SERVER)");
-  app.add_option("--token-file", backend.token_file, "Bearer token for meshd writes (default: $MESH_TOKEN)");
+  app.add_option("--token-file", backend.token_file,
+                 "Bearer token sent to meshd, for writes and reads (file mode 0600; default: $MESH_TOKEN)");
 
   mesh::CheckOptions check;
   CLI::App* check_cmd = app.add_subcommand(

@@ -20,6 +20,7 @@ struct Options {
   std::string db;
   std::string retention = "7d";
   std::string token_file;
+  std::string read_token_file;
   int threads = 16;
   std::string log_level = "info";
   size_t max_body = 8 << 20;
@@ -30,6 +31,7 @@ struct Options {
   std::string cert_ttl = "24h";
   std::string import_cert;
   std::string import_key;
+  size_t max_header_bytes = 64 << 10;
 };
 
 // The CA lives beside the store unless --ca-dir says otherwise.
@@ -70,10 +72,12 @@ int Run(const Options& o) {
   mesh::ControlPlane::Options plane_options;
   plane_options.db_path = StorePath(o);
   plane_options.retention_ns = *retention;
-  if (!o.token_file.empty()) {
-    mesh::Result<std::string> token = mesh::ReadTokenFile(o.token_file);
-    if (!token.ok()) return Fail(token.status().message(), 2);
-    plane_options.token = *token;
+  for (auto [path, token] : {std::pair{&o.token_file, &plane_options.token},
+                             std::pair{&o.read_token_file, &plane_options.read_token}}) {
+    if (path->empty()) continue;
+    mesh::Result<std::string> read = mesh::ReadTokenFile(*path);
+    if (!read.ok()) return Fail(read.status().message(), 2);
+    *token = *read;
   }
   mesh::Result<int64_t> cert_ttl = mesh::ParseDuration(o.cert_ttl);
   if (!cert_ttl.ok()) return Fail("--cert-ttl: " + cert_ttl.status().message(), 2);
@@ -103,6 +107,7 @@ int Run(const Options& o) {
   server_options.listen = o.listen;
   server_options.threads = o.threads;
   server_options.max_body_bytes = o.max_body;
+  server_options.max_header_bytes = o.max_header_bytes;
   // Failures are meshd's own events: 5xx answers are logged as errors, refused writes (401) as
   // warnings, everything else only at debug level.
   auto server = mesh::HttpServer::Start(server_options, [&](const mesh::HttpRequest& r) {
@@ -125,7 +130,8 @@ int Run(const Options& o) {
                                {"auth", plane_options.token.empty() ? "none" : "bearer"},
                                {"ca", CaDir(o, plane_options.db_path)},
                                {"trust_domain", o.trust_domain},
-                               {"policy", o.policy.empty() ? "none (all mesh identities allowed)" : o.policy}});
+                               {"policy", o.policy.empty() ? "none (all mesh identities allowed)" : o.policy},
+                               {"read_auth", plane_options.read_token.empty() ? "none" : "bearer"}});
   while (mesh::SleepUnlessStopped(std::chrono::milliseconds(500))) {
   }
   log.Info("meshd stopping: draining requests and flushing the store");
@@ -145,9 +151,17 @@ int main(int argc, char** argv) {
   app.add_option("--db", o.db, "Store file (default: $MESH_DB, else $XDG_DATA_HOME/mesh/mesh.db)");
   app.add_option("--retention", o.retention, "Drop telemetry older than this (e.g. 7d, 12h)")->capture_default_str();
   app.add_option("--token-file", o.token_file, "Require this bearer token on write endpoints (file mode 0600)");
+  app.add_option("--read-token-file", o.read_token_file,
+                 "Require this bearer token (or the write token) on read endpoints (file mode 0600)");
   app.add_option("--threads", o.threads, "HTTP worker threads")->capture_default_str();
   app.add_option("--log-level", o.log_level, "debug|info|warn|error")->capture_default_str();
-  app.add_option("--max-body", o.max_body, "Largest request body in bytes (larger: 413)")->capture_default_str();
+  app.add_option("--max-body", o.max_body, "Largest request body in bytes (larger: 413)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+  app.add_option("--max-header-bytes", o.max_header_bytes,
+                 "Largest request line and headers together, in bytes (larger: 431)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 20));
   app.add_option("--ca-dir", o.ca_dir, "The CA's directory (ca.crt, ca.key; created on first start; default: ca/ beside the store)");
   app.add_option("--trust-domain", o.trust_domain, "SPIFFE trust domain of issued identities")->capture_default_str();
   app.add_option("--join-token-file", o.join_token_file, "Token proxies present to get certificates (file mode 0600; default: the write token)");

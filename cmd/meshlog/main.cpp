@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
                  "Work on a remote meshd instead of the file, e.g. http://127.0.0.1:9000 "
                  "(default: $MESH_SERVER)");
   app.add_option("--token-file", backend.token_file,
-                 "Bearer token for meshd writes (default: $MESH_TOKEN)");
+                 "Bearer token sent to meshd, for writes and reads (file mode 0600; default: $MESH_TOKEN)");
 
   mesh::WriteOptions write;
   CLI::App* write_cmd = app.add_subcommand("write", "Store one log record");

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   app.add_option("--server", backend.server,
                  "Ask a meshd instead of reading the file, e.g. http://127.0.0.1:9000 "
                  "(default: $MESH_SERVER)");
+  app.add_option("--token-file", backend.token_file,
+                 "Bearer token sent to meshd when its reads need one (file mode 0600; default: $MESH_TOKEN)");
 
   mesh::StatReportOptions report;
   CLI::App* report_cmd = app.add_subcommand(

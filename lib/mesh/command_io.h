@@ -26,7 +26,7 @@ struct CommandIo {
 struct BackendOptions {
   std::string db;
   std::string server;
-  std::string token_file;  // bearer token for meshd writes; else $MESH_TOKEN
+  std::string token_file;  // bearer token sent to meshd (reads and writes); else $MESH_TOKEN
 };
 
 // The meshd URL to use (--server, else $MESH_SERVER), or "" for the local store.

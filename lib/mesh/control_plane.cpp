@@ -1,7 +1,9 @@
 #include "mesh/control_plane.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <string_view>
 
 #include "mesh/alert_engine.h"
 #include "mesh/alert_json.h"
@@ -56,15 +58,44 @@ bool IsProtobuf(const HttpRequest& r) {
   return r.Header("content-type").find("protobuf") != std::string::npos;
 }
 
-bool ConstantTimeEquals(const std::string& a, const std::string& b) {
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   unsigned char diff = a.size() == b.size() ? 0 : 1;
-  const std::string& longer = a.size() >= b.size() ? a : b;
+  const std::string_view longer = a.size() >= b.size() ? a : b;
   for (size_t i = 0; i < longer.size(); ++i) {
     const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
     const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
     diff |= x ^ y;
   }
   return diff == 0;
+}
+
+// The token of "Authorization: Bearer <token>" ("" when there is none). The scheme is
+// case-insensitive (RFC 9110 section 11.1).
+std::string_view BearerToken(const HttpRequest& r) {
+  const std::string& header = r.Header("authorization");
+  constexpr std::string_view kBearer = "bearer ";
+  if (header.size() <= kBearer.size()) return {};
+  for (size_t i = 0; i < kBearer.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kBearer[i]) return {};
+  }
+  return std::string_view(header).substr(kBearer.size());
+}
+
+// Who may call a route. Anything but GET changes state and needs the write token; every GET
+// reads the store and needs a read token when meshd has one, except liveness and the dashboard
+// page itself (fixed HTML without data: its script asks for the token the API calls need).
+// Routes added later fall under the same rule, so that a new route is never open by mistake.
+enum class Access { kPublic, kRead, kWrite };
+
+Access RequiredAccess(const HttpRoute& route) {
+  // Certificates are asked for with the join token, which SecurityApi checks itself.
+  if (route.pattern == "/v1/certs") return Access::kPublic;
+  if (route.method != "GET") return Access::kWrite;
+  // The CA certificate is what everyone must be able to trust: public, like /healthz.
+  for (std::string_view open : {"/healthz", "/", "/dashboard", "/dashboard/traces/{id}", "/v1/ca"}) {
+    if (route.pattern == open) return Access::kPublic;
+  }
+  return Access::kRead;
 }
 
 // Service names are path segments and label values: keep them to a safe alphabet.
@@ -182,10 +213,29 @@ void ControlPlane::ReleaseReader(std::unique_ptr<Store> store) {
 
 bool ControlPlane::Authorized(const HttpRequest& r) const {
   if (options_.token.empty()) return true;
-  const std::string& header = r.Header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() <= kBearer.size() || header.compare(0, kBearer.size(), kBearer) != 0) return false;
-  return ConstantTimeEquals(header.substr(kBearer.size()), options_.token);
+  const std::string_view presented = BearerToken(r);
+  return !presented.empty() && ConstantTimeEquals(presented, options_.token);
+}
+
+bool ControlPlane::ReadAuthorized(const HttpRequest& r) const {
+  if (options_.read_token.empty()) return true;
+  const std::string_view presented = BearerToken(r);
+  if (presented.empty()) return false;
+  // Both comparisons always run, so that timing does not tell which token was close.
+  const bool read = ConstantTimeEquals(presented, options_.read_token);
+  const bool write = !options_.token.empty() && ConstantTimeEquals(presented, options_.token);
+  return read || write;
+}
+
+std::optional<HttpResponse> ControlPlane::Guard(const HttpRequest& r, const HttpRoute& route) const {
+  const Access access = RequiredAccess(route);
+  if (access == Access::kPublic) return std::nullopt;
+  if (access == Access::kRead ? ReadAuthorized(r) : Authorized(r)) return std::nullopt;
+  HttpResponse refused = HttpResponse::Error(
+      401, access == Access::kRead ? "missing or wrong bearer token (reads need the read or the write token)"
+                                   : "missing or wrong bearer token (writes need the write token)");
+  refused.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"meshd\"");
+  return refused;
 }
 
 void ControlPlane::Upkeep(WriteContext& c) {
@@ -233,6 +283,7 @@ void ControlPlane::Upkeep(WriteContext& c) {
 }
 
 void ControlPlane::AddRoutes(HttpRouter& router) {
+  router.SetGuard([this](const HttpRequest& r, const HttpRoute& route) { return Guard(r, route); });
   const auto bind = [this](HttpResponse (ControlPlane::*fn)(const HttpRequest&)) {
     return [this, fn](const HttpRequest& r) { return (this->*fn)(r); };
   };
@@ -283,7 +334,6 @@ HttpResponse ControlPlane::Health(const HttpRequest&) {
 }
 
 HttpResponse ControlPlane::IngestTraces(const HttpRequest& r) {
-  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
   if (IsProtobuf(r)) {
     return HttpResponse::Error(415, "protobuf is not supported: send OTLP/HTTP JSON "
                                     "(Content-Type: application/json)");
@@ -301,7 +351,6 @@ HttpResponse ControlPlane::IngestTraces(const HttpRequest& r) {
 }
 
 HttpResponse ControlPlane::IngestZipkin(const HttpRequest& r) {
-  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
   if (IsProtobuf(r) || r.Header("content-type").find("thrift") != std::string::npos) {
     return HttpResponse::Error(415, "only Zipkin v2 JSON is supported (Content-Type: application/json)");
   }
@@ -323,7 +372,6 @@ HttpResponse ControlPlane::IngestZipkin(const HttpRequest& r) {
 }
 
 HttpResponse ControlPlane::IngestLogs(const HttpRequest& r) {
-  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
   if (IsProtobuf(r)) {
     return HttpResponse::Error(415, "protobuf is not supported: send OTLP/HTTP JSON "
                                     "(Content-Type: application/json)");
@@ -494,7 +542,6 @@ HttpResponse ControlPlane::ScanSpans(const HttpRequest& r) {
 }
 
 HttpResponse ControlPlane::Register(const HttpRequest& r, bool seed_payload) {
-  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
   Result<Json::Value> body = ParseJson(r.body);
   if (!body.ok()) return HttpResponse::Error(400, body.status().message());
   if (!body->isObject()) return HttpResponse::Error(400, "expected a JSON object");
@@ -533,7 +580,6 @@ HttpResponse ControlPlane::Register(const HttpRequest& r, bool seed_payload) {
 }
 
 HttpResponse ControlPlane::Heartbeat(const HttpRequest& r) {
-  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
   const std::string id = r.PathParam("id");
   const int64_t now = clock_.NowNs();
   Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Heartbeat(id, now); });
@@ -542,7 +588,6 @@ HttpResponse ControlPlane::Heartbeat(const HttpRequest& r) {
 }
 
 HttpResponse ControlPlane::Deregister(const HttpRequest& r) {
-  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
   const std::string id = r.PathParam("id");
   Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Remove(id); });
   if (!s.ok()) return StoreError(s);
@@ -603,7 +648,6 @@ HttpResponse ControlPlane::PrometheusTargets(const HttpRequest& r) {
 }
 
 HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) {
-  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
   const auto started = std::chrono::steady_clock::now();
   std::vector<MetricFamily> families;
   const bool json = seed_route || r.Header("content-type").find("json") != std::string::npos;
@@ -816,7 +860,6 @@ HttpResponse ControlPlane::GetReport(const HttpRequest& r) {
 // the round meshalert check runs on a file, run here on the store (notifications included, as
 // meshd reaches the receivers), its states committed through the writer.
 HttpResponse ControlPlane::CheckAlerts(const HttpRequest& r) {
-  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
   Result<Json::Value> body = ParseJson(r.body);
   if (!body.ok()) return HttpResponse::Error(400, body.status().message());
   if (!body->isObject()) return HttpResponse::Error(400, "expected a JSON object");
@@ -908,7 +951,6 @@ HttpResponse ControlPlane::ListSilences(const HttpRequest& r) {
 }
 
 HttpResponse ControlPlane::AddSilence(const HttpRequest& r) {
-  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
   Result<std::vector<Silence>> parsed = ParseSilences("[" + r.body + "]");
   if (!parsed.ok() || parsed->size() != 1) {
     return HttpResponse::Error(400, "expected one silence: {\"rule\",\"service\",\"starts_at\",\"ends_at\",\"comment\"}");
@@ -930,7 +972,6 @@ HttpResponse ControlPlane::AddSilence(const HttpRequest& r) {
 }
 
 HttpResponse ControlPlane::ExpireSilence(const HttpRequest& r) {
-  if (!Authorized(r)) return HttpResponse::Error(401, "missing or wrong bearer token");
   const std::string& text = r.PathParam("id");
   int64_t id = 0;
   const auto res = std::from_chars(text.data(), text.data() + text.size(), id);

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,8 @@ class ControlPlane {
   struct Options {
     std::string db_path;
     int64_t retention_ns = 7LL * 86400 * 1'000'000'000;
-    std::string token;  // when set, writes need "Authorization: Bearer <token>"
+    std::string token;       // when set, writes need "Authorization: Bearer <token>"
+    std::string read_token;  // when set, reads need it or `token` (see RequiredAccess in the .cpp)
     int64_t default_ttl_ns = 15'000'000'000;
   };
 
@@ -45,7 +47,12 @@ class ControlPlane {
   class ReadLease;
   Result<ReadLease> AcquireReader();
   void ReleaseReader(std::unique_ptr<Store> store);
+  // Whether the request carries the write token (true when meshd has none).
   bool Authorized(const HttpRequest& request) const;
+  // Whether the request may read: the read token or the write token (true without a read token).
+  bool ReadAuthorized(const HttpRequest& request) const;
+  // The router's guard: 401 for a route the request's token does not open, else nothing.
+  std::optional<HttpResponse> Guard(const HttpRequest& request, const HttpRoute& route) const;
 
   HttpResponse Health(const HttpRequest& request);
   HttpResponse IngestTraces(const HttpRequest& request);

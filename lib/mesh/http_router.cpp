@@ -21,7 +21,16 @@ std::vector<std::string> Split(const std::string& path) {
 }  // namespace
 
 void HttpRouter::Add(std::string method, std::string pattern, HttpHandler handler) {
-  routes_.push_back({std::move(method), Split(pattern), std::move(handler)});
+  std::vector<std::string> segments = Split(pattern);
+  routes_.push_back({{std::move(method), std::move(pattern)}, std::move(segments), std::move(handler)});
+}
+
+void HttpRouter::SetGuard(HttpGuard guard) { guard_ = std::move(guard); }
+
+std::vector<HttpRoute> HttpRouter::Routes() const {
+  std::vector<HttpRoute> out;
+  for (const Route& r : routes_) out.push_back(r.route);
+  return out;
 }
 
 bool HttpRouter::Match(const Route& route, const std::vector<std::string>& path,
@@ -45,15 +54,18 @@ HttpResponse HttpRouter::Handle(HttpRequest request) const {
   for (const Route& route : routes_) {
     std::map<std::string, std::string> params;
     if (!Match(route, path, &params)) continue;
-    const bool head_as_get = request.method == "HEAD" && route.method == "GET";
-    if (route.method != request.method && !head_as_get) {
-      if (allowed.find(route.method) == std::string::npos) {
-        allowed += allowed.empty() ? route.method : ", " + route.method;
+    const std::string& method = route.route.method;
+    const bool head_as_get = request.method == "HEAD" && method == "GET";
+    if (method != request.method && !head_as_get) {
+      if (allowed.find(method) == std::string::npos) {
+        allowed += allowed.empty() ? method : ", " + method;
       }
       continue;
     }
     request.path_params = std::move(params);
-    HttpResponse response = route.handler(request);
+    std::optional<HttpResponse> refused;
+    if (guard_) refused = guard_(request, route.route);
+    HttpResponse response = refused ? std::move(*refused) : route.handler(request);
     if (head_as_get) response.body.clear();
     return response;
   }

@@ -4,9 +4,11 @@
 
 #include <civetweb.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <exception>
+#include <string_view>
 #include <vector>
 
 #include "mesh/gzip.h"
@@ -21,6 +23,11 @@ struct HttpServer::Impl {
 
 namespace {
 
+// civetweb keeps the first MG_MAX_HEADERS (64) headers of a request and silently drops the
+// rest, a Content-Length or Transfer-Encoding among them: a request that fills the array may
+// have lost some, so only fewer are accepted.
+constexpr int kMaxHeaders = MG_MAX_HEADERS - 1;
+
 const char* ReasonPhrase(int status) {
   switch (status) {
     case 200: return "OK";
@@ -32,47 +39,152 @@ const char* ReasonPhrase(int status) {
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Entity";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
     case 507: return "Insufficient Storage";
     default: return "";
   }
 }
 
+// A header name is a token (RFC 9110 section 5.6.2); a value holds no CR, LF or NUL. Handlers
+// build values, and one that ever echoed request data must not be able to split the response.
+bool IsToken(std::string_view name) {
+  static constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || kSymbols.find(c) != std::string_view::npos;
+  });
+}
+
+bool IsSafeHeaderValue(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+bool HasSafeHeaders(const HttpResponse& r) {
+  if (!IsSafeHeaderValue(r.content_type)) return false;
+  return std::all_of(r.headers.begin(), r.headers.end(), [](const auto& header) {
+    return IsToken(header.first) && IsSafeHeaderValue(header.second);
+  });
+}
+
 void Send(mg_connection* conn, const HttpResponse& r, bool head) {
+  if (!HasSafeHeaders(r)) {
+    Send(conn, HttpResponse::Error(500, "the handler built an invalid response header (a CR, LF or NUL, or a bad name)"),
+         head);
+    return;
+  }
   std::string head_text = "HTTP/1.1 " + std::to_string(r.status) + " " + ReasonPhrase(r.status) +
                           "\r\nContent-Type: " + r.content_type +
                           "\r\nContent-Length: " + std::to_string(r.body.size()) +
                           "\r\nCache-Control: no-store\r\n";
-  for (const auto& [name, value] : r.headers) head_text += name + ": " + value + "\r\n";
+  for (const auto& [name, value] : r.headers) {
+    head_text += name + ": " + value + "\r\n";
+    // civetweb must close the connection too: otherwise it would read (and discard) the rest of
+    // a refused body, however long, and wait for another request.
+    if (strcasecmp(name.c_str(), "Connection") == 0 && strcasecmp(value.c_str(), "close") == 0) {
+      mg_disable_connection_keep_alive(conn);
+    }
+  }
   head_text += "\r\n";
   mg_write(conn, head_text.data(), head_text.size());
   if (!head && !r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
 }
 
+// Answers a request refused before its handler, and closes the connection: what is left of the
+// request on it (a body, the headers past the limit) is not read.
+int Refuse(mg_connection* conn, int status, std::string_view message, bool head) {
+  HttpResponse refused = HttpResponse::Error(status, message);
+  refused.headers.emplace_back("Connection", "close");
+  Send(conn, refused, head);
+  return status;
+}
+
+size_t Length(const char* s) { return s ? std::strlen(s) : 0; }
+
+// The request target: path and query, as sent.
+size_t TargetBytes(const mg_request_info* info) {
+  return Length(info->request_uri) + (info->query_string ? 1 + Length(info->query_string) : 0);
+}
+
+// The request line and headers as an HTTP/1.1 client sent them (give or take optional spaces):
+// "METHOD target HTTP/1.1\r\n", "Name: value\r\n" each, "\r\n".
+size_t HeadBytes(const mg_request_info* info) {
+  size_t n = Length(info->request_method) + 1 + TargetBytes(info) + 11 + 2;
+  for (int i = 0; i < info->num_headers; ++i) {
+    n += Length(info->http_headers[i].name) + 2 + Length(info->http_headers[i].value) + 2;
+  }
+  return n;
+}
+
+// civetweb leaves the path percent-encoded (decode_url=no) after removing its literal "." and
+// ".." segments, so that what decoding would add is seen here: a NUL that would cut the path
+// short, an encoded '/' that would change its segments, an encoded dot segment. Returns the
+// decoded path, or why it is refused.
+Result<std::string> DecodePath(std::string_view raw) {
+  for (size_t i = 0; i + 2 < raw.size(); ++i) {
+    if (raw[i] == '%' && raw[i + 1] == '2' && (raw[i + 2] == 'f' || raw[i + 2] == 'F')) {
+      return Status::InvalidArgument("the request path contains an encoded '/' (%2F)");
+    }
+  }
+  std::string path = UrlDecode(raw, /*plus_is_space=*/false);
+  if (std::any_of(path.begin(), path.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return Status::InvalidArgument("the request path contains a control character");
+  }
+  for (size_t start = 0; start <= path.size();) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string_view segment = std::string_view(path).substr(start, end - start);
+    if (segment == "." || segment == "..") {
+      return Status::InvalidArgument("the request path contains an encoded dot segment");
+    }
+    start = end + 1;
+  }
+  return path;
+}
+
 // Reads the whole body, up to `limit` bytes; false when it is larger.
 bool ReadBody(mg_connection* conn, const mg_request_info* info, size_t limit, std::string* body) {
   if (info->content_length > 0 && static_cast<size_t>(info->content_length) > limit) return false;
-  char buf[16384];
+  // On the heap: civetweb's worker threads have 100 KiB stacks, with no room for big buffers.
+  std::vector<char> buf(16 << 10);
   while (true) {
-    const int n = mg_read(conn, buf, sizeof buf);
+    const int n = mg_read(conn, buf.data(), buf.size());
     if (n <= 0) break;
     if (body->size() + static_cast<size_t>(n) > limit) return false;
-    body->append(buf, static_cast<size_t>(n));
+    body->append(buf.data(), static_cast<size_t>(n));
   }
   return true;
 }
 
 int HandleRequestUnguarded(mg_connection* conn, HttpServer::Impl* impl) {
   const mg_request_info* info = mg_get_request_info(conn);
+  const HttpServer::Options& limits = impl->options;
   HttpRequest request;
   request.method = info->request_method ? info->request_method : "";
-  request.path = info->local_uri ? info->local_uri : "/";
+  const bool head = request.method == "HEAD";
+  if (TargetBytes(info) > limits.max_url_bytes) {
+    return Refuse(conn, 414, "request target (path and query) longer than " +
+                                 std::to_string(limits.max_url_bytes) + " bytes", head);
+  }
+  if (info->num_headers > kMaxHeaders) {
+    return Refuse(conn, 431, "more than " + std::to_string(kMaxHeaders) + " request headers", head);
+  }
+  if (HeadBytes(info) > limits.max_header_bytes) {
+    return Refuse(conn, 431, "request line and headers larger than " +
+                                 std::to_string(limits.max_header_bytes) + " bytes", head);
+  }
+  Result<std::string> path = DecodePath(info->local_uri ? info->local_uri : "/");
+  if (!path.ok()) return Refuse(conn, 400, path.status().message(), head);
+  request.path = std::move(path).value();
   if (info->query_string) request.query = ParseQueryString(info->query_string);
   request.remote_addr = info->remote_addr;
   for (int i = 0; i < info->num_headers; ++i) {
@@ -80,36 +192,29 @@ int HandleRequestUnguarded(mg_connection* conn, HttpServer::Impl* impl) {
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     request.headers[name] = info->http_headers[i].value;
   }
-  const bool head = request.method == "HEAD";
   // Two differing Content-Length headers leave the body's end ambiguous (request smuggling):
   // refuse rather than pick one (RFC 9112 section 6.3).
   std::string content_length;
   for (int i = 0; i < info->num_headers; ++i) {
     if (strcasecmp(info->http_headers[i].name, "Content-Length") != 0) continue;
     if (!content_length.empty() && content_length != info->http_headers[i].value) {
-      HttpResponse ambiguous = HttpResponse::Error(400, "conflicting Content-Length headers");
-      ambiguous.headers.emplace_back("Connection", "close");
-      Send(conn, ambiguous, head);
-      return 400;
+      return Refuse(conn, 400, "conflicting Content-Length headers", head);
     }
     content_length = info->http_headers[i].value;
   }
-  if (!ReadBody(conn, info, impl->options.max_body_bytes, &request.body)) {
-    HttpResponse too_large = HttpResponse::Error(
-        413, "request body larger than " + std::to_string(impl->options.max_body_bytes) + " bytes");
-    // The rest of the body was not read: the connection cannot carry another request.
-    too_large.headers.emplace_back("Connection", "close");
-    Send(conn, too_large, head);
-    return 413;
+  // Likewise a body framed both ways: a proxy in front may have honoured the other one.
+  if (!content_length.empty() && !request.Header("transfer-encoding").empty()) {
+    return Refuse(conn, 400, "both Transfer-Encoding and Content-Length: the body's end is ambiguous", head);
+  }
+  if (!ReadBody(conn, info, limits.max_body_bytes, &request.body)) {
+    return Refuse(conn, 413, "request body larger than " + std::to_string(limits.max_body_bytes) + " bytes", head);
   }
   if (info->content_length > 0 && request.body.size() < static_cast<size_t>(info->content_length)) {
     // The client closed before sending the body it announced: a truncated request, not a request.
-    HttpResponse truncated = HttpResponse::Error(
-        400, "request body shorter than its Content-Length (" + std::to_string(request.body.size()) + " of " +
-                 std::to_string(info->content_length) + " bytes)");
-    truncated.headers.emplace_back("Connection", "close");
-    Send(conn, truncated, head);
-    return 400;
+    return Refuse(conn, 400,
+                  "request body shorter than its Content-Length (" + std::to_string(request.body.size()) +
+                      " of " + std::to_string(info->content_length) + " bytes)",
+                  head);
   }
   // Compressed bodies (OTLP exporters may gzip) are inflated here, up to 8x the body limit,
   // so that handlers only ever see plain bodies.
@@ -117,7 +222,7 @@ int HandleRequestUnguarded(mg_connection* conn, HttpServer::Impl* impl) {
   if (!encoding.empty() && encoding != "identity") {
     HttpResponse refused;
     if (encoding == "gzip" || encoding == "deflate" || encoding == "x-gzip") {
-      Result<std::string> plain = Inflate(request.body, 8 * impl->options.max_body_bytes);
+      Result<std::string> plain = Inflate(request.body, 8 * limits.max_body_bytes);
       if (plain.ok()) {
         request.body = std::move(plain).value();
         request.headers.erase("content-encoding");
@@ -137,6 +242,25 @@ int HandleRequestUnguarded(mg_connection* conn, HttpServer::Impl* impl) {
   HttpResponse response = impl->handler(request);
   Send(conn, response, head);
   return response.status;
+}
+
+// What civetweb refuses before a handler runs (a malformed or oversized head, a timeout) gets
+// the same JSON errors as the rest of the API instead of civetweb's text page.
+int AnswerCivetwebError(mg_connection* conn, int status, const char* message) {
+  try {
+    std::string text = std::string("request refused before routing: ") + (message ? message : ReasonPhrase(status));
+    // civetweb 1.15 says "Malformed message" both for a control character in the head and for a
+    // head that overflows its buffer (sized at twice max_header_bytes).
+    if (message && std::strcmp(message, "Malformed message") == 0) {
+      const auto* impl = static_cast<const HttpServer::Impl*>(mg_get_user_data(mg_get_context(conn)));
+      text += " (a control character in the request line or headers, or more than " +
+              std::to_string(2 * impl->options.max_header_bytes) + " bytes of them)";
+    }
+    Refuse(conn, status, text, false);
+  } catch (...) {
+    return 1;  // civetweb's own error page, then
+  }
+  return 0;
 }
 
 // No exception may unwind into civetweb: anything thrown while reading, handling or answering
@@ -168,16 +292,23 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options, Ht
 
   const std::string threads = std::to_string(options.threads);
   const std::string timeout = std::to_string(options.request_timeout_ms);
+  // civetweb's buffer for the request head has room for twice the limit, so that a head over
+  // the limit reaches HandleRequest and gets its precise 431 (or 414) rather than civetweb's
+  // "malformed" 400.
+  const std::string head_buffer = std::to_string(2 * options.max_header_bytes);
   const char* mg_options[] = {"listening_ports", options.listen.c_str(),
                               "num_threads", threads.c_str(),
                               "enable_keep_alive", "yes",
                               "keep_alive_timeout_ms", "5000",
                               "tcp_nodelay", "1",
                               "request_timeout_ms", timeout.c_str(),
-                              "max_request_size", "65536",
+                              "max_request_size", head_buffer.c_str(),
+                              // The path stays percent-encoded for DecodePath to check.
+                              "decode_url", "no",
                               nullptr};
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof callbacks);
+  callbacks.http_error = AnswerCivetwebError;
   mg_init_data init;
   std::memset(&init, 0, sizeof init);
   init.callbacks = &callbacks;

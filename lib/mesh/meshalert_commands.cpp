@@ -162,9 +162,8 @@ class RemoteAlerts : public AlertBackend {
     return r;
   }
   Result<std::string> Call(const std::string& method, const std::string& path, const std::string& body) {
-    std::vector<std::pair<std::string, std::string>> headers;
+    std::vector<std::pair<std::string, std::string>> headers = BearerHeader(token_);
     if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
-    if (!token_.empty()) headers.emplace_back("Authorization", "Bearer " + token_);
     Result<HttpClientResponse> r = http_.Send(method, base_ + path, body, headers);
     if (!r.ok()) return r.status();
     if (r->status / 100 != 2) return StatusFromHttp(base_, r->status, r->body);

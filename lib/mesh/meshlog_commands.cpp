@@ -45,7 +45,7 @@ Result<Backend> OpenBackend(const BackendOptions& o, const CommandIo& io, bool c
     Result<std::string> token = ResolveToken(o, io);
     if (!token.ok()) return token.status();
     b.http = std::make_unique<CurlHttpClient>();
-    b.remote_source = std::make_unique<RemoteLogSource>(*server, *b.http);
+    b.remote_source = std::make_unique<RemoteLogSource>(*server, *token, *b.http);
     b.remote_destination = std::make_unique<RemoteLogDestination>(*server, *token, *b.http);
     b.source = b.remote_source.get();
     b.destination = b.remote_destination.get();

@@ -45,7 +45,7 @@ class LocalReports : public ReportSource {
 
 class RemoteReports : public ReportSource {
  public:
-  explicit RemoteReports(std::string server) : base_(std::move(server)) {
+  RemoteReports(std::string server, std::string token) : base_(std::move(server)), token_(std::move(token)) {
     while (!base_.empty() && base_.back() == '/') base_.pop_back();
   }
 
@@ -54,7 +54,7 @@ class RemoteReports : public ReportSource {
     std::string path = "/v1/report?since=" + FormatUnixSeconds(query.since_ns) +
                        "&until=" + FormatUnixSeconds(query.until_ns);
     if (!query.service.empty()) path += "&service=" + UrlEncode(query.service);
-    Result<HttpClientResponse> r = http_.Send("GET", base_ + path, "", {});
+    Result<HttpClientResponse> r = http_.Send("GET", base_ + path, "", BearerHeader(token_));
     if (!r.ok()) return r.status();
     if (r->status / 100 != 2) return StatusFromHttp(base_, r->status, r->body);
     Result<Report> report = DecodeReportJson(r->body);
@@ -65,13 +65,18 @@ class RemoteReports : public ReportSource {
 
  private:
   std::string base_;
+  std::string token_;
   CurlHttpClient http_;
 };
 
 Result<std::unique_ptr<ReportSource>> OpenSource(const BackendOptions& o, const CommandIo& io) {
   Result<std::string> server = ResolveServer(o, io);
   if (!server.ok()) return server.status();
-  if (!server->empty()) return std::unique_ptr<ReportSource>(new RemoteReports(*server));
+  if (!server->empty()) {
+    Result<std::string> token = ResolveToken(o, io);
+    if (!token.ok()) return token.status();
+    return std::unique_ptr<ReportSource>(new RemoteReports(*server, *token));
+  }
   Store::Options options;
   options.path = ResolveStorePath(o.db, io.getenv);
   options.create_if_missing = false;

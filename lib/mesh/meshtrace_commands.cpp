@@ -121,7 +121,7 @@ Status DecodeSpanArrayMember(std::string_view body, std::vector<Span>& spans) {
 class RemoteTraces : public TraceBackend {
  public:
   RemoteTraces(std::string server, std::string token)
-      : base_(std::move(server)), token_(token), logs_(base_, http_), exporter_(base_, token) {
+      : base_(std::move(server)), token_(token), logs_(base_, token, http_), exporter_(base_, token) {
     while (!base_.empty() && base_.back() == '/') base_.pop_back();
   }
 
@@ -216,7 +216,7 @@ class RemoteTraces : public TraceBackend {
     return Status::IOError("unexpected answer from " + base_ + ": " + s.message());
   }
   Result<std::string> Get(const std::string& path_and_query) {
-    Result<HttpClientResponse> r = http_.Send("GET", base_ + path_and_query, "", {});
+    Result<HttpClientResponse> r = http_.Send("GET", base_ + path_and_query, "", BearerHeader(token_));
     if (!r.ok()) return r.status();
     if (r->status / 100 != 2) return StatusFromHttp(base_, r->status, r->body);
     return std::move(r->body);

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <functional>
 #include <optional>
+#include <span>
+#include <string_view>
 
 #include "mesh/json_scan.h"
 #include "mesh/json_tape.h"
@@ -53,7 +55,8 @@ bool ReadInt64(const Tape& t, uint32_t i, int64_t* out) {
   return true;
 }
 
-void AppendKeyValues(std::string& out, const Tape& t, uint32_t list, std::string_view skip_key);
+void AppendKeyValues(std::string& out, const Tape& t, uint32_t list, std::string_view skip_key,
+                     std::span<const std::string_view> renamed = {});
 
 // An OTLP AnyValue as plain JSON.
 void AppendAnyValue(std::string& out, const Tape& t, uint32_t value) {
@@ -90,27 +93,41 @@ void AppendAnyValue(std::string& out, const Tape& t, uint32_t value) {
   }
 }
 
-// [{"key":k,"value":AnyValue}, ...] as a JSON object, leaving out `skip_key`.
-void AppendKeyValues(std::string& out, const Tape& t, uint32_t list, std::string_view skip_key) {
+// The members the JSON form of a log record prints itself (LogRecord's AppendJson), into which
+// its attributes are spliced: an attribute of the same name would print the name twice, and a
+// reader keeping the last one (JavaScript's JSON.parse does) would show the sender's value in
+// place of the record's. Such attributes are kept as "<name>_raw", as LogRecordFromJson keeps them.
+constexpr std::string_view kLogRecordMembers[] = {"timestamp", "level", "service", "message", "trace_id", "span_id"};
+
+// [{"key":k,"value":AnyValue}, ...] as a JSON object, leaving out `skip_key`; a key among
+// `renamed` gets "_raw" appended.
+void AppendKeyValues(std::string& out, const Tape& t, uint32_t list, std::string_view skip_key,
+                     std::span<const std::string_view> renamed) {
   out += '{';
   bool comma = false;
   t.ForEachChild(list, [&](uint32_t kv) {
     const uint32_t key = t.Member(kv, "key");
     if (key == kNone || t.node(key).kind != JsonKind::kString) return;
-    if (!skip_key.empty() && t.String(key) == skip_key) return;
+    const std::string name = t.String(key);
+    if (!skip_key.empty() && name == skip_key) return;
     if (comma) out += ',';
     comma = true;
-    out += t.node(key).raw;
+    if (std::find(renamed.begin(), renamed.end(), name) != renamed.end()) {
+      AppendJsonString(out, name + "_raw");
+    } else {
+      out += t.node(key).raw;
+    }
     out += ':';
     AppendAnyValue(out, t, t.Member(kv, "value"));
   });
   out += '}';
 }
 
-std::string KeyValuesJson(const Tape& t, uint32_t list, std::string_view skip_key = {}) {
+std::string KeyValuesJson(const Tape& t, uint32_t list, std::string_view skip_key = {},
+                          std::span<const std::string_view> renamed = {}) {
   if (list == kNone || t.node(list).first_child == kNone) return {};
   std::string out;
-  AppendKeyValues(out, t, list, skip_key);
+  AppendKeyValues(out, t, list, skip_key, renamed);
   return out == "{}" ? std::string() : out;
 }
 
@@ -674,7 +691,7 @@ Result<OtlpLogs> DecodeOtlpLogs(std::string_view json) {
         } else if (body != kNone) {
           AppendAnyValue(r.message, t, body);
         }
-        r.attributes = KeyValuesJson(t, t.Member(l, "attributes"));
+        r.attributes = KeyValuesJson(t, t.Member(l, "attributes"), {}, kLogRecordMembers);
         out.records.push_back(std::move(r));
       });
     });

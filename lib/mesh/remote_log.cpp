@@ -28,15 +28,21 @@ Status StatusFromHttp(const std::string& url, int status, const std::string& bod
   }
   if (status == 400) return Status::InvalidArgument(message);
   if (status == 404) return Status::NotFound(message);
+  if (status == 401) message += " (give meshd's token with --token-file or $MESH_TOKEN)";
   return Status::IOError(url + " answered " + std::to_string(status) + ": " + message);
 }
 
-RemoteLogSource::RemoteLogSource(std::string server_url, HttpClient& client)
-    : base_(TrimSlash(std::move(server_url))), client_(client) {}
+std::vector<std::pair<std::string, std::string>> BearerHeader(const std::string& token) {
+  if (token.empty()) return {};
+  return {{"Authorization", "Bearer " + token}};
+}
+
+RemoteLogSource::RemoteLogSource(std::string server_url, std::string token, HttpClient& client)
+    : base_(TrimSlash(std::move(server_url))), token_(std::move(token)), client_(client) {}
 
 Result<std::string> RemoteLogSource::Get(const std::string& path_and_query) {
   const std::string url = base_ + path_and_query;
-  Result<HttpClientResponse> r = client_.Send("GET", url, "", {});
+  Result<HttpClientResponse> r = client_.Send("GET", url, "", BearerHeader(token_));
   if (!r.ok()) return r.status();
   if (r->status / 100 != 2) return StatusFromHttp(base_, r->status, r->body);
   return std::move(r->body);
@@ -107,8 +113,8 @@ RemoteLogDestination::RemoteLogDestination(std::string server_url, std::string t
 
 Status RemoteLogDestination::Insert(const std::vector<LogRecord>& records) {
   if (records.empty()) return Status::Ok();
-  std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/json"}};
-  if (!token_.empty()) headers.emplace_back("Authorization", "Bearer " + token_);
+  std::vector<std::pair<std::string, std::string>> headers = BearerHeader(token_);
+  headers.emplace_back("Content-Type", "application/json");
   const std::string url = base_ + "/v1/logs";
   Result<HttpClientResponse> r = client_.Send("POST", url, EncodeOtlpLogs(records), headers);
   if (!r.ok()) return r.status();

@@ -14,7 +14,8 @@ namespace mesh {
 
 class RemoteLogSource : public LogSource {
  public:
-  RemoteLogSource(std::string server_url, HttpClient& client);
+  // `token` is sent as a bearer token when not empty (meshd --read-token-file).
+  RemoteLogSource(std::string server_url, std::string token, HttpClient& client);
 
   Result<std::vector<LogRecord>> Tail(const LogFilter& filter, size_t limit) override;
   Result<std::vector<LogRecord>> After(int64_t cursor, const LogFilter& filter,
@@ -28,6 +29,7 @@ class RemoteLogSource : public LogSource {
  private:
   Result<std::string> Get(const std::string& path_and_query);
   std::string base_;
+  std::string token_;
   HttpClient& client_;
 };
 
@@ -45,8 +47,11 @@ class RemoteLogDestination : public LogDestination {
   HttpClient& client_;
 };
 
+// {"Authorization", "Bearer <token>"}, or no header for an empty token.
+std::vector<std::pair<std::string, std::string>> BearerHeader(const std::string& token);
+
 // A non-2xx answer of meshd as a Status: 400 InvalidArgument, 404 NotFound, others IOError;
-// the message is meshd's {"error": ...} when there is one.
+// the message is meshd's {"error": ...} when there is one (for a 401, with how to give a token).
 Status StatusFromHttp(const std::string& url, int status, const std::string& body);
 
 }  // namespace mesh

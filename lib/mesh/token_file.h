@@ -8,7 +8,9 @@
 namespace mesh {
 
 // Reads the token (surrounding whitespace removed). Errors: IOError when unreadable,
-// InvalidArgument when empty or readable by group or others (a secret must be mode 0600).
+// InvalidArgument when empty, readable by group or others (a secret must be mode 0600), or
+// holding a control character other than a tab inside the token (a line break would split the
+// Authorization header it is sent in).
 Result<std::string> ReadTokenFile(const std::string& path);
 
 // Whether an Authorization header value is "Bearer <token>", compared in constant time so that

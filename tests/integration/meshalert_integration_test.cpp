@@ -106,6 +106,23 @@ TEST_F(MeshalertIntegration, TenCronRunsFirePendingThenCriticalThenResolve) {
   EXPECT_EQ(remote.out, local.out);
 }
 
+TEST_F(MeshalertIntegration, ServerReadsSendTheReadToken) {
+  const std::string token_file = dir_ + "/read.token";
+  std::ofstream(token_file) << "r-5ecret\n";
+  std::filesystem::permissions(token_file, std::filesystem::perms(0600));
+  MeshdProcess meshd(dir_ + "/mesh.db", {"--read-token-file", token_file});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  for (const char* command : {"list", "history"}) {
+    const RunResult refused = RunProcess({MESHALERT_BIN, "--server", meshd.url(), command});
+    EXPECT_EQ(refused.exit_code, 1) << command << ": " << refused.err;
+    EXPECT_NE(refused.err.find("answered 401"), std::string::npos) << refused.err;
+    const RunResult allowed =
+        RunProcess({MESHALERT_BIN, "--server", meshd.url(), "--token-file", token_file, command});
+    EXPECT_EQ(allowed.exit_code, 0) << command << ": " << allowed.err;
+  }
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
 TEST_F(MeshalertIntegration, WatchEvaluatesInALoopAndStopsCleanlyOnSigterm) {
   MeshdProcess meshd(dir_ + "/mesh.db");
   ASSERT_TRUE(meshd.ready()) << meshd.process().err();

@@ -230,6 +230,115 @@ TEST_F(MeshdTest, TokenFileReadableByOthersIsRefused) {
   EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
 }
 
+// Token files as an operator might leave them: written with the default umask (0644).
+TEST_F(MeshdTest, TokenFilesWithMode0644AreRefusedAtStartUp) {
+  for (const char* flag : {"--token-file", "--read-token-file"}) {
+    const std::string token_file = dir_ + "/token" + flag;
+    std::ofstream(token_file) << "s3cret\n";
+    std::filesystem::permissions(token_file, std::filesystem::perms(0644));
+    RunResult r = RunProcess({MESHD_BIN, "--listen", "127.0.0.1:0", "--db", Db(), flag, token_file});
+    EXPECT_EQ(r.exit_code, 2) << flag << ": " << r.err;
+    EXPECT_EQ(r.err, "meshd: token file " + token_file + " is readable by group or others (chmod 600 " +
+                         token_file + ")\n")
+        << flag;
+    // Refused before anything else: no store was created, nothing listened.
+    EXPECT_FALSE(std::filesystem::exists(Db())) << flag;
+  }
+}
+
+TEST_F(MeshdTest, ReadTokenGuardsReadsAndWriteTokenGuardsWrites) {
+  const std::string write_file = dir_ + "/write.token", read_file = dir_ + "/read.token";
+  std::ofstream(write_file) << "w-5ecret\n";
+  std::ofstream(read_file) << "r-5ecret\n";
+  for (const std::string& f : {write_file, read_file}) std::filesystem::permissions(f, std::filesystem::perms(0600));
+  MeshdProcess meshd(Db(), {"--token-file", write_file, "--read-token-file", read_file});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  EXPECT_NE(meshd.process().err().find("\"read_auth\":\"bearer\""), std::string::npos) << meshd.process().err();
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  const Headers none, wrong = {{"Authorization", "Bearer nope"}}, read = {{"Authorization", "Bearer r-5ecret"}},
+                      write = {{"Authorization", "Bearer w-5ecret"}};
+  const std::string logs = R"({"resourceLogs":[]})";
+  struct Case {
+    std::string method, path;
+    Headers headers;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"POST", "/v1/logs", none, 401},     {"POST", "/v1/logs", wrong, 401},
+      {"POST", "/v1/logs", read, 401},     {"POST", "/v1/logs", write, 200},
+      {"GET", "/v1/logs", none, 401},      {"GET", "/v1/logs", wrong, 401},
+      {"GET", "/v1/logs", read, 200},      {"GET", "/v1/logs", write, 200},
+      {"GET", "/metrics", none, 401},      {"GET", "/metrics", read, 200},
+      {"GET", "/v1/services", none, 401},  {"GET", "/v1/services", read, 200},
+      {"GET", "/healthz", none, 200},      {"GET", "/dashboard", none, 200},
+  };
+  for (const Case& c : cases) {
+    const HttpClientResponse r = meshd.Request(c.method, c.path, c.method == "POST" ? logs : "", c.headers);
+    EXPECT_EQ(r.status, c.status) << c.method << " " << c.path << " " << (c.headers.empty() ? "" : c.headers[0].second);
+    if (c.status == 401) {
+      EXPECT_TRUE(ParseBody(r.body)["error"].isString()) << r.body;
+    }
+  }
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
+// meshlog and meshtrace send --token-file (or $MESH_TOKEN) on their reads too, and say what to
+// do when meshd wants a token they did not give.
+TEST_F(MeshdTest, CliReadsSendTheTokenMeshdWants) {
+  const std::string read_file = dir_ + "/read.token";
+  std::ofstream(read_file) << "r-5ecret\n";
+  std::filesystem::permissions(read_file, std::filesystem::perms(0600));
+  MeshdProcess meshd(Db(), {"--read-token-file", read_file});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  ASSERT_EQ(meshd.Request("POST", "/v1/traces", OtlpSpan("api", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "", "GET /x"),
+                          {{"Content-Type", "application/json"}})
+                .status,
+            200);
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{MESHLOG_BIN, "--server", meshd.url(), "tail"},
+        std::vector<std::string>{MESHTRACE_BIN, "--server", meshd.url(), "show", "4bf92f3577b34da6a3ce929d0e0e4736"}}) {
+    RunResult refused = RunProcess(command);
+    EXPECT_EQ(refused.exit_code, 1) << command[0] << ": " << refused.err;
+    EXPECT_NE(refused.err.find("answered 401"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("--token-file or $MESH_TOKEN"), std::string::npos) << refused.err;
+
+    std::vector<std::string> with_file = command;
+    with_file.insert(with_file.begin() + 1, {"--token-file", read_file});
+    RunResult by_file = RunProcess(with_file);
+    EXPECT_EQ(by_file.exit_code, 0) << command[0] << ": " << by_file.err;
+    RunResult by_env = RunProcess(command, "", {"MESH_TOKEN=r-5ecret"});
+    EXPECT_EQ(by_env.exit_code, 0) << command[0] << ": " << by_env.err;
+  }
+  RunResult shown = RunProcess({MESHTRACE_BIN, "--server", meshd.url(), "--token-file", read_file, "show",
+                                "4bf92f3577b34da6a3ce929d0e0e4736"});
+  EXPECT_NE(shown.out.find("GET /x"), std::string::npos) << shown.out;
+}
+
+TEST_F(MeshdTest, OversizedRequestsGetJsonErrorsAndMeshdStaysUp) {
+  MeshdProcess meshd(Db(), {"--max-body", "1000", "--max-header-bytes", "16384"});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  const struct {
+    std::string method, path, body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    int status;
+  } cases[] = {
+      {"POST", "/v1/logs", std::string(5000, ' '), {{"Transfer-Encoding", "chunked"}}, 413},
+      {"GET", "/v1/logs?grep=" + std::string(9000, 'a'), "", {}, 414},
+      {"GET", "/v1/logs", "", {{"X-Big", std::string(20000, 'a')}}, 431},
+      // Past twice --max-header-bytes civetweb refuses the head itself, as malformed.
+      {"GET", "/v1/logs", "", {{"X-Big", std::string(40000, 'a')}}, 400},
+  };
+  for (const auto& c : cases) {
+    const HttpClientResponse r = meshd.Request(c.method, c.path, c.body, c.headers);
+    EXPECT_EQ(r.status, c.status) << c.path.substr(0, 20) << ": " << r.body;
+    EXPECT_TRUE(ParseBody(r.body)["error"].isString()) << r.body;
+  }
+  EXPECT_EQ(meshd.Request("GET", "/healthz").status, 200);
+  RunResult bad = RunProcess({MESHD_BIN, "--listen", "127.0.0.1:0", "--db", Db(), "--max-header-bytes", "10"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
 TEST_F(MeshdTest, RegistryTracksHealthAndSurvivesRestart) {
   {
     MeshdProcess meshd(Db());

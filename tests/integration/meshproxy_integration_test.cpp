@@ -356,6 +356,23 @@ TEST_F(MeshproxyTest, TwoHundredMebibytesStreamBothWaysInBoundedMemory) {
   EXPECT_LT(peak, 64 * 1024) << "the proxy held no body whole (peak RSS " << peak << " KiB)";
 }
 
+TEST_F(MeshproxyTest, TokenFileWithMode0644IsRefusedAtStartUp) {
+  char tmpl[] = "/tmp/meshproxy-token-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, token_file = dir + "/token";
+  std::ofstream(token_file) << "s3cret\n";
+  std::filesystem::permissions(token_file, std::filesystem::perms(0644));
+  RunResult r = RunProcess({MESHPROXY_BIN, "--service", "x", "--service-port", "8080", "--listen", "127.0.0.1:0",
+                            "--admin", "127.0.0.1:0", "--token-file", token_file});
+  std::filesystem::remove_all(dir);
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.exit_code, -1) << "meshproxy kept running: " << r.err;
+  EXPECT_NE(r.err.find("meshproxy: token file " + token_file + " is readable by group or others (chmod 600 " +
+                       token_file + ")"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(MeshproxyTest, BadConfigurationIsAUsageError) {
   RunResult r = RunProcess({MESHPROXY_BIN, "--service", "x"});
   EXPECT_EQ(r.exit_code, 2);

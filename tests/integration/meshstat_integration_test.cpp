@@ -124,6 +124,24 @@ TEST_F(MeshstatTest, ReportOnTheFileAndThroughMeshdAgree) {
   EXPECT_EQ(meshd.Stop().exit_code, 0);
 }
 
+TEST_F(MeshstatTest, ServerReportsSendTheReadToken) {
+  const std::string token_file = dir_ + "/read.token";
+  std::ofstream(token_file) << "r-5ecret\n";
+  std::filesystem::permissions(token_file, std::filesystem::perms(0600));
+  MeshdProcess meshd(db_, {"--read-token-file", token_file});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  Fill(meshd);
+  const RunResult refused = Meshstat({"report", "--server", meshd.url()});
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_NE(refused.err.find("answered 401"), std::string::npos) << refused.err;
+  const RunResult by_file = Meshstat({"report", "--server", meshd.url(), "--token-file", token_file});
+  EXPECT_EQ(by_file.exit_code, 0) << by_file.err;
+  EXPECT_NE(by_file.out.find("shop"), std::string::npos) << by_file.out;
+  const RunResult by_env = RunProcess({MESHSTAT_BIN, "report", "--server", meshd.url()}, "", {"MESH_TOKEN=r-5ecret"});
+  EXPECT_EQ(by_env.exit_code, 0) << by_env.err;
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
 TEST_F(MeshstatTest, CronAppendsCsvRowsUnderOneHeader) {
   MeshdProcess meshd(db_);
   ASSERT_TRUE(meshd.ready()) << meshd.process().err();

@@ -55,7 +55,7 @@ class Dashboard : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(interop::PeerInstalled(CHROMIUM_BIN, "chromium"));
-    meshd_ = std::make_unique<MeshdProcess>(dir_.File("mesh.db"));
+    meshd_ = std::make_unique<MeshdProcess>(dir_.File("mesh.db"), MeshdArgs());
     ASSERT_TRUE(meshd_->ready()) << meshd_->process().err();
     HttpClientResponse r = meshd_->Request(
         "POST", "/v1/register",
@@ -77,6 +77,8 @@ class Dashboard : public ::testing::Test {
       EXPECT_EQ(meshd_->Stop().exit_code, 0);
     }
   }
+
+  virtual std::vector<std::string> MeshdArgs() { return {}; }
 
   // Loads `path` in headless Chromium with a fresh profile, lets the page's script run for five
   // seconds of virtual time, and returns the DOM it built; saves a screenshot to `png`.
@@ -185,6 +187,43 @@ TEST_F(Dashboard, TraceViewDrawsOneWaterfallRowPerSpan) {
   EXPECT_EQ(CountOf(dom, "<script"), 1u) << dom;
   EXPECT_EQ(dom.find("<img"), std::string::npos) << dom;
   EXPECT_EQ(dom.find("data-pwned"), std::string::npos) << dom;
+}
+
+// meshd started with --read-token-file: the page itself loads without a token, and its API
+// calls carry the one given in the address (or asked for on the first 401).
+class DashboardWithReadToken : public Dashboard {
+ protected:
+  std::vector<std::string> MeshdArgs() override {
+    const std::string token_file = dir_.File("read.token");
+    interop::WriteFile(token_file, "r-5ecret\n");
+    std::filesystem::permissions(token_file, std::filesystem::perms(0600));
+    return {"--read-token-file", token_file};
+  }
+};
+
+TEST_F(DashboardWithReadToken, ATokenInTheAddressOpensTheApiAndLeavesTheAddress) {
+  const std::string dom = Render("/dashboard#token=r-5ecret", DASHBOARD_PNG_DIR "/dashboard-token.png");
+  ASSERT_NE(dom.find("<body data-ready=\"true\">"), std::string::npos) << "the page never finished:\n" << dom;
+  const std::string services = Element(dom, "<table id=\"services\">");
+  EXPECT_FALSE(Element(services, "<tr data-service=\"checkout\">").empty()) << services;
+  EXPECT_NE(Element(dom, "<table id=\"traces\">").find(kTraceId), std::string::npos) << dom;
+}
+
+// Without a token the page asks for one in a form (and shows no data); a refused token asks
+// again, saying so.
+TEST_F(DashboardWithReadToken, WithoutATokenThePageAsksForIt) {
+  const std::string dom = Render("/dashboard", DASHBOARD_PNG_DIR "/dashboard-no-token.png");
+  const std::string form = Element(dom, "<form id=\"token-form\">");
+  ASSERT_FALSE(form.empty()) << dom;
+  EXPECT_NE(form.find("meshd wants its read token"), std::string::npos) << form;
+  EXPECT_NE(form.find("<input type=\"password\" id=\"token\""), std::string::npos) << form;
+  EXPECT_NE(dom.find("waiting for the read token"), std::string::npos) << dom;
+  EXPECT_EQ(dom.find("<body data-ready=\"true\">"), std::string::npos) << dom;
+  EXPECT_EQ(dom.find("checkout"), std::string::npos) << dom;
+
+  const std::string wrong = Render("/dashboard#token=not-it", DASHBOARD_PNG_DIR "/dashboard-wrong-token.png");
+  EXPECT_NE(Element(wrong, "<form id=\"token-form\">").find("meshd refused that token"), std::string::npos) << wrong;
+  EXPECT_EQ(wrong.find("checkout"), std::string::npos) << wrong;
 }
 
 }  // namespace

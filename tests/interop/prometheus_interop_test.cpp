@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <json/json.h>
 
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <set>
@@ -112,6 +113,61 @@ TEST(PrometheusScrape, SeesPushedCounterWithItsServiceLabelAndInstanceUp) {
   ASSERT_EQ(targets["data"]["activeTargets"].size(), 1u);
   EXPECT_EQ(targets["data"]["activeTargets"][0]["health"].asString(), "up");
   EXPECT_EQ(targets["data"]["activeTargets"][0]["lastError"].asString(), "");
+
+  EXPECT_EQ(prometheus.Stop().exit_code, 0);
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
+// meshd with --read-token-file: Prometheus scrapes /metrics and discovers targets with the
+// read token from `authorization: credentials_file:` (as share/mesh/prometheus.yml shows); a
+// job without it is refused with 401. Scrapes default to the Bearer type; service discovery in
+// Prometheus 2.42 needs `type: Bearer` spelled out.
+TEST(PrometheusScrape, ReadTokenFromACredentialsFileOpensMetricsAndDiscovery) {
+  ASSERT_TRUE(interop::PeerInstalled(PROMETHEUS_BIN, "prometheus"));
+  TempDir dir;
+  const std::string token_file = dir.File("meshd-read.token");
+  ASSERT_TRUE(interop::WriteFile(token_file, "r-5ecret\n"));
+  std::filesystem::permissions(token_file, std::filesystem::perms(0600));
+  MeshdProcess meshd(dir.File("mesh.db"), {"--read-token-file", token_file});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  HttpClientResponse r = meshd.Request("POST", "/v1/register",
+                                       R"({"service":"api","host":"127.0.0.1","port":8080,"ttl_seconds":300,)"
+                                       R"("meta":{"role":"proxy","admin":"127.0.0.1:1"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+
+  const std::string target = HostPort(meshd.url());
+  const std::string config = ScrapeConfig(target) +
+                             "    authorization:\n"
+                             "      credentials_file: " + token_file + "\n"
+                             "  - job_name: meshd-without-token\n"
+                             "    static_configs:\n"
+                             "      - targets: ['" + target + "']\n"
+                             "  - job_name: discovered\n"
+                             "    http_sd_configs:\n"
+                             "      - url: " + meshd.url() + "/v1/prometheus/targets\n"
+                             "        refresh_interval: 1s\n"
+                             "        authorization:\n"
+                             "          type: Bearer\n"  // Prometheus 2.42 sends the bare token without it
+                             "          credentials_file: " + token_file + "\n";
+  PrometheusServer prometheus(dir, config, PROMETHEUS_BIN);
+  if (!prometheus.WaitReady(30s)) {
+    FAIL() << "prometheus not ready on " << prometheus.url() << ":\n" << prometheus.Stop().err;
+  }
+  std::map<std::string, Json::Value> by_job;
+  ASSERT_TRUE(PollUntil(30s, [&] {
+    by_job.clear();
+    const Json::Value targets = ParseJson(Get(prometheus.url() + "/api/v1/targets").body);
+    for (const Json::Value& t : targets["data"]["activeTargets"]) {
+      if (t["health"].asString() != "unknown") by_job[t["labels"]["job"].asString()] = t;
+    }
+    return by_job.count("meshd") && by_job.count("meshd-without-token") && by_job.count("discovered");
+  })) << Get(prometheus.url() + "/api/v1/targets").body;
+  EXPECT_EQ(by_job["meshd"]["health"].asString(), "up") << interop::ToJson(by_job["meshd"]);
+  EXPECT_EQ(by_job["meshd-without-token"]["health"].asString(), "down");
+  EXPECT_NE(by_job["meshd-without-token"]["lastError"].asString().find("401"), std::string::npos)
+      << interop::ToJson(by_job["meshd-without-token"]);
+  // Discovery went through: the registry's targets are listed (whatever their own health).
+  EXPECT_FALSE(by_job["discovered"]["scrapeUrl"].asString().empty()) << interop::ToJson(by_job["discovered"]);
 
   EXPECT_EQ(prometheus.Stop().exit_code, 0);
   EXPECT_EQ(meshd.Stop().exit_code, 0);

@@ -165,6 +165,79 @@ TEST(HttpRouter, GetIsNotServedByAHeadRoute) {
   EXPECT_EQ(router.Handle(Request("GET", "/ping")).status, 405);
 }
 
+// A guard that refuses every route but the ones named, and records what it saw.
+struct RecordingGuard {
+  std::vector<std::string> seen;  // "METHOD pattern" per call
+  std::vector<std::string> open;  // patterns let through
+
+  HttpGuard Make() {
+    return [this](const HttpRequest& r, const HttpRoute& route) -> std::optional<HttpResponse> {
+      seen.push_back(route.method + " " + route.pattern);
+      for (const std::string& p : open) {
+        if (p == route.pattern) return std::nullopt;
+      }
+      return HttpResponse::Error(401, "guarded " + r.path);
+    };
+  }
+};
+
+TEST(HttpRouter, GuardAnswersInsteadOfTheHandler) {
+  HttpRouter router;
+  RecordingGuard guard{.open = {"/healthz"}};
+  router.SetGuard(guard.Make());
+  bool handler_ran = false;
+  router.Add("POST", "/v1/instances/{id}", [&](const HttpRequest&) {
+    handler_ran = true;
+    return HttpResponse::Json(200, "{}");
+  });
+  router.Add("GET", "/healthz", Echo("health"));
+  const HttpResponse refused = router.Handle(Request("POST", "/v1/instances/api-1"));
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(ErrorMessage(refused), "guarded /v1/instances/api-1");
+  EXPECT_FALSE(handler_ran);
+  EXPECT_EQ(router.Handle(Request("GET", "/healthz")).body, "health");
+  EXPECT_EQ(guard.seen, (std::vector<std::string>{"POST /v1/instances/{id}", "GET /healthz"}));
+}
+
+TEST(HttpRouter, GuardSeesTheGetRouteThatAnswersAHead) {
+  HttpRouter router;
+  RecordingGuard guard;
+  router.SetGuard(guard.Make());
+  router.Add("GET", "/v1/services", Echo("services"));
+  EXPECT_EQ(router.Handle(Request("HEAD", "/v1/services")).status, 401);
+  EXPECT_EQ(guard.seen, std::vector<std::string>{"GET /v1/services"});
+}
+
+TEST(HttpRouter, GuardDoesNotRunForUnknownPathsOrWrongMethods) {
+  HttpRouter router;
+  RecordingGuard guard;
+  router.SetGuard(guard.Make());
+  router.Add("POST", "/v1/traces", Echo("ingest"));
+  EXPECT_EQ(router.Handle(Request("GET", "/nowhere")).status, 404);
+  EXPECT_EQ(router.Handle(Request("DELETE", "/v1/traces")).status, 405);
+  EXPECT_TRUE(guard.seen.empty());
+}
+
+TEST(HttpRouter, GuardCoversRoutesAddedAfterIt) {
+  HttpRouter router;
+  RecordingGuard guard;
+  router.SetGuard(guard.Make());
+  router.Add("POST", "/v1/later", Echo("later"));
+  EXPECT_EQ(router.Handle(Request("POST", "/v1/later")).status, 401);
+}
+
+TEST(HttpRouter, RoutesListsMethodAndPatternInTheOrderAdded) {
+  HttpRouter router;
+  router.Add("GET", "/healthz", Echo("health"));
+  router.Add("DELETE", "/v1/instances/{id}", Echo("deregister"));
+  const std::vector<HttpRoute> routes = router.Routes();
+  ASSERT_EQ(routes.size(), 2u);
+  EXPECT_EQ(routes[0].method, "GET");
+  EXPECT_EQ(routes[0].pattern, "/healthz");
+  EXPECT_EQ(routes[1].method, "DELETE");
+  EXPECT_EQ(routes[1].pattern, "/v1/instances/{id}");
+}
+
 TEST(HttpRouter, HandleIsSafeFromSeveralThreads) {
   HttpRouter router;
   router.Add("GET", "/v1/instances/{id}", Echo("instance"));

@@ -1,12 +1,16 @@
 // InProcessMeshd: meshd's real control plane (store, routes) served on 127.0.0.1 and a free
 // port inside the test process, for suites of meshd's clients. Stop() takes it down (to test
-// outages); Restart() serves the same store on the same port again.
+// outages); Restart() serves the same store on the same port again. Options other than the
+// store path (bearer tokens) are meshd's as given.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "mesh/clock.h"
 #include "mesh/control_plane.h"
@@ -18,10 +22,14 @@ namespace mesh::testing {
 
 class InProcessMeshd {
  public:
-  explicit InProcessMeshd(std::string db_path) : db_path_(std::move(db_path)) { Serve("127.0.0.1:0"); }
+  explicit InProcessMeshd(std::string db_path, ControlPlane::Options options = {}) : options_(std::move(options)) {
+    options_.db_path = std::move(db_path);
+    Serve("127.0.0.1:0");
+  }
   ~InProcessMeshd() { Stop(); }
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
 
   void Stop() {
     server_.reset();
@@ -32,16 +40,23 @@ class InProcessMeshd {
   void Restart() { Serve("127.0.0.1:" + std::to_string(port_)); }
 
   HttpClientResponse Request(const std::string& method, const std::string& path,
-                             const std::string& body = "") const {
+                             const std::string& body = "",
+                             std::vector<std::pair<std::string, std::string>> headers = {}) const {
     CurlHttpClient client;
-    Result<HttpClientResponse> r = client.Send(method, url() + path, body, {{"Content-Type", "application/json"}});
+    if (std::none_of(headers.begin(), headers.end(), [](const auto& h) { return h.first == "Content-Type"; })) {
+      headers.emplace_back("Content-Type", "application/json");
+    }
+    Result<HttpClientResponse> r = client.Send(method, url() + path, body, headers);
     EXPECT_TRUE(r.ok()) << r.status().message();
     return r.ok() ? *r : HttpClientResponse{};
   }
 
+  // The routes meshd serves, as its router holds them.
+  std::vector<HttpRoute> Routes() const { return router_->Routes(); }
+
  private:
   void Serve(const std::string& listen) {
-    Result<std::unique_ptr<ControlPlane>> plane = ControlPlane::Open({.db_path = db_path_}, SystemClock::Instance());
+    Result<std::unique_ptr<ControlPlane>> plane = ControlPlane::Open(options_, SystemClock::Instance());
     ASSERT_TRUE(plane.ok()) << plane.status().message();
     plane_ = std::move(plane).value();
     router_ = std::make_unique<HttpRouter>();
@@ -54,7 +69,7 @@ class InProcessMeshd {
     port_ = server_->port();
   }
 
-  std::string db_path_;
+  ControlPlane::Options options_;
   std::unique_ptr<ControlPlane> plane_;
   std::unique_ptr<HttpRouter> router_;
   std::unique_ptr<HttpServer> server_;

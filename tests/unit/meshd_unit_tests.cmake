@@ -9,6 +9,9 @@
 set(MESHD_UNIT_TESTS
     http_message_test
     http_router_test
+    http_server_test
+    control_plane_test
+    hostile_input_test
     json_tape_test
     otlp_test
     zipkin_test

@@ -525,6 +525,24 @@ TEST(DecodeOtlpLogs, DecodesSeverityBodyIdsAndAttributes) {
   EXPECT_EQ(r->rejected, 0);
 }
 
+// A record's JSON form splices its attributes in next to "service", "message", ...: attributes
+// of those names (however escaped) are renamed, never printed as a second "service".
+TEST(DecodeOtlpLogs, AttributesNamedLikeRecordFieldsGetARawSuffix) {
+  Result<OtlpLogs> r = DecodeOtlpLogs(LogsBody({
+      R"({"timeUnixNano":"1","body":{"stringValue":"m"},"attributes":[)"
+      R"({"key":"service","value":{"stringValue":"forged"}},{"key":"message","value":{"stringValue":"x"}},)"
+      R"({"key":"level","value":{"intValue":"1"}},{"key":"timestamp","value":{"stringValue":"t"}},)"
+      R"({"key":"trace_id","value":{"stringValue":"a"}},{"key":"span_id","value":{"stringValue":"b"}},)"
+      R"({"key":"services","value":{"stringValue":"kept"}}]})",
+  }));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->records.size(), 1u);
+  EXPECT_EQ(r->records[0].attributes,
+            R"({"service_raw":"forged","message_raw":"x","level_raw":1,"timestamp_raw":"t",)"
+            R"("trace_id_raw":"a","span_id_raw":"b","services":"kept"})");
+  EXPECT_EQ(r->records[0].service, "api");
+}
+
 TEST(DecodeOtlpLogs, SeverityNumberWinsThenSeverityTextThenInfo) {
   Result<OtlpLogs> r = DecodeOtlpLogs(LogsBody({
       R"({"timeUnixNano":"1","severityNumber":13,"severityText":"DEBUG","body":{"stringValue":"a"}})",

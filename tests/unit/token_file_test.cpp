@@ -72,6 +72,23 @@ TEST_F(TokenFileTest, EmptyFileIsRefused) {
   }
 }
 
+// The token becomes an Authorization header value: a line break in it would split the header.
+TEST_F(TokenFileTest, ControlCharactersInsideTheTokenAreRefused) {
+  for (const std::string& content : {std::string("abc\ndef\n"), std::string("abc\r\nX-Injected: 1"),
+                                     std::string("abc\0def", 7), std::string("abc\x1b[0mdef")}) {
+    Result<std::string> token = ReadTokenFile(Write(content));
+    ASSERT_FALSE(token.ok()) << content;
+    EXPECT_EQ(token.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_THAT(token.status().message(), HasSubstr("control character"));
+  }
+}
+
+TEST_F(TokenFileTest, ADirectoryIsNotAToken) {
+  const std::string path = dir_.File("dir");
+  ASSERT_EQ(mkdir(path.c_str(), 0700), 0);
+  EXPECT_FALSE(ReadTokenFile(path).ok());
+}
+
 TEST_F(TokenFileTest, MissingFileIsAnIOErrorNamingThePath) {
   const std::string path = dir_.File("absent");
   Result<std::string> token = ReadTokenFile(path);
