@@ -10,6 +10,8 @@
 # 4. bench/meshtrace_bench.sh: meshtrace show/list on a million spans, a 10,000-span trace;
 # 5. bench/proxy_bench.sh: meshproxy against nginx and haproxy in front of one upstream (wrk).
 # 6. bench/meshstat_bench.sh: meshstat report over 50 services x 24 h of 15 s samples.
+# 7. bench/meshalert_bench.sh: meshalert check, 100 rules over a day of 50 services' data;
+# 8. bench/mtls_bench.sh: two meshproxy sidecars over mTLS against plaintext, through meshd (wrk, openssl).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-build}
@@ -38,3 +40,5 @@ echo
 "$here/meshstat_bench.sh" "$build"
 echo
 "$here/meshalert_bench.sh" "$build"
+echo
+"$here/mtls_bench.sh" "$build"
