@@ -9,10 +9,13 @@
 #             server side takes mTLS only, so the client side reaches it over TLS)
 # Every sidecar runs --threads PROXY_THREADS (1: four sidecars, nginx, meshd and wrk share 2
 # cores, and only one topology is loaded at a time: a chain of two 1-thread sidecars has one core
-# per hop). Runs, alternating A,B,A,B (ROUNDS pairs) so that noise from other work falls on both:
+# per hop) and --no-access-log unless ACCESS_LOG=1 (spans are still shipped to meshd). Runs come
+# in ROUNDS pairs, A,B then B,A, so that noise from other work and the slow drift of meshd's
+# growing store fall on both sides:
 #  1. keep-alive: wrk -t WRK_THREADS -c CONNS for DURATION s; req/s, p50/p99, errors, CPU time
-#     per request of the two sidecars and of meshd (from /proc/PID/stat); the ratio mTLS/plain
-#     and the p50/p99 mTLS adds, per pair and on the means;
+#     per request of the two sidecars and of meshd (from /proc/PID/stat), telemetry the sidecars
+#     dropped (mesh_telemetry_dropped_total: meshd fell behind); the ratio mTLS/plain and the
+#     p50/p99 mTLS adds, per pair, on the means and as medians of the pairs;
 #  2. about RATE req/s (RATE_CONNS connections pausing between requests, as in proxy_bench.sh):
 #     the latency mTLS adds when the machine is not saturated;
 #  3. a new client connection per request (wrk -H "Connection: close"), same figures, and how
@@ -32,7 +35,7 @@
 # 5 s, and HS_SECONDS of the server-side mTLS sidecar under s_time -new; prints each profile's top.
 # Usage: bench/mtls_bench.sh BUILD_DIR
 #   (DURATION=15 ROUNDS=2 CONNS=50 RATE=1000 RATE_CONNS=10 WRK_THREADS=1 PROXY_THREADS=1
-#    HS_SECONDS=5 SCLIENT_N=100 PROFILE=0); strace is optional (without it, item 5 is skipped).
+#    ACCESS_LOG=0 HS_SECONDS=5 SCLIENT_N=100 PROFILE=0); strace is optional (without it, item 5 is skipped).
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 duration=${DURATION:-15}
@@ -140,14 +143,20 @@ up_pid=$!; pids+=("$up_pid")
 wait_ok "http://127.0.0.1:$up/" "$up_pid" "$work/up/stderr"
 
 # --- the sidecars: per topology a server side (service bench-T) and a client side (client-T)
-declare -A SRV SRV_ADMIN SRV_PID CLI_OUT CLI_PID
+declare -A SRV SRV_ADMIN SRV_PID CLI_OUT CLI_ADMIN CLI_PID
 pid=''
+# ACCESS_LOG=0 (the default) runs the sidecars with --no-access-log: every request still makes a
+# span per sidecar, shipped to meshd, but not an access-log record as well. With both, meshd's
+# store grew by about 350 MB a minute here and meshd fell behind within minutes: the sidecars then
+# drop telemetry and spend their CPU on it (see docs/benchmarks.md), whichever topology runs.
+access_log_flags=(--no-access-log)
+[ "${ACCESS_LOG:-0}" = 1 ] && access_log_flags=()
 start_proxy() {  # name admin_port listen_port outbound_port_or_empty pid_var [flags...]
   local name=$1 admin=$2 listen=$3 outbound=$4 var=$5
   shift 5
   "$build/meshproxy" --service "$name" --service-port "$up" --listen "127.0.0.1:$listen" \
     --outbound "${outbound:+127.0.0.1:$outbound}" --admin "127.0.0.1:$admin" --meshd "$meshd_url" \
-    --threads "$proxy_threads" "$@" >"$work/$name.log" 2>&1 &
+    --threads "$proxy_threads" ${access_log_flags[@]+"${access_log_flags[@]}"} "$@" >"$work/$name.log" 2>&1 &
   printf -v "$var" %s "$!"
   pids+=("$!")
   wait_ok "http://127.0.0.1:$admin/healthz" "$!" "$work/$name.log"
@@ -161,7 +170,7 @@ for t in plain mtls; do
   SRV[$t]=$srv_in SRV_ADMIN[$t]=$srv_admin SRV_PID[$t]=$pid
   start_proxy "client-$t" "$cli_admin" "$cli_in" "$cli_out" pid ${tls_flags[@]+"${tls_flags[@]}"} \
     --data-dir "$work/client-$t"
-  CLI_OUT[$t]=$cli_out CLI_PID[$t]=$pid
+  CLI_OUT[$t]=$cli_out CLI_ADMIN[$t]=$cli_admin CLI_PID[$t]=$pid
 done
 # The route exists once the client side has discovered the server side in meshd's registry.
 for t in plain mtls; do
@@ -192,10 +201,19 @@ EOF
 inter_ports() {  # topology: local ports of the client side's sockets (any state) to the server side
   ss -Htan "( dport = :${SRV[$1]} )" | awk '{split($4, a, ":"); print a[length(a)]}' | sort -u
 }
+tel_dropped() {  # topology: telemetry the two sidecars have dropped so far (records, spans, logs, ...)
+  local a total=0
+  for a in "${CLI_ADMIN[$1]}" "${SRV_ADMIN[$1]}"; do
+    total=$((total + $(curl -s -m 5 "http://127.0.0.1:$a/metrics" |
+      awk '/^mesh_telemetry_dropped_total/ {s += $NF} END {printf "%d", s}')))
+  done
+  echo "$total"
+}
 # run_wrk key topology connections [header] [delay_ms]: leaves "load=.. rps=.. .. cpu_proxies=..
-# cpu_meshd=.. opened=.." in $work/r.KEY; CPU in microseconds per request.
+# cpu_meshd=.. opened=.. dropped=.." in $work/r.KEY; CPU in microseconds per request.
 run_wrk() {
-  local key=$1 t=$2 c=$3 header=${4:-} delay=${5:-} out c0 s0 m0 c1 s1 m1 before after
+  local key=$1 t=$2 c=$3 header=${4:-} delay=${5:-} out c0 s0 m0 c1 s1 m1 before after d0
+  d0=$(tel_dropped "$t")
   c0=$(cpu_ticks "${CLI_PID[$t]}"); s0=$(cpu_ticks "${SRV_PID[$t]}"); m0=$(cpu_ticks "$md_pid")
   before=$(inter_ports "$t")
   out="load=$(load1) $(WRK_DELAY_MS=$delay wrk -t"$wrk_threads" -c"$c" -d"${duration}s" --latency \
@@ -211,6 +229,8 @@ run_wrk() {
   out+=" cpu_proxies=$(awk -v t=$((c1 - c0 + s1 - s0)) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.1f", t / hz * 1e6 / n}')"
   out+=" cpu_meshd=$(awk -v t=$((m1 - m0)) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.1f", t / hz * 1e6 / n}')"
   out+=" opened=$(comm -13 <(echo "$before") <(echo "$after") | grep -c . || true)"
+  sleep 1  # the telemetry threads count drops when they drain, every 500 ms
+  out+=" dropped=$(($(tel_dropped "$t") - d0))"
   echo "$out" >"$work/r.$key"
 }
 get() { tr ' ' '\n' <"$work/r.$1" | sed -n "s/^$2=//p"; }  # key field
@@ -230,11 +250,15 @@ pair_deltas() {  # phase field: mTLS - plain of each pair in ms, one a line
 }
 
 load_start=$(load1)
-# 1. keep-alive, 2. a fixed rate, 3. a new client connection per request; A,B alternating.
+# 1. keep-alive, 2. a fixed rate, 3. a new client connection per request. Pairs in the order
+# A,B then B,A (and so on): meshd's store grows through the run and everything slows with it, so
+# a fixed order would put that drift on one side of every pair.
 rate_delay=$((rate_conns * 1000 / rate))
 for phase in ka rate close; do
   for ((i = 1; i <= rounds; i++)); do
-    for t in plain mtls; do
+    order=(plain mtls)
+    [ $((i % 2)) = 0 ] && order=(mtls plain)
+    for t in "${order[@]}"; do
       case $phase in
         ka) run_wrk "$phase.$t.$i" "$t" "$conns" ;;
         rate) run_wrk "$phase.$t.$i" "$t" "$rate_conns" "" "$rate_delay" ;;
@@ -392,7 +416,7 @@ if [ "${PROFILE:-0}" = 1 ]; then
   done
   # and the server-side sidecar during full handshakes (s_time -new)
   openssl s_time "${tls_client[@]}" -new -time $((hs_seconds + 2)) -www $'/ HTTP/1.0\r\nHost: bench-mtls\r\nX-Pad:' \
-    >/dev/null 2>&1 &
+    >"$work/s_time.profile" 2>&1 &
   st_job=$!
   sleep 1
   perf record -q -g -o "$work/perf.handshake" -p "${SRV_PID[mtls]}" -- sleep "$hs_seconds" >/dev/null 2>&1 || true
@@ -412,13 +436,14 @@ for phase in ka rate close; do
                 "inter-proxy connections opened during the run" ;;
   esac
   echo
-  echo "| run | topology | req/s | p50 ms | p99 ms | errors | sidecars CPU us/req | meshd CPU us/req | inter-proxy conns opened | load |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| run | topology | req/s | p50 ms | p99 ms | errors | sidecars CPU us/req | meshd CPU us/req | inter-proxy conns opened | telemetry dropped | load |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   for ((i = 1; i <= rounds; i++)); do
     for t in plain mtls; do
       k=$phase.$t.$i
       echo "| $i | $t | $(fmt_rps "$(get "$k" rps)") | $(ms "$(get "$k" p50_us)") | $(ms "$(get "$k" p99_us)")" \
-           "| $(errs "$k") | $(get "$k" cpu_proxies) | $(get "$k" cpu_meshd) | $(get "$k" opened) | $(get "$k" load) |"
+           "| $(errs "$k") | $(get "$k" cpu_proxies) | $(get "$k" cpu_meshd) | $(get "$k" opened) | $(get "$k" dropped)" \
+           "| $(get "$k" load) |"
     done
   done
   echo
@@ -486,7 +511,9 @@ for t in plain mtls handshake; do
   [ -f "$work/perf.$t" ] || continue
   echo
   if [ "$t" = handshake ]; then
-    echo "full handshakes: CPU profile of the server-side mTLS sidecar during s_time -new (perf report --no-children --sort dso,symbol):"
+    echo "full handshakes: CPU profile of the server-side mTLS sidecar during s_time -new," \
+         "$(grep -E '^[*r]+$' "$work/s_time.profile" | tr -cd '*' | wc -c) connections in $((hs_seconds + 2)) s" \
+         "(perf report --no-children --sort dso,symbol):"
   else
     echo "$t: CPU profile of both sidecars, 5 s of an extra keep-alive run (perf report --no-children --sort dso,symbol):"
   fi
