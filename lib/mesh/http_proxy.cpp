@@ -60,7 +60,10 @@ constexpr uint32_t kResponseHeaderLimit = 64 * 1024;
 // How long a client connection may sit idle: between requests, or stalled mid-body.
 constexpr auto kClientIdleTimeout = std::chrono::seconds(60);
 // Bodies cross the proxy this many bytes at a time, which is what bounds memory per request.
-constexpr size_t kRelayChunk = 64 * 1024;
+constexpr size_t kRelayChunk = 16 * 1024;
+// Relay chunks a worker keeps for the next bodies instead of freeing them: a chunk per body
+// from malloc had glibc trim and fault the same pages in again, request after request.
+constexpr size_t kSpareChunks = 32;
 // Idle upstream connections kept per endpoint and thread; more are closed.
 constexpr size_t kMaxIdlePerEndpoint = 64;
 // Idle upstream connections are looked at this often (or twice per idle timeout if shorter) and
@@ -186,27 +189,72 @@ struct Expiry {
   }
 };
 
+// One worker's spare relay chunks (only its thread touches them).
+class ChunkPool {
+ public:
+  std::unique_ptr<char[]> Take() {
+    if (spare_.empty()) return std::make_unique_for_overwrite<char[]>(kRelayChunk);
+    std::unique_ptr<char[]> chunk = std::move(spare_.back());
+    spare_.pop_back();
+    return chunk;
+  }
+  void Give(std::unique_ptr<char[]> chunk) {
+    if (chunk && spare_.size() < kSpareChunks) spare_.push_back(std::move(chunk));
+  }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> spare_;
+};
+
+// A chunk borrowed from the pool for one body, given back however the relay ends.
+class BorrowedChunk {
+ public:
+  explicit BorrowedChunk(ChunkPool& pool) : pool_(pool) {}
+  ~BorrowedChunk() { pool_.Give(std::move(chunk_)); }
+  BorrowedChunk(const BorrowedChunk&) = delete;
+  BorrowedChunk& operator=(const BorrowedChunk&) = delete;
+  char* get() {
+    if (!chunk_) chunk_ = pool_.Take();
+    return chunk_.get();
+  }
+
+ private:
+  ChunkPool& pool_;
+  std::unique_ptr<char[]> chunk_;
+};
+
 enum class RelayFailure { kNone, kRead, kWrite };
 struct RelayResult {
   RelayFailure failure = RelayFailure::kNone;
   beast::error_code ec;
 };
 
-// Streams the body that `parser` still has to read from `in` to `out` through `sr`, whose
-// header must already be written; `bytes` counts the body bytes written.
+// Writes the message whose header `parser` has read from `in` to `out` through `sr`, then
+// streams the body it still has to read; `bytes` counts the body bytes written. The header goes
+// in the same write as the first body bytes when those are already buffered (one send, not two);
+// otherwise it goes at once, so that the receiver is not kept waiting for a body to come.
 template <bool kRequest, class In, class Out>
-asio::awaitable<RelayResult> RelayBody(In& in, beast::flat_buffer& in_buffer, Expiry in_expiry,
-                                       http::parser<kRequest, http::buffer_body>& parser,
-                                       Out& out, Expiry out_expiry,
-                                       http::serializer<kRequest, http::buffer_body>& sr,
-                                       uint64_t& bytes) {
+asio::awaitable<RelayResult> RelayMessage(In& in, beast::flat_buffer& in_buffer, Expiry in_expiry,
+                                          http::parser<kRequest, http::buffer_body>& parser,
+                                          Out& out, Expiry out_expiry,
+                                          http::serializer<kRequest, http::buffer_body>& sr,
+                                          ChunkPool& chunks, uint64_t& bytes) {
   RelayResult result;
   auto& body = parser.get().body();
-  std::unique_ptr<char[]> chunk;
+  BorrowedChunk chunk(chunks);
   while (!sr.is_done()) {
     size_t n = 0;
+    if (!parser.is_done() && !sr.is_header_done() && in_buffer.size() == 0) {
+      body.data = nullptr;
+      body.more = true;
+      out_expiry.Arm(out);
+      co_await http::async_write_header(out, sr, Redirect(result.ec));
+      if (result.ec) {
+        result.failure = RelayFailure::kWrite;
+        co_return result;
+      }
+    }
     if (!parser.is_done()) {
-      if (!chunk) chunk = std::make_unique_for_overwrite<char[]>(kRelayChunk);
       body.data = chunk.get();
       body.size = kRelayChunk;
       in_expiry.Arm(in);
@@ -276,6 +324,8 @@ struct SessionFree {
 };
 
 struct Worker {
+  // Before the io_context: the coroutines it destroys give their chunks back on the way.
+  ChunkPool chunks;
   asio::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
   // Only this worker's thread touches what follows, hence no lock.
@@ -830,22 +880,16 @@ asio::awaitable<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::
     }
     stage = Stage::kSend;
     http::serializer<true, http::buffer_body> sr{req};
-    req.body().data = nullptr;
-    req.body().more = !parser.is_done();
-    to_upstream.Arm(*upstream);
-    co_await http::async_write_header(*upstream, sr, Redirect(ec));
-    if (!ec) {
-      const RelayResult sent = co_await RelayBody(client, buffer, to_client, parser, *upstream,
-                                                  to_upstream, sr, x.record.request_bytes);
-      if (sent.failure == RelayFailure::kRead) {
-        // The client stopped sending its body: nobody to answer, and the upstream is not to
-        // blame.
-        x.record.error = "client request body: " + sent.ec.message();
-        a.answered = true;
-        co_return a;
-      }
-      ec = sent.ec;
+    const RelayResult sent = co_await RelayMessage(client, buffer, to_client, parser, *upstream,
+                                                   to_upstream, sr, w.chunks, x.record.request_bytes);
+    if (sent.failure == RelayFailure::kRead) {
+      // The client stopped sending its body: nobody to answer, and the upstream is not to
+      // blame.
+      x.record.error = "client request body: " + sent.ec.message();
+      a.answered = true;
+      co_return a;
     }
+    ec = sent.ec;
     if (!ec) {
       stage = Stage::kReceive;
       ec = co_await ReadResponseHeader(*upstream, upstream_buffer, rp, x.head, x.deadline);
@@ -900,15 +944,8 @@ asio::awaitable<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::
   const bool upstream_keep_alive = rp->keep_alive();
   const bool client_keep_alive = PrepareResponse(res, *rp, x);
   http::serializer<false, http::buffer_body> sr{res};
-  res.body().data = nullptr;
-  res.body().more = !rp->is_done();
-  to_client.Arm(client);
-  co_await http::async_write_header(client, sr, Redirect(ec));
-  RelayResult relayed{RelayFailure::kWrite, ec};
-  if (!ec) {
-    relayed = co_await RelayBody(*upstream, upstream_buffer, to_upstream, *rp, client, to_client, sr,
-                                 x.record.response_bytes);
-  }
+  const RelayResult relayed = co_await RelayMessage(*upstream, upstream_buffer, to_upstream, *rp, client,
+                                                    to_client, sr, w.chunks, x.record.response_bytes);
   if (relayed.failure == RelayFailure::kRead) {
     a.outcome =
         relayed.ec == beast::error::timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kReset;
