@@ -51,7 +51,16 @@ using std::chrono::steady_clock;
 using SteadyTime = steady_clock::time_point;
 using RequestParser = http::request_parser<http::buffer_body>;
 using ResponseParser = http::response_parser<http::buffer_body>;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// Everything runs on its worker's io_context: naming that executor type, rather than the
+// type-erased any_io_executor, spares the executor copies Asio makes per operation.
+using Executor = asio::io_context::executor_type;
+template <class T>
+using Task = asio::awaitable<T, Executor>;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<steady_clock, asio::wait_traits<steady_clock>, Executor>;
+using TcpStream = beast::basic_stream<tcp, Executor>;
+using TlsStream = beast::ssl_stream<TcpStream>;
 
 // The header contract: request headers past 16 KiB are refused with 400.
 constexpr uint32_t kRequestHeaderLimit = 16 * 1024;
@@ -83,7 +92,7 @@ using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 // Beast 1.74 speaks boost::string_view.
 std::string_view Sv(beast::string_view s) { return {s.data(), s.size()}; }
 
-auto Redirect(beast::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+auto Redirect(beast::error_code& ec) { return asio::redirect_error(asio::use_awaitable_t<Executor>(), ec); }
 
 bool IsParseError(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category() &&
@@ -164,7 +173,7 @@ std::string ErrorJson(std::string_view error, std::string_view service,
 // A pooled connection the upstream closed while it sat idle reads as end of file (or has
 // unexpected bytes waiting): either way it must not carry a request. Over TLS, bytes waiting
 // may be a session ticket the server sent after its answer: only end of file rules it out.
-bool StillUsable(beast::tcp_stream& stream) {
+bool StillUsable(TcpStream& stream) {
   char byte;
   const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -234,7 +243,7 @@ struct RelayResult {
 // in the same write as the first body bytes when those are already buffered (one send, not two);
 // otherwise it goes at once, so that the receiver is not kept waiting for a body to come.
 template <bool kRequest, class In, class Out>
-asio::awaitable<RelayResult> RelayMessage(In& in, beast::flat_buffer& in_buffer, Expiry in_expiry,
+Task<RelayResult> RelayMessage(In& in, beast::flat_buffer& in_buffer, Expiry in_expiry,
                                           http::parser<kRequest, http::buffer_body>& parser,
                                           Out& out, Expiry out_expiry,
                                           http::serializer<kRequest, http::buffer_body>& sr,
@@ -327,9 +336,9 @@ struct Worker {
   // Before the io_context: the coroutines it destroys give their chunks back on the way.
   ChunkPool chunks;
   asio::io_context ioc{1};
-  tcp::acceptor acceptor{ioc};
+  Acceptor acceptor{ioc};
   // Only this worker's thread touches what follows, hence no lock.
-  IdlePool<beast::tcp_stream> idle_plain;
+  IdlePool<TcpStream> idle_plain;
   IdlePool<TlsStream> idle_tls;
   // The last TLS session per upstream endpoint, to resume instead of a full handshake.
   std::unordered_map<std::string, std::unique_ptr<SSL_SESSION, SessionFree>> tls_sessions;
@@ -419,7 +428,7 @@ class InFlight {
   std::atomic<int64_t>& counter_;
 };
 
-Status Listen(tcp::acceptor& acceptor, const tcp::endpoint& at) {
+Status Listen(Acceptor& acceptor, const tcp::endpoint& at) {
   beast::error_code ec;
   acceptor.open(at.protocol(), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -438,46 +447,46 @@ Status Listen(tcp::acceptor& acceptor, const tcp::endpoint& at) {
 struct HttpProxy::Impl {
   explicit Impl(Options o) : options(std::move(o)) {}
 
-  asio::awaitable<void> Accept(Worker& w);
-  asio::awaitable<void> Session(Worker& w, tcp::socket socket);
-  asio::awaitable<void> SweepIdle(Worker& w);
+  Task<void> Accept(Worker& w);
+  Task<void> Session(Worker& w, Socket socket);
+  Task<void> SweepIdle(Worker& w);
   template <class Client>
-  asio::awaitable<void> Serve(Worker& w, Client& client, const std::string& client_ip,
+  Task<void> Serve(Worker& w, Client& client, const std::string& client_ip,
                               const std::string& peer_service);
   template <class Client>
-  asio::awaitable<bool> Handle(Worker& w, Client& client, beast::flat_buffer& buffer,
+  Task<bool> Handle(Worker& w, Client& client, beast::flat_buffer& buffer,
                                RequestParser& parser, const std::string& client_ip,
                                const std::string& peer_service);
   template <class Client>
-  asio::awaitable<bool> Forward(Worker& w, Client& client, beast::flat_buffer& buffer,
+  Task<bool> Forward(Worker& w, Client& client, beast::flat_buffer& buffer,
                                 RequestParser& parser, Exchange& x);
   template <class Client, class Upstream>
-  asio::awaitable<Attempt> Try(Worker& w, Client& client, beast::flat_buffer& buffer,
+  Task<Attempt> Try(Worker& w, Client& client, beast::flat_buffer& buffer,
                                RequestParser& parser, Exchange& x, int attempt,
                                const Endpoint& endpoint, std::string_view service);
-  asio::awaitable<beast::error_code> Connect(beast::tcp_stream& upstream, const Endpoint& endpoint,
+  Task<beast::error_code> Connect(TcpStream& upstream, const Endpoint& endpoint,
                                              SteadyTime deadline);
   // Connects and, over TLS, shakes hands and checks that the peer is `service`.
-  asio::awaitable<beast::error_code> Open(Worker& w, beast::tcp_stream& upstream, const Endpoint& endpoint,
+  Task<beast::error_code> Open(Worker& w, TcpStream& upstream, const Endpoint& endpoint,
                                           SteadyTime deadline, std::string_view service, std::string& error);
-  asio::awaitable<beast::error_code> Open(Worker& w, TlsStream& upstream, const Endpoint& endpoint,
+  Task<beast::error_code> Open(Worker& w, TlsStream& upstream, const Endpoint& endpoint,
                                           SteadyTime deadline, std::string_view service, std::string& error);
   template <class Client>
-  asio::awaitable<bool> AnswerError(Client& client, Exchange& x, http::status status,
+  Task<bool> AnswerError(Client& client, Exchange& x, http::status status,
                                     std::string error, bool body_consumed);
   template <class Client>
-  asio::awaitable<void> RefuseMalformed(Client& client, const beast::error_code& ec,
+  Task<void> RefuseMalformed(Client& client, const beast::error_code& ec,
                                         const std::string& client_ip);
 
-  std::unique_ptr<beast::tcp_stream> NewUpstream(Worker& w, std::type_identity<beast::tcp_stream>) const {
-    return std::make_unique<beast::tcp_stream>(w.ioc);
+  std::unique_ptr<TcpStream> NewUpstream(Worker& w, std::type_identity<TcpStream>) const {
+    return std::make_unique<TcpStream>(w.ioc);
   }
   std::unique_ptr<TlsStream> NewUpstream(Worker& w, std::type_identity<TlsStream>) const {
     return std::make_unique<TlsStream>(w.ioc, CurrentTls()->client);
   }
-  IdlePool<beast::tcp_stream>& Pool(Worker& w, std::type_identity<beast::tcp_stream>) const { return w.idle_plain; }
+  IdlePool<TcpStream>& Pool(Worker& w, std::type_identity<TcpStream>) const { return w.idle_plain; }
   IdlePool<TlsStream>& Pool(Worker& w, std::type_identity<TlsStream>) const { return w.idle_tls; }
-  void Idle(Worker& w, const std::string& key, std::unique_ptr<beast::tcp_stream> upstream) const;
+  void Idle(Worker& w, const std::string& key, std::unique_ptr<TcpStream> upstream) const;
   void Idle(Worker& w, const std::string& key, std::unique_ptr<TlsStream> upstream) const;
 
   std::shared_ptr<const TlsContexts> CurrentTls() const {
@@ -513,7 +522,7 @@ struct HttpProxy::Impl {
 namespace {
 
 // Over TLS this drains the raw bytes: the records are not read, only kept from resetting.
-asio::awaitable<void> Linger(beast::tcp_stream& client) {
+Task<void> Linger(TcpStream& client) {
   beast::error_code ec;
   client.socket().shutdown(tcp::socket::shutdown_send, ec);
   client.expires_after(kLingerTimeout);
@@ -524,7 +533,7 @@ asio::awaitable<void> Linger(beast::tcp_stream& client) {
 }
 
 template <class Upstream>
-asio::awaitable<beast::error_code> ReadResponseHeader(Upstream& upstream,
+Task<beast::error_code> ReadResponseHeader(Upstream& upstream,
                                                       beast::flat_buffer& buffer,
                                                       std::optional<ResponseParser>& parser,
                                                       bool head, SteadyTime deadline) {
@@ -543,14 +552,14 @@ asio::awaitable<beast::error_code> ReadResponseHeader(Upstream& upstream,
 
 }  // namespace
 
-asio::awaitable<void> HttpProxy::Impl::Accept(Worker& w) {
+Task<void> HttpProxy::Impl::Accept(Worker& w) {
   for (;;) {
     beast::error_code ec;
-    tcp::socket socket = co_await w.acceptor.async_accept(Redirect(ec));
+    Socket socket = co_await w.acceptor.async_accept(Redirect(ec));
     if (ec) {
       if (!w.acceptor.is_open()) co_return;
       // Out of descriptors or similar: pause instead of spinning.
-      asio::steady_timer pause(w.ioc, std::chrono::milliseconds(50));
+      Timer pause(w.ioc, std::chrono::milliseconds(50));
       co_await pause.async_wait(Redirect(ec));
       continue;
     }
@@ -559,7 +568,7 @@ asio::awaitable<void> HttpProxy::Impl::Accept(Worker& w) {
   }
 }
 
-asio::awaitable<void> HttpProxy::Impl::Session(Worker& w, tcp::socket socket) {
+Task<void> HttpProxy::Impl::Session(Worker& w, Socket socket) {
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   const tcp::endpoint remote = socket.remote_endpoint(ec);
@@ -567,7 +576,7 @@ asio::awaitable<void> HttpProxy::Impl::Session(Worker& w, tcp::socket socket) {
   const std::shared_ptr<const TlsContexts> contexts =
       options.tls && options.direction == Direction::kInbound ? CurrentTls() : nullptr;
   if (!contexts) {
-    beast::tcp_stream client(std::move(socket));
+    TcpStream client(std::move(socket));
     co_await Serve(w, client, client_ip, "");
     co_await Linger(client);
     co_return;
@@ -585,7 +594,7 @@ asio::awaitable<void> HttpProxy::Impl::Session(Worker& w, tcp::socket socket) {
 }
 
 template <class Client>
-asio::awaitable<void> HttpProxy::Impl::Serve(Worker& w, Client& client, const std::string& client_ip,
+Task<void> HttpProxy::Impl::Serve(Worker& w, Client& client, const std::string& client_ip,
                                              const std::string& peer_service) {
   beast::error_code ec;
   beast::flat_buffer buffer;
@@ -603,8 +612,8 @@ asio::awaitable<void> HttpProxy::Impl::Serve(Worker& w, Client& client, const st
   }
 }
 
-asio::awaitable<void> HttpProxy::Impl::SweepIdle(Worker& w) {
-  asio::steady_timer timer(w.ioc);
+Task<void> HttpProxy::Impl::SweepIdle(Worker& w) {
+  Timer timer(w.ioc);
   const auto timeout = options.upstream_idle_timeout;
   const auto every = std::clamp(timeout / 2, std::chrono::milliseconds(10), kIdleSweepEvery);
   for (;;) {
@@ -619,7 +628,7 @@ asio::awaitable<void> HttpProxy::Impl::SweepIdle(Worker& w) {
 }
 
 template <class Client>
-asio::awaitable<void> HttpProxy::Impl::RefuseMalformed(Client& client, const beast::error_code& ec,
+Task<void> HttpProxy::Impl::RefuseMalformed(Client& client, const beast::error_code& ec,
                                                        const std::string& client_ip) {
   Exchange x;
   StartExchange(x, http::request_header<>(), client_ip);
@@ -648,7 +657,7 @@ void HttpProxy::Impl::StartExchange(Exchange& x, const http::request_header<>& r
 }
 
 template <class Client>
-asio::awaitable<bool> HttpProxy::Impl::Handle(Worker& w, Client& client, beast::flat_buffer& buffer,
+Task<bool> HttpProxy::Impl::Handle(Worker& w, Client& client, beast::flat_buffer& buffer,
                                               RequestParser& parser, const std::string& client_ip,
                                               const std::string& peer_service) {
   InFlight counted(in_flight);
@@ -738,7 +747,7 @@ void HttpProxy::Impl::PrepareUpstreamRequest(http::request<http::buffer_body>& r
 }
 
 template <class Client>
-asio::awaitable<bool> HttpProxy::Impl::Forward(Worker& w, Client& client, beast::flat_buffer& buffer,
+Task<bool> HttpProxy::Impl::Forward(Worker& w, Client& client, beast::flat_buffer& buffer,
                                                RequestParser& parser, Exchange& x) {
   const std::string_view service = options.direction == Direction::kOutbound
                                        ? HostName(x.record.authority)
@@ -760,12 +769,12 @@ asio::awaitable<bool> HttpProxy::Impl::Forward(Worker& w, Client& client, beast:
     if (endpoint.tls && options.tls) {
       a = co_await Try<Client, TlsStream>(w, client, buffer, parser, x, attempt, endpoint, service);
     } else {
-      a = co_await Try<Client, beast::tcp_stream>(w, client, buffer, parser, x, attempt, endpoint, service);
+      a = co_await Try<Client, TcpStream>(w, client, buffer, parser, x, attempt, endpoint, service);
     }
     options.upstreams->Report(
         endpoint, a.outcome, std::chrono::nanoseconds(steady_clock::now() - attempt_start).count());
     if (a.retry_after) {
-      asio::steady_timer pause(w.ioc, *a.retry_after);
+      Timer pause(w.ioc, *a.retry_after);
       beast::error_code ec;
       co_await pause.async_wait(Redirect(ec));
       continue;
@@ -775,7 +784,7 @@ asio::awaitable<bool> HttpProxy::Impl::Forward(Worker& w, Client& client, beast:
   }
 }
 
-asio::awaitable<beast::error_code> HttpProxy::Impl::Connect(beast::tcp_stream& upstream,
+Task<beast::error_code> HttpProxy::Impl::Connect(TcpStream& upstream,
                                                             const Endpoint& endpoint,
                                                             SteadyTime deadline) {
   beast::error_code ec;
@@ -794,7 +803,7 @@ asio::awaitable<beast::error_code> HttpProxy::Impl::Connect(beast::tcp_stream& u
   co_return ec;
 }
 
-asio::awaitable<beast::error_code> HttpProxy::Impl::Open(Worker&, beast::tcp_stream& upstream,
+Task<beast::error_code> HttpProxy::Impl::Open(Worker&, TcpStream& upstream,
                                                          const Endpoint& endpoint, SteadyTime deadline,
                                                          std::string_view, std::string& error) {
   if (endpoint.tls) {
@@ -805,7 +814,7 @@ asio::awaitable<beast::error_code> HttpProxy::Impl::Open(Worker&, beast::tcp_str
   co_return co_await Connect(upstream, endpoint, deadline);
 }
 
-asio::awaitable<beast::error_code> HttpProxy::Impl::Open(Worker& w, TlsStream& upstream,
+Task<beast::error_code> HttpProxy::Impl::Open(Worker& w, TlsStream& upstream,
                                                          const Endpoint& endpoint, SteadyTime deadline,
                                                          std::string_view service, std::string& error) {
   beast::error_code ec = co_await Connect(beast::get_lowest_layer(upstream), endpoint, deadline);
@@ -831,7 +840,7 @@ asio::awaitable<beast::error_code> HttpProxy::Impl::Open(Worker& w, TlsStream& u
   co_return ec;
 }
 
-void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<beast::tcp_stream> upstream) const {
+void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<TcpStream> upstream) const {
   upstream->expires_never();
   w.idle_plain.Put(key, std::move(upstream), steady_clock::now());
 }
@@ -850,7 +859,7 @@ void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<Tl
 }
 
 template <class Client, class Upstream>
-asio::awaitable<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer& buffer,
+Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer& buffer,
                                               RequestParser& parser, Exchange& x, int attempt,
                                               const Endpoint& endpoint, std::string_view service) {
   Attempt a;
@@ -988,7 +997,7 @@ void HttpProxy::Impl::AddProxyHeaders(Message& message, const Exchange& x) const
 }
 
 template <class Client>
-asio::awaitable<bool> HttpProxy::Impl::AnswerError(Client& client, Exchange& x, http::status status,
+Task<bool> HttpProxy::Impl::AnswerError(Client& client, Exchange& x, http::status status,
                                                    std::string error, bool body_consumed) {
   x.record.status = static_cast<int>(status);
   http::response<http::string_body> res{status, 11};
