@@ -2,7 +2,8 @@
 // Vyukov's bounded MPMC ring: one sequence number per cell, producers and consumers each claim
 // a position with a compare-and-swap). What the proxy's I/O threads push telemetry records into:
 // a push never blocks and never allocates; when the queue is full it fails, and the caller
-// counts a drop instead of slowing the request down. Thread-safe.
+// counts a drop instead of slowing the request down. Thread-safe. The values' storage is only
+// written when used: an idle queue costs its sequence numbers, not capacity × sizeof(T) of memory.
 #pragma once
 
 #include <atomic>
@@ -21,8 +22,15 @@ class BoundedQueue {
     size_t n = 2;
     while (n < capacity) n <<= 1;
     mask_ = n - 1;
-    cells_ = std::make_unique<Cell[]>(n);
-    for (size_t i = 0; i < n; ++i) cells_[i].sequence.store(i, std::memory_order_relaxed);
+    sequences_ = std::make_unique<std::atomic<size_t>[]>(n);
+    for (size_t i = 0; i < n; ++i) sequences_[i].store(i, std::memory_order_relaxed);
+    values_ = std::allocator<T>().allocate(n);
+  }
+  // Without producers or consumers left: destroys what was never popped.
+  ~BoundedQueue() {
+    while (TryPop()) {
+    }
+    std::allocator<T>().deallocate(values_, mask_ + 1);
   }
   BoundedQueue(const BoundedQueue&) = delete;
   BoundedQueue& operator=(const BoundedQueue&) = delete;
@@ -33,13 +41,13 @@ class BoundedQueue {
   bool TryPush(T&& value) {
     size_t pos = tail_.load(std::memory_order_relaxed);
     while (true) {
-      Cell& cell = cells_[pos & mask_];
-      const size_t seq = cell.sequence.load(std::memory_order_acquire);
+      std::atomic<size_t>& sequence = sequences_[pos & mask_];
+      const size_t seq = sequence.load(std::memory_order_acquire);
       const auto diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);
       if (diff == 0) {
         if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          cell.value = std::move(value);
-          cell.sequence.store(pos + 1, std::memory_order_release);
+          std::construct_at(&values_[pos & mask_], std::move(value));
+          sequence.store(pos + 1, std::memory_order_release);
           return true;
         }
       } else if (diff < 0) {
@@ -53,13 +61,15 @@ class BoundedQueue {
   std::optional<T> TryPop() {
     size_t pos = head_.load(std::memory_order_relaxed);
     while (true) {
-      Cell& cell = cells_[pos & mask_];
-      const size_t seq = cell.sequence.load(std::memory_order_acquire);
+      std::atomic<size_t>& sequence = sequences_[pos & mask_];
+      const size_t seq = sequence.load(std::memory_order_acquire);
       const auto diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos + 1);
       if (diff == 0) {
         if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          std::optional<T> out(std::move(cell.value));
-          cell.sequence.store(pos + mask_ + 1, std::memory_order_release);
+          T& value = values_[pos & mask_];
+          std::optional<T> out(std::move(value));
+          std::destroy_at(&value);
+          sequence.store(pos + mask_ + 1, std::memory_order_release);
           return out;
         }
       } else if (diff < 0) {
@@ -71,14 +81,11 @@ class BoundedQueue {
   }
 
  private:
-  struct Cell {
-    std::atomic<size_t> sequence{0};
-    T value{};
-  };
   // Producers and consumers on separate cache lines.
   alignas(64) std::atomic<size_t> tail_{0};
   alignas(64) std::atomic<size_t> head_{0};
-  std::unique_ptr<Cell[]> cells_;
+  std::unique_ptr<std::atomic<size_t>[]> sequences_;
+  T* values_ = nullptr;  // constructed at push, destroyed at pop
   size_t mask_ = 0;
 };
 

@@ -646,8 +646,10 @@ void HttpProxy::Impl::StartExchange(Exchange& x, const http::request_header<>& r
   IdGenerator& ids = IdGenerator::ThreadLocal();
   const std::string_view request_id = Sv(req["X-Request-ID"]);
   r.request_id = request_id.empty() ? ids.NewTraceId() : std::string(request_id);
-  Result<TraceParent> parent = ParseTraceParent(Sv(req["traceparent"]));
-  if (parent.ok()) {
+  // Most requests come without one: not parsing "" spares building an error per request.
+  const std::string_view traceparent = Sv(req["traceparent"]);
+  if (Result<TraceParent> parent = traceparent.empty() ? Status::InvalidArgument("") : ParseTraceParent(traceparent);
+      parent.ok()) {
     r.trace_id = parent->trace_id;
     r.parent_span_id = parent->span_id;
   } else {

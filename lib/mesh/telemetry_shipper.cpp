@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <optional>
 #include <string_view>
 
@@ -150,7 +151,7 @@ void TelemetryShipper::Drain() {
     if (options_.meshd_url.empty() || r.trace_id.empty()) continue;
     // What meshd cannot take yet stays bounded: the oldest goes first.
     if (spans_.size() >= options_.queue_capacity) {
-      spans_.erase(spans_.begin());
+      spans_.pop_front();
       Drop("spans", 1);
     }
     Span s;
@@ -169,7 +170,7 @@ void TelemetryShipper::Drain() {
     // A policy denial is always logged, sampled or not: it is a security event.
     if ((options_.access_log && unit(sample_random_) < options_.access_log_sample) || r.denied) {
       if (logs_.size() >= options_.queue_capacity) {
-        logs_.erase(logs_.begin());
+        logs_.pop_front();
         Drop("logs", 1);
       }
       LogRecord l;
@@ -201,14 +202,16 @@ void TelemetryShipper::Ship() {
   constexpr size_t kBatch = 1000;
   while (!spans_.empty()) {
     const size_t n = std::min(kBatch, spans_.size());
-    const std::vector<Span> batch(spans_.begin(), spans_.begin() + static_cast<long>(n));
+    const std::vector<Span> batch(std::make_move_iterator(spans_.begin()),
+                                  std::make_move_iterator(spans_.begin() + static_cast<long>(n)));
     spans_.erase(spans_.begin(), spans_.begin() + static_cast<long>(n));
     if (Post("/v1/traces", "application/json", EncodeOtlpTraces(batch))) shipped_spans_ += static_cast<int64_t>(n);
     else Drop("spans", n);
   }
   while (!logs_.empty()) {
     const size_t n = std::min(kBatch, logs_.size());
-    const std::vector<LogRecord> batch(logs_.begin(), logs_.begin() + static_cast<long>(n));
+    const std::vector<LogRecord> batch(std::make_move_iterator(logs_.begin()),
+                                       std::make_move_iterator(logs_.begin() + static_cast<long>(n)));
     logs_.erase(logs_.begin(), logs_.begin() + static_cast<long>(n));
     if (!Post("/v1/logs", "application/json", EncodeOtlpLogs(batch))) Drop("logs", n);
   }

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -82,8 +83,10 @@ class TelemetryShipper {
   Family<Counter>* proxy_errors_;
   Family<Counter>* denials_;
   Family<Counter>* dropped_family_;
-  std::vector<Span> spans_;       // built, not shipped yet (thread only)
-  std::vector<LogRecord> logs_;
+  // Built, not shipped yet (thread only). Deques: when meshd is away the oldest is dropped for
+  // each new one, which a vector made cost the whole backlog's length per record.
+  std::deque<Span> spans_;
+  std::deque<LogRecord> logs_;
   std::mt19937_64 sample_random_{std::random_device{}()};
   std::atomic<int64_t> shipped_spans_{0};
   std::atomic<int64_t> queue_full_{0};  // records refused by a full queue

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +32,33 @@ TEST(BoundedQueue, APushIntoAFullQueueFailsAndKeepsTheValue) {
   EXPECT_TRUE(q.TryPush(std::move(third)));
   EXPECT_EQ(q.TryPop(), "2");
   EXPECT_EQ(q.TryPop(), "3");
+}
+
+// Counts the live instances, so that a test can see every value destroyed exactly once.
+struct Tracked {
+  static inline int live = 0;
+  std::string payload;
+  explicit Tracked(std::string p) : payload(std::move(p)) { ++live; }
+  Tracked(Tracked&& other) noexcept : payload(std::move(other.payload)) { ++live; }
+  Tracked& operator=(Tracked&&) = delete;
+  ~Tracked() { --live; }
+};
+
+TEST(BoundedQueue, DestroysPoppedValuesAndTheOnesLeftInside) {
+  {
+    BoundedQueue<Tracked> queue(8);
+    EXPECT_EQ(Tracked::live, 0);  // no value exists before a push
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(queue.TryPush(Tracked("a value too long for small-string storage")));
+    EXPECT_EQ(Tracked::live, 5);
+    {
+      std::optional<Tracked> first = queue.TryPop();
+      ASSERT_TRUE(first.has_value());
+      EXPECT_EQ(first->payload, "a value too long for small-string storage");
+      EXPECT_EQ(Tracked::live, 5);  // four inside, one popped
+    }
+    EXPECT_EQ(Tracked::live, 4);
+  }
+  EXPECT_EQ(Tracked::live, 0);
 }
 
 TEST(BoundedQueue, CapacityIsRoundedUpToAPowerOfTwo) {
