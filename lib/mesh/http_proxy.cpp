@@ -890,6 +890,8 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
       if (ec) break;
     }
     stage = Stage::kSend;
+    // An HTTP/1.0 request may come without Host; the HTTP/1.1 one we send may not.
+    if (req.find(http::field::host) == req.end()) req.set(http::field::host, key);
     http::serializer<true, http::buffer_body> sr{req};
     const RelayResult sent = co_await RelayMessage(client, buffer, to_client, parser, *upstream,
                                                    to_upstream, sr, w.chunks, x.record.request_bytes);

@@ -956,6 +956,15 @@ TEST(HttpProxy, Http10ClientIsAnsweredAndClosed) {
   EXPECT_EQ(upstream.last().target, "/old");
 }
 
+// The upstream gets HTTP/1.1, where Host is mandatory (RFC 9112 §3.2): nginx answers 400 without.
+TEST(HttpProxy, RequestWithoutHostReachesTheUpstreamWithOne) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const std::string answer = RawExchange(proxy.port(), "GET /no-host HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  EXPECT_EQ(upstream.last().Header("host"), "127.0.0.1:" + std::to_string(upstream.endpoint().port));
+}
+
 TEST(HttpProxy, Http10ClientGetsChunkedBodyUntilClose) {
   TestUpstream upstream;
   Proxy proxy(To(upstream));
