@@ -233,16 +233,24 @@ void TelemetryShipper::Flush() {
 }
 
 void TelemetryShipper::Run() {
-  auto next_metrics = std::chrono::steady_clock::now() + options_.metrics_every;
+  const auto now = [] { return std::chrono::steady_clock::now(); };
+  auto next_ship = now() + options_.flush_every;
+  auto next_metrics = now() + options_.metrics_every;
   std::unique_lock lock(wake_mu_);
   while (!stop_) {
-    wake_.wait_for(lock, options_.flush_every, [&] { return stop_; });
+    wake_.wait_for(lock, std::min(options_.drain_every, options_.flush_every), [&] { return stop_; });
     if (stop_) break;
     lock.unlock();
-    Flush();
-    if (std::chrono::steady_clock::now() >= next_metrics) {
+    if (now() >= next_ship) {
+      Flush();
+      next_ship = now() + options_.flush_every;
+    } else {
+      std::lock_guard drain_lock(mu_);
+      Drain();
+    }
+    if (now() >= next_metrics) {
       PushMetrics();
-      next_metrics = std::chrono::steady_clock::now() + options_.metrics_every;
+      next_metrics = now() + options_.metrics_every;
     }
     lock.lock();
   }
