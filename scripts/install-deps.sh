@@ -14,7 +14,7 @@ packages=(
   build-essential cmake pkg-config
   libsqlite3-dev sqlite3
   libjsoncpp-dev libcli11-dev
-  libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev zlib1g-dev
+  libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev zlib1g-dev libmimalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev llvm
   jq time curl
