@@ -6,9 +6,13 @@
 #   scripts/fuzz.sh [BUILD_DIR]           make fuzz: FUZZ_SECONDS (default 60) per target; new
 #                                         inputs go to BUILD_DIR/corpus/<target>, kept between
 #                                         runs and never written into the repository
-#   scripts/fuzz.sh --smoke [BUILD_DIR]   make test: every seed, then FUZZ_SMOKE_SECONDS
+#   scripts/fuzz.sh --smoke [BUILD_DIR]   make fuzz-smoke: every seed, then FUZZ_SMOKE_SECONDS
 #                                         (default 5) of mutation per target, from a fresh
 #                                         scratch corpus so that CI runs do not drift
+#   scripts/fuzz.sh --smoke --no-build BUILD_DIR TARGET...
+#                                         the same for the named targets of an existing build:
+#                                         make test's ctest tests (label fuzz), whose build
+#                                         builds BUILD_DIR
 #
 # Fails when a target crashes, leaks, hangs past -timeout, runs out of memory or breaks one of
 # its invariants, naming the input libFuzzer saved under BUILD_DIR/crashes/<target>/. Replay
@@ -17,23 +21,40 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 smoke=false
+build_it=true
 if [ "${1:-}" = "--smoke" ]; then
   smoke=true
   shift
 fi
+if [ "${1:-}" = "--no-build" ]; then
+  build_it=false
+  shift
+fi
 build=${1:-build-fuzz}
+[ $# -gt 0 ] && shift
 targets=(traceparent duration otlp prometheus_text alert_rules log_line)  # MESH_FUZZ_TARGETS
+if [ $# -gt 0 ]; then
+  targets=("$@")
+fi
 
-if ! command -v clang++ >/dev/null 2>&1; then
-  echo "fuzz: clang++ is missing (scripts/install-deps.sh installs clang and libclang-rt-14-dev)" >&2
-  exit 1
+if $build_it; then
+  if ! command -v clang++ >/dev/null 2>&1; then
+    echo "fuzz: clang++ is missing (scripts/install-deps.sh installs clang and libclang-rt-14-dev)" >&2
+    exit 1
+  fi
+  cmake -S fuzz -B "$build" -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+  if ! cmake --build "$build" -j "${JOBS:-$(nproc)}" >"$build/build.log" 2>&1; then
+    cat "$build/build.log" >&2
+    echo "fuzz: the fuzz targets did not build" >&2
+    exit 1
+  fi
 fi
-cmake -S fuzz -B "$build" -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-if ! cmake --build "$build" -j "${JOBS:-$(nproc)}" >"$build/build.log" 2>&1; then
-  cat "$build/build.log" >&2
-  echo "fuzz: the fuzz targets did not build" >&2
-  exit 1
-fi
+for t in "${targets[@]}"; do
+  if [ ! -x "$build/${t}_fuzzer" ]; then
+    echo "fuzz: $build/${t}_fuzzer is missing" >&2
+    exit 1
+  fi
+done
 
 if $smoke; then
   seconds=${FUZZ_SMOKE_SECONDS:-5}

@@ -11,7 +11,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake ninja-build pkg-config
   libsqlite3-dev sqlite3
   libjsoncpp-dev libcli11-dev
   libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev zlib1g-dev libmimalloc-dev

@@ -1,14 +1,21 @@
 #include "mesh/http_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <civetweb.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "mesh/gzip.h"
@@ -276,6 +283,31 @@ int HandleRequest(mg_connection* conn, void* data) {
   return 500;
 }
 
+// The address Stop connects to: the listen host, or loopback for a wildcard; false when the host
+// is not a numeric address.
+bool WakeAddress(const std::string& listen, int port, sockaddr_storage* addr, socklen_t* len) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty() || host == "0.0.0.0" || host == "localhost") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  std::memset(addr, 0, sizeof *addr);
+  auto* v4 = reinterpret_cast<sockaddr_in*>(addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(addr);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    *len = sizeof *v4;
+    return true;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    *len = sizeof *v6;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options, HttpHandler handler) {
@@ -334,7 +366,27 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options, Ht
 
 void HttpServer::Stop() {
   if (impl_ && impl_->ctx) {
+    // civetweb's master thread polls the listening socket 2 s at a time and sees mg_stop's flag
+    // only when poll returns: connecting to it while mg_stop waits ends that wait at once.
+    std::atomic<bool> stopped{false};
+    std::thread waker;
+    sockaddr_storage addr;
+    socklen_t len = 0;
+    if (port_ > 0 && WakeAddress(impl_->options.listen, port_, &addr, &len)) {
+      waker = std::thread([&] {
+        while (!stopped) {
+          const int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+          if (fd >= 0) {
+            (void)connect(fd, reinterpret_cast<const sockaddr*>(&addr), len);
+            close(fd);
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      });
+    }
     mg_stop(impl_->ctx);
+    stopped = true;
+    if (waker.joinable()) waker.join();
     impl_->ctx = nullptr;
   }
 }

@@ -1,6 +1,4 @@
-# Unit suites of the instrumentation for C++ services (ObservableService, MetricsPusher): one
-# GoogleTest executable per file, labelled "unit". Included from tests/unit/CMakeLists.txt.
+# Unit suites of the instrumentation for C++ services (ObservableService, MetricsPusher), one
+# file each, added to mesh_unit_tests. Included from tests/unit/CMakeLists.txt.
 
-foreach(concept observable_service metrics_pusher)
-  mesh_unit_test(${concept} SQLite::SQLite3 JsonCpp::JsonCpp)
-endforeach()
+list(APPEND MESH_UNIT_TEST_SOURCES observable_service_test.cpp metrics_pusher_test.cpp)
