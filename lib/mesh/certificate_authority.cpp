@@ -28,11 +28,13 @@ Status SetValidity(X509* cert, int64_t not_before_ns, int64_t not_after_ns) {
   return Status::Ok();
 }
 
-// 128 random bits, positive: serial numbers must be unique per CA and unpredictable.
+// 126 random bits: serial numbers must be unique per CA and unpredictable. The first byte's top
+// bit is cleared (a positive number) and the next one set, so that every serial is 16 bytes long
+// (32 hex digits); a leading zero byte would otherwise shorten one in 256.
 Status SetRandomSerial(X509* cert) {
   unsigned char bytes[16];
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) return Status::IOError(x509::OpenSslError("no randomness"));
-  bytes[0] &= 0x7f;
+  bytes[0] = static_cast<unsigned char>((bytes[0] & 0x7f) | 0x40);
   BIGNUM* bn = BN_bin2bn(bytes, sizeof(bytes), nullptr);
   const bool ok = bn != nullptr && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != nullptr;
   BN_free(bn);

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <set>
+#include <string>
+
 #include "mesh/certificate_authority.h"
 #include "test_support.h"
 
@@ -47,6 +50,25 @@ TEST(X509, InspectReadsIdentityAndValidity) {
   EXPECT_EQ(info->not_before_ns, kNow);
   EXPECT_EQ(info->not_after_ns, kNow + 24 * kHour);
   EXPECT_EQ(info->serial_hex.size(), 32u);
+}
+
+// Random serials with a leading zero byte used to come out 30 hex digits long, one in 256.
+TEST(X509, IssuedSerialsAreAlways32HexDigitsAndDistinct) {
+  Result<CertificateAuthority> ca = CertificateAuthority::Create("mesh.local", kNow);
+  ASSERT_TRUE(ca.ok());
+  Result<std::string> key = GeneratePrivateKeyPem();
+  Result<std::string> csr = MakeCsrPem(*key, "orders", "spiffe://mesh.local/service/orders");
+  ASSERT_TRUE(csr.ok());
+  std::set<std::string> serials;
+  for (int i = 0; i < 512; ++i) {
+    Result<std::string> cert = ca->Issue({*csr, "orders", kNow, kNow + kHour});
+    ASSERT_TRUE(cert.ok());
+    Result<CertificateInfo> info = InspectCertificate(*cert);
+    ASSERT_TRUE(info.ok());
+    ASSERT_EQ(info->serial_hex.size(), 32u) << info->serial_hex;
+    serials.insert(info->serial_hex);
+  }
+  EXPECT_EQ(serials.size(), 512u);
 }
 
 TEST(X509, InspectRejectsWhatIsNotACertificate) {
