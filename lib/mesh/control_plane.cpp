@@ -20,6 +20,7 @@
 #include "mesh/signal_source.h"
 #include "mesh/sqlite_db.h"
 #include "mesh/time_format.h"
+#include "mesh/token_file.h"
 #include "mesh/zipkin.h"
 
 namespace mesh {
@@ -56,17 +57,6 @@ Result<size_t> LimitParam(const HttpRequest& r) {
 // Protobuf is OTLP's other encoding; we take JSON only, and say so.
 bool IsProtobuf(const HttpRequest& r) {
   return r.Header("content-type").find("protobuf") != std::string::npos;
-}
-
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  const std::string_view longer = a.size() >= b.size() ? a : b;
-  for (size_t i = 0; i < longer.size(); ++i) {
-    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= x ^ y;
-  }
-  return diff == 0;
 }
 
 // The token of "Authorization: Bearer <token>" ("" when there is none). The scheme is

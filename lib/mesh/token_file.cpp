@@ -55,12 +55,15 @@ bool BearerTokenMatches(const std::string& authorization, const std::string& tok
   if (token.empty() || authorization.size() <= kBearer.size() || authorization.compare(0, kBearer.size(), kBearer) != 0) {
     return false;
   }
-  const std::string_view given = std::string_view(authorization).substr(kBearer.size());
-  unsigned char diff = given.size() == token.size() ? 0 : 1;
-  const size_t longest = std::max(given.size(), token.size());
+  return ConstantTimeEquals(std::string_view(authorization).substr(kBearer.size()), token);
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const size_t longest = std::max(a.size(), b.size());
   for (size_t i = 0; i < longest; ++i) {
-    const unsigned char x = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
-    const unsigned char y = i < token.size() ? static_cast<unsigned char>(token[i]) : 0;
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
     diff |= x ^ y;
   }
   return diff == 0;

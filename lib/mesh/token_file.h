@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "mesh/status.h"
 
@@ -16,5 +17,9 @@ Result<std::string> ReadTokenFile(const std::string& path);
 // Whether an Authorization header value is "Bearer <token>", compared in constant time so that
 // the time taken does not tell how much of a guess was right.
 bool BearerTokenMatches(const std::string& authorization, const std::string& token);
+
+// Whether a and b are equal, in a time that depends on their lengths only, not on where they
+// differ: comparing secrets.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
 }  // namespace mesh

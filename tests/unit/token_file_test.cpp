@@ -104,6 +104,16 @@ TEST_F(TokenFileTest, MissingFileIsAnIOErrorNamingThePath) {
 namespace mesh {
 namespace {
 
+TEST(ConstantTimeEquals, EqualOnlyWhenSameBytesAndLength) {
+  EXPECT_TRUE(ConstantTimeEquals("s3cret", "s3cret"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+  EXPECT_FALSE(ConstantTimeEquals("s3cret", "s3creT"));
+  EXPECT_FALSE(ConstantTimeEquals("s3cret", "s3cre"));
+  EXPECT_FALSE(ConstantTimeEquals("s3cre", "s3cret"));
+  EXPECT_FALSE(ConstantTimeEquals("", "x"));
+  EXPECT_FALSE(ConstantTimeEquals(std::string_view("a\0", 2), "a"));  // a NUL is a byte like another
+}
+
 TEST(BearerTokenMatches, AcceptsOnlyTheExactTokenAfterBearer) {
   EXPECT_TRUE(BearerTokenMatches("Bearer s3cret", "s3cret"));
   EXPECT_FALSE(BearerTokenMatches("Bearer s3cre", "s3cret"));
