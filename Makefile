@@ -3,6 +3,10 @@ PREFIX    ?= /usr/local
 DESTDIR   ?=
 BUILD_DIR ?= build
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+# Tests run two per core: most integration tests spend their time waiting on the servers they
+# start (a 30 s outage, a rotation), so with one per core the cores sat half idle (172 s against
+# 119 s for the whole suite on 2 cores).
+TEST_JOBS ?= $(shell echo $$(( $(JOBS) * 2 )))
 CMAKE_ARGS ?=
 
 .PHONY: all deps build test install clean asan tsan bench demo soak fuzz fuzz-smoke
@@ -23,7 +27,7 @@ build: deps
 # Every ctest test: unit, integration, interop, reliability, and the fuzz smoke run (label fuzz:
 # each fuzz target on its seed corpus plus 5 s of mutation).
 test: build
-	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(TEST_JOBS) --timeout 300
 
 # The fuzz smoke run on its own, in build-fuzz.
 fuzz-smoke: deps
