@@ -332,6 +332,14 @@ struct SessionFree {
   void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
 };
 
+// A copy of a connection's session, not the connection's own object: OpenSSL marks that one
+// not resumable when the connection is freed without a TLS shutdown, which is how pooled
+// connections end (idle sweep, a full pool, a client gone mid-exchange).
+struct StoredSession {
+  const SSL_SESSION* source = nullptr;  // what `copy` was made from: copy once per session
+  std::unique_ptr<SSL_SESSION, SessionFree> copy;
+};
+
 struct Worker {
   // Before the io_context: the coroutines it destroys give their chunks back on the way.
   ChunkPool chunks;
@@ -341,7 +349,7 @@ struct Worker {
   IdlePool<TcpStream> idle_plain;
   IdlePool<TlsStream> idle_tls;
   // The last TLS session per upstream endpoint, to resume instead of a full handshake.
-  std::unordered_map<std::string, std::unique_ptr<SSL_SESSION, SessionFree>> tls_sessions;
+  std::unordered_map<std::string, StoredSession> tls_sessions;
   std::mt19937_64 rng{std::random_device{}()};
   std::thread thread;
 };
@@ -823,7 +831,7 @@ Task<beast::error_code> HttpProxy::Impl::Open(Worker& w, TlsStream& upstream,
   if (ec) co_return ec;
   const std::string key = endpoint.host + ':' + std::to_string(endpoint.port);
   if (auto it = w.tls_sessions.find(key); it != w.tls_sessions.end()) {
-    SSL_set_session(upstream.native_handle(), it->second.get());
+    SSL_set_session(upstream.native_handle(), it->second.copy.get());
   }
   beast::get_lowest_layer(upstream).expires_at(std::min(steady_clock::now() + kTlsHandshakeTimeout, deadline));
   co_await upstream.async_handshake(asio::ssl::stream_base::client, Redirect(ec));
@@ -850,11 +858,15 @@ void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<Tc
 // The session is taken now rather than after the handshake: TLS 1.3 tickets arrive with the
 // first answer, and only then is the session resumable.
 void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<TlsStream> upstream) const {
-  SSL_SESSION* session = SSL_get1_session(upstream->native_handle());
+  const SSL_SESSION* session = SSL_get0_session(upstream->native_handle());
   if (session != nullptr && SSL_SESSION_is_resumable(session)) {
-    w.tls_sessions[key].reset(session);
-  } else {
-    SSL_SESSION_free(session);
+    StoredSession& stored = w.tls_sessions[key];
+    if (stored.source != session) {
+      if (SSL_SESSION* copy = SSL_SESSION_dup(session); copy != nullptr) {
+        stored.copy.reset(copy);
+        stored.source = session;
+      }
+    }
   }
   beast::get_lowest_layer(*upstream).expires_never();
   w.idle_tls.Put(key, std::move(upstream), steady_clock::now());
