@@ -19,11 +19,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
+#include <charconv>
 #include <exception>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <span>
 #include <string_view>
 #include <thread>
 #include <type_traits>
@@ -119,25 +121,47 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+bool IEquals(std::string_view a, std::string_view b) {
+  return beast::iequals(beast::string_view(a.data(), a.size()), beast::string_view(b.data(), b.size()));
+}
+
+// Whether the comma-separated `list` (a Connection header's value) names `name`.
+bool ListNames(std::string_view list, std::string_view name) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    if (IEquals(Trim(list.substr(0, comma)), name)) return true;
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  return false;
+}
+
 // RFC 9110 §7.6.1: the headers meant for this connection only, including those Connection names.
-void RemoveHopByHop(http::fields& fields) {
-  std::vector<std::string> named;
+bool IsHopByHop(const http::fields& fields, const http::fields::value_type& f) {
+  switch (f.name()) {
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::proxy_connection:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::transfer_encoding:
+    case http::field::upgrade:
+      return true;
+    default:
+      break;
+  }
   const auto [first, last] = fields.equal_range(http::field::connection);
   for (auto it = first; it != last; ++it) {
-    std::string_view list = Sv(it->value());
-    while (!list.empty()) {
-      const size_t comma = list.find(',');
-      const std::string_view token = Trim(list.substr(0, comma));
-      if (!token.empty()) named.emplace_back(token);
-      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-    }
+    if (ListNames(Sv(it->value()), Sv(f.name_string()))) return true;
   }
-  for (const std::string& name : named) fields.erase(name);
-  for (const http::field f : {http::field::connection, http::field::keep_alive,
-                              http::field::proxy_connection, http::field::te, http::field::trailer,
-                              http::field::transfer_encoding, http::field::upgrade}) {
-    fields.erase(f);
-  }
+  return false;
+}
+
+bool NameIs(const http::fields::value_type& f, std::string_view name) {
+  return IEquals(Sv(f.name_string()), name);
+}
+
+void AppendField(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
 }
 
 // The service a request names: its Host header without the port.
@@ -238,32 +262,35 @@ struct RelayResult {
   beast::error_code ec;
 };
 
-// Writes the message whose header `parser` has read from `in` to `out` through `sr`, then
-// streams the body it still has to read; `bytes` counts the body bytes written. The header goes
-// in the same write as the first body bytes when those are already buffered (one send, not two);
-// otherwise it goes at once, so that the receiver is not kept waiting for a body to come.
+// Writes `head` (a message head we wrote, see WriteRequestHead and WriteResponseHead) to `out`,
+// then streams the body `parser` still has to read from `in`, re-chunked when `chunked`;
+// `bytes` counts the body bytes written. The head goes in the same write as the first body bytes
+// when those are already buffered (one send, not two); otherwise it goes at once, so that the
+// receiver is not kept waiting for a body to come.
 template <bool kRequest, class In, class Out>
 Task<RelayResult> RelayMessage(In& in, beast::flat_buffer& in_buffer, Expiry in_expiry,
-                                          http::parser<kRequest, http::buffer_body>& parser,
-                                          Out& out, Expiry out_expiry,
-                                          http::serializer<kRequest, http::buffer_body>& sr,
-                                          ChunkPool& chunks, uint64_t& bytes) {
+                               http::parser<kRequest, http::buffer_body>& parser, Out& out,
+                               Expiry out_expiry, std::string_view head, bool chunked,
+                               ChunkPool& chunks, uint64_t& bytes) {
+  static constexpr std::string_view kChunkEnd = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  static constexpr std::string_view kChunkEndAndLast = "\r\n0\r\n\r\n";
   RelayResult result;
   auto& body = parser.get().body();
   BorrowedChunk chunk(chunks);
-  while (!sr.is_done()) {
+  bool head_sent = false;
+  for (;;) {
     size_t n = 0;
-    if (!parser.is_done() && !sr.is_header_done() && in_buffer.size() == 0) {
-      body.data = nullptr;
-      body.more = true;
-      out_expiry.Arm(out);
-      co_await http::async_write_header(out, sr, Redirect(result.ec));
-      if (result.ec) {
-        result.failure = RelayFailure::kWrite;
-        co_return result;
-      }
-    }
     if (!parser.is_done()) {
+      if (!head_sent && in_buffer.size() == 0) {
+        out_expiry.Arm(out);
+        co_await asio::async_write(out, asio::buffer(head), Redirect(result.ec));
+        if (result.ec) {
+          result.failure = RelayFailure::kWrite;
+          co_return result;
+        }
+        head_sent = true;
+      }
       body.data = chunk.get();
       body.size = kRelayChunk;
       in_expiry.Arm(in);
@@ -274,22 +301,37 @@ Task<RelayResult> RelayMessage(In& in, beast::flat_buffer& in_buffer, Expiry in_
         co_return result;
       }
       n = kRelayChunk - body.size;
-      // An empty buffer with more to come would read as the last chunk: wait for bytes.
+      // Nothing to write yet: wait for bytes.
       if (n == 0 && !parser.is_done()) continue;
     }
-    body.data = n > 0 ? chunk.get() : nullptr;
-    body.size = n;
-    body.more = !parser.is_done();
-    out_expiry.Arm(out);
-    co_await http::async_write(out, sr, Redirect(result.ec));
-    if (result.ec == http::error::need_buffer) result.ec = {};
-    if (result.ec) {
-      result.failure = RelayFailure::kWrite;
-      co_return result;
+    const bool last = parser.is_done();
+    std::array<asio::const_buffer, 4> pieces;
+    size_t count = 0;
+    if (!head_sent) pieces[count++] = asio::buffer(head);
+    std::array<char, 20> size_line;
+    if (chunked && n > 0) {
+      char* end = std::to_chars(size_line.data(), size_line.data() + 16, n, 16).ptr;
+      *end++ = '\r';
+      *end++ = '\n';
+      pieces[count++] = asio::buffer(size_line.data(), static_cast<size_t>(end - size_line.data()));
     }
+    if (n > 0) pieces[count++] = asio::buffer(chunk.get(), n);
+    if (chunked) {
+      const std::string_view tail = n > 0 ? (last ? kChunkEndAndLast : kChunkEnd) : (last ? kLastChunk : "");
+      if (!tail.empty()) pieces[count++] = asio::buffer(tail);
+    }
+    if (count > 0) {
+      out_expiry.Arm(out);
+      co_await asio::async_write(out, std::span(pieces.data(), count), Redirect(result.ec));
+      if (result.ec) {
+        result.failure = RelayFailure::kWrite;
+        co_return result;
+      }
+    }
+    head_sent = true;
     bytes += n;
+    if (last) co_return result;
   }
-  co_return result;
 }
 
 // Idle keep-alive upstream connections of one kind by "host:port", each with when it went idle.
@@ -400,7 +442,21 @@ std::string PeerService(TlsStream& stream, const std::string& trust_domain) {
 }
 
 // One request's state, from its header to its completion record.
+// The heads of one client connection's messages, written by hand into buffers the connection
+// reuses: Beast's serializer, and setting fields on the parsed messages, allocated per header.
+struct HeadBuffers {
+  std::string request;   // toward the upstream
+  std::string response;  // toward the client
+};
+
+// How an upstream's answer goes to the client.
+struct ResponseFraming {
+  bool keep_alive = false;  // the client connection may carry another request
+  bool chunked = false;     // the body is re-chunked (its length is not known)
+};
+
 struct Exchange {
+  HeadBuffers* heads = nullptr;
   ProxiedRequest record;
   SteadyTime started;
   SteadyTime deadline;
@@ -462,7 +518,7 @@ struct HttpProxy::Impl {
   Task<void> Serve(Worker& w, Client& client, const std::string& client_ip,
                               const std::string& peer_service);
   template <class Client>
-  Task<bool> Handle(Worker& w, Client& client, beast::flat_buffer& buffer,
+  Task<bool> Handle(Worker& w, Client& client, beast::flat_buffer& buffer, HeadBuffers& heads,
                                RequestParser& parser, const std::string& client_ip,
                                const std::string& peer_service);
   template <class Client>
@@ -504,10 +560,9 @@ struct HttpProxy::Impl {
 
   void StartExchange(Exchange& x, const http::request_header<>& req,
                      const std::string& client_ip) const;
-  void PrepareUpstreamRequest(http::request<http::buffer_body>& req, const RequestParser& parser,
-                              const Exchange& x) const;
-  bool PrepareResponse(http::response<http::buffer_body>& res, const ResponseParser& parser,
-                       const Exchange& x) const;
+  void WriteRequestHead(std::string& out, const RequestParser& parser, const Exchange& x,
+                        std::string_view default_host) const;
+  ResponseFraming WriteResponseHead(std::string& out, const ResponseParser& parser, const Exchange& x) const;
   template <class Message>
   void AddProxyHeaders(Message& message, const Exchange& x) const;
   std::optional<std::chrono::milliseconds> RetryDelay(Worker& w, int attempt,
@@ -606,6 +661,7 @@ Task<void> HttpProxy::Impl::Serve(Worker& w, Client& client, const std::string& 
                                              const std::string& peer_service) {
   beast::error_code ec;
   beast::flat_buffer buffer;
+  HeadBuffers heads;
   for (bool keep_alive = true; keep_alive && !stopping.load();) {
     RequestParser parser;
     parser.header_limit(kRequestHeaderLimit);
@@ -616,7 +672,7 @@ Task<void> HttpProxy::Impl::Serve(Worker& w, Client& client, const std::string& 
       if (IsParseError(ec)) co_await RefuseMalformed(client, ec, client_ip);
       break;
     }
-    keep_alive = co_await Handle(w, client, buffer, parser, client_ip, peer_service);
+    keep_alive = co_await Handle(w, client, buffer, heads, parser, client_ip, peer_service);
   }
 }
 
@@ -668,11 +724,12 @@ void HttpProxy::Impl::StartExchange(Exchange& x, const http::request_header<>& r
 
 template <class Client>
 Task<bool> HttpProxy::Impl::Handle(Worker& w, Client& client, beast::flat_buffer& buffer,
-                                              RequestParser& parser, const std::string& client_ip,
-                                              const std::string& peer_service) {
+                                   HeadBuffers& heads, RequestParser& parser,
+                                   const std::string& client_ip, const std::string& peer_service) {
   InFlight counted(in_flight);
   http::request<http::buffer_body>& req = parser.get();
   Exchange x;
+  x.heads = &heads;
   StartExchange(x, req, client_ip);
   x.record.client_service = peer_service;
   x.record.method = Sv(req.method_string());
@@ -724,7 +781,6 @@ Task<bool> HttpProxy::Impl::Handle(Worker& w, Client& client, beast::flat_buffer
   // The proxy answers 100-continue itself (and strips Expect) so that the upstream never sees
   // an interim answer it would have to relay.
   const bool expects_continue = beast::iequals(req[http::field::expect], "100-continue");
-  PrepareUpstreamRequest(req, parser, x);
   if (expects_continue && !x.client_http10 && !parser.is_done()) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     beast::error_code ec;
@@ -738,22 +794,38 @@ Task<bool> HttpProxy::Impl::Handle(Worker& w, Client& client, beast::flat_buffer
   co_return keep;
 }
 
-void HttpProxy::Impl::PrepareUpstreamRequest(http::request<http::buffer_body>& req,
-                                             const RequestParser& parser, const Exchange& x) const {
-  std::string forwarded_for;
+// The request line and headers toward the upstream: end-to-end headers as received, then ours.
+// Always HTTP/1.1 and keep-alive; a chunked body is re-chunked, a Content-Length one kept.
+void HttpProxy::Impl::WriteRequestHead(std::string& out, const RequestParser& parser,
+                                       const Exchange& x, std::string_view default_host) const {
+  const http::request<http::buffer_body>& req = parser.get();
+  const bool chunked = parser.chunked();
+  out.clear();
+  out.append(Sv(req.method_string())).append(" ").append(Sv(req.target())).append(" HTTP/1.1\r\n");
+  bool has_host = false;
+  for (const auto& f : req) {
+    if (IsHopByHop(req, f) || f.name() == http::field::expect ||
+        (chunked && f.name() == http::field::content_length) || NameIs(f, "X-Request-ID") ||
+        NameIs(f, "X-Forwarded-For") || NameIs(f, "X-Forwarded-Proto") || NameIs(f, "traceparent") ||
+        NameIs(f, "x-mesh-timeout")) {
+      continue;
+    }
+    has_host = has_host || f.name() == http::field::host;
+    AppendField(out, Sv(f.name_string()), Sv(f.value()));
+  }
+  // An HTTP/1.0 request may come without Host; the HTTP/1.1 one we send may not.
+  if (!has_host) AppendField(out, "Host", default_host);
+  AppendField(out, "X-Request-ID", x.record.request_id);
+  out.append("X-Forwarded-For: ");
   const auto [first, last] = req.equal_range("X-Forwarded-For");
-  for (auto it = first; it != last; ++it) forwarded_for.append(Sv(it->value())).append(", ");
-  forwarded_for += x.record.client_address;
-  RemoveHopByHop(req);
-  req.erase("x-mesh-timeout");
-  req.erase(http::field::expect);
-  req.set("X-Request-ID", x.record.request_id);
-  req.set("X-Forwarded-For", forwarded_for);
-  req.set("X-Forwarded-Proto", "http");
-  req.set("traceparent", FormatTraceParent({x.record.trace_id, x.record.span_id, true}));
-  req.version(11);
-  // Content-Length is end-to-end and stays; a chunked body is re-chunked toward the upstream.
-  if (parser.chunked()) req.chunked(true);
+  for (auto it = first; it != last; ++it) out.append(Sv(it->value())).append(", ");
+  out.append(x.record.client_address).append("\r\n");
+  AppendField(out, "X-Forwarded-Proto", "http");
+  out.append("traceparent: ");
+  AppendTraceParent(out, x.record.trace_id, x.record.span_id, true);
+  out.append("\r\n");
+  if (chunked) out.append("Transfer-Encoding: chunked\r\n");
+  out.append("\r\n");
 }
 
 template <class Client>
@@ -881,7 +953,6 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
   const Expiry to_client{};
   const bool replayable = x.idempotent && !x.has_body;
   const std::string key = endpoint.host + ':' + std::to_string(endpoint.port);
-  http::request<http::buffer_body>& req = parser.get();
   std::unique_ptr<Upstream> upstream;
   beast::flat_buffer upstream_buffer;
   std::optional<ResponseParser> rp;
@@ -902,11 +973,10 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
       if (ec) break;
     }
     stage = Stage::kSend;
-    // An HTTP/1.0 request may come without Host; the HTTP/1.1 one we send may not.
-    if (req.find(http::field::host) == req.end()) req.set(http::field::host, key);
-    http::serializer<true, http::buffer_body> sr{req};
-    const RelayResult sent = co_await RelayMessage(client, buffer, to_client, parser, *upstream,
-                                                   to_upstream, sr, w.chunks, x.record.request_bytes);
+    WriteRequestHead(x.heads->request, parser, x, key);
+    const RelayResult sent =
+        co_await RelayMessage(client, buffer, to_client, parser, *upstream, to_upstream, x.heads->request,
+                              parser.chunked(), w.chunks, x.record.request_bytes);
     if (sent.failure == RelayFailure::kRead) {
       // The client stopped sending its body: nobody to answer, and the upstream is not to
       // blame.
@@ -953,7 +1023,7 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
     co_return a;
   }
 
-  http::response<http::buffer_body>& res = rp->get();
+  const http::response<http::buffer_body>& res = rp->get();
   const unsigned code = res.result_int();
   if ((code == 502 || code == 503 || code == 504) && replayable) {
     a.retry_after = RetryDelay(w, attempt, x);
@@ -967,10 +1037,10 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
   a.answered = true;
   a.outcome = code >= 500 ? AttemptOutcome::kServerError : AttemptOutcome::kSuccess;
   const bool upstream_keep_alive = rp->keep_alive();
-  const bool client_keep_alive = PrepareResponse(res, *rp, x);
-  http::serializer<false, http::buffer_body> sr{res};
-  const RelayResult relayed = co_await RelayMessage(*upstream, upstream_buffer, to_upstream, *rp, client,
-                                                    to_client, sr, w.chunks, x.record.response_bytes);
+  const ResponseFraming framing = WriteResponseHead(x.heads->response, *rp, x);
+  const RelayResult relayed =
+      co_await RelayMessage(*upstream, upstream_buffer, to_upstream, *rp, client, to_client, x.heads->response,
+                            framing.chunked, w.chunks, x.record.response_bytes);
   if (relayed.failure == RelayFailure::kRead) {
     a.outcome =
         relayed.ec == beast::error::timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kReset;
@@ -981,28 +1051,50 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
     x.record.error = "client went away: " + relayed.ec.message();
     co_return a;
   }
-  a.keep_alive = client_keep_alive;
+  a.keep_alive = framing.keep_alive;
   if (upstream_keep_alive && upstream_buffer.size() == 0) Idle(w, key, std::move(upstream));
   co_return a;
 }
 
-bool HttpProxy::Impl::PrepareResponse(http::response<http::buffer_body>& res,
-                                      const ResponseParser& parser, const Exchange& x) const {
-  const bool unknown_length = !parser.is_done() && !parser.content_length();
-  RemoveHopByHop(res);
-  AddProxyHeaders(res, x);
-  res.version(11);
-  bool keep_alive = x.client_keep_alive;
-  if (unknown_length) {
-    // An HTTP/1.0 client cannot read chunks: the end of the body is the end of the connection.
+// The status line and headers toward the client: the upstream's status and end-to-end headers,
+// then ours. A body of unknown length is re-chunked, or ends the connection for an HTTP/1.0
+// client, which cannot read chunks.
+ResponseFraming HttpProxy::Impl::WriteResponseHead(std::string& out, const ResponseParser& parser,
+                                                   const Exchange& x) const {
+  const http::response<http::buffer_body>& res = parser.get();
+  ResponseFraming framing{.keep_alive = x.client_keep_alive};
+  if (!parser.is_done() && !parser.content_length()) {
     if (x.client_http10) {
-      keep_alive = false;
+      framing.keep_alive = false;
     } else {
-      res.chunked(true);
+      framing.chunked = true;
     }
   }
-  SetConnection(res, keep_alive, x.client_http10);
-  return keep_alive;
+  out.clear();
+  std::array<char, 4> code;
+  std::to_chars(code.data(), code.data() + code.size(), res.result_int());
+  out.append("HTTP/1.1 ").append(code.data(), 3).append(" ");
+  const std::string_view reason = Sv(res.reason());
+  out.append(reason.empty() ? Sv(http::obsolete_reason(res.result())) : reason).append("\r\n");
+  for (const auto& f : res) {
+    if (IsHopByHop(res, f) || NameIs(f, "X-Service-Name") || NameIs(f, "X-Proxy-Version") ||
+        NameIs(f, "X-Trace-ID")) {
+      continue;
+    }
+    AppendField(out, Sv(f.name_string()), Sv(f.value()));
+  }
+  AppendField(out, "X-Service-Name", options.service);
+  AppendField(out, "X-Proxy-Version", MESH_VERSION);
+  AppendField(out, "X-Trace-ID", x.record.trace_id);
+  if (framing.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  // Without Connection, HTTP/1.1 means keep-alive and HTTP/1.0 means close.
+  if (!framing.keep_alive) {
+    out.append("Connection: close\r\n");
+  } else if (x.client_http10) {
+    out.append("Connection: keep-alive\r\n");
+  }
+  out.append("\r\n");
+  return framing;
 }
 
 template <class Message>

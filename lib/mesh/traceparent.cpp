@@ -67,12 +67,16 @@ Result<TraceParent> ParseTraceParent(std::string_view header) {
 std::string FormatTraceParent(const TraceParent& parent) {
   std::string out;
   out.reserve(kVersion00Length);
-  out += "00-";
-  out += parent.trace_id;
-  out += '-';
-  out += parent.span_id;
-  out += parent.sampled ? "-01" : "-00";
+  AppendTraceParent(out, parent.trace_id, parent.span_id, parent.sampled);
   return out;
+}
+
+void AppendTraceParent(std::string& out, std::string_view trace_id, std::string_view span_id, bool sampled) {
+  out += "00-";
+  out += trace_id;
+  out += '-';
+  out += span_id;
+  out += sampled ? "-01" : "-00";
 }
 
 }  // namespace mesh

@@ -21,5 +21,7 @@ struct TraceParent {
 Result<TraceParent> ParseTraceParent(std::string_view header);
 // Always version 00.
 std::string FormatTraceParent(const TraceParent& parent);
+// The same, appended to `out` from ids the caller already holds (no TraceParent to build).
+void AppendTraceParent(std::string& out, std::string_view trace_id, std::string_view span_id, bool sampled);
 
 }  // namespace mesh

@@ -122,6 +122,12 @@ TEST(FormatTraceParent, WritesVersionZeroWithSampledFlag) {
             std::string("00-") + kTraceId + "-" + kSpanId + "-00");
 }
 
+TEST(AppendTraceParent, AppendsAfterWhatIsThere) {
+  std::string out = "traceparent: ";
+  AppendTraceParent(out, kTraceId, kSpanId, true);
+  EXPECT_EQ(out, std::string("traceparent: ") + kHeader);
+}
+
 TEST(FormatTraceParent, RoundTripsThroughParse) {
   for (bool sampled : {true, false}) {
     Result<TraceParent> parsed = ParseTraceParent(FormatTraceParent({kTraceId, kSpanId, sampled}));
