@@ -922,6 +922,19 @@ TEST(HttpProxy, ReconnectsWhenPooledConnectionWasClosedByUpstream) {
   EXPECT_EQ(upstream.accepts(), 2);
 }
 
+// A POST cannot be replayed once sent: the pooled connection is checked before it carries one.
+TEST(HttpProxy, ChecksAPooledConnectionBeforeItCarriesARequestThatCannotBeReplayed) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  Client client(proxy.port());
+  EXPECT_EQ(client.Send({.target = "/then-close"}).status, 200);
+  ASSERT_TRUE(WaitFor([&] { return upstream.open_connections() == 0; }));
+  EXPECT_EQ(client.Send({.method = "POST", .target = "/form", .body = "a=1"}).status, 200);
+  EXPECT_EQ(client.Send({.method = "POST", .target = "/ping"}).status, 200);
+  EXPECT_EQ(upstream.accepts(), 2);
+  EXPECT_EQ(upstream.last().method, "POST");
+}
+
 TEST(HttpProxy, RetriesOnceOnFreshConnectionWhenPooledOneDropsTheRequest) {
   TestUpstream upstream;
   auto selector = std::make_shared<ScriptedUpstreams>(std::vector<Endpoint>{upstream.endpoint()});
