@@ -262,6 +262,35 @@ struct RelayResult {
   beast::error_code ec;
 };
 
+// Writes to a plaintext stream what its socket takes at once, without waiting, and returns what
+// is left (empty, nearly always). A write that completes this way costs one system call and no
+// operation, handler, timer or trip through the event loop. Over TLS the engine writes records
+// asynchronously: everything is left.
+std::span<asio::const_buffer> WriteNow(TcpStream& out, std::span<asio::const_buffer> pieces, beast::error_code& ec) {
+  size_t written = out.socket().write_some(pieces, ec);
+  if (ec == asio::error::would_block) ec = {};
+  while (!pieces.empty() && written >= pieces.front().size()) {
+    written -= pieces.front().size();
+    pieces = pieces.subspan(1);
+  }
+  if (!pieces.empty()) pieces.front() += written;
+  return pieces;
+}
+std::span<asio::const_buffer> WriteNow(TlsStream&, std::span<asio::const_buffer> pieces, beast::error_code&) {
+  return pieces;
+}
+
+// The write a relay step needs: at once when the socket takes it, else waiting under `expiry`.
+template <class Out>
+Task<beast::error_code> Write(Out& out, Expiry expiry, std::span<asio::const_buffer> pieces) {
+  beast::error_code ec;
+  pieces = WriteNow(out, pieces, ec);
+  if (ec || pieces.empty()) co_return ec;
+  expiry.Arm(out);
+  co_await asio::async_write(out, pieces, Redirect(ec));
+  co_return ec;
+}
+
 // Writes `head` (a message head we wrote, see WriteRequestHead and WriteResponseHead) to `out`,
 // then streams the body `parser` still has to read from `in`, re-chunked when `chunked`;
 // `bytes` counts the body bytes written. The head goes in the same write as the first body bytes
@@ -283,8 +312,8 @@ Task<RelayResult> RelayMessage(In& in, beast::flat_buffer& in_buffer, Expiry in_
     size_t n = 0;
     if (!parser.is_done()) {
       if (!head_sent && in_buffer.size() == 0) {
-        out_expiry.Arm(out);
-        co_await asio::async_write(out, asio::buffer(head), Redirect(result.ec));
+        std::array<asio::const_buffer, 1> pieces{asio::buffer(head)};
+        result.ec = co_await Write(out, out_expiry, pieces);
         if (result.ec) {
           result.failure = RelayFailure::kWrite;
           co_return result;
@@ -321,8 +350,7 @@ Task<RelayResult> RelayMessage(In& in, beast::flat_buffer& in_buffer, Expiry in_
       if (!tail.empty()) pieces[count++] = asio::buffer(tail);
     }
     if (count > 0) {
-      out_expiry.Arm(out);
-      co_await asio::async_write(out, std::span(pieces.data(), count), Redirect(result.ec));
+      result.ec = co_await Write(out, out_expiry, std::span(pieces.data(), count));
       if (result.ec) {
         result.failure = RelayFailure::kWrite;
         co_return result;
@@ -637,6 +665,7 @@ Task<void> HttpProxy::Impl::Accept(Worker& w) {
 Task<void> HttpProxy::Impl::Session(Worker& w, Socket socket) {
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
+  socket.non_blocking(true, ec);  // for WriteNow
   const tcp::endpoint remote = socket.remote_endpoint(ec);
   const std::string client_ip = ec ? std::string() : remote.address().to_string();
   const std::shared_ptr<const TlsContexts> contexts =
@@ -884,6 +913,7 @@ Task<beast::error_code> HttpProxy::Impl::Connect(TcpStream& upstream,
   if (!ec) {
     beast::error_code ignored;
     upstream.socket().set_option(tcp::no_delay(true), ignored);
+    upstream.socket().non_blocking(true, ignored);  // for WriteNow
   }
   co_return ec;
 }

@@ -268,6 +268,7 @@ struct Call {
   std::string body;              // sent with Content-Length when not empty
   uint64_t chunked_pattern = 0;  // when > 0: that many pattern bytes, chunked
   uint64_t length_pattern = 0;   // when > 0: that many pattern bytes, with Content-Length
+  std::chrono::milliseconds pause_before_reading{0};  // lets the proxy fill the socket buffers
 };
 
 struct Reply {
@@ -354,6 +355,10 @@ class Client {
       co_return reply;
     }
 
+    if (call.pause_before_reading.count() > 0) {
+      asio::steady_timer pause(ioc_, call.pause_before_reading);
+      co_await pause.async_wait(Redirect(ec));
+    }
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     parser.skip(call.method == "HEAD");
@@ -811,6 +816,19 @@ TEST(HttpProxy, StreamsLargeChunkedDownloadIntact) {
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].response_bytes, kSize);
   // Still in step after a long chunked answer.
+  EXPECT_EQ(client.Send({.target = "/"}).body, "ok");
+}
+
+// The proxy writes what the socket takes at once and waits for the rest: a client that does not
+// read for a while makes both happen, and must still get every byte in order.
+TEST(HttpProxy, AClientThatFallsBehindStillGetsEveryByteInOrder) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  constexpr uint64_t kSize = (16ull << 20) + 3;
+  Client client(proxy.port());
+  const Reply reply = client.Send({.target = "/download/" + std::to_string(kSize), .pause_before_reading = 300ms});
+  ASSERT_EQ(reply.status, 200) << reply.error;
+  EXPECT_TRUE(reply.digest == PatternDigest(kSize));
   EXPECT_EQ(client.Send({.target = "/"}).body, "ok");
 }
 
