@@ -1,9 +1,10 @@
-// HttpClient: the control plane's HTTP client (libcurl), behind an interface so that callers
-// can be tested with a fake. A transport failure (refused, timed out, bad URL) is an error
-// Status; any HTTP answer, 5xx included, is a response: the caller decides what it means.
+// HttpClient: the control plane's HTTP client, behind an interface so that callers can be
+// tested with a fake. A transport failure (refused, timed out, bad URL) is an error Status; any
+// HTTP answer, 5xx included, is a response: the caller decides what it means.
 //
-// CurlHttpClient keeps one connection alive across calls; it is not thread-safe (use one per
-// thread).
+// CurlHttpClient (libcurl) serves meshd and the CLIs; meshproxy uses AsioHttpClient
+// (asio_http_client.h) so as not to load libcurl. CurlHttpClient keeps one connection alive
+// across calls; it is not thread-safe (use one per thread).
 #pragma once
 
 #include <memory>

@@ -2,13 +2,14 @@
 
 #include <json/value.h>
 
+#include "mesh/asio_http_client.h"
 #include "mesh/json_text.h"
 #include "mesh/x509.h"
 
 namespace mesh {
 
 PolicyWatcher::PolicyWatcher(Options options, std::unique_ptr<HttpClient> client)
-    : options_(std::move(options)), client_(client ? std::move(client) : std::make_unique<CurlHttpClient>(2000)) {}
+    : options_(std::move(options)), client_(client ? std::move(client) : std::make_unique<AsioHttpClient>(2000)) {}
 
 PolicyWatcher::~PolicyWatcher() {
   {

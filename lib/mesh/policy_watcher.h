@@ -28,7 +28,7 @@ class PolicyWatcher {
     std::chrono::milliseconds refresh_every{5000};
   };
 
-  // `client` defaults to a CurlHttpClient with a 2 s timeout.
+  // `client` defaults to an AsioHttpClient with a 2 s timeout.
   explicit PolicyWatcher(Options options, std::unique_ptr<HttpClient> client = nullptr);
   ~PolicyWatcher();  // stops the thread
 

@@ -1,5 +1,6 @@
 #include "mesh/registry_client.h"
 
+#include "mesh/asio_http_client.h"
 #include "mesh/http_message.h"
 #include "mesh/json_text.h"
 
@@ -7,7 +8,7 @@ namespace mesh {
 
 RegistryClient::RegistryClient(Options options, std::unique_ptr<HttpClient> client)
     : options_(std::move(options)),
-      client_(client ? std::move(client) : std::make_unique<CurlHttpClient>(2000)),
+      client_(client ? std::move(client) : std::make_unique<AsioHttpClient>(2000)),
       snapshot_(std::make_shared<const Snapshot>()) {
   while (!options_.meshd_url.empty() && options_.meshd_url.back() == '/') options_.meshd_url.pop_back();
 }

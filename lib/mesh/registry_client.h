@@ -41,7 +41,7 @@ class RegistryClient {
     std::chrono::milliseconds refresh_every{2000};
   };
 
-  // `client` defaults to a CurlHttpClient with a 2 s timeout.
+  // `client` defaults to an AsioHttpClient with a 2 s timeout.
   explicit RegistryClient(Options options, std::unique_ptr<HttpClient> client = nullptr);
   ~RegistryClient();  // stops the thread (does not deregister)
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "mesh/asio_http_client.h"
 #include "mesh/http_message.h"
 #include "mesh/json_text.h"
 #include "mesh/otlp.h"
@@ -76,7 +77,7 @@ TelemetryShipper::TelemetryShipper(Options options, MetricsRegistry& registry,
                                    std::unique_ptr<HttpClient> client)
     : options_(std::move(options)),
       registry_(registry),
-      client_(client ? std::move(client) : std::make_unique<CurlHttpClient>(2000)),
+      client_(client ? std::move(client) : std::make_unique<AsioHttpClient>(2000)),
       queue_(options_.queue_capacity),
       requests_(Must(registry.AddCounter("mesh_requests_total",
                                          "Requests through the proxy (client_service: the caller's mTLS identity)",

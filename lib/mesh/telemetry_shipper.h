@@ -51,7 +51,7 @@ class TelemetryShipper {
   };
 
   // Registers its metric families in `registry` (which must outlive it). `client` defaults to
-  // a CurlHttpClient with a 2 s timeout.
+  // an AsioHttpClient with a 2 s timeout.
   TelemetryShipper(Options options, MetricsRegistry& registry,
                    std::unique_ptr<HttpClient> client = nullptr);
   ~TelemetryShipper();  // drains the queue, makes one last shipping attempt, stops

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "mesh/asio_http_client.h"
 #include "mesh/json_text.h"
 #include "mesh/spiffe_id.h"
 #include "mesh/x509.h"
@@ -15,7 +16,7 @@ namespace mesh {
 WorkloadIdentity::WorkloadIdentity(Options options, const Clock& clock, std::unique_ptr<HttpClient> client)
     : options_(std::move(options)),
       clock_(clock),
-      client_(client ? std::move(client) : std::make_unique<CurlHttpClient>(5000)) {}
+      client_(client ? std::move(client) : std::make_unique<AsioHttpClient>(5000)) {}
 
 WorkloadIdentity::~WorkloadIdentity() {
   {

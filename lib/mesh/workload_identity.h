@@ -36,7 +36,7 @@ class WorkloadIdentity {
     std::chrono::milliseconds retry_every{2000};
   };
 
-  // `client` defaults to a CurlHttpClient with a 5 s timeout.
+  // `client` defaults to an AsioHttpClient with a 5 s timeout.
   WorkloadIdentity(Options options, const Clock& clock, std::unique_ptr<HttpClient> client = nullptr);
   ~WorkloadIdentity();  // stops renewing
 
