@@ -385,6 +385,13 @@ struct IdlePool {
     }
     return nullptr;
   }
+  // Closes the idle connections to `key` the upstream has closed: when one turns out closed,
+  // the upstream has often closed the others it had idle at the same time.
+  void DropClosed(const std::string& key) {
+    auto it = by_endpoint.find(key);
+    if (it == by_endpoint.end()) return;
+    std::erase_if(it->second, [](const Idle& i) { return !StillUsable(*i.stream); });
+  }
   void Put(const std::string& key, std::unique_ptr<Stream> stream, SteadyTime now) {
     std::vector<Idle>& idle = by_endpoint[key];
     if (idle.size() < kMaxIdlePerEndpoint) idle.push_back({std::move(stream), now});
@@ -1033,6 +1040,7 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
     if (!stale) break;
     upstream.reset();
     upstream_buffer.clear();
+    Pool(w, std::type_identity<Upstream>()).DropClosed(key);
   }
 
   if (ec) {

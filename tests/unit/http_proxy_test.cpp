@@ -774,9 +774,13 @@ TEST(HttpProxy, OutboundPicksByHostNameWithoutPort) {
   EXPECT_EQ(records[0].authority, "orders.internal:8080");
 }
 
+// Tens of MiB through test code built without optimisation can take seconds, more on a loaded
+// machine: these tests are about integrity, not the default 10 s request timeout.
+void WithRoomForBigBodies(HttpProxy::Options& o) { o.request_timeout = std::chrono::minutes(2); }
+
 TEST(HttpProxy, StreamsLargeChunkedUploadIntact) {
   TestUpstream upstream;
-  Proxy proxy(To(upstream));
+  Proxy proxy(To(upstream), WithRoomForBigBodies);
   constexpr uint64_t kSize = 64ull << 20;
   Client client(proxy.port());
   const Reply reply =
@@ -792,7 +796,7 @@ TEST(HttpProxy, StreamsLargeChunkedUploadIntact) {
 
 TEST(HttpProxy, StreamsContentLengthUploadIntact) {
   TestUpstream upstream;
-  Proxy proxy(To(upstream));
+  Proxy proxy(To(upstream), WithRoomForBigBodies);
   constexpr uint64_t kSize = (8ull << 20) + 17;
   Client client(proxy.port());
   const Reply reply = client.Send({.method = "PUT", .target = "/upload", .length_pattern = kSize});
@@ -805,7 +809,7 @@ TEST(HttpProxy, StreamsContentLengthUploadIntact) {
 
 TEST(HttpProxy, StreamsLargeChunkedDownloadIntact) {
   TestUpstream upstream;
-  Proxy proxy(To(upstream));
+  Proxy proxy(To(upstream), WithRoomForBigBodies);
   constexpr uint64_t kSize = (64ull << 20) + 5;
   Client client(proxy.port());
   const Reply reply = client.Send({.target = "/download/" + std::to_string(kSize)});
@@ -823,7 +827,7 @@ TEST(HttpProxy, StreamsLargeChunkedDownloadIntact) {
 // read for a while makes both happen, and must still get every byte in order.
 TEST(HttpProxy, AClientThatFallsBehindStillGetsEveryByteInOrder) {
   TestUpstream upstream;
-  Proxy proxy(To(upstream));
+  Proxy proxy(To(upstream), WithRoomForBigBodies);
   constexpr uint64_t kSize = (16ull << 20) + 3;
   Client client(proxy.port());
   const Reply reply = client.Send({.target = "/download/" + std::to_string(kSize), .pause_before_reading = 300ms});
