@@ -372,8 +372,8 @@ struct IdlePool {
   std::unordered_map<std::string, std::vector<Idle>> by_endpoint;
 
   // The most recently idled connection, or null. With `check`, only one still open: checking
-  // costs a system call (about 2 us of a request's 30), so plaintext requests that can be
-  // replayed skip it, and go again on a fresh connection if the pooled one turns out closed.
+  // costs a system call (about 2 us of a request's 30), so requests that can be replayed skip
+  // it, and go again on a fresh connection if the pooled one turns out closed.
   std::unique_ptr<Stream> Take(const std::string& key, SteadyTime now, std::chrono::milliseconds timeout,
                                bool check) {
     auto it = by_endpoint.find(key);
@@ -1004,10 +1004,8 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
   // goes again on a fresh connection: always when the write failed, and for an idempotent
   // method when the connection ended unanswered.
   for (bool may_reuse = true;; may_reuse = false) {
-    // Over TLS a closed connection fails the exchange in ways not told apart from others: check.
-    const bool check = !replayable || std::is_same_v<Upstream, TlsStream>;
     upstream = may_reuse ? Pool(w, std::type_identity<Upstream>())
-                               .Take(key, steady_clock::now(), options.upstream_idle_timeout, check)
+                               .Take(key, steady_clock::now(), options.upstream_idle_timeout, !replayable)
                          : nullptr;
     const bool reused = upstream != nullptr;
     stage = Stage::kConnect;
@@ -1033,10 +1031,12 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
       stage = Stage::kReceive;
       ec = co_await ReadResponseHeader(*upstream, upstream_buffer, rp, x.head, x.deadline);
     }
+    // A TLS peer that closed without close_notify reads as a truncated stream.
     const bool stale =
         reused && !x.has_body && ec && ec != beast::error::timeout &&
-        (stage == Stage::kSend || (x.idempotent && (ec == http::error::end_of_stream ||
-                                                    ec == asio::error::connection_reset)));
+        (stage == Stage::kSend ||
+         (x.idempotent && (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+                           ec == asio::ssl::error::stream_truncated)));
     if (!stale) break;
     upstream.reset();
     upstream_buffer.clear();

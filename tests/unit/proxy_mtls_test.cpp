@@ -111,9 +111,10 @@ class MtlsPair : public ::testing::Test {
 
   void StartInbound(const std::string& service, TlsCredentials tls,
                     std::function<std::optional<std::string>(std::string_view, std::string_view, std::string_view)>
-                        authorize = {}) {
+                        authorize = {},
+                    int port = 0) {
     HttpProxy::Options in;
-    in.listen_port = 0;
+    in.listen_port = port;
     in.threads = 2;
     in.service = service;
     in.direction = HttpProxy::Direction::kInbound;
@@ -210,6 +211,22 @@ TEST_F(MtlsPair, CarriesRequestsAndNamesTheCallingService) {
   ASSERT_EQ(seen.size(), 5u);
   for (const ProxiedRequest& r : seen) EXPECT_EQ(r.client_service, "frontend");
   EXPECT_EQ(inbound_->tls_handshake_failures(), 0);
+}
+
+// The callee went away and came back: the caller's pooled TLS connection to it is closed (no
+// close_notify), and a GET, which may be replayed, goes again on a fresh connection.
+TEST_F(MtlsPair, AGetOnAPooledConnectionTheCalleeClosedGoesAgainOnAFreshOne) {
+  StartInbound("orders", Valid(*ca_, "orders"));
+  StartOutbound("frontend", Valid(*ca_, "frontend"));
+  EXPECT_EQ(Get("orders", "/one").status, 200);
+  const int port = inbound_->port();
+  inbound_.reset();
+  StartInbound("orders", Valid(*ca_, "orders"), {}, port);
+  for (int i = 0; i < 3; ++i) {
+    HttpClientResponse r = Get("orders", "/two");
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  EXPECT_EQ(app_requests_.load(), 4);
 }
 
 TEST_F(MtlsPair, AClientWithoutACertificateIsRefusedAtTheHandshake) {
