@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   app.add_option("--meshd", flags.meshd, "meshd URL, e.g. http://127.0.0.1:9000 (ControlPlaneURL)");
   app.add_option("--token-file", flags.token_file, "Bearer token for meshd (file readable by its owner only)");
   app.add_option("--threads", flags.threads, "I/O threads (0: one per core)")->capture_default_str();
-  app.add_option("--timeout", timeout, "Per-request timeout (default 10s; x-mesh-timeout overrides)");
+  app.add_option("--timeout", timeout, "Per-request timeout, bodies included (default 10s; x-mesh-timeout overrides)");
   app.add_flag("!--no-access-log", flags.access_log, "Do not ship an access-log record per request");
   app.add_option("--access-log-sample", flags.access_log_sample, "Share of requests logged, 0..1")
       ->capture_default_str();
