@@ -3,7 +3,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
-#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,13 +10,13 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
-#include <cctype>
 #include <chrono>
 #include <exception>
 #include <functional>
 #include <optional>
 #include <string_view>
 
+#include "mesh/http_message.h"
 #include "mesh/http_url.h"
 
 namespace mesh {
@@ -32,13 +31,6 @@ using Done = std::function<void(beast::error_code)>;
 
 // Beast's default is 8 KiB; meshd's heads are small, but curl took up to 100 KiB.
 constexpr uint32_t kMaxHeadBytes = 64 << 10;
-
-bool IsToken(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  });
-}
 
 // One connection: TCP, with TLS on top for https://.
 struct Connection {
@@ -240,7 +232,7 @@ Result<HttpClientResponse> AsioHttpClient::Send(
     const std::vector<std::pair<std::string, std::string>>& headers) {
   Result<HttpUrl> parsed = ParseHttpUrl(url);
   if (!parsed.ok()) return parsed.status();
-  if (!IsToken(method))
+  if (!IsHttpToken(method))
     return Status::InvalidArgument("invalid HTTP method '" + method + "' for " + url);
   http::request<http::string_body> request;
   request.method_string(method);
@@ -248,7 +240,7 @@ Result<HttpClientResponse> AsioHttpClient::Send(
   request.version(11);
   request.set(http::field::host, parsed->Authority());
   for (const auto& [name, value] : headers) {
-    if (!IsToken(name) || value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+    if (!IsHttpToken(name) || !IsSafeHeaderValue(value)) {
       return Status::InvalidArgument("invalid header '" + name + "' for " + url);
     }
     if (beast::iequals(name, "host")) {

@@ -1,5 +1,6 @@
 #include "mesh/http_message.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "mesh/json_text.h"
@@ -88,6 +89,17 @@ std::map<std::string, std::string> ParseQueryString(std::string_view query) {
     out[key] = eq == std::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1), true);
   }
   return out;
+}
+
+bool IsHttpToken(std::string_view text) {
+  static constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || kSymbols.find(c) != std::string_view::npos;
+  });
+}
+
+bool IsSafeHeaderValue(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
 }  // namespace mesh

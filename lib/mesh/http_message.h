@@ -37,6 +37,11 @@ struct HttpResponse {
   static HttpResponse Error(int status, std::string_view message);
 };
 
+// A method or header name is a token (RFC 9110 §5.6.2).
+bool IsHttpToken(std::string_view text);
+// A header value holds no CR, LF or NUL: it cannot end its line early and start another header.
+bool IsSafeHeaderValue(std::string_view value);
+
 // Splits "a=1&b=x%20y" into decoded pairs ('+' is a space).
 std::map<std::string, std::string> ParseQueryString(std::string_view query);
 // Percent-encodes everything but unreserved characters (RFC 3986).

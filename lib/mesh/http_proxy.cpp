@@ -135,26 +135,33 @@ bool ListNames(std::string_view list, std::string_view name) {
   return false;
 }
 
-// RFC 9110 §7.6.1: the headers meant for this connection only, including those Connection names.
-bool IsHopByHop(const http::fields& fields, const http::fields::value_type& f) {
-  switch (f.name()) {
-    case http::field::connection:
-    case http::field::keep_alive:
-    case http::field::proxy_connection:
-    case http::field::te:
-    case http::field::trailer:
-    case http::field::transfer_encoding:
-    case http::field::upgrade:
-      return true;
-    default:
-      break;
+// RFC 9110 §7.6.1: a message's headers meant for this connection only, including those its
+// Connection headers name. Those are looked up once per message, not once per header.
+class HopByHop {
+ public:
+  explicit HopByHop(const http::fields& fields) : connection_(fields.equal_range(http::field::connection)) {}
+  bool operator()(const http::fields::value_type& f) const {
+    switch (f.name()) {
+      case http::field::connection:
+      case http::field::keep_alive:
+      case http::field::proxy_connection:
+      case http::field::te:
+      case http::field::trailer:
+      case http::field::transfer_encoding:
+      case http::field::upgrade:
+        return true;
+      default:
+        break;
+    }
+    for (auto it = connection_.first; it != connection_.second; ++it) {
+      if (ListNames(Sv(it->value()), Sv(f.name_string()))) return true;
+    }
+    return false;
   }
-  const auto [first, last] = fields.equal_range(http::field::connection);
-  for (auto it = first; it != last; ++it) {
-    if (ListNames(Sv(it->value()), Sv(f.name_string()))) return true;
-  }
-  return false;
-}
+
+ private:
+  std::pair<http::fields::const_iterator, http::fields::const_iterator> connection_;
+};
 
 bool NameIs(const http::fields::value_type& f, std::string_view name) {
   return IEquals(Sv(f.name_string()), name);
@@ -172,14 +179,10 @@ std::string_view HostName(std::string_view authority) {
   return authority.substr(0, authority.find(':'));
 }
 
-// Without Connection, HTTP/1.1 means keep-alive and HTTP/1.0 means close.
-template <class Message>
-void SetConnection(Message& message, bool keep_alive, bool http10) {
-  if (!keep_alive) {
-    message.set(http::field::connection, "close");
-  } else if (http10) {
-    message.set(http::field::connection, "keep-alive");
-  }
+void AppendStatusLine(std::string& out, unsigned code, std::string_view reason) {
+  std::array<char, 4> digits;
+  std::to_chars(digits.data(), digits.data() + digits.size(), code);
+  out.append("HTTP/1.1 ").append(digits.data(), 3).append(" ").append(reason).append("\r\n");
 }
 
 std::string ErrorJson(std::string_view error, std::string_view service,
@@ -601,8 +604,7 @@ struct HttpProxy::Impl {
   void WriteRequestHead(std::string& out, const RequestParser& parser, const Exchange& x,
                         std::string_view default_host) const;
   ResponseFraming WriteResponseHead(std::string& out, const ResponseParser& parser, const Exchange& x) const;
-  template <class Message>
-  void AddProxyHeaders(Message& message, const Exchange& x) const;
+  void AppendOwnHeaders(std::string& out, const Exchange& x, bool keep_alive) const;
   std::optional<std::chrono::milliseconds> RetryDelay(Worker& w, int attempt,
                                                       const Exchange& x) const;
   void Complete(Exchange& x) const;
@@ -842,8 +844,9 @@ void HttpProxy::Impl::WriteRequestHead(std::string& out, const RequestParser& pa
   out.clear();
   out.append(Sv(req.method_string())).append(" ").append(Sv(req.target())).append(" HTTP/1.1\r\n");
   bool has_host = false;
+  const HopByHop hop_by_hop(req);
   for (const auto& f : req) {
-    if (IsHopByHop(req, f) || f.name() == http::field::expect ||
+    if (hop_by_hop(f) || f.name() == http::field::expect ||
         (chunked && f.name() == http::field::content_length) || NameIs(f, "X-Request-ID") ||
         NameIs(f, "X-Forwarded-For") || NameIs(f, "X-Forwarded-Proto") || NameIs(f, "traceparent") ||
         NameIs(f, "x-mesh-timeout")) {
@@ -1116,61 +1119,51 @@ ResponseFraming HttpProxy::Impl::WriteResponseHead(std::string& out, const Respo
     }
   }
   out.clear();
-  std::array<char, 4> code;
-  std::to_chars(code.data(), code.data() + code.size(), res.result_int());
-  out.append("HTTP/1.1 ").append(code.data(), 3).append(" ");
   const std::string_view reason = Sv(res.reason());
-  out.append(reason.empty() ? Sv(http::obsolete_reason(res.result())) : reason).append("\r\n");
+  AppendStatusLine(out, res.result_int(), reason.empty() ? Sv(http::obsolete_reason(res.result())) : reason);
+  const HopByHop hop_by_hop(res);
   for (const auto& f : res) {
-    if (IsHopByHop(res, f) || NameIs(f, "X-Service-Name") || NameIs(f, "X-Proxy-Version") ||
-        NameIs(f, "X-Trace-ID")) {
+    if (hop_by_hop(f) || NameIs(f, "X-Service-Name") || NameIs(f, "X-Proxy-Version") || NameIs(f, "X-Trace-ID")) {
       continue;
     }
     AppendField(out, Sv(f.name_string()), Sv(f.value()));
   }
+  if (framing.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  AppendOwnHeaders(out, x, framing.keep_alive);
+  return framing;
+}
+
+// What ends every head toward the client: our headers, Connection when the default is not
+// meant (without it HTTP/1.1 means keep-alive and HTTP/1.0 close), and the blank line.
+void HttpProxy::Impl::AppendOwnHeaders(std::string& out, const Exchange& x, bool keep_alive) const {
   AppendField(out, "X-Service-Name", options.service);
   AppendField(out, "X-Proxy-Version", MESH_VERSION);
   AppendField(out, "X-Trace-ID", x.record.trace_id);
-  if (framing.chunked) out.append("Transfer-Encoding: chunked\r\n");
-  // Without Connection, HTTP/1.1 means keep-alive and HTTP/1.0 means close.
-  if (!framing.keep_alive) {
+  if (!keep_alive) {
     out.append("Connection: close\r\n");
   } else if (x.client_http10) {
     out.append("Connection: keep-alive\r\n");
   }
   out.append("\r\n");
-  return framing;
-}
-
-template <class Message>
-void HttpProxy::Impl::AddProxyHeaders(Message& message, const Exchange& x) const {
-  message.set("X-Service-Name", options.service);
-  message.set("X-Proxy-Version", MESH_VERSION);
-  message.set("X-Trace-ID", x.record.trace_id);
 }
 
 template <class Client>
 Task<bool> HttpProxy::Impl::AnswerError(Client& client, Exchange& x, http::status status,
                                                    std::string error, bool body_consumed) {
   x.record.status = static_cast<int>(status);
-  http::response<http::string_body> res{status, 11};
-  res.set(http::field::content_type, "application/json");
-  AddProxyHeaders(res, x);
-  res.body() = ErrorJson(error, options.service, x.record.request_id);
+  const std::string body = ErrorJson(error, options.service, x.record.request_id);
   x.record.error = std::move(error);
   // Unread request body bytes would be taken for the next request: close instead.
   const bool keep_alive = x.client_keep_alive && body_consumed;
-  SetConnection(res, keep_alive, x.client_http10);
-  res.prepare_payload();
-  http::response_serializer<http::string_body> sr{res};
-  beast::error_code ec;
-  beast::get_lowest_layer(client).expires_after(kClientIdleTimeout);
-  if (x.head) {
-    co_await http::async_write_header(client, sr, Redirect(ec));
-  } else {
-    co_await http::async_write(client, sr, Redirect(ec));
-    x.record.response_bytes += res.body().size();
-  }
+  std::string head;
+  AppendStatusLine(head, static_cast<unsigned>(status), Sv(http::obsolete_reason(status)));
+  AppendField(head, "Content-Type", "application/json");
+  AppendField(head, "Content-Length", std::to_string(body.size()));
+  AppendOwnHeaders(head, x, keep_alive);
+  std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(body)};
+  // A HEAD answer announces the body's length without the body.
+  const beast::error_code ec = co_await Write(client, Expiry{}, std::span(pieces.data(), x.head ? 1 : 2));
+  if (!x.head) x.record.response_bytes += body.size();
   co_return keep_alive && !ec;
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "mesh/gzip.h"
+#include "mesh/http_message.h"
 
 namespace mesh {
 
@@ -63,23 +64,12 @@ const char* ReasonPhrase(int status) {
   }
 }
 
-// A header name is a token (RFC 9110 section 5.6.2); a value holds no CR, LF or NUL. Handlers
-// build values, and one that ever echoed request data must not be able to split the response.
-bool IsToken(std::string_view name) {
-  static constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || kSymbols.find(c) != std::string_view::npos;
-  });
-}
-
-bool IsSafeHeaderValue(std::string_view value) {
-  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
-}
-
+// Handlers build header values, and one that ever echoed request data must not be able to split
+// the response.
 bool HasSafeHeaders(const HttpResponse& r) {
   if (!IsSafeHeaderValue(r.content_type)) return false;
   return std::all_of(r.headers.begin(), r.headers.end(), [](const auto& header) {
-    return IsToken(header.first) && IsSafeHeaderValue(header.second);
+    return IsHttpToken(header.first) && IsSafeHeaderValue(header.second);
   });
 }
 

@@ -103,6 +103,25 @@ TEST(HttpRequest, AccessorsReturnEmptyForAbsentNames) {
   EXPECT_EQ(r.PathParam("name"), "");
 }
 
+TEST(IsHttpToken, TakesNamesAndMethodsAndRefusesSeparatorsAndEmptiness) {
+  EXPECT_TRUE(IsHttpToken("X-Request-ID"));
+  EXPECT_TRUE(IsHttpToken("M-SEARCH"));
+  EXPECT_TRUE(IsHttpToken("!#$%&'*+-.^_`|~09azAZ"));
+  EXPECT_FALSE(IsHttpToken(""));
+  EXPECT_FALSE(IsHttpToken("Bad Name"));
+  EXPECT_FALSE(IsHttpToken("Name:"));
+  EXPECT_FALSE(IsHttpToken("a\r\nb"));
+  EXPECT_FALSE(IsHttpToken("caf\xc3\xa9"));
+}
+
+TEST(IsSafeHeaderValue, RefusesWhatWouldEndTheLineOrStartAnother) {
+  EXPECT_TRUE(IsSafeHeaderValue("text/plain; charset=utf-8"));
+  EXPECT_TRUE(IsSafeHeaderValue(""));
+  EXPECT_FALSE(IsSafeHeaderValue("a\r\nSet-Cookie: x=1"));
+  EXPECT_FALSE(IsSafeHeaderValue("a\nb"));
+  EXPECT_FALSE(IsSafeHeaderValue(std::string_view("a\0b", 3)));
+}
+
 TEST(HttpResponse, JsonSetsStatusBodyAndJsonContentType) {
   const HttpResponse r = HttpResponse::Json(201, R"({"ok":true})");
   EXPECT_EQ(r.status, 201);
