@@ -9,12 +9,12 @@
 #include <string_view>
 #include <vector>
 
-#include "mesh/clock.h"
-#include "mesh/json_scan.h"
-#include "mesh/json_text.h"
-#include "mesh/log_line_parser.h"
-#include "mesh/log_record.h"
-#include "mesh/time_format.h"
+#include "mesh/base/clock.h"
+#include "mesh/base/json_scan.h"
+#include "mesh/base/json_text.h"
+#include "mesh/base/time_format.h"
+#include "mesh/telemetry/log_line_parser.h"
+#include "mesh/telemetry/log_record.h"
 
 namespace {
 

@@ -22,14 +22,14 @@
 #include <string>
 #include <vector>
 
-#include "mesh/clock.h"
-#include "mesh/log_record.h"
-#include "mesh/metric_store.h"
-#include "mesh/metrics.h"
-#include "mesh/span.h"
-#include "mesh/store.h"
-#include "mesh/store_writer.h"
-#include "mesh/time_format.h"
+#include "mesh/base/clock.h"
+#include "mesh/base/time_format.h"
+#include "mesh/store/metric_store.h"
+#include "mesh/store/store.h"
+#include "mesh/store/store_writer.h"
+#include "mesh/telemetry/log_record.h"
+#include "mesh/telemetry/metrics.h"
+#include "mesh/telemetry/span.h"
 
 namespace {
 

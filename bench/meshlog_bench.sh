@@ -131,7 +131,7 @@ head -n "$small_n" "$jsonl" >"$small"
 # ---- 1 + 2: ingest vs the sqlite3 shell's .import, and the first query's catch-up ----------
 # The peer imports the rows meshlog stored, exported as CSV (id included), into the same
 # table and indexes, taken from a store meshlog itself created (so they cannot drift from
-# lib/mesh/store.cpp), except that .import writes '' rather than NULL for an empty field, so
+# lib/mesh/store/store.cpp), except that .import writes '' rather than NULL for an empty field, so
 # its partial index says != '' to index exactly the same rows.
 schema_src=$work/schema-src.db
 "$meshlog" --db "$schema_src" write --service bench "schema probe" 2>/dev/null

@@ -8,7 +8,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "mesh/metrics.h"
+#include "mesh/telemetry/metrics.h"
 
 namespace {
 

@@ -10,8 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "mesh/http_client.h"
-#include "mesh/trace_id.h"
+#include "mesh/base/trace_id.h"
+#include "mesh/http/http_client.h"
+#include "mesh/http_curl/curl_http_client.h"
 
 namespace {
 

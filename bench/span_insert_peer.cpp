@@ -11,8 +11,8 @@
 #include <fstream>
 #include <string>
 
-#include "mesh/store.h"
-#include "mesh/trace_id.h"
+#include "mesh/base/trace_id.h"
+#include "mesh/store/store.h"
 
 int main(int argc, char** argv) {
   if (argc < 4) {

@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "mesh/http_client.h"
+#include "mesh/http/http_client.h"
+#include "mesh/http_curl/curl_http_client.h"
 
 int main(int argc, char** argv) {
   if (argc != 4) {

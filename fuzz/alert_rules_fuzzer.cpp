@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "mesh/alert_rule.h"
+#include "mesh/alerting/alert_rule.h"
 
 namespace {
 

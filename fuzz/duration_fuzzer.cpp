@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "mesh/time_format.h"
+#include "mesh/base/time_format.h"
 
 namespace {
 

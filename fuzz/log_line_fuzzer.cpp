@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "mesh/clock.h"
-#include "mesh/json_scan.h"
-#include "mesh/log_line_parser.h"
-#include "mesh/log_record.h"
-#include "mesh/trace_id.h"
-#include "mesh/utf8.h"
+#include "mesh/base/clock.h"
+#include "mesh/base/json_scan.h"
+#include "mesh/base/trace_id.h"
+#include "mesh/base/utf8.h"
+#include "mesh/telemetry/log_line_parser.h"
+#include "mesh/telemetry/log_record.h"
 
 namespace {
 

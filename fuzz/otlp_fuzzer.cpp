@@ -16,11 +16,11 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "mesh/json_scan.h"
-#include "mesh/json_tape.h"
-#include "mesh/otlp.h"
-#include "mesh/trace_id.h"
-#include "mesh/utf8.h"
+#include "mesh/base/json_scan.h"
+#include "mesh/base/json_tape.h"
+#include "mesh/base/trace_id.h"
+#include "mesh/base/utf8.h"
+#include "mesh/telemetry/otlp.h"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "mesh/prometheus_text.h"
+#include "mesh/telemetry/prometheus_text.h"
 
 namespace {
 

@@ -7,8 +7,8 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "mesh/trace_id.h"
-#include "mesh/traceparent.h"
+#include "mesh/base/trace_id.h"
+#include "mesh/telemetry/traceparent.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view header(reinterpret_cast<const char*>(data), size);

@@ -4,8 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
-#include "mesh/meshalert_commands.h"
-#include "mesh/signals.h"
+#include "mesh/base/process_signals.h"
+#include "mesh/cli/meshalert_commands.h"
 
 namespace {
 

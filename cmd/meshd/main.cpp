@@ -3,15 +3,15 @@
 
 #include <filesystem>
 
-#include "mesh/certificate_authority.h"
-#include "mesh/control_plane.h"
-#include "mesh/http_server.h"
-#include "mesh/logger.h"
-#include "mesh/security_api.h"
-#include "mesh/signals.h"
-#include "mesh/store.h"
-#include "mesh/time_format.h"
-#include "mesh/token_file.h"
+#include "mesh/base/process_signals.h"
+#include "mesh/base/time_format.h"
+#include "mesh/base/token_file.h"
+#include "mesh/controlplane/control_plane.h"
+#include "mesh/controlplane/security_api.h"
+#include "mesh/http_server/http_server.h"
+#include "mesh/security/certificate_authority.h"
+#include "mesh/store/store.h"
+#include "mesh/telemetry/logger.h"
 
 namespace {
 

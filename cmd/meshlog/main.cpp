@@ -3,8 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "mesh/meshlog_commands.h"
-#include "mesh/signals.h"
+#include "mesh/base/process_signals.h"
+#include "mesh/cli/meshlog_commands.h"
 
 namespace {
 

@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "mesh/meshproxy_app.h"
-#include "mesh/proxy_config.h"
-#include "mesh/time_format.h"
+#include "mesh/base/time_format.h"
+#include "mesh/proxy/meshproxy_app.h"
+#include "mesh/proxy/proxy_config.h"
 
 int main(int argc, char** argv) {
   mesh::ProxyConfig flags;

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-#include "mesh/meshstat_commands.h"
+#include "mesh/cli/meshstat_commands.h"
 
 int main(int argc, char** argv) {
   mesh::CommandIo io;

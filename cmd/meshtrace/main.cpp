@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "mesh/meshtrace_commands.h"
+#include "mesh/cli/meshtrace_commands.h"
 
 int main(int argc, char** argv) {
   // Everything after the first "--" is exec's command, untouched: its own options (even --db)

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "mesh/clock.h"
-#include "mesh/time_format.h"
+#include "mesh/base/clock.h"
+#include "mesh/base/time_format.h"
 #include "meshd_fixture.h"
 #include "subprocess.h"
 

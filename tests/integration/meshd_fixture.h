@@ -8,7 +8,8 @@
 #include <regex>
 #include <string>
 
-#include "mesh/http_client.h"
+#include "mesh/http/http_client.h"
+#include "mesh/http_curl/curl_http_client.h"
 #include "subprocess.h"
 
 namespace mesh::test_support {

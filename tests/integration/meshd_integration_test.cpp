@@ -13,6 +13,8 @@
 #include "meshd_fixture.h"
 #include "subprocess.h"
 
+#include "mesh/http_curl/curl_http_client.h"
+
 namespace mesh {
 namespace {
 

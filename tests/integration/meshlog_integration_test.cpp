@@ -9,8 +9,8 @@
 #include <sstream>
 #include <thread>
 
-#include "mesh/log_store.h"
-#include "mesh/store.h"
+#include "mesh/store/log_store.h"
+#include "mesh/store/store.h"
 #include "subprocess.h"
 
 namespace mesh {

@@ -11,8 +11,8 @@
 
 #include "alert_fixture.h"
 #include "interop_support.h"
-#include "mesh/http_server.h"
-#include "mesh/time_format.h"
+#include "mesh/base/time_format.h"
+#include "mesh/http_server/http_server.h"
 #include "subprocess.h"
 
 namespace mesh {

@@ -20,8 +20,9 @@
 #include <thread>
 
 #include "free_port.h"
-#include "mesh/http_client.h"
-#include "mesh/http_message.h"
+#include "mesh/http/http_client.h"
+#include "mesh/http/http_message.h"
+#include "mesh/http_curl/curl_http_client.h"
 #include "subprocess.h"
 
 namespace mesh::interop {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "interop_support.h"
-#include "mesh/store.h"
+#include "mesh/store/store.h"
 #include "report_fixture.h"
 #include "subprocess.h"
 

@@ -29,7 +29,8 @@
 #include <thread>
 #include <vector>
 
-#include "mesh/http_client.h"
+#include "mesh/http/http_client.h"
+#include "mesh/http_curl/curl_http_client.h"
 #include "subprocess.h"
 
 namespace mesh {

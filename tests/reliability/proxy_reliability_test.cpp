@@ -31,7 +31,8 @@
 #include <sstream>
 #include <thread>
 
-#include "mesh/http_client.h"
+#include "mesh/http/http_client.h"
+#include "mesh/http_curl/curl_http_client.h"
 #include "meshd_fixture.h"
 #include "free_port.h"
 #include "subprocess.h"

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "mesh/log_store.h"
-#include "mesh/metric_store.h"
-#include "mesh/prometheus_text.h"
-#include "mesh/sqlite_db.h"
-#include "mesh/store.h"
+#include "mesh/store/log_store.h"
+#include "mesh/store/metric_store.h"
+#include "mesh/store/sqlite_db.h"
+#include "mesh/store/store.h"
+#include "mesh/telemetry/prometheus_text.h"
 #include "test_support.h"
 
 namespace mesh::testing {

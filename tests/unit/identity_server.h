@@ -7,10 +7,10 @@
 #include <memory>
 #include <string>
 
-#include "mesh/certificate_authority.h"
-#include "mesh/http_router.h"
-#include "mesh/http_server.h"
-#include "mesh/security_api.h"
+#include "mesh/controlplane/security_api.h"
+#include "mesh/http/http_router.h"
+#include "mesh/http_server/http_server.h"
+#include "mesh/security/certificate_authority.h"
 
 namespace mesh::testing {
 

@@ -12,11 +12,12 @@
 #include <utility>
 #include <vector>
 
-#include "mesh/clock.h"
-#include "mesh/control_plane.h"
-#include "mesh/http_client.h"
-#include "mesh/http_router.h"
-#include "mesh/http_server.h"
+#include "mesh/base/clock.h"
+#include "mesh/controlplane/control_plane.h"
+#include "mesh/http/http_client.h"
+#include "mesh/http/http_router.h"
+#include "mesh/http_curl/curl_http_client.h"
+#include "mesh/http_server/http_server.h"
 
 namespace mesh::testing {
 

@@ -21,14 +21,14 @@
 #include <string>
 #include <vector>
 
-#include "mesh/log_record.h"
-#include "mesh/log_store.h"
-#include "mesh/metric_sample.h"
-#include "mesh/metric_store.h"
-#include "mesh/span.h"
-#include "mesh/span_store.h"
-#include "mesh/status.h"
-#include "mesh/store.h"
+#include "mesh/base/status.h"
+#include "mesh/store/log_store.h"
+#include "mesh/store/metric_store.h"
+#include "mesh/store/span_store.h"
+#include "mesh/store/store.h"
+#include "mesh/telemetry/log_record.h"
+#include "mesh/telemetry/metric_sample.h"
+#include "mesh/telemetry/span.h"
 
 namespace mesh::testing {
 

@@ -16,7 +16,7 @@
 #include <system_error>
 #include <utility>
 
-#include "mesh/clock.h"
+#include "mesh/base/clock.h"
 
 namespace mesh::testing {
 

@@ -19,9 +19,10 @@
 #include <random>
 #include <thread>
 
-#include "mesh/http_client.h"
-#include "mesh/observable_service.h"
-#include "mesh/signals.h"
+#include "mesh/base/process_signals.h"
+#include "mesh/http/http_client.h"
+#include "mesh/http_curl/curl_http_client.h"
+#include "mesh/sdk/observable_service.h"
 
 int main(int argc, char** argv) {
   std::string name = "demo";

@@ -5,8 +5,9 @@
 //   ./logger_example /tmp/demo.db && meshlog --db /tmp/demo.db tail --service checkout
 #include <cstdio>
 
-#include "mesh/logger.h"
-#include "mesh/trace_id.h"
+#include "mesh/base/trace_id.h"
+#include "mesh/sdk/log_sinks.h"
+#include "mesh/telemetry/logger.h"
 
 int main(int argc, char** argv) {
   mesh::Logger log("checkout", mesh::LogLevel::kInfo);

@@ -10,8 +10,8 @@
 #include <string>
 #include <thread>
 
-#include "mesh/observable_service.h"
-#include "mesh/signals.h"
+#include "mesh/base/process_signals.h"
+#include "mesh/sdk/observable_service.h"
 
 int main(int argc, char** argv) {
   mesh::ObservableService::Options options;

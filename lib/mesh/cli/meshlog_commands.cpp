@@ -1,0 +1,413 @@
+#include "mesh/cli/meshlog_commands.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include "mesh/base/json_text.h"
+#include "mesh/base/line_splitter.h"
+#include "mesh/base/process_signals.h"
+#include "mesh/base/time_format.h"
+#include "mesh/base/trace_id.h"
+#include "mesh/base/utf8.h"
+#include "mesh/http_curl/curl_http_client.h"
+#include "mesh/sdk/remote_log.h"
+#include "mesh/store/log_batch_writer.h"
+#include "mesh/store/log_store.h"
+#include "mesh/telemetry/log_format.h"
+#include "mesh/telemetry/log_line_parser.h"
+
+namespace mesh {
+namespace {
+
+int Fail(const CommandIo& io, const Status& status) { return FailCommand("meshlog", io, status); }
+
+int WriteFailure(const CommandIo& io) { return WriteFailure("meshlog", io); }
+
+// The source and destination of records: the store file, or meshd over HTTP.
+struct Backend {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<LogStore> local;
+  std::unique_ptr<CurlHttpClient> http;
+  std::unique_ptr<RemoteLogSource> remote_source;
+  std::unique_ptr<RemoteLogDestination> remote_destination;
+  LogSource* source = nullptr;
+  LogDestination* destination = nullptr;
+};
+
+Result<Backend> OpenBackend(const BackendOptions& o, const CommandIo& io, bool create) {
+  Backend b;
+  Result<std::string> server = ResolveServer(o, io);
+  if (!server.ok()) return server.status();
+  if (!server->empty()) {
+    Result<std::string> token = ResolveToken(o, io);
+    if (!token.ok()) return token.status();
+    b.http = std::make_unique<CurlHttpClient>();
+    b.remote_source = std::make_unique<RemoteLogSource>(*server, *token, *b.http);
+    b.remote_destination = std::make_unique<RemoteLogDestination>(*server, *token, *b.http);
+    b.source = b.remote_source.get();
+    b.destination = b.remote_destination.get();
+    return b;
+  }
+  Store::Options options;
+  options.path = ResolveStorePath(o.db, io.getenv);
+  options.create_if_missing = create;
+  Result<std::unique_ptr<Store>> store = Store::Open(options);
+  if (!store.ok()) return store.status();
+  b.store = std::move(store).value();
+  b.local = std::make_unique<LogStore>(*b.store);
+  b.source = b.local.get();
+  b.destination = b.local.get();
+  return b;
+}
+
+Result<LogLevel> ParseLevelFlag(const std::string& text) {
+  auto level = ParseLogLevel(text);
+  if (!level) {
+    return Status::InvalidArgument("unknown level '" + text +
+                                   "' (use debug, info, warn, error or fatal)");
+  }
+  return *level;
+}
+
+Status CheckTraceId(const std::string& id) {
+  if (IsValidTraceId(id)) return Status::Ok();
+  return Status::InvalidArgument("invalid trace id '" + id +
+                                 "' (expected 32 lowercase hex digits, not all zero)");
+}
+
+Result<LogFilter> BuildFilter(const LogFilterOptions& o, const CommandIo& io) {
+  LogFilter f;
+  f.services = o.services;
+  if (!o.level.empty()) {
+    Result<LogLevel> level = ParseLevelFlag(o.level);
+    if (!level.ok()) return level.status();
+    f.min_level = *level;
+  }
+  const int64_t now = io.clock->NowNs();
+  if (!o.since.empty()) {
+    Result<int64_t> t = ParseTimeSpec(o.since, now);
+    if (!t.ok()) return t.status().WithContext("--since");
+    f.since_ns = *t;
+  }
+  if (!o.until.empty()) {
+    Result<int64_t> t = ParseTimeSpec(o.until, now);
+    if (!t.ok()) return t.status().WithContext("--until");
+    f.until_ns = *t;
+  }
+  if (!o.trace.empty()) {
+    if (Status s = CheckTraceId(o.trace); !s.ok()) return s;
+    f.trace_id = o.trace;
+  }
+  f.grep = o.grep;
+  return f;
+}
+
+struct Printer {
+  OutputFormat format;
+  bool color;
+};
+
+Result<Printer> MakePrinter(const std::string& output, const CommandIo& io) {
+  Printer p{DefaultOutputFormat(io.out_is_tty), false};
+  if (!output.empty()) {
+    auto f = ParseOutputFormat(output);
+    if (!f) {
+      return Status::InvalidArgument("unknown output format '" + output +
+                                     "' (use json, pretty, logfmt or raw)");
+    }
+    p.format = *f;
+  }
+  p.color = p.format == OutputFormat::kPretty && UseColor(io.out_is_tty, io.getenv("NO_COLOR"));
+  return p;
+}
+
+std::string Render(const std::vector<LogRecord>& records, const Printer& p) {
+  std::string out;
+  for (const LogRecord& r : records) AppendFormatted(out, r, p.format, p.color);
+  return out;
+}
+
+// "key=value" from the command line; the value keeps its JSON type when it has one
+// (42, 1.5, true, null), otherwise it is a string.
+Status AppendField(std::string& attributes, const std::string& field) {
+  const size_t eq = field.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return Status::InvalidArgument("invalid field '" + field + "' (expected key=value)");
+  }
+  const std::string key = field.substr(0, eq);
+  const std::string value = field.substr(eq + 1);
+  if (!IsCleanUtf8(field)) return Status::InvalidArgument("field '" + key + "' is not valid UTF-8");
+  static constexpr std::string_view kReserved[] = {"timestamp", "level", "service", "message",
+                                                   "trace_id", "span_id"};
+  for (std::string_view r : kReserved) {
+    if (key == r) {
+      return Status::InvalidArgument("field '" + key + "' is set by its own flag, not key=value");
+    }
+  }
+  attributes += attributes.empty() ? "{" : ",";
+  AppendJsonString(attributes, key);
+  attributes += ':';
+  Result<Json::Value> typed = ParseJson(value);
+  if (!value.empty() && typed.ok() && !typed->isObject() && !typed->isArray() &&
+      !typed->isString()) {
+    AppendJsonValue(attributes, *typed);
+  } else {
+    AppendJsonString(attributes, value);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunWrite(const WriteOptions& o, const CommandIo& io) {
+  LogRecord r;
+  r.ts_ns = io.clock->NowNs();
+  r.service = o.service;
+  if (r.service.empty()) {
+    const char* env = io.getenv("MESH_SERVICE");
+    r.service = env && *env ? env : "cli";
+  }
+  Result<LogLevel> level = ParseLevelFlag(o.level);
+  if (!level.ok()) return Fail(io, level.status());
+  r.level = *level;
+  if (!IsCleanUtf8(o.message)) return Fail(io, Status::InvalidArgument("message is not valid UTF-8"));
+  if (!IsCleanUtf8(r.service)) return Fail(io, Status::InvalidArgument("service is not valid UTF-8"));
+  r.message = o.message;
+  if (!o.trace.empty()) {
+    if (Status s = CheckTraceId(o.trace); !s.ok()) return Fail(io, s);
+    r.trace_id = o.trace;
+  }
+  if (!o.span.empty()) {
+    if (!IsValidSpanId(o.span)) {
+      return Fail(io, Status::InvalidArgument("invalid span id '" + o.span +
+                                              "' (expected 16 lowercase hex digits, not all zero)"));
+    }
+    r.span_id = o.span;
+  }
+  for (const std::string& field : o.fields) {
+    if (Status s = AppendField(r.attributes, field); !s.ok()) return Fail(io, s);
+  }
+  if (!r.attributes.empty()) r.attributes += '}';
+
+  Result<Backend> backend = OpenBackend(o.backend, io, /*create=*/true);
+  if (!backend.ok()) return Fail(io, backend.status());
+  if (Status s = backend->destination->Insert({r}); !s.ok()) return Fail(io, s);
+  return 0;
+}
+
+int RunIngest(const IngestOptions& o, const CommandIo& io) {
+  if (o.service.empty()) return Fail(io, Status::InvalidArgument("--service is required"));
+  auto format = ParseInputFormat(o.format);
+  if (!format) {
+    return Fail(io, Status::InvalidArgument("unknown input format '" + o.format +
+                                            "' (use json, logfmt or text)"));
+  }
+  Result<LogLevel> level = ParseLevelFlag(o.level);
+  if (!level.ok()) return Fail(io, level.status());
+  if (o.max_line_bytes == 0) return Fail(io, Status::InvalidArgument("--max-line must be positive"));
+
+  Result<Backend> backend = OpenBackend(o.backend, io, /*create=*/true);
+  if (!backend.ok()) return Fail(io, backend.status());
+  LogBatchWriter::Options writer_options;
+  writer_options.index_when_idle = o.index;
+  LogBatchWriter writer(*backend->destination, writer_options);
+  LogLineParser parser({.format = *format, .service = o.service, .default_level = *level},
+                       *io.clock);
+  LineSplitter splitter(o.max_line_bytes);
+
+  Status write_error;
+  uint64_t blank = 0;
+  const auto on_line = [&](std::string_view line, uint64_t dropped) {
+    if (!write_error.ok()) return;
+    if (line.find_first_not_of(" \t") == std::string_view::npos && dropped == 0) {
+      ++blank;
+      return;
+    }
+    write_error = writer.Append(parser.Parse(line, dropped));
+  };
+
+  const int fd = fileno(io.in);
+  std::vector<char> buffer(1 << 20);
+  bool tee = o.tee;
+  Status read_error;
+  while (write_error.ok() && !StopRequested()) {
+    const ssize_t n = read(fd, buffer.data(), buffer.size());
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      read_error = Status::IOError(std::string("cannot read standard input: ") + std::strerror(errno));
+      break;
+    }
+    const std::string_view chunk(buffer.data(), static_cast<size_t>(n));
+    if (tee && (std::fwrite(chunk.data(), 1, chunk.size(), io.out) != chunk.size() ||
+                std::fflush(io.out) != 0)) {
+      tee = false;  // the tee reader went away: keep storing what we were given
+    }
+    splitter.Feed(chunk, on_line);
+  }
+  splitter.Finish(on_line);
+  Status closed = writer.Close();
+  if (write_error.ok()) write_error = closed;
+
+  const LogLineParser::Counters& c = parser.counters();
+  const LogBatchWriter::Counters w = writer.counters();
+  std::string notes;
+  const auto note = [&](uint64_t n, const std::string& what) {
+    if (n == 0) return;
+    notes += notes.empty() ? " (" : ", ";
+    notes += std::to_string(n) + " " + what;
+  };
+  note(c.parse_errors, "unparsed, stored as text with parse_error");
+  note(c.sanitized, "with invalid UTF-8 or NUL replaced");
+  note(c.truncated, "truncated at " + std::to_string(o.max_line_bytes) + " bytes");
+  note(blank, "blank skipped");
+  if (!notes.empty()) notes += ")";
+  std::fprintf(io.err, "meshlog: ingested %llu records into %s%s\n",
+               static_cast<unsigned long long>(w.committed), backend->destination->Name().c_str(),
+               notes.c_str());
+  if (!write_error.ok()) return Fail(io, write_error);
+  if (!read_error.ok()) return Fail(io, read_error);
+  return 0;
+}
+
+int RunTail(const TailOptions& o, const CommandIo& io) {
+  Result<LogFilter> filter = BuildFilter(o.filter, io);
+  if (!filter.ok()) return Fail(io, filter.status());
+  Result<Printer> printer = MakePrinter(o.output, io);
+  if (!printer.ok()) return Fail(io, printer.status());
+  Result<Backend> backend = OpenBackend(o.backend, io, /*create=*/false);
+  if (!backend.ok()) return Fail(io, backend.status());
+  LogSource& source = *backend->source;
+
+  Result<int64_t> cursor = source.LatestCursor();
+  if (!cursor.ok()) return Fail(io, cursor.status());
+  LogFilter first = *filter;
+  first.max_cursor = *cursor;
+  if (o.lines > 0) {
+    Result<std::vector<LogRecord>> records = source.Tail(first, o.lines);
+    if (!records.ok()) return Fail(io, records.status());
+    if (!WriteOut(io, Render(*records, *printer))) return WriteFailure(io);
+  }
+  if (!o.follow) return 0;
+
+  // Follow by cursor: each poll reads what was stored since the last one, then sleeps.
+  constexpr size_t kPage = 1000;
+  int64_t seen = *cursor;
+  while (SleepUnlessStopped(std::chrono::milliseconds(o.poll_ms))) {
+    Result<int64_t> latest = source.LatestCursor();
+    if (!latest.ok()) return Fail(io, latest.status());
+    LogFilter page_filter = *filter;
+    page_filter.max_cursor = *latest;
+    while (seen < *latest) {
+      Result<std::vector<LogRecord>> page = source.After(seen, page_filter, kPage);
+      if (!page.ok()) return Fail(io, page.status());
+      if (!WriteOut(io, Render(*page, *printer))) return WriteFailure(io);
+      seen = page->size() < kPage ? *latest : page->back().id;
+    }
+  }
+  return 0;
+}
+
+int RunQuery(const QueryOptions& o, const CommandIo& io) {
+  if (o.text.empty()) return Fail(io, Status::InvalidArgument("empty search text"));
+  if (!IsCleanUtf8(o.text)) return Fail(io, Status::InvalidArgument("search text is not valid UTF-8"));
+  Result<LogFilter> filter = BuildFilter(o.filter, io);
+  if (!filter.ok()) return Fail(io, filter.status());
+  Result<Printer> printer = MakePrinter(o.output, io);
+  if (!printer.ok()) return Fail(io, printer.status());
+  Result<Backend> backend = OpenBackend(o.backend, io, /*create=*/false);
+  if (!backend.ok()) return Fail(io, backend.status());
+  LogSource& source = *backend->source;
+  // The first search after a bulk ingest feeds the full-text index what the ingest left:
+  // say so, rather than look hung for seconds.
+  if (backend->local) {
+    Result<int64_t> pending = backend->local->PendingIndexRows();
+    if (pending.ok() && *pending >= 100000) {
+      std::fprintf(io.err, "meshlog: indexing %lld records for full-text search (once)...\n",
+                   static_cast<long long>(*pending));
+    }
+  }
+  if (o.count) {
+    Result<int64_t> n = source.CountMatches(o.text, *filter);
+    if (!n.ok()) return Fail(io, n.status());
+    if (!WriteOut(io, std::to_string(*n) + "\n")) return WriteFailure(io);
+    return 0;
+  }
+  Result<std::vector<LogRecord>> records = source.Search(o.text, *filter, o.limit, o.reverse);
+  if (!records.ok()) return Fail(io, records.status());
+  if (!WriteOut(io, Render(*records, *printer))) return WriteFailure(io);
+  return 0;
+}
+
+int RunStats(const StatsOptions& o, const CommandIo& io) {
+  if (o.output != "table" && o.output != "json") {
+    return Fail(io, Status::InvalidArgument("unknown output format '" + o.output +
+                                            "' (use table or json)"));
+  }
+  Result<LogFilter> filter = BuildFilter(o.filter, io);
+  if (!filter.ok()) return Fail(io, filter.status());
+  Result<Backend> backend = OpenBackend(o.backend, io, /*create=*/false);
+  if (!backend.ok()) return Fail(io, backend.status());
+  LogSource& source = *backend->source;
+  Result<std::vector<LevelCount>> counts = source.Stats(*filter);
+  if (!counts.ok()) return Fail(io, counts.status());
+
+  static constexpr LogLevel kLevels[] = {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn,
+                                         LogLevel::kError, LogLevel::kFatal};
+  std::map<std::string, std::map<LogLevel, int64_t>> table;
+  std::map<LogLevel, int64_t> totals;
+  int64_t grand_total = 0;
+  for (const LevelCount& c : *counts) {
+    table[c.service][c.level] += c.count;
+    totals[c.level] += c.count;
+    grand_total += c.count;
+  }
+  std::string out;
+  if (o.output == "json") {
+    out = "{\"services\":[";
+    bool first = true;
+    for (const auto& [service, levels] : table) {
+      if (!first) out += ',';
+      first = false;
+      out += "{\"service\":";
+      AppendJsonString(out, service);
+      int64_t total = 0;
+      for (LogLevel l : kLevels) {
+        out += ",\"" + std::string(LevelName(l)) + "\":" + std::to_string(levels.count(l) ? levels.at(l) : 0);
+        total += levels.count(l) ? levels.at(l) : 0;
+      }
+      out += ",\"total\":" + std::to_string(total) + "}";
+    }
+    out += "],\"total\":" + std::to_string(grand_total) + "}\n";
+  } else {
+    size_t width = 7;
+    for (const auto& entry : table) width = std::max(width, entry.first.size());
+    char line[512];
+    const auto row = [&](const std::string& name, const std::map<LogLevel, int64_t>& levels) {
+      int64_t total = 0;
+      std::string cells;
+      for (LogLevel l : kLevels) {
+        const int64_t n = levels.count(l) ? levels.at(l) : 0;
+        total += n;
+        std::snprintf(line, sizeof line, " %9lld", static_cast<long long>(n));
+        cells += line;
+      }
+      std::snprintf(line, sizeof line, "%-*s%s %10lld\n", static_cast<int>(width), name.c_str(),
+                    cells.c_str(), static_cast<long long>(total));
+      out += line;
+    };
+    std::snprintf(line, sizeof line, "%-*s %9s %9s %9s %9s %9s %10s\n", static_cast<int>(width),
+                  "SERVICE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "TOTAL");
+    out += line;
+    for (const auto& [service, levels] : table) row(service, levels);
+    row("TOTAL", totals);
+  }
+  if (!WriteOut(io, out)) return WriteFailure(io);
+  return 0;
+}
+
+}  // namespace mesh

@@ -1,0 +1,111 @@
+// ControlPlane: what meshd serves, as HTTP routes over the store. Telemetry ingest (OTLP/HTTP
+// JSON traces and logs) goes through one StoreWriter (group commit: a 2xx means committed);
+// reads use a pool of read connections, so any number of request threads query at once. The
+// registry lives in the store. Handlers are thread-safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mesh/base/clock.h"
+#include "mesh/base/status.h"
+#include "mesh/http/http_router.h"
+#include "mesh/store/store.h"
+#include "mesh/store/store_writer.h"
+#include "mesh/telemetry/golden_signals.h"
+#include "mesh/telemetry/metrics.h"
+
+namespace mesh {
+
+class ControlPlane {
+ public:
+  struct Options {
+    std::string db_path;
+    int64_t retention_ns = 7LL * 86400 * 1'000'000'000;
+    std::string token;       // when set, writes need "Authorization: Bearer <token>"
+    std::string read_token;  // when set, reads need it or `token` (see RequiredAccess in the .cpp)
+    int64_t default_ttl_ns = 15'000'000'000;
+  };
+
+  // Opens (creating or migrating) the store. Errors: as Store::Open.
+  static Result<std::unique_ptr<ControlPlane>> Open(const Options& options, const Clock& clock);
+  ~ControlPlane();
+
+  void AddRoutes(HttpRouter& router);
+  // Background upkeep, run by the writer when idle: registry sweep, full-text indexing,
+  // retention in small batches, WAL checkpoints.
+  void Upkeep(WriteContext& context);
+  // Commits what is queued and closes the store.
+  void Stop();
+
+ private:
+  ControlPlane(Options options, const Clock& clock, std::unique_ptr<StoreWriter> writer);
+
+  class ReadLease;
+  Result<ReadLease> AcquireReader();
+  void ReleaseReader(std::unique_ptr<Store> store);
+  // Whether the request carries the write token (true when meshd has none).
+  bool Authorized(const HttpRequest& request) const;
+  // Whether the request may read: the read token or the write token (true without a read token).
+  bool ReadAuthorized(const HttpRequest& request) const;
+  // The router's guard: 401 for a route the request's token does not open, else nothing.
+  std::optional<HttpResponse> Guard(const HttpRequest& request, const HttpRoute& route) const;
+
+  HttpResponse Health(const HttpRequest& request);
+  HttpResponse IngestTraces(const HttpRequest& request);
+  HttpResponse IngestLogs(const HttpRequest& request);
+  HttpResponse IngestZipkin(const HttpRequest& request);
+  HttpResponse QueryLogs(const HttpRequest& request);
+  HttpResponse LogStats(const HttpRequest& request);
+  HttpResponse GetTrace(const HttpRequest& request);
+  HttpResponse ListTraces(const HttpRequest& request);
+  HttpResponse TraceStats(const HttpRequest& request);
+  HttpResponse ScanSpans(const HttpRequest& request);
+  // since/until query parameters; since defaults to an hour ago, until to no bound.
+  Result<std::pair<int64_t, int64_t>> WindowParams(const HttpRequest& request) const;
+  HttpResponse Register(const HttpRequest& request, bool seed_payload);
+  HttpResponse Heartbeat(const HttpRequest& request);
+  HttpResponse Deregister(const HttpRequest& request);
+  HttpResponse ListServices(const HttpRequest& request, bool seed_format);
+  HttpResponse GetService(const HttpRequest& request);
+  // GET /v1/prometheus/targets: the registry as Prometheus http_sd / file_sd target groups
+  // (prometheus_targets.h). meshd's own group is the request's Host header: the address the
+  // scraper reached meshd at (meshd does not know its advertised address otherwise).
+  HttpResponse PrometheusTargets(const HttpRequest& request);
+  HttpResponse IngestMetrics(const HttpRequest& request, bool seed_route);
+  HttpResponse Exposition(const HttpRequest& request);
+  HttpResponse Signals(const HttpRequest& request);
+  // GET /v1/report: meshstat's report (report.h) as JSON.
+  HttpResponse GetReport(const HttpRequest& request);
+  void AppendSignalsJson(std::string& out, Store& store, const std::string& service, int64_t window_ns);
+  // meshalert --server: one check round on meshd's store, alert states, history, silences.
+  HttpResponse CheckAlerts(const HttpRequest& request);
+  HttpResponse ListAlerts(const HttpRequest& request);
+  HttpResponse AlertHistory(const HttpRequest& request);
+  HttpResponse ListSilences(const HttpRequest& request);
+  HttpResponse AddSilence(const HttpRequest& request);
+  HttpResponse ExpireSilence(const HttpRequest& request);
+
+  // meshd's own metrics, exposed on /metrics.
+  struct OwnMetrics {
+    Counter* spans = nullptr;
+    Counter* logs = nullptr;
+    Counter* samples = nullptr;
+    Family<Counter>* rejected = nullptr;
+    Family<Histogram>* ingest_seconds = nullptr;
+  };
+  void RegisterOwnMetrics();
+
+  Options options_;
+  const Clock& clock_;
+  std::unique_ptr<StoreWriter> writer_;
+  MetricsRegistry registry_;
+  OwnMetrics own_;
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<Store>> readers_;
+};
+
+}  // namespace mesh

@@ -1,0 +1,60 @@
+// meshd's identity and policy endpoints, beside the control plane's:
+//   GET  /v1/ca      {"trust_domain", "ca_pem"}: the CA certificate proxies trust (public).
+//   POST /v1/certs   {"service", "csr_pem", "ttl"?} with "Authorization: Bearer <join token>"
+//                    → {"certificate_pem", "ca_pem", "spiffe_id", "not_before", "not_after"}.
+//   GET  /v1/policy  {"policy": {...} or null, "version"}: the authorization policy, re-read
+//                    when its file changes; an invalid edit keeps the last good policy and is
+//                    reported in "reload_error".
+// Certificates need the join token when one is set, else the write token when that is set;
+// with neither, meshd issues to whoever can reach it (a loopback-only setup). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "mesh/base/clock.h"
+#include "mesh/http/http_router.h"
+#include "mesh/security/authorization_policy.h"
+#include "mesh/security/certificate_authority.h"
+
+namespace mesh {
+
+class SecurityApi {
+ public:
+  struct Options {
+    std::string join_token;
+    std::string write_token;
+    std::string policy_path;  // empty: no policy (every identified caller allowed)
+    int64_t default_ttl_ns = CertificateAuthority::kDefaultValidityNs;
+  };
+
+  // Reads the policy file when one is named. Errors: the file's or the policy's.
+  static Result<std::unique_ptr<SecurityApi>> Create(CertificateAuthority ca, Options options, const Clock& clock);
+
+  void AddRoutes(HttpRouter& router);
+
+ private:
+  SecurityApi(CertificateAuthority ca, Options options, const Clock& clock)
+      : ca_(std::move(ca)), options_(std::move(options)), clock_(clock) {}
+  HttpResponse Ca(const HttpRequest& request) const;
+  HttpResponse IssueCertificate(const HttpRequest& request) const;
+  HttpResponse Policy(const HttpRequest& request);
+  bool MayIssue(const HttpRequest& request) const;
+  Status LoadPolicy();
+
+  const CertificateAuthority ca_;
+  const Options options_;
+  const Clock& clock_;
+
+  std::mutex policy_mu_;
+  std::string policy_text_;  // canonical JSON of the last good policy, or empty
+  std::string policy_version_;
+  std::string reload_error_;
+  int64_t policy_mtime_ns_ = -1;
+  int64_t policy_checked_ns_ = 0;
+};
+
+}  // namespace mesh

@@ -1,0 +1,1273 @@
+#include "mesh/proxy/http_proxy.h"
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cerrno>
+#include <charconv>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <span>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "mesh/base/clock.h"
+#include "mesh/base/json_text.h"
+#include "mesh/base/time_format.h"
+#include "mesh/base/trace_id.h"
+#include "mesh/base/utf8.h"
+#include "mesh/security/spiffe_id.h"
+#include "mesh/security/x509_internal.h"
+#include "mesh/telemetry/traceparent.h"
+
+namespace mesh {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using std::chrono::steady_clock;
+using SteadyTime = steady_clock::time_point;
+using RequestParser = http::request_parser<http::buffer_body>;
+using ResponseParser = http::response_parser<http::buffer_body>;
+// Everything runs on its worker's io_context: naming that executor type, rather than the
+// type-erased any_io_executor, spares the executor copies Asio makes per operation.
+using Executor = asio::io_context::executor_type;
+template <class T>
+using Task = asio::awaitable<T, Executor>;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<steady_clock, asio::wait_traits<steady_clock>, Executor>;
+using TcpStream = beast::basic_stream<tcp, Executor>;
+using TlsStream = beast::ssl_stream<TcpStream>;
+
+// The header contract: request headers past 16 KiB are refused with 400.
+constexpr uint32_t kRequestHeaderLimit = 16 * 1024;
+// Upstream headers are trusted more, but must not grow the proxy's memory without bound either.
+constexpr uint32_t kResponseHeaderLimit = 64 * 1024;
+// How long a client connection may sit idle: between requests, or stalled mid-body.
+constexpr auto kClientIdleTimeout = std::chrono::seconds(60);
+// Bodies cross the proxy this many bytes at a time, which is what bounds memory per request.
+constexpr size_t kRelayChunk = 16 * 1024;
+// Relay chunks a worker keeps for the next bodies instead of freeing them: a chunk per body
+// from malloc had glibc trim and fault the same pages in again, request after request.
+constexpr size_t kSpareChunks = 32;
+// Idle upstream connections kept per endpoint and thread; more are closed.
+constexpr size_t kMaxIdlePerEndpoint = 64;
+// Idle upstream connections are looked at this often (or twice per idle timeout if shorter) and
+// closed once idle for Options::upstream_idle_timeout: before the upstream's own keep-alive
+// timeout is likely to close them (ours toward clients is 60 s), and so that descriptors go back.
+constexpr auto kIdleSweepEvery = std::chrono::milliseconds(5000);
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
+constexpr auto kBackoffBase = std::chrono::milliseconds(25);
+constexpr auto kBackoffCap = std::chrono::milliseconds(250);
+// Before closing a client connection, read what the client still sends for a while: closing a
+// socket with unread input resets it, and the client could lose the answer we just wrote.
+constexpr auto kLingerTimeout = std::chrono::seconds(1);
+constexpr size_t kLingerBytes = 256 * 1024;
+
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// Beast 1.74 speaks boost::string_view.
+std::string_view Sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+auto Redirect(beast::error_code& ec) { return asio::redirect_error(asio::use_awaitable_t<Executor>(), ec); }
+
+bool IsParseError(const beast::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+bool IsIdempotent(http::verb method) {
+  switch (method) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::put:
+    case http::verb::delete_:
+    case http::verb::options:
+    case http::verb::trace:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return beast::iequals(beast::string_view(a.data(), a.size()), beast::string_view(b.data(), b.size()));
+}
+
+// Whether the comma-separated `list` (a Connection header's value) names `name`.
+bool ListNames(std::string_view list, std::string_view name) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    if (IEquals(Trim(list.substr(0, comma)), name)) return true;
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  return false;
+}
+
+// RFC 9110 §7.6.1: a message's headers meant for this connection only, including those its
+// Connection headers name. Those are looked up once per message, not once per header.
+class HopByHop {
+ public:
+  explicit HopByHop(const http::fields& fields) : connection_(fields.equal_range(http::field::connection)) {}
+  bool operator()(const http::fields::value_type& f) const {
+    switch (f.name()) {
+      case http::field::connection:
+      case http::field::keep_alive:
+      case http::field::proxy_connection:
+      case http::field::te:
+      case http::field::trailer:
+      case http::field::transfer_encoding:
+      case http::field::upgrade:
+        return true;
+      default:
+        break;
+    }
+    for (auto it = connection_.first; it != connection_.second; ++it) {
+      if (ListNames(Sv(it->value()), Sv(f.name_string()))) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::pair<http::fields::const_iterator, http::fields::const_iterator> connection_;
+};
+
+bool NameIs(const http::fields::value_type& f, std::string_view name) {
+  return IEquals(Sv(f.name_string()), name);
+}
+
+void AppendField(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+// The service a request names: its Host header without the port.
+std::string_view HostName(std::string_view authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    return authority.substr(0, authority.find(']') + 1);
+  }
+  return authority.substr(0, authority.find(':'));
+}
+
+void AppendStatusLine(std::string& out, unsigned code, std::string_view reason) {
+  std::array<char, 4> digits;
+  std::to_chars(digits.data(), digits.data() + digits.size(), code);
+  out.append("HTTP/1.1 ").append(digits.data(), 3).append(" ").append(reason).append("\r\n");
+}
+
+std::string ErrorJson(std::string_view error, std::string_view service,
+                      std::string_view request_id) {
+  std::string out = "{\"error\":";
+  AppendJsonString(out, SanitizedUtf8(error));
+  out += ",\"service\":";
+  AppendJsonString(out, SanitizedUtf8(service));
+  out += ",\"request_id\":";
+  AppendJsonString(out, SanitizedUtf8(request_id));
+  out += '}';
+  return out;
+}
+
+// A pooled connection the upstream closed while it sat idle reads as end of file (or has
+// unexpected bytes waiting): either way it must not carry a request. Over TLS, bytes waiting
+// may be a session ticket the server sent after its answer: only end of file rules it out.
+bool StillUsable(TcpStream& stream) {
+  char byte;
+  const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+bool StillUsable(TlsStream& stream) {
+  char byte;
+  const ssize_t n = ::recv(beast::get_lowest_layer(stream).socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+// When a stream's next operation must be over: the request deadline (upstream side), or the
+// idle timeout renewed before each operation (client side).
+struct Expiry {
+  std::optional<SteadyTime> deadline;
+  template <class Stream>
+  void Arm(Stream& stream) const {
+    if (deadline) {
+      beast::get_lowest_layer(stream).expires_at(*deadline);
+    } else {
+      beast::get_lowest_layer(stream).expires_after(kClientIdleTimeout);
+    }
+  }
+};
+
+// One worker's spare relay chunks (only its thread touches them).
+class ChunkPool {
+ public:
+  std::unique_ptr<char[]> Take() {
+    if (spare_.empty()) return std::make_unique_for_overwrite<char[]>(kRelayChunk);
+    std::unique_ptr<char[]> chunk = std::move(spare_.back());
+    spare_.pop_back();
+    return chunk;
+  }
+  void Give(std::unique_ptr<char[]> chunk) {
+    if (chunk && spare_.size() < kSpareChunks) spare_.push_back(std::move(chunk));
+  }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> spare_;
+};
+
+// A chunk borrowed from the pool for one body, given back however the relay ends.
+class BorrowedChunk {
+ public:
+  explicit BorrowedChunk(ChunkPool& pool) : pool_(pool) {}
+  ~BorrowedChunk() { pool_.Give(std::move(chunk_)); }
+  BorrowedChunk(const BorrowedChunk&) = delete;
+  BorrowedChunk& operator=(const BorrowedChunk&) = delete;
+  char* get() {
+    if (!chunk_) chunk_ = pool_.Take();
+    return chunk_.get();
+  }
+
+ private:
+  ChunkPool& pool_;
+  std::unique_ptr<char[]> chunk_;
+};
+
+enum class RelayFailure { kNone, kRead, kWrite };
+struct RelayResult {
+  RelayFailure failure = RelayFailure::kNone;
+  beast::error_code ec;
+};
+
+// Writes to a plaintext stream what its socket takes at once, without waiting, and returns what
+// is left (empty, nearly always). A write that completes this way costs one system call and no
+// operation, handler, timer or trip through the event loop. Over TLS the engine writes records
+// asynchronously: everything is left.
+std::span<asio::const_buffer> WriteNow(TcpStream& out, std::span<asio::const_buffer> pieces, beast::error_code& ec) {
+  size_t written = out.socket().write_some(pieces, ec);
+  if (ec == asio::error::would_block) ec = {};
+  while (!pieces.empty() && written >= pieces.front().size()) {
+    written -= pieces.front().size();
+    pieces = pieces.subspan(1);
+  }
+  if (!pieces.empty()) pieces.front() += written;
+  return pieces;
+}
+std::span<asio::const_buffer> WriteNow(TlsStream&, std::span<asio::const_buffer> pieces, beast::error_code&) {
+  return pieces;
+}
+
+// The write a relay step needs: at once when the socket takes it, else waiting under `expiry`.
+template <class Out>
+Task<beast::error_code> Write(Out& out, Expiry expiry, std::span<asio::const_buffer> pieces) {
+  beast::error_code ec;
+  pieces = WriteNow(out, pieces, ec);
+  if (ec || pieces.empty()) co_return ec;
+  expiry.Arm(out);
+  co_await asio::async_write(out, pieces, Redirect(ec));
+  co_return ec;
+}
+
+// Writes `head` (a message head we wrote, see WriteRequestHead and WriteResponseHead) to `out`,
+// then streams the body `parser` still has to read from `in`, re-chunked when `chunked`;
+// `bytes` counts the body bytes written. The head goes in the same write as the first body bytes
+// when those are already buffered (one send, not two); otherwise it goes at once, so that the
+// receiver is not kept waiting for a body to come.
+template <bool kRequest, class In, class Out>
+Task<RelayResult> RelayMessage(In& in, beast::flat_buffer& in_buffer, Expiry in_expiry,
+                               http::parser<kRequest, http::buffer_body>& parser, Out& out,
+                               Expiry out_expiry, std::string_view head, bool chunked,
+                               ChunkPool& chunks, uint64_t& bytes) {
+  static constexpr std::string_view kChunkEnd = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  static constexpr std::string_view kChunkEndAndLast = "\r\n0\r\n\r\n";
+  RelayResult result;
+  auto& body = parser.get().body();
+  BorrowedChunk chunk(chunks);
+  bool head_sent = false;
+  for (;;) {
+    size_t n = 0;
+    if (!parser.is_done()) {
+      if (!head_sent && in_buffer.size() == 0) {
+        std::array<asio::const_buffer, 1> pieces{asio::buffer(head)};
+        result.ec = co_await Write(out, out_expiry, pieces);
+        if (result.ec) {
+          result.failure = RelayFailure::kWrite;
+          co_return result;
+        }
+        head_sent = true;
+      }
+      body.data = chunk.get();
+      body.size = kRelayChunk;
+      in_expiry.Arm(in);
+      co_await http::async_read_some(in, in_buffer, parser, Redirect(result.ec));
+      if (result.ec == http::error::need_buffer) result.ec = {};
+      if (result.ec) {
+        result.failure = RelayFailure::kRead;
+        co_return result;
+      }
+      n = kRelayChunk - body.size;
+      // Nothing to write yet: wait for bytes.
+      if (n == 0 && !parser.is_done()) continue;
+    }
+    const bool last = parser.is_done();
+    std::array<asio::const_buffer, 4> pieces;
+    size_t count = 0;
+    if (!head_sent) pieces[count++] = asio::buffer(head);
+    std::array<char, 20> size_line;
+    if (chunked && n > 0) {
+      char* end = std::to_chars(size_line.data(), size_line.data() + 16, n, 16).ptr;
+      *end++ = '\r';
+      *end++ = '\n';
+      pieces[count++] = asio::buffer(size_line.data(), static_cast<size_t>(end - size_line.data()));
+    }
+    if (n > 0) pieces[count++] = asio::buffer(chunk.get(), n);
+    if (chunked) {
+      const std::string_view tail = n > 0 ? (last ? kChunkEndAndLast : kChunkEnd) : (last ? kLastChunk : "");
+      if (!tail.empty()) pieces[count++] = asio::buffer(tail);
+    }
+    if (count > 0) {
+      result.ec = co_await Write(out, out_expiry, std::span(pieces.data(), count));
+      if (result.ec) {
+        result.failure = RelayFailure::kWrite;
+        co_return result;
+      }
+    }
+    head_sent = true;
+    bytes += n;
+    if (last) co_return result;
+  }
+}
+
+// Idle keep-alive upstream connections of one kind by "host:port", each with when it went idle.
+template <class Stream>
+struct IdlePool {
+  struct Idle {
+    std::unique_ptr<Stream> stream;
+    SteadyTime since;
+  };
+  std::unordered_map<std::string, std::vector<Idle>> by_endpoint;
+
+  // The most recently idled connection, or null. With `check`, only one still open: checking
+  // costs a system call (about 2 us of a request's 30), so requests that can be replayed skip
+  // it, and go again on a fresh connection if the pooled one turns out closed.
+  std::unique_ptr<Stream> Take(const std::string& key, SteadyTime now, std::chrono::milliseconds timeout,
+                               bool check) {
+    auto it = by_endpoint.find(key);
+    if (it == by_endpoint.end()) return nullptr;
+    while (!it->second.empty()) {
+      Idle idle = std::move(it->second.back());
+      it->second.pop_back();
+      if (now - idle.since < timeout && (!check || StillUsable(*idle.stream))) return std::move(idle.stream);
+    }
+    return nullptr;
+  }
+  // Closes the idle connections to `key` the upstream has closed: when one turns out closed,
+  // the upstream has often closed the others it had idle at the same time.
+  void DropClosed(const std::string& key) {
+    auto it = by_endpoint.find(key);
+    if (it == by_endpoint.end()) return;
+    std::erase_if(it->second, [](const Idle& i) { return !StillUsable(*i.stream); });
+  }
+  void Put(const std::string& key, std::unique_ptr<Stream> stream, SteadyTime now) {
+    std::vector<Idle>& idle = by_endpoint[key];
+    if (idle.size() < kMaxIdlePerEndpoint) idle.push_back({std::move(stream), now});
+  }
+  // Closes the connections idle for too long (oldest first in each list).
+  void Sweep(SteadyTime now, std::chrono::milliseconds timeout) {
+    for (auto it = by_endpoint.begin(); it != by_endpoint.end();) {
+      std::vector<Idle>& idle = it->second;
+      idle.erase(std::remove_if(idle.begin(), idle.end(),
+                                [&](const Idle& i) { return now - i.since >= timeout; }),
+                 idle.end());
+      it = idle.empty() ? by_endpoint.erase(it) : std::next(it);
+    }
+  }
+};
+
+struct SessionFree {
+  void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
+};
+
+// A copy of a connection's session, not the connection's own object: OpenSSL marks that one
+// not resumable when the connection is freed without a TLS shutdown, which is how pooled
+// connections end (idle sweep, a full pool, a client gone mid-exchange).
+struct StoredSession {
+  const SSL_SESSION* source = nullptr;  // what `copy` was made from: copy once per session
+  std::unique_ptr<SSL_SESSION, SessionFree> copy;
+};
+
+struct Worker {
+  // Before the io_context: the coroutines it destroys give their chunks back on the way.
+  ChunkPool chunks;
+  asio::io_context ioc{1};
+  Acceptor acceptor{ioc};
+  // Only this worker's thread touches what follows, hence no lock.
+  IdlePool<TcpStream> idle_plain;
+  IdlePool<TlsStream> idle_tls;
+  // The last TLS session per upstream endpoint, to resume instead of a full handshake.
+  std::unordered_map<std::string, StoredSession> tls_sessions;
+  std::mt19937_64 rng{std::random_device{}()};
+  std::thread thread;
+};
+
+// The TLS side of a proxy, per generation of credentials: a rotation makes a new one, and
+// every connection keeps the generation it started with alive.
+struct TlsContexts {
+  // Asio wants them non-const to make a stream; they are not changed once made.
+  mutable asio::ssl::context server{asio::ssl::context::tls_server};
+  mutable asio::ssl::context client{asio::ssl::context::tls_client};
+  std::string trust_domain;
+};
+
+Result<std::shared_ptr<const TlsContexts>> MakeTlsContexts(const TlsCredentials& c) {
+  if (Status s = ValidateTrustDomain(c.trust_domain); !s.ok()) return s;
+  auto t = std::make_shared<TlsContexts>();
+  t->trust_domain = c.trust_domain;
+  for (asio::ssl::context* ctx : {&t->server, &t->client}) {
+    beast::error_code ec;
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1,
+                     ec);
+    if (!ec) ctx->use_certificate_chain(asio::buffer(c.certificate_pem), ec);
+    if (!ec) ctx->use_private_key(asio::buffer(c.private_key_pem), asio::ssl::context::pem, ec);
+    if (!ec) ctx->add_certificate_authority(asio::buffer(c.ca_pem), ec);
+    if (ec) return Status::InvalidArgument("TLS credentials: " + ec.message());
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+      return Status::InvalidArgument(x509::OpenSslError("TLS credentials: the key is not the certificate's"));
+    }
+  }
+  t->server.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  t->client.set_verify_mode(asio::ssl::verify_peer);
+  // Resumed sessions skip the certificate exchange: OpenSSL only allows that (with client
+  // certificates required) within a named session context.
+  static constexpr unsigned char kSessionContext[] = "meshproxy";
+  SSL_CTX_set_session_id_context(t->server.native_handle(), kSessionContext, sizeof(kSessionContext) - 1);
+  return std::shared_ptr<const TlsContexts>(std::move(t));
+}
+
+// The service named by the peer's verified certificate in our trust domain, or "".
+std::string PeerService(TlsStream& stream, const std::string& trust_domain) {
+  X509* cert = SSL_get0_peer_certificate(stream.native_handle());
+  if (cert == nullptr) return "";
+  Result<ServiceIdentity> id = ParseSpiffeId(x509::FirstSpiffeUri(cert));
+  if (!id.ok() || id->trust_domain != trust_domain) return "";
+  return id->service;
+}
+
+// One request's state, from its header to its completion record.
+// The heads of one client connection's messages, written by hand into buffers the connection
+// reuses: Beast's serializer, and setting fields on the parsed messages, allocated per header.
+struct HeadBuffers {
+  std::string request;   // toward the upstream
+  std::string response;  // toward the client
+};
+
+// How an upstream's answer goes to the client.
+struct ResponseFraming {
+  bool keep_alive = false;  // the client connection may carry another request
+  bool chunked = false;     // the body is re-chunked (its length is not known)
+};
+
+struct Exchange {
+  HeadBuffers* heads = nullptr;
+  ProxiedRequest record;
+  SteadyTime started;
+  SteadyTime deadline;
+  bool client_keep_alive = false;
+  bool client_http10 = false;
+  bool head = false;
+  bool has_body = false;
+  bool idempotent = false;
+};
+
+// How one attempt ended.
+struct Attempt {
+  AttemptOutcome outcome = AttemptOutcome::kSuccess;
+  // Set when the attempt failed and another one is granted after this pause.
+  std::optional<std::chrono::milliseconds> retry_after;
+  // The client got the upstream's answer, or is gone: nothing more to say.
+  bool answered = false;
+  bool keep_alive = false;  // when answered: the client connection may carry another request
+  http::status status = http::status::bad_gateway;  // when not answered: the proxy's own answer
+  std::string error;
+};
+
+enum class Stage { kConnect, kSend, kReceive };
+
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<int64_t>& counter) : counter_(counter) { ++counter_; }
+  ~InFlight() { --counter_; }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  std::atomic<int64_t>& counter_;
+};
+
+Status Listen(Acceptor& acceptor, const tcp::endpoint& at) {
+  beast::error_code ec;
+  acceptor.open(at.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.set_option(ReusePort(true), ec);
+  if (!ec) acceptor.bind(at, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IOError("cannot listen on " + at.address().to_string() + ":" +
+                           std::to_string(at.port()) + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct HttpProxy::Impl {
+  explicit Impl(Options o) : options(std::move(o)) {}
+
+  Task<void> Accept(Worker& w);
+  Task<void> Session(Worker& w, Socket socket);
+  Task<void> SweepIdle(Worker& w);
+  template <class Client>
+  Task<void> Serve(Worker& w, Client& client, const std::string& client_ip,
+                              const std::string& peer_service);
+  template <class Client>
+  Task<bool> Handle(Worker& w, Client& client, beast::flat_buffer& buffer, HeadBuffers& heads,
+                               RequestParser& parser, const std::string& client_ip,
+                               const std::string& peer_service);
+  template <class Client>
+  Task<bool> Forward(Worker& w, Client& client, beast::flat_buffer& buffer,
+                                RequestParser& parser, Exchange& x);
+  template <class Client, class Upstream>
+  Task<Attempt> Try(Worker& w, Client& client, beast::flat_buffer& buffer,
+                               RequestParser& parser, Exchange& x, int attempt,
+                               const Endpoint& endpoint, std::string_view service);
+  Task<beast::error_code> Connect(TcpStream& upstream, const Endpoint& endpoint,
+                                             SteadyTime deadline);
+  // Connects and, over TLS, shakes hands and checks that the peer is `service`.
+  Task<beast::error_code> Open(Worker& w, TcpStream& upstream, const Endpoint& endpoint,
+                                          SteadyTime deadline, std::string_view service, std::string& error);
+  Task<beast::error_code> Open(Worker& w, TlsStream& upstream, const Endpoint& endpoint,
+                                          SteadyTime deadline, std::string_view service, std::string& error);
+  template <class Client>
+  Task<bool> AnswerError(Client& client, Exchange& x, http::status status,
+                                    std::string error, bool body_consumed);
+  template <class Client>
+  Task<void> RefuseMalformed(Client& client, const beast::error_code& ec,
+                                        const std::string& client_ip);
+
+  std::unique_ptr<TcpStream> NewUpstream(Worker& w, std::type_identity<TcpStream>) const {
+    return std::make_unique<TcpStream>(w.ioc);
+  }
+  std::unique_ptr<TlsStream> NewUpstream(Worker& w, std::type_identity<TlsStream>) const {
+    return std::make_unique<TlsStream>(w.ioc, CurrentTls()->client);
+  }
+  IdlePool<TcpStream>& Pool(Worker& w, std::type_identity<TcpStream>) const { return w.idle_plain; }
+  IdlePool<TlsStream>& Pool(Worker& w, std::type_identity<TlsStream>) const { return w.idle_tls; }
+  void Idle(Worker& w, const std::string& key, std::unique_ptr<TcpStream> upstream) const;
+  void Idle(Worker& w, const std::string& key, std::unique_ptr<TlsStream> upstream) const;
+
+  std::shared_ptr<const TlsContexts> CurrentTls() const {
+    std::lock_guard lock(tls_mu);
+    return tls;
+  }
+
+  void StartExchange(Exchange& x, const http::request_header<>& req,
+                     const std::string& client_ip) const;
+  void WriteRequestHead(std::string& out, const RequestParser& parser, const Exchange& x,
+                        std::string_view default_host) const;
+  ResponseFraming WriteResponseHead(std::string& out, const ResponseParser& parser, const Exchange& x) const;
+  void AppendOwnHeaders(std::string& out, const Exchange& x, bool keep_alive) const;
+  std::optional<std::chrono::milliseconds> RetryDelay(Worker& w, int attempt,
+                                                      const Exchange& x) const;
+  void Complete(Exchange& x) const;
+  void Stop(std::chrono::milliseconds drain);
+
+  const Options options;
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> handshake_failures{0};
+  std::atomic<bool> stopping{false};
+  bool stopped = false;
+  int port = 0;
+  std::vector<std::unique_ptr<Worker>> workers;
+  // Read once per new connection (not per request): a mutex is cheap enough there.
+  mutable std::mutex tls_mu;
+  std::shared_ptr<const TlsContexts> tls;
+};
+
+namespace {
+
+// Over TLS this drains the raw bytes: the records are not read, only kept from resetting.
+Task<void> Linger(TcpStream& client) {
+  beast::error_code ec;
+  client.socket().shutdown(tcp::socket::shutdown_send, ec);
+  client.expires_after(kLingerTimeout);
+  std::array<char, 4096> sink;
+  for (size_t total = 0; total < kLingerBytes && !ec;) {
+    total += co_await client.async_read_some(asio::buffer(sink), Redirect(ec));
+  }
+}
+
+template <class Upstream>
+Task<beast::error_code> ReadResponseHeader(Upstream& upstream,
+                                                      beast::flat_buffer& buffer,
+                                                      std::optional<ResponseParser>& parser,
+                                                      bool head, SteadyTime deadline) {
+  beast::error_code ec;
+  // Interim 1xx answers (103 Early Hints, a stray 100) precede the real one: skip them.
+  do {
+    parser.emplace();
+    parser->header_limit(kResponseHeaderLimit);
+    parser->body_limit(std::numeric_limits<std::uint64_t>::max());
+    parser->skip(head);
+    beast::get_lowest_layer(upstream).expires_at(deadline);
+    co_await http::async_read_header(upstream, buffer, *parser, Redirect(ec));
+  } while (!ec && parser->get().result_int() / 100 == 1);
+  co_return ec;
+}
+
+}  // namespace
+
+Task<void> HttpProxy::Impl::Accept(Worker& w) {
+  for (;;) {
+    beast::error_code ec;
+    Socket socket = co_await w.acceptor.async_accept(Redirect(ec));
+    if (ec) {
+      if (!w.acceptor.is_open()) co_return;
+      // Out of descriptors or similar: pause instead of spinning.
+      Timer pause(w.ioc, std::chrono::milliseconds(50));
+      co_await pause.async_wait(Redirect(ec));
+      continue;
+    }
+    // Nothing may escape a session into the io_context: whatever it throws ends it here.
+    asio::co_spawn(w.ioc, Session(w, std::move(socket)), [](std::exception_ptr) {});
+  }
+}
+
+Task<void> HttpProxy::Impl::Session(Worker& w, Socket socket) {
+  beast::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  socket.non_blocking(true, ec);  // for WriteNow
+  const tcp::endpoint remote = socket.remote_endpoint(ec);
+  const std::string client_ip = ec ? std::string() : remote.address().to_string();
+  const std::shared_ptr<const TlsContexts> contexts =
+      options.tls && options.direction == Direction::kInbound ? CurrentTls() : nullptr;
+  if (!contexts) {
+    TcpStream client(std::move(socket));
+    co_await Serve(w, client, client_ip, "");
+    co_await Linger(client);
+    co_return;
+  }
+  TlsStream client(std::move(socket), contexts->server);
+  beast::get_lowest_layer(client).expires_after(kTlsHandshakeTimeout);
+  co_await client.async_handshake(asio::ssl::stream_base::server, Redirect(ec));
+  if (ec) {
+    // No certificate, a foreign or expired one, or not TLS at all: refused before any request.
+    ++handshake_failures;
+    co_return;
+  }
+  co_await Serve(w, client, client_ip, PeerService(client, contexts->trust_domain));
+  co_await Linger(beast::get_lowest_layer(client));
+}
+
+template <class Client>
+Task<void> HttpProxy::Impl::Serve(Worker& w, Client& client, const std::string& client_ip,
+                                             const std::string& peer_service) {
+  beast::error_code ec;
+  beast::flat_buffer buffer;
+  HeadBuffers heads;
+  for (bool keep_alive = true; keep_alive && !stopping.load();) {
+    RequestParser parser;
+    parser.header_limit(kRequestHeaderLimit);
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    beast::get_lowest_layer(client).expires_after(kClientIdleTimeout);
+    co_await http::async_read_header(client, buffer, parser, Redirect(ec));
+    if (ec) {
+      if (IsParseError(ec)) co_await RefuseMalformed(client, ec, client_ip);
+      break;
+    }
+    keep_alive = co_await Handle(w, client, buffer, heads, parser, client_ip, peer_service);
+  }
+}
+
+Task<void> HttpProxy::Impl::SweepIdle(Worker& w) {
+  Timer timer(w.ioc);
+  const auto timeout = options.upstream_idle_timeout;
+  const auto every = std::clamp(timeout / 2, std::chrono::milliseconds(10), kIdleSweepEvery);
+  for (;;) {
+    timer.expires_after(every);
+    beast::error_code ec;
+    co_await timer.async_wait(Redirect(ec));
+    if (ec || stopping.load()) co_return;
+    const SteadyTime now = steady_clock::now();
+    w.idle_plain.Sweep(now, timeout);
+    w.idle_tls.Sweep(now, timeout);
+  }
+}
+
+template <class Client>
+Task<void> HttpProxy::Impl::RefuseMalformed(Client& client, const beast::error_code& ec,
+                                                       const std::string& client_ip) {
+  Exchange x;
+  StartExchange(x, http::request_header<>(), client_ip);
+  co_await AnswerError(client, x, http::status::bad_request, "bad request: " + ec.message(), false);
+  Complete(x);
+}
+
+void HttpProxy::Impl::StartExchange(Exchange& x, const http::request_header<>& req,
+                                    const std::string& client_ip) const {
+  x.started = steady_clock::now();
+  x.deadline = x.started + options.request_timeout;
+  ProxiedRequest& r = x.record;
+  r.start_ns = SystemClock::Instance().NowNs();
+  r.client_address = client_ip;
+  IdGenerator& ids = IdGenerator::ThreadLocal();
+  const std::string_view request_id = Sv(req["X-Request-ID"]);
+  r.request_id = request_id.empty() ? ids.NewTraceId() : std::string(request_id);
+  // Most requests come without one: not parsing "" spares building an error per request.
+  const std::string_view traceparent = Sv(req["traceparent"]);
+  if (Result<TraceParent> parent = traceparent.empty() ? Status::InvalidArgument("") : ParseTraceParent(traceparent);
+      parent.ok()) {
+    r.trace_id = parent->trace_id;
+    r.parent_span_id = parent->span_id;
+  } else {
+    r.trace_id = ids.NewTraceId();
+  }
+  r.span_id = ids.NewSpanId();
+}
+
+template <class Client>
+Task<bool> HttpProxy::Impl::Handle(Worker& w, Client& client, beast::flat_buffer& buffer,
+                                   HeadBuffers& heads, RequestParser& parser,
+                                   const std::string& client_ip, const std::string& peer_service) {
+  InFlight counted(in_flight);
+  http::request<http::buffer_body>& req = parser.get();
+  Exchange x;
+  x.heads = &heads;
+  StartExchange(x, req, client_ip);
+  x.record.client_service = peer_service;
+  x.record.method = Sv(req.method_string());
+  x.record.target = Sv(req.target());
+  x.record.authority = Sv(req[http::field::host]);
+  x.client_keep_alive = parser.keep_alive() && !stopping.load();
+  x.client_http10 = req.version() < 11;
+  x.head = req.method() == http::verb::head;
+  x.has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
+  x.idempotent = IsIdempotent(req.method());
+
+  const std::string_view timeout = Sv(req["x-mesh-timeout"]);
+  if (!timeout.empty()) {
+    Result<int64_t> ns = ParseDuration(timeout);
+    if (!ns.ok() || *ns <= 0) {
+      x.client_keep_alive = false;
+      const std::string why = ns.ok() ? "must be positive" : ns.status().message();
+      const bool keep = co_await AnswerError(client, x, http::status::bad_request,
+                                             "invalid x-mesh-timeout: " + why, false);
+      Complete(x);
+      co_return keep;
+    }
+    x.deadline = x.started + std::chrono::nanoseconds(*ns);
+  }
+
+  // RFC 9112 §6.3: a Transfer-Encoding that does not end in chunked leaves the body's length
+  // unknowable. Forwarded without it (it is hop-by-hop), the body would be read as the next
+  // request: a desync. Refuse and close.
+  if (req.count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
+    x.client_keep_alive = false;
+    const bool keep = co_await AnswerError(client, x, http::status::bad_request,
+                                           "bad request: Transfer-Encoding must end in chunked", false);
+    Complete(x);
+    co_return keep;
+  }
+
+  // Inbound over mTLS, the caller's identity is known: the policy decides before anything
+  // reaches the service. The body is not read, so the connection closes after the answer.
+  if (options.authorize && options.tls && options.direction == Direction::kInbound) {
+    std::optional<std::string> denied = options.authorize(peer_service, x.record.method, x.record.target);
+    if (denied) {
+      x.record.denied = true;
+      const bool keep = co_await AnswerError(client, x, http::status::forbidden, *denied, parser.is_done());
+      Complete(x);
+      co_return keep;
+    }
+  }
+
+  // The proxy answers 100-continue itself (and strips Expect) so that the upstream never sees
+  // an interim answer it would have to relay.
+  const bool expects_continue = beast::iequals(req[http::field::expect], "100-continue");
+  if (expects_continue && !x.client_http10 && !parser.is_done()) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    beast::error_code ec;
+    beast::get_lowest_layer(client).expires_after(kClientIdleTimeout);
+    co_await asio::async_write(client, asio::buffer(kContinue), Redirect(ec));
+    if (ec) co_return false;
+  }
+
+  const bool keep = co_await Forward(w, client, buffer, parser, x);
+  Complete(x);
+  co_return keep;
+}
+
+// The request line and headers toward the upstream: end-to-end headers as received, then ours.
+// Always HTTP/1.1 and keep-alive; a chunked body is re-chunked, a Content-Length one kept.
+void HttpProxy::Impl::WriteRequestHead(std::string& out, const RequestParser& parser,
+                                       const Exchange& x, std::string_view default_host) const {
+  const http::request<http::buffer_body>& req = parser.get();
+  const bool chunked = parser.chunked();
+  out.clear();
+  out.append(Sv(req.method_string())).append(" ").append(Sv(req.target())).append(" HTTP/1.1\r\n");
+  bool has_host = false;
+  const HopByHop hop_by_hop(req);
+  for (const auto& f : req) {
+    if (hop_by_hop(f) || f.name() == http::field::expect ||
+        (chunked && f.name() == http::field::content_length) || NameIs(f, "X-Request-ID") ||
+        NameIs(f, "X-Forwarded-For") || NameIs(f, "X-Forwarded-Proto") || NameIs(f, "traceparent") ||
+        NameIs(f, "x-mesh-timeout")) {
+      continue;
+    }
+    has_host = has_host || f.name() == http::field::host;
+    AppendField(out, Sv(f.name_string()), Sv(f.value()));
+  }
+  // An HTTP/1.0 request may come without Host; the HTTP/1.1 one we send may not.
+  if (!has_host) AppendField(out, "Host", default_host);
+  AppendField(out, "X-Request-ID", x.record.request_id);
+  out.append("X-Forwarded-For: ");
+  const auto [first, last] = req.equal_range("X-Forwarded-For");
+  for (auto it = first; it != last; ++it) out.append(Sv(it->value())).append(", ");
+  out.append(x.record.client_address).append("\r\n");
+  AppendField(out, "X-Forwarded-Proto", "http");
+  out.append("traceparent: ");
+  AppendTraceParent(out, x.record.trace_id, x.record.span_id, true);
+  out.append("\r\n");
+  if (chunked) out.append("Transfer-Encoding: chunked\r\n");
+  out.append("\r\n");
+}
+
+template <class Client>
+Task<bool> HttpProxy::Impl::Forward(Worker& w, Client& client, beast::flat_buffer& buffer,
+                                               RequestParser& parser, Exchange& x) {
+  const std::string_view service = options.direction == Direction::kOutbound
+                                       ? HostName(x.record.authority)
+                                       : std::string_view(options.service);
+  for (int attempt = 0;; ++attempt) {
+    Result<Endpoint> picked = options.upstreams->Pick(service, attempt);
+    if (!picked.ok()) {
+      co_return co_await AnswerError(client, x, http::status::service_unavailable,
+                                     "no upstream available: " + picked.status().message(),
+                                     parser.is_done());
+    }
+    const Endpoint endpoint = *picked;
+    x.record.attempts = attempt + 1;
+    x.record.upstream = endpoint;
+    options.upstreams->Started(endpoint);
+    const SteadyTime attempt_start = steady_clock::now();
+    // Two statements, not a conditional expression: GCC 12 miscompiles co_await inside ?:.
+    Attempt a;
+    if (endpoint.tls && options.tls) {
+      a = co_await Try<Client, TlsStream>(w, client, buffer, parser, x, attempt, endpoint, service);
+    } else {
+      a = co_await Try<Client, TcpStream>(w, client, buffer, parser, x, attempt, endpoint, service);
+    }
+    options.upstreams->Report(
+        endpoint, a.outcome, std::chrono::nanoseconds(steady_clock::now() - attempt_start).count());
+    if (a.retry_after) {
+      Timer pause(w.ioc, *a.retry_after);
+      beast::error_code ec;
+      co_await pause.async_wait(Redirect(ec));
+      continue;
+    }
+    if (a.answered) co_return a.keep_alive;
+    co_return co_await AnswerError(client, x, a.status, a.error, parser.is_done());
+  }
+}
+
+Task<beast::error_code> HttpProxy::Impl::Connect(TcpStream& upstream,
+                                                            const Endpoint& endpoint,
+                                                            SteadyTime deadline) {
+  beast::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(endpoint.host, ec);
+  if (ec) co_return ec;
+  if (endpoint.port <= 0 || endpoint.port > 65535) {
+    co_return asio::error::make_error_code(asio::error::invalid_argument);
+  }
+  upstream.expires_at(std::min(steady_clock::now() + options.connect_timeout, deadline));
+  co_await upstream.async_connect(
+      tcp::endpoint(address, static_cast<unsigned short>(endpoint.port)), Redirect(ec));
+  if (!ec) {
+    beast::error_code ignored;
+    upstream.socket().set_option(tcp::no_delay(true), ignored);
+    upstream.socket().non_blocking(true, ignored);  // for WriteNow
+  }
+  co_return ec;
+}
+
+Task<beast::error_code> HttpProxy::Impl::Open(Worker&, TcpStream& upstream,
+                                                         const Endpoint& endpoint, SteadyTime deadline,
+                                                         std::string_view, std::string& error) {
+  if (endpoint.tls) {
+    // Its proxy takes only mTLS: plaintext would be cut at the handshake with a vaguer error.
+    error = "it accepts only mTLS (start this meshproxy with --mtls)";
+    co_return asio::error::make_error_code(asio::error::operation_not_supported);
+  }
+  co_return co_await Connect(upstream, endpoint, deadline);
+}
+
+Task<beast::error_code> HttpProxy::Impl::Open(Worker& w, TlsStream& upstream,
+                                                         const Endpoint& endpoint, SteadyTime deadline,
+                                                         std::string_view service, std::string& error) {
+  beast::error_code ec = co_await Connect(beast::get_lowest_layer(upstream), endpoint, deadline);
+  if (ec) co_return ec;
+  const std::string key = endpoint.host + ':' + std::to_string(endpoint.port);
+  if (auto it = w.tls_sessions.find(key); it != w.tls_sessions.end()) {
+    SSL_set_session(upstream.native_handle(), it->second.copy.get());
+  }
+  beast::get_lowest_layer(upstream).expires_at(std::min(steady_clock::now() + kTlsHandshakeTimeout, deadline));
+  co_await upstream.async_handshake(asio::ssl::stream_base::client, Redirect(ec));
+  if (ec) {
+    w.tls_sessions.erase(key);
+    error = "TLS handshake failed: " + ec.message();
+    co_return ec;
+  }
+  const std::shared_ptr<const TlsContexts> contexts = CurrentTls();
+  const std::string peer = PeerService(upstream, contexts->trust_domain);
+  if (peer != service) {
+    error = "its certificate names " + (peer.empty() ? std::string("no service of this mesh") : "service " + peer) +
+            ", not " + std::string(service);
+    co_return asio::error::make_error_code(asio::error::access_denied);
+  }
+  co_return ec;
+}
+
+void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<TcpStream> upstream) const {
+  upstream->expires_never();
+  w.idle_plain.Put(key, std::move(upstream), steady_clock::now());
+}
+
+// The session is taken now rather than after the handshake: TLS 1.3 tickets arrive with the
+// first answer, and only then is the session resumable.
+void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<TlsStream> upstream) const {
+  const SSL_SESSION* session = SSL_get0_session(upstream->native_handle());
+  if (session != nullptr && SSL_SESSION_is_resumable(session)) {
+    StoredSession& stored = w.tls_sessions[key];
+    if (stored.source != session) {
+      if (SSL_SESSION* copy = SSL_SESSION_dup(session); copy != nullptr) {
+        stored.copy.reset(copy);
+        stored.source = session;
+      }
+    }
+  }
+  beast::get_lowest_layer(*upstream).expires_never();
+  w.idle_tls.Put(key, std::move(upstream), steady_clock::now());
+}
+
+template <class Client, class Upstream>
+Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer& buffer,
+                                              RequestParser& parser, Exchange& x, int attempt,
+                                              const Endpoint& endpoint, std::string_view service) {
+  Attempt a;
+  const Expiry to_upstream{x.deadline};
+  const Expiry to_client{};
+  const bool replayable = x.idempotent && !x.has_body;
+  const std::string key = endpoint.host + ':' + std::to_string(endpoint.port);
+  std::unique_ptr<Upstream> upstream;
+  beast::flat_buffer upstream_buffer;
+  std::optional<ResponseParser> rp;
+  beast::error_code ec;
+  std::string open_error;
+  Stage stage = Stage::kConnect;
+  // A pooled connection may have been closed by the upstream a moment ago. When that shows
+  // before anything of the client's is consumed (no body) and before any answer, the request
+  // goes again on a fresh connection: always when the write failed, and for an idempotent
+  // method when the connection ended unanswered.
+  for (bool may_reuse = true;; may_reuse = false) {
+    upstream = may_reuse ? Pool(w, std::type_identity<Upstream>())
+                               .Take(key, steady_clock::now(), options.upstream_idle_timeout, !replayable)
+                         : nullptr;
+    const bool reused = upstream != nullptr;
+    stage = Stage::kConnect;
+    if (!reused) {
+      upstream = NewUpstream(w, std::type_identity<Upstream>());
+      ec = co_await Open(w, *upstream, endpoint, x.deadline, service, open_error);
+      if (ec) break;
+    }
+    stage = Stage::kSend;
+    WriteRequestHead(x.heads->request, parser, x, key);
+    const RelayResult sent =
+        co_await RelayMessage(client, buffer, to_client, parser, *upstream, to_upstream, x.heads->request,
+                              parser.chunked(), w.chunks, x.record.request_bytes);
+    if (sent.failure == RelayFailure::kRead) {
+      // The client stopped sending its body: nobody to answer, and the upstream is not to
+      // blame.
+      x.record.error = "client request body: " + sent.ec.message();
+      a.answered = true;
+      co_return a;
+    }
+    ec = sent.ec;
+    if (!ec) {
+      stage = Stage::kReceive;
+      ec = co_await ReadResponseHeader(*upstream, upstream_buffer, rp, x.head, x.deadline);
+    }
+    // A TLS peer that closed without close_notify reads as a truncated stream.
+    const bool stale =
+        reused && !x.has_body && ec && ec != beast::error::timeout &&
+        (stage == Stage::kSend ||
+         (x.idempotent && (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+                           ec == asio::ssl::error::stream_truncated)));
+    if (!stale) break;
+    upstream.reset();
+    upstream_buffer.clear();
+    Pool(w, std::type_identity<Upstream>()).DropClosed(key);
+  }
+
+  if (ec) {
+    const std::string where = endpoint.host + ":" + std::to_string(endpoint.port);
+    if (ec == beast::error::timeout && steady_clock::now() >= x.deadline) {
+      a.outcome = AttemptOutcome::kTimeout;
+      a.status = http::status::gateway_timeout;
+      a.error = "upstream " + where + " did not answer in time";
+      co_return a;
+    }
+    if (stage == Stage::kConnect) {
+      a.outcome = AttemptOutcome::kConnectFailure;
+      a.error = "cannot connect to upstream " + where + ": " + (open_error.empty() ? ec.message() : open_error);
+      a.retry_after = RetryDelay(w, attempt, x);
+      co_return a;
+    }
+    if (stage == Stage::kReceive && IsParseError(ec)) {
+      a.outcome = AttemptOutcome::kReset;
+      a.error = "invalid response from upstream " + where + ": " + ec.message();
+      co_return a;
+    }
+    a.outcome = AttemptOutcome::kConnectFailure;
+    a.error = "upstream " + where + " closed the connection: " + ec.message();
+    if (replayable) a.retry_after = RetryDelay(w, attempt, x);
+    co_return a;
+  }
+
+  const http::response<http::buffer_body>& res = rp->get();
+  const unsigned code = res.result_int();
+  if ((code == 502 || code == 503 || code == 504) && replayable) {
+    a.retry_after = RetryDelay(w, attempt, x);
+    if (a.retry_after) {
+      a.outcome = AttemptOutcome::kServerError;
+      co_return a;
+    }
+  }
+
+  x.record.status = static_cast<int>(code);
+  a.answered = true;
+  a.outcome = code >= 500 ? AttemptOutcome::kServerError : AttemptOutcome::kSuccess;
+  const bool upstream_keep_alive = rp->keep_alive();
+  const ResponseFraming framing = WriteResponseHead(x.heads->response, *rp, x);
+  const RelayResult relayed =
+      co_await RelayMessage(*upstream, upstream_buffer, to_upstream, *rp, client, to_client, x.heads->response,
+                            framing.chunked, w.chunks, x.record.response_bytes);
+  if (relayed.failure == RelayFailure::kRead) {
+    a.outcome =
+        relayed.ec == beast::error::timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kReset;
+    x.record.error = "upstream response body: " + relayed.ec.message();
+    co_return a;
+  }
+  if (relayed.failure == RelayFailure::kWrite) {
+    x.record.error = "client went away: " + relayed.ec.message();
+    co_return a;
+  }
+  a.keep_alive = framing.keep_alive;
+  if (upstream_keep_alive && upstream_buffer.size() == 0) Idle(w, key, std::move(upstream));
+  co_return a;
+}
+
+// The status line and headers toward the client: the upstream's status and end-to-end headers,
+// then ours. A body of unknown length is re-chunked, or ends the connection for an HTTP/1.0
+// client, which cannot read chunks.
+ResponseFraming HttpProxy::Impl::WriteResponseHead(std::string& out, const ResponseParser& parser,
+                                                   const Exchange& x) const {
+  const http::response<http::buffer_body>& res = parser.get();
+  ResponseFraming framing{.keep_alive = x.client_keep_alive};
+  if (!parser.is_done() && !parser.content_length()) {
+    if (x.client_http10) {
+      framing.keep_alive = false;
+    } else {
+      framing.chunked = true;
+    }
+  }
+  out.clear();
+  const std::string_view reason = Sv(res.reason());
+  AppendStatusLine(out, res.result_int(), reason.empty() ? Sv(http::obsolete_reason(res.result())) : reason);
+  const HopByHop hop_by_hop(res);
+  for (const auto& f : res) {
+    if (hop_by_hop(f) || NameIs(f, "X-Service-Name") || NameIs(f, "X-Proxy-Version") || NameIs(f, "X-Trace-ID")) {
+      continue;
+    }
+    AppendField(out, Sv(f.name_string()), Sv(f.value()));
+  }
+  if (framing.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  AppendOwnHeaders(out, x, framing.keep_alive);
+  return framing;
+}
+
+// What ends every head toward the client: our headers, Connection when the default is not
+// meant (without it HTTP/1.1 means keep-alive and HTTP/1.0 close), and the blank line.
+void HttpProxy::Impl::AppendOwnHeaders(std::string& out, const Exchange& x, bool keep_alive) const {
+  AppendField(out, "X-Service-Name", options.service);
+  AppendField(out, "X-Proxy-Version", MESH_VERSION);
+  AppendField(out, "X-Trace-ID", x.record.trace_id);
+  if (!keep_alive) {
+    out.append("Connection: close\r\n");
+  } else if (x.client_http10) {
+    out.append("Connection: keep-alive\r\n");
+  }
+  out.append("\r\n");
+}
+
+template <class Client>
+Task<bool> HttpProxy::Impl::AnswerError(Client& client, Exchange& x, http::status status,
+                                                   std::string error, bool body_consumed) {
+  x.record.status = static_cast<int>(status);
+  const std::string body = ErrorJson(error, options.service, x.record.request_id);
+  x.record.error = std::move(error);
+  // Unread request body bytes would be taken for the next request: close instead.
+  const bool keep_alive = x.client_keep_alive && body_consumed;
+  std::string head;
+  AppendStatusLine(head, static_cast<unsigned>(status), Sv(http::obsolete_reason(status)));
+  AppendField(head, "Content-Type", "application/json");
+  AppendField(head, "Content-Length", std::to_string(body.size()));
+  AppendOwnHeaders(head, x, keep_alive);
+  std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(body)};
+  // A HEAD answer announces the body's length without the body.
+  const beast::error_code ec = co_await Write(client, Expiry{}, std::span(pieces.data(), x.head ? 1 : 2));
+  if (!x.head) x.record.response_bytes += body.size();
+  co_return keep_alive && !ec;
+}
+
+std::optional<std::chrono::milliseconds> HttpProxy::Impl::RetryDelay(Worker& w, int attempt,
+                                                                     const Exchange& x) const {
+  if (attempt + 1 >= options.max_attempts || !options.may_retry) return std::nullopt;
+  const auto ceiling = std::min(kBackoffCap, kBackoffBase * (1 << std::min(attempt, 4)));
+  // Half fixed, half random: spread retries out without ever retrying at once.
+  std::uniform_int_distribution<int64_t> jitter(ceiling.count() / 2, ceiling.count());
+  const std::chrono::milliseconds delay(jitter(w.rng));
+  if (steady_clock::now() + delay >= x.deadline) return std::nullopt;
+  // Asked last: a yes spends the retry budget.
+  if (!options.may_retry()) return std::nullopt;
+  return delay;
+}
+
+// The exchange ends here: its record is handed over, not copied.
+void HttpProxy::Impl::Complete(Exchange& x) const {
+  x.record.duration_ns = std::chrono::nanoseconds(steady_clock::now() - x.started).count();
+  if (options.on_complete) options.on_complete(std::move(x.record));
+}
+
+void HttpProxy::Impl::Stop(std::chrono::milliseconds drain) {
+  if (stopped) return;
+  stopped = true;
+  stopping.store(true);
+  for (auto& w : workers) {
+    asio::post(w->ioc, [&acceptor = w->acceptor] {
+      beast::error_code ec;
+      acceptor.close(ec);
+    });
+  }
+  // Stop is rare and off the request path: polling keeps the request path free of signalling.
+  const SteadyTime until = steady_clock::now() + drain;
+  while (in_flight.load() > 0 && steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  for (auto& w : workers) w->ioc.stop();
+  for (auto& w : workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  // Destroying an io_context destroys the coroutines still suspended on it, and with them
+  // their sockets: every connection closes now rather than when the proxy is destroyed.
+  workers.clear();
+}
+
+Result<std::unique_ptr<HttpProxy>> HttpProxy::Start(Options options) {
+  if (!options.upstreams) return Status::InvalidArgument("http proxy: no upstream selector");
+  beast::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(options.listen_host, ec);
+  if (ec) {
+    return Status::InvalidArgument("invalid listen address " + options.listen_host + ": " +
+                                   ec.message());
+  }
+  if (options.listen_port < 0 || options.listen_port > 65535) {
+    return Status::InvalidArgument("invalid listen port " + std::to_string(options.listen_port));
+  }
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (impl->options.tls) {
+    Result<std::shared_ptr<const TlsContexts>> contexts = MakeTlsContexts(*impl->options.tls);
+    if (!contexts.ok()) return contexts.status();
+    impl->tls = std::move(contexts).value();
+  }
+  // The first bind picks the port when 0 was asked for; the others share it (SO_REUSEPORT).
+  auto port = static_cast<unsigned short>(impl->options.listen_port);
+  for (int i = 0; i < threads; ++i) {
+    auto worker = std::make_unique<Worker>();
+    Status listening = Listen(worker->acceptor, tcp::endpoint(address, port));
+    if (!listening.ok()) return listening;
+    if (i == 0) port = worker->acceptor.local_endpoint(ec).port();
+    impl->workers.push_back(std::move(worker));
+  }
+  impl->port = port;
+  for (auto& worker : impl->workers) {
+    Worker& w = *worker;
+    asio::co_spawn(w.ioc, impl->Accept(w), [](std::exception_ptr) {});
+    asio::co_spawn(w.ioc, impl->SweepIdle(w), [](std::exception_ptr) {});
+    w.thread = std::thread([&w] { w.ioc.run(); });
+  }
+  return std::unique_ptr<HttpProxy>(new HttpProxy(std::move(impl)));
+}
+
+HttpProxy::HttpProxy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpProxy::~HttpProxy() { Stop(std::chrono::milliseconds(0)); }
+
+int HttpProxy::port() const { return impl_->port; }
+
+void HttpProxy::Stop(std::chrono::milliseconds drain) { impl_->Stop(drain); }
+
+int64_t HttpProxy::in_flight() const { return impl_->in_flight.load(); }
+
+Status HttpProxy::UpdateTls(const TlsCredentials& credentials) {
+  if (!impl_->options.tls) return Status::InvalidArgument("this proxy was started without TLS");
+  Result<std::shared_ptr<const TlsContexts>> contexts = MakeTlsContexts(credentials);
+  if (!contexts.ok()) return contexts.status();
+  std::lock_guard lock(impl_->tls_mu);
+  impl_->tls = std::move(contexts).value();
+  return Status::Ok();
+}
+
+int64_t HttpProxy::tls_handshake_failures() const { return impl_->handshake_failures.load(); }
+
+}  // namespace mesh

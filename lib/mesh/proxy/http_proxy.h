@@ -1,0 +1,116 @@
+// HttpProxy: meshproxy's data plane, an event-driven HTTP/1.1 reverse proxy (Boost.Asio +
+// Boost.Beast, C++20 coroutines). One io_context per thread, each accepting on its own
+// SO_REUSEPORT socket; upstream keep-alive connections pooled per thread; no thread per
+// connection and no lock on the request path. Boost stays inside the .cpp (pimpl).
+//
+// Per request:
+// - every method, path and query forwarded; end-to-end headers kept, hop-by-hop ones (RFC 9110
+//   §7.6.1: Connection and the headers it names, Keep-Alive, Proxy-Connection, TE, Trailer,
+//   Transfer-Encoding, Upgrade) removed; bodies streamed both ways without being buffered whole
+//   (chunked or Content-Length), so memory stays bounded whatever the size;
+// - X-Request-ID added when absent; X-Forwarded-For (appended) and X-Forwarded-Proto;
+// - W3C traceparent continued (or a trace started): the upstream gets a traceparent naming the
+//   proxy's own span; the answer carries X-Service-Name, X-Proxy-Version and X-Trace-ID;
+// - the upstream's status passes through unchanged; refused/reset → 502, no answer within the
+//   timeout (default 10 s, `x-mesh-timeout: 250ms` overrides) → 504, no healthy instance → 503,
+//   each with a JSON body {"error":..,"service":..,"request_id":..};
+// - retries: on connect failures (nothing sent yet), and for idempotent methods on 502/503/504
+//   when the request had no body, while `may_retry` allows (the retry budget), with jittered
+//   exponential backoff; a body already streamed is never retried;
+// - malformed requests (bad request line, headers over 16 KiB, invalid Content-Length, CR/LF or
+//   NUL in header values) → 400 JSON and the connection closed; the proxy lives on.
+// - mTLS (Options::tls): inbound, every connection must complete a TLS handshake with a client
+//   certificate from the mesh CA, and the caller's SPIFFE identity is checked by `authorize`
+//   per request (403 JSON when denied); outbound, endpoints marked `tls` are reached over TLS
+//   with our certificate, and must prove the SPIFFE identity of the service called.
+//   UpdateTls() swaps the credentials for new connections; open ones keep theirs.
+// - upstream keep-alive connections idle for longer than `upstream_idle_timeout` (30 s) are
+//   closed.
+// When a request ends, `on_complete` is handed its record (moved: no copy on the request path)
+// on the I/O thread: it must only enqueue.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "mesh/base/status.h"
+#include "mesh/proxy/upstream.h"
+#include "mesh/security/tls_credentials.h"
+
+namespace mesh {
+
+struct ProxiedRequest {
+  std::string method;
+  std::string target;     // path and query as received
+  std::string authority;  // Host header (outbound: the service called)
+  int status = 0;         // sent to the client (502/503/504 for proxy errors)
+  std::string error;      // why the proxy answered itself, else empty
+  int64_t start_ns = 0;   // wall clock
+  int64_t duration_ns = 0;
+  int attempts = 0;
+  Endpoint upstream;      // the last endpoint tried
+  std::string request_id;
+  std::string trace_id;
+  std::string span_id;         // the proxy's span
+  std::string parent_span_id;  // the caller's span, when a traceparent came in
+  std::string client_address;
+  uint64_t request_bytes = 0;
+  uint64_t response_bytes = 0;
+  std::string client_service;  // inbound mTLS: the caller's service, from its certificate
+  bool denied = false;         // refused by the authorization policy (403)
+};
+
+class HttpProxy {
+ public:
+  enum class Direction { kInbound, kOutbound };
+
+  struct Options {
+    std::string listen_host = "127.0.0.1";
+    int listen_port = 15001;  // 0: any free port (see port())
+    int threads = 0;          // 0: one per core
+    Direction direction = Direction::kInbound;
+    std::string service;      // our own service: X-Service-Name, JSON errors
+    std::shared_ptr<UpstreamSelector> upstreams;
+    std::chrono::milliseconds request_timeout{10000};
+    std::chrono::milliseconds connect_timeout{2000};
+    int max_attempts = 3;                 // first try included
+    // Pooled upstream connections idle this long are closed.
+    std::chrono::milliseconds upstream_idle_timeout{30000};
+    std::function<bool()> may_retry;      // the retry budget; unset: never retry
+    std::function<void(ProxiedRequest&&)> on_complete;
+    // mTLS; unset: plaintext both ways.
+    std::optional<TlsCredentials> tls;
+    // Inbound with tls: why the identified caller may not make this request, or nullopt when
+    // it may. Called on the I/O threads: fast, no blocking. Unset: every caller may.
+    std::function<std::optional<std::string>(std::string_view caller, std::string_view method,
+                                             std::string_view target)>
+        authorize;
+  };
+
+  // Binds (errors: IOError naming the address; InvalidArgument for unusable TLS credentials)
+  // and starts the threads.
+  static Result<std::unique_ptr<HttpProxy>> Start(Options options);
+  ~HttpProxy();  // Stop(0)
+
+  int port() const;
+  // Stops accepting, lets in-flight requests finish for up to `drain`, then closes everything.
+  void Stop(std::chrono::milliseconds drain);
+  int64_t in_flight() const;
+  // New connections use these credentials from now on. Errors: InvalidArgument when OpenSSL
+  // refuses them (the old ones stay). Only for a proxy started with tls.
+  Status UpdateTls(const TlsCredentials& credentials);
+  // Inbound connections refused at the TLS handshake (no, expired or foreign certificate).
+  int64_t tls_handshake_failures() const;
+
+ private:
+  struct Impl;
+  explicit HttpProxy(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mesh

@@ -1,0 +1,283 @@
+#include "mesh/proxy/meshproxy_app.h"
+
+#include <atomic>
+#include <chrono>
+#include <iterator>
+
+#include "mesh/base/json_text.h"
+#include "mesh/base/process_signals.h"
+#include "mesh/base/time_format.h"
+#include "mesh/base/token_file.h"
+#include "mesh/http_server/http_server.h"
+#include "mesh/proxy/discovery_upstreams.h"
+#include "mesh/proxy/http_proxy.h"
+#include "mesh/proxy/policy_watcher.h"
+#include "mesh/proxy/registry_client.h"
+#include "mesh/proxy/retry_budget.h"
+#include "mesh/proxy/telemetry_shipper.h"
+#include "mesh/proxy/workload_identity.h"
+#include "mesh/telemetry/logger.h"
+#include "mesh/telemetry/metrics.h"
+#include "mesh/telemetry/prometheus_text.h"
+
+namespace mesh {
+namespace {
+
+constexpr std::chrono::seconds kDrain{10};
+
+// Counts every attempt's outcome per direction (mesh_upstream_attempts_total) around the real
+// selector. The series are resolved once: on the I/O threads an attempt costs one atomic add.
+class CountingUpstreams : public UpstreamSelector {
+ public:
+  CountingUpstreams(std::shared_ptr<UpstreamSelector> inner, Family<Counter>& family,
+                    const std::string& service, const std::string& direction)
+      : inner_(std::move(inner)) {
+    static constexpr const char* kOutcomes[] = {"success", "server_error", "connect_failure", "timeout", "reset"};
+    for (size_t i = 0; i < std::size(kOutcomes); ++i) counters_[i] = *family.WithLabels({service, direction, kOutcomes[i]});
+  }
+  Result<Endpoint> Pick(std::string_view service, int attempt) override { return inner_->Pick(service, attempt); }
+  void Started(const Endpoint& endpoint) override { inner_->Started(endpoint); }
+  void Report(const Endpoint& endpoint, AttemptOutcome outcome, int64_t latency_ns) override {
+    counters_[static_cast<size_t>(outcome)]->Inc();
+    inner_->Report(endpoint, outcome, latency_ns);
+  }
+
+ private:
+  std::shared_ptr<UpstreamSelector> inner_;
+  Counter* counters_[5] = {};
+};
+
+std::string Url(const HostPort& hp, int port) { return "http://" + hp.host + ":" + std::to_string(port); }
+
+}  // namespace
+
+int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
+  if (Status s = ValidateProxyConfig(config); !s.ok()) return FailCommand("meshproxy", io, s);
+  Logger log("meshproxy", LogLevel::kInfo);
+  log.AddSink(MakeStreamSink(io.err));
+  std::string token;
+  if (!config.token_file.empty()) {
+    Result<std::string> t = ReadTokenFile(config.token_file);
+    if (!t.ok()) return FailCommand("meshproxy", io, Status::IOError(t.status().message()));
+    token = *t;
+  }
+  std::string join_token = token;
+  if (!config.join_token_file.empty()) {
+    Result<std::string> t = ReadTokenFile(config.join_token_file);
+    if (!t.ok()) return FailCommand("meshproxy", io, Status::IOError(t.status().message()));
+    join_token = *t;
+  }
+  const HostPort inbound_at = *ParseHostPort(config.listen);
+  const HostPort admin_at = *ParseHostPort(config.admin);
+
+  MetricsRegistry registry;
+  Family<Gauge>* in_flight = *registry.AddGauge("mesh_requests_in_flight", "Requests being proxied", {"service", "direction"});
+  Family<Gauge>* up = *registry.AddGauge("mesh_instance_up", "1 while this proxy serves", {"service"});
+  Family<Counter>* ejections = *registry.AddCounter("mesh_outlier_ejections_total",
+                                                     "Instances ejected after consecutive failures", {"service"});
+  Family<Counter>* attempts = *registry.AddCounter(
+      "mesh_upstream_attempts_total",
+      "Attempts to reach an upstream, by outcome (connect_failure: refused or unreachable)",
+      {"service", "direction", "outcome"});
+  Family<Gauge>* meshd_failures = *registry.AddGauge(
+      "mesh_control_plane_failures", "Calls to meshd's registry that failed since start", {"service"});
+  Family<Counter>* handshake_failures = *registry.AddCounter(
+      "mesh_tls_handshake_failures_total",
+      "Inbound connections refused at the mTLS handshake (no, expired or foreign certificate)", {"service"});
+  Family<Gauge>* cert_expiry = *registry.AddGauge(
+      "mesh_tls_certificate_expiry_timestamp_seconds", "When this proxy's mTLS certificate ends (Unix time)",
+      {"service"});
+  Family<Gauge>* cert_renewals = *registry.AddGauge(
+      "mesh_tls_certificate_renewals", "Certificates renewed since start (failures: attempts that failed)",
+      {"service", "result"});
+  TelemetryShipper::Options shipping;
+  shipping.meshd_url = config.meshd;
+  shipping.token = token;
+  shipping.service = config.service;
+  shipping.instance = (inbound_at.host == "0.0.0.0" ? std::string("127.0.0.1") : inbound_at.host) + ":" +
+                      std::to_string(inbound_at.port);
+  shipping.access_log = config.access_log;
+  shipping.access_log_sample = config.access_log_sample;
+  TelemetryShipper shipper(shipping, registry);
+
+  // mTLS: a certificate before any listener starts, so that the first connection is already
+  // mutual; then meshd's policy, enforced per request on the inbound side.
+  const std::string data_dir = ProxyDataDir(config, [](const char* n) { return std::getenv(n); });
+  std::unique_ptr<WorkloadIdentity> identity;
+  std::unique_ptr<PolicyWatcher> policy;
+  std::optional<TlsCredentials> tls;
+  if (config.mtls) {
+    identity = std::make_unique<WorkloadIdentity>(
+        WorkloadIdentity::Options{config.meshd, join_token, config.service, data_dir, config.cert_ttl},
+        *io.clock);
+    Result<TlsCredentials> credentials = identity->Obtain(std::chrono::seconds(30));
+    if (!credentials.ok()) {
+      return FailCommand("meshproxy", io, Status::IOError("mTLS certificate: " + credentials.status().message()));
+    }
+    tls = *credentials;
+    if (!config.plaintext_inbound) {
+      policy = std::make_unique<PolicyWatcher>(PolicyWatcher::Options{config.meshd, token, data_dir});
+      policy->Start();
+    }
+  }
+
+  HttpProxy::Options in;
+  in.listen_host = inbound_at.host;
+  in.listen_port = inbound_at.port;
+  in.threads = config.threads;
+  in.direction = HttpProxy::Direction::kInbound;
+  in.service = config.service;
+  in.upstreams = std::make_shared<CountingUpstreams>(
+      std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", config.service_port, ""}), *attempts,
+      config.service, "inbound");
+  in.request_timeout = config.timeout;
+  in.on_complete = [&](ProxiedRequest&& r) { shipper.Record(std::move(r), HttpProxy::Direction::kInbound); };
+  const bool mtls_inbound = tls && !config.plaintext_inbound;
+  if (mtls_inbound) in.tls = tls;
+  if (policy && mtls_inbound) {
+    in.authorize = [&policy, &config](std::string_view caller, std::string_view method,
+                                      std::string_view target) -> std::optional<std::string> {
+      const std::shared_ptr<const AuthorizationPolicy> current = policy->Current();
+      if (!current) return std::nullopt;  // no policy yet: the mesh's identities may call
+      PolicyDecision decision = current->Check(caller, config.service, method, target);
+      if (decision.allowed) return std::nullopt;
+      return std::move(decision.reason);
+    };
+  }
+  Result<std::unique_ptr<HttpProxy>> inbound = HttpProxy::Start(in);
+  if (!inbound.ok()) return FailCommand("meshproxy", io, Status::IOError(inbound.status().message()));
+
+  RegistryClient::Options reg;
+  reg.meshd_url = config.meshd;
+  reg.token = token;
+  reg.service = config.meshd.empty() ? "" : config.service;
+  reg.host = inbound_at.host == "0.0.0.0" ? "127.0.0.1" : inbound_at.host;
+  reg.port = (*inbound)->port();  // the address other proxies call: ours, not the service's
+  RegistryClient registry_client(reg);
+
+  auto discovery = std::make_shared<DiscoveryUpstreams>(registry_client, *io.clock);
+  RetryBudget budget(*io.clock);
+  std::unique_ptr<HttpProxy> outbound;
+  if (!config.outbound.empty()) {
+    const HostPort outbound_at = *ParseHostPort(config.outbound);
+    HttpProxy::Options out;
+    out.listen_host = outbound_at.host;
+    out.listen_port = outbound_at.port;
+    out.threads = config.threads;
+    out.direction = HttpProxy::Direction::kOutbound;
+    out.service = config.service;
+    out.upstreams = std::make_shared<CountingUpstreams>(discovery, *attempts, config.service, "outbound");
+    out.request_timeout = config.timeout;
+    out.tls = tls;
+    out.may_retry = [&budget] { return budget.TryRetry(); };
+    out.on_complete = [&](ProxiedRequest&& r) {
+      budget.RecordRequest();
+      shipper.Record(std::move(r), HttpProxy::Direction::kOutbound);
+    };
+    Result<std::unique_ptr<HttpProxy>> started = HttpProxy::Start(out);
+    if (!started.ok()) return FailCommand("meshproxy", io, Status::IOError(started.status().message()));
+    outbound = std::move(started).value();
+  }
+
+  if (identity) {
+    identity->StartRenewing([&](const TlsCredentials& renewed) {
+      Status in_ok = mtls_inbound ? (*inbound)->UpdateTls(renewed) : Status::Ok();
+      Status out_ok = outbound ? outbound->UpdateTls(renewed) : Status::Ok();
+      if (in_ok.ok() && out_ok.ok()) {
+        log.Info("mTLS certificate renewed", {{"not_after", FormatRfc3339(identity->not_after_ns())}});
+      } else {
+        log.Error("renewed mTLS certificate not usable", {{"error", in_ok.ok() ? out_ok.message() : in_ok.message()}});
+      }
+    });
+  }
+
+  std::atomic<bool> draining{false};
+  int64_t ejections_seen = 0;
+  int64_t handshake_failures_seen = 0;
+  std::mutex metrics_mu;  // ejections_seen: concurrent scrapes
+  HttpRouter admin;
+  admin.Add("GET", "/metrics", [&](const HttpRequest& request) {
+    {
+      std::lock_guard lock(metrics_mu);
+      if (auto g = in_flight->WithLabels({config.service, "inbound"}); g.ok()) (*g)->Set(static_cast<double>((*inbound)->in_flight()));
+      if (outbound) {
+        if (auto g = in_flight->WithLabels({config.service, "outbound"}); g.ok()) (*g)->Set(static_cast<double>(outbound->in_flight()));
+      }
+      if (auto g = up->WithLabels({config.service}); g.ok()) (*g)->Set(draining ? 0 : 1);
+      const int64_t total = discovery->ejections_total();
+      if (auto c = ejections->WithLabels({config.service}); c.ok()) (*c)->Inc(static_cast<double>(total - ejections_seen));
+      ejections_seen = total;
+      if (auto g = meshd_failures->WithLabels({config.service}); g.ok()) (*g)->Set(static_cast<double>(registry_client.meshd_failures()));
+      if (identity) {
+        const int64_t refused = (*inbound)->tls_handshake_failures();
+        if (auto c = handshake_failures->WithLabels({config.service}); c.ok()) {
+          (*c)->Inc(static_cast<double>(refused - handshake_failures_seen));
+        }
+        handshake_failures_seen = refused;
+        if (auto g = cert_expiry->WithLabels({config.service}); g.ok()) (*g)->Set(static_cast<double>(identity->not_after_ns() / 1'000'000'000));
+        if (auto g = cert_renewals->WithLabels({config.service, "success"}); g.ok()) (*g)->Set(static_cast<double>(identity->renewals()));
+        if (auto g = cert_renewals->WithLabels({config.service, "failure"}); g.ok()) (*g)->Set(static_cast<double>(identity->renewal_failures()));
+      }
+    }
+    auto exposed = ExposeMetrics(registry.Collect(), request.Header("accept"));
+    HttpResponse r;
+    r.status = 200;
+    r.content_type = std::string(exposed.content_type);
+    r.body = std::move(exposed.body);
+    return r;
+  });
+  admin.Add("GET", "/healthz", [](const HttpRequest&) { return HttpResponse::Json(200, "{\"status\":\"ok\"}"); });
+  admin.Add("GET", "/ready", [&](const HttpRequest&) {
+    if (draining) return HttpResponse::Error(503, "draining");
+    if (!config.meshd.empty() && !registry_client.registered()) return HttpResponse::Error(503, "not registered with meshd yet");
+    return HttpResponse::Json(200, "{\"status\":\"ready\"}");
+  });
+  admin.Add("GET", "/config", [&](const HttpRequest&) { return HttpResponse::Json(200, ProxyConfigJson(config)); });
+  Result<std::unique_ptr<HttpServer>> admin_server =
+      HttpServer::Start({.listen = config.admin, .threads = 4}, [&](const HttpRequest& r) { return admin.Handle(r); });
+  if (!admin_server.ok()) return FailCommand("meshproxy", io, Status::IOError(admin_server.status().message()));
+
+  // What meshd's /v1/prometheus/targets lists for Prometheus: the admin address as bound (port 0
+  // picks one), and the service's own metrics when it has some.
+  std::string meta = "{\"proxy\":\"meshproxy " MESH_VERSION "\",";
+  if (mtls_inbound) meta += "\"mtls\":true,";  // callers must come over mTLS
+  meta += "\"admin\":";
+  AppendJsonString(meta, admin_at.host + ":" + std::to_string((*admin_server)->port()));
+  if (!config.app_metrics_path.empty()) {
+    // The service listens on 127.0.0.1 beside its sidecar, so it is scraped at the sidecar's host.
+    meta += ",\"app\":";
+    AppendJsonString(meta, reg.host + ":" + std::to_string(config.service_port));
+    meta += ",\"app_metrics_path\":";
+    AppendJsonString(meta, config.app_metrics_path);
+  }
+  registry_client.SetMeta(meta + "}");
+  registry_client.Start();
+  InstallStopHandlers();
+  log.Info("meshproxy listening", {{"mesh_service", config.service},
+                                   {"inbound", Url(inbound_at, (*inbound)->port())},
+                                   {"outbound", outbound ? "http://" + ParseHostPort(config.outbound)->host + ":" +
+                                                               std::to_string(outbound->port())
+                                                         : std::string("off")},
+                                   {"admin", Url(admin_at, (*admin_server)->port())},
+                                   {"service_port", config.service_port},
+                                   {"meshd", config.meshd.empty() ? std::string("none") : config.meshd},
+                                   {"mtls", !config.mtls ? std::string("off")
+                                            : mtls_inbound ? "on (data dir " + data_dir + ")"
+                                                           : "outbound only (data dir " + data_dir + ")"}});
+  while (SleepUnlessStopped(std::chrono::milliseconds(500))) {
+  }
+
+  draining = true;
+  log.Info("meshproxy draining", {{"in_flight", (*inbound)->in_flight() + (outbound ? outbound->in_flight() : 0)}});
+  (*inbound)->Stop(kDrain);
+  if (outbound) outbound->Stop(kDrain);
+  if (Status s = registry_client.Deregister(); !s.ok()) {
+    log.Warn("could not deregister from meshd", {{"error", s.message()}});
+  }
+  shipper.Flush();
+  (*admin_server)->Stop();
+  log.Info("meshproxy stopped", {{"telemetry_dropped", shipper.dropped()}});
+  return 0;
+}
+
+}  // namespace mesh

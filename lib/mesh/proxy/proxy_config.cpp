@@ -1,0 +1,170 @@
+#include "mesh/proxy/proxy_config.h"
+
+#include <cctype>
+#include <charconv>
+
+#include "mesh/base/json_text.h"
+#include "mesh/base/time_format.h"
+
+namespace mesh {
+
+Result<HostPort> ParseHostPort(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return Status::InvalidArgument("invalid address '" + std::string(text) + "' (expected host:port)");
+  }
+  HostPort hp;
+  hp.host = std::string(text.substr(0, colon));
+  const std::string_view port = text.substr(colon + 1);
+  const auto r = std::from_chars(port.data(), port.data() + port.size(), hp.port);
+  if (port.empty() || r.ec != std::errc() || r.ptr != port.data() + port.size() || hp.port < 0 || hp.port > 65535) {
+    return Status::InvalidArgument("invalid port in '" + std::string(text) + "' (expected 0..65535)");
+  }
+  return hp;
+}
+
+Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& c) {
+  Result<Json::Value> doc = ParseJson(json);
+  if (!doc.ok()) return doc.status().WithContext("config file");
+  if (!doc->isObject()) return Status::InvalidArgument("config file: expected a JSON object");
+  const Json::Value& v = *doc;
+  for (const std::string& key : v.getMemberNames()) {
+    const Json::Value& value = v[key];
+    const auto text = [&](std::string& out) -> Status {
+      if (!value.isString()) return Status::InvalidArgument("config file: " + key + " must be a string");
+      out = value.asString();
+      return Status::Ok();
+    };
+    const auto port = [&](int& out) -> Status {
+      if (!value.isInt() || value.asInt() < 1 || value.asInt() > 65535) {
+        return Status::InvalidArgument("config file: " + key + " must be a port number 1..65535");
+      }
+      out = value.asInt();
+      return Status::Ok();
+    };
+    Status s;
+    if (key == "service" || key == "ServiceName") {
+      s = text(c.service);
+    } else if (key == "service_port" || key == "ServicePort") {
+      s = port(c.service_port);
+    } else if (key == "listen") {
+      s = text(c.listen);
+    } else if (key == "ProxyPort") {
+      int p = 0;
+      s = port(p);
+      if (s.ok()) c.listen = "127.0.0.1:" + std::to_string(p);
+    } else if (key == "outbound") {
+      s = text(c.outbound);
+    } else if (key == "admin") {
+      s = text(c.admin);
+    } else if (key == "meshd" || key == "ControlPlaneURL") {
+      s = text(c.meshd);
+    } else if (key == "token_file") {
+      s = text(c.token_file);
+    } else if (key == "threads") {
+      if (!value.isInt()) s = Status::InvalidArgument("config file: threads must be an integer");
+      else c.threads = value.asInt();
+    } else if (key == "timeout") {
+      std::string t;
+      s = text(t);
+      if (s.ok()) {
+        Result<int64_t> ns = ParseDuration(t);
+        if (!ns.ok()) return ns.status().WithContext("config file: timeout");
+        c.timeout = std::chrono::milliseconds(*ns / 1'000'000);
+      }
+    } else if (key == "access_log_sample") {
+      if (!value.isNumeric()) s = Status::InvalidArgument("config file: access_log_sample must be a number");
+      else c.access_log_sample = value.asDouble();
+    } else if (key == "app_metrics_path") {
+      s = text(c.app_metrics_path);
+    } else if (key == "mtls") {
+      if (!value.isBool()) s = Status::InvalidArgument("config file: mtls must be true or false");
+      else c.mtls = value.asBool();
+    } else if (key == "data_dir") {
+      s = text(c.data_dir);
+    } else if (key == "join_token_file") {
+      s = text(c.join_token_file);
+    } else if (key == "plaintext_inbound") {
+      if (!value.isBool()) s = Status::InvalidArgument("config file: plaintext_inbound must be true or false");
+      else c.plaintext_inbound = value.asBool();
+    } else if (key == "cert_ttl") {
+      s = text(c.cert_ttl);
+    } else if (key == "access_log") {
+      if (!value.isBool()) s = Status::InvalidArgument("config file: access_log must be true or false");
+      else c.access_log = value.asBool();
+    } else {
+      s = Status::InvalidArgument("config file: unknown setting '" + key + "'");
+    }
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status ValidateProxyConfig(const ProxyConfig& c) {
+  if (c.service.empty()) return Status::InvalidArgument("--service is required");
+  for (char ch : c.service) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-' && ch != '_') {
+      return Status::InvalidArgument("service name '" + c.service + "': use letters, digits, '.', '-', '_'");
+    }
+  }
+  if (c.service_port < 1 || c.service_port > 65535) return Status::InvalidArgument("--service-port is required (1..65535)");
+  for (const std::string* address : {&c.listen, &c.admin}) {
+    if (Result<HostPort> hp = ParseHostPort(*address); !hp.ok()) return hp.status();
+  }
+  if (!c.outbound.empty()) {
+    if (Result<HostPort> hp = ParseHostPort(c.outbound); !hp.ok()) return hp.status();
+  }
+  if (!c.meshd.empty() && c.meshd.rfind("http://", 0) != 0 && c.meshd.rfind("https://", 0) != 0) {
+    return Status::InvalidArgument("invalid meshd URL '" + c.meshd + "' (expected http://host:port)");
+  }
+  if (c.threads < 0 || c.threads > 256) return Status::InvalidArgument("threads must be 0..256");
+  if (c.timeout.count() <= 0) return Status::InvalidArgument("timeout must be positive");
+  if (!(c.access_log_sample >= 0 && c.access_log_sample <= 1)) {
+    return Status::InvalidArgument("access-log sample must be in 0..1");
+  }
+  if (!c.app_metrics_path.empty() &&
+      (c.app_metrics_path[0] != '/' || c.app_metrics_path.find_first_of(" ?#\"\\") != std::string::npos)) {
+    return Status::InvalidArgument("app metrics path '" + c.app_metrics_path + "': expected a path like /metrics");
+  }
+  if (c.plaintext_inbound && !c.mtls) return Status::InvalidArgument("--plaintext-inbound only makes sense with --mtls");
+  if (c.mtls && c.meshd.empty()) return Status::InvalidArgument("--mtls needs --meshd (certificates come from its CA)");
+  if (!c.cert_ttl.empty()) {
+    if (Result<int64_t> ns = ParseDuration(c.cert_ttl); !ns.ok()) return ns.status().WithContext("cert ttl");
+  }
+  return Status::Ok();
+}
+
+std::string ProxyConfigJson(const ProxyConfig& c) {
+  std::string out = "{\"service\":";
+  AppendJsonString(out, c.service);
+  out += ",\"service_port\":" + std::to_string(c.service_port) + ",\"listen\":";
+  AppendJsonString(out, c.listen);
+  out += ",\"outbound\":";
+  AppendJsonString(out, c.outbound);
+  out += ",\"admin\":";
+  AppendJsonString(out, c.admin);
+  out += ",\"meshd\":";
+  AppendJsonString(out, c.meshd);
+  out += ",\"threads\":" + std::to_string(c.threads) +
+         ",\"timeout_ms\":" + std::to_string(c.timeout.count()) +
+         ",\"access_log\":" + (c.access_log ? "true" : "false") +
+         ",\"access_log_sample\":" + std::to_string(c.access_log_sample) + ",\"app_metrics_path\":";
+  AppendJsonString(out, c.app_metrics_path);
+  out += std::string(",\"mtls\":") + (c.mtls ? "true" : "false") +
+         ",\"plaintext_inbound\":" + (c.plaintext_inbound ? "true" : "false") + ",\"data_dir\":";
+  AppendJsonString(out, c.data_dir);
+  out += '}';
+  return out;
+}
+
+std::string ProxyDataDir(const ProxyConfig& c, const std::function<const char*(const char*)>& getenv) {
+  if (!c.data_dir.empty()) return c.data_dir;
+  const char* state = getenv("XDG_STATE_HOME");
+  const char* home = getenv("HOME");
+  const std::string base = state != nullptr && *state != '\0' ? std::string(state)
+                           : home != nullptr                 ? std::string(home) + "/.local/state"
+                                                             : std::string(".");
+  return base + "/mesh/meshproxy-" + c.service;
+}
+
+}  // namespace mesh

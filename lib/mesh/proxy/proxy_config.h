@@ -1,0 +1,67 @@
+// ProxyConfig: what a meshproxy runs with, from its config file and flags. The file is JSON
+// with our names or the seed's (ServiceName, ServicePort, ProxyPort, ControlPlaneURL):
+//   {"service": "orders", "service_port": 8081, "listen": "127.0.0.1:15001",
+//    "outbound": "127.0.0.1:15002", "admin": "127.0.0.1:15090", "meshd": "http://127.0.0.1:9000",
+//    "threads": 2, "timeout": "10s", "access_log": true, "access_log_sample": 0.1,
+//    "token_file": "/etc/mesh/token", "mtls": true, "data_dir": "/var/lib/mesh/orders",
+//    "join_token_file": "/etc/mesh/join-token", "cert_ttl": "24h"}
+// Flags given on the command line win over the file. Pure.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "mesh/base/status.h"
+
+namespace mesh {
+
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+
+struct ProxyConfig {
+  std::string service;
+  int service_port = 0;
+  std::string listen = "127.0.0.1:15001";    // inbound, in front of the service
+  std::string outbound = "127.0.0.1:15002";  // the service's calls to others; "" turns it off
+  std::string admin = "127.0.0.1:15090";     // /metrics, /healthz, /ready, /config
+  std::string meshd;                         // "" runs without a control plane
+  std::string token_file;
+  int threads = 0;  // 0: one per core
+  std::chrono::milliseconds timeout{10000};
+  bool access_log = true;
+  double access_log_sample = 1.0;  // the share of requests with an access-log record, 0..1
+  // Where the service serves its own Prometheus metrics ("/metrics"), if it does: registered
+  // with the instance so that meshd's /v1/prometheus/targets lists the service for scraping.
+  std::string app_metrics_path;
+  // mTLS between proxies: a certificate from meshd's CA (the key stays in data_dir), the
+  // inbound side taking only mTLS and enforcing meshd's authorization policy.
+  bool mtls = false;
+  std::string data_dir;  // "": $XDG_STATE_HOME/mesh/meshproxy-<service> (~/.local/state/...)
+  std::string join_token_file;  // "": token_file's token is presented
+  std::string cert_ttl;         // "": meshd's default
+  // The mesh's edge: with mtls, still accept callers without a certificate inbound (they have
+  // no identity, so no policy applies); the calls out stay mTLS.
+  bool plaintext_inbound = false;
+};
+
+// "host:port" with a numeric port 0..65535 (0: any free port). Errors: InvalidArgument.
+Result<HostPort> ParseHostPort(std::string_view text);
+
+// Overlays the file's settings on `config`. Errors: InvalidArgument naming the field.
+Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& config);
+
+// Checks a complete configuration: a service name, a service port, valid addresses, an
+// http(s) meshd URL when set, threads 0..256, a positive timeout; mtls needs meshd.
+Status ValidateProxyConfig(const ProxyConfig& config);
+
+// The configuration as JSON (GET /config on the admin port).
+std::string ProxyConfigJson(const ProxyConfig& config);
+
+// The data directory to use: config.data_dir, else the XDG state directory for the service.
+std::string ProxyDataDir(const ProxyConfig& config, const std::function<const char*(const char*)>& getenv);
+
+}  // namespace mesh

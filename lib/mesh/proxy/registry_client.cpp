@@ -1,0 +1,149 @@
+#include "mesh/proxy/registry_client.h"
+
+#include "mesh/base/json_text.h"
+#include "mesh/http/asio_http_client.h"
+#include "mesh/http/http_message.h"
+
+namespace mesh {
+
+RegistryClient::RegistryClient(Options options, std::unique_ptr<HttpClient> client)
+    : options_(std::move(options)),
+      client_(client ? std::move(client) : std::make_unique<AsioHttpClient>(2000)),
+      snapshot_(std::make_shared<const Snapshot>()) {
+  while (!options_.meshd_url.empty() && options_.meshd_url.back() == '/') options_.meshd_url.pop_back();
+}
+
+RegistryClient::~RegistryClient() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void RegistryClient::Start() { thread_ = std::thread([this] { Run(); }); }
+
+std::string RegistryClient::instance_id() const {
+  std::lock_guard lock(mu_);
+  return id_;
+}
+
+Result<HttpClientResponse> RegistryClient::Send(const std::string& method, const std::string& path,
+                                                const std::string& body) {
+  std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/json"}};
+  if (!options_.token.empty()) headers.emplace_back("Authorization", "Bearer " + options_.token);
+  Result<HttpClientResponse> r = client_->Send(method, options_.meshd_url + path, body, headers);
+  if (!r.ok() || r->status / 100 == 5) ++failures_;
+  return r;
+}
+
+void RegistryClient::Register() {
+  std::string body = "{\"service\":";
+  AppendJsonString(body, options_.service);
+  body += ",\"host\":";
+  AppendJsonString(body, options_.host);
+  body += ",\"port\":" + std::to_string(options_.port) +
+          ",\"ttl_seconds\":" + std::to_string(options_.ttl_seconds) + ",\"meta\":" + options_.meta_json + "}";
+  Result<HttpClientResponse> r = Send("POST", "/v1/register", body);
+  if (!r.ok() || r->status != 200) return;
+  Result<Json::Value> answer = ParseJson(r->body);
+  if (!answer.ok() || !answer->isObject() || !(*answer)["id"].isString()) return;
+  {
+    std::lock_guard lock(mu_);
+    id_ = (*answer)["id"].asString();
+  }
+  registered_ = true;
+}
+
+void RegistryClient::Heartbeat() {
+  Result<HttpClientResponse> r = Send("POST", "/v1/instances/" + UrlEncode(instance_id()) + "/heartbeat", "");
+  // meshd forgot us (removed after 3 missed TTLs, or a fresh store): register again.
+  if (r.ok() && r->status == 404) {
+    registered_ = false;
+    Register();
+  }
+}
+
+void RegistryClient::Refresh() {
+  std::set<std::string> watched;
+  {
+    std::lock_guard lock(mu_);
+    watched = watched_;
+  }
+  auto next = std::make_shared<Snapshot>(*snapshot_.load());
+  for (const std::string& service : watched) {
+    Result<HttpClientResponse> r = Send("GET", "/v1/services/" + UrlEncode(service), "");
+    if (!r.ok() || r->status / 100 == 5) continue;  // keep the last known instances
+    std::vector<Endpoint> healthy;
+    if (r->status == 200) {
+      Result<Json::Value> doc = ParseJson(r->body);
+      if (!doc.ok() || !doc->isObject() || !(*doc)["instances"].isArray()) continue;
+      for (const Json::Value& i : (*doc)["instances"]) {
+        if (!i.isObject() || !i["healthy"].isBool() || !i["healthy"].asBool()) continue;
+        if (!i["host"].isString() || !i["port"].isInt()) continue;
+        const bool mtls = i["meta"].isObject() && i["meta"]["mtls"].isBool() && i["meta"]["mtls"].asBool();
+        healthy.push_back({i["host"].asString(), i["port"].asInt(), i["id"].isString() ? i["id"].asString() : "", mtls});
+      }
+    }
+    (*next)[service] = std::move(healthy);  // a 404: the service has no instance any more
+  }
+  snapshot_.store(std::move(next));
+}
+
+void RegistryClient::RefreshNow() { Refresh(); }
+
+std::vector<Endpoint> RegistryClient::Instances(const std::string& service) {
+  const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
+  if (const auto it = snapshot->find(service); it != snapshot->end()) return it->second;
+  {
+    std::lock_guard lock(mu_);
+    if (!watched_.insert(service).second) return {};
+  }
+  wake_.notify_one();  // fetch it without waiting for the next period
+  return {};
+}
+
+void RegistryClient::Run() {
+  const bool registering = !options_.service.empty();
+  auto next_heartbeat = std::chrono::steady_clock::now();
+  auto next_refresh = std::chrono::steady_clock::now();
+  size_t known = 0;
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool new_service = watched_.size() != known;
+    lock.unlock();
+    if (registering && now >= next_heartbeat) {
+      if (registered_) Heartbeat();
+      else Register();
+      // Until meshd has answered, try again every second.
+      next_heartbeat = now + (registered_ ? options_.heartbeat_every : std::chrono::milliseconds(1000));
+    }
+    if (now >= next_refresh || new_service) {
+      Refresh();
+      next_refresh = now + options_.refresh_every;
+    }
+    lock.lock();
+    known = watched_.size();
+    const auto wake_at = registering ? std::min(next_heartbeat, next_refresh) : next_refresh;
+    wake_.wait_until(lock, wake_at, [&] { return stop_ || watched_.size() != known; });
+  }
+}
+
+Status RegistryClient::Deregister() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  if (!registered_) return Status::Ok();
+  Result<HttpClientResponse> r = Send("DELETE", "/v1/instances/" + UrlEncode(instance_id()), "");
+  if (!r.ok()) return r.status();
+  if (r->status / 100 != 2) return Status::IOError("meshd answered " + std::to_string(r->status) + " to the deregistration");
+  registered_ = false;
+  return Status::Ok();
+}
+
+}  // namespace mesh

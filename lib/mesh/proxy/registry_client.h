@@ -1,0 +1,87 @@
+// RegistryClient: a meshproxy's link to meshd's service registry, on a thread of its own.
+// - Registers the proxy's instance (retrying until meshd answers), heartbeats it, registers
+//   again if meshd forgot it (404 on a heartbeat), and deregisters on request (SIGTERM path).
+// - Discovery: Instances(service) answers from a snapshot refreshed in the background from
+//   GET /v1/services/{name}; a service asked for the first time is fetched at the next refresh
+//   (the first caller gets no instance). When meshd is unreachable the last known instances
+//   stay in use: routing survives a control-plane outage.
+// Instances() takes no lock when the service is already watched (an atomic snapshot): it is
+// called on the proxy's request path. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mesh/base/status.h"
+#include "mesh/http/http_client.h"
+#include "mesh/proxy/upstream.h"
+
+namespace mesh {
+
+class RegistryClient {
+ public:
+  struct Options {
+    std::string meshd_url;  // http://host:port
+    std::string token;      // bearer token for meshd writes, or empty
+    // This instance; empty service: discovery only, nothing registered.
+    std::string service;
+    std::string host = "127.0.0.1";
+    int port = 0;
+    std::string meta_json = "{}";  // a JSON object
+    int ttl_seconds = 15;
+    std::chrono::milliseconds heartbeat_every{5000};
+    std::chrono::milliseconds refresh_every{2000};
+  };
+
+  // `client` defaults to an AsioHttpClient with a 2 s timeout.
+  explicit RegistryClient(Options options, std::unique_ptr<HttpClient> client = nullptr);
+  ~RegistryClient();  // stops the thread (does not deregister)
+
+  // Replaces the registration's meta object; call before Start() (meshproxy learns its admin
+  // port only once that server is bound).
+  void SetMeta(std::string meta_json) { options_.meta_json = std::move(meta_json); }
+  // Starts registering, heartbeating and refreshing.
+  void Start();
+  // Stops the thread, then removes the instance from meshd (when registered).
+  Status Deregister();
+
+  // The healthy instances of `service` last seen (empty when unknown or never fetched yet).
+  std::vector<Endpoint> Instances(const std::string& service);
+  // Fetches every watched service now (tests, and start-up).
+  void RefreshNow();
+
+  bool registered() const { return registered_.load(); }
+  std::string instance_id() const;
+  int64_t meshd_failures() const { return failures_.load(); }
+
+ private:
+  using Snapshot = std::map<std::string, std::vector<Endpoint>>;
+  void Run();
+  void Register();
+  void Heartbeat();
+  void Refresh();
+  Result<HttpClientResponse> Send(const std::string& method, const std::string& path,
+                                  const std::string& body);
+
+  Options options_;
+  std::unique_ptr<HttpClient> client_;  // used by the thread only (and Deregister after it)
+  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  mutable std::mutex mu_;  // watched_, id_, stop_
+  std::condition_variable wake_;
+  std::set<std::string> watched_;
+  std::string id_;
+  bool stop_ = false;
+  std::atomic<bool> registered_{false};
+  std::atomic<int64_t> failures_{0};
+  std::thread thread_;
+};
+
+}  // namespace mesh

@@ -1,0 +1,221 @@
+#include "mesh/store/metric_store.h"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+#include "mesh/store/sqlite_db.h"
+#include "mesh/telemetry/prometheus_text.h"
+
+namespace mesh {
+namespace {
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+MetricType ParseType(const std::string& name) {
+  if (name == "counter") return MetricType::kCounter;
+  if (name == "gauge") return MetricType::kGauge;
+  if (name == "histogram") return MetricType::kHistogram;
+  if (name == "summary") return MetricType::kSummary;
+  return MetricType::kUntyped;
+}
+
+// The family a stored series belongs to (histogram series carry a suffix).
+std::string FamilyName(const std::string& series, MetricType type) {
+  if (type == MetricType::kHistogram || type == MetricType::kSummary) {
+    for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+      if (EndsWith(series, suffix)) return series.substr(0, series.size() - suffix.size());
+    }
+  }
+  return series;
+}
+
+// Exposition order for a histogram: per label set, buckets by ascending le, then _sum, _count.
+void SortHistogramSamples(MetricFamily& f) {
+  const auto key = [&](const MetricSample& s) {
+    Labels without_le;
+    double le = 0;
+    for (const auto& [k, v] : s.labels) {
+      if (k == "le") le = v == "+Inf" ? INFINITY : std::strtod(v.c_str(), nullptr);
+      else without_le.emplace_back(k, v);
+    }
+    const int kind = EndsWith(s.name, "_bucket") ? 0 : EndsWith(s.name, "_sum") ? 1 : 2;
+    return std::make_tuple(LabelsText(without_le), kind, le);
+  };
+  std::stable_sort(f.samples.begin(), f.samples.end(),
+                   [&](const MetricSample& a, const MetricSample& b) { return key(a) < key(b); });
+}
+
+}  // namespace
+
+// `known` caches ids within one insert only: a transaction that rolls back takes new series
+// with it, so ids must not outlive it.
+Result<int64_t> MetricStore::SeriesId(const std::string& name, const Labels& labels,
+                                      const MetricFamily& family, std::map<std::string, int64_t>& known) {
+  const std::string labels_text = LabelsText(labels);
+  const std::string key = name + labels_text;
+  if (auto it = known.find(key); it != known.end()) return it->second;
+  Db& db = store_.db();
+  // A later push may bring the help text an earlier one lacked.
+  Result<Statement> insert = PrepareQuery(
+      db, {"INSERT INTO metric_series (name, labels, type, help, service) VALUES (?,?,?,?,?) "
+           "ON CONFLICT (name, labels) DO UPDATE SET help = excluded.help "
+           "WHERE excluded.help != '' AND excluded.help != metric_series.help",
+           {name, labels_text, std::string(MetricTypeName(family.type)), family.help,
+            LabelValue(labels, "service")}});
+  if (!insert.ok()) return insert.status();
+  if (Result<bool> r = insert->Step(); !r.ok()) return r.status();
+  Result<Statement> select =
+      PrepareQuery(db, {"SELECT id FROM metric_series WHERE name = ? AND labels = ?", {name, labels_text}});
+  if (!select.ok()) return select.status();
+  Result<bool> row = select->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::IOError("series " + key + " vanished");
+  const int64_t id = select->ColumnInt64(0);
+  known[key] = id;
+  return id;
+}
+
+Result<int64_t> MetricStore::InsertRows(const std::vector<MetricFamily>& families, int64_t now_ns) {
+  Db& db = store_.db();
+  Result<Statement> insert =
+      db.Prepare("INSERT INTO metric_samples (series_id, ts_ns, value) VALUES (?,?,?)");
+  if (!insert.ok()) return insert.status();
+  std::map<std::string, int64_t> known;
+  int64_t stored = 0;
+  for (const MetricFamily& f : families) {
+    for (const MetricSample& s : f.samples) {
+      Result<int64_t> id = SeriesId(s.name, s.labels, f, known);
+      if (!id.ok()) return id.status();
+      insert->Bind(1, *id);
+      insert->Bind(2, s.timestamp_ms ? *s.timestamp_ms * 1'000'000 : now_ns);
+      insert->BindDouble(3, s.value);
+      Result<bool> r = insert->Step();
+      insert->Reset();
+      if (!r.ok()) return r.status();
+      ++stored;
+    }
+  }
+  return stored;
+}
+
+Result<std::vector<MetricFamily>> MetricStore::Latest(int64_t since_ns) {
+  // The newest sample per series: a correlated lookup on (series_id, ts_ns) for each series.
+  Result<Statement> stmt = PrepareQuery(
+      store_.db(),
+      {"SELECT s.name, s.labels, s.type, s.help, "
+       " (SELECT value FROM metric_samples m WHERE m.series_id = s.id ORDER BY ts_ns DESC LIMIT 1),"
+       " (SELECT ts_ns FROM metric_samples m WHERE m.series_id = s.id ORDER BY ts_ns DESC LIMIT 1) AS ts "
+       "FROM metric_series s WHERE ts >= ? ORDER BY s.name, s.labels",
+       {since_ns}});
+  if (!stmt.ok()) return stmt.status();
+  std::vector<MetricFamily> families;
+  std::map<std::string, size_t> index;
+  while (true) {
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    const std::string name = stmt->ColumnText(0);
+    Result<Labels> labels = ParseLabelsText(stmt->ColumnText(1));
+    if (!labels.ok()) continue;
+    const MetricType type = ParseType(stmt->ColumnText(2));
+    const std::string family = FamilyName(name, type);
+    auto it = index.find(family);
+    if (it == index.end()) {
+      it = index.emplace(family, families.size()).first;
+      families.push_back({family, "", type, {}});
+    }
+    if (families[it->second].help.empty()) families[it->second].help = stmt->ColumnText(3);
+    families[it->second].samples.push_back({name, std::move(labels).value(), stmt->ColumnDouble(4), {}});
+  }
+  for (MetricFamily& f : families) {
+    if (f.type == MetricType::kHistogram) SortHistogramSamples(f);
+  }
+  return families;
+}
+
+Result<std::vector<TimedValue>> MetricStore::Window(int64_t series_id, int64_t from_ns, int64_t to_ns) {
+  // The last sample before the window is the baseline the first rise is measured from.
+  Result<Statement> stmt = PrepareQuery(
+      store_.db(),
+      {"SELECT ts_ns, value FROM (SELECT ts_ns, value FROM metric_samples WHERE series_id = ?1 "
+       "AND ts_ns < ?2 ORDER BY ts_ns DESC LIMIT 1) UNION ALL SELECT ts_ns, value FROM "
+       "(SELECT ts_ns, value FROM metric_samples WHERE series_id = ?1 AND ts_ns >= ?2 AND "
+       "ts_ns <= ?3 ORDER BY ts_ns)",
+       {series_id, from_ns, to_ns}});
+  if (!stmt.ok()) return stmt.status();
+  std::vector<TimedValue> points;
+  while (true) {
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    points.push_back({stmt->ColumnInt64(0), stmt->ColumnDouble(1)});
+  }
+  return points;
+}
+
+Result<GoldenSignals> MetricStore::Signals(const std::string& service, int64_t window_ns, int64_t now_ns) {
+  Result<Statement> stmt = PrepareQuery(
+      store_.db(), {"SELECT id, name, labels FROM metric_series WHERE service = ? AND name IN "
+                    "('mesh_requests_total', 'mesh_request_duration_seconds_bucket', "
+                    "'mesh_seed_requests_total', 'mesh_seed_errors_total')",
+                    {service}});
+  if (!stmt.ok()) return stmt.status();
+  struct Series {
+    int64_t id;
+    std::string name;
+    Labels labels;
+  };
+  std::vector<Series> series;
+  while (true) {
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Result<Labels> labels = ParseLabelsText(stmt->ColumnText(2));
+    if (labels.ok()) series.push_back({stmt->ColumnInt64(0), stmt->ColumnText(1), *labels});
+  }
+  double requests = 0, errors = 0, seed_requests = 0, seed_errors = 0;
+  std::map<double, double> buckets;  // le -> increase, summed over instances
+  const int64_t from = now_ns - window_ns;
+  for (const Series& s : series) {
+    // A service's signals are what it serves: its sidecar's calls to others (meshproxy's
+    // direction="outbound" series) belong to the services it calls.
+    if (LabelValue(s.labels, "direction") == "outbound") continue;
+    Result<std::vector<TimedValue>> points = Window(s.id, from, now_ns);
+    if (!points.ok()) return points.status();
+    const double increase = CounterIncrease(*points);
+    if (s.name == "mesh_requests_total") {
+      requests += increase;
+      if (LabelValue(s.labels, "code").rfind('5', 0) == 0) errors += increase;
+    } else if (s.name == "mesh_request_duration_seconds_bucket") {
+      const std::string& le = LabelValue(s.labels, "le");
+      const double bound = le == "+Inf" ? INFINITY : std::strtod(le.c_str(), nullptr);
+      buckets[bound] += increase;
+    } else if (s.name == "mesh_seed_requests_total") {
+      seed_requests += increase;
+    } else {
+      seed_errors += increase;
+    }
+  }
+  if (requests == 0 && seed_requests > 0) {
+    requests = seed_requests;
+    errors = seed_errors;
+  }
+  GoldenSignals g;
+  const double seconds = static_cast<double>(window_ns) / 1e9;
+  g.requests = static_cast<int64_t>(std::llround(requests));
+  g.requests_per_second = seconds > 0 ? requests / seconds : 0;
+  g.error_percent = requests > 0 ? 100.0 * errors / requests : 0;
+  std::vector<std::pair<double, double>> cumulative(buckets.begin(), buckets.end());
+  if (!cumulative.empty() && std::isinf(cumulative.back().first)) {
+    g.p50_seconds = HistogramQuantile(0.50, cumulative);
+    g.p90_seconds = HistogramQuantile(0.90, cumulative);
+    g.p95_seconds = HistogramQuantile(0.95, cumulative);
+    g.p99_seconds = HistogramQuantile(0.99, cumulative);
+  }
+  return g;
+}
+
+}  // namespace mesh

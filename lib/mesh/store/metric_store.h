@@ -1,0 +1,43 @@
+// MetricStore: metric samples in the SQLite store (series + samples, the Prometheus data
+// model), what meshproxy and services push to meshd. Answers the golden signals of a service
+// over a window from counters and histogram buckets, and the latest value of every series for
+// re-exposition on meshd's /metrics.
+//
+// Not thread-safe: one MetricStore per Store connection.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mesh/store/store.h"
+#include "mesh/telemetry/golden_signals.h"
+#include "mesh/telemetry/metric_sample.h"
+
+namespace mesh {
+
+class MetricStore {
+ public:
+  explicit MetricStore(Store& store) : store_(store) {}
+
+  // Stores the samples (those without a timestamp at now_ns) inside the caller's transaction.
+  // Returns how many samples were stored.
+  Result<int64_t> InsertRows(const std::vector<MetricFamily>& families, int64_t now_ns);
+
+  // The newest sample of every series updated since since_ns, grouped into families with the
+  // type and help text they were pushed with.
+  Result<std::vector<MetricFamily>> Latest(int64_t since_ns);
+
+  // From mesh_requests_total{service,code} and mesh_request_duration_seconds (or, for services
+  // that only push the seed's JSON, mesh_seed_requests_total / mesh_seed_errors_total).
+  Result<GoldenSignals> Signals(const std::string& service, int64_t window_ns, int64_t now_ns);
+
+ private:
+  Result<int64_t> SeriesId(const std::string& name, const Labels& labels, const MetricFamily& family,
+                           std::map<std::string, int64_t>& known);
+  Result<std::vector<TimedValue>> Window(int64_t series_id, int64_t from_ns, int64_t to_ns);
+
+  Store& store_;
+};
+
+}  // namespace mesh

@@ -1,0 +1,54 @@
+// OTLP/HTTP JSON decoding: the bodies OpenTelemetry exporters POST to /v1/traces and /v1/logs.
+//
+// Follows the OTLP JSON mapping: lowerCamelCase names, hex trace and span ids, enums as
+// integers, 64-bit integers as decimal strings (plain JSON numbers are accepted too, as real
+// exporters send them). A span or log record that is invalid on its own (bad ids, missing or
+// malformed times) is rejected and counted, not fatal to the batch, as OTLP's partial success
+// expects. A span without a name is kept with an empty one.
+// Pure functions, thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mesh/base/status.h"
+#include "mesh/telemetry/log_record.h"
+#include "mesh/telemetry/span.h"
+
+namespace mesh {
+
+struct OtlpTraces {
+  std::vector<Span> spans;
+  int64_t rejected = 0;
+  std::string first_error;  // why the first rejected span was rejected
+};
+
+struct OtlpLogs {
+  std::vector<LogRecord> records;
+  int64_t rejected = 0;
+  std::string first_error;
+};
+
+// Errors: InvalidArgument when the body is not JSON or not an ExportTraceServiceRequest.
+Result<OtlpTraces> DecodeOtlpTraces(std::string_view json);
+// Log records take their service from the resource's service.name, else "unknown_service".
+Result<OtlpLogs> DecodeOtlpLogs(std::string_view json);
+
+// Encodes records as an ExportLogsServiceRequest (one resource per service, in order of
+// first appearance); attributes become typed AnyValues. What meshlog sends to meshd.
+std::string EncodeOtlpLogs(const std::vector<LogRecord>& records);
+
+// Encodes spans as an ExportTraceServiceRequest (one resource per service and resource JSON,
+// one scope per scope name, in order of first appearance), so that DecodeOtlpTraces gives
+// back equal spans: ids, times as decimal strings, kind, status, trace state, typed
+// attributes (strings, int64 as intValue strings, doubles, booleans, arrays, objects as
+// kvlistValue), events, resource attributes and scope. What meshtrace export and the Tracer
+// send.
+std::string EncodeOtlpTraces(const std::vector<Span>& spans);
+
+// The OTLP response body: {} or {"partialSuccess":{"rejectedSpans":N,"errorMessage":"..."}}.
+std::string OtlpTracesResponse(const OtlpTraces& decoded);
+std::string OtlpLogsResponse(const OtlpLogs& decoded);
+
+}  // namespace mesh

@@ -1,0 +1,192 @@
+// ControlPlane's access rules over HTTP, route by route as its router lists them: writes need
+// the write token, reads the read token (or the write token) when meshd has one, and only
+// liveness and the dashboard page are open. Also: dashboard paths that try to leave it.
+#include "mesh/controlplane/control_plane.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "in_process_meshd.h"
+#include "mesh/base/json_text.h"
+#include "raw_http.h"
+#include "test_support.h"
+
+namespace mesh {
+namespace {
+
+using testing::InProcessMeshd;
+using testing::RawHttp;
+using testing::RawReply;
+using testing::TempDir;
+
+constexpr char kWriteToken[] = "write-token-7f3a9c";
+constexpr char kReadToken[] = "read-token-51be02";
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+// A concrete path for a route pattern: each {param} becomes "x".
+std::string PathFor(const std::string& pattern) {
+  std::string path;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '{') {
+      path += 'x';
+      i = pattern.find('}', i);
+    } else {
+      path += pattern[i];
+    }
+  }
+  return path;
+}
+
+std::string Name(const HttpRoute& r) { return r.method + " " + r.pattern; }
+
+bool IsJsonError(const std::string& body) {
+  Result<Json::Value> v = ParseJson(body);
+  return v.ok() && v->isObject() && (*v)["error"].isString();
+}
+
+// What must stay open whatever the tokens: liveness probes and the page (fixed HTML, no data).
+const std::set<std::string> kPublic = {"GET /healthz", "GET /", "GET /dashboard", "GET /dashboard/traces/{id}"};
+
+class ControlPlaneAuth : public ::testing::Test {
+ protected:
+  TempDir dir_;
+  InProcessMeshd meshd_{dir_.File("mesh.db"), {.token = kWriteToken, .read_token = kReadToken}};
+};
+
+// The audit, written out: every route that changes state. A route added without a decision
+// here fails this test, and every non-GET route is a write whatever this list says.
+TEST_F(ControlPlaneAuth, TheWriteRoutesAreTheOnesKnown) {
+  std::set<std::string> writes;
+  for (const HttpRoute& r : meshd_.Routes()) {
+    if (r.method != "GET") writes.insert(Name(r));
+  }
+  EXPECT_EQ(writes, (std::set<std::string>{
+                        "POST /v1/traces", "POST /v1/logs", "POST /api/v2/spans", "POST /v1/register",
+                        "POST /register", "POST /v1/instances/{id}/heartbeat", "DELETE /v1/instances/{id}",
+                        "POST /v1/metrics", "POST /metrics", "POST /v1/alerts/check", "POST /v1/silences",
+                        "DELETE /v1/silences/{id}"}));
+}
+
+TEST_F(ControlPlaneAuth, EveryWriteRouteNeedsTheWriteToken) {
+  int writes = 0;
+  for (const HttpRoute& route : meshd_.Routes()) {
+    if (route.method == "GET") continue;
+    ++writes;
+    const std::string path = PathFor(route.pattern);
+    for (const Headers& refused :
+         {Headers{}, Bearer("wrong"), Bearer(kReadToken), Bearer(std::string(kWriteToken) + "x"),
+          Bearer(std::string(kWriteToken).substr(0, 10)), Headers{{"Authorization", kWriteToken}},
+          Headers{{"Authorization", std::string("Basic ") + kWriteToken}}}) {
+      const HttpClientResponse r = meshd_.Request(route.method, path, "{}", refused);
+      EXPECT_EQ(r.status, 401) << Name(route) << " with " << (refused.empty() ? "no token" : refused[0].second);
+      EXPECT_TRUE(IsJsonError(r.body)) << Name(route) << ": " << r.body;
+    }
+    const HttpClientResponse allowed = meshd_.Request(route.method, path, "{}", Bearer(kWriteToken));
+    EXPECT_NE(allowed.status, 401) << Name(route) << ": " << allowed.body;
+  }
+  EXPECT_GE(writes, 12);
+}
+
+TEST_F(ControlPlaneAuth, EveryReadRouteNeedsTheReadOrTheWriteToken) {
+  int reads = 0;
+  for (const HttpRoute& route : meshd_.Routes()) {
+    if (route.method != "GET" || kPublic.count(Name(route))) continue;
+    ++reads;
+    const std::string path = PathFor(route.pattern);
+    for (const Headers& refused : {Headers{}, Bearer("wrong"), Bearer(std::string(kReadToken) + "x")}) {
+      const HttpClientResponse r = meshd_.Request("GET", path, "", refused);
+      EXPECT_EQ(r.status, 401) << Name(route) << " with " << (refused.empty() ? "no token" : refused[0].second);
+      EXPECT_TRUE(IsJsonError(r.body)) << Name(route) << ": " << r.body;
+      std::string head = "HEAD " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n";
+      for (const auto& [name, value] : refused) head += name + ": " + value + "\r\n";
+      EXPECT_EQ(RawHttp(meshd_.port(), head + "\r\n").status, 401) << "HEAD " << route.pattern;
+    }
+    for (const char* token : {kReadToken, kWriteToken}) {
+      const HttpClientResponse r = meshd_.Request("GET", path, "", Bearer(token));
+      EXPECT_NE(r.status, 401) << Name(route) << " with " << token << ": " << r.body;
+    }
+  }
+  EXPECT_GE(reads, 16);
+}
+
+TEST_F(ControlPlaneAuth, LivenessAndTheDashboardPageNeedNoToken) {
+  std::set<std::string> open;
+  for (const HttpRoute& route : meshd_.Routes()) {
+    if (!kPublic.count(Name(route))) continue;
+    open.insert(Name(route));
+    EXPECT_EQ(meshd_.Request("GET", PathFor(route.pattern)).status, 200) << Name(route);
+  }
+  EXPECT_EQ(open, kPublic);
+}
+
+TEST_F(ControlPlaneAuth, RefusalsSayWhichTokenIsNeededAndAskForBearer) {
+  const RawReply read = RawHttp(meshd_.port(), "GET /v1/services HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(read.status, 401);
+  EXPECT_NE(read.head.find("\r\nWWW-Authenticate: Bearer realm=\"meshd\""), std::string::npos) << read.head;
+  EXPECT_NE(read.body.find("reads need the read or the write token"), std::string::npos) << read.body;
+  const RawReply write = RawHttp(meshd_.port(),
+                                 "POST /v1/logs HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+                                     std::string(kReadToken) + "\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+  EXPECT_EQ(write.status, 401);
+  EXPECT_NE(write.body.find("writes need the write token"), std::string::npos) << write.body;
+}
+
+TEST_F(ControlPlaneAuth, TheBearerSchemeIsCaseInsensitive) {
+  for (const char* scheme : {"bearer ", "BEARER ", "BeArEr "}) {
+    EXPECT_EQ(meshd_.Request("GET", "/v1/services", "", {{"Authorization", scheme + std::string(kReadToken)}}).status,
+              200)
+        << scheme;
+  }
+}
+
+TEST(ControlPlaneWithoutReadToken, ReadsAreOpenAndWritesStillNeedTheToken) {
+  TempDir dir;
+  InProcessMeshd meshd(dir.File("mesh.db"), {.token = kWriteToken});
+  EXPECT_EQ(meshd.Request("GET", "/v1/services").status, 200);
+  EXPECT_EQ(meshd.Request("GET", "/metrics").status, 200);
+  EXPECT_EQ(meshd.Request("POST", "/v1/logs", "{\"resourceLogs\":[]}").status, 401);
+  EXPECT_EQ(meshd.Request("POST", "/v1/logs", "{\"resourceLogs\":[]}", Bearer(kWriteToken)).status, 200);
+}
+
+TEST(ControlPlaneWithoutTokens, EverythingIsOpen) {
+  TempDir dir;
+  InProcessMeshd meshd(dir.File("mesh.db"));
+  EXPECT_EQ(meshd.Request("GET", "/v1/services").status, 200);
+  EXPECT_EQ(meshd.Request("POST", "/v1/logs", "{\"resourceLogs\":[]}").status, 200);
+}
+
+// A read token alone: reads need it, and writes are as open as before (no write token).
+TEST(ControlPlaneWithOnlyAReadToken, ReadsNeedItAndWritesDoNot) {
+  TempDir dir;
+  InProcessMeshd meshd(dir.File("mesh.db"), {.read_token = kReadToken});
+  EXPECT_EQ(meshd.Request("GET", "/v1/services").status, 401);
+  EXPECT_EQ(meshd.Request("GET", "/v1/services", "", Bearer(kReadToken)).status, 200);
+  EXPECT_EQ(meshd.Request("POST", "/v1/logs", "{\"resourceLogs\":[]}").status, 200);
+}
+
+// meshd serves no files: the dashboard is compiled in, so no path, however encoded, reaches
+// the file system. These are what browsers and curl would normalize away, sent raw.
+TEST(ControlPlaneDashboard, PathsThatTryToLeaveItAre400Or404) {
+  TempDir dir;
+  InProcessMeshd meshd(dir.File("mesh.db"));
+  for (const std::string target :
+       {"/dashboard/../../../etc/passwd", "/dashboard/..%2f..%2fetc%2fpasswd", "/dashboard/%2e%2e/%2e%2e/etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd", "/dashboard%2f..%2f..%2fetc%2fpasswd", "/dashboard%00/../../etc/passwd",
+        "/dashboard%00.html", "/dashboard/traces/..%2f..%2fetc%2fpasswd", "/dashboard\\..\\..\\etc\\passwd",
+        "/dashboard/index.html", "/share/mesh/dashboard/index.html", "/dashboard/%252e%252e/etc/passwd",
+        "//etc/passwd", "/./etc/passwd"}) {
+    const RawReply r = RawHttp(meshd.port(), "GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    EXPECT_TRUE(r.status == 400 || r.status == 404) << target << ": " << r.head;
+    EXPECT_TRUE(IsJsonError(r.body)) << target << ": " << r.body;
+    EXPECT_EQ(r.body.find("root:"), std::string::npos) << target;
+  }
+}
+
+}  // namespace
+}  // namespace mesh

@@ -1,0 +1,160 @@
+#include "mesh/controlplane/security_api.h"
+
+#include <gtest/gtest.h>
+#include <json/value.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "mesh/base/json_text.h"
+#include "mesh/security/x509.h"
+#include "test_support.h"
+
+namespace mesh {
+namespace {
+
+constexpr int64_t kNow = 1'760'000'000LL * 1'000'000'000;
+constexpr int64_t kSecond = 1'000'000'000;
+
+class SecurityApiTest : public ::testing::Test {
+ protected:
+  void Start(SecurityApi::Options options) {
+    Result<CertificateAuthority> ca = CertificateAuthority::Create("mesh.test", kNow);
+    ASSERT_TRUE(ca.ok());
+    ca_pem_ = ca->certificate_pem();
+    Result<std::unique_ptr<SecurityApi>> api = SecurityApi::Create(std::move(ca).value(), options, clock_);
+    ASSERT_TRUE(api.ok()) << api.status().message();
+    api_ = std::move(api).value();
+    api_->AddRoutes(router_);
+  }
+  HttpResponse Call(const std::string& method, const std::string& path, const std::string& body = "",
+                    const std::string& token = "") {
+    HttpRequest r;
+    r.method = method;
+    r.path = path;
+    r.body = body;
+    if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
+    return router_.Handle(r);
+  }
+  static std::string CertRequest(const std::string& service, const std::string& extra = "") {
+    const std::string csr = *MakeCsrPem(*GeneratePrivateKeyPem(), service, "spiffe://mesh.test/service/" + service);
+    std::string body = "{\"service\":";
+    AppendJsonString(body, service);
+    body += ",\"csr_pem\":";
+    AppendJsonString(body, csr);
+    return body + extra + "}";
+  }
+  static Json::Value Body(const HttpResponse& r) { return *ParseJson(r.body); }
+
+  testing::FakeClock clock_{kNow};
+  testing::TempDir dir_;
+  std::string ca_pem_;
+  std::unique_ptr<SecurityApi> api_;
+  HttpRouter router_;
+};
+
+TEST_F(SecurityApiTest, ServesTheCaCertificateAndTrustDomain) {
+  Start({});
+  HttpResponse r = Call("GET", "/v1/ca");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(Body(r)["trust_domain"].asString(), "mesh.test");
+  EXPECT_EQ(Body(r)["ca_pem"].asString(), ca_pem_);
+}
+
+TEST_F(SecurityApiTest, IssuesAVerifiableCertificateForTheJoinToken) {
+  Start({.join_token = "join", .write_token = "admin"});
+  HttpResponse r = Call("POST", "/v1/certs", CertRequest("orders"), "join");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json::Value body = Body(r);
+  EXPECT_EQ(body["spiffe_id"].asString(), "spiffe://mesh.test/service/orders");
+  EXPECT_EQ(body["ca_pem"].asString(), ca_pem_);
+  const std::string cert = body["certificate_pem"].asString();
+  EXPECT_TRUE(VerifyCertificate(cert, ca_pem_, kNow).ok());
+  Result<CertificateInfo> info = InspectCertificate(cert);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->not_after_ns, kNow + CertificateAuthority::kDefaultValidityNs);
+  EXPECT_EQ(info->not_before_ns, kNow - 60 * kSecond);
+  // The write token may issue too; a wrong or missing token may not.
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), "admin").status, 200);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), "wrong").status, 401);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders")).status, 401);
+}
+
+TEST_F(SecurityApiTest, WithoutAJoinTokenTheWriteTokenIsNeeded) {
+  Start({.write_token = "admin"});
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders")).status, 401);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), "admin").status, 200);
+}
+
+TEST_F(SecurityApiTest, HonoursTheRequestedTtlWithinBounds) {
+  Start({});
+  HttpResponse r = Call("POST", "/v1/certs", CertRequest("orders", ",\"ttl\":\"2h\""));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(InspectCertificate(Body(r)["certificate_pem"].asString())->not_after_ns, kNow + 7200 * kSecond);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders", ",\"ttl\":\"9s\"")).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders", ",\"ttl\":\"90d\"")).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders", ",\"ttl\":3600")).status, 400);
+}
+
+TEST_F(SecurityApiTest, RefusesMalformedRequestsWithJsonErrors) {
+  Start({});
+  for (const std::string& body :
+       {std::string("not json"), std::string("[]"), std::string("{\"service\":\"orders\"}"),
+        std::string("{\"service\":\"orders\",\"csr_pem\":\"garbage\"}"), CertRequest("bad/name"),
+        CertRequest("orders", ",\"extra\":1")}) {
+    HttpResponse r = Call("POST", "/v1/certs", body);
+    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_TRUE(Body(r)["error"].isString()) << r.body;
+  }
+}
+
+TEST_F(SecurityApiTest, WithoutAPolicyFileThePolicyIsNull) {
+  Start({});
+  const Json::Value body = Body(Call("GET", "/v1/policy"));
+  EXPECT_TRUE(body["policy"].isNull());
+  EXPECT_EQ(body["version"].asString(), "none");
+}
+
+TEST_F(SecurityApiTest, ServesThePolicyAndReloadsItWhenItsFileChanges) {
+  const std::string path = dir_.path() + "/policy.json";
+  std::ofstream(path) << R"({"allow":[{"from":"a","to":"b"}]})";
+  Start({.policy_path = path});
+  const Json::Value first = Body(Call("GET", "/v1/policy"));
+  EXPECT_EQ(first["policy"]["allow"][0]["from"].asString(), "a");
+
+  std::ofstream(path) << R"({"allow":[{"from":"c","to":"b"}]})";
+  struct timespec later[2] = {{0, UTIME_OMIT}, {kNow / kSecond + 10, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), later, 0), 0);
+  clock_.Advance(2 * kSecond);
+  const Json::Value second = Body(Call("GET", "/v1/policy"));
+  EXPECT_EQ(second["policy"]["allow"][0]["from"].asString(), "c");
+  EXPECT_NE(second["version"].asString(), first["version"].asString());
+
+  // A broken edit keeps the last good policy and says why.
+  std::ofstream(path) << R"({"allow":[{"from":"c"}]})";
+  struct timespec latest[2] = {{0, UTIME_OMIT}, {kNow / kSecond + 20, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), latest, 0), 0);
+  clock_.Advance(2 * kSecond);
+  const Json::Value third = Body(Call("GET", "/v1/policy"));
+  EXPECT_EQ(third["version"].asString(), second["version"].asString());
+  EXPECT_NE(third["reload_error"].asString().find("\"to\" is required"), std::string::npos) << third["reload_error"].asString();
+}
+
+TEST(SecurityApi, RefusesToStartWithAnInvalidPolicyFile) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/policy.json";
+  std::ofstream(path) << R"({"allow":"everyone"})";
+  testing::FakeClock clock(kNow);
+  Result<std::unique_ptr<SecurityApi>> api =
+      SecurityApi::Create(*CertificateAuthority::Create("mesh.test", kNow), {.policy_path = path}, clock);
+  ASSERT_FALSE(api.ok());
+  EXPECT_NE(api.status().message().find("\"allow\" must be an array"), std::string::npos);
+  EXPECT_FALSE(SecurityApi::Create(*CertificateAuthority::Create("mesh.test", kNow),
+                                   {.policy_path = dir.path() + "/missing.json"}, clock)
+                   .ok());
+}
+
+}  // namespace
+}  // namespace mesh

@@ -1,0 +1,57 @@
+#include "mesh/http/gzip.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+namespace mesh {
+namespace {
+
+// Compresses with zlib itself: gzip framing when `gzip`, zlib framing otherwise.
+std::string Compress(const std::string& plain, bool gzip) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, gzip ? 16 + MAX_WBITS : MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, plain.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+  zs.avail_in = static_cast<uInt>(plain.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+TEST(Inflate, RoundTripsGzipAndZlibStreams) {
+  std::string plain;
+  for (int i = 0; i < 20000; ++i) plain += "{\"resourceSpans\":[" + std::to_string(i) + "]}";
+  for (bool gzip : {true, false}) {
+    Result<std::string> out = Inflate(Compress(plain, gzip), plain.size());
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_EQ(*out, plain);
+  }
+}
+
+TEST(Inflate, RefusesOutputPastTheLimitWithoutInflatingIt) {
+  const std::string bomb = Compress(std::string(10 << 20, 'a'), true);  // 10 MiB of 'a', ~10 KiB
+  Result<std::string> out = Inflate(bomb, 1 << 20);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), Status::Code::kUnsupported);
+}
+
+TEST(Inflate, RejectsTruncatedAndCorruptStreams) {
+  const std::string good = Compress(std::string(100000, 'x') + "end", true);
+  for (size_t cut : {size_t{0}, size_t{5}, good.size() / 2, good.size() - 1}) {
+    Result<std::string> out = Inflate(good.substr(0, cut), 1 << 20);
+    EXPECT_FALSE(out.ok()) << "cut at " << cut;
+    if (!out.ok()) {
+      EXPECT_EQ(out.status().code(), Status::Code::kInvalidArgument);
+    }
+  }
+  std::string corrupt = good;
+  corrupt[good.size() / 2] ^= 0x55;
+  EXPECT_FALSE(Inflate(corrupt, 1 << 20).ok());
+  EXPECT_FALSE(Inflate("not compressed at all", 1 << 20).ok());
+}
+
+}  // namespace
+}  // namespace mesh

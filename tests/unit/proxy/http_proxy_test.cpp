@@ -1,0 +1,1164 @@
+#include "mesh/proxy/http_proxy.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+// GCC 12 with sanitizers reports a false maybe-uninitialized inside Beast's parser.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#pragma GCC diagnostic pop
+#include <cctype>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "mesh/base/json_text.h"
+#include "mesh/base/trace_id.h"
+#include "mesh/telemetry/traceparent.h"
+
+namespace mesh {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+constexpr size_t kChunk = 64 * 1024;
+constexpr auto kIoTimeout = 10s;
+
+auto Redirect(beast::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+std::string Lower(beast::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Bodies of any size are compared by length and FNV-1a hash, never held whole.
+struct BodyDigest {
+  uint64_t size = 0;
+  uint64_t hash = 14695981039346656037ull;
+  void Add(const char* data, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      hash = (hash ^ static_cast<unsigned char>(data[i])) * 1099511628211ull;
+    }
+    size += n;
+  }
+  bool operator==(const BodyDigest&) const = default;
+};
+
+// A deterministic byte stream for large bodies.
+void FillPattern(uint64_t offset, char* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    out[i] = static_cast<char>(((offset + i) * 2654435761ull) >> 13);
+  }
+}
+
+BodyDigest PatternDigest(uint64_t size) {
+  BodyDigest digest;
+  std::vector<char> chunk(kChunk);
+  for (uint64_t offset = 0; offset < size; offset += kChunk) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, size - offset));
+    FillPattern(offset, chunk.data(), n);
+    digest.Add(chunk.data(), n);
+  }
+  return digest;
+}
+
+std::string HexSize(size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  do {
+    out.insert(out.begin(), kHex[n % 16]);
+    n /= 16;
+  } while (n > 0);
+  return out;
+}
+
+// What the test upstream received.
+struct Seen {
+  std::string method;
+  std::string target;
+  std::multimap<std::string, std::string> headers;  // lowercase names
+  BodyDigest body;
+
+  bool Has(const std::string& name) const { return headers.count(name) > 0; }
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+// An HTTP/1.1 upstream on 127.0.0.1:0 with its own I/O thread. Routes:
+//   /status/N      answers status N
+//   /slow/MS       answers 200 after MS milliseconds
+//   /download/N    answers N pattern bytes, chunked
+//   /close         closes the connection without answering
+//   /then-close    answers 200 (keep-alive) and closes the connection right after
+//   /hop           answers with hop-by-hop headers
+//   anything else  answers 200 "ok"
+// With force_status set, every request gets that status instead.
+class TestUpstream {
+ public:
+  TestUpstream() : acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    asio::co_spawn(ioc_, Accept(), [](std::exception_ptr) {});
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~TestUpstream() {
+    ioc_.stop();
+    thread_.join();
+  }
+
+  Endpoint endpoint() const { return {"127.0.0.1", acceptor_.local_endpoint().port(), ""}; }
+  int accepts() const { return accepts_.load(); }
+  // Connections accepted and not yet closed by the other side.
+  int open_connections() const { return open_.load(); }
+  void force_status(int status) { force_status_.store(status); }
+  std::vector<Seen> seen() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seen_;
+  }
+  Seen last() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seen_.empty() ? Seen() : seen_.back();
+  }
+
+ private:
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      beast::error_code ec;
+      tcp::socket socket = co_await acceptor_.async_accept(Redirect(ec));
+      if (ec) co_return;
+      ++accepts_;
+      asio::co_spawn(ioc_, Serve(std::move(socket)), [](std::exception_ptr) {});
+    }
+  }
+
+  asio::awaitable<void> Serve(tcp::socket socket) {
+    ++open_;
+    struct Closed {
+      std::atomic<int>& open;
+      ~Closed() { --open; }
+    } closed{open_};
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    std::vector<char> chunk(kChunk);
+    for (;;) {
+      beast::error_code ec;
+      http::request_parser<http::buffer_body> parser;
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+      co_await http::async_read_header(stream, buffer, parser, Redirect(ec));
+      if (ec) co_return;
+      Seen seen;
+      seen.method = std::string(parser.get().method_string());
+      seen.target = std::string(parser.get().target());
+      for (const auto& field : parser.get()) {
+        seen.headers.emplace(Lower(field.name_string()), std::string(field.value()));
+      }
+      while (!parser.is_done()) {
+        parser.get().body().data = chunk.data();
+        parser.get().body().size = chunk.size();
+        co_await http::async_read_some(stream, buffer, parser, Redirect(ec));
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec) co_return;
+        seen.body.Add(chunk.data(), chunk.size() - parser.get().body().size);
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        seen_.push_back(seen);
+      }
+      const bool keep_alive = parser.keep_alive();
+      if (!co_await Answer(stream, seen, keep_alive) || !keep_alive) co_return;
+    }
+  }
+
+  asio::awaitable<bool> Answer(beast::tcp_stream& stream, const Seen& seen, bool keep_alive) {
+    beast::error_code ec;
+    const std::string path = seen.target.substr(0, seen.target.find('?'));
+    const bool close_after = path == "/then-close";
+    http::response<http::string_body> res{http::status::ok, 11};
+    res.body() = "ok";
+    if (force_status_.load() != 0) {
+      res.result(force_status_.load());
+      res.body() = "forced";
+    } else if (path == "/close") {
+      co_return false;
+    } else if (path.rfind("/slow/", 0) == 0) {
+      asio::steady_timer wait(ioc_, std::chrono::milliseconds(std::stoi(path.substr(6))));
+      co_await wait.async_wait(Redirect(ec));
+      res.body() = "slow";
+    } else if (path.rfind("/status/", 0) == 0) {
+      res.result(std::stoi(path.substr(8)));
+      res.body() = "status " + path.substr(8);
+    } else if (path.rfind("/download/", 0) == 0) {
+      co_return co_await Download(stream, std::stoull(path.substr(10)), keep_alive);
+    } else if (path == "/hop") {
+      res.set(http::field::connection, "X-Up-Hop");
+      res.set("X-Up-Hop", "1");
+      res.set(http::field::keep_alive, "timeout=5");
+      res.set("X-Up-End", "1");
+    }
+    res.set("X-Upstream", "yes");
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    http::response_serializer<http::string_body> sr{res};
+    if (seen.method == "HEAD") {
+      co_await http::async_write_header(stream, sr, Redirect(ec));
+    } else {
+      co_await http::async_write(stream, sr, Redirect(ec));
+    }
+    co_return !ec && !close_after;
+  }
+
+  asio::awaitable<bool> Download(beast::tcp_stream& stream, uint64_t size, bool keep_alive) {
+    beast::error_code ec;
+    std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n";
+    if (!keep_alive) head += "Connection: close\r\n";
+    head += "\r\n";
+    co_await asio::async_write(stream, asio::buffer(head), Redirect(ec));
+    std::vector<char> chunk(kChunk);
+    for (uint64_t offset = 0; offset < size && !ec; offset += kChunk) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, size - offset));
+      FillPattern(offset, chunk.data(), n);
+      const std::string prefix = HexSize(n) + "\r\n";
+      const std::array<asio::const_buffer, 3> parts{
+          asio::buffer(prefix), asio::buffer(chunk.data(), n), asio::buffer("\r\n", 2)};
+      co_await asio::async_write(stream, parts, Redirect(ec));
+    }
+    if (!ec) co_await asio::async_write(stream, asio::buffer("0\r\n\r\n", 5), Redirect(ec));
+    co_return !ec;
+  }
+
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<int> accepts_{0};
+  std::atomic<int> open_{0};
+  std::atomic<int> force_status_{0};
+  mutable std::mutex mu_;
+  std::vector<Seen> seen_;
+};
+
+struct Call {
+  std::string method = "GET";
+  std::string target = "/";
+  std::string host = "127.0.0.1";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;              // sent with Content-Length when not empty
+  uint64_t chunked_pattern = 0;  // when > 0: that many pattern bytes, chunked
+  uint64_t length_pattern = 0;   // when > 0: that many pattern bytes, with Content-Length
+  std::chrono::milliseconds pause_before_reading{0};  // lets the proxy fill the socket buffers
+};
+
+struct Reply {
+  std::string error;  // transport failure, else empty
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lowercase names
+  std::string body;                            // kept when small
+  BodyDigest digest;
+
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+// A client connection to the proxy, kept alive across Send calls. Blocking, with a 10 s bound
+// on every operation.
+class Client {
+ public:
+  explicit Client(int port) : port_(port), stream_(ioc_) {}
+
+  Reply Send(const Call& call) { return Run(Exchange(call)); }
+
+  // True when the proxy closes the connection (rather than keeping it open) within 5 s.
+  bool PeerCloses() { return Run(WaitForClose()); }
+
+ private:
+  template <class T>
+  T Run(asio::awaitable<T> task) {
+    std::optional<T> out;
+    asio::co_spawn(ioc_, std::move(task), [&out](std::exception_ptr e, T value) {
+      if (!e) out = std::move(value);
+    });
+    ioc_.restart();
+    ioc_.run();
+    return out.value_or(T{});
+  }
+
+  asio::awaitable<Reply> Exchange(Call call) {
+    Reply reply;
+    beast::error_code ec;
+    if (!stream_.socket().is_open()) {
+      stream_.expires_after(kIoTimeout);
+      co_await stream_.async_connect(
+          tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port_)),
+          Redirect(ec));
+      if (ec) {
+        reply.error = "connect: " + ec.message();
+        co_return reply;
+      }
+    }
+    std::string head = call.method + " " + call.target + " HTTP/1.1\r\nHost: " + call.host + "\r\n";
+    for (const auto& [name, value] : call.headers) head += name + ": " + value + "\r\n";
+    if (call.chunked_pattern > 0) {
+      head += "Transfer-Encoding: chunked\r\n";
+    } else if (call.length_pattern > 0) {
+      head += "Content-Length: " + std::to_string(call.length_pattern) + "\r\n";
+    } else if (!call.body.empty()) {
+      head += "Content-Length: " + std::to_string(call.body.size()) + "\r\n";
+    }
+    head += "\r\n" + call.body;
+    stream_.expires_after(kIoTimeout);
+    co_await asio::async_write(stream_, asio::buffer(head), Redirect(ec));
+    const uint64_t pattern = std::max(call.chunked_pattern, call.length_pattern);
+    std::vector<char> chunk(kChunk);
+    for (uint64_t offset = 0; offset < pattern && !ec; offset += kChunk) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, pattern - offset));
+      FillPattern(offset, chunk.data(), n);
+      stream_.expires_after(kIoTimeout);
+      if (call.chunked_pattern > 0) {
+        const std::string prefix = HexSize(n) + "\r\n";
+        const std::array<asio::const_buffer, 3> parts{
+            asio::buffer(prefix), asio::buffer(chunk.data(), n), asio::buffer("\r\n", 2)};
+        co_await asio::async_write(stream_, parts, Redirect(ec));
+      } else {
+        co_await asio::async_write(stream_, asio::buffer(chunk.data(), n), Redirect(ec));
+      }
+    }
+    if (!ec && call.chunked_pattern > 0) {
+      co_await asio::async_write(stream_, asio::buffer("0\r\n\r\n", 5), Redirect(ec));
+    }
+    if (ec) {
+      reply.error = "write: " + ec.message();
+      co_return reply;
+    }
+
+    if (call.pause_before_reading.count() > 0) {
+      asio::steady_timer pause(ioc_, call.pause_before_reading);
+      co_await pause.async_wait(Redirect(ec));
+    }
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    parser.skip(call.method == "HEAD");
+    stream_.expires_after(kIoTimeout);
+    co_await http::async_read_header(stream_, buffer_, parser, Redirect(ec));
+    if (ec) {
+      reply.error = "read header: " + ec.message();
+      co_return reply;
+    }
+    reply.status = parser.get().result_int();
+    for (const auto& field : parser.get()) {
+      reply.headers[Lower(field.name_string())] = std::string(field.value());
+    }
+    while (!parser.is_done()) {
+      parser.get().body().data = chunk.data();
+      parser.get().body().size = chunk.size();
+      stream_.expires_after(kIoTimeout);
+      co_await http::async_read_some(stream_, buffer_, parser, Redirect(ec));
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        reply.error = "read body: " + ec.message();
+        co_return reply;
+      }
+      const size_t n = chunk.size() - parser.get().body().size;
+      reply.digest.Add(chunk.data(), n);
+      if (reply.body.size() < (1 << 20)) reply.body.append(chunk.data(), n);
+    }
+    co_return reply;
+  }
+
+  asio::awaitable<bool> WaitForClose() {
+    beast::error_code ec;
+    char byte;
+    stream_.expires_after(5s);
+    co_await stream_.async_read_some(asio::buffer(&byte, 1), Redirect(ec));
+    co_return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+
+  int port_;
+  asio::io_context ioc_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+};
+
+Reply Get(int port, const std::string& target,
+          std::vector<std::pair<std::string, std::string>> headers = {}) {
+  Client client(port);
+  return client.Send({.target = target, .headers = std::move(headers)});
+}
+
+// Writes raw bytes on a fresh connection and returns everything the proxy answers until it
+// closes (or 10 s pass).
+std::string RawExchange(int port, const std::string& bytes) {
+  asio::io_context ioc;
+  std::string answer;
+  auto task = [&]() -> asio::awaitable<void> {
+    beast::tcp_stream stream(ioc);
+    beast::error_code ec;
+    stream.expires_after(kIoTimeout);
+    co_await stream.async_connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)),
+        Redirect(ec));
+    if (!ec) co_await asio::async_write(stream, asio::buffer(bytes), Redirect(ec));
+    std::array<char, 4096> buf;
+    while (!ec) {
+      const size_t n = co_await stream.async_read_some(asio::buffer(buf), Redirect(ec));
+      answer.append(buf.data(), n);
+    }
+  };
+  asio::co_spawn(ioc, task(), [](std::exception_ptr) {});
+  ioc.run();
+  return answer;
+}
+
+// A port where connecting is refused for the rest of the run: a socket stays bound to it
+// without listening, so that no other socket (the proxy's own listeners included) can be
+// given the port in the meantime.
+int ClosedPort() {
+  static asio::io_context ioc;
+  static std::vector<std::unique_ptr<tcp::socket>> held;
+  auto socket = std::make_unique<tcp::socket>(ioc);
+  socket->open(tcp::v4());
+  socket->bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const int port = socket->local_endpoint().port();
+  held.push_back(std::move(socket));
+  return port;
+}
+
+bool WaitFor(const std::function<bool()>& condition) {
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+// Endpoint number `attempt` of a fixed list (the last one repeats); records every report.
+class ScriptedUpstreams : public UpstreamSelector {
+ public:
+  explicit ScriptedUpstreams(std::vector<Endpoint> by_attempt)
+      : by_attempt_(std::move(by_attempt)) {}
+  Result<Endpoint> Pick(std::string_view service, int attempt) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    services_.emplace_back(service);
+    return by_attempt_[std::min<size_t>(attempt, by_attempt_.size() - 1)];
+  }
+  void Report(const Endpoint& endpoint, AttemptOutcome outcome, int64_t) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    reports_.emplace_back(endpoint, outcome);
+  }
+  void Started(const Endpoint&) override { ++started_; }
+
+  std::vector<std::pair<Endpoint, AttemptOutcome>> reports() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reports_;
+  }
+  std::vector<std::string> services() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return services_;
+  }
+  int started() const { return started_.load(); }
+
+ private:
+  std::vector<Endpoint> by_attempt_;
+  mutable std::mutex mu_;
+  std::vector<std::pair<Endpoint, AttemptOutcome>> reports_;
+  std::vector<std::string> services_;
+  std::atomic<int> started_{0};
+};
+
+class NoUpstream : public UpstreamSelector {
+ public:
+  Result<Endpoint> Pick(std::string_view, int) override {
+    return Status::IOError("no healthy instance of api");
+  }
+  void Report(const Endpoint&, AttemptOutcome, int64_t) override {}
+};
+
+// A proxy in front of a selector, collecting completion records.
+class Proxy {
+ public:
+  explicit Proxy(std::shared_ptr<UpstreamSelector> upstreams,
+                 const std::function<void(HttpProxy::Options&)>& tweak = {}) {
+    HttpProxy::Options options;
+    options.listen_port = 0;
+    options.threads = 2;
+    options.service = "api";
+    options.upstreams = std::move(upstreams);
+    options.on_complete = [this](const ProxiedRequest& r) {
+      std::lock_guard<std::mutex> lock(mu_);
+      records_.push_back(r);
+    };
+    if (tweak) tweak(options);
+    auto started = HttpProxy::Start(std::move(options));
+    EXPECT_TRUE(started.ok()) << started.status().ToString();
+    if (started.ok()) proxy_ = std::move(started.value());
+  }
+
+  HttpProxy& operator*() { return *proxy_; }
+  HttpProxy* operator->() { return proxy_.get(); }
+  int port() const { return proxy_->port(); }
+
+  // The first n completion records, once there are n (empty after 5 s without).
+  std::vector<ProxiedRequest> Records(size_t n) {
+    WaitFor([&] {
+      std::lock_guard<std::mutex> lock(mu_);
+      return records_.size() >= n;
+    });
+    std::lock_guard<std::mutex> lock(mu_);
+    return records_.size() >= n ? records_ : std::vector<ProxiedRequest>();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<ProxiedRequest> records_;
+  std::unique_ptr<HttpProxy> proxy_;
+};
+
+std::shared_ptr<UpstreamSelector> To(const TestUpstream& upstream) {
+  return std::make_shared<FixedUpstream>(upstream.endpoint());
+}
+
+Json::Value ParseBody(const Reply& reply) {
+  Result<Json::Value> json = ParseJson(reply.body);
+  EXPECT_TRUE(json.ok()) << reply.body;
+  return json.ok() ? *json : Json::Value();
+}
+
+TEST(HttpProxy, ForwardsEveryMethodWithPathAndQueryIntact) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  for (const std::string method : {"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"}) {
+    Client client(proxy.port());
+    const Reply reply = client.Send({.method = method, .target = "/a/b%20c?x=1&y=two"});
+    EXPECT_EQ(reply.status, 200) << method << " " << reply.error;
+    EXPECT_EQ(reply.body, method == "HEAD" ? "" : "ok") << method;
+    EXPECT_EQ(upstream.last().method, method);
+    EXPECT_EQ(upstream.last().target, "/a/b%20c?x=1&y=two");
+  }
+}
+
+TEST(HttpProxy, HeadAnswerKeepsContentLengthWithoutBody) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  Client client(proxy.port());
+  const Reply head = client.Send({.method = "HEAD", .target = "/"});
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.Header("content-length"), "2");
+  EXPECT_EQ(head.body, "");
+  // The connection is still in step: a second request on it works.
+  EXPECT_EQ(client.Send({.target = "/"}).body, "ok");
+}
+
+TEST(HttpProxy, UpstreamStatusPassesThroughUnchanged) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  EXPECT_EQ(Get(proxy.port(), "/status/404").status, 404);
+  EXPECT_EQ(Get(proxy.port(), "/status/500").status, 500);
+  const Reply created = Get(proxy.port(), "/status/201");
+  EXPECT_EQ(created.status, 201);
+  EXPECT_EQ(created.body, "status 201");
+  EXPECT_EQ(created.Header("x-upstream"), "yes");
+}
+
+TEST(HttpProxy, ForwardsEndToEndHeadersAndDropsHopByHopOnes) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const Reply reply = Get(proxy.port(), "/",
+                          {{"Connection", "keep-alive, X-Secret"},
+                           {"X-Secret", "1"},
+                           {"Keep-Alive", "300"},
+                           {"Proxy-Connection", "keep-alive"},
+                           {"TE", "trailers"},
+                           {"Trailer", "X-Checksum"},
+                           {"Upgrade", "websocket"},
+                           {"X-End", "kept"},
+                           {"Authorization", "Bearer t"},
+                           {"x-mesh-timeout", "5s"}});
+  ASSERT_EQ(reply.status, 200) << reply.error;
+  const Seen seen = upstream.last();
+  EXPECT_EQ(seen.Header("x-end"), "kept");
+  EXPECT_EQ(seen.Header("authorization"), "Bearer t");
+  EXPECT_EQ(seen.Header("host"), "127.0.0.1");
+  for (const char* gone : {"connection", "x-secret", "keep-alive", "proxy-connection", "te",
+                           "trailer", "upgrade", "transfer-encoding", "x-mesh-timeout"}) {
+    EXPECT_FALSE(seen.Has(gone)) << gone;
+  }
+}
+
+TEST(HttpProxy, DropsHopByHopResponseHeaders) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const Reply reply = Get(proxy.port(), "/hop");
+  ASSERT_EQ(reply.status, 200) << reply.error;
+  EXPECT_EQ(reply.Header("x-up-end"), "1");
+  EXPECT_EQ(reply.Header("x-up-hop"), "");
+  EXPECT_EQ(reply.Header("keep-alive"), "");
+  EXPECT_EQ(reply.Header("connection"), "");
+}
+
+TEST(HttpProxy, AddsRequestIdWhenAbsent) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  ASSERT_EQ(Get(proxy.port(), "/").status, 200);
+  const std::string id = upstream.last().Header("x-request-id");
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  const auto records = proxy.Records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].request_id, id);
+}
+
+TEST(HttpProxy, KeepsRequestIdWhenPresent) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  ASSERT_EQ(Get(proxy.port(), "/", {{"X-Request-ID", "req-42"}}).status, 200);
+  EXPECT_EQ(upstream.last().Header("x-request-id"), "req-42");
+  EXPECT_EQ(upstream.last().headers.count("x-request-id"), 1u);
+}
+
+TEST(HttpProxy, SetsForwardedForAndProto) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  ASSERT_EQ(Get(proxy.port(), "/").status, 200);
+  EXPECT_EQ(upstream.last().Header("x-forwarded-for"), "127.0.0.1");
+  EXPECT_EQ(upstream.last().Header("x-forwarded-proto"), "http");
+  ASSERT_EQ(Get(proxy.port(), "/", {{"X-Forwarded-For", "10.0.0.1"}}).status, 200);
+  EXPECT_EQ(upstream.last().Header("x-forwarded-for"), "10.0.0.1, 127.0.0.1");
+}
+
+TEST(HttpProxy, ContinuesIncomingTraceWithItsOwnSpan) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string caller_span = "00f067aa0ba902b7";
+  const Reply reply =
+      Get(proxy.port(), "/", {{"traceparent", "00-" + trace + "-" + caller_span + "-01"}});
+  ASSERT_EQ(reply.status, 200) << reply.error;
+  Result<TraceParent> sent = ParseTraceParent(upstream.last().Header("traceparent"));
+  ASSERT_TRUE(sent.ok()) << upstream.last().Header("traceparent");
+  EXPECT_EQ(sent->trace_id, trace);
+  EXPECT_NE(sent->span_id, caller_span);
+  EXPECT_EQ(reply.Header("x-trace-id"), trace);
+  const auto records = proxy.Records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].trace_id, trace);
+  EXPECT_EQ(records[0].span_id, sent->span_id);
+  EXPECT_EQ(records[0].parent_span_id, caller_span);
+}
+
+TEST(HttpProxy, StartsTraceWhenNoneOrAnInvalidOneComes) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  for (const std::string incoming :
+       {"", "00-00000000000000000000000000000000-00f067aa0ba902b7-01"}) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!incoming.empty()) headers.emplace_back("traceparent", incoming);
+    const Reply reply = Get(proxy.port(), "/", headers);
+    ASSERT_EQ(reply.status, 200) << reply.error;
+    Result<TraceParent> sent = ParseTraceParent(upstream.last().Header("traceparent"));
+    ASSERT_TRUE(sent.ok()) << upstream.last().Header("traceparent");
+    EXPECT_TRUE(IsValidTraceId(sent->trace_id));
+    EXPECT_EQ(reply.Header("x-trace-id"), sent->trace_id);
+  }
+  const auto records = proxy.Records(2);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].parent_span_id, "");
+}
+
+TEST(HttpProxy, AnswersCarryServiceNameVersionAndTraceId) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const Reply reply = Get(proxy.port(), "/");
+  EXPECT_EQ(reply.Header("x-service-name"), "api");
+  EXPECT_EQ(reply.Header("x-proxy-version"), MESH_VERSION);
+  EXPECT_TRUE(IsValidTraceId(reply.Header("x-trace-id")));
+}
+
+TEST(HttpProxy, UpstreamDownGives502Json) {
+  Proxy proxy(std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", ClosedPort(), ""}));
+  const Reply reply = Get(proxy.port(), "/", {{"X-Request-ID", "r-1"}});
+  EXPECT_EQ(reply.status, 502) << reply.error;
+  EXPECT_EQ(reply.Header("content-type"), "application/json");
+  EXPECT_EQ(reply.Header("x-service-name"), "api");
+  const Json::Value body = ParseBody(reply);
+  EXPECT_NE(body["error"].asString().find("cannot connect"), std::string::npos);
+  EXPECT_EQ(body["service"].asString(), "api");
+  EXPECT_EQ(body["request_id"].asString(), "r-1");
+  const auto records = proxy.Records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].status, 502);
+  EXPECT_EQ(records[0].attempts, 1);
+  EXPECT_FALSE(records[0].error.empty());
+}
+
+TEST(HttpProxy, UpstreamClosingWithoutAnswerGives502) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const Reply reply = Get(proxy.port(), "/close");
+  EXPECT_EQ(reply.status, 502) << reply.error;
+  EXPECT_EQ(ParseBody(reply)["service"].asString(), "api");
+}
+
+TEST(HttpProxy, SlowUpstreamGives504AtMeshTimeout) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const auto start = std::chrono::steady_clock::now();
+  const Reply reply = Get(proxy.port(), "/slow/3000", {{"x-mesh-timeout", "200ms"}});
+  EXPECT_EQ(reply.status, 504) << reply.error;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_NE(ParseBody(reply)["error"].asString().find("in time"), std::string::npos);
+}
+
+TEST(HttpProxy, RequestTimeoutOptionGives504) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream), [](HttpProxy::Options& o) { o.request_timeout = 200ms; });
+  EXPECT_EQ(Get(proxy.port(), "/slow/3000").status, 504);
+  EXPECT_EQ(Get(proxy.port(), "/slow/1", {{"x-mesh-timeout", "5s"}}).status, 200);
+}
+
+TEST(HttpProxy, InvalidMeshTimeoutIs400) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const Reply reply = Get(proxy.port(), "/", {{"x-mesh-timeout", "soon"}});
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_NE(ParseBody(reply)["error"].asString().find("x-mesh-timeout"), std::string::npos);
+  EXPECT_EQ(upstream.seen().size(), 0u);
+}
+
+TEST(HttpProxy, SelectorErrorGives503Json) {
+  Proxy proxy(std::make_shared<NoUpstream>());
+  const Reply reply = Get(proxy.port(), "/");
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(reply.Header("content-type"), "application/json");
+  EXPECT_NE(ParseBody(reply)["error"].asString().find("no healthy instance of api"),
+            std::string::npos);
+}
+
+TEST(HttpProxy, OutboundPicksByHostNameWithoutPort) {
+  TestUpstream upstream;
+  auto selector = std::make_shared<ScriptedUpstreams>(std::vector<Endpoint>{upstream.endpoint()});
+  Proxy proxy(selector,
+              [](HttpProxy::Options& o) { o.direction = HttpProxy::Direction::kOutbound; });
+  Client client(proxy.port());
+  const Reply reply = client.Send({.target = "/", .host = "orders.internal:8080"});
+  ASSERT_EQ(reply.status, 200) << reply.error;
+  ASSERT_EQ(selector->services().size(), 1u);
+  EXPECT_EQ(selector->services()[0], "orders.internal");
+  EXPECT_EQ(upstream.last().Header("host"), "orders.internal:8080");
+  const auto records = proxy.Records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].authority, "orders.internal:8080");
+}
+
+// Tens of MiB through test code built without optimisation can take seconds, more on a loaded
+// machine: these tests are about integrity, not the default 10 s request timeout.
+void WithRoomForBigBodies(HttpProxy::Options& o) { o.request_timeout = std::chrono::minutes(2); }
+
+TEST(HttpProxy, StreamsLargeChunkedUploadIntact) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream), WithRoomForBigBodies);
+  constexpr uint64_t kSize = 64ull << 20;
+  Client client(proxy.port());
+  const Reply reply =
+      client.Send({.method = "POST", .target = "/upload", .chunked_pattern = kSize});
+  ASSERT_EQ(reply.status, 200) << reply.error;
+  const Seen seen = upstream.last();
+  EXPECT_EQ(seen.Header("transfer-encoding"), "chunked");
+  EXPECT_TRUE(seen.body == PatternDigest(kSize));
+  const auto records = proxy.Records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].request_bytes, kSize);
+}
+
+TEST(HttpProxy, StreamsContentLengthUploadIntact) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream), WithRoomForBigBodies);
+  constexpr uint64_t kSize = (8ull << 20) + 17;
+  Client client(proxy.port());
+  const Reply reply = client.Send({.method = "PUT", .target = "/upload", .length_pattern = kSize});
+  ASSERT_EQ(reply.status, 200) << reply.error;
+  const Seen seen = upstream.last();
+  EXPECT_EQ(seen.Header("content-length"), std::to_string(kSize));
+  EXPECT_FALSE(seen.Has("transfer-encoding"));
+  EXPECT_TRUE(seen.body == PatternDigest(kSize));
+}
+
+TEST(HttpProxy, StreamsLargeChunkedDownloadIntact) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream), WithRoomForBigBodies);
+  constexpr uint64_t kSize = (64ull << 20) + 5;
+  Client client(proxy.port());
+  const Reply reply = client.Send({.target = "/download/" + std::to_string(kSize)});
+  ASSERT_EQ(reply.status, 200) << reply.error;
+  EXPECT_EQ(reply.Header("transfer-encoding"), "chunked");
+  EXPECT_TRUE(reply.digest == PatternDigest(kSize));
+  const auto records = proxy.Records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].response_bytes, kSize);
+  // Still in step after a long chunked answer.
+  EXPECT_EQ(client.Send({.target = "/"}).body, "ok");
+}
+
+// The proxy writes what the socket takes at once and waits for the rest: a client that does not
+// read for a while makes both happen, and must still get every byte in order.
+TEST(HttpProxy, AClientThatFallsBehindStillGetsEveryByteInOrder) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream), WithRoomForBigBodies);
+  constexpr uint64_t kSize = (16ull << 20) + 3;
+  Client client(proxy.port());
+  const Reply reply = client.Send({.target = "/download/" + std::to_string(kSize), .pause_before_reading = 300ms});
+  ASSERT_EQ(reply.status, 200) << reply.error;
+  EXPECT_TRUE(reply.digest == PatternDigest(kSize));
+  EXPECT_EQ(client.Send({.target = "/"}).body, "ok");
+}
+
+TEST(HttpProxy, RetriesConnectFailureWhenBudgetAllows) {
+  TestUpstream live;
+  const Endpoint dead{"127.0.0.1", ClosedPort(), "dead"};
+  auto selector = std::make_shared<ScriptedUpstreams>(std::vector<Endpoint>{dead, live.endpoint()});
+  Proxy proxy(selector, [](HttpProxy::Options& o) { o.may_retry = [] { return true; }; });
+  const Reply reply = Get(proxy.port(), "/");
+  EXPECT_EQ(reply.status, 200) << reply.error;
+  // The last attempt is reported once its answer has gone out, maybe just after we read it.
+  ASSERT_TRUE(WaitFor([&] { return selector->reports().size() >= 2; }));
+  const auto reports = selector->reports();
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].first, dead);
+  EXPECT_EQ(reports[0].second, AttemptOutcome::kConnectFailure);
+  EXPECT_EQ(reports[1].second, AttemptOutcome::kSuccess);
+  EXPECT_EQ(selector->started(), 2);
+  const auto records = proxy.Records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].attempts, 2);
+  EXPECT_EQ(records[0].upstream, live.endpoint());
+}
+
+TEST(HttpProxy, DoesNotRetryConnectFailureWhenBudgetRefuses) {
+  TestUpstream live;
+  const Endpoint dead{"127.0.0.1", ClosedPort(), "dead"};
+  auto selector = std::make_shared<ScriptedUpstreams>(std::vector<Endpoint>{dead, live.endpoint()});
+  Proxy proxy(selector, [](HttpProxy::Options& o) { o.may_retry = [] { return false; }; });
+  EXPECT_EQ(Get(proxy.port(), "/").status, 502);
+  EXPECT_EQ(selector->reports().size(), 1u);
+  EXPECT_EQ(live.seen().size(), 0u);
+}
+
+TEST(HttpProxy, StopsRetryingAtMaxAttempts) {
+  const Endpoint dead{"127.0.0.1", ClosedPort(), "dead"};
+  auto selector = std::make_shared<ScriptedUpstreams>(std::vector<Endpoint>{dead});
+  Proxy proxy(selector, [](HttpProxy::Options& o) {
+    o.max_attempts = 3;
+    o.may_retry = [] { return true; };
+  });
+  EXPECT_EQ(Get(proxy.port(), "/").status, 502);
+  EXPECT_EQ(selector->reports().size(), 3u);
+}
+
+TEST(HttpProxy, RetriesGetAnswered503) {
+  TestUpstream failing;
+  failing.force_status(503);
+  TestUpstream live;
+  auto selector = std::make_shared<ScriptedUpstreams>(
+      std::vector<Endpoint>{failing.endpoint(), live.endpoint()});
+  Proxy proxy(selector, [](HttpProxy::Options& o) { o.may_retry = [] { return true; }; });
+  const Reply reply = Get(proxy.port(), "/");
+  EXPECT_EQ(reply.status, 200) << reply.error;
+  // The last attempt is reported once its answer has gone out, maybe just after we read it.
+  ASSERT_TRUE(WaitFor([&] { return selector->reports().size() >= 2; }));
+  const auto reports = selector->reports();
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].second, AttemptOutcome::kServerError);
+  EXPECT_EQ(reports[1].second, AttemptOutcome::kSuccess);
+}
+
+TEST(HttpProxy, PassesLast503ThroughWhenAttemptsRunOut) {
+  TestUpstream failing;
+  failing.force_status(503);
+  auto selector = std::make_shared<ScriptedUpstreams>(std::vector<Endpoint>{failing.endpoint()});
+  Proxy proxy(selector, [](HttpProxy::Options& o) {
+    o.max_attempts = 2;
+    o.may_retry = [] { return true; };
+  });
+  const Reply reply = Get(proxy.port(), "/");
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(reply.body, "forced");
+  EXPECT_EQ(failing.seen().size(), 2u);
+}
+
+TEST(HttpProxy, DoesNotRetryPostWithBodyAnswered503) {
+  TestUpstream failing;
+  failing.force_status(503);
+  TestUpstream live;
+  auto selector = std::make_shared<ScriptedUpstreams>(
+      std::vector<Endpoint>{failing.endpoint(), live.endpoint()});
+  Proxy proxy(selector, [](HttpProxy::Options& o) { o.may_retry = [] { return true; }; });
+  Client client(proxy.port());
+  const Reply reply = client.Send({.method = "POST", .target = "/", .body = "payload"});
+  EXPECT_EQ(reply.status, 503) << reply.error;
+  ASSERT_TRUE(WaitFor([&] { return selector->reports().size() >= 1; }));  // reported after the answer
+  EXPECT_EQ(selector->reports().size(), 1u);
+  EXPECT_EQ(live.seen().size(), 0u);
+}
+
+TEST(HttpProxy, KeepAliveReusesOneUpstreamConnection) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  Client client(proxy.port());
+  EXPECT_EQ(client.Send({.target = "/one"}).status, 200);
+  EXPECT_EQ(client.Send({.target = "/two"}).status, 200);
+  EXPECT_EQ(client.Send({.method = "POST", .target = "/three", .body = "x"}).status, 200);
+  EXPECT_EQ(upstream.seen().size(), 3u);
+  EXPECT_EQ(upstream.accepts(), 1);
+}
+
+TEST(HttpProxy, ReconnectsWhenPooledConnectionWasClosedByUpstream) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  Client client(proxy.port());
+  EXPECT_EQ(client.Send({.target = "/then-close"}).status, 200);
+  EXPECT_EQ(client.Send({.target = "/"}).status, 200);
+  EXPECT_EQ(upstream.accepts(), 2);
+}
+
+// A POST cannot be replayed once sent: the pooled connection is checked before it carries one.
+TEST(HttpProxy, ChecksAPooledConnectionBeforeItCarriesARequestThatCannotBeReplayed) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  Client client(proxy.port());
+  EXPECT_EQ(client.Send({.target = "/then-close"}).status, 200);
+  ASSERT_TRUE(WaitFor([&] { return upstream.open_connections() == 0; }));
+  EXPECT_EQ(client.Send({.method = "POST", .target = "/form", .body = "a=1"}).status, 200);
+  EXPECT_EQ(client.Send({.method = "POST", .target = "/ping"}).status, 200);
+  EXPECT_EQ(upstream.accepts(), 2);
+  EXPECT_EQ(upstream.last().method, "POST");
+}
+
+TEST(HttpProxy, RetriesOnceOnFreshConnectionWhenPooledOneDropsTheRequest) {
+  TestUpstream upstream;
+  auto selector = std::make_shared<ScriptedUpstreams>(std::vector<Endpoint>{upstream.endpoint()});
+  Proxy proxy(selector);
+  Client client(proxy.port());
+  EXPECT_EQ(client.Send({.target = "/"}).status, 200);
+  EXPECT_EQ(upstream.accepts(), 1);
+  // Pooled connection, then one fresh connection: both closed unanswered, within one attempt.
+  EXPECT_EQ(client.Send({.target = "/close"}).status, 502);
+  EXPECT_EQ(upstream.accepts(), 2);
+  EXPECT_EQ(upstream.seen().size(), 3u);
+  ASSERT_TRUE(WaitFor([&] { return selector->reports().size() >= 2; }));  // reported after the answer
+  EXPECT_EQ(selector->reports().size(), 2u);
+}
+
+TEST(HttpProxy, HonoursConnectionClose) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  Client client(proxy.port());
+  const Reply reply = client.Send({.target = "/", .headers = {{"Connection", "close"}}});
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.Header("connection"), "close");
+  EXPECT_TRUE(client.PeerCloses());
+}
+
+TEST(HttpProxy, Http10ClientIsAnsweredAndClosed) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const std::string answer = RawExchange(proxy.port(), "GET /old HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  EXPECT_NE(answer.find("\r\n\r\nok"), std::string::npos) << answer;
+  EXPECT_EQ(upstream.last().target, "/old");
+}
+
+// The upstream gets HTTP/1.1, where Host is mandatory (RFC 9112 §3.2): nginx answers 400 without.
+TEST(HttpProxy, RequestWithoutHostReachesTheUpstreamWithOne) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const std::string answer = RawExchange(proxy.port(), "GET /no-host HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  EXPECT_EQ(upstream.last().Header("host"), "127.0.0.1:" + std::to_string(upstream.endpoint().port));
+}
+
+TEST(HttpProxy, Http10ClientGetsChunkedBodyUntilClose) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const std::string answer = RawExchange(proxy.port(), "GET /download/100000 HTTP/1.0\r\n\r\n");
+  const size_t end_of_header = answer.find("\r\n\r\n");
+  ASSERT_NE(end_of_header, std::string::npos) << answer.substr(0, 200);
+  EXPECT_EQ(answer.substr(0, end_of_header).find("chunked"), std::string::npos);
+  const std::string body = answer.substr(end_of_header + 4);
+  BodyDigest digest;
+  digest.Add(body.data(), body.size());
+  EXPECT_TRUE(digest == PatternDigest(100000));
+}
+
+TEST(HttpProxy, AnswersExpectContinueItself) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const std::string answer =
+      RawExchange(proxy.port(),
+                  "POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n"
+                  "Connection: close\r\n\r\nabc");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200", 0), 0u) << answer;
+  EXPECT_FALSE(upstream.last().Has("expect"));
+  EXPECT_EQ(upstream.last().body.size, 3u);
+}
+
+void ExpectRefusedThenServesNext(const std::string& request) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const std::string answer = RawExchange(proxy.port(), request);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer.substr(0, 200);
+  EXPECT_NE(answer.find("application/json"), std::string::npos);
+  EXPECT_NE(answer.find("\"service\":\"api\""), std::string::npos);
+  EXPECT_EQ(upstream.seen().size(), 0u);
+  EXPECT_EQ(Get(proxy.port(), "/").status, 200);
+  const auto records = proxy.Records(1);
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records[0].status, 400);
+}
+
+TEST(HttpProxy, GarbageRequestLineIs400AndProxyLivesOn) {
+  ExpectRefusedThenServesNext("\x01\x02 garbage \xff\r\n\r\n");
+}
+
+TEST(HttpProxy, HeaderOver16KiBIs400AndProxyLivesOn) {
+  ExpectRefusedThenServesNext("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20 * 1024, 'a') +
+                              "\r\n\r\n");
+}
+
+TEST(HttpProxy, NonNumericContentLengthIs400AndProxyLivesOn) {
+  ExpectRefusedThenServesNext("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n");
+}
+
+TEST(HttpProxy, BareCarriageReturnInHeaderIs400AndProxyLivesOn) {
+  ExpectRefusedThenServesNext("GET / HTTP/1.1\r\nHost: x\r\nX-Bad: a\rb\r\n\r\n");
+}
+
+TEST(HttpProxy, NulInHeaderValueIs400AndProxyLivesOn) {
+  static constexpr char kRequest[] = "GET / HTTP/1.1\r\nHost: x\r\nX-Bad: a\0b\r\n\r\n";
+  ExpectRefusedThenServesNext(std::string(kRequest, sizeof(kRequest) - 1));
+}
+
+TEST(HttpProxy, TransferEncodingNotEndingInChunkedIs400AndProxyLivesOn) {
+  ExpectRefusedThenServesNext(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n");
+}
+
+TEST(HttpProxy, ClientVanishingMidDownloadDoesNotHurtTheProxy) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  {
+    asio::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(proxy.port())));
+    const std::string request = "GET /download/33554432 HTTP/1.1\r\nHost: x\r\n\r\n";
+    asio::write(socket, asio::buffer(request));
+    std::array<char, 1024> some;
+    socket.read_some(asio::buffer(some));
+  }
+  const auto records = proxy.Records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].status, 200);
+  EXPECT_LT(records[0].response_bytes, 33554432u);
+  EXPECT_EQ(Get(proxy.port(), "/").status, 200);
+}
+
+TEST(HttpProxy, CountsInFlightRequests) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  EXPECT_EQ(proxy->in_flight(), 0);
+  std::thread slow([&] { EXPECT_EQ(Get(proxy.port(), "/slow/500").status, 200); });
+  EXPECT_TRUE(WaitFor([&] { return proxy->in_flight() == 1; }));
+  slow.join();
+  EXPECT_TRUE(WaitFor([&] { return proxy->in_flight() == 0; }));
+}
+
+TEST(HttpProxy, StopDrainsInFlightRequest) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  Reply reply;
+  std::thread slow([&] { reply = Get(proxy.port(), "/slow/300"); });
+  ASSERT_TRUE(WaitFor([&] { return proxy->in_flight() == 1; }));
+  proxy->Stop(5000ms);
+  slow.join();
+  EXPECT_EQ(reply.status, 200) << reply.error;
+  EXPECT_EQ(proxy->in_flight(), 0);
+  EXPECT_FALSE(Get(proxy.port(), "/").error.empty());
+}
+
+TEST(HttpProxy, StopClosesWhatIsStillInFlightAfterTheDrain) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  Reply reply;
+  std::thread slow([&] { reply = Get(proxy.port(), "/slow/3000"); });
+  ASSERT_TRUE(WaitFor([&] { return proxy->in_flight() == 1; }));
+  proxy->Stop(50ms);
+  slow.join();
+  EXPECT_EQ(reply.status, 0);
+  EXPECT_FALSE(reply.error.empty());
+  EXPECT_EQ(proxy->in_flight(), 0);
+}
+
+TEST(HttpProxy, StartFailsOnPortTakenByAnotherListener) {
+  asio::io_context ioc;
+  tcp::acceptor taken(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  HttpProxy::Options options;
+  options.listen_port = taken.local_endpoint().port();
+  options.upstreams = std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", 1, ""});
+  auto started = HttpProxy::Start(std::move(options));
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.status().code(), Status::Code::kIOError);
+  EXPECT_NE(started.status().message().find("cannot listen on 127.0.0.1:"), std::string::npos);
+}
+
+TEST(HttpProxy, StartRejectsMissingSelectorAndBadAddress) {
+  HttpProxy::Options options;
+  options.listen_port = 0;
+  EXPECT_EQ(HttpProxy::Start(options).status().code(), Status::Code::kInvalidArgument);
+  options.upstreams = std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", 1, ""});
+  options.listen_host = "not-an-ip";
+  EXPECT_EQ(HttpProxy::Start(options).status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST(HttpProxy, ClosesUpstreamConnectionsLeftIdlePastTheIdleTimeout) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream), [](HttpProxy::Options& o) {
+    o.threads = 1;
+    o.upstream_idle_timeout = 300ms;
+  });
+  Client client(proxy.port());
+  ASSERT_EQ(client.Send({}).status, 200);
+  ASSERT_EQ(client.Send({}).status, 200);
+  EXPECT_EQ(upstream.accepts(), 1) << "a pooled connection carries the second request";
+  EXPECT_EQ(upstream.open_connections(), 1);
+  // Idle past the timeout, the pooled connection is closed by the proxy (not just skipped).
+  EXPECT_TRUE(WaitFor([&] { return upstream.open_connections() == 0; }));
+  ASSERT_EQ(client.Send({}).status, 200);
+  EXPECT_EQ(upstream.accepts(), 2);
+}
+
+}  // namespace
+}  // namespace mesh

@@ -1,0 +1,151 @@
+#include "mesh/proxy/proxy_config.h"
+
+#include <gtest/gtest.h>
+
+namespace mesh {
+namespace {
+
+ProxyConfig Valid() {
+  ProxyConfig c;
+  c.service = "orders";
+  c.service_port = 8081;
+  return c;
+}
+
+TEST(ParseHostPort, SplitsHostAndPort) {
+  Result<HostPort> hp = ParseHostPort("127.0.0.1:15001");
+  ASSERT_TRUE(hp.ok());
+  EXPECT_EQ(hp->host, "127.0.0.1");
+  EXPECT_EQ(hp->port, 15001);
+  EXPECT_EQ(ParseHostPort("0.0.0.0:0")->port, 0);
+}
+
+TEST(ParseHostPort, RejectsMissingOrBadPorts) {
+  for (const char* bad : {"", "localhost", ":80", "h:", "h:x", "h:65536", "h:-1", "h:80a"}) {
+    EXPECT_EQ(ParseHostPort(bad).status().code(), Status::Code::kInvalidArgument) << bad;
+  }
+}
+
+TEST(ProxyConfigFile, ReadsOurNames) {
+  ProxyConfig c;
+  ASSERT_TRUE(ApplyProxyConfigFile(R"({"service":"orders","service_port":8081,"listen":"127.0.0.1:16001",
+      "outbound":"","admin":"127.0.0.1:16090","meshd":"http://127.0.0.1:9000","threads":2,
+      "timeout":"2.5s","access_log":false,"app_metrics_path":"/metrics"})", c).ok());
+  EXPECT_EQ(c.service, "orders");
+  EXPECT_EQ(c.service_port, 8081);
+  EXPECT_EQ(c.listen, "127.0.0.1:16001");
+  EXPECT_EQ(c.outbound, "");
+  EXPECT_EQ(c.threads, 2);
+  EXPECT_EQ(c.timeout.count(), 2500);
+  EXPECT_FALSE(c.access_log);
+  EXPECT_EQ(c.app_metrics_path, "/metrics");
+  EXPECT_TRUE(ValidateProxyConfig(c).ok());
+}
+
+TEST(ProxyConfigFile, ReadsTheSeedsNames) {
+  ProxyConfig c;
+  ASSERT_TRUE(ApplyProxyConfigFile(R"({"ServiceName":"payments","ServicePort":8082,"ProxyPort":15003,
+      "ControlPlaneURL":"http://10.0.0.1:9000"})", c).ok());
+  EXPECT_EQ(c.service, "payments");
+  EXPECT_EQ(c.service_port, 8082);
+  EXPECT_EQ(c.listen, "127.0.0.1:15003");
+  EXPECT_EQ(c.meshd, "http://10.0.0.1:9000");
+}
+
+TEST(ProxyConfigFile, NamesTheBadSetting) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[]", "JSON object"},
+      {"{\"service_port\":\"8081\"}", "service_port"},
+      {"{\"ServicePort\":70000}", "ServicePort"},
+      {"{\"timeout\":\"soon\"}", "timeout"},
+      {"{\"access_log\":1}", "access_log"},
+      {"{\"access_log_sample\":\"all\"}", "access_log_sample"},
+      {"{\"colour\":\"blue\"}", "unknown setting 'colour'"},
+      {"{\"service\":", "config file"},
+  };
+  for (const auto& [json, needle] : cases) {
+    ProxyConfig c;
+    Status s = ApplyProxyConfigFile(json, c);
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << json;
+    EXPECT_NE(s.message().find(needle), std::string::npos) << s.message();
+  }
+}
+
+TEST(ProxyConfigValidation, RequiresAServiceAndItsPort) {
+  ProxyConfig c = Valid();
+  c.service.clear();
+  EXPECT_NE(ValidateProxyConfig(c).message().find("--service"), std::string::npos);
+  c = Valid();
+  c.service_port = 0;
+  EXPECT_NE(ValidateProxyConfig(c).message().find("--service-port"), std::string::npos);
+  c = Valid();
+  c.service = "a b";
+  EXPECT_FALSE(ValidateProxyConfig(c).ok());
+  c = Valid();
+  c.meshd = "127.0.0.1:9000";
+  EXPECT_FALSE(ValidateProxyConfig(c).ok());
+  c = Valid();
+  c.access_log_sample = 1.5;
+  EXPECT_FALSE(ValidateProxyConfig(c).ok());
+  c = Valid();
+  c.admin = "nowhere";
+  EXPECT_FALSE(ValidateProxyConfig(c).ok());
+  for (const char* bad : {"metrics", "/metrics?x=1", "/a b"}) {
+    c = Valid();
+    c.app_metrics_path = bad;
+    EXPECT_NE(ValidateProxyConfig(c).message().find("app metrics path"), std::string::npos) << bad;
+  }
+  EXPECT_TRUE(ValidateProxyConfig(Valid()).ok());
+}
+
+TEST(ProxyConfigJson, ShowsTheSettings) {
+  const std::string json = ProxyConfigJson(Valid());
+  EXPECT_NE(json.find("\"service\":\"orders\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"timeout_ms\":10000"), std::string::npos) << json;
+}
+
+TEST(ProxyConfigFile, ReadsTheMtlsSettings) {
+  ProxyConfig c;
+  ASSERT_TRUE(ApplyProxyConfigFile(R"({"mtls":true,"data_dir":"/var/lib/mesh/o","join_token_file":"/etc/j",
+                                     "cert_ttl":"2h"})",
+                                   c)
+                  .ok());
+  EXPECT_TRUE(c.mtls);
+  EXPECT_EQ(c.data_dir, "/var/lib/mesh/o");
+  EXPECT_EQ(c.join_token_file, "/etc/j");
+  EXPECT_EQ(c.cert_ttl, "2h");
+  EXPECT_FALSE(ApplyProxyConfigFile(R"({"mtls":"yes"})", c).ok());
+}
+
+TEST(ProxyConfigValidation, MtlsNeedsMeshdAndAValidTtl) {
+  ProxyConfig c = Valid();
+  c.mtls = true;
+  c.meshd = "";
+  EXPECT_NE(ValidateProxyConfig(c).message().find("--mtls needs --meshd"), std::string::npos);
+  c.meshd = "http://127.0.0.1:9000";
+  EXPECT_TRUE(ValidateProxyConfig(c).ok());
+  c.cert_ttl = "soon";
+  EXPECT_FALSE(ValidateProxyConfig(c).ok());
+  c.cert_ttl = "";
+  c.plaintext_inbound = true;
+  EXPECT_TRUE(ValidateProxyConfig(c).ok());
+  c.mtls = false;
+  EXPECT_NE(ValidateProxyConfig(c).message().find("only makes sense with --mtls"), std::string::npos);
+}
+
+TEST(ProxyDataDir, DefaultsToTheXdgStateDirectoryPerService) {
+  ProxyConfig c = Valid();
+  const auto env = [](const char* name) -> const char* {
+    return std::string(name) == "HOME" ? "/home/u" : nullptr;
+  };
+  EXPECT_EQ(ProxyDataDir(c, env), "/home/u/.local/state/mesh/meshproxy-orders");
+  const auto xdg = [](const char* name) -> const char* {
+    return std::string(name) == "XDG_STATE_HOME" ? "/state" : "/home/u";
+  };
+  EXPECT_EQ(ProxyDataDir(c, xdg), "/state/mesh/meshproxy-orders");
+  c.data_dir = "/srv/o";
+  EXPECT_EQ(ProxyDataDir(c, xdg), "/srv/o");
+}
+
+}  // namespace
+}  // namespace mesh

@@ -1,0 +1,157 @@
+#include "mesh/proxy/telemetry_shipper.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "in_process_meshd.h"
+#include "test_support.h"
+
+namespace mesh {
+namespace {
+
+using namespace std::chrono_literals;
+
+ProxiedRequest Request(int n, int status, const std::string& error = "") {
+  char trace[33];
+  std::snprintf(trace, sizeof trace, "%032x", n + 1);
+  char span[17];
+  std::snprintf(span, sizeof span, "%016x", n + 1);
+  ProxiedRequest r;
+  r.method = "GET";
+  r.target = "/orders/" + std::to_string(n) + "?full=1";
+  r.authority = "orders";
+  r.status = status;
+  r.error = error;
+  r.start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count();
+  r.duration_ns = 3'000'000;
+  r.attempts = 1;
+  r.upstream = {"127.0.0.1", 8081, ""};
+  r.request_id = "req-" + std::to_string(n);
+  r.trace_id = trace;
+  r.span_id = span;
+  return r;
+}
+
+double CounterValue(const MetricsRegistry& registry, const std::string& name,
+                    const std::vector<std::pair<std::string, std::string>>& labels) {
+  for (const MetricFamily& f : registry.Collect()) {
+    if (f.name != name) continue;
+    for (const MetricSample& s : f.samples) {
+      bool match = true;
+      for (const auto& [k, v] : labels) {
+        bool found = false;
+        for (const auto& [lk, lv] : s.labels) found = found || (lk == k && lv == v);
+        match = match && found;
+      }
+      if (match) return s.value;
+    }
+  }
+  return -1;
+}
+
+class TelemetryShipperTest : public ::testing::Test {
+ protected:
+  TelemetryShipper::Options Options() {
+    TelemetryShipper::Options o;
+    o.meshd_url = meshd_.url();
+    o.service = "orders";
+    o.flush_every = 1h;  // the tests flush
+    o.drain_every = 1h;
+    o.metrics_every = 1h;
+    return o;
+  }
+  ::mesh::testing::TempDir dir_;
+  ::mesh::testing::InProcessMeshd meshd_{dir_.File("mesh.db")};
+  MetricsRegistry registry_;
+};
+
+TEST_F(TelemetryShipperTest, ShipsAServerSpanAndAnAccessLogPerRequest) {
+  TelemetryShipper shipper(Options(), registry_);
+  ASSERT_TRUE(shipper.Record(Request(1, 200), HttpProxy::Direction::kInbound));
+  ASSERT_TRUE(shipper.Record(Request(2, 503, "no healthy instance"), HttpProxy::Direction::kOutbound));
+  shipper.Flush();
+  EXPECT_EQ(shipper.shipped_spans(), 2);
+  const HttpClientResponse trace = meshd_.Request("GET", "/v1/traces/00000000000000000000000000000002");
+  ASSERT_EQ(trace.status, 200) << trace.body;
+  EXPECT_NE(trace.body.find("\"kind\":\"SERVER\""), std::string::npos) << trace.body;
+  EXPECT_NE(trace.body.find("\"name\":\"GET /orders/1\""), std::string::npos) << trace.body;
+  EXPECT_NE(trace.body.find("\"http.response.status_code\":200"), std::string::npos) << trace.body;
+  const HttpClientResponse failed = meshd_.Request("GET", "/v1/traces/00000000000000000000000000000003");
+  EXPECT_NE(failed.body.find("\"kind\":\"CLIENT\""), std::string::npos) << failed.body;
+  EXPECT_NE(failed.body.find("\"status\":\"ERROR\""), std::string::npos) << failed.body;
+  const HttpClientResponse logs = meshd_.Request("GET", "/v1/logs?trace_id=00000000000000000000000000000003");
+  EXPECT_NE(logs.body.find("GET /orders/2?full=1 503"), std::string::npos) << logs.body;
+  EXPECT_NE(logs.body.find("\"level\":\"ERROR\""), std::string::npos) << logs.body;
+}
+
+TEST_F(TelemetryShipperTest, CountsRequestsByDirectionAndCodeAndTheProxysOwnErrors) {
+  TelemetryShipper::Options o = Options();
+  o.meshd_url.clear();  // metrics only
+  TelemetryShipper shipper(o, registry_);
+  shipper.Record(Request(1, 200), HttpProxy::Direction::kInbound);
+  shipper.Record(Request(2, 200), HttpProxy::Direction::kInbound);
+  ProxiedRequest retried = Request(3, 504, "upstream timed out");
+  retried.attempts = 3;
+  shipper.Record(retried, HttpProxy::Direction::kOutbound);
+  shipper.Record(Request(4, 200, "client went away: Connection reset by peer"), HttpProxy::Direction::kInbound);
+  shipper.Flush();
+  EXPECT_EQ(CounterValue(registry_, "mesh_requests_total", {{"direction", "inbound"}, {"code", "200"}}), 3);
+  EXPECT_EQ(CounterValue(registry_, "mesh_requests_total", {{"direction", "outbound"}, {"code", "504"}}), 1);
+  EXPECT_EQ(CounterValue(registry_, "mesh_proxy_errors_total", {{"code", "504"}}), 1);
+  EXPECT_EQ(CounterValue(registry_, "mesh_proxy_errors_total", {{"code", "200"}}), -1);  // no such series
+  EXPECT_EQ(CounterValue(registry_, "mesh_request_retries_total", {{"direction", "outbound"}}), 2);
+  EXPECT_EQ(shipper.shipped_spans(), 0);
+}
+
+TEST_F(TelemetryShipperTest, DropsAndCountsWhileMeshdIsDownThenResumes) {
+  TelemetryShipper shipper(Options(), registry_);
+  meshd_.Stop();
+  EXPECT_TRUE(shipper.Record(Request(1, 200), HttpProxy::Direction::kInbound));
+  shipper.Flush();
+  EXPECT_EQ(shipper.shipped_spans(), 0);
+  EXPECT_GE(shipper.dropped(), 1);
+  EXPECT_GE(CounterValue(registry_, "mesh_telemetry_dropped_total", {{"kind", "spans"}}), 1);
+  meshd_.Restart();
+  EXPECT_TRUE(shipper.Record(Request(2, 200), HttpProxy::Direction::kInbound));
+  shipper.Flush();
+  EXPECT_EQ(shipper.shipped_spans(), 1);
+  EXPECT_EQ(meshd_.Request("GET", "/v1/traces/00000000000000000000000000000003").status, 200);
+}
+
+// Draining runs far more often than shipping, so the queue can stay small under load.
+TEST_F(TelemetryShipperTest, DrainsTheQueueInTheBackgroundBetweenShipments) {
+  TelemetryShipper::Options o = Options();
+  o.drain_every = 10ms;
+  o.queue_capacity = 4;
+  TelemetryShipper shipper(o, registry_);
+  int accepted = 0;
+  // Three rounds of four: only a drain between rounds lets all twelve in.
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 4; ++i) accepted += shipper.Record(Request(round * 4 + i, 200), HttpProxy::Direction::kInbound) ? 1 : 0;
+    for (int wait = 0; wait < 500 && CounterValue(registry_, "mesh_requests_total", {{"code", "200"}}) < accepted; ++wait) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  EXPECT_EQ(accepted, 12);
+  EXPECT_EQ(CounterValue(registry_, "mesh_requests_total", {{"code", "200"}}), 12);
+  EXPECT_EQ(shipper.shipped_spans(), 0);  // nothing shipped before flush_every
+}
+
+TEST_F(TelemetryShipperTest, AFullQueueRefusesRecordsAndCountsThem) {
+  TelemetryShipper::Options o = Options();
+  o.queue_capacity = 2;
+  TelemetryShipper shipper(o, registry_);
+  int accepted = 0;
+  for (int i = 0; i < 5; ++i) accepted += shipper.Record(Request(i, 200), HttpProxy::Direction::kInbound) ? 1 : 0;
+  EXPECT_EQ(accepted, 2);
+  EXPECT_EQ(shipper.dropped(), 3);
+  shipper.Flush();
+  EXPECT_EQ(CounterValue(registry_, "mesh_telemetry_dropped_total", {{"kind", "records"}}), 3);
+  EXPECT_EQ(shipper.shipped_spans(), 2);
+}
+
+}  // namespace
+}  // namespace mesh

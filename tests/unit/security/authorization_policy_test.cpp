@@ -1,0 +1,81 @@
+#include "mesh/security/authorization_policy.h"
+
+#include <gtest/gtest.h>
+
+namespace mesh {
+namespace {
+
+AuthorizationPolicy Policy(const std::string& json) {
+  Result<AuthorizationPolicy> p = AuthorizationPolicy::Parse(json);
+  EXPECT_TRUE(p.ok()) << p.status().message();
+  return p.ok() ? *p : AuthorizationPolicy();
+}
+
+TEST(AuthorizationPolicy, AllowsOnlyWhatARuleNames) {
+  const AuthorizationPolicy p = Policy(R"({"allow":[{"from":"frontend","to":"orders"}]})");
+  EXPECT_TRUE(p.Check("frontend", "orders", "GET", "/x").allowed);
+  EXPECT_TRUE(p.Check("frontend", "orders", "DELETE", "/").allowed);
+  const PolicyDecision denied = p.Check("payments", "orders", "GET", "/x");
+  EXPECT_FALSE(denied.allowed);
+  EXPECT_EQ(denied.reason, "policy does not allow payments to call orders GET /x");
+  EXPECT_FALSE(p.Check("frontend", "payments", "GET", "/x").allowed);
+}
+
+TEST(AuthorizationPolicy, MatchesListsWildcardsMethodsAndPathPrefixes) {
+  const AuthorizationPolicy p = Policy(R"({"allow":[
+    {"from":["orders","billing"],"to":"payments","methods":["POST"],"paths":["/charge","/refund/"]},
+    {"from":"*","to":"catalog","methods":["GET","HEAD"]}]})");
+  EXPECT_TRUE(p.Check("billing", "payments", "POST", "/charge?id=1").allowed);
+  EXPECT_TRUE(p.Check("orders", "payments", "POST", "/refund/7").allowed);
+  EXPECT_FALSE(p.Check("orders", "payments", "GET", "/charge").allowed);
+  EXPECT_FALSE(p.Check("orders", "payments", "POST", "/admin").allowed);
+  EXPECT_FALSE(p.Check("orders", "payments", "POST", "/refund").allowed);
+  EXPECT_TRUE(p.Check("anyone", "catalog", "HEAD", "/items").allowed);
+  EXPECT_FALSE(p.Check("anyone", "catalog", "PUT", "/items").allowed);
+}
+
+TEST(AuthorizationPolicy, DeniesCallersWithoutIdentityEvenToWildcards) {
+  const AuthorizationPolicy p = Policy(R"({"allow":[{"from":"*","to":"*"}]})");
+  EXPECT_TRUE(p.Check("x", "y", "GET", "/").allowed);
+  EXPECT_FALSE(p.Check("", "y", "GET", "/").allowed);
+}
+
+TEST(AuthorizationPolicy, DotSegmentsAndEncodedSlashesMatchNoPathPrefix) {
+  const AuthorizationPolicy p = Policy(R"({"allow":[{"from":"a","to":"b","paths":["/public/"]}]})");
+  EXPECT_TRUE(p.Check("a", "b", "GET", "/public/x").allowed);
+  for (const char* sneaky : {"/public/../admin", "/public/./x", "/public/%2e%2e/admin", "/public/%2E%2E/admin",
+                             "/public/..%2fadmin", "/public/x/..", "/public\\..\\admin"}) {
+    EXPECT_FALSE(p.Check("a", "b", "GET", sneaky).allowed) << sneaky;
+  }
+  // In the query string they are only data.
+  EXPECT_TRUE(p.Check("a", "b", "GET", "/public/x?next=/../y").allowed);
+}
+
+TEST(AuthorizationPolicy, AnEmptyAllowListDeniesEverything) {
+  const AuthorizationPolicy p = Policy(R"({"allow":[]})");
+  EXPECT_FALSE(p.Check("a", "b", "GET", "/").allowed);
+}
+
+TEST(AuthorizationPolicy, RejectsMalformedPoliciesNamingTheField) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[]", "must be a JSON object"},
+      {"{}", "\"allow\" must be an array"},
+      {R"({"allow":[],"deny":[]})", "unknown field \"deny\""},
+      {R"({"allow":[{"to":"b"}]})", "allow[0]: \"from\" is required"},
+      {R"({"allow":[{"from":"a","to":"b","method":["GET"]}]})", "unknown field \"method\""},
+      {R"({"allow":[{"from":"a","to":"b","methods":["get"]}]})", "allow[0].methods"},
+      {R"({"allow":[{"from":"a","to":"b","paths":["admin"]}]})", "must start with '/'"},
+      {R"({"allow":[{"from":"a b","to":"b"}]})", "allow[0].from"},
+      {R"({"allow":[{"from":[],"to":"b"}]})", "non-empty array"},
+      {R"({"allow":[{"from":[1],"to":"b"}]})", "every item must be a string"},
+      {"{\"allow\":[", "policy"},
+  };
+  for (const auto& [json, expected] : cases) {
+    Result<AuthorizationPolicy> p = AuthorizationPolicy::Parse(json);
+    ASSERT_FALSE(p.ok()) << json;
+    EXPECT_NE(p.status().message().find(expected), std::string::npos) << json << " -> " << p.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace mesh

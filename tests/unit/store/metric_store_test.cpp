@@ -1,0 +1,320 @@
+#include "mesh/store/metric_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mesh/telemetry/prometheus_text.h"
+#include "test_support.h"
+
+namespace mesh {
+namespace {
+
+using ::testing::ElementsAre;
+
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kT1 = 1764075600 * kSecond;
+constexpr int64_t kT2 = kT1 + 60 * kSecond;
+
+std::vector<MetricFamily> ParseOrDie(const std::string& text) {
+  Result<std::vector<MetricFamily>> r = ParsePrometheusText(text);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return r.ok() ? *r : std::vector<MetricFamily>{};
+}
+
+// What a service instrumented like meshd pushes: requests by code and a latency histogram.
+std::string Push(double ok, double server_errors, double client_errors,
+                 const std::vector<double>& buckets /* le 0.1, 0.5, 1, +Inf */, double sum,
+                 const std::string& service = "api") {
+  const std::string s = "service=\"" + service + "\"";
+  std::string text =
+      "# TYPE mesh_requests_total counter\n"
+      "mesh_requests_total{" +
+      s + ",code=\"200\"} " + FormatMetricValue(ok) + "\n" + "mesh_requests_total{" + s +
+      ",code=\"503\"} " + FormatMetricValue(server_errors) + "\n" + "mesh_requests_total{" + s +
+      ",code=\"404\"} " + FormatMetricValue(client_errors) + "\n" +
+      "# TYPE mesh_request_duration_seconds histogram\n";
+  const char* les[] = {"0.1", "0.5", "1", "+Inf"};
+  for (size_t i = 0; i < 4; ++i) {
+    text += "mesh_request_duration_seconds_bucket{" + s + ",le=\"" + les[i] + "\"} " +
+            FormatMetricValue(buckets[i]) + "\n";
+  }
+  text += "mesh_request_duration_seconds_sum{" + s + "} " + FormatMetricValue(sum) + "\n";
+  text += "mesh_request_duration_seconds_count{" + s + "} " + FormatMetricValue(buckets[3]) + "\n";
+  return text;
+}
+
+class MetricStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<std::unique_ptr<Store>> store = Store::Open({.path = dir_.File("mesh.db")});
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    store_ = std::move(store).value();
+    metrics_ = std::make_unique<MetricStore>(*store_);
+  }
+
+  void Insert(const std::string& text, int64_t now_ns) {
+    const std::vector<MetricFamily> families = ParseOrDie(text);
+    Result<int64_t> n = metrics_->InsertRows(families, now_ns);
+    ASSERT_TRUE(n.ok()) << n.status().message();
+  }
+
+  GoldenSignals SignalsOrDie(const std::string& service, int64_t window_ns, int64_t now_ns) {
+    Result<GoldenSignals> g = metrics_->Signals(service, window_ns, now_ns);
+    EXPECT_TRUE(g.ok()) << g.status().message();
+    return g.ok() ? *g : GoldenSignals{};
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<MetricStore> metrics_;
+};
+
+TEST_F(MetricStoreTest, InsertRowsReturnsHowManySamplesWereStored) {
+  Result<int64_t> n = metrics_->InsertRows(ParseOrDie(Push(1, 0, 0, {1, 1, 1, 1}, 0.05)), kT1);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 3 + 4 + 2);
+  Result<int64_t> none = metrics_->InsertRows({}, kT1);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0);
+}
+
+TEST_F(MetricStoreTest, LatestReturnsTheNewestValuePerSeries) {
+  Insert(
+      "# TYPE queue_depth gauge\nqueue_depth{service=\"api\",queue=\"a\"} 5\n"
+      "queue_depth{service=\"api\",queue=\"b\"} 1\n",
+      kT1);
+  Insert("# TYPE queue_depth gauge\nqueue_depth{service=\"api\",queue=\"a\"} 9\n", kT2);
+  Result<std::vector<MetricFamily>> latest = metrics_->Latest(0);
+  ASSERT_TRUE(latest.ok()) << latest.status().message();
+  ASSERT_EQ(latest->size(), 1u);
+  const MetricFamily& f = (*latest)[0];
+  EXPECT_EQ(f.name, "queue_depth");
+  EXPECT_EQ(f.type, MetricType::kGauge);
+  ASSERT_EQ(f.samples.size(), 2u);
+  EXPECT_EQ(LabelValue(f.samples[0].labels, "queue"), "a");
+  EXPECT_EQ(f.samples[0].value, 9);
+  EXPECT_EQ(LabelValue(f.samples[1].labels, "queue"), "b");
+  EXPECT_EQ(f.samples[1].value, 1);
+}
+
+TEST_F(MetricStoreTest, LatestLeavesOutSeriesNotUpdatedSince) {
+  Insert("old_metric{service=\"api\"} 1\n", kT1);
+  Insert("new_metric{service=\"api\"} 2\n", kT2);
+  Result<std::vector<MetricFamily>> latest = metrics_->Latest(kT2);
+  ASSERT_TRUE(latest.ok());
+  ASSERT_EQ(latest->size(), 1u);
+  EXPECT_EQ((*latest)[0].name, "new_metric");
+  Result<std::vector<MetricFamily>> none = metrics_->Latest(kT2 + 1);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(MetricStoreTest, SampleTimestampsWinOverNow) {
+  Insert("g{service=\"api\"} 1 1764075700000\n", kT1);  // pushed at kT1, stamped 100 s later
+  Insert("g{service=\"api\"} 2\n", kT1 + 50 * kSecond);
+  Result<std::vector<MetricFamily>> latest = metrics_->Latest(0);
+  ASSERT_TRUE(latest.ok());
+  ASSERT_EQ(latest->size(), 1u);
+  EXPECT_EQ((*latest)[0].samples[0].value, 1);  // the newest by timestamp, not by arrival
+}
+
+TEST_F(MetricStoreTest, LatestOrdersHistogramSamplesBucketsByLeThenSumAndCount) {
+  // Pushed in a scrambled order, with bounds that sort differently as text ("10" < "2.5").
+  Insert(
+      "# TYPE lat histogram\n"
+      "lat_count{service=\"api\"} 9\n"
+      "lat_bucket{service=\"api\",le=\"+Inf\"} 9\n"
+      "lat_sum{service=\"api\"} 4.5\n"
+      "lat_bucket{service=\"api\",le=\"10\"} 8\n"
+      "lat_bucket{service=\"api\",le=\"2.5\"} 6\n"
+      "lat_bucket{service=\"api\",le=\"0.25\"} 2\n",
+      kT1);
+  Result<std::vector<MetricFamily>> latest = metrics_->Latest(0);
+  ASSERT_TRUE(latest.ok());
+  ASSERT_EQ(latest->size(), 1u);
+  const MetricFamily& f = (*latest)[0];
+  EXPECT_EQ(f.name, "lat");
+  EXPECT_EQ(f.type, MetricType::kHistogram);
+  std::vector<std::string> order;
+  for (const MetricSample& s : f.samples) {
+    order.push_back(s.name + (s.name == "lat_bucket" ? ":" + LabelValue(s.labels, "le") : ""));
+  }
+  EXPECT_THAT(order, ElementsAre("lat_bucket:0.25", "lat_bucket:2.5", "lat_bucket:10",
+                                 "lat_bucket:+Inf", "lat_sum", "lat_count"));
+  // And it re-exposes as valid text.
+  EXPECT_TRUE(ParsePrometheusText(FormatPrometheusText(*latest)).ok());
+}
+
+TEST_F(MetricStoreTest, LatestKeepsEachHistogramLabelSetTogether) {
+  Insert(
+      "# TYPE lat histogram\n"
+      "lat_bucket{service=\"b\",le=\"+Inf\"} 2\n"
+      "lat_bucket{service=\"a\",le=\"+Inf\"} 1\n"
+      "lat_bucket{service=\"b\",le=\"1\"} 1\n"
+      "lat_sum{service=\"a\"} 0.5\n"
+      "lat_bucket{service=\"a\",le=\"1\"} 1\n"
+      "lat_count{service=\"b\"} 2\n"
+      "lat_count{service=\"a\"} 1\n"
+      "lat_sum{service=\"b\"} 3\n",
+      kT1);
+  Result<std::vector<MetricFamily>> latest = metrics_->Latest(0);
+  ASSERT_TRUE(latest.ok());
+  std::vector<std::string> order;
+  for (const MetricSample& s : (*latest)[0].samples) {
+    order.push_back(LabelValue(s.labels, "service") + " " + s.name + " " +
+                    LabelValue(s.labels, "le"));
+  }
+  EXPECT_THAT(order,
+              ElementsAre("a lat_bucket 1", "a lat_bucket +Inf", "a lat_sum ", "a lat_count ",
+                          "b lat_bucket 1", "b lat_bucket +Inf", "b lat_sum ", "b lat_count "));
+}
+
+TEST_F(MetricStoreTest, LatestCarriesTheTypeAndHelpTheFamilyWasPushedWith) {
+  Insert("# TYPE jobs_total counter\njobs_total{service=\"api\"} 1\n", kT1);
+  // A later push brings the help text; one after that without it does not erase it.
+  Insert("# HELP jobs_total Jobs done, by \\\\ queue.\n# TYPE jobs_total counter\n"
+         "jobs_total{service=\"api\"} 2\n",
+         kT1 + kSecond);
+  Insert("# TYPE jobs_total counter\njobs_total{service=\"api\"} 3\n", kT2);
+  Result<std::vector<MetricFamily>> latest = metrics_->Latest(0);
+  ASSERT_TRUE(latest.ok()) << latest.status().message();
+  ASSERT_EQ(latest->size(), 1u);
+  EXPECT_EQ((*latest)[0].type, MetricType::kCounter);
+  EXPECT_EQ((*latest)[0].help, "Jobs done, by \\ queue.");
+  EXPECT_EQ((*latest)[0].samples[0].value, 3);
+  // Exposed again, the help reads as it was pushed.
+  EXPECT_NE(FormatPrometheusText(*latest).find("# HELP jobs_total Jobs done, by \\\\ queue.\n"),
+            std::string::npos);
+}
+
+TEST_F(MetricStoreTest, SignalsFromTwoPushes) {
+  // Between the pushes: 180 OK, 10 server errors, 10 client errors = 200 requests, of which
+  // the buckets saw 100 under 0.1 s, 180 under 0.5 s, 196 under 1 s.
+  Insert(Push(1000, 50, 20, {500, 800, 900, 1070}, 300), kT1);
+  Insert(Push(1180, 60, 30, {600, 980, 1096, 1270}, 330), kT2);
+  const GoldenSignals g = SignalsOrDie("api", 60 * kSecond, kT2);
+  EXPECT_EQ(g.requests, 200);
+  EXPECT_DOUBLE_EQ(g.requests_per_second, 200.0 / 60);
+  EXPECT_DOUBLE_EQ(g.error_percent, 5.0);  // 5xx only: 404s are not errors
+  ASSERT_TRUE(g.p50_seconds && g.p95_seconds && g.p99_seconds);
+  EXPECT_DOUBLE_EQ(*g.p50_seconds, 0.1);                             // rank 100 ends bucket 0.1
+  EXPECT_DOUBLE_EQ(*g.p95_seconds, 0.5 + 0.5 * (190 - 180) / 16.0);  // inside (0.5, 1]
+  EXPECT_DOUBLE_EQ(*g.p99_seconds, 1);  // in the +Inf bucket: the highest finite bound
+}
+
+TEST_F(MetricStoreTest, RateIsOverTheWholeWindow) {
+  Insert(Push(1000, 50, 20, {500, 800, 900, 1070}, 300), kT1);
+  Insert(Push(1180, 60, 30, {600, 980, 1096, 1270}, 330), kT2);
+  const GoldenSignals g = SignalsOrDie("api", 120 * kSecond, kT2);
+  EXPECT_EQ(g.requests, 200);
+  EXPECT_DOUBLE_EQ(g.requests_per_second, 200.0 / 120);
+}
+
+TEST_F(MetricStoreTest, TheLastSampleBeforeTheWindowIsTheBaseline) {
+  Insert(Push(0, 0, 0, {0, 0, 0, 0}, 0), kT1 - 60 * kSecond);
+  Insert(Push(1000, 50, 20, {500, 800, 900, 1070}, 300), kT1);
+  Insert(Push(1180, 60, 30, {600, 980, 1096, 1270}, 330), kT2);
+  // The window (kT1 + 1 s, kT2] holds only the second push; the first is its baseline.
+  const GoldenSignals g = SignalsOrDie("api", 59 * kSecond, kT2);
+  EXPECT_EQ(g.requests, 200);
+}
+
+TEST_F(MetricStoreTest, CounterResetBetweenPushesIsHandled) {
+  Insert(Push(1000, 50, 20, {500, 800, 900, 1070}, 300), kT1);
+  // The service restarted: its counters began again from zero.
+  Insert(Push(90, 10, 0, {50, 80, 95, 100}, 20), kT2);
+  const GoldenSignals g = SignalsOrDie("api", 60 * kSecond, kT2);
+  EXPECT_EQ(g.requests, 100);
+  EXPECT_DOUBLE_EQ(g.error_percent, 10.0);
+  ASSERT_TRUE(g.p50_seconds);
+  EXPECT_DOUBLE_EQ(*g.p50_seconds, 0.1);  // rank 50 ends the 0.1 bucket (50 of 100)
+}
+
+TEST_F(MetricStoreTest, SignalsLeaveOutASidecarsOutboundCalls) {
+  Insert(Push(1000, 50, 20, {500, 800, 900, 1070}, 300), kT1);
+  Insert(Push(1180, 60, 30, {600, 980, 1096, 1270}, 330), kT2);
+  const auto outbound = [](double ok) {
+    return "# TYPE mesh_requests_total counter\nmesh_requests_total{service=\"api\",direction=\"outbound\",code=\"200\"} " +
+           FormatMetricValue(ok) + "\n";
+  };
+  Insert(outbound(0), kT1);
+  Insert(outbound(5000), kT2);
+  EXPECT_EQ(SignalsOrDie("api", 60 * kSecond, kT2).requests, 200);
+}
+
+TEST_F(MetricStoreTest, SignalsAreComputedPerService) {
+  Insert(Push(1000, 50, 20, {500, 800, 900, 1070}, 300), kT1);
+  Insert(Push(1180, 60, 30, {600, 980, 1096, 1270}, 330), kT2);
+  Insert(Push(0, 0, 0, {0, 0, 0, 0}, 0, "web"), kT1);
+  Insert(Push(10, 30, 0, {40, 40, 40, 40}, 1, "web"), kT2);
+  const GoldenSignals web = SignalsOrDie("web", 60 * kSecond, kT2);
+  EXPECT_EQ(web.requests, 40);
+  EXPECT_DOUBLE_EQ(web.error_percent, 75.0);
+  EXPECT_EQ(SignalsOrDie("api", 60 * kSecond, kT2).requests, 200);
+}
+
+TEST_F(MetricStoreTest, InstancesOfAServiceAreSummed) {
+  const auto push = [&](const std::string& instance, double ok, int64_t at) {
+    Insert("mesh_requests_total{service=\"api\",instance=\"" + instance + "\",code=\"200\"} " +
+               FormatMetricValue(ok) + "\n",
+           at);
+  };
+  push("a", 100, kT1);
+  push("b", 10, kT1);
+  push("a", 160, kT2);
+  push("b", 50, kT2);
+  EXPECT_EQ(SignalsOrDie("api", 60 * kSecond, kT2).requests, 100);
+}
+
+TEST_F(MetricStoreTest, SeedMetricsAreUsedWhenThereIsNoRequestCounter) {
+  Insert(
+      "# TYPE mesh_seed_requests_total counter\nmesh_seed_requests_total{service=\"seed\"} 10\n"
+      "# TYPE mesh_seed_errors_total counter\nmesh_seed_errors_total{service=\"seed\"} 1\n",
+      kT1);
+  Insert(
+      "# TYPE mesh_seed_requests_total counter\nmesh_seed_requests_total{service=\"seed\"} 70\n"
+      "# TYPE mesh_seed_errors_total counter\nmesh_seed_errors_total{service=\"seed\"} 7\n",
+      kT2);
+  const GoldenSignals g = SignalsOrDie("seed", 60 * kSecond, kT2);
+  EXPECT_EQ(g.requests, 60);
+  EXPECT_DOUBLE_EQ(g.requests_per_second, 1.0);
+  EXPECT_DOUBLE_EQ(g.error_percent, 10.0);
+  EXPECT_FALSE(g.p50_seconds.has_value());  // no histogram pushed
+}
+
+TEST_F(MetricStoreTest, RequestCounterWinsOverSeedMetrics) {
+  Insert(Push(0, 0, 0, {0, 0, 0, 0}, 0) + "mesh_seed_requests_total{service=\"api\"} 0\n", kT1);
+  Insert(Push(20, 0, 0, {20, 20, 20, 20}, 1) + "mesh_seed_requests_total{service=\"api\"} 500\n",
+         kT2);
+  EXPECT_EQ(SignalsOrDie("api", 60 * kSecond, kT2).requests, 20);
+}
+
+TEST_F(MetricStoreTest, UnknownServiceHasNoTraffic) {
+  Insert(Push(1000, 50, 20, {500, 800, 900, 1070}, 300), kT1);
+  const GoldenSignals g = SignalsOrDie("nope", 60 * kSecond, kT2);
+  EXPECT_EQ(g.requests, 0);
+  EXPECT_EQ(g.requests_per_second, 0);
+  EXPECT_EQ(g.error_percent, 0);
+  EXPECT_FALSE(g.p50_seconds.has_value());
+}
+
+TEST_F(MetricStoreTest, ASinglePushHasNoIncreaseYet) {
+  Insert(Push(1000, 50, 20, {500, 800, 900, 1070}, 300), kT2);
+  const GoldenSignals g = SignalsOrDie("api", 60 * kSecond, kT2);
+  EXPECT_EQ(g.requests, 0);
+  EXPECT_FALSE(g.p50_seconds.has_value());  // the histogram grew by nothing
+}
+
+TEST_F(MetricStoreTest, SamplesAfterNowAreOutsideTheWindow) {
+  Insert(Push(1000, 50, 20, {500, 800, 900, 1070}, 300), kT1);
+  Insert(Push(1180, 60, 30, {600, 980, 1096, 1270}, 330), kT2);
+  EXPECT_EQ(SignalsOrDie("api", 30 * kSecond, kT2 - 10 * kSecond).requests, 0);
+}
+
+}  // namespace
+}  // namespace mesh
