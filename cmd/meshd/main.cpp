@@ -2,7 +2,9 @@
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
+#include <optional>
 
+#include "cmd/command_line.h"
 #include "mesh/base/process_signals.h"
 #include "mesh/base/time_format.h"
 #include "mesh/base/token_file.h"
@@ -174,15 +176,7 @@ int main(int argc, char** argv) {
   CLI::App* import_cmd = ca_cmd->add_subcommand("import", "Use an existing CA (PEM certificate and key) from now on");
   import_cmd->add_option("--cert", o.import_cert, "CA certificate (PEM)")->required();
   import_cmd->add_option("--key", o.import_key, "CA private key (PEM)")->required();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {
-      app.exit(e);
-      return 0;
-    }
-    return Fail(std::string(e.what()) + " (see meshd --help)", 2);
-  }
+  if (std::optional<int> exit_code = mesh::cmd::ParseCommandLine(app, argc, argv)) return *exit_code;
   if (import_cmd->parsed()) return ImportCa(o);
   mesh::InstallStopHandlers();
   return Run(o);

@@ -2,7 +2,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <optional>
 
+#include "cmd/command_line.h"
 #include "mesh/base/process_signals.h"
 #include "mesh/cli/meshlog_commands.h"
 
@@ -83,17 +85,7 @@ int main(int argc, char** argv) {
   stats_cmd->add_option("--until", stats.filter.until, "Only records before");
   stats_cmd->add_option("--output,-o", stats.output, "table|json")->capture_default_str();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {  // --help, --version
-      app.exit(e);
-      return 0;
-    }
-    std::fprintf(stderr, "meshlog: %s (see meshlog %s--help)\n", e.what(),
-                 app.get_subcommands().empty() ? "" : (app.get_subcommands()[0]->get_name() + " ").c_str());
-    return 2;
-  }
+  if (std::optional<int> exit_code = mesh::cmd::ParseCommandLine(app, argc, argv)) return *exit_code;
 
   mesh::InstallStopHandlers();
   write.backend = ingest.backend = tail.backend = query.backend = stats.backend = backend;

@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <fstream>
 #include <sstream>
 
+#include "cmd/command_line.h"
 #include "mesh/base/time_format.h"
 #include "mesh/proxy/meshproxy_app.h"
 #include "mesh/proxy/proxy_config.h"
@@ -44,7 +46,7 @@ int main(int argc, char** argv) {
   app.add_flag("--plaintext-inbound", flags.plaintext_inbound,
                "With --mtls, the mesh's edge: accept callers without certificates inbound (no policy applies)");
   app.add_option("--cert-ttl", flags.cert_ttl, "Lifetime asked for the mTLS certificate (default: meshd's, 24h)");
-  CLI11_PARSE(app, argc, argv);
+  if (std::optional<int> exit_code = mesh::cmd::ParseCommandLine(app, argc, argv)) return *exit_code;
 
   mesh::CommandIo io;
   mesh::ProxyConfig config;

@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <cstdio>
 #include <string>
 
+#include "cmd/command_line.h"
 #include "mesh/cli/meshstat_commands.h"
 
 int main(int argc, char** argv) {
@@ -55,18 +57,7 @@ int main(int argc, char** argv) {
       ->add_option("--iterations,-n", top.iterations, "Stop after this many refreshes (0: never)")
       ->capture_default_str();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {  // --help, --version
-      app.exit(e);
-      return 0;
-    }
-    std::fprintf(
-        stderr, "meshstat: %s (see meshstat %s--help)\n", e.what(),
-        app.get_subcommands().empty() ? "" : (app.get_subcommands()[0]->get_name() + " ").c_str());
-    return 2;
-  }
+  if (std::optional<int> exit_code = mesh::cmd::ParseCommandLine(app, argc, argv)) return *exit_code;
 
   if (report_cmd->parsed()) {
     report.backend = backend;

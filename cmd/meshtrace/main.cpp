@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cmd/command_line.h"
 #include "mesh/cli/meshtrace_commands.h"
 
 int main(int argc, char** argv) {
@@ -84,7 +86,7 @@ int main(int argc, char** argv) {
   exec_cmd->add_option("--attr", exec.attributes, "Attribute key=value (repeatable)");
   exec_cmd->add_option("command", exec.command, "The command and its arguments, after --");
 
-  CLI11_PARSE(app, argc, argv);
+  if (std::optional<int> exit_code = mesh::cmd::ParseCommandLine(app, argc, argv)) return *exit_code;
 
   if (show_cmd->parsed()) {
     show.backend = backend;

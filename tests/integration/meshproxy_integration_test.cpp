@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -381,6 +382,12 @@ TEST_F(MeshproxyTest, BadConfigurationIsAUsageError) {
   r = RunProcess({MESHPROXY_BIN, "--service", "x", "--service-port", "80", "--meshd", "nowhere"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("meshd URL"), std::string::npos) << r.err;
+  // An unknown flag: 2 and one line naming the tool, not CLI11's own exit code (109).
+  r = RunProcess({MESHPROXY_BIN, "--no-such-flag"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err.rfind("meshproxy: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("--no-such-flag (see meshproxy --help)\n"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <json/json.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -77,6 +78,21 @@ class MeshtraceTest : public ::testing::Test {
   std::string dir_;
   std::string db_;
 };
+
+TEST_F(MeshtraceTest, UsageErrorsExitTwoWithOneLine) {
+  // CLI11 alone exits 106 and up on these; the CLIs' convention is 2 and one line naming the tool.
+  const std::vector<std::vector<std::string>> cases = {
+      {"list", "--no-such-flag"}, {"show"}, {"frobnicate"}, {}};
+  for (const auto& args : cases) {
+    RunResult r = Meshtrace(args);
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    EXPECT_EQ(r.exit_code, 2) << joined << r.err;
+    EXPECT_EQ(r.err.rfind("meshtrace: ", 0), 0u) << joined << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << joined << r.err;
+  }
+  EXPECT_EQ(Meshtrace({"--help"}).exit_code, 0);
+}
 
 TEST_F(MeshtraceTest, ExecNestedThreeLevelsDeepYieldsOneTraceAndTheCommandsStatus) {
   RunResult r = Meshtrace({"exec", "--service", "outer", "--attr", "job=nightly", "--", MESHTRACE_BIN,
