@@ -4,6 +4,8 @@
 #include <limits>
 #include <utility>
 
+#include "mesh/base/json_scan.h"
+
 namespace mesh {
 namespace {
 
@@ -35,12 +37,42 @@ bool StartsEarlier(const Span& a, const Span& b) {
   return a.span_id < b.span_id;
 }
 
-// Moves the child's display interval inside its parent's, keeping as much of its duration as
-// fits. The parent's display interval is final by the time its children are placed.
-void AdjustForSkew(TraceNode& child, const TraceNode& parent) {
+// A child outside its parent by no more than this is not moved: timestamps truncated to
+// milliseconds (Zipkin's and many SDKs') put a child up to 1 ms before its parent's start, and
+// up to 2 ms past its end when the parent's start and duration were both truncated, with no
+// skew at all; clocks that NTP keeps on a LAN agree to within about a millisecond too.
+constexpr int64_t kSkewToleranceNs = 2'000'000;
+
+// The host a span was recorded on: its resource's host.name, "" when it does not say.
+std::string HostOf(const Span& span) {
+  if (span.resource.find("\"host.name\"") == std::string::npos) return "";
+  std::vector<JsonMember> members;
+  if (!ScanJsonObject(span.resource, members).ok()) return "";
+  for (const JsonMember& m : members) {
+    if (m.key == "host.name" && m.kind == JsonKind::kString) return StringValue(m);
+  }
+  return "";
+}
+
+// Places the child once its parent's display interval is final. The child first moves by
+// as much as its parent was moved: a subtree shifted for skew keeps its inner timing. Then, if
+// it still lies outside its parent by more than the tolerance and the two were not recorded on
+// the same host (one clock has no skew to correct), it is moved inside, keeping as much of its
+// duration as fits.
+void PlaceChild(TraceNode& child, const Span& child_span, const TraceNode& parent,
+                const Span& parent_span, const std::vector<std::string>& hosts, size_t child_index,
+                size_t parent_index) {
+  const int64_t inherited = SaturatingSub(parent.display_start_ns, parent_span.start_ns);
+  if (inherited != 0) {
+    child.display_start_ns = SaturatingAdd(child_span.start_ns, inherited);
+    child.skew_adjusted = true;
+  }
   const int64_t parent_start = parent.display_start_ns;
   const int64_t parent_end = DisplayEnd(parent);
-  if (child.display_start_ns >= parent_start && DisplayEnd(child) <= parent_end) return;
+  const int64_t early = SaturatingSub(parent_start, child.display_start_ns);
+  const int64_t late = SaturatingSub(DisplayEnd(child), parent_end);
+  if (early <= kSkewToleranceNs && late <= kSkewToleranceNs) return;
+  if (!hosts[child_index].empty() && hosts[child_index] == hosts[parent_index]) return;
   child.skew_adjusted = true;
   child.display_duration_ns = std::min(child.display_duration_ns, parent.display_duration_ns);
   child.display_start_ns = std::max(
@@ -59,6 +91,8 @@ TraceTree TraceTree::Build(std::vector<Span> spans) {
   if (n == 0) return t;
 
   t.nodes_.resize(n);
+  std::vector<std::string> hosts(n);
+  for (size_t i = 0; i < n; ++i) hosts[i] = HostOf(t.spans_[i]);
   std::vector<long> parent(n, kNoParent);
   for (size_t i = 0; i < n; ++i) {
     const Span& s = t.spans_[i];
@@ -146,7 +180,10 @@ TraceTree TraceTree::Build(std::vector<Span> spans) {
     t.preorder_.push_back(u);
     TraceNode& node = t.nodes_[u];
     for (size_t c : node.children) {
-      if (node.span >= 0) AdjustForSkew(t.nodes_[c], node);
+      if (node.span >= 0) {
+        PlaceChild(t.nodes_[c], t.spans_[t.nodes_[c].span], node, t.spans_[node.span], hosts,
+                   static_cast<size_t>(t.nodes_[c].span), static_cast<size_t>(node.span));
+      }
       t.nodes_[c].depth = node.depth + 1;
     }
     std::sort(node.children.begin(), node.children.end(), by_display_start);

@@ -5,9 +5,12 @@
 //   missing parent id), listed after the true roots.
 // - A cycle in parent links (a → b → a, or a span naming itself) is broken: the span of the
 //   cycle that starts first becomes a root of its own and is flagged.
-// - Clock skew: a child that starts before its parent or ends after it (hosts' clocks differ)
-//   gets a display start shifted into its parent's interval (its duration kept, clamped to the
-//   parent's); the stored times are untouched.
+// - Clock skew: a child that starts before its parent or ends after it by more than 2 ms (hosts'
+//   clocks differ) gets a display start shifted into its parent's interval (its duration kept,
+//   clamped to the parent's), and its own children move with it; the stored times are
+//   untouched. Nothing is corrected within the tolerance (millisecond timestamps, NTP's
+//   accuracy) nor between two spans whose resources name the same host.name: one host's
+//   clock has no skew.
 // - The critical path: from each root, the chain of spans that decides when the root ends
 //   (walking back from the parent's end, the child that finished last before the current
 //   point, then recursively), as Jaeger's critical path view does.

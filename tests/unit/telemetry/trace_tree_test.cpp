@@ -144,55 +144,107 @@ TEST(TraceTree, ThreeSpanCycleIsBrokenOnceAndEverySpanAppearsExactlyOnce) {
   EXPECT_EQ(Node(tree, "tail").depth, 3);
 }
 
+constexpr int64_t kMs = 1'000'000;
+
+Span OnHost(Span s, const std::string& host) {
+  s.resource = "{\"host.name\":\"" + host + "\"}";
+  return s;
+}
+
 TEST(TraceTree, ChildStartingBeforeItsParentIsShiftedToTheParentStart) {
-  const TraceTree tree = TraceTree::Build({MakeSpan("p", "", 100, 50), MakeSpan("c", "p", 90, 20)});
+  const TraceTree tree =
+      TraceTree::Build({MakeSpan("p", "", 100 * kMs, 50 * kMs), MakeSpan("c", "p", 90 * kMs, 20 * kMs)});
   const TraceNode& c = Node(tree, "c");
   EXPECT_TRUE(c.skew_adjusted);
-  EXPECT_EQ(c.display_start_ns, 100);
-  EXPECT_EQ(c.display_duration_ns, 20);
-  EXPECT_EQ(tree.spans()[c.span].start_ns, 90);
+  EXPECT_EQ(c.display_start_ns, 100 * kMs);
+  EXPECT_EQ(c.display_duration_ns, 20 * kMs);
+  EXPECT_EQ(tree.spans()[c.span].start_ns, 90 * kMs);
   EXPECT_FALSE(Node(tree, "p").skew_adjusted);
 }
 
 TEST(TraceTree, ChildEndingAfterItsParentIsShiftedToEndWithIt) {
   const TraceTree tree =
-      TraceTree::Build({MakeSpan("p", "", 100, 50), MakeSpan("c", "p", 140, 20)});
+      TraceTree::Build({MakeSpan("p", "", 100 * kMs, 50 * kMs), MakeSpan("c", "p", 140 * kMs, 20 * kMs)});
   const TraceNode& c = Node(tree, "c");
   EXPECT_TRUE(c.skew_adjusted);
-  EXPECT_EQ(c.display_start_ns, 130);
-  EXPECT_EQ(c.display_duration_ns, 20);
-  EXPECT_EQ(tree.spans()[c.span].start_ns, 140);
-  EXPECT_EQ(tree.end_ns(), 150);
+  EXPECT_EQ(c.display_start_ns, 130 * kMs);
+  EXPECT_EQ(c.display_duration_ns, 20 * kMs);
+  EXPECT_EQ(tree.spans()[c.span].start_ns, 140 * kMs);
+  EXPECT_EQ(tree.end_ns(), 150 * kMs);
 }
 
 TEST(TraceTree, ChildLongerThanItsParentIsClampedToTheParentInterval) {
   const TraceTree tree =
-      TraceTree::Build({MakeSpan("p", "", 100, 50), MakeSpan("c", "p", 80, 500)});
+      TraceTree::Build({MakeSpan("p", "", 100 * kMs, 50 * kMs), MakeSpan("c", "p", 80 * kMs, 500 * kMs)});
   const TraceNode& c = Node(tree, "c");
   EXPECT_TRUE(c.skew_adjusted);
-  EXPECT_EQ(c.display_start_ns, 100);
-  EXPECT_EQ(c.display_duration_ns, 50);
-  EXPECT_EQ(tree.spans()[c.span].duration_ns, 500);
+  EXPECT_EQ(c.display_start_ns, 100 * kMs);
+  EXPECT_EQ(c.display_duration_ns, 50 * kMs);
+  EXPECT_EQ(tree.spans()[c.span].duration_ns, 500 * kMs);
 }
 
-TEST(TraceTree, SkewAdjustmentCarriesDownToGrandchildren) {
+TEST(TraceTree, GrandchildrenMoveWithTheirShiftedParentKeepingTheirOffset) {
   const TraceTree tree = TraceTree::Build({
-      MakeSpan("p", "", 100, 50),
-      MakeSpan("c", "p", 0, 20),
-      MakeSpan("g", "c", 5, 10),
+      MakeSpan("p", "", 100 * kMs, 50 * kMs),
+      MakeSpan("c", "p", 0, 20 * kMs),
+      MakeSpan("g", "c", 5 * kMs, 10 * kMs),
   });
-  EXPECT_EQ(Node(tree, "c").display_start_ns, 100);
-  EXPECT_EQ(Node(tree, "g").display_start_ns, 100);
+  EXPECT_EQ(Node(tree, "c").display_start_ns, 100 * kMs);
+  EXPECT_EQ(Node(tree, "g").display_start_ns, 105 * kMs);
+  EXPECT_EQ(Node(tree, "g").display_duration_ns, 10 * kMs);
   EXPECT_TRUE(Node(tree, "g").skew_adjusted);
 }
 
 TEST(TraceTree, ChildInsideItsParentKeepsItsTimes) {
   const TraceTree tree =
-      TraceTree::Build({MakeSpan("p", "", 100, 50), MakeSpan("c", "p", 110, 40)});
+      TraceTree::Build({MakeSpan("p", "", 100 * kMs, 50 * kMs), MakeSpan("c", "p", 110 * kMs, 40 * kMs)});
   const TraceNode& c = Node(tree, "c");
   EXPECT_FALSE(c.skew_adjusted);
-  EXPECT_EQ(c.display_start_ns, 110);
-  EXPECT_EQ(c.display_duration_ns, 40);
+  EXPECT_EQ(c.display_start_ns, 110 * kMs);
+  EXPECT_EQ(c.display_duration_ns, 40 * kMs);
+}
+
+TEST(TraceTree, MillisecondTimestampsUnderAPreciseParentAreNotSkew) {
+  // A proxy span in nanoseconds and the app's SDK span under it, truncated to milliseconds:
+  // the child seems to start 0.4 ms early and end 1.9 ms late, on one machine.
+  const int64_t t0 = 1'764'000'000'000 * kMs;
+  const TraceTree tree = TraceTree::Build({MakeSpan("proxy", "", t0 + 400'000, 3'100'000),
+                                           MakeSpan("app", "proxy", t0, 5 * kMs)});
+  const TraceNode& app = Node(tree, "app");
+  EXPECT_FALSE(app.skew_adjusted);
+  EXPECT_EQ(app.display_start_ns, t0);
+  EXPECT_EQ(app.display_duration_ns, 5 * kMs);
+}
+
+TEST(TraceTree, JustBeyondTheToleranceIsCorrected) {
+  const TraceTree tree = TraceTree::Build(
+      {MakeSpan("p", "", 100 * kMs, 50 * kMs), MakeSpan("c", "p", 98 * kMs - 1, 10 * kMs)});
+  EXPECT_TRUE(Node(tree, "c").skew_adjusted);
+  EXPECT_EQ(Node(tree, "c").display_start_ns, 100 * kMs);
+}
+
+TEST(TraceTree, SpansRecordedOnTheSameHostAreNeverShifted) {
+  const TraceTree tree = TraceTree::Build({OnHost(MakeSpan("p", "", 100 * kMs, 50 * kMs), "web-1"),
+                                           OnHost(MakeSpan("c", "p", 60 * kMs, 20 * kMs), "web-1")});
+  EXPECT_FALSE(Node(tree, "c").skew_adjusted);
+  EXPECT_EQ(Node(tree, "c").display_start_ns, 60 * kMs);
+  EXPECT_EQ(tree.start_ns(), 60 * kMs);
+}
+
+TEST(TraceTree, SpansOfDifferentHostsAreShifted) {
+  const TraceTree tree = TraceTree::Build({OnHost(MakeSpan("p", "", 100 * kMs, 50 * kMs), "web-1"),
+                                           OnHost(MakeSpan("c", "p", 60 * kMs, 20 * kMs), "db-1")});
+  EXPECT_TRUE(Node(tree, "c").skew_adjusted);
+  EXPECT_EQ(Node(tree, "c").display_start_ns, 100 * kMs);
+}
+
+TEST(TraceTree, AMalformedResourceCountsAsAnUnknownHost) {
+  Span p = MakeSpan("p", "", 100 * kMs, 50 * kMs);
+  Span c = MakeSpan("c", "p", 60 * kMs, 20 * kMs);
+  p.resource = "{\"host.name\":";
+  c.resource = "{\"host.name\":";
+  const TraceTree tree = TraceTree::Build({p, c});
+  EXPECT_TRUE(Node(tree, "c").skew_adjusted);
 }
 
 TEST(TraceTree, NegativeDurationIsDisplayedAsZero) {
@@ -219,12 +271,12 @@ TEST(TraceTree, TimesNearTheLimitsOfInt64DoNotWrap) {
 
 TEST(TraceTree, StartAndEndCoverTheDisplayTimesOfAllSpans) {
   const TraceTree tree = TraceTree::Build({
-      MakeSpan("r", "", 100, 50),
-      MakeSpan("c", "r", 90, 10),
-      MakeSpan("x", "", 300, 7),
+      MakeSpan("r", "", 100 * kMs, 50 * kMs),
+      MakeSpan("c", "r", 90 * kMs, 10 * kMs),
+      MakeSpan("x", "", 300 * kMs, 7 * kMs),
   });
-  EXPECT_EQ(tree.start_ns(), 100);
-  EXPECT_EQ(tree.end_ns(), 307);
+  EXPECT_EQ(tree.start_ns(), 100 * kMs);
+  EXPECT_EQ(tree.end_ns(), 307 * kMs);
 }
 
 TEST(TraceTree, FindSpanGivesTheNodeOfTheSpan) {
@@ -263,11 +315,11 @@ TEST(TraceTree, CriticalPathOfOverlappingChildrenSkipsTheOnesHiddenByALaterFinis
 }
 
 TEST(TraceTree, CriticalPathFollowsAChildThatEndedAfterItsParent) {
-  // c's clock runs ahead: it is shown as [30, 100], so a (ending at 20) still precedes it.
+  // c's clock runs ahead: it is shown as [30, 100] ms, so a (ending at 20) still precedes it.
   const TraceTree tree = TraceTree::Build({
-      MakeSpan("r", "", 0, 100),
-      MakeSpan("a", "r", 0, 20),
-      MakeSpan("c", "r", 60, 70),
+      MakeSpan("r", "", 0, 100 * kMs),
+      MakeSpan("a", "r", 0, 20 * kMs),
+      MakeSpan("c", "r", 60 * kMs, 70 * kMs),
   });
   EXPECT_THAT(CriticalIds(tree), ElementsAre("r", "c", "a"));
 }
