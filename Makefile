@@ -21,7 +21,7 @@ deps:
 GENERATOR = $(if $(wildcard $(BUILD_DIR)/CMakeCache.txt),,$(if $(shell command -v ninja),-G Ninja))
 
 build: deps
-	@cmake -S . -B $(BUILD_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DMESH_FUZZ=ON $(CMAKE_ARGS) >/dev/null
+	@cmake -S . -B $(BUILD_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DBUILD_TESTING=ON -DMESH_FUZZ=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # Every ctest test: unit, integration, interop, reliability, and the fuzz smoke run (label fuzz:
@@ -52,7 +52,13 @@ tsan: deps
 bench: build
 	@bench/run.sh $(BUILD_DIR)
 
-demo: build
+# A first run builds only what the demo runs (the tools and the demo service, no tests, no fuzz
+# targets) and installs only the packages those need.
+DEMO_TARGETS = meshd meshproxy meshlog meshtrace meshstat meshalert mesh_demo_service
+demo:
+	@scripts/install-deps.sh --demo
+	@cmake -S . -B $(BUILD_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DBUILD_TESTING=OFF -DMESH_FUZZ=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target $(DEMO_TARGETS)
 	@scripts/demo.sh $(BUILD_DIR)
 
 # A long run (SOAK_SECONDS, default 600) at half capacity, failing on leaks; not part of test.

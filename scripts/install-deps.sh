@@ -10,6 +10,14 @@
 # A no-op when everything is present; runs `apt-get update` once, only when it must install.
 set -euo pipefail
 
+# --demo: only what `make demo` builds and runs (no test peers, no clang, no benchmarks), so that
+# a newcomer's first run installs a fraction of the list.
+demo_packages=(
+  build-essential cmake ninja-build pkg-config
+  libsqlite3-dev libjsoncpp-dev libcli11-dev
+  libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev zlib1g-dev libmimalloc-dev
+  curl jq ca-certificates
+)
 packages=(
   build-essential cmake ninja-build pkg-config
   libsqlite3-dev sqlite3
@@ -24,6 +32,9 @@ packages=(
 # The interop tests run node and npm; node 20 may come from outside Debian (NodeSource, nvm).
 if ! command -v node >/dev/null 2>&1; then
   packages+=(nodejs npm)
+fi
+if [ "${1:-}" = "--demo" ]; then
+  packages=("${demo_packages[@]}")
 fi
 
 missing=()
