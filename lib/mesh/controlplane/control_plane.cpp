@@ -23,6 +23,7 @@
 #include "mesh/telemetry/log_api.h"
 #include "mesh/telemetry/otlp.h"
 #include "mesh/telemetry/prometheus_text.h"
+#include "mesh/telemetry/service_instance.h"
 #include "mesh/telemetry/zipkin.h"
 
 namespace mesh {
