@@ -68,10 +68,8 @@ class StoreUpkeepTest : public ::testing::Test {
   void AddSamples(const std::string& instance, std::vector<int64_t> ts_ns) {
     MetricFamily f{"mesh_requests_total", "Requests", MetricType::kCounter, {}};
     for (int64_t ts : ts_ns) {
-      f.samples.push_back({"mesh_requests_total",
-                           {{"instance", instance}, {"service", "api"}},
-                           1,
-                           ts / 1'000'000});
+      f.samples.push_back(
+          {"mesh_requests_total", {{"instance", instance}, {"service", "api"}}, 1, ts / 1'000'000});
     }
     ASSERT_TRUE(MetricStore(*store_).InsertRows({f}, kT0).ok());
   }
@@ -140,7 +138,8 @@ TEST_F(StoreUpkeepTest, TheFullTextIndexForgetsPrunedRowsAndStaysConsistent) {
   Result<int64_t> matches = logs.CountMatches("alpha", {});
   ASSERT_TRUE(matches.ok()) << matches.status().message();
   EXPECT_EQ(*matches, 1);
-  EXPECT_TRUE(store_->db().Exec("INSERT INTO logs_fts(logs_fts, rank) VALUES('integrity-check', 1)").ok());
+  EXPECT_TRUE(
+      store_->db().Exec("INSERT INTO logs_fts(logs_fts, rank) VALUES('integrity-check', 1)").ok());
 }
 
 TEST_F(StoreUpkeepTest, NothingToPruneIsNotAnError) {
