@@ -16,7 +16,9 @@
 #include "mesh/http/http_message.h"
 #include "mesh/http_curl/curl_http_client.h"
 #include "mesh/sdk/remote_log.h"
-#include "mesh/store/report.h"
+#include "mesh/store/report_queries.h"
+#include "mesh/telemetry/report.h"
+#include "mesh/telemetry/report_source.h"
 
 namespace mesh {
 namespace {
@@ -27,26 +29,11 @@ constexpr int64_t kMinRefreshNs = 100'000'000;
 
 int Fail(const CommandIo& io, const Status& status) { return FailCommand(kTool, io, status); }
 
-// Where the report comes from: the store file, or a meshd computing it with the same
-// BuildReport and sending it as JSON.
-class ReportSource {
+// A meshd's report: it computes it with the same BuildReport and sends it in the one JSON
+// form this decodes. Not thread-safe (one CurlHttpClient).
+class MeshdReports : public ReportSource {
  public:
-  virtual ~ReportSource() = default;
-  virtual Result<Report> Get(const ReportQuery& query) = 0;
-};
-
-class LocalReports : public ReportSource {
- public:
-  explicit LocalReports(std::unique_ptr<Store> store) : store_(std::move(store)) {}
-  Result<Report> Get(const ReportQuery& query) override { return BuildReport(*store_, query); }
-
- private:
-  std::unique_ptr<Store> store_;
-};
-
-class RemoteReports : public ReportSource {
- public:
-  RemoteReports(std::string server, std::string token) : base_(std::move(server)), token_(std::move(token)) {
+  MeshdReports(std::string server, std::string token) : base_(std::move(server)), token_(std::move(token)) {
     while (!base_.empty() && base_.back() == '/') base_.pop_back();
   }
 
@@ -76,14 +63,14 @@ Result<std::unique_ptr<ReportSource>> OpenSource(const BackendOptions& o, const 
   if (!server->empty()) {
     Result<std::string> token = ResolveToken(o, io);
     if (!token.ok()) return token.status();
-    return std::unique_ptr<ReportSource>(new RemoteReports(*server, *token));
+    return std::unique_ptr<ReportSource>(new MeshdReports(*server, *token));
   }
   Store::Options options;
   options.path = ResolveStorePath(o.db, io.getenv);
   options.create_if_missing = false;
   Result<std::unique_ptr<Store>> store = Store::Open(options);
   if (!store.ok()) return store.status();
-  return std::unique_ptr<ReportSource>(new LocalReports(std::move(store).value()));
+  return std::unique_ptr<ReportSource>(new StoreReports(std::move(store).value()));
 }
 
 // true when standard output is a regular file that already holds data: `>> history.csv`.

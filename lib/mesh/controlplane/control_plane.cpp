@@ -17,12 +17,15 @@
 #include "mesh/store/log_store.h"
 #include "mesh/store/metric_store.h"
 #include "mesh/store/registry.h"
-#include "mesh/store/report.h"
-#include "mesh/store/sqlite_db.h"
+#include "mesh/store/report_queries.h"
+#include "mesh/store/store_info.h"
 #include "mesh/store/store_signal_source.h"
+#include "mesh/store/store_upkeep.h"
 #include "mesh/telemetry/log_api.h"
 #include "mesh/telemetry/otlp.h"
 #include "mesh/telemetry/prometheus_text.h"
+#include "mesh/telemetry/report.h"
+#include "mesh/telemetry/service_instance.h"
 #include "mesh/telemetry/zipkin.h"
 
 namespace mesh {
@@ -234,44 +237,10 @@ void ControlPlane::Upkeep(WriteContext& c) {
   const int64_t now = clock_.NowNs();
   Registry(c.store).Sweep(now);
   c.logs.IndexPending(20'000);
-  // Retention in small batches, oldest first, so that no pass holds the lock for long.
-  const int64_t cutoff = now - options_.retention_ns;
-  Db& db = c.store.db();
-  InWriteTransaction(db, [&]() -> Status {
-    // The log rows to drop are chosen once, so that the full-text index forgets exactly the
-    // indexed ones among them (an external-content FTS5 index must never be told to delete a
-    // row it does not hold).
-    const std::vector<SqlQuery> steps = {
-        {"CREATE TEMP TABLE IF NOT EXISTS prune_ids (id INTEGER PRIMARY KEY)", {}},
-        {"DELETE FROM temp.prune_ids", {}},
-        {"INSERT INTO temp.prune_ids SELECT id FROM logs WHERE ts_ns < ? ORDER BY ts_ns LIMIT 5000", {cutoff}},
-        {"INSERT INTO logs_fts (logs_fts, rowid, message) SELECT 'delete', id, message FROM logs "
-         "WHERE id IN (SELECT id FROM temp.prune_ids) "
-         "AND id <= (SELECT indexed_through FROM logs_fts_state)",
-         {}},
-        {"DELETE FROM logs WHERE id IN (SELECT id FROM temp.prune_ids)", {}},
-        {"DELETE FROM spans WHERE id IN (SELECT id FROM spans WHERE start_ns < ? ORDER BY start_ns "
-         "LIMIT 5000)",
-         {cutoff}},
-        {"DELETE FROM metric_samples WHERE rowid IN (SELECT rowid FROM metric_samples WHERE ts_ns < ? "
-         "ORDER BY ts_ns LIMIT 5000)",
-         {cutoff}},
-        // Alert history and silences over for longer than the retention; alert states stay.
-        {"DELETE FROM alert_events WHERE id IN (SELECT id FROM alert_events WHERE ts_ns < ? "
-         "ORDER BY ts_ns LIMIT 5000)",
-         {cutoff}},
-        {"DELETE FROM alert_silences WHERE ends_ns < ?", {cutoff}},
-        // Series whose samples are all gone, so that label sets pushed once do not stay forever.
-        {"DELETE FROM metric_series WHERE id IN (SELECT id FROM metric_series s WHERE NOT EXISTS "
-         "(SELECT 1 FROM metric_samples m WHERE m.series_id = s.id) LIMIT 5000)",
-         {}},
-    };
-    for (const SqlQuery& step : steps) {
-      if (Status s = ExecQuery(db, step); !s.ok()) return s;
-    }
-    return Status::Ok();
-  });
-  db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
+  // Retention in small batches, oldest first, so that no pass holds the lock for long; what a
+  // failed pass leaves, the next idle turn prunes.
+  PruneBefore(c.store, now - options_.retention_ns);
+  CheckpointPassive(c.store);
 }
 
 void ControlPlane::AddRoutes(HttpRouter& router) {
@@ -720,12 +689,8 @@ HttpResponse ControlPlane::Exposition(const HttpRequest& r) {
   families.push_back(std::move(up));
 
   MetricFamily bytes{"mesh_store_bytes", "Size of the SQLite store file", MetricType::kGauge, {}};
-  if (Result<Statement> size = (**lease).db().Prepare(
-          "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
-      size.ok()) {
-    if (Result<bool> row = size->Step(); row.ok() && *row) {
-      bytes.samples.push_back({"mesh_store_bytes", {}, static_cast<double>(size->ColumnInt64(0)), {}});
-    }
+  if (Result<int64_t> size = StoreSizeBytes(**lease); size.ok()) {
+    bytes.samples.push_back({"mesh_store_bytes", {}, static_cast<double>(*size), {}});
   }
   families.push_back(std::move(bytes));
 
@@ -790,15 +755,9 @@ HttpResponse ControlPlane::Signals(const HttpRequest& r) {
   if (!r.Query("service").empty()) {
     services.push_back(r.Query("service"));
   } else {
-    Result<Statement> stmt = (**lease).db().Prepare(
-        "SELECT DISTINCT service FROM metric_series WHERE service != '' ORDER BY service");
-    if (!stmt.ok()) return StoreError(stmt.status());
-    while (true) {
-      Result<bool> row = stmt->Step();
-      if (!row.ok()) return StoreError(row.status());
-      if (!*row) break;
-      services.push_back(stmt->ColumnText(0));
-    }
+    Result<std::vector<std::string>> with_metrics = ServicesWithMetrics(**lease);
+    if (!with_metrics.ok()) return StoreError(with_metrics.status());
+    services = std::move(with_metrics).value();
   }
   std::string out = "{\"window_seconds\":" + FormatMetricValue(static_cast<double>(window) / 1e9) +
                     ",\"services\":[";

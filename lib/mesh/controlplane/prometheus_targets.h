@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "mesh/store/registry.h"
+#include "mesh/telemetry/service_instance.h"
 
 namespace mesh {
 

@@ -4,10 +4,6 @@
 
 namespace mesh {
 
-bool IsHealthy(const Instance& instance, int64_t now_ns) {
-  return now_ns - instance.heartbeat_ns <= instance.ttl_ns;
-}
-
 Status Registry::Upsert(const Instance& i) {
   return ExecQuery(store_.db(),
              {"INSERT INTO instances (id, service, host, port, meta, registered_ns, heartbeat_ns, "

@@ -1,6 +1,6 @@
 // Registry: the service instances meshd knows, kept in the store (so it survives a restart).
 // An instance that has not sent a heartbeat within its TTL is unhealthy; one silent for three
-// TTLs is removed by Sweep. Health is computed from the clock at read time.
+// TTLs is removed by Sweep. Health is computed from the clock at read time (IsHealthy).
 //
 // Not thread-safe: one Registry per Store connection.
 #pragma once
@@ -10,27 +10,9 @@
 #include <vector>
 
 #include "mesh/store/store.h"
+#include "mesh/telemetry/service_instance.h"
 
 namespace mesh {
-
-struct Instance {
-  std::string id;
-  std::string service;
-  std::string host;
-  int port = 0;
-  std::string meta;  // JSON object, or empty
-  int64_t registered_ns = 0;
-  int64_t heartbeat_ns = 0;
-  int64_t ttl_ns = 0;
-};
-
-bool IsHealthy(const Instance& instance, int64_t now_ns);
-
-struct ServiceSummary {
-  std::string name;
-  int64_t instances = 0;
-  int64_t healthy = 0;
-};
 
 class Registry {
  public:

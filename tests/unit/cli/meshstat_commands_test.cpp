@@ -18,7 +18,8 @@
 #include <thread>
 
 #include "in_process_meshd.h"
-#include "mesh/store/report.h"
+#include "mesh/store/report_queries.h"
+#include "mesh/telemetry/report.h"
 #include "report_fixture.h"
 #include "test_support.h"
 

@@ -113,14 +113,6 @@ TEST_F(RegistryTest, RemoveDeletesAndUnknownIsNotFound) {
   EXPECT_EQ(registry_->Remove("api-1").code(), Status::Code::kNotFound);
 }
 
-TEST(IsHealthy, HoldsUpToTheTtlAfterTheLastHeartbeat) {
-  const Instance i = MakeInstance("a", "api", 1, kT0, 10 * kSecond);
-  EXPECT_TRUE(IsHealthy(i, kT0));
-  EXPECT_TRUE(IsHealthy(i, kT0 + 10 * kSecond));
-  EXPECT_FALSE(IsHealthy(i, kT0 + 10 * kSecond + 1));
-  EXPECT_TRUE(IsHealthy(i, kT0 - kSecond));  // a clock a little behind the heartbeat
-}
-
 TEST_F(RegistryTest, SweepRemovesOnlyInstancesSilentForThreeTtls) {
   const int64_t ttl = 10 * kSecond;
   const int64_t now = kT0 + 100 * kSecond;

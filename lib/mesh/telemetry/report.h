@@ -1,17 +1,16 @@
 // Report: what `meshstat report` prints and meshd's GET /v1/report answers. Per service, over
 // a window [since, until):
-//   - the golden signals from metric samples (MetricStore::Signals: requests, RPS, 5xx %,
-//     p50/p95/p99 from the histogram buckets, as increase() and histogram_quantile() do it);
+//   - the golden signals from metric samples (requests, RPS, 5xx %, p50/p95/p99 from the
+//     histogram buckets, as increase() and histogram_quantile() do it);
 //   - saturation: the highest mesh_requests_in_flight (inbound) any one instance reported;
 //   - the slowest operations from spans: at most kReportOperations per service, ranked by p99
 //     span duration (then count, then name);
 //   - the most frequent error messages from logs at level error and above, grouped by exact
 //     message: at most kReportErrorMessages per service, by count (then message).
-// BuildReport reads a Store; EncodeReportJson/DecodeReportJson carry a report from meshd to
-// meshstat --server losslessly, so that both render the same bytes; the Render* functions
-// are the output formats. Everything but BuildReport is pure and thread-safe; BuildReport
-// uses the caller's Store connection (one thread at a time) and, for a store file, up to three
-// more read-only connections of its own, one per worker thread, that it closes before returning.
+// This is the model, its JSON codec and its output formats; the store computes a report
+// (store/report_queries.h). EncodeReportJson/DecodeReportJson carry a report from meshd to
+// meshstat --server losslessly, so that both render the same bytes; the Render* functions are
+// the output formats. All functions are pure and thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +20,6 @@
 #include <vector>
 
 #include "mesh/base/status.h"
-#include "mesh/store/store.h"
 #include "mesh/telemetry/golden_signals.h"
 
 namespace mesh {
@@ -60,31 +58,6 @@ struct Report {
   int64_t until_ns = 0;
   std::vector<ServiceReport> services;  // by name
 };
-
-struct ReportQuery {
-  int64_t since_ns = 0;
-  int64_t until_ns = 0;  // must be after since_ns
-  std::string service;   // only this one (reported even without data); empty: every service
-};
-
-// Every service with metric series (requests, latency, in-flight), or with spans or error logs
-// in the window. Every query runs on an index (see the EXPLAIN QUERY PLAN test). Errors:
-// InvalidArgument for an empty window, IOError from the store.
-Result<Report> BuildReport(Store& store, const ReportQuery& query);
-
-// The SQL behind BuildReport, pure so that tests can check that every plan uses an index.
-// kInFlightMax takes the series id as an extra first parameter.
-enum class ReportSql {
-  kMetricServices,  // services with request, latency or in-flight series
-  kSpanServices,    // services with spans (a loose scan: one index seek per service)
-  kLogServices,     // services with log records (likewise)
-  kSpans,           // one service's spans in the window: name, duration, status
-  kErrorLogs,       // one service's error records in the window, grouped by message
-  kInFlightSeries,  // one service's mesh_requests_in_flight series
-  kInFlightMax,     // the highest sample of one series in the window
-};
-SqlQuery BuildReportSql(ReportSql which, const std::string& service, int64_t since_ns,
-                        int64_t until_ns);
 
 // {"since":RFC3339,"until":RFC3339,"since_ns":N,"until_ns":N,"window_seconds":X,
 //  "services":[{"service":S,"metrics":B,"requests":N,"requests_per_second":X,"error_percent":X,
