@@ -375,6 +375,34 @@ TEST_F(MeshdTest, RegistryTracksHealthAndSurvivesRestart) {
   EXPECT_EQ(meshd.Request("GET", "/v1/services/api").status, 404);
 }
 
+// A meshd that was down longer than an instance's TTL cannot tell whether the instance was:
+// after its restart the instance stays healthy for one TTL, its time to heartbeat again, instead
+// of every caller finding no healthy instance until then.
+TEST_F(MeshdTest, AnOutageLongerThanTheTtlDoesNotMakeInstancesUnhealthy) {
+  {
+    MeshdProcess meshd(Db());
+    ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+    auto r = meshd.Request("POST", "/v1/register", R"({"service":"api","host":"127.0.0.1","port":9,"ttl_seconds":2})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(meshd.Stop().exit_code, 0);
+  }
+  std::this_thread::sleep_for(2500ms);  // the outage: longer than the 2 s TTL
+  MeshdProcess meshd(Db());
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  Json::Value api = ParseBody(meshd.Request("GET", "/v1/services/api").body);
+  ASSERT_EQ(api["instances"].size(), 1u) << api;
+  EXPECT_TRUE(api["instances"][0]["healthy"].asBool()) << api;
+  EXPECT_EQ(ParseBody(meshd.Request("GET", "/v1/services").body)["services"][0]["healthy"].asInt(), 1);
+  // No heartbeat comes: one TTL after meshd's start, the instance is unhealthy.
+  bool unhealthy = false;
+  for (int i = 0; i < 60 && !unhealthy; ++i) {
+    api = ParseBody(meshd.Request("GET", "/v1/services/api").body);
+    unhealthy = api["instances"].size() == 1 && !api["instances"][0]["healthy"].asBool();
+    if (!unhealthy) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(unhealthy) << api;
+}
+
 // What Prometheus' http_sd reads: meshd at the address it was reached at (the Host header), each
 // healthy instance's sidecar admin port, and its app when the sidecar names a metrics path.
 TEST_F(MeshdTest, PrometheusTargetsListMeshdSidecarsAndApps) {

@@ -101,7 +101,7 @@ bool IsValidServiceName(const std::string& s) {
   });
 }
 
-void AppendInstanceJson(std::string& out, const Instance& i, int64_t now_ns) {
+void AppendInstanceJson(std::string& out, const Instance& i, int64_t now_ns, int64_t up_since_ns) {
   out += "{\"id\":";
   AppendJsonString(out, i.id);
   out += ",\"service\":";
@@ -110,7 +110,7 @@ void AppendInstanceJson(std::string& out, const Instance& i, int64_t now_ns) {
   AppendJsonString(out, i.host);
   out += ",\"port\":" + std::to_string(i.port);
   out += ",\"healthy\":";
-  out += IsHealthy(i, now_ns) ? "true" : "false";
+  out += IsHealthy(i, now_ns, up_since_ns) ? "true" : "false";
   out += ",\"registered\":\"" + FormatRfc3339(i.registered_ns) + "\"";
   out += ",\"last_heartbeat\":\"" + FormatRfc3339(i.heartbeat_ns) + "\"";
   out += ",\"ttl_seconds\":" + std::to_string(i.ttl_ns / kNsPerSecond);
@@ -162,7 +162,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
 }
 
 ControlPlane::ControlPlane(Options options, const Clock& clock, std::unique_ptr<StoreWriter> writer)
-    : options_(std::move(options)), clock_(clock), writer_(std::move(writer)) {
+    : options_(std::move(options)), clock_(clock), started_ns_(clock.NowNs()), writer_(std::move(writer)) {
   RegisterOwnMetrics();
 }
 
@@ -235,7 +235,7 @@ std::optional<HttpResponse> ControlPlane::Guard(const HttpRequest& r, const Http
 
 void ControlPlane::Upkeep(WriteContext& c) {
   const int64_t now = clock_.NowNs();
-  Registry(c.store).Sweep(now);
+  Registry(c.store, started_ns_).Sweep(now);
   c.logs.IndexPending(20'000);
   // Retention in small batches, oldest first, so that no pass holds the lock for long; what a
   // failed pass leaves, the next idle turn prunes.
@@ -559,7 +559,7 @@ HttpResponse ControlPlane::ListServices(const HttpRequest&, bool seed_format) {
   Result<ReadLease> lease = AcquireReader();
   if (!lease.ok()) return StoreError(lease.status());
   const int64_t now = clock_.NowNs();
-  Result<std::vector<ServiceSummary>> services = Registry(**lease).Services(now);
+  Result<std::vector<ServiceSummary>> services = Registry(**lease, started_ns_).Services(now);
   if (!services.ok()) return StoreError(services.status());
   std::string out = "{\"services\":[";
   for (size_t i = 0; i < services->size(); ++i) {
@@ -591,7 +591,7 @@ HttpResponse ControlPlane::GetService(const HttpRequest& r) {
   out += ",\"instances\":[";
   for (size_t i = 0; i < instances->size(); ++i) {
     if (i) out += ',';
-    AppendInstanceJson(out, (*instances)[i], now);
+    AppendInstanceJson(out, (*instances)[i], now, started_ns_);
   }
   out += "],\"signals\":";
   AppendSignalsJson(out, **lease, name, 60 * kNsPerSecond);
@@ -605,7 +605,7 @@ HttpResponse ControlPlane::PrometheusTargets(const HttpRequest& r) {
   Result<std::vector<Instance>> instances = Registry(**lease).Instances("");
   if (!instances.ok()) return StoreError(instances.status());
   return HttpResponse::Json(
-      200, FormatTargetGroups(BuildPrometheusTargets(*instances, clock_.NowNs(), r.Header("host"))));
+      200, FormatTargetGroups(BuildPrometheusTargets(*instances, clock_.NowNs(), r.Header("host"), started_ns_)));
 }
 
 HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) {
@@ -683,7 +683,7 @@ HttpResponse ControlPlane::Exposition(const HttpRequest& r) {
     for (const Instance& i : *instances) {
       up.samples.push_back({"mesh_instance_up",
                             {{"instance", i.host + ":" + std::to_string(i.port)}, {"service", i.service}},
-                            IsHealthy(i, now) ? 1.0 : 0.0, {}});
+                            IsHealthy(i, now, started_ns_) ? 1.0 : 0.0, {}});
     }
   }
   families.push_back(std::move(up));

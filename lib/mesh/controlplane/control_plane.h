@@ -101,6 +101,8 @@ class ControlPlane {
 
   Options options_;
   const Clock& clock_;
+  // When this meshd started: the registry counts it as every known instance's heartbeat.
+  const int64_t started_ns_;
   std::unique_ptr<StoreWriter> writer_;
   MetricsRegistry registry_;
   OwnMetrics own_;

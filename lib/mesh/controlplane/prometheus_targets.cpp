@@ -67,14 +67,15 @@ bool IsMetricsPath(const std::string& path) {
 }  // namespace
 
 std::vector<TargetGroup> BuildPrometheusTargets(const std::vector<Instance>& instances,
-                                                int64_t now_ns, std::string_view meshd_address) {
+                                                int64_t now_ns, std::string_view meshd_address,
+                                                int64_t up_since_ns) {
   std::vector<TargetGroup> groups;
   if (std::optional<Address> meshd = ParseAddress(meshd_address); meshd && !meshd->host.empty()) {
     groups.push_back({{Join(*meshd)}, {{"mesh_role", "meshd"}}});
   }
   std::vector<const Instance*> sorted;
   for (const Instance& i : instances) {
-    if (IsHealthy(i, now_ns)) sorted.push_back(&i);
+    if (IsHealthy(i, now_ns, up_since_ns)) sorted.push_back(&i);
   }
   std::sort(sorted.begin(), sorted.end(), [](const Instance* a, const Instance* b) {
     return a->service != b->service ? a->service < b->service : a->id < b->id;

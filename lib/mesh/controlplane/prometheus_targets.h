@@ -38,7 +38,8 @@ struct TargetGroup {
 // addresses that are not host:port with a port in 1..65535 are left out: registrations are
 // untrusted input and one bad instance must not spoil the answer for Prometheus.
 std::vector<TargetGroup> BuildPrometheusTargets(const std::vector<Instance>& instances,
-                                                int64_t now_ns, std::string_view meshd_address);
+                                                int64_t now_ns, std::string_view meshd_address,
+                                                int64_t up_since_ns = 0);
 
 // The groups as compact JSON, an array ("[]" when empty).
 std::string FormatTargetGroups(const std::vector<TargetGroup>& groups);

@@ -32,7 +32,7 @@ Status Registry::Remove(const std::string& id) {
 
 Result<int64_t> Registry::Sweep(int64_t now_ns) {
   Db& db = store_.db();
-  if (Status s = ExecQuery(db, {"DELETE FROM instances WHERE ? - heartbeat_ns > 3 * ttl_ns", {now_ns}});
+  if (Status s = ExecQuery(db, {"DELETE FROM instances WHERE ? - max(heartbeat_ns, ?) > 3 * ttl_ns", {now_ns, up_since_ns_}});
       !s.ok()) {
     return s;
   }
@@ -71,9 +71,9 @@ Result<std::vector<Instance>> Registry::Instances(const std::string& service) {
 
 Result<std::vector<ServiceSummary>> Registry::Services(int64_t now_ns) {
   Result<Statement> stmt = PrepareQuery(
-      store_.db(), {"SELECT service, count(*), sum(? - heartbeat_ns <= ttl_ns) FROM instances "
+      store_.db(), {"SELECT service, count(*), sum(? - max(heartbeat_ns, ?) <= ttl_ns) FROM instances "
                     "GROUP BY service ORDER BY service",
-                    {now_ns}});
+                    {now_ns, up_since_ns_}});
   if (!stmt.ok()) return stmt.status();
   std::vector<ServiceSummary> out;
   while (true) {

@@ -1,6 +1,6 @@
 // Registry: the service instances meshd knows, kept in the store (so it survives a restart).
 // An instance that has not sent a heartbeat within its TTL is unhealthy; one silent for three
-// TTLs is removed by Sweep. Health is computed from the clock at read time (IsHealthy).
+// TTLs is removed by Sweep. The control plane's start counts as a heartbeat (IsHealthy). Health is computed from the clock at read time (IsHealthy).
 //
 // Not thread-safe: one Registry per Store connection.
 #pragma once
@@ -16,7 +16,9 @@ namespace mesh {
 
 class Registry {
  public:
-  explicit Registry(Store& store) : store_(store) {}
+  // up_since_ns: when the control plane started; health and sweeping count it as a heartbeat
+  // of every instance (see IsHealthy).
+  explicit Registry(Store& store, int64_t up_since_ns = 0) : store_(store), up_since_ns_(up_since_ns) {}
 
   // Adds the instance, or refreshes it when its id is known. Writes need a write transaction
   // of the caller's (StoreWriter) or none open.
@@ -32,6 +34,7 @@ class Registry {
 
  private:
   Store& store_;
+  int64_t up_since_ns_;
 };
 
 }  // namespace mesh

@@ -20,8 +20,11 @@ struct Instance {
   int64_t ttl_ns = 0;
 };
 
-// Healthy while the last heartbeat is at most one TTL old at `now_ns`.
-bool IsHealthy(const Instance& instance, int64_t now_ns);
+// Healthy while the last heartbeat is at most one TTL old at `now_ns`. A control plane that
+// was down cannot tell whether its instances were (Eureka's self-preservation): it counts its
+// own start, `up_since_ns`, as a heartbeat of every instance it knew, so that after an outage
+// longer than a TTL each one has a TTL to heartbeat again before it is judged unhealthy.
+bool IsHealthy(const Instance& instance, int64_t now_ns, int64_t up_since_ns = 0);
 
 struct ServiceSummary {
   std::string name;

@@ -177,6 +177,36 @@ TEST_F(RegistryTest, ServicesCountInstancesAndHealthyOnes) {
   EXPECT_EQ((*services)[1].healthy, 1);
 }
 
+TEST_F(RegistryTest, AfterARestartInstancesGetOneTtlToHeartbeatBeforeBeingJudged) {
+  // Every heartbeat is 40 s old when meshd comes back: the outage, not the instances, says so.
+  const int64_t ttl = 10 * kSecond;
+  const int64_t up_since = kT0 + 40 * kSecond;
+  ASSERT_TRUE(registry_->Upsert(MakeInstance("a1", "api", 1, kT0, ttl)).ok());
+  ASSERT_TRUE(registry_->Upsert(MakeInstance("a2", "api", 2, kT0, ttl)).ok());
+  Registry restarted(*store_, up_since);
+
+  Result<std::vector<ServiceSummary>> services = restarted.Services(up_since + kSecond);
+  ASSERT_TRUE(services.ok()) << services.status().message();
+  EXPECT_EQ((*services)[0].healthy, 2);
+  Result<int64_t> swept = restarted.Sweep(up_since + kSecond);
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(*swept, 0);
+  // Without the start, the same rows would have been judged unhealthy at once.
+  services = registry_->Services(up_since + kSecond);
+  ASSERT_TRUE(services.ok());
+  EXPECT_EQ((*services)[0].healthy, 0);
+
+  // a1 heartbeats again; a2 really died during the outage: one TTL later it is unhealthy,
+  // three TTLs later it is swept, as if its last heartbeat had been meshd's start.
+  ASSERT_TRUE(restarted.Heartbeat("a1", up_since + 5 * kSecond).ok());
+  services = restarted.Services(up_since + ttl + 1);
+  ASSERT_TRUE(services.ok());
+  EXPECT_EQ((*services)[0].healthy, 1);
+  swept = restarted.Sweep(up_since + 3 * ttl + 1);
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(*swept, 1);
+}
+
 TEST_F(RegistryTest, ServicesOfAnEmptyRegistryIsEmpty) {
   Result<std::vector<ServiceSummary>> services = registry_->Services(kT0);
   ASSERT_TRUE(services.ok());
