@@ -77,6 +77,13 @@ TEST(LayerCheck, UpwardIncludeFailsNamingFileLineAndEdge) {
                               "lib/mesh/base/b.cpp:3: base -> store (mesh/store/s.h): base does not depend on store"});
 }
 
+TEST(LayerCheck, ConfiguredSourcesAreCheckedToo) {
+  Tree tree;
+  tree.Write("lib/mesh/http/page.cpp.in", "#include \"mesh/store/s.h\"\nconst char* kPage = R\"(@PAGE@)\";\n");
+  EXPECT_EQ(tree.Check(), std::vector<std::string>{
+                              "lib/mesh/http/page.cpp.in:1: http -> store (mesh/store/s.h): http does not depend on store"});
+}
+
 TEST(LayerCheck, TransitiveDependencyIsAllowed) {
   Tree tree;
   // store -> telemetry -> base.
