@@ -85,7 +85,8 @@ void ReadLayerDeps(const fs::path& root, Layers& layers, std::vector<Violation>&
       continue;
     }
     for (const CMakeCommand& c : ParseCMake(*text)) {
-      if (c.name != "target_link_libraries" || c.args.empty() || c.args[0] != "mesh_" + layer) continue;
+      if (c.name != "target_link_libraries" || c.args.empty() || c.args[0] != "mesh_" + layer)
+        continue;
       layers.link_line.emplace(layer, c.line);
       for (size_t i = 1; i < c.args.size(); ++i) {
         if (c.args[i].rfind("mesh_", 0) != 0) continue;
@@ -152,24 +153,26 @@ void ComputeClosures(Layers& layers) {
 
 // Checks one file's mesh includes against what `layer` may use. `who` names the includer in
 // the edge ("proxy", or "meshd (controlplane)" for a tool).
-void CheckIncludes(const fs::path& root, const std::string& rel, const std::vector<Include>& includes,
-                   const std::string& layer, const std::string& who, const Layers& layers,
-                   std::vector<Violation>& out) {
+void CheckIncludes(const fs::path& root, const std::string& rel,
+                   const std::vector<Include>& includes, const std::string& layer,
+                   const std::string& who, const Layers& layers, std::vector<Violation>& out) {
   const LayerSet& allowed = layers.closure.at(layer);
   for (const Include& inc : includes) {
     if (inc.path.rfind("mesh/", 0) != 0) {
       // A path relative to the includer ("../store/x.h") would slip past the check.
       if (inc.quoted) {
-        out.push_back({rel, inc.line,
-                       "includes \"" + inc.path + "\": write the library's headers as \"mesh/<layer>/x.h\""});
+        out.push_back(
+            {rel, inc.line,
+             "includes \"" + inc.path + "\": write the library's headers as \"mesh/<layer>/x.h\""});
       }
       continue;
     }
     const std::string rest = inc.path.substr(5);
     const size_t slash = rest.find('/');
     if (slash == std::string::npos) {
-      out.push_back({rel, inc.line,
-                     "includes " + inc.path + ", which is in no layer folder: write mesh/<layer>/x.h"});
+      out.push_back(
+          {rel, inc.line,
+           "includes " + inc.path + ", which is in no layer folder: write mesh/<layer>/x.h"});
       continue;
     }
     const std::string target = rest.substr(0, slash);
@@ -182,8 +185,8 @@ void CheckIncludes(const fs::path& root, const std::string& rel, const std::vect
     }
     if (target != layer && !allowed.count(target)) {
       out.push_back({rel, inc.line,
-                     who + " -> " + target + " (" + inc.path + "): " + layer + " does not depend on " +
-                         target});
+                     who + " -> " + target + " (" + inc.path + "): " + layer +
+                         " does not depend on " + target});
     }
   }
 }
@@ -214,8 +217,8 @@ std::map<std::string, std::string> ToolLayers(const std::string& cmake_text) {
       loops.push_back(c.args);
     } else if (c.name == "endforeach") {
       if (!loops.empty()) loops.pop_back();
-    } else if (c.name == "set" && c.args.size() >= 2 && c.args[0].rfind("MESH_TOOL_LAYER_", 0) == 0 &&
-               c.args[1].rfind("mesh_", 0) == 0) {
+    } else if (c.name == "set" && c.args.size() >= 2 &&
+               c.args[0].rfind("MESH_TOOL_LAYER_", 0) == 0 && c.args[1].rfind("mesh_", 0) == 0) {
       const std::string tool = c.args[0].substr(16);
       const std::string layer = c.args[1].substr(5);
       bool expanded = false;
@@ -248,9 +251,10 @@ void CheckTools(const fs::path& root, const Layers& layers, std::vector<Violatio
     for (const fs::path& file : SourcesUnder(dir)) {
       const std::string rel = Relative(root, file);
       if (!known) {
-        out.push_back({rel, 1,
-                       "CMakeLists.txt sets no MESH_TOOL_LAYER_" + tool +
-                           " naming a layer (mesh_<layer>): the tool's includes cannot be checked"});
+        out.push_back(
+            {rel, 1,
+             "CMakeLists.txt sets no MESH_TOOL_LAYER_" + tool +
+                 " naming a layer (mesh_<layer>): the tool's includes cannot be checked"});
         continue;
       }
       const std::optional<std::string> text = ReadText(file);
@@ -277,15 +281,17 @@ void CheckSqlOutsideStore(const fs::path& root, std::vector<Violation>& out) {
       const ScannedSource scan = ScanSource(*text);
       for (const Include& inc : IncludesOf(scan.code)) {
         if (inc.path == "sqlite3.h" || inc.path == "mesh/store/sqlite_db.h") {
-          out.push_back({rel, inc.line, "includes " + inc.path + ": only lib/mesh/store/ talks to SQLite"});
+          out.push_back(
+              {rel, inc.line, "includes " + inc.path + ": only lib/mesh/store/ talks to SQLite"});
         }
       }
       for (const StringLiteral& literal : scan.literals) {
         if (!LooksLikeSql(literal.text)) continue;
         std::string shown = literal.text.substr(0, 60);
         if (shown.size() < literal.text.size()) shown += "...";
-        out.push_back({rel, literal.line,
-                       "SQL outside store: \"" + shown + "\": every SQL statement lives in lib/mesh/store/"});
+        out.push_back(
+            {rel, literal.line,
+             "SQL outside store: \"" + shown + "\": every SQL statement lives in lib/mesh/store/"});
       }
     }
   }
@@ -307,9 +313,10 @@ ScannedSource ScanSource(std::string_view text) {
     }
   };
   const auto add_literal = [&](size_t start, size_t end, std::string contents) {
-    const bool adjacent = last_literal_end != std::string::npos && !out.literals.empty() &&
-                          std::all_of(out.code.begin() + last_literal_end, out.code.begin() + start,
-                                      [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+    const bool adjacent =
+        last_literal_end != std::string::npos && !out.literals.empty() &&
+        std::all_of(out.code.begin() + last_literal_end, out.code.begin() + start,
+                    [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
     if (adjacent) {
       out.literals.back().text += contents;
     } else {
@@ -339,17 +346,18 @@ ScannedSource ScanSource(std::string_view text) {
     } else if (std::isdigit(static_cast<unsigned char>(c))) {
       // A pp-number, so that a digit separator (1'000) opens no character literal.
       ++i;
-      while (i < text.size() &&
-             (IsIdentChar(text[i]) || text[i] == '.' || text[i] == '\'' ||
-              ((text[i] == '+' || text[i] == '-') && std::strchr("eEpP", text[i - 1]) != nullptr))) {
+      while (i < text.size() && (IsIdentChar(text[i]) || text[i] == '.' || text[i] == '\'' ||
+                                 ((text[i] == '+' || text[i] == '-') &&
+                                  std::strchr("eEpP", text[i - 1]) != nullptr))) {
         ++i;
       }
     } else if (IsIdentChar(c)) {
       size_t j = i;
       while (j < text.size() && IsIdentChar(text[j])) ++j;
       const std::string_view word = text.substr(i, j - i);
-      const bool raw = !word.empty() && word.back() == 'R' &&
-                       (word == "R" || word == "LR" || word == "uR" || word == "UR" || word == "u8R");
+      const bool raw =
+          !word.empty() && word.back() == 'R' &&
+          (word == "R" || word == "LR" || word == "uR" || word == "UR" || word == "u8R");
       if (raw && j < text.size() && text[j] == '"') {
         const size_t open = text.find('(', j + 1);
         if (open == std::string_view::npos) {
@@ -381,12 +389,16 @@ ScannedSource ScanSource(std::string_view text) {
 
 bool LooksLikeSql(std::string_view literal) {
   static const std::regex kSql(
-      R"(^\s*(SELECT|INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|CREATE\s+(TABLE|INDEX|UNIQUE\s+INDEX|VIRTUAL\s+TABLE|TRIGGER|VIEW)|PRAGMA)\b)",
+      R"(^\s*(SELECT|INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|PRAGMA|)"
+      R"(CREATE\s+(TABLE|INDEX|UNIQUE\s+INDEX|VIRTUAL\s+TABLE|TRIGGER|VIEW))\b)",
       std::regex::icase);
   if (!std::regex_search(literal.begin(), literal.end(), kSql)) return false;
   // "Select a service" is prose: SQL keywords are written in one case, upper or lower.
-  const auto first = std::find_if(literal.begin(), literal.end(), [](char c) { return !std::isspace(static_cast<unsigned char>(c)); });
-  const auto last = std::find_if(first, literal.end(), [](char c) { return !std::isalpha(static_cast<unsigned char>(c)); });
+  const auto first = std::find_if(literal.begin(), literal.end(), [](char c) {
+    return !std::isspace(static_cast<unsigned char>(c));
+  });
+  const auto last = std::find_if(
+      first, literal.end(), [](char c) { return !std::isalpha(static_cast<unsigned char>(c)); });
   const auto upper = [](char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; };
   return std::all_of(first, last, upper) || std::none_of(first, last, upper);
 }
@@ -454,8 +466,9 @@ std::vector<Violation> CheckTree(const fs::path& root) {
       if (fs::is_regular_file(entry.path() / "CMakeLists.txt")) {
         layers.deps[name];
       } else {
-        out.push_back({Relative(root, entry.path()), 1,
-                       "folder without CMakeLists.txt: each folder of lib/mesh/ is a layer library"});
+        out.push_back(
+            {Relative(root, entry.path()), 1,
+             "folder without CMakeLists.txt: each folder of lib/mesh/ is a layer library"});
       }
     } else if (name != "CMakeLists.txt") {
       out.push_back({Relative(root, entry.path()), 1,

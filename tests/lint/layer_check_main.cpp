@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::vector<mesh::lint::Violation> violations = mesh::lint::CheckTree(root);
-  for (const mesh::lint::Violation& v : violations) std::cout << mesh::lint::FormatViolation(v) << "\n";
+  for (const mesh::lint::Violation& v : violations)
+    std::cout << mesh::lint::FormatViolation(v) << "\n";
   if (violations.empty()) return 0;
   std::cerr << "layer_check: " << violations.size()
             << " violation(s) of the layers' direction (docs/architecture.md)\n";

@@ -52,7 +52,8 @@ class Tree {
   }
   // A layer folder: its CMakeLists.txt and a header mesh/<name>/<first letter>.h.
   void Layer(const std::string& name, const std::string& link) {
-    Write("lib/mesh/" + name + "/CMakeLists.txt", "add_library(mesh_" + name + " STATIC x.cpp)\n" + link);
+    Write("lib/mesh/" + name + "/CMakeLists.txt",
+          "add_library(mesh_" + name + " STATIC x.cpp)\n" + link);
     Write("lib/mesh/" + name + "/" + name.substr(0, 1) + ".h", "#pragma once\n");
   }
   std::vector<std::string> Check() const {
@@ -73,21 +74,26 @@ TEST(LayerCheck, CleanTreePasses) {
 TEST(LayerCheck, UpwardIncludeFailsNamingFileLineAndEdge) {
   Tree tree;
   tree.Write("lib/mesh/base/b.cpp", "#include \"mesh/base/b.h\"\n\n#include \"mesh/store/s.h\"\n");
-  EXPECT_EQ(tree.Check(), std::vector<std::string>{
-                              "lib/mesh/base/b.cpp:3: base -> store (mesh/store/s.h): base does not depend on store"});
+  EXPECT_EQ(
+      tree.Check(),
+      std::vector<std::string>{
+          "lib/mesh/base/b.cpp:3: base -> store (mesh/store/s.h): base does not depend on store"});
 }
 
 TEST(LayerCheck, ConfiguredSourcesAreCheckedToo) {
   Tree tree;
-  tree.Write("lib/mesh/http/page.cpp.in", "#include \"mesh/store/s.h\"\nconst char* kPage = R\"(@PAGE@)\";\n");
-  EXPECT_EQ(tree.Check(), std::vector<std::string>{
-                              "lib/mesh/http/page.cpp.in:1: http -> store (mesh/store/s.h): http does not depend on store"});
+  tree.Write("lib/mesh/http/page.cpp.in",
+             "#include \"mesh/store/s.h\"\nconst char* kPage = R\"(@PAGE@)\";\n");
+  EXPECT_EQ(tree.Check(),
+            std::vector<std::string>{"lib/mesh/http/page.cpp.in:1: http -> store (mesh/store/s.h): "
+                                     "http does not depend on store"});
 }
 
 TEST(LayerCheck, TransitiveDependencyIsAllowed) {
   Tree tree;
   // store -> telemetry -> base.
-  tree.Write("lib/mesh/store/s.h", "#pragma once\n#include \"mesh/base/b.h\"\n#include \"mesh/telemetry/t.h\"\n");
+  tree.Write("lib/mesh/store/s.h",
+             "#pragma once\n#include \"mesh/base/b.h\"\n#include \"mesh/telemetry/t.h\"\n");
   EXPECT_EQ(tree.Check(), std::vector<std::string>{});
 }
 
@@ -96,40 +102,45 @@ TEST(LayerCheck, IncludeOfALayerThatIsNoDependencyFails) {
   // telemetry and http both sit on base, but telemetry does not depend on http.
   tree.Write("lib/mesh/telemetry/t.cpp", "#include <string>\n#include \"mesh/http/h.h\"\n");
   EXPECT_EQ(tree.Check(),
-            std::vector<std::string>{
-                "lib/mesh/telemetry/t.cpp:2: telemetry -> http (mesh/http/h.h): telemetry does not depend on http"});
+            std::vector<std::string>{"lib/mesh/telemetry/t.cpp:2: telemetry -> http "
+                                     "(mesh/http/h.h): telemetry does not depend on http"});
 }
 
 TEST(LayerCheck, CycleAmongLayersFails) {
   Tree tree;
   tree.Layer("base", "target_link_libraries(mesh_base PUBLIC mesh_store)\n");
-  EXPECT_EQ(tree.Check(), std::vector<std::string>{
-                              "lib/mesh/base/CMakeLists.txt:2: layer cycle: base -> store -> telemetry -> base: "
-                              "layers must depend on each other in one direction"});
+  EXPECT_EQ(tree.Check(),
+            std::vector<std::string>{
+                "lib/mesh/base/CMakeLists.txt:2: layer cycle: base -> store -> telemetry -> base: "
+                "layers must depend on each other in one direction"});
 }
 
 TEST(LayerCheck, LinkingAMeshTargetThatIsNoLayerFails) {
   Tree tree;
   tree.Layer("http", "target_link_libraries(mesh_http PUBLIC mesh_base mesh_nowhere)\n");
-  EXPECT_EQ(tree.Check(), std::vector<std::string>{
-                              "lib/mesh/http/CMakeLists.txt:2: http links mesh_nowhere, which is no layer: "
-                              "lib/mesh/nowhere/CMakeLists.txt does not exist"});
+  EXPECT_EQ(tree.Check(),
+            std::vector<std::string>{
+                "lib/mesh/http/CMakeLists.txt:2: http links mesh_nowhere, which is no layer: "
+                "lib/mesh/nowhere/CMakeLists.txt does not exist"});
 }
 
 TEST(LayerCheck, SqlInAStringLiteralOutsideStoreFails) {
   Tree tree;
   tree.Write("lib/mesh/http/h.cpp",
-             "#include \"mesh/http/h.h\"\nvoid F() {\n  Run(\"  delete from logs \"\n      \"WHERE id = ?\");\n}\n");
+             "#include \"mesh/http/h.h\"\nvoid F() {\n  Run(\"  delete from logs \"\n      \"WHERE "
+             "id = ?\");\n}\n");
   EXPECT_EQ(tree.Check(),
-            std::vector<std::string>{"lib/mesh/http/h.cpp:3: SQL outside store: \"  delete from logs WHERE id = ?\": "
-                                     "every SQL statement lives in lib/mesh/store/"});
+            std::vector<std::string>{
+                "lib/mesh/http/h.cpp:3: SQL outside store: \"  delete from logs WHERE id = ?\": "
+                "every SQL statement lives in lib/mesh/store/"});
 }
 
 TEST(LayerCheck, SqlInACommentIsNoViolation) {
   Tree tree;
-  tree.Write("lib/mesh/http/h.cpp",
-             "// tracer.StartChild(span, \"SELECT cart\");\n/* \"PRAGMA x\"\n \"INSERT INTO t\" */\n"
-             "const char* kHelp = \"Select a service\";  // \"CREATE TABLE t\"\n");
+  tree.Write(
+      "lib/mesh/http/h.cpp",
+      "// tracer.StartChild(span, \"SELECT cart\");\n/* \"PRAGMA x\"\n \"INSERT INTO t\" */\n"
+      "const char* kHelp = \"Select a service\";  // \"CREATE TABLE t\"\n");
   tree.Write("cmd/meshy/main.cpp", "#include \"mesh/http/h.h\"\n// \"UPDATE t SET a = 1\"\n");
   EXPECT_EQ(tree.Check(), std::vector<std::string>{});
 }
@@ -137,7 +148,8 @@ TEST(LayerCheck, SqlInACommentIsNoViolation) {
 TEST(LayerCheck, SqlInsideStoreIsFine) {
   Tree tree;
   tree.Write("lib/mesh/store/w.cpp",
-             "#include \"mesh/store/sqlite_db.h\"\nconst char* k = R\"(CREATE TABLE spans (id INTEGER))\";\n");
+             "#include \"mesh/store/sqlite_db.h\"\nconst char* k = R\"(CREATE TABLE spans (id "
+             "INTEGER))\";\n");
   tree.Write("lib/mesh/store/sqlite_db.h", "#include <sqlite3.h>\n");
   EXPECT_EQ(tree.Check(), std::vector<std::string>{});
 }
@@ -146,17 +158,19 @@ TEST(LayerCheck, SqliteOutsideStoreFailsEvenWhereStoreIsADependency) {
   Tree tree;
   tree.Write("lib/mesh/store/sqlite_db.h", "#pragma once\n");
   tree.Write("cmd/meshx/main.cpp", "#include <sqlite3.h>\n#include \"mesh/store/sqlite_db.h\"\n");
-  EXPECT_EQ(tree.Check(), (std::vector<std::string>{
-                              "cmd/meshx/main.cpp:1: includes sqlite3.h: only lib/mesh/store/ talks to SQLite",
-                              "cmd/meshx/main.cpp:2: includes mesh/store/sqlite_db.h: only lib/mesh/store/ talks "
-                              "to SQLite"}));
+  EXPECT_EQ(tree.Check(),
+            (std::vector<std::string>{
+                "cmd/meshx/main.cpp:1: includes sqlite3.h: only lib/mesh/store/ talks to SQLite",
+                "cmd/meshx/main.cpp:2: includes mesh/store/sqlite_db.h: only lib/mesh/store/ talks "
+                "to SQLite"}));
 }
 
 TEST(LayerCheck, MissingHeaderFails) {
   Tree tree;
   tree.Write("lib/mesh/telemetry/t.cpp", "#include \"mesh/base/gone.h\"\n");
   EXPECT_EQ(tree.Check(),
-            std::vector<std::string>{"lib/mesh/telemetry/t.cpp:1: includes mesh/base/gone.h, which does not exist"});
+            std::vector<std::string>{
+                "lib/mesh/telemetry/t.cpp:1: includes mesh/base/gone.h, which does not exist"});
 }
 
 TEST(LayerCheck, HeaderOutsideALayerFolderFails) {
@@ -165,7 +179,8 @@ TEST(LayerCheck, HeaderOutsideALayerFolderFails) {
   tree.Write("lib/mesh/base/b.cpp", "#include \"mesh/old.h\"\n#include \"../store/s.h\"\n");
   EXPECT_EQ(tree.Check(),
             (std::vector<std::string>{
-                "lib/mesh/base/b.cpp:1: includes mesh/old.h, which is in no layer folder: write mesh/<layer>/x.h",
+                "lib/mesh/base/b.cpp:1: includes mesh/old.h, which is in no layer folder: write "
+                "mesh/<layer>/x.h",
                 "lib/mesh/base/b.cpp:2: includes \"../store/s.h\": write the library's headers as "
                 "\"mesh/<layer>/x.h\"",
                 "lib/mesh/old.h:1: file outside a layer folder: move it into lib/mesh/<layer>/"}));
@@ -175,22 +190,26 @@ TEST(LayerCheck, ToolIncludesOnlyItsLayerAndWhatItDependsOn) {
   Tree tree;
   // meshy's layer is http, set through the foreach.
   tree.Write("cmd/meshy/main.cpp", "#include \"mesh/base/b.h\"\n#include \"mesh/store/s.h\"\n");
-  EXPECT_EQ(tree.Check(), std::vector<std::string>{
-                              "cmd/meshy/main.cpp:2: meshy (http) -> store (mesh/store/s.h): http does not depend on "
-                              "store"});
+  EXPECT_EQ(
+      tree.Check(),
+      std::vector<std::string>{
+          "cmd/meshy/main.cpp:2: meshy (http) -> store (mesh/store/s.h): http does not depend on "
+          "store"});
 }
 
 TEST(LayerCheck, ToolWithoutALayerFails) {
   Tree tree;
   tree.Write("cmd/meshq/main.cpp", "int main() {}\n");
-  EXPECT_EQ(tree.Check(), std::vector<std::string>{
-                              "cmd/meshq/main.cpp:1: CMakeLists.txt sets no MESH_TOOL_LAYER_meshq naming a layer "
-                              "(mesh_<layer>): the tool's includes cannot be checked"});
+  EXPECT_EQ(tree.Check(),
+            std::vector<std::string>{
+                "cmd/meshq/main.cpp:1: CMakeLists.txt sets no MESH_TOOL_LAYER_meshq naming a layer "
+                "(mesh_<layer>): the tool's includes cannot be checked"});
 }
 
 TEST(LayerCheck, IncludesInCommentsAreIgnored) {
   Tree tree;
-  tree.Write("lib/mesh/base/b.cpp", "// #include \"mesh/store/s.h\"\n/*\n#include \"mesh/store/s.h\"\n*/\n");
+  tree.Write("lib/mesh/base/b.cpp",
+             "// #include \"mesh/store/s.h\"\n/*\n#include \"mesh/store/s.h\"\n*/\n");
   EXPECT_EQ(tree.Check(), std::vector<std::string>{});
 }
 
@@ -207,7 +226,8 @@ TEST(ScanSource, ReadsRawStringsWithDelimiters) {
 }
 
 TEST(ScanSource, CharacterLiteralsAndDigitSeparatorsOpenNoString) {
-  const ScannedSource s = ScanSource("char q = '\"'; int n = 1'000'000; char e = '\\''; auto t = \"x\";");
+  const ScannedSource s =
+      ScanSource("char q = '\"'; int n = 1'000'000; char e = '\\''; auto t = \"x\";");
   ASSERT_EQ(s.literals.size(), 1u);
   EXPECT_EQ(s.literals[0].text, "x");
 }
@@ -242,8 +262,9 @@ TEST(LooksLikeSql, MatchesStatementsInAnyCaseAndNotProse) {
 }
 
 TEST(ParseCMake, SplitsArgumentsAndDropsComments) {
-  const std::vector<CMakeCommand> c =
-      ParseCMake("# head\nTarget_Link_Libraries(mesh_a\n  PUBLIC mesh_b # why\n  \"mesh_c\")\nset(X $<IF:a,b>)\n");
+  const std::vector<CMakeCommand> c = ParseCMake(
+      "# head\nTarget_Link_Libraries(mesh_a\n  PUBLIC mesh_b # why\n  \"mesh_c\")\nset(X "
+      "$<IF:a,b>)\n");
   ASSERT_EQ(c.size(), 2u);
   EXPECT_EQ(c[0].name, "target_link_libraries");
   EXPECT_EQ(c[0].line, 2);
