@@ -20,7 +20,6 @@
 #include <vector>
 
 #include "mesh/http/http_client.h"
-#include "mesh/http_curl/curl_http_client.h"
 
 namespace mesh {
 

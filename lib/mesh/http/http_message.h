@@ -8,6 +8,10 @@
 #include <utility>
 #include <vector>
 
+// Query strings are parsed and encoded in base; included here for the handlers and clients that
+// build or read an HttpRequest's query.
+#include "mesh/base/url_encoding.h"
+
 namespace mesh {
 
 struct HttpRequest {
@@ -41,12 +45,5 @@ struct HttpResponse {
 bool IsHttpToken(std::string_view text);
 // A header value holds no CR, LF or NUL: it cannot end its line early and start another header.
 bool IsSafeHeaderValue(std::string_view value);
-
-// Splits "a=1&b=x%20y" into decoded pairs ('+' is a space).
-std::map<std::string, std::string> ParseQueryString(std::string_view query);
-// Percent-encodes everything but unreserved characters (RFC 3986).
-std::string UrlEncode(std::string_view text);
-// Percent-decoding; malformed escapes are kept as they are.
-std::string UrlDecode(std::string_view text, bool plus_is_space);
 
 }  // namespace mesh

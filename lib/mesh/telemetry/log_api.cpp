@@ -6,7 +6,7 @@
 #include "mesh/base/json_text.h"
 #include "mesh/base/time_format.h"
 #include "mesh/base/trace_id.h"
-#include "mesh/http/http_message.h"
+#include "mesh/base/url_encoding.h"
 
 namespace mesh {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "mesh/http/http_message.h"
+#include "mesh/base/url_encoding.h"
 #include "test_support.h"
 
 namespace mesh {
