@@ -396,7 +396,8 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
       response = CallHandler(handler, request);
     }
     const bool keep_alive = parser.get().keep_alive() && !SaysClose(response);
-    stream.expires_at(deadline);
+    // The answer gets a timeout of its own: a slow handler must not leave it none.
+    stream.expires_after(request_timeout);
     co_await Write(stream, std::move(response), head);
     if (!keep_alive || !stream.socket().is_open()) co_return;
   }
