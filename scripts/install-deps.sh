@@ -6,7 +6,7 @@
 # enable are not used. prometheus-alertmanager is the peer of meshalert's interop test, which
 # also starts its own on a free port. clang and libclang-rt-14-dev, which holds libFuzzer, build
 # the fuzz targets of make fuzz and make test; llvm's llvm-symbolizer puts file:line in their
-# crash reports.)
+# crash reports. binutils' readelf is the ctest lint.meshproxy_needs's reader of NEEDED entries.)
 # A no-op when everything is present; runs `apt-get update` once, only when it must install.
 set -euo pipefail
 
@@ -19,7 +19,7 @@ demo_packages=(
   curl jq ca-certificates
 )
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential binutils cmake ninja-build pkg-config
   libsqlite3-dev sqlite3
   libjsoncpp-dev libcli11-dev
   libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev zlib1g-dev libmimalloc-dev

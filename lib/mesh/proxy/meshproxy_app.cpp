@@ -8,7 +8,7 @@
 #include "mesh/base/process_signals.h"
 #include "mesh/base/time_format.h"
 #include "mesh/base/token_file.h"
-#include "mesh/http_server/http_server.h"
+#include "mesh/http/asio_http_server.h"
 #include "mesh/proxy/discovery_upstreams.h"
 #include "mesh/proxy/http_proxy.h"
 #include "mesh/proxy/policy_watcher.h"
@@ -233,8 +233,8 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
     return HttpResponse::Json(200, "{\"status\":\"ready\"}");
   });
   admin.Add("GET", "/config", [&](const HttpRequest&) { return HttpResponse::Json(200, ProxyConfigJson(config)); });
-  Result<std::unique_ptr<HttpServer>> admin_server =
-      HttpServer::Start({.listen = config.admin, .threads = 4}, [&](const HttpRequest& r) { return admin.Handle(r); });
+  Result<std::unique_ptr<AsioHttpServer>> admin_server =
+      AsioHttpServer::Start({.listen = config.admin, .threads = 4}, [&](const HttpRequest& r) { return admin.Handle(r); });
   if (!admin_server.ok()) return FailCommand("meshproxy", io, Status::IOError(admin_server.status().message()));
 
   // What meshd's /v1/prometheus/targets lists for Prometheus: the admin address as bound (port 0

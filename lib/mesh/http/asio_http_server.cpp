@@ -1,0 +1,468 @@
+#include "mesh/http/asio_http_server.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <exception>
+#include <limits>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "mesh/http/gzip.h"
+#include "mesh/http/http_message.h"
+
+namespace mesh {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Strand = asio::strand<asio::io_context::executor_type>;
+using RequestParser = http::request_parser<http::string_body>;
+
+// HttpServer's limit (civetweb keeps 64 headers and drops the rest), kept so that either server
+// refuses the same requests.
+constexpr size_t kMaxHeaders = 63;
+// Before closing a connection, read what the client still sends for a while: closing a socket
+// with unread input resets it, and the client could lose the refusal just written.
+constexpr auto kLingerTimeout = std::chrono::seconds(1);
+constexpr size_t kLingerBytes = 256 << 10;
+constexpr std::string_view kBadVersion =
+    "request refused before routing: Bad HTTP version (HTTP/1.1 and HTTP/1.0 only)";
+
+auto Redirect(beast::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+// Beast 1.74 speaks boost::string_view.
+std::string_view Sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+bool IsParseError(const beast::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+// Handlers build header values, and one that ever echoed request data must not be able to split
+// the response.
+bool HasSafeHeaders(const HttpResponse& r) {
+  if (!IsSafeHeaderValue(r.content_type)) return false;
+  return std::all_of(r.headers.begin(), r.headers.end(), [](const auto& header) {
+    return IsHttpToken(header.first) && IsSafeHeaderValue(header.second);
+  });
+}
+
+bool SaysClose(const HttpResponse& r) {
+  return std::any_of(r.headers.begin(), r.headers.end(), [](const auto& header) {
+    return beast::iequals(header.first, "Connection") && beast::iequals(header.second, "close");
+  });
+}
+
+HttpResponse Refusal(int status, std::string_view message) {
+  HttpResponse refused = HttpResponse::Error(status, message);
+  refused.headers.emplace_back("Connection", "close");
+  return refused;
+}
+
+// The head HttpServer writes: status line, Content-Type, Content-Length, Cache-Control, then
+// the handler's headers. An unsafe header turns the whole answer into a 500.
+std::string ResponseHead(HttpResponse& r) {
+  if (!HasSafeHeaders(r)) {
+    r = HttpResponse::Error(
+        500, "the handler built an invalid response header (a CR, LF or NUL, or a bad name)");
+  }
+  const http::status status = http::int_to_status(static_cast<unsigned>(r.status));
+  const std::string_view reason =
+      status == http::status::unknown ? "" : Sv(http::obsolete_reason(status));
+  std::string head = "HTTP/1.1 " + std::to_string(r.status) + " " + std::string(reason) +
+                     "\r\nContent-Type: " + r.content_type +
+                     "\r\nContent-Length: " + std::to_string(r.body.size()) +
+                     "\r\nCache-Control: no-store\r\n";
+  for (const auto& [name, value] : r.headers) head += name + ": " + value + "\r\n";
+  return head + "\r\n";
+}
+
+// RFC 3986 section 5.2.4 on the still-encoded path: "." segments go, ".." removes the segment
+// before it and never climbs above the root. Backslashes count as slashes, as civetweb has it.
+std::string RemoveDotSegments(std::string raw) {
+  std::replace(raw.begin(), raw.end(), '\\', '/');
+  std::vector<std::string_view> kept;
+  bool ends_in_dir = false;
+  const std::string_view path(raw);
+  for (size_t start = 1;;) {  // path[0] is '/'
+    const size_t end = path.find('/', start);
+    const std::string_view segment =
+        path.substr(start, end == std::string_view::npos ? end : end - start);
+    const bool dot = segment == ".", dot_dot = segment == "..";
+    if (dot_dot && !kept.empty()) kept.pop_back();
+    if (!dot && !dot_dot) kept.push_back(segment);
+    if (end == std::string_view::npos) {
+      ends_in_dir = dot || dot_dot;
+      break;
+    }
+    start = end + 1;
+  }
+  std::string out;
+  for (std::string_view segment : kept) out.append("/").append(segment);
+  if (ends_in_dir || out.empty()) out += '/';
+  return out;
+}
+
+// Decodes the path once, refusing what decoding would add: an encoded '/' that would change its
+// segments, an encoded dot segment, a control character (a NUL would cut the path short).
+Result<std::string> DecodePath(std::string_view raw) {
+  for (size_t i = 0; i + 2 < raw.size(); ++i) {
+    if (raw[i] == '%' && raw[i + 1] == '2' &&
+        std::tolower(static_cast<unsigned char>(raw[i + 2])) == 'f') {
+      return Status::InvalidArgument("the request path contains an encoded '/' (%2F)");
+    }
+  }
+  std::string path = UrlDecode(raw, /*plus_is_space=*/false);
+  for (char c : path) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Status::InvalidArgument("the request path contains a control character");
+    }
+  }
+  for (size_t start = 0; start <= path.size();) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string_view segment = std::string_view(path).substr(start, end - start);
+    if (segment == "." || segment == "..") {
+      return Status::InvalidArgument("the request path contains an encoded dot segment");
+    }
+    start = end + 1;
+  }
+  return path;
+}
+
+// The request as the handler sees it, body aside, or the refusal it gets instead.
+std::variant<HttpRequest, HttpResponse> ReadHead(const http::request<http::string_body>& head,
+                                                 size_t head_bytes,
+                                                 const AsioHttpServer::Options& limits) {
+  if (head.version() != 10 && head.version() != 11) {
+    return Refusal(505, kBadVersion);
+  }
+  const std::string_view target = Sv(head.target());
+  if (target.size() > limits.max_url_bytes) {
+    return Refusal(414, "request target (path and query) longer than " +
+                            std::to_string(limits.max_url_bytes) + " bytes");
+  }
+  if (static_cast<size_t>(std::distance(head.begin(), head.end())) > kMaxHeaders) {
+    return Refusal(431, "more than " + std::to_string(kMaxHeaders) + " request headers");
+  }
+  if (head_bytes > limits.max_header_bytes) {
+    return Refusal(431, "request line and headers larger than " +
+                            std::to_string(limits.max_header_bytes) + " bytes");
+  }
+  // An absolute-form target is a request for a proxy, and this is not one.
+  if (target.empty() || target.front() != '/') {
+    return Refusal(400, "the request target must be a path starting with '/'");
+  }
+  HttpRequest request;
+  request.method = std::string(Sv(head.method_string()));
+  const size_t question = target.find('?');
+  Result<std::string> path = DecodePath(RemoveDotSegments(std::string(target.substr(0, question))));
+  if (!path.ok()) return Refusal(400, path.status().message());
+  request.path = std::move(path).value();
+  if (question != std::string_view::npos)
+    request.query = ParseQueryString(target.substr(question + 1));
+  for (const auto& field : head) {
+    std::string name(Sv(field.name_string()));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    request.headers[name] = std::string(Sv(field.value()));
+  }
+  // A body framed both ways is ambiguous (request smuggling): a proxy in front may have honoured
+  // the other framing.
+  if (head.count(http::field::content_length) > 0 &&
+      head.count(http::field::transfer_encoding) > 0) {
+    return Refusal(400, "both Transfer-Encoding and Content-Length: the body's end is ambiguous");
+  }
+  return request;
+}
+
+// Compressed bodies (OTLP exporters may gzip) are inflated up to 8x the body limit, so that
+// handlers only ever see plain bodies. Returns the refusal, if any.
+std::optional<HttpResponse> InflateBody(HttpRequest& request, size_t max_body_bytes) {
+  const std::string encoding = request.Header("content-encoding");
+  if (encoding.empty() || encoding == "identity") return std::nullopt;
+  if (encoding != "gzip" && encoding != "deflate" && encoding != "x-gzip") {
+    return HttpResponse::Error(
+        415, "unsupported Content-Encoding '" + encoding + "' (use gzip, deflate or none)");
+  }
+  Result<std::string> plain = Inflate(request.body, 8 * max_body_bytes);
+  if (!plain.ok()) {
+    const bool too_big = plain.status().code() == Status::Code::kUnsupported;
+    return HttpResponse::Error(too_big ? 413 : 400, plain.status().message());
+  }
+  request.body = std::move(plain).value();
+  request.headers.erase("content-encoding");
+  return std::nullopt;
+}
+
+HttpResponse CallHandler(const HttpHandler& handler, const HttpRequest& request) {
+  try {
+    return handler(request);
+  } catch (const std::exception& e) {
+    return HttpResponse::Error(500, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return HttpResponse::Error(500, "internal error");
+  }
+}
+
+Result<tcp::endpoint> ParseListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  const auto invalid = [&](const std::string& why) {
+    return Status::InvalidArgument("invalid listen address '" + listen + "': " + why +
+                                   " (expected host:port, e.g. 127.0.0.1:9000)");
+  };
+  if (colon == std::string::npos || colon + 1 == listen.size()) return invalid("no port");
+  int port = -1;
+  const char* first = listen.data() + colon + 1;
+  const char* last = listen.data() + listen.size();
+  if (auto [end, ec] = std::from_chars(first, last, port);
+      ec != std::errc() || end != last || port < 0 || port > 65535) {
+    return invalid("the port is not a number in 0..65535");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";
+  beast::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(host, ec);
+  if (ec) return invalid("the host is not a numeric address");
+  return tcp::endpoint(address, static_cast<unsigned short>(port));
+}
+
+}  // namespace
+
+struct AsioHttpServer::Impl {
+  Impl(Options o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
+
+  asio::awaitable<void> Accept();
+  asio::awaitable<void> Session(tcp::socket socket);
+  // Serves requests until the connection is to close.
+  asio::awaitable<void> Serve(beast::tcp_stream& stream);
+  static asio::awaitable<void> Write(beast::tcp_stream& stream, HttpResponse response, bool head);
+  static asio::awaitable<void> Linger(beast::tcp_stream& stream);
+  void ConnectionEnded();
+
+  const Options options;
+  const HttpHandler handler;
+  std::atomic<size_t> connections{0};
+
+  // What Stop destroys once the threads are joined: the acceptor and timer, then the io_context,
+  // which destroys the coroutines suspended on it and so closes their sockets.
+  struct Loop {
+    asio::io_context ioc;
+    Strand accept_strand{asio::make_strand(ioc)};
+    tcp::acceptor acceptor{accept_strand};
+    // Cancelled when a connection ends, to wake an accept loop that waits for a free slot.
+    asio::steady_timer slot_freed{accept_strand};
+    std::vector<std::thread> threads;
+  };
+  std::unique_ptr<Loop> loop;
+};
+
+asio::awaitable<void> AsioHttpServer::Impl::Accept() {
+  Loop& l = *loop;
+  for (;;) {
+    beast::error_code ec;
+    // Past max_connections, new clients wait in the listen backlog rather than being refused.
+    while (connections.load() >= options.max_connections) {
+      l.slot_freed.expires_at(asio::steady_timer::time_point::max());
+      co_await l.slot_freed.async_wait(Redirect(ec));
+    }
+    tcp::socket socket = co_await l.acceptor.async_accept(asio::make_strand(l.ioc), Redirect(ec));
+    if (ec) {
+      if (!l.acceptor.is_open()) co_return;
+      // Out of descriptors or similar: pause instead of spinning.
+      asio::steady_timer pause(l.accept_strand, std::chrono::milliseconds(50));
+      co_await pause.async_wait(Redirect(ec));
+      continue;
+    }
+    ++connections;
+    const auto executor = socket.get_executor();
+    // Nothing may escape a connection into the io_context: whatever it throws ends it here.
+    asio::co_spawn(executor, Session(std::move(socket)),
+                   [this](std::exception_ptr) { ConnectionEnded(); });
+  }
+}
+
+void AsioHttpServer::Impl::ConnectionEnded() {
+  // Decremented before the wake-up is posted: the accept loop, on its strand, either sees the
+  // free slot before it waits or is woken by the cancel.
+  --connections;
+  asio::post(loop->accept_strand, [this] { loop->slot_freed.cancel(); });
+}
+
+asio::awaitable<void> AsioHttpServer::Impl::Session(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  co_await Serve(stream);
+  co_await Linger(stream);
+}
+
+asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
+  beast::error_code ec;
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  const tcp::endpoint remote = stream.socket().remote_endpoint(ec);
+  const std::string client = ec ? std::string() : remote.address().to_string();
+  const auto request_timeout = std::chrono::milliseconds(options.request_timeout_ms);
+  beast::flat_buffer buffer;
+  for (bool first = true;; first = false) {
+    RequestParser parser;
+    // Room for twice the limit, so that a head over it is still parsed and gets its precise 414
+    // or 431 (HttpServer's civetweb buffer is sized the same way).
+    parser.header_limit(static_cast<uint32_t>(
+        std::min<size_t>(2 * options.max_header_bytes, std::numeric_limits<uint32_t>::max())));
+    parser.body_limit(options.max_body_bytes);
+    stream.expires_after(first ? request_timeout
+                               : std::chrono::milliseconds(options.keep_alive_timeout_ms));
+    const size_t head_bytes =
+        co_await http::async_read_header(stream, buffer, parser, Redirect(ec));
+    if (ec == http::error::header_limit) {
+      co_return co_await Write(
+          stream,
+          Refusal(431, "request line and headers larger than " +
+                           std::to_string(options.max_header_bytes) + " bytes"),
+          false);
+    }
+    if (ec == http::error::body_limit) {  // a Content-Length over the limit
+      co_return co_await Write(stream,
+                               Refusal(413, "request body larger than " +
+                                                std::to_string(options.max_body_bytes) + " bytes"),
+                               false);
+    }
+    if (ec == http::error::bad_version) {  // Beast reads only HTTP/1.x
+      co_return co_await Write(stream, Refusal(505, kBadVersion), false);
+    }
+    if (IsParseError(ec)) {
+      co_return co_await Write(
+          stream,
+          Refusal(400, "request refused before routing: malformed request (" + ec.message() + ")"),
+          false);
+    }
+    if (ec) co_return;  // the client left, or was too slow: nobody to answer
+    const auto deadline = std::chrono::steady_clock::now() + request_timeout;
+    const bool head = parser.get().method() == http::verb::head;
+    std::variant<HttpRequest, HttpResponse> read = ReadHead(parser.get(), head_bytes, options);
+    if (auto* refused = std::get_if<HttpResponse>(&read))
+      co_return co_await Write(stream, std::move(*refused), head);
+    HttpRequest& request = std::get<HttpRequest>(read);
+    request.remote_addr = client;
+    if (!parser.is_done()) {
+      stream.expires_at(deadline);
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        co_await asio::async_write(stream, asio::buffer(kContinue), Redirect(ec));
+        if (ec) co_return;
+      }
+      co_await http::async_read(stream, buffer, parser, Redirect(ec));
+      if (ec == http::error::body_limit) {
+        co_return co_await Write(
+            stream,
+            Refusal(413, "request body larger than " + std::to_string(options.max_body_bytes) +
+                             " bytes"),
+            head);
+      }
+      if (ec == beast::error::timeout) co_return;
+      if (ec) {
+        // Cut short or malformed (a bad chunk): not a request.
+        co_return co_await Write(
+            stream, Refusal(400, "request body incomplete or malformed (" + ec.message() + ")"),
+            head);
+      }
+    }
+    request.body = std::move(parser.get().body());
+    HttpResponse response;
+    if (std::optional<HttpResponse> refused = InflateBody(request, options.max_body_bytes)) {
+      response = std::move(*refused);
+    } else {
+      response = CallHandler(handler, request);
+    }
+    const bool keep_alive = parser.get().keep_alive() && !SaysClose(response);
+    // The answer gets a timeout of its own: a slow handler must not leave it none.
+    stream.expires_after(request_timeout);
+    co_await Write(stream, std::move(response), head);
+    if (!keep_alive || !stream.socket().is_open()) co_return;
+  }
+}
+
+asio::awaitable<void> AsioHttpServer::Impl::Write(beast::tcp_stream& stream, HttpResponse response,
+                                                  bool head) {
+  const std::string text = ResponseHead(response);
+  std::array<asio::const_buffer, 2> pieces{asio::buffer(text), asio::buffer(response.body)};
+  beast::error_code ec;
+  // A HEAD answer announces the body's length without the body.
+  co_await asio::async_write(stream, head ? std::array{pieces[0], asio::const_buffer()} : pieces,
+                             Redirect(ec));
+  if (ec) stream.socket().close(ec);
+}
+
+asio::awaitable<void> AsioHttpServer::Impl::Linger(beast::tcp_stream& stream) {
+  beast::error_code ec;
+  if (!stream.socket().is_open()) co_return;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  stream.expires_after(kLingerTimeout);
+  std::array<char, 16 << 10> sink;
+  for (size_t drained = 0; drained < kLingerBytes;) {
+    drained += co_await stream.async_read_some(asio::buffer(sink), Redirect(ec));
+    if (ec) break;
+  }
+  stream.socket().close(ec);
+}
+
+Result<std::unique_ptr<AsioHttpServer>> AsioHttpServer::Start(const Options& options,
+                                                              HttpHandler handler) {
+  Result<tcp::endpoint> at = ParseListen(options.listen);
+  if (!at.ok()) return at.status();
+  if (options.threads < 1 || options.max_connections < 1) {
+    return Status::InvalidArgument("an HTTP server needs at least one thread and one connection");
+  }
+  std::unique_ptr<AsioHttpServer> server(new AsioHttpServer());
+  server->impl_ = std::make_unique<Impl>(options, std::move(handler));
+  Impl& impl = *server->impl_;
+  impl.loop = std::make_unique<Impl::Loop>();
+  tcp::acceptor& acceptor = impl.loop->acceptor;
+  beast::error_code ec;
+  acceptor.open(at->protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(*at, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::IOError("cannot listen on " + options.listen + ": " + ec.message());
+  server->port_ = acceptor.local_endpoint(ec).port();
+  asio::co_spawn(impl.loop->accept_strand, impl.Accept(), [](std::exception_ptr) {});
+  for (int i = 0; i < options.threads; ++i) {
+    impl.loop->threads.emplace_back([&ioc = impl.loop->ioc] { ioc.run(); });
+  }
+  return server;
+}
+
+void AsioHttpServer::Stop() {
+  if (!impl_ || !impl_->loop) return;
+  impl_->loop->ioc.stop();
+  for (std::thread& t : impl_->loop->threads) t.join();
+  // Destroying the io_context destroys the coroutines suspended on it, and with them their
+  // sockets: every connection closes now, idle or mid-request.
+  impl_->loop.reset();
+}
+
+AsioHttpServer::~AsioHttpServer() { Stop(); }
+
+}  // namespace mesh

@@ -1,0 +1,64 @@
+// AsioHttpServer: an HTTP/1.1 server on Boost.Asio/Beast that turns each request into an
+// HttpRequest, calls one handler, and writes its HttpResponse; the server of meshproxy's admin
+// port, which must not link civetweb. It keeps HttpServer's contract (http_server/), so either
+// can serve the same handler: requests over the limits in Options are refused before the handler
+// runs, each with a JSON error and a closed connection: a body over max_body_bytes 413 (a
+// chunked body is cut off there, not read to its end), a request target over max_url_bytes 414,
+// more than 63 headers or a head over max_header_bytes 431; a malformed head, an absolute-form
+// target, or a path with an encoded '/', an encoded dot segment or a control character 400; an
+// HTTP version other than 1.0 or 1.1 505. Literal dot segments are resolved before the handler
+// sees the path. A gzip or deflate request body is inflated for the handler; responses are
+// written as the handler built them (no compression). A handler that throws gets 500, as does
+// one that builds a header with a CR, LF or NUL. Connections are kept alive between requests.
+//
+// Threads: Options::threads run all connections; a handler runs on one of them, so at most that
+// many handlers run at once, and the handler must be thread-safe. A client slow to send its
+// request holds no thread, only one of max_connections slots, and is cut off after
+// request_timeout_ms (keep_alive_timeout_ms between requests); once every slot is taken, new
+// connections wait in the listen backlog. Stop() (or the destructor) stops accepting, lets a
+// handler already running return, closes every connection, idle or not, and joins the threads.
+// port() may be called from any thread; Stop() from one thread at a time, not from a handler.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "mesh/base/status.h"
+#include "mesh/http/http_router.h"
+
+namespace mesh {
+
+class AsioHttpServer {
+ public:
+  struct Options {
+    std::string listen = "127.0.0.1:9000";  // numeric host:port ([v6]:port); port 0 picks one
+    int threads = 4;
+    size_t max_connections = 64;
+    size_t max_body_bytes = 8 << 20;
+    size_t max_header_bytes = 64 << 10;  // request line and headers, as the client sent them
+    size_t max_url_bytes = 8 << 10;      // the request target: path and query
+    int request_timeout_ms = 30000;      // reading a request, head and body; writing its answer
+    int keep_alive_timeout_ms = 5000;    // waiting for the next request's head on a kept connection
+  };
+
+  // Errors: InvalidArgument (a listen address that is not host:port with a numeric host, a bad
+  // option), IOError (port in use, ...).
+  static Result<std::unique_ptr<AsioHttpServer>> Start(const Options& options, HttpHandler handler);
+  ~AsioHttpServer();
+  AsioHttpServer(const AsioHttpServer&) = delete;
+  AsioHttpServer& operator=(const AsioHttpServer&) = delete;
+
+  // The port bound, the one picked when Options::listen asked for port 0.
+  int port() const { return port_; }
+  void Stop();
+
+  struct Impl;
+
+ private:
+  AsioHttpServer() = default;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
+}  // namespace mesh
