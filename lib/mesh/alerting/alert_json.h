@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "mesh/alerting/alert_engine.h"
+#include "mesh/alerting/alert_records.h"
 #include "mesh/base/status.h"
-#include "mesh/store/alert_store.h"
 
 namespace mesh {
 

@@ -22,7 +22,6 @@
 #include "mesh/http_curl/curl_http_client.h"
 #include "mesh/sdk/remote_log.h"
 #include "mesh/store/alert_store.h"
-#include "mesh/store/sqlite_db.h"
 #include "mesh/store/store_signal_source.h"
 
 namespace mesh {
@@ -67,35 +66,23 @@ class LocalAlerts : public AlertBackend {
     AlertEngine engine(source, alerts_, sinks);
     Result<AlertCheckReport> report = engine.Check(rules, options);
     if (!report.ok()) return report;
-    if (Status s = InWriteTransaction(store_->db(), [&] { return alerts_.Save(report->alerts, report->events); });
-        !s.ok()) {
+    if (Status s = alerts_.Save(report->alerts, report->events); !s.ok()) {
       return s.WithContext("saving alert states");
     }
     return report;
   }
   Result<std::vector<StoredAlert>> List(const std::vector<std::string>& rules) override { return alerts_.Load(rules); }
   Result<std::vector<AlertEvent>> History(const AlertHistoryFilter& filter) override { return alerts_.History(filter); }
-  Result<int64_t> AddSilence(const Silence& silence) override {
-    int64_t id = 0;
-    Status s = InWriteTransaction(store_->db(), [&]() -> Status {
-      Result<int64_t> r = alerts_.AddSilence(silence);
-      if (!r.ok()) return r.status();
-      id = *r;
-      return Status::Ok();
-    });
-    if (!s.ok()) return s;
-    return id;
-  }
+  Result<int64_t> AddSilence(const Silence& silence) override { return alerts_.AddSilence(silence); }
   Result<std::vector<Silence>> Silences(int64_t at_ns, bool include_expired) override {
     return alerts_.Silences(at_ns, include_expired);
   }
-  Status ExpireSilence(int64_t id, int64_t at_ns) override {
-    return InWriteTransaction(store_->db(), [&] { return alerts_.ExpireSilence(id, at_ns); });
-  }
+  Status ExpireSilence(int64_t id, int64_t at_ns) override { return alerts_.ExpireSilence(id, at_ns); }
 
  private:
   std::unique_ptr<Store> store_;
-  AlertStore alerts_;
+  // No transaction is held here, so each write commits on its own.
+  CommittingAlertStore alerts_;
 };
 
 class RemoteAlerts : public AlertBackend {

@@ -14,6 +14,7 @@
 #include "mesh/controlplane/dashboard.h"
 #include "mesh/controlplane/prometheus_targets.h"
 #include "mesh/http_curl/curl_http_client.h"
+#include "mesh/store/alert_store.h"
 #include "mesh/store/log_store.h"
 #include "mesh/store/metric_store.h"
 #include "mesh/store/registry.h"
