@@ -24,6 +24,7 @@
 #include "mesh/telemetry/log_api.h"
 #include "mesh/telemetry/otlp.h"
 #include "mesh/telemetry/prometheus_text.h"
+#include "mesh/telemetry/trace_api.h"
 #include "mesh/telemetry/zipkin.h"
 
 namespace mesh {
@@ -447,23 +448,10 @@ HttpResponse ControlPlane::GetTrace(const HttpRequest& r) {
 }
 
 HttpResponse ControlPlane::ListTraces(const HttpRequest& r) {
-  TraceFilter f;
-  f.service = r.Query("service");
-  f.operation = r.Query("operation");
   const int64_t now = clock_.NowNs();
-  for (const char* key : {"min_duration", "max_duration"}) {
-    if (r.Query(key).empty()) continue;
-    Result<int64_t> d = ParseDuration(r.Query(key));
-    if (!d.ok()) return HttpResponse::Error(400, "parameter " + std::string(key) + ": " + d.status().message());
-    (std::string(key) == "min_duration" ? f.min_duration_ns : f.max_duration_ns) = *d;
-  }
-  for (const char* key : {"since", "until"}) {
-    if (r.Query(key).empty()) continue;
-    Result<int64_t> t = ParseTimeSpec(r.Query(key), now);
-    if (!t.ok()) return HttpResponse::Error(400, "parameter " + std::string(key) + ": " + t.status().message());
-    (std::string(key) == "since" ? f.since_ns : f.until_ns) = *t;
-  }
-  f.errors_only = r.Query("errors") == "true" || r.Query("errors") == "1";
+  Result<TraceFilter> filter = TraceFilterFromQuery(r.query, now);
+  if (!filter.ok()) return HttpResponse::Error(400, filter.status().message());
+  TraceFilter& f = *filter;
   // Like Jaeger's default lookback: without since, the last hour (an index range on start
   // time rather than a pass over every span stored).
   if (!f.since_ns) f.since_ns = now - 3600 * kNsPerSecond;
@@ -475,13 +463,7 @@ HttpResponse ControlPlane::ListTraces(const HttpRequest& r) {
   if (!lease.ok()) return StoreError(lease.status());
   Result<std::vector<TraceSummary>> traces = SpanStore(**lease).ListTraces(f, *limit);
   if (!traces.ok()) return StoreError(traces.status());
-  std::string out = "{\"traces\":[";
-  for (size_t i = 0; i < traces->size(); ++i) {
-    if (i) out += ',';
-    AppendJson(out, (*traces)[i]);
-  }
-  out += "]}";
-  return HttpResponse::Json(200, std::move(out));
+  return HttpResponse::Json(200, EncodeTraceList(*traces));
 }
 
 Result<std::pair<int64_t, int64_t>> ControlPlane::WindowParams(const HttpRequest& r) const {
