@@ -96,15 +96,9 @@ class RemoteAlerts : public AlertBackend {
     if (!targets.exec.empty()) {
       return Status::InvalidArgument("--exec runs a command on this machine, so it needs the local store, not --server");
     }
-    std::string body = "{\"rules\":" + rules_text + ",\"at\":\"" + FormatUnixSeconds(options.at_ns) +
-                       "\",\"repeat_interval_ns\":" + std::to_string(options.repeat_interval_ns) + ",\"external_url\":";
-    AppendJsonString(body, options.external_url);
-    body += ",\"alertmanager\":";
-    AppendJsonString(body, targets.alertmanager);
-    body += ",\"webhook\":";
-    AppendJsonString(body, targets.webhook);
-    body += '}';
-    Result<std::string> answer = Call("POST", "/v1/alerts/check", body);
+    const AlertCheckRequest request{rules_text,           options.at_ns,        options.repeat_interval_ns,
+                                    options.external_url, targets.alertmanager, targets.webhook};
+    Result<std::string> answer = Call("POST", "/v1/alerts/check", AlertCheckRequestJson(request));
     if (!answer.ok()) return answer.status();
     return Decoded(ParseAlertCheckReport(*answer));
   }
