@@ -3,7 +3,7 @@
 // its alert advanced through the state machine (alert_state.h) from the state stored by the
 // previous round; then notifications owed (transitions, repeats and earlier failed
 // deliveries) go to the sinks, unless a silence covers the alert. The engine only reads the
-// store: the caller saves the round's alerts and events (AlertStore::Save) in its write
+// store: the caller saves the round's alerts and events (AlertStateStore::Save) in its write
 // transaction.
 //
 // Monitoring-plugin status per alert: a firing alert is its severity (critical 2, warning 1,
@@ -17,10 +17,11 @@
 #include <vector>
 
 #include "mesh/alerting/alert_notifier.h"
+#include "mesh/alerting/alert_records.h"
 #include "mesh/alerting/alert_rule.h"
 #include "mesh/alerting/alert_state.h"
+#include "mesh/alerting/alert_state_store.h"
 #include "mesh/alerting/signal_source.h"
-#include "mesh/store/alert_store.h"
 
 namespace mesh {
 
@@ -62,7 +63,7 @@ struct AlertCheckReport {
 
 class AlertEngine {
  public:
-  AlertEngine(SignalSource& source, AlertStore& store, std::vector<AlertSink*> sinks)
+  AlertEngine(SignalSource& source, AlertStateStore& store, std::vector<AlertSink*> sinks)
       : source_(source), store_(store), sinks_(std::move(sinks)) {}
 
   Result<AlertCheckReport> Check(const std::vector<AlertRule>& rules, const AlertCheckOptions& options);
@@ -72,7 +73,7 @@ class AlertEngine {
   void Deliver(const std::vector<AlertRule>& rules, const AlertCheckOptions& options, AlertCheckReport& report);
 
   SignalSource& source_;
-  AlertStore& store_;
+  AlertStateStore& store_;
   std::vector<AlertSink*> sinks_;
 };
 

@@ -142,6 +142,13 @@ Result<std::vector<T>> ParseArray(std::string_view json, const char* what, Read 
   return out;
 }
 
+template <typename T, typename Encode>
+std::string ArrayJson(const std::vector<T>& items, Encode encode) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + encode(items[i]);
+  return out + "]";
+}
+
 }  // namespace
 
 std::string AlertResultJson(const AlertResult& a) {
@@ -198,6 +205,10 @@ std::string SilenceJson(const Silence& s) {
       .Done();
 }
 
+std::string StoredAlertsJson(const std::vector<StoredAlert>& alerts) { return ArrayJson(alerts, StoredAlertJson); }
+std::string AlertEventsJson(const std::vector<AlertEvent>& events) { return ArrayJson(events, AlertEventJson); }
+std::string SilencesJson(const std::vector<Silence>& silences) { return ArrayJson(silences, SilenceJson); }
+
 std::string AlertCheckReportJson(const AlertCheckReport& report) {
   std::string results = "[";
   for (size_t i = 0; i < report.results.size(); ++i) {
@@ -223,6 +234,8 @@ Result<AlertCheckReport> ParseAlertCheckReport(std::string_view json) {
   report.notifications_sent = static_cast<int>(top.Int("sent"));
   report.notifications_failed = static_cast<int>(top.Int("failed"));
   for (const Json::Value& v : (*doc)["results"]) {
+    // jsoncpp throws when a non-object is read by key.
+    if (!v.isObject()) return Status::Corruption("check report: expected objects in results");
     ObjectReader r(v);
     AlertResult a;
     a.rule = r.Str("rule");
@@ -271,6 +284,41 @@ Result<std::vector<Silence>> ParseSilences(std::string_view json) {
     return Silence{r.Int("id"), r.Str("rule"), r.Str("service"), r.Time("starts_at"),
                    r.Time("ends_at"), r.Str("comment"), r.Str("created_by")};
   });
+}
+
+std::string AlertCheckRequestJson(const AlertCheckRequest& request) {
+  ObjectWriter w;
+  return w.Raw("rules", request.rules_json)
+      .Str("at", FormatUnixSeconds(request.at_ns))
+      .Int("repeat_interval_ns", request.repeat_interval_ns)
+      .Str("external_url", request.external_url)
+      .Str("alertmanager", request.alertmanager)
+      .Str("webhook", request.webhook)
+      .Done();
+}
+
+Result<AlertCheckRequest> ParseAlertCheckRequest(std::string_view json, int64_t now_ns) {
+  Result<Json::Value> body = ParseJson(json);
+  if (!body.ok()) return Status::InvalidArgument(body.status().message());
+  if (!body->isObject()) return Status::InvalidArgument("expected a JSON object");
+  AlertCheckRequest request;
+  AppendJsonValue(request.rules_json, (*body)["rules"]);
+  request.at_ns = now_ns;
+  if ((*body)["at"].isString()) {
+    Result<int64_t> at = ParseTimeSpec((*body)["at"].asString(), now_ns);
+    if (!at.ok()) return Status::InvalidArgument("at: " + at.status().message());
+    request.at_ns = *at;
+  }
+  const Json::Value& repeat = (*body)["repeat_interval_ns"];
+  if (!repeat.isNull() && (!repeat.isInt64() || repeat.asInt64() < 0)) {
+    return Status::InvalidArgument("repeat_interval_ns must be a non-negative integer");
+  }
+  request.repeat_interval_ns = repeat.isNull() ? 0 : repeat.asInt64();
+  ObjectReader r(*body);
+  request.external_url = r.Str("external_url");
+  request.alertmanager = r.Str("alertmanager");
+  request.webhook = r.Str("webhook");
+  return request;
 }
 
 }  // namespace mesh

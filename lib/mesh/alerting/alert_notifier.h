@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
+#include "mesh/alerting/alert_records.h"
 #include "mesh/base/status.h"
 #include "mesh/http/http_client.h"
-#include "mesh/store/alert_store.h"
 
 namespace mesh {
 

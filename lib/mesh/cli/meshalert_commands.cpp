@@ -22,7 +22,6 @@
 #include "mesh/http_curl/curl_http_client.h"
 #include "mesh/sdk/remote_log.h"
 #include "mesh/store/alert_store.h"
-#include "mesh/store/sqlite_db.h"
 #include "mesh/store/store_signal_source.h"
 
 namespace mesh {
@@ -67,35 +66,23 @@ class LocalAlerts : public AlertBackend {
     AlertEngine engine(source, alerts_, sinks);
     Result<AlertCheckReport> report = engine.Check(rules, options);
     if (!report.ok()) return report;
-    if (Status s = InWriteTransaction(store_->db(), [&] { return alerts_.Save(report->alerts, report->events); });
-        !s.ok()) {
+    if (Status s = alerts_.Save(report->alerts, report->events); !s.ok()) {
       return s.WithContext("saving alert states");
     }
     return report;
   }
   Result<std::vector<StoredAlert>> List(const std::vector<std::string>& rules) override { return alerts_.Load(rules); }
   Result<std::vector<AlertEvent>> History(const AlertHistoryFilter& filter) override { return alerts_.History(filter); }
-  Result<int64_t> AddSilence(const Silence& silence) override {
-    int64_t id = 0;
-    Status s = InWriteTransaction(store_->db(), [&]() -> Status {
-      Result<int64_t> r = alerts_.AddSilence(silence);
-      if (!r.ok()) return r.status();
-      id = *r;
-      return Status::Ok();
-    });
-    if (!s.ok()) return s;
-    return id;
-  }
+  Result<int64_t> AddSilence(const Silence& silence) override { return alerts_.AddSilence(silence); }
   Result<std::vector<Silence>> Silences(int64_t at_ns, bool include_expired) override {
     return alerts_.Silences(at_ns, include_expired);
   }
-  Status ExpireSilence(int64_t id, int64_t at_ns) override {
-    return InWriteTransaction(store_->db(), [&] { return alerts_.ExpireSilence(id, at_ns); });
-  }
+  Status ExpireSilence(int64_t id, int64_t at_ns) override { return alerts_.ExpireSilence(id, at_ns); }
 
  private:
   std::unique_ptr<Store> store_;
-  AlertStore alerts_;
+  // No transaction is held here, so each write commits on its own.
+  CommittingAlertStore alerts_;
 };
 
 class RemoteAlerts : public AlertBackend {
@@ -109,15 +96,9 @@ class RemoteAlerts : public AlertBackend {
     if (!targets.exec.empty()) {
       return Status::InvalidArgument("--exec runs a command on this machine, so it needs the local store, not --server");
     }
-    std::string body = "{\"rules\":" + rules_text + ",\"at\":\"" + FormatUnixSeconds(options.at_ns) +
-                       "\",\"repeat_interval_ns\":" + std::to_string(options.repeat_interval_ns) + ",\"external_url\":";
-    AppendJsonString(body, options.external_url);
-    body += ",\"alertmanager\":";
-    AppendJsonString(body, targets.alertmanager);
-    body += ",\"webhook\":";
-    AppendJsonString(body, targets.webhook);
-    body += '}';
-    Result<std::string> answer = Call("POST", "/v1/alerts/check", body);
+    const AlertCheckRequest request{rules_text,           options.at_ns,        options.repeat_interval_ns,
+                                    options.external_url, targets.alertmanager, targets.webhook};
+    Result<std::string> answer = Call("POST", "/v1/alerts/check", AlertCheckRequestJson(request));
     if (!answer.ok()) return answer.status();
     return Decoded(ParseAlertCheckReport(*answer));
   }

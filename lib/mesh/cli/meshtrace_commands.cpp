@@ -29,6 +29,7 @@
 #include "mesh/telemetry/log_format.h"
 #include "mesh/telemetry/otlp.h"
 #include "mesh/telemetry/span_stats.h"
+#include "mesh/telemetry/trace_api.h"
 #include "mesh/telemetry/trace_tree.h"
 #include "mesh/telemetry/zipkin.h"
 
@@ -136,36 +137,12 @@ class RemoteTraces : public TraceBackend {
 
   Result<std::vector<TraceSummary>> ListTraces(const TraceFilter& f, size_t limit) override {
     std::string q = "/v1/traces?limit=" + std::to_string(limit);
-    if (!f.service.empty()) q += "&service=" + UrlEncode(f.service);
-    if (!f.operation.empty()) q += "&operation=" + UrlEncode(f.operation);
-    if (f.min_duration_ns) q += "&min_duration=" + std::to_string(*f.min_duration_ns) + "ns";
-    if (f.max_duration_ns) q += "&max_duration=" + std::to_string(*f.max_duration_ns) + "ns";
-    if (f.errors_only) q += "&errors=true";
-    if (f.since_ns) q += "&since=" + FormatUnixSeconds(*f.since_ns);
-    if (f.until_ns) q += "&until=" + FormatUnixSeconds(*f.until_ns);
+    for (const auto& [key, value] : TraceFilterToQuery(f)) q += "&" + key + "=" + UrlEncode(value);
     Result<std::string> body = Get(q);
     if (!body.ok()) return body.status();
-    Result<Json::Value> doc = ParseJson(*body);
-    if (!doc.ok() || !doc->isObject() || !(*doc)["traces"].isArray()) {
-      return Unexpected(Status::InvalidArgument("no traces array"));
-    }
-    std::vector<TraceSummary> out;
-    for (const Json::Value& v : (*doc)["traces"]) {
-      if (!v.isObject() || !v["trace_id"].isString() || !v["services"].isArray()) {
-        return Unexpected(Status::InvalidArgument("malformed trace summary"));
-      }
-      TraceSummary t;
-      t.trace_id = v["trace_id"].asString();
-      t.start_ns = v["start_ns"].asInt64();
-      t.duration_ns = v["duration_ns"].asInt64();
-      t.root_service = v["root_service"].asString();
-      t.root_name = v["root_name"].asString();
-      t.span_count = v["span_count"].asInt64();
-      for (const Json::Value& s : v["services"]) t.services.push_back(s.asString());
-      t.has_error = v["error"].asBool();
-      out.push_back(std::move(t));
-    }
-    return out;
+    Result<std::vector<TraceSummary>> traces = DecodeTraceList(*body);
+    if (!traces.ok()) return Unexpected(traces.status());
+    return traces;
   }
 
   Status Stats(int64_t since_ns, int64_t until_ns, std::vector<OperationStats>& ops,

@@ -14,6 +14,7 @@
 #include "mesh/controlplane/dashboard.h"
 #include "mesh/controlplane/prometheus_targets.h"
 #include "mesh/http_curl/curl_http_client.h"
+#include "mesh/store/alert_store.h"
 #include "mesh/store/log_store.h"
 #include "mesh/store/metric_store.h"
 #include "mesh/store/registry.h"
@@ -26,6 +27,7 @@
 #include "mesh/telemetry/prometheus_text.h"
 #include "mesh/telemetry/report.h"
 #include "mesh/telemetry/service_instance.h"
+#include "mesh/telemetry/trace_api.h"
 #include "mesh/telemetry/zipkin.h"
 
 namespace mesh {
@@ -415,23 +417,10 @@ HttpResponse ControlPlane::GetTrace(const HttpRequest& r) {
 }
 
 HttpResponse ControlPlane::ListTraces(const HttpRequest& r) {
-  TraceFilter f;
-  f.service = r.Query("service");
-  f.operation = r.Query("operation");
   const int64_t now = clock_.NowNs();
-  for (const char* key : {"min_duration", "max_duration"}) {
-    if (r.Query(key).empty()) continue;
-    Result<int64_t> d = ParseDuration(r.Query(key));
-    if (!d.ok()) return HttpResponse::Error(400, "parameter " + std::string(key) + ": " + d.status().message());
-    (std::string(key) == "min_duration" ? f.min_duration_ns : f.max_duration_ns) = *d;
-  }
-  for (const char* key : {"since", "until"}) {
-    if (r.Query(key).empty()) continue;
-    Result<int64_t> t = ParseTimeSpec(r.Query(key), now);
-    if (!t.ok()) return HttpResponse::Error(400, "parameter " + std::string(key) + ": " + t.status().message());
-    (std::string(key) == "since" ? f.since_ns : f.until_ns) = *t;
-  }
-  f.errors_only = r.Query("errors") == "true" || r.Query("errors") == "1";
+  Result<TraceFilter> filter = TraceFilterFromQuery(r.query, now);
+  if (!filter.ok()) return HttpResponse::Error(400, filter.status().message());
+  TraceFilter& f = *filter;
   // Like Jaeger's default lookback: without since, the last hour (an index range on start
   // time rather than a pass over every span stored).
   if (!f.since_ns) f.since_ns = now - 3600 * kNsPerSecond;
@@ -443,13 +432,7 @@ HttpResponse ControlPlane::ListTraces(const HttpRequest& r) {
   if (!lease.ok()) return StoreError(lease.status());
   Result<std::vector<TraceSummary>> traces = SpanStore(**lease).ListTraces(f, *limit);
   if (!traces.ok()) return StoreError(traces.status());
-  std::string out = "{\"traces\":[";
-  for (size_t i = 0; i < traces->size(); ++i) {
-    if (i) out += ',';
-    AppendJson(out, (*traces)[i]);
-  }
-  out += "]}";
-  return HttpResponse::Json(200, std::move(out));
+  return HttpResponse::Json(200, EncodeTraceList(*traces));
 }
 
 Result<std::pair<int64_t, int64_t>> ControlPlane::WindowParams(const HttpRequest& r) const {
@@ -811,30 +794,15 @@ HttpResponse ControlPlane::GetReport(const HttpRequest& r) {
 // the round meshalert check runs on a file, run here on the store (notifications included, as
 // meshd reaches the receivers), its states committed through the writer.
 HttpResponse ControlPlane::CheckAlerts(const HttpRequest& r) {
-  Result<Json::Value> body = ParseJson(r.body);
-  if (!body.ok()) return HttpResponse::Error(400, body.status().message());
-  if (!body->isObject()) return HttpResponse::Error(400, "expected a JSON object");
-  std::string rules_text;
-  AppendJsonValue(rules_text, (*body)["rules"]);
-  Result<std::vector<AlertRule>> rules = ParseAlertRules(rules_text);
+  Result<AlertCheckRequest> request = ParseAlertCheckRequest(r.body, clock_.NowNs());
+  if (!request.ok()) return HttpResponse::Error(400, request.status().message());
+  Result<std::vector<AlertRule>> rules = ParseAlertRules(request->rules_json);
   if (!rules.ok()) return HttpResponse::Error(400, rules.status().message());
-  AlertCheckOptions options;
-  options.at_ns = clock_.NowNs();
-  if ((*body)["at"].isString()) {
-    Result<int64_t> at = ParseTimeSpec((*body)["at"].asString(), options.at_ns);
-    if (!at.ok()) return HttpResponse::Error(400, "at: " + at.status().message());
-    options.at_ns = *at;
-  }
-  const Json::Value& repeat = (*body)["repeat_interval_ns"];
-  if (!repeat.isNull() && (!repeat.isInt64() || repeat.asInt64() < 0)) {
-    return HttpResponse::Error(400, "repeat_interval_ns must be a non-negative integer");
-  }
-  options.repeat_interval_ns = repeat.isNull() ? 0 : repeat.asInt64();
-  options.external_url = (*body)["external_url"].asString();
+  const AlertCheckOptions options{request->at_ns, request->repeat_interval_ns, request->external_url};
   CurlHttpClient http(10000);
   std::vector<std::unique_ptr<AlertSink>> owned;
   for (const char* key : {"alertmanager", "webhook"}) {
-    const std::string url = (*body)[key].isString() ? (*body)[key].asString() : "";
+    const std::string& url = std::string(key) == "alertmanager" ? request->alertmanager : request->webhook;
     if (url.empty()) continue;
     if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
       return HttpResponse::Error(400, std::string(key) + ": expected an http(s) URL");
@@ -865,9 +833,7 @@ HttpResponse ControlPlane::ListAlerts(const HttpRequest&) {
   if (!lease.ok()) return StoreError(lease.status());
   Result<std::vector<StoredAlert>> alerts = AlertStore(**lease).Load({});
   if (!alerts.ok()) return StoreError(alerts.status());
-  std::string out = "[";
-  for (size_t i = 0; i < alerts->size(); ++i) out += (i ? "," : "") + StoredAlertJson((*alerts)[i]);
-  return HttpResponse::Json(200, out + "]");
+  return HttpResponse::Json(200, StoredAlertsJson(*alerts));
 }
 
 HttpResponse ControlPlane::AlertHistory(const HttpRequest& r) {
@@ -880,9 +846,7 @@ HttpResponse ControlPlane::AlertHistory(const HttpRequest& r) {
   Result<std::vector<AlertEvent>> events =
       AlertStore(**lease).History({window->first, window->second, r.Query("rule"), *limit});
   if (!events.ok()) return StoreError(events.status());
-  std::string out = "[";
-  for (size_t i = 0; i < events->size(); ++i) out += (i ? "," : "") + AlertEventJson((*events)[i]);
-  return HttpResponse::Json(200, out + "]");
+  return HttpResponse::Json(200, AlertEventsJson(*events));
 }
 
 HttpResponse ControlPlane::ListSilences(const HttpRequest& r) {
@@ -896,9 +860,7 @@ HttpResponse ControlPlane::ListSilences(const HttpRequest& r) {
   if (!lease.ok()) return StoreError(lease.status());
   Result<std::vector<Silence>> silences = AlertStore(**lease).Silences(at, r.Query("all") == "true");
   if (!silences.ok()) return StoreError(silences.status());
-  std::string out = "[";
-  for (size_t i = 0; i < silences->size(); ++i) out += (i ? "," : "") + SilenceJson((*silences)[i]);
-  return HttpResponse::Json(200, out + "]");
+  return HttpResponse::Json(200, SilencesJson(*silences));
 }
 
 HttpResponse ControlPlane::AddSilence(const HttpRequest& r) {

@@ -1,6 +1,5 @@
 #include "mesh/store/alert_store.h"
 
-#include "mesh/alerting/alert_rule.h"
 #include "mesh/store/sqlite_db.h"
 
 namespace mesh {
@@ -46,10 +45,6 @@ Result<std::vector<T>> ReadAll(Statement& stmt, Read read) {
 }
 
 }  // namespace
-
-bool Silence::Matches(const std::string& rule_name, const std::string& service_name, int64_t at_ns) const {
-  return at_ns >= starts_ns && at_ns < ends_ns && GlobMatch(rule, rule_name) && GlobMatch(service, service_name);
-}
 
 Result<std::vector<StoredAlert>> AlertStore::Load(const std::vector<std::string>& rules) {
   const std::string select = std::string("SELECT ") + kAlertColumns + " FROM alert_states";
@@ -161,6 +156,38 @@ Status AlertStore::ExpireSilence(int64_t id, int64_t at_ns) {
   if (!ends.ok()) return ends.status();
   if (*ends <= at_ns) return Status::InvalidArgument("silence " + std::to_string(id) + " is already over");
   return ExecQuery(db, {"UPDATE alert_silences SET ends_ns = ? WHERE id = ?", {at_ns, id}});
+}
+
+Result<std::vector<StoredAlert>> CommittingAlertStore::Load(const std::vector<std::string>& rules) {
+  return alerts_.Load(rules);
+}
+
+Status CommittingAlertStore::Save(const std::vector<StoredAlert>& alerts, const std::vector<AlertEvent>& events) {
+  return InWriteTransaction(store_.db(), [&] { return alerts_.Save(alerts, events); });
+}
+
+Result<std::vector<AlertEvent>> CommittingAlertStore::History(const AlertHistoryFilter& filter) {
+  return alerts_.History(filter);
+}
+
+Result<int64_t> CommittingAlertStore::AddSilence(const Silence& silence) {
+  int64_t id = 0;
+  Status s = InWriteTransaction(store_.db(), [&]() -> Status {
+    Result<int64_t> r = alerts_.AddSilence(silence);
+    if (!r.ok()) return r.status();
+    id = *r;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return id;
+}
+
+Result<std::vector<Silence>> CommittingAlertStore::Silences(int64_t at_ns, bool include_expired) {
+  return alerts_.Silences(at_ns, include_expired);
+}
+
+Status CommittingAlertStore::ExpireSilence(int64_t id, int64_t at_ns) {
+  return InWriteTransaction(store_.db(), [&] { return alerts_.ExpireSilence(id, at_ns); });
 }
 
 }  // namespace mesh

@@ -4,8 +4,6 @@
 #include <cctype>
 #include <set>
 
-#include "mesh/base/json_text.h"
-#include "mesh/base/time_format.h"
 #include "mesh/store/sqlite_db.h"
 
 namespace mesh {
@@ -57,24 +55,6 @@ bool IsHexPrefix(const std::string& s) {
 }
 
 }  // namespace
-
-void AppendJson(std::string& out, const TraceSummary& t) {
-  out += "{\"trace_id\":";
-  AppendJsonString(out, t.trace_id);
-  out += ",\"start\":\"" + FormatRfc3339(t.start_ns) + "\",\"start_ns\":" + std::to_string(t.start_ns) +
-         ",\"duration_ns\":" + std::to_string(t.duration_ns) + ",\"root_service\":";
-  AppendJsonString(out, t.root_service);
-  out += ",\"root_name\":";
-  AppendJsonString(out, t.root_name);
-  out += ",\"span_count\":" + std::to_string(t.span_count) + ",\"services\":[";
-  for (size_t k = 0; k < t.services.size(); ++k) {
-    if (k) out += ',';
-    AppendJsonString(out, t.services[k]);
-  }
-  out += "],\"error\":";
-  out += t.has_error ? "true" : "false";
-  out += '}';
-}
 
 SpanStore::SpanStore(Store& store) : store_(store) {}
 SpanStore::~SpanStore() = default;

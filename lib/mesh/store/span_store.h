@@ -6,42 +6,17 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "mesh/store/store.h"
 #include "mesh/telemetry/span.h"
 #include "mesh/telemetry/span_stats.h"
+#include "mesh/telemetry/trace_query.h"
 
 namespace mesh {
 
 class Statement;
-
-struct TraceFilter {
-  std::string service;    // traces with a span of this service
-  std::string operation;  // ... with this span name
-  std::optional<int64_t> min_duration_ns;  // ... lasting at least this long
-  std::optional<int64_t> max_duration_ns;
-  bool errors_only = false;                // traces with an error span
-  std::optional<int64_t> since_ns;
-  std::optional<int64_t> until_ns;
-};
-
-struct TraceSummary {
-  std::string trace_id;
-  int64_t start_ns = 0;
-  int64_t duration_ns = 0;  // first start to last end
-  std::string root_service;
-  std::string root_name;
-  int64_t span_count = 0;
-  std::vector<std::string> services;
-  bool has_error = false;
-};
-
-// Appends {"trace_id","start","start_ns","duration_ns","root_service","root_name",
-// "span_count","services":[...],"error"}: one entry of GET /v1/traces and meshtrace list -o json.
-void AppendJson(std::string& out, const TraceSummary& trace);
 
 class SpanStore {
  public:

@@ -1,4 +1,5 @@
 #include "mesh/alerting/alert_engine.h"
+#include "mesh/store/alert_store.h"
 #include "mesh/store/store_signal_source.h"
 
 #include <gmock/gmock.h>
