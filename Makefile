@@ -24,8 +24,9 @@ build: deps
 	@cmake -S . -B $(BUILD_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DBUILD_TESTING=ON -DMESH_FUZZ=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Every ctest test: unit, integration, interop, reliability, and the fuzz smoke run (label fuzz:
-# each fuzz target on its seed corpus plus 5 s of mutation).
+# Every ctest test: unit, integration, interop, reliability, lint (the layer check and meshproxy's
+# libraries), and the fuzz smoke run (label fuzz: each fuzz target on its seed corpus plus 5 s of
+# mutation).
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(TEST_JOBS) --timeout 300
 

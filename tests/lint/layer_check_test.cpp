@@ -197,6 +197,19 @@ TEST(LayerCheck, ToolIncludesOnlyItsLayerAndWhatItDependsOn) {
           "store"});
 }
 
+TEST(LayerCheck, ToolsMayShareAHeaderOfCmdButNotReachIntoTheLibraryWithIt) {
+  Tree tree;
+  tree.Write("cmd/common.h", "#pragma once\n");
+  tree.Write("cmd/meshy/main.cpp", "#include \"cmd/common.h\"\n#include \"cmd/missing.h\"\n");
+  tree.Write("lib/mesh/base/b.cpp", "#include \"cmd/common.h\"\n");
+  EXPECT_EQ(tree.Check(),
+            (std::vector<std::string>{
+                "cmd/meshy/main.cpp:2: includes \"cmd/missing.h\": write the library's headers as "
+                "\"mesh/<layer>/x.h\"",
+                "lib/mesh/base/b.cpp:1: includes \"cmd/common.h\": write the library's headers as "
+                "\"mesh/<layer>/x.h\""}));
+}
+
 TEST(LayerCheck, ToolWithoutALayerFails) {
   Tree tree;
   tree.Write("cmd/meshq/main.cpp", "int main() {}\n");
