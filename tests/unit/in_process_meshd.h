@@ -1,7 +1,10 @@
 // InProcessMeshd: meshd's real control plane (store, routes) served on 127.0.0.1 and a free
 // port inside the test process, for suites of meshd's clients. Stop() takes it down (to test
 // outages); Restart() serves the same store on the same port again. Options other than the
-// store path (bearer tokens) are meshd's as given.
+// store path (bearer tokens) are meshd's as given, except the retention: suites store data with
+// fixed dates, so unless a test sets one, nothing may age out (as in the integration fixture).
+// meshd reads time from `clock` (fake time for fixtures at fixed dates; it must outlive this).
+// Not thread-safe: one test thread drives it.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -23,8 +26,13 @@ namespace mesh::testing {
 
 class InProcessMeshd {
  public:
-  explicit InProcessMeshd(std::string db_path, ControlPlane::Options options = {}) : options_(std::move(options)) {
+  static constexpr int64_t kLongRetentionNs = 36500LL * 86400 * 1'000'000'000;
+
+  explicit InProcessMeshd(std::string db_path, ControlPlane::Options options = {},
+                          const Clock& clock = SystemClock::Instance())
+      : options_(std::move(options)), clock_(clock) {
     options_.db_path = std::move(db_path);
+    if (options_.retention_ns == ControlPlane::Options{}.retention_ns) options_.retention_ns = kLongRetentionNs;
     Serve("127.0.0.1:0");
   }
   ~InProcessMeshd() { Stop(); }
@@ -57,7 +65,7 @@ class InProcessMeshd {
 
  private:
   void Serve(const std::string& listen) {
-    Result<std::unique_ptr<ControlPlane>> plane = ControlPlane::Open(options_, SystemClock::Instance());
+    Result<std::unique_ptr<ControlPlane>> plane = ControlPlane::Open(options_, clock_);
     ASSERT_TRUE(plane.ok()) << plane.status().message();
     plane_ = std::move(plane).value();
     router_ = std::make_unique<HttpRouter>();
@@ -71,6 +79,7 @@ class InProcessMeshd {
   }
 
   ControlPlane::Options options_;
+  const Clock& clock_;
   std::unique_ptr<ControlPlane> plane_;
   std::unique_ptr<HttpRouter> router_;
   std::unique_ptr<HttpServer> server_;

@@ -141,7 +141,7 @@ TEST_F(MeshstatCommandsTest, ReportPrintsEveryFormat) {
 }
 
 TEST_F(MeshstatCommandsTest, ReportThroughMeshdPrintsTheSameInEveryFormat) {
-  testing::InProcessMeshd meshd(db_);
+  testing::InProcessMeshd meshd(db_, {}, clock_);
   for (const char* format : {"table", "json", "csv", "prom", "markdown"}) {
     const Ran local = Report({.format = format});
     StatReportOptions remote_options{.format = format};
@@ -162,7 +162,7 @@ TEST_F(MeshstatCommandsTest, ReportThroughMeshdPrintsTheSameInEveryFormat) {
 }
 
 TEST_F(MeshstatCommandsTest, MeshdReportRouteAnswersJsonAndRefusesBadParameters) {
-  testing::InProcessMeshd meshd(db_);
+  testing::InProcessMeshd meshd(db_, {}, clock_);
   HttpClientResponse ok =
       meshd.Request("GET", "/v1/report?since=1795604400&until=1795608000&service=api");
   ASSERT_EQ(ok.status, 200) << ok.body;
@@ -278,7 +278,7 @@ TEST_F(MeshstatCommandsTest, TopOnATerminalRedrawsTheScreen) {
 }
 
 TEST_F(MeshstatCommandsTest, TopThroughMeshdPrintsTheSame) {
-  testing::InProcessMeshd meshd(db_);
+  testing::InProcessMeshd meshd(db_, {}, clock_);
   StatTopOptions o{.every = "100ms", .window = "1h", .service = "api", .iterations = 2};
   const Ran local = Top(o);
   o.backend.server = meshd.url();
