@@ -9,7 +9,7 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_JOBS ?= $(shell echo $$(( $(JOBS) * 2 )))
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test install clean asan tsan bench demo soak fuzz fuzz-smoke
+.PHONY: all deps build test install clean asan tsan bench demo soak fuzz fuzz-smoke flaky-check
 
 all: build
 
@@ -65,6 +65,11 @@ demo:
 # A long run (SOAK_SECONDS, default 600) at half capacity, failing on leaks; not part of test.
 soak: build
 	@scripts/soak.sh $(BUILD_DIR)
+
+# The integration, reliability and interop suites FLAKY_RUNS times (default 10) under a CPU load
+# on every core; prints each test's failure count and fails on any (docs/reliability.md).
+flaky-check: build
+	@scripts/flaky-check.sh $(BUILD_DIR)
 
 # Each libFuzzer target for FUZZ_SECONDS (default 60), built with clang into build-fuzz.
 fuzz: deps

@@ -4,9 +4,10 @@
 # make demo and the proxy's streaming test; wrk, nginx and haproxy are bench/proxy_bench.sh's load
 # generator and peers, started on free ports by the script itself: the services the packages may
 # enable are not used. prometheus-alertmanager is the peer of meshalert's interop test, which
-# also starts its own on a free port. clang and libclang-rt-14-dev, which holds libFuzzer, build
+# also starts its own on a port the kernel picks. clang and libclang-rt-14-dev, which holds libFuzzer, build
 # the fuzz targets of make fuzz and make test; llvm's llvm-symbolizer puts file:line in their
-# crash reports. binutils' readelf is the ctest lint.meshproxy_needs's reader of NEEDED entries.)
+# crash reports. binutils' readelf is the ctest lint.meshproxy_needs's reader of NEEDED entries;
+# stress-ng is the CPU load of make flaky-check.)
 # A no-op when everything is present; runs `apt-get update` once, only when it must install.
 set -euo pipefail
 
@@ -25,7 +26,7 @@ packages=(
   libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev zlib1g-dev libmimalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev llvm
-  jq time curl
+  jq time curl stress-ng
   wrk nginx haproxy
   prometheus prometheus-alertmanager chromium ca-certificates
 )

@@ -284,16 +284,20 @@ TEST_F(MeshproxyTest, CallsSpreadOverThreeInstancesAndShiftAwayFromASlowOne) {
 }
 
 TEST_F(MeshproxyTest, TrafficKeepsFlowingWhileMeshdIsDownAndTelemetryResumesAfter) {
-  // A meshd on a fixed port, so that it can come back at the same address.
-  const int port = FreePort();
-  meshd_url_ = "http://127.0.0.1:" + std::to_string(port);
-  const auto start_meshd = [&] {
+  // meshd binds a port of the kernel's choice; while it is away the test holds that port, so
+  // that it can come back at the same address however many suites run alongside.
+  const auto start_meshd = [&](int port) {
     auto p = std::make_unique<Subprocess>(std::vector<std::string>{
         MESHD_BIN, "--listen", "127.0.0.1:" + std::to_string(port), "--db", dir_ + "/outage.db"});
     EXPECT_TRUE(p->WaitForStderr("meshd listening", 10s)) << p->err();
     return p;
   };
-  auto meshd = start_meshd();
+  auto meshd = start_meshd(0);
+  std::smatch bound;
+  const std::string log = meshd->err();
+  ASSERT_TRUE(std::regex_search(log, bound, std::regex("http://127\\.0\\.0\\.1:([0-9]+)"))) << log;
+  const int port = std::stoi(bound[1].str());
+  meshd_url_ = "http://127.0.0.1:" + std::to_string(port);
   Start("payments");
   Instance& caller = Start("caller");
   CurlHttpClient client;
@@ -302,20 +306,40 @@ TEST_F(MeshproxyTest, TrafficKeepsFlowingWhileMeshdIsDownAndTelemetryResumesAfte
     return r.ok() && r->body.find("\"healthy\":true") != std::string::npos;
   };
   for (int i = 0; i < 200 && !registered(); ++i) std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(registered()) << "payments never became healthy in meshd";
   int ok = 0;
   for (int i = 0; i < 100 && ok == 0; ++i) {
     ok += Get(caller.outbound, "/", {{"Host", "payments"}}).status == 200 ? 1 : 0;
     if (ok == 0) std::this_thread::sleep_for(100ms);
   }
   ASSERT_EQ(ok, 1);
+  // The gauge is exposed from the start (0 on a healthy sidecar): what counts is that it grows.
+  const auto failures = [&] {
+    const std::string metrics = Get(caller.admin, "/metrics").body;
+    std::smatch m;
+    const std::regex line("\nmesh_control_plane_failures\\{service=\"caller\"\\} ([0-9.e+]+)\n");
+    return std::regex_search(metrics, m, line) ? std::stod(m[1].str()) : -1.0;
+  };
+  const double failures_before = failures();
+  ASSERT_GE(failures_before, 0) << Get(caller.admin, "/metrics").body;
 
   meshd->Signal(SIGKILL);
   meshd->Wait(5s);
+  test_support::PortHold hold(port);
+  ASSERT_TRUE(hold.held()) << "port " << port << " was taken while meshd was down";
   for (int i = 0; i < 50; ++i) {
     EXPECT_EQ(Get(caller.outbound, "/", {{"Host", "payments"}}).status, 200) << "request " << i;
   }
+  // The sidecar counts the calls to meshd that fail (discovery refreshes every 2 s).
+  double failures_during = failures_before;
+  for (int i = 0; i < 100 && failures_during <= failures_before; ++i) {
+    std::this_thread::sleep_for(100ms);
+    failures_during = failures();
+  }
+  EXPECT_GT(failures_during, failures_before) << "mesh_control_plane_failures did not grow while meshd was down";
   // A traced request while meshd is away is lost to telemetry; one after it comes back is not.
-  meshd = start_meshd();
+  meshd = start_meshd(port);
+  hold.Release();
   const std::string trace = "0af7651916cd43dd8448eb211c80319c";
   bool stored = false;
   for (int attempt = 0; attempt < 100 && !stored; ++attempt) {
@@ -325,8 +349,6 @@ TEST_F(MeshproxyTest, TrafficKeepsFlowingWhileMeshdIsDownAndTelemetryResumesAfte
     stored = r.ok() && r->status == 200;
   }
   EXPECT_TRUE(stored) << "spans reach meshd again once it is back";
-  const std::string metrics = Get(caller.admin, "/metrics").body;
-  EXPECT_NE(metrics.find("mesh_control_plane_failures{service=\"caller\"}"), std::string::npos);
 }
 
 // The proxy's peak memory while it streams, from /proc: its RSS high-water mark in KiB.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "alert_fixture.h"
+#include "free_port.h"
 #include "interop_support.h"
 #include "mesh/base/time_format.h"
 #include "mesh/http_server/http_server.h"
@@ -74,7 +75,6 @@ class WebhookReceiver {
 class AlertmanagerServer {
  public:
   AlertmanagerServer(const interop::TempDir& dir, const std::string& webhook) {
-    port_ = interop::FreeLoopbackPort();
     const std::string config =
         "route:\n"
         "  receiver: hook\n"
@@ -88,24 +88,27 @@ class AlertmanagerServer {
         "      - url: '" + webhook + "'\n"
         "        send_resolved: true\n";
     EXPECT_TRUE(interop::WriteFile(dir.File("alertmanager.yml"), config));
-    url_ = "http://127.0.0.1:" + std::to_string(port_);
+    // Port 0, read back from the log: no other suite can take the port between pick and bind.
     process_ = std::make_unique<Subprocess>(std::vector<std::string>{
         ALERTMANAGER_BIN, "--config.file=" + dir.File("alertmanager.yml"), "--storage.path=" + dir.File("am"),
-        "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--cluster.listen-address=",
-        "--log.level=warn"});
+        "--web.listen-address=127.0.0.1:0", "--cluster.listen-address=", "--log.level=info"});
   }
   ~AlertmanagerServer() {
     process_->Signal(SIGTERM);
     process_->Wait(20s);
   }
+  // Reads the bound port from the log, then polls /-/ready; url() is empty until then.
   bool WaitReady(std::chrono::milliseconds timeout) {
-    return process_->started() && PollUntil(timeout, [&] { return Get(url_ + "/-/ready").status == 200; });
+    if (!process_->started()) return false;
+    const int port = interop::ListeningPort(*process_, timeout);
+    if (port == 0) return false;
+    url_ = "http://127.0.0.1:" + std::to_string(port);
+    return PollUntil(timeout, [&] { return Get(url_ + "/-/ready").status == 200; });
   }
   const std::string& url() const { return url_; }
   std::string err() { return process_->err(); }
 
  private:
-  int port_ = 0;
   std::string url_;
   std::unique_ptr<Subprocess> process_;
 };
@@ -194,8 +197,11 @@ TEST_F(AlertmanagerInterop, ARefusedNotificationIsRetriedOnTheNextRun) {
   const int64_t now = SystemClock::Instance().NowNs();
   const int64_t t0 = now - 300 * kSecond;
   Traffic(t0, now, 0.2);
-  // Nothing listens here yet: the run reports the failure and keeps the notification owed.
-  const std::string nowhere = "http://127.0.0.1:" + std::to_string(interop::FreeLoopbackPort());
+  // Nothing listens here: the run reports the failure and keeps the notification owed. The port
+  // stays held (bound, not listening) so that no other suite's server answers on it.
+  test_support::PortHold hold(0);
+  ASSERT_TRUE(hold.held());
+  const std::string nowhere = "http://127.0.0.1:" + std::to_string(hold.port());
   ASSERT_EQ(Check(t0 + 60 * kSecond, nowhere).exit_code, 0);
   RunResult failed = Check(t0 + 120 * kSecond, nowhere);
   EXPECT_EQ(failed.exit_code, 2);

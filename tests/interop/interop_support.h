@@ -1,7 +1,8 @@
 // Helpers for the interop suites, which run meshd against real third-party peers (Prometheus,
 // promtool, the OpenTelemetry JS SDK under node, headless Chromium): a temporary directory that
-// removes itself, a free loopback port, plain HTTP GETs, JSON parsing, a deadline-bound poll,
-// a check that a peer's binary is installed, and a Prometheus server. Not thread-safe.
+// removes itself, plain HTTP GETs, JSON parsing, a deadline-bound poll, a check that a peer's
+// binary is installed, the port a Prometheus-project server bound, and a Prometheus server.
+// Not thread-safe.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,17 +10,18 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <system_error>
 #include <thread>
 
-#include "free_port.h"
 #include "mesh/http/http_client.h"
 #include "mesh/http/http_message.h"
 #include "mesh/http_curl/curl_http_client.h"
@@ -53,9 +55,18 @@ class TempDir {
   std::string path_;
 };
 
-// A port that was free on 127.0.0.1 a moment ago, for peers that cannot report the port they
-// bound themselves (Prometheus); 0 when no socket is available.
-inline int FreeLoopbackPort() { return test_support::FreePort(); }
+// The port that a server of the Prometheus project (Prometheus, Alertmanager) started with
+// --web.listen-address=127.0.0.1:0 and --log.level=info bound, from its `msg="Listening on"`
+// log line; 0 when the line does not come within `timeout`. Binding port 0 leaves no window in
+// which another suite could take the port first. Go's logger writes a line in one write(), so
+// the line is whole once its start is seen.
+inline int ListeningPort(test_support::Subprocess& process, std::chrono::milliseconds timeout) {
+  if (!process.WaitForStderr("msg=\"Listening on\" address=127.0.0.1:", timeout)) return 0;
+  const std::string err = process.err();
+  std::smatch m;
+  if (!std::regex_search(err, m, std::regex(R"(msg="Listening on" address=127\.0\.0\.1:([0-9]+))"))) return 0;
+  return std::stoi(m[1].str());
+}
 
 // One HTTP request; a transport failure comes back as status 0 with the reason as the body, so
 // that a poll can keep trying while the peer is still starting.
@@ -142,25 +153,31 @@ inline Json::Value QueryPrometheus(const std::string& prometheus, const std::str
   return body["data"]["result"];
 }
 
-// A Prometheus server (`binary`, the path CMake found) on a free loopback port, running
-// `config` (written to prometheus.yml in `dir`, so relative rule_files resolve there) with its
-// TSDB in `dir`. Stopped with SIGTERM by the test, or killed by pid when the test ends early.
+// A Prometheus server (`binary`, the path CMake found) on a loopback port of the kernel's choice,
+// running `config` (written to prometheus.yml in `dir`, so relative rule_files resolve there)
+// with its TSDB in `dir`. Stopped with SIGTERM by the test, or killed by pid when the test ends
+// early.
 class PrometheusServer {
  public:
   PrometheusServer(const TempDir& dir, const std::string& config, const std::string& binary) {
-    port_ = FreeLoopbackPort();
     EXPECT_TRUE(WriteFile(dir.File("prometheus.yml"), config));
-    url_ = "http://127.0.0.1:" + std::to_string(port_);
     process_ = std::make_unique<test_support::Subprocess>(std::vector<std::string>{
         binary, "--config.file=" + dir.File("prometheus.yml"),
-        "--storage.tsdb.path=" + dir.File("tsdb"),
-        "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=warn"});
+        "--storage.tsdb.path=" + dir.File("tsdb"), "--web.listen-address=127.0.0.1:0",
+        "--log.level=info"});
   }
 
-  // Polls /-/ready; false when Prometheus did not come up within `timeout`.
+  // Reads the port Prometheus bound from its log, then polls /-/ready; false when Prometheus
+  // did not come up within `timeout`. url() is empty until the port is known.
   bool WaitReady(std::chrono::milliseconds timeout) {
-    return process_->started() &&
-           PollUntil(timeout, [&] { return Get(url_ + "/-/ready").status == 200; });
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (!process_->started()) return false;
+    const int port = ListeningPort(*process_, timeout);
+    if (port == 0) return false;
+    url_ = "http://127.0.0.1:" + std::to_string(port);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    return PollUntil(std::max(left, std::chrono::milliseconds(0)),
+                     [&] { return Get(url_ + "/-/ready").status == 200; });
   }
 
   const std::string& url() const { return url_; }
@@ -170,7 +187,6 @@ class PrometheusServer {
   }
 
  private:
-  int port_ = 0;
   std::string url_;
   std::unique_ptr<test_support::Subprocess> process_;
 };

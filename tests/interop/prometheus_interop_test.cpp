@@ -276,10 +276,11 @@ TEST(PromtoolOnMeshproxy, FindsNoFormatErrorInTheSidecarsExposition) {
   for (int i = 0; i < 3; ++i) ASSERT_EQ(client.Send("GET", in[1].str() + "/", "", {})->status, 200);
   ASSERT_EQ(client.Send("GET", outbound[1].str() + "/", "", {{"Host", "nobody"}})->status, 503);
   std::string exposition;
-  PollUntil(10s, [&] {
-    exposition = client.Send("GET", admin[1].str() + "/metrics", "", {})->body;
+  ASSERT_TRUE(PollUntil(10s, [&] {
+    Result<HttpClientResponse> r = client.Send("GET", admin[1].str() + "/metrics", "", {});
+    exposition = r.ok() ? r->body : "";
     return exposition.find("code=\"503\"") != std::string::npos;
-  });
+  })) << "no 503 in the sidecar's exposition after 10 s:\n" << exposition;
   ASSERT_NE(exposition.find("mesh_requests_total{code=\"200\",direction=\"inbound\",service=\"shop\"} 3"),
             std::string::npos) << exposition;
   const RunResult r = RunProcess({PROMTOOL_BIN, "check", "metrics"}, exposition);

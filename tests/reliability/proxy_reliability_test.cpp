@@ -400,6 +400,9 @@ TEST(ProxyReliability, ControlPlaneOutageLosesNoRequestsAndTelemetryResumes) {
   const auto outage_start = Clock::now();
   const test_support::RunResult stopped = meshd->Stop();
   EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  // Nobody else may bind meshd's port while it is away: it comes back at the same address.
+  test_support::PortHold hold(std::stoi(meshd_port));
+  ASSERT_TRUE(hold.held()) << "port " << meshd_port << " was taken while meshd was down";
   const int64_t sent_when_stopped = traffic.sent();
   std::this_thread::sleep_for(kOutage);
   const int64_t sent_during_outage = traffic.sent() - sent_when_stopped;
@@ -412,6 +415,7 @@ TEST(ProxyReliability, ControlPlaneOutageLosesNoRequestsAndTelemetryResumes) {
   auto restarted = std::make_unique<Subprocess>(
       std::vector<std::string>{MESHD_BIN, "--listen", "127.0.0.1:" + meshd_port, "--db", db});
   ASSERT_TRUE(restarted->WaitForStderr("meshd listening", 10s)) << restarted->err();
+  hold.Release();
   const auto back_at = Clock::now();
   CurlHttpClient control(2000);
   const auto stored = [&](int64_t n) {

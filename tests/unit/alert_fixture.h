@@ -1,5 +1,7 @@
 // What the alerting suites share: a fresh store, and pushes of the metrics and logs that
-// services send, at chosen times (cumulative counters, as meshproxy pushes them).
+// services send, at chosen times (cumulative counters, as meshproxy pushes them). The times are
+// fixed (kT0, 2025-11-25) and past any retention by the real clock: a meshd serving this store
+// gets a fake clock near kT0 (InProcessMeshd also keeps data 100 years unless told otherwise).
 #pragma once
 
 #include <gtest/gtest.h>

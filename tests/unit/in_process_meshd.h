@@ -1,7 +1,11 @@
 // InProcessMeshd: meshd's real control plane (store, routes) served on 127.0.0.1 and a free
 // port inside the test process, for suites of meshd's clients. Stop() takes it down (to test
-// outages); Restart() serves the same store on the same port again. Options other than the
-// store path (bearer tokens) are meshd's as given.
+// outages); Restart() serves the same store on the same port again, which is held meanwhile
+// (bound, not listening: clients are refused) so that no other test process can take it. Options other than the
+// store path (bearer tokens) are meshd's as given, except the retention: suites store data with
+// fixed dates, so unless a test sets one, nothing may age out (as in the integration fixture).
+// meshd reads time from `clock` (fake time for fixtures at fixed dates; it must outlive this).
+// Not thread-safe: one test thread drives it.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "../integration/free_port.h"
 #include "mesh/base/clock.h"
 #include "mesh/controlplane/control_plane.h"
 #include "mesh/http/http_client.h"
@@ -23,22 +28,29 @@ namespace mesh::testing {
 
 class InProcessMeshd {
  public:
-  explicit InProcessMeshd(std::string db_path, ControlPlane::Options options = {}) : options_(std::move(options)) {
+  static constexpr int64_t kLongRetentionNs = 36500LL * 86400 * 1'000'000'000;
+
+  explicit InProcessMeshd(std::string db_path, ControlPlane::Options options = {},
+                          const Clock& clock = SystemClock::Instance())
+      : options_(std::move(options)), clock_(clock) {
     options_.db_path = std::move(db_path);
+    if (options_.retention_ns == ControlPlane::Options{}.retention_ns) options_.retention_ns = kLongRetentionNs;
     Serve("127.0.0.1:0");
   }
-  ~InProcessMeshd() { Stop(); }
+  ~InProcessMeshd() { TakeDown(); }
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
 
   void Stop() {
-    server_.reset();
-    if (plane_) plane_->Stop();
-    plane_.reset();
-    router_.reset();
+    TakeDown();
+    hold_ = std::make_unique<test_support::PortHold>(port_);
+    EXPECT_TRUE(hold_->held()) << "port " << port_ << " was taken as meshd stopped";
   }
-  void Restart() { Serve("127.0.0.1:" + std::to_string(port_)); }
+  void Restart() {
+    Serve("127.0.0.1:" + std::to_string(port_));
+    hold_.reset();
+  }
 
   HttpClientResponse Request(const std::string& method, const std::string& path,
                              const std::string& body = "",
@@ -56,8 +68,15 @@ class InProcessMeshd {
   std::vector<HttpRoute> Routes() const { return router_->Routes(); }
 
  private:
+  void TakeDown() {
+    server_.reset();
+    if (plane_) plane_->Stop();
+    plane_.reset();
+    router_.reset();
+  }
+
   void Serve(const std::string& listen) {
-    Result<std::unique_ptr<ControlPlane>> plane = ControlPlane::Open(options_, SystemClock::Instance());
+    Result<std::unique_ptr<ControlPlane>> plane = ControlPlane::Open(options_, clock_);
     ASSERT_TRUE(plane.ok()) << plane.status().message();
     plane_ = std::move(plane).value();
     router_ = std::make_unique<HttpRouter>();
@@ -71,9 +90,11 @@ class InProcessMeshd {
   }
 
   ControlPlane::Options options_;
+  const Clock& clock_;
   std::unique_ptr<ControlPlane> plane_;
   std::unique_ptr<HttpRouter> router_;
   std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<test_support::PortHold> hold_;  // while stopped
   int port_ = 0;
 };
 

@@ -12,6 +12,8 @@
 //          comma and a pipe
 //   worker one failed 2 s span, no metrics
 //   ghost  a span and an error log before the window only: not reported
+// The dates are fixed, and past any retention by the real clock: a meshd serving the fixture
+// gets the test's fake clock (InProcessMeshd also keeps data 100 years unless told otherwise).
 // Not thread-safe.
 #pragma once
 

@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include "mesh/base/json_tape.h"
+
 namespace mesh {
 namespace {
 
@@ -84,16 +86,55 @@ TEST(JsonScan, EveryTruncationIsRejectedWithoutCrashing) {
   }
 }
 
-TEST(JsonScan, RandomBytesNeverCrash) {
+// The documented outcome for any input: InvalidArgument naming a column, or the members of one
+// object. JsonTape validates the same grammar independently (with the same nesting limit), so
+// the two must agree on every input, and on the members of what both accept.
+void ExpectTheSameVerdictAsJsonTape(const std::string& text, int* accepted) {
+  std::vector<JsonMember> m;
+  const Status s = ScanJsonObject(text, m);
+  JsonTape tape;
+  const bool tape_object = tape.Parse(text).ok() && tape.node(tape.root()).kind == JsonKind::kObject;
+  ASSERT_EQ(s.ok(), tape_object) << "'" << text << "': " << s.message();
+  if (!s.ok()) {
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << text;
+    EXPECT_NE(s.message().find("column "), std::string::npos) << text << ": " << s.message();
+    return;
+  }
+  ++*accepted;
+  size_t i = 0;
+  tape.ForEachChild(tape.root(), [&](uint32_t c) {
+    ASSERT_LT(i, m.size()) << text;
+    EXPECT_EQ(m[i].key, tape.node(c).key) << text;
+    EXPECT_EQ(m[i].value, tape.node(c).raw) << text;
+    EXPECT_EQ(m[i].kind, tape.node(c).kind) << text;
+    ++i;
+  });
+  EXPECT_EQ(i, m.size()) << text;
+}
+
+TEST(JsonScan, RandomBytesGetTheSameVerdictAsJsonTape) {
   std::mt19937 rng(42);
   const std::string alphabet = "{}[]\":,\\ntrufalse0123456789.-eE \t";
-  std::vector<JsonMember> m;
+  int accepted = 0;
   for (int i = 0; i < 20000; ++i) {
     std::string s;
     const int len = static_cast<int>(rng() % 40);
     for (int k = 0; k < len; ++k) s += alphabet[rng() % alphabet.size()];
-    (void)ScanJsonObject(s, m);
+    ASSERT_NO_FATAL_FAILURE(ExpectTheSameVerdictAsJsonTape(s, &accepted));
   }
+}
+
+TEST(JsonScan, EveryOneByteMutationGetsTheSameVerdictAsJsonTape) {
+  const std::string text = R"({"a":[1,{"b":"c\"d"},true,null],"e":-0.5e+2,"f":{"g":[]},"h":"\u00e9"})";
+  int accepted = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    for (const char c : std::string(R"({}[]",:\0 x1e.-)", 15)) {
+      std::string mutated = text;
+      mutated[i] = c;
+      ASSERT_NO_FATAL_FAILURE(ExpectTheSameVerdictAsJsonTape(mutated, &accepted));
+    }
+  }
+  EXPECT_GT(accepted, 0);  // some mutations stay valid (a digit for a digit, a space for a space)
 }
 
 TEST(JsonScan, UnescapeDecodesSurrogatePairsAndReplacesNul) {

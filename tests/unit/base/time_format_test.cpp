@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <limits>
@@ -137,15 +138,26 @@ TEST(ParseDuration, EveryTruncationOfAValidDurationParsesOrFailsCleanly) {
   }
 }
 
-TEST(ParseDuration, RandomBytesNeverCrash) {
+// Each input gets the documented outcome: InvalidArgument, or a length that the same text means
+// as a --since (that long before now) and that reads back exactly in nanoseconds.
+TEST(ParseDuration, RandomBytesAreRejectedOrMeanTheSameEverywhere) {
   testing::Garbage garbage(1, "0123456789.smhdwnu\xC2\xB5");
+  int accepted = 0;
   for (int i = 0; i < 20000; ++i) {
     const std::string text = garbage.Next(24);
     Result<int64_t> r = ParseDuration(text);
-    if (r.ok()) {
-      EXPECT_GE(*r, 0) << text;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << text;
+      continue;
     }
+    ++accepted;
+    EXPECT_GE(*r, 0) << text;
+    EXPECT_EQ(DurationOrDie(std::to_string(*r) + "ns"), *r) << text;
+    Result<int64_t> since = ParseTimeSpec(text, kNov25);
+    ASSERT_TRUE(since.ok()) << text;
+    EXPECT_EQ(*since, kNov25 - *r) << text;
   }
+  EXPECT_GT(accepted, 0);
 }
 
 // ---- ParseRfc3339 ----------------------------------------------------------------------------
@@ -263,26 +275,36 @@ TEST(ParseRfc3339, EveryTruncationFailsCleanly) {
 
 TEST(ParseRfc3339, RandomBytesNeverCrash) {
   testing::Garbage garbage(2, "0123456789-:T.Z+ ");
-  for (int i = 0; i < 20000; ++i) {
-    const std::string text = garbage.Next(40);
+  // Whatever parses is a time FormatRfc3339 can print and ParseRfc3339 read back; the rest
+  // is InvalidArgument.
+  const auto expect_rejected_or_round_trip = [](const std::string& text) {
     Result<int64_t> r = ParseRfc3339(text);
-    // Whatever parses is a time FormatRfc3339 can print and ParseRfc3339 read back.
-    if (r.ok()) {
-      EXPECT_EQ(*ParseRfc3339(FormatRfc3339(*r)), *r) << text;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << text;
+      return false;
     }
-  }
+    Result<int64_t> back = ParseRfc3339(FormatRfc3339(*r));
+    EXPECT_TRUE(back.ok()) << text << " -> " << FormatRfc3339(*r);
+    if (back.ok()) {
+      EXPECT_EQ(*back, *r) << text;
+    }
+    return true;
+  };
+  for (int i = 0; i < 20000; ++i) expect_rejected_or_round_trip(garbage.Next(40));
   // Mutate one byte of a valid timestamp at every position, to every value.
   const std::string valid = "2024-02-29T23:59:60.999+14:00";
+  int accepted = 0;
   for (size_t pos = 0; pos < valid.size(); ++pos) {
     for (int b = 0; b < 256; ++b) {
       std::string text = valid;
       text[pos] = static_cast<char>(b);
-      Result<int64_t> r = ParseRfc3339(text);
-      if (r.ok()) {
-        EXPECT_GT(*r, 0) << text;
+      if (expect_rejected_or_round_trip(text)) {
+        ++accepted;
+        EXPECT_GT(*ParseRfc3339(text), 0) << text;
       }
     }
   }
+  EXPECT_GT(accepted, 0);  // a digit for a digit, a space for the 'T'
 }
 
 // ---- ParseTimeSpec ---------------------------------------------------------------------------
@@ -333,9 +355,25 @@ TEST(ParseTimeSpec, RejectsGarbageWithAHelpfulMessage) {
   }
 }
 
-TEST(ParseTimeSpec, RandomBytesNeverCrash) {
+// Each input gets the documented outcome: InvalidArgument, or a time that FormatUnixSeconds
+// carries to meshd exactly (times before 1970 travel as "0").
+TEST(ParseTimeSpec, RandomBytesAreRejectedOrTravelExactly) {
   testing::Garbage garbage(3, "0123456789-:T.Z+smhdnow");
-  for (int i = 0; i < 20000; ++i) (void)ParseTimeSpec(garbage.Next(32), kNov25);
+  int accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string text = garbage.Next(32);
+    Result<int64_t> r = ParseTimeSpec(text, kNov25);
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << text;
+      continue;
+    }
+    ++accepted;
+    const std::string wire = FormatUnixSeconds(*r);
+    Result<int64_t> back = ParseTimeSpec(wire, 0);
+    ASSERT_TRUE(back.ok()) << text << " -> " << wire;
+    EXPECT_EQ(*back, std::max<int64_t>(*r, 0)) << text << " -> " << wire;
+  }
+  EXPECT_GT(accepted, 0);
 }
 
 // ---- FormatRfc3339 ---------------------------------------------------------------------------

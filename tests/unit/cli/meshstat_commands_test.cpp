@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -44,6 +45,18 @@ std::string Slurp(std::FILE* f) {
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
   return data;
+}
+
+// Waits until top has taken the terminal on `slave` (no echo, not canonical): the readiness
+// signal, since it installs its stop handlers before it does. False after `timeout`.
+bool WaitUntilRaw(int slave, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    struct termios now {};
+    if (tcgetattr(slave, &now) == 0 && !(now.c_lflag & ICANON) && !(now.c_lflag & ECHO)) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 size_t Count(const std::string& text, const std::string& needle) {
@@ -142,7 +155,7 @@ TEST_F(MeshstatCommandsTest, ReportPrintsEveryFormat) {
 }
 
 TEST_F(MeshstatCommandsTest, ReportThroughMeshdPrintsTheSameInEveryFormat) {
-  testing::InProcessMeshd meshd(db_);
+  testing::InProcessMeshd meshd(db_, {}, clock_);
   for (const char* format : {"table", "json", "csv", "prom", "markdown"}) {
     const Ran local = Report({.format = format});
     StatReportOptions remote_options{.format = format};
@@ -163,7 +176,7 @@ TEST_F(MeshstatCommandsTest, ReportThroughMeshdPrintsTheSameInEveryFormat) {
 }
 
 TEST_F(MeshstatCommandsTest, MeshdReportRouteAnswersJsonAndRefusesBadParameters) {
-  testing::InProcessMeshd meshd(db_);
+  testing::InProcessMeshd meshd(db_, {}, clock_);
   HttpClientResponse ok =
       meshd.Request("GET", "/v1/report?since=1795604400&until=1795608000&service=api");
   ASSERT_EQ(ok.status, 200) << ok.body;
@@ -264,8 +277,11 @@ TEST_F(MeshstatCommandsTest, TopPrintsOnePlainTablePerRefreshWhenNotATerminal) {
   EXPECT_EQ(r.out, table + "\n" + table + "\n" + table);
 }
 
+// The q waits in stdin from the start. A refresh long enough that the first one cannot outlast
+// it under load (top reads keys only until the next refresh is due), and a second iteration as
+// the bound should q be ignored: two screens then, not a hang.
 TEST_F(MeshstatCommandsTest, TopQuitsOnQ) {
-  const Ran r = Top({.every = "100ms", .window = "1h"}, "q");
+  const Ran r = Top({.every = "5s", .window = "1h", .iterations = 2}, "q");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Count(r.out, "services 2026-"), 1u) << r.out;
 }
@@ -279,7 +295,7 @@ TEST_F(MeshstatCommandsTest, TopOnATerminalRedrawsTheScreen) {
 }
 
 TEST_F(MeshstatCommandsTest, TopThroughMeshdPrintsTheSame) {
-  testing::InProcessMeshd meshd(db_);
+  testing::InProcessMeshd meshd(db_, {}, clock_);
   StatTopOptions o{.every = "100ms", .window = "1h", .service = "api", .iterations = 2};
   const Ran local = Top(o);
   o.backend.server = meshd.url();
@@ -320,11 +336,13 @@ TEST_F(MeshstatCommandsTest, TopRestoresTheTerminalOnSignals) {
     io.getenv = [](const char*) -> const char* { return nullptr; };
     std::atomic<bool> raw_while_running{false};
     std::thread poke([&] {
-      std::this_thread::sleep_for(300ms);
-      struct termios during {};
-      tcgetattr(slave, &during);
-      raw_while_running = !(during.c_lflag & ICANON) && !(during.c_lflag & ECHO);
-      kill(getpid(), sig);
+      raw_while_running = WaitUntilRaw(slave, 10s);
+      // Not ready: the handler may be missing, so end top with a key rather than the signal.
+      if (raw_while_running) {
+        kill(getpid(), sig);
+      } else {
+        (void)!write(master, "q\n", 2);
+      }
     });
     StatTopOptions o{.every = "100ms", .window = "1h"};
     o.backend.db = db_;
@@ -356,16 +374,25 @@ TEST_F(MeshstatCommandsTest, TopQuitsOnQTypedAtTheTerminal) {
   io.out = out;
   io.clock = &clock_;
   io.getenv = [](const char*) -> const char* { return nullptr; };
+  // A refresh every hour: top ends at once only because it reads the key while it waits. The
+  // typist waits for the raw terminal, since a key typed before it would sit in the line buffer.
+  std::atomic<bool> ready{false};
   std::thread typist([&] {
-    std::this_thread::sleep_for(250ms);
-    ASSERT_EQ(write(master, "q", 1), 1);  // no newline: the terminal is not canonical
+    ready = WaitUntilRaw(slave, 10s);
+    // no newline when ready: the terminal is not canonical
+    (void)!write(master, ready ? "q" : "q\n", ready ? 1 : 2);
   });
-  StatTopOptions o{.every = "1s", .window = "1h"};
+  StatTopOptions o{.every = "1h", .window = "1h"};
   o.backend.db = db_;
-  const auto started = std::chrono::steady_clock::now();
-  EXPECT_EQ(RunStatTop(o, io), 0);
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 900ms);
+  std::future<int> code = std::async(std::launch::async, [&] { return RunStatTop(o, io); });
   typist.join();
+  EXPECT_TRUE(ready) << "top never took the terminal";
+  // A generous bound: the claim is "before the next refresh, an hour away", not a latency.
+  if (code.wait_for(60s) != std::future_status::ready) {
+    ADD_FAILURE() << "q did not end top";
+    kill(getpid(), SIGINT);  // its handler ends the refresh loop
+  }
+  EXPECT_EQ(code.get(), 0);
   EXPECT_EQ(Count(Slurp(out), "services 2026-"), 1u);
   std::fclose(in);
   std::fclose(out);

@@ -524,10 +524,10 @@ class Proxy {
 
   // The first n completion records, once there are n (empty after 5 s without).
   std::vector<ProxiedRequest> Records(size_t n) {
-    WaitFor([&] {
+    EXPECT_TRUE(WaitFor([&] {
       std::lock_guard<std::mutex> lock(mu_);
       return records_.size() >= n;
-    });
+    })) << "fewer than " << n << " completion records after 5 s";
     std::lock_guard<std::mutex> lock(mu_);
     return records_.size() >= n ? records_ : std::vector<ProxiedRequest>();
   }

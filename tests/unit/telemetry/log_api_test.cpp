@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -156,10 +157,40 @@ TEST(LogFilterFromQuery, BadMaxCursorIsInvalidArgument) {
   }
 }
 
-TEST(LogFilterFromQuery, GarbageQueriesNeverCrash) {
+bool SameFilter(const LogFilter& a, const LogFilter& b) {
+  return a.services == b.services && a.min_level == b.min_level && a.since_ns == b.since_ns &&
+         a.until_ns == b.until_ns && a.trace_id == b.trace_id && a.grep == b.grep &&
+         a.max_cursor == b.max_cursor;
+}
+
+// Each garbage query gets the documented outcome: InvalidArgument naming the bad parameter, or
+// a filter that LogFilterToQuery carries to meshd unchanged (times before 1970 travel as 0).
+TEST(LogFilterFromQuery, GarbageQueriesAreRejectedByNameOrRoundTrip) {
   testing::Garbage garbage(
       17, "service=level&since=until&trace_id=grep&max_cursor=%,0123456789.abcdefmhs");
-  for (int i = 0; i < 3000; ++i) LogFilterFromQuery(ParseQueryString(garbage.Next(80)), kNow);
+  int accepted = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string query = garbage.Next(80);
+    Result<LogFilter> f = LogFilterFromQuery(ParseQueryString(query), kNow);
+    if (!f.ok()) {
+      EXPECT_EQ(f.status().code(), Status::Code::kInvalidArgument) << query;
+      EXPECT_THAT(f.status().message(),
+                  ::testing::AnyOf(HasSubstr("level"), HasSubstr("since"), HasSubstr("until"),
+                                   HasSubstr("trace_id"), HasSubstr("max_cursor")))
+          << query;
+      continue;
+    }
+    ++accepted;
+    LogFilter expected = *f;
+    for (std::optional<int64_t>* t : {&expected.since_ns, &expected.until_ns}) {
+      if (*t && **t < 0) *t = 0;
+    }
+    const std::string wire = LogFilterToQuery(*f);
+    Result<LogFilter> back = LogFilterFromQuery(ParseQueryString(wire), kNow);
+    ASSERT_TRUE(back.ok()) << query << " -> " << wire << ": " << back.status().message();
+    EXPECT_TRUE(SameFilter(*back, expected)) << query << " -> " << wire;
+  }
+  EXPECT_GT(accepted, 0);
 }
 
 // ---- pages --------------------------------------------------------------------------------
@@ -244,13 +275,25 @@ TEST(LogPage, DecodeRejectsWhatIsNotAPage) {
               HasSubstr("has no record"));
 }
 
-TEST(LogPage, TruncationsAndGarbageNeverCrash) {
+TEST(LogPage, TruncationsAreRejectedAndGarbageIsRejectedOrRoundTrips) {
   const std::string encoded = EncodeLogPage(SampleRecords(), 99);
   for (size_t len = 0; len < encoded.size(); ++len) {
     EXPECT_FALSE(DecodeLogPage(encoded.substr(0, len)).ok()) << len;
   }
+  // Garbage: an InvalidArgument, or a page that encodes back to what it decodes from.
   testing::Garbage garbage(23, R"({}[]":,cursorrecordlevel0123456789)");
-  for (int i = 0; i < 3000; ++i) DecodeLogPage(garbage.Next(64));
+  for (int i = 0; i < 3000; ++i) {
+    const std::string json = garbage.Next(64);
+    Result<LogPage> page = DecodeLogPage(json);
+    if (!page.ok()) {
+      EXPECT_EQ(page.status().code(), Status::Code::kInvalidArgument) << json;
+      continue;
+    }
+    const std::string again = EncodeLogPage(page->records, page->cursor);
+    Result<LogPage> back = DecodeLogPage(again);
+    ASSERT_TRUE(back.ok()) << json << " -> " << again;
+    EXPECT_EQ(EncodeLogPage(back->records, back->cursor), again) << json;
+  }
 }
 
 TEST(LevelCounts, EncodeThenDecodeKeepsEveryCount) {
@@ -295,9 +338,31 @@ TEST(LevelCounts, DecodeRejectsMalformedEntriesWithoutThrowing) {
   }
 }
 
-TEST(LevelCounts, GarbageNeverCrashes) {
+// Garbage from the network: an InvalidArgument, or counts that encode back to what they
+// decode from.
+TEST(LevelCounts, GarbageIsRejectedOrRoundTrips) {
   testing::Garbage garbage(29, R"({}[]":,statsservicelevelcount0123456789INFO)");
-  for (int i = 0; i < 3000; ++i) DecodeLevelCounts(garbage.Next(64));
+  for (int i = 0; i < 3000; ++i) {
+    const std::string json = garbage.Next(64);
+    Result<std::vector<LevelCount>> counts = DecodeLevelCounts(json);
+    if (!counts.ok()) {
+      EXPECT_EQ(counts.status().code(), Status::Code::kInvalidArgument) << json;
+      continue;
+    }
+    const std::string again = EncodeLevelCounts(*counts);
+    Result<std::vector<LevelCount>> back = DecodeLevelCounts(again);
+    ASSERT_TRUE(back.ok()) << json << " -> " << again;
+    EXPECT_EQ(EncodeLevelCounts(*back), again) << json;
+  }
+  // The round trip is checked on answers that decode, not only on the rare garbage that does.
+  for (const char* json : {R"({"stats":[{"service":"a","level":"INFO","count":0}]})",
+                           R"({"stats":[{"count":7,"level":"fatal","service":"\u00e9"}],"x":1})"}) {
+    Result<std::vector<LevelCount>> counts = DecodeLevelCounts(json);
+    ASSERT_TRUE(counts.ok()) << json << ": " << counts.status().message();
+    Result<std::vector<LevelCount>> back = DecodeLevelCounts(EncodeLevelCounts(*counts));
+    ASSERT_TRUE(back.ok()) << json;
+    EXPECT_EQ(EncodeLevelCounts(*back), EncodeLevelCounts(*counts)) << json;
+  }
 }
 
 }  // namespace
