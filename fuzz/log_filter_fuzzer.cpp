@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "mesh/http/http_message.h"
+#include "mesh/base/url_encoding.h"
 #include "mesh/telemetry/log_api.h"
 
 namespace {

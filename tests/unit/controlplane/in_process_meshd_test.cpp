@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "mesh/store/report.h"
+#include "mesh/telemetry/report.h"
 #include "mesh/store/store.h"
 #include "report_fixture.h"
 #include "test_support.h"
