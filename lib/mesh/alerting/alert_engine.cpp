@@ -20,15 +20,18 @@ std::string Summary(const AlertRule& rule, const std::optional<double>& value, c
   std::string s = SignalLabel(rule);
   if (!value) return s + ": no data";
   s += " " + FormatAlertValue(*value) + unit + " ";
-  const double bar = state.phase == AlertPhase::kFiring && rule.resolve_threshold ? *rule.resolve_threshold
-                                                                                 : rule.threshold;
-  if (state.phase == AlertPhase::kFiring && !Compare(rule.op, *value, bar)) {
-    s += "(firing kept until keep_firing_for passes)";
-    return s;
+  const std::string op(CompareOpText(rule.op));
+  // The line names the rule's threshold; a firing alert held by its resolve threshold
+  // (hysteresis) says which bar holds it.
+  if (state.phase == AlertPhase::kFiring && !Compare(rule.op, *value, rule.threshold)) {
+    if (rule.resolve_threshold && Compare(rule.op, *value, *rule.resolve_threshold)) {
+      return s + op + " " + FormatAlertValue(*rule.resolve_threshold) + unit + " (the resolve threshold; fires " +
+             op + " " + FormatAlertValue(rule.threshold) + unit + ")";
+    }
+    return s + "(firing kept until keep_firing_for passes)";
   }
-  s += Compare(rule.op, *value, bar) ? std::string(CompareOpText(rule.op)) : "not " + std::string(CompareOpText(rule.op));
-  s += " " + FormatAlertValue(bar) + unit;
-  return s;
+  s += Compare(rule.op, *value, rule.threshold) ? op : "not " + op;
+  return s + " " + FormatAlertValue(rule.threshold) + unit;
 }
 
 int StatusOf(const AlertRule& rule, const AlertState& state, const std::optional<double>& value, bool silenced) {

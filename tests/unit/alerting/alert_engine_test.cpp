@@ -227,5 +227,20 @@ TEST_F(AlertEngineTest, FlappingWithHysteresisNotifiesOnce) {
   EXPECT_GT(sink_.delivered.size(), 3u);
 }
 
+TEST_F(AlertEngineTest, AFiringLineNamesTheRulesThresholdAndWhenHeldTheResolveOne) {
+  AlertRule rule = ErrorRule(0);
+  rule.resolve_threshold = 2;
+  Traffic("payments", 0, 60, 0.08);
+  AlertCheckReport r = Check({rule}, 60);
+  ASSERT_EQ(r.results[0].state.phase, AlertPhase::kFiring);
+  EXPECT_THAT(r.results[0].summary, HasSubstr("error_rate 8% > 5%"));
+  EXPECT_THAT(r.results[0].summary, Not(HasSubstr("2%")));
+  // 3 %: under the rule's 5 %, above the resolve threshold's 2 %: still firing, and it says why.
+  Traffic("payments", 75, 180, 0.03);
+  r = Check({rule}, 180);
+  ASSERT_EQ(r.results[0].state.phase, AlertPhase::kFiring);
+  EXPECT_THAT(r.results[0].summary, HasSubstr("error_rate 3% > 2% (the resolve threshold; fires > 5%)"));
+}
+
 }  // namespace
 }  // namespace mesh
