@@ -188,6 +188,11 @@ class Promtool : public ::testing::Test {
           meshd_->Request("POST", "/v1/metrics?service=api&instance=i1", push);
       ASSERT_EQ(r.status, 200) << r.body;
     }
+    // The seed's JSON push (POST /metrics), whose families meshd names itself.
+    const HttpClientResponse seed = meshd_->Request(
+        "POST", "/metrics", R"({"service":"legacy","requests":120,"errors":3,"avg_latency_ms":42.5})",
+        {{"Content-Type", "application/json"}});
+    ASSERT_EQ(seed.status, 200) << seed.body;
     for (const char* body :
          {R"({"service":"api","host":"10.0.0.7","port":8080,"ttl_seconds":300})",
           R"({"service":"checkout","host":"10.0.0.8","port":9090,"ttl_seconds":300})"}) {
@@ -237,6 +242,9 @@ TEST_F(Promtool, FindsNoFormatErrorInMeshdExposition) {
       << exposition;
   ASSERT_NE(exposition.find("mesh_instance_up{instance=\"10.0.0.8:9090\",service=\"checkout\"} 1"),
             std::string::npos)
+      << exposition;
+  // The seed's average latency in base units (promtool: no abbreviated units such as _ms).
+  ASSERT_NE(exposition.find("mesh_seed_avg_latency_seconds{service=\"legacy\"} 0.0425"), std::string::npos)
       << exposition;
   const RunResult r = CheckMetrics(exposition);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;

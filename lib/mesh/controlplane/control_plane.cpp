@@ -616,10 +616,11 @@ HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) 
     families.push_back({"mesh_seed_errors_total", "Errors reported through the seed's JSON push",
                         MetricType::kCounter,
                         {{"mesh_seed_errors_total", labels, v["errors"].asDouble(), {}}}});
-    families.push_back({"mesh_seed_avg_latency_ms",
-                        "Average latency in milliseconds reported through the seed's JSON push",
+    // Stored and exposed in base units, as Prometheus names want (promtool refuses _ms).
+    families.push_back({"mesh_seed_avg_latency_seconds",
+                        "Average latency in seconds reported through the seed's JSON push (avg_latency_ms)",
                         MetricType::kGauge,
-                        {{"mesh_seed_avg_latency_ms", labels, v["avg_latency_ms"].asDouble(), {}}}});
+                        {{"mesh_seed_avg_latency_seconds", labels, v["avg_latency_ms"].asDouble() / 1000, {}}}});
   } else {
     if (r.Header("content-type").find("protobuf") != std::string::npos) {
       return HttpResponse::Error(415, "protobuf is not supported: push Prometheus text format 0.0.4");
