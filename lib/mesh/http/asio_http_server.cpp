@@ -58,15 +58,6 @@ bool IsParseError(const beast::error_code& ec) {
          ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
-// Handlers build header values, and one that ever echoed request data must not be able to split
-// the response.
-bool HasSafeHeaders(const HttpResponse& r) {
-  if (!IsSafeHeaderValue(r.content_type)) return false;
-  return std::all_of(r.headers.begin(), r.headers.end(), [](const auto& header) {
-    return IsHttpToken(header.first) && IsSafeHeaderValue(header.second);
-  });
-}
-
 bool SaysClose(const HttpResponse& r) {
   return std::any_of(r.headers.begin(), r.headers.end(), [](const auto& header) {
     return beast::iequals(header.first, "Connection") && beast::iequals(header.second, "close");
@@ -123,33 +114,6 @@ std::string RemoveDotSegments(std::string raw) {
   return out;
 }
 
-// Decodes the path once, refusing what decoding would add: an encoded '/' that would change its
-// segments, an encoded dot segment, a control character (a NUL would cut the path short).
-Result<std::string> DecodePath(std::string_view raw) {
-  for (size_t i = 0; i + 2 < raw.size(); ++i) {
-    if (raw[i] == '%' && raw[i + 1] == '2' &&
-        std::tolower(static_cast<unsigned char>(raw[i + 2])) == 'f') {
-      return Status::InvalidArgument("the request path contains an encoded '/' (%2F)");
-    }
-  }
-  std::string path = UrlDecode(raw, /*plus_is_space=*/false);
-  for (char c : path) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return Status::InvalidArgument("the request path contains a control character");
-    }
-  }
-  for (size_t start = 0; start <= path.size();) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string_view segment = std::string_view(path).substr(start, end - start);
-    if (segment == "." || segment == "..") {
-      return Status::InvalidArgument("the request path contains an encoded dot segment");
-    }
-    start = end + 1;
-  }
-  return path;
-}
-
 // The request as the handler sees it, body aside, or the refusal it gets instead.
 std::variant<HttpRequest, HttpResponse> ReadHead(const http::request<http::string_body>& head,
                                                  size_t head_bytes,
@@ -176,7 +140,7 @@ std::variant<HttpRequest, HttpResponse> ReadHead(const http::request<http::strin
   HttpRequest request;
   request.method = std::string(Sv(head.method_string()));
   const size_t question = target.find('?');
-  Result<std::string> path = DecodePath(RemoveDotSegments(std::string(target.substr(0, question))));
+  Result<std::string> path = DecodeRequestPath(RemoveDotSegments(std::string(target.substr(0, question))));
   if (!path.ok()) return Refusal(400, path.status().message());
   request.path = std::move(path).value();
   if (question != std::string_view::npos)

@@ -47,4 +47,34 @@ bool IsSafeHeaderValue(std::string_view value) {
   return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
+bool HasSafeHeaders(const HttpResponse& response) {
+  if (!IsSafeHeaderValue(response.content_type)) return false;
+  return std::all_of(response.headers.begin(), response.headers.end(), [](const auto& header) {
+    return IsHttpToken(header.first) && IsSafeHeaderValue(header.second);
+  });
+}
+
+Result<std::string> DecodeRequestPath(std::string_view raw) {
+  for (size_t i = 0; i + 2 < raw.size(); ++i) {
+    if (raw[i] == '%' && raw[i + 1] == '2' && (raw[i + 2] == 'f' || raw[i + 2] == 'F')) {
+      return Status::InvalidArgument("the request path contains an encoded '/' (%2F)");
+    }
+  }
+  std::string path = UrlDecode(raw, /*plus_is_space=*/false);
+  if (std::any_of(path.begin(), path.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return Status::InvalidArgument("the request path contains a control character");
+  }
+  for (size_t start = 0; start <= path.size();) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string_view segment = std::string_view(path).substr(start, end - start);
+    if (segment == "." || segment == "..") {
+      return Status::InvalidArgument("the request path contains an encoded dot segment");
+    }
+    start = end + 1;
+  }
+  return path;
+}
+
 }  // namespace mesh

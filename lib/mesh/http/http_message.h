@@ -12,6 +12,8 @@
 // build or read an HttpRequest's query.
 #include "mesh/base/url_encoding.h"
 
+#include "mesh/base/status.h"
+
 namespace mesh {
 
 struct HttpRequest {
@@ -45,5 +47,14 @@ struct HttpResponse {
 bool IsHttpToken(std::string_view text);
 // A header value holds no CR, LF or NUL: it cannot end its line early and start another header.
 bool IsSafeHeaderValue(std::string_view value);
+// Every header a handler built (and its content type) is safe to write: handlers build header
+// values, and one that ever echoed request data must not be able to split the response.
+bool HasSafeHeaders(const HttpResponse& response);
+
+// Decodes a request path once, after the server removed its literal "." and ".." segments,
+// refusing what decoding would add: an encoded '/' that would change its segments, an encoded
+// dot segment, a control character (a NUL would cut the path short). Both HTTP servers use it.
+// Errors: InvalidArgument saying which.
+Result<std::string> DecodeRequestPath(std::string_view raw);
 
 }  // namespace mesh

@@ -64,15 +64,6 @@ const char* ReasonPhrase(int status) {
   }
 }
 
-// Handlers build header values, and one that ever echoed request data must not be able to split
-// the response.
-bool HasSafeHeaders(const HttpResponse& r) {
-  if (!IsSafeHeaderValue(r.content_type)) return false;
-  return std::all_of(r.headers.begin(), r.headers.end(), [](const auto& header) {
-    return IsHttpToken(header.first) && IsSafeHeaderValue(header.second);
-  });
-}
-
 void Send(mg_connection* conn, const HttpResponse& r, bool head) {
   if (!HasSafeHeaders(r)) {
     Send(conn, HttpResponse::Error(500, "the handler built an invalid response header (a CR, LF or NUL, or a bad name)"),
@@ -122,32 +113,6 @@ size_t HeadBytes(const mg_request_info* info) {
   return n;
 }
 
-// civetweb leaves the path percent-encoded (decode_url=no) after removing its literal "." and
-// ".." segments, so that what decoding would add is seen here: a NUL that would cut the path
-// short, an encoded '/' that would change its segments, an encoded dot segment. Returns the
-// decoded path, or why it is refused.
-Result<std::string> DecodePath(std::string_view raw) {
-  for (size_t i = 0; i + 2 < raw.size(); ++i) {
-    if (raw[i] == '%' && raw[i + 1] == '2' && (raw[i + 2] == 'f' || raw[i + 2] == 'F')) {
-      return Status::InvalidArgument("the request path contains an encoded '/' (%2F)");
-    }
-  }
-  std::string path = UrlDecode(raw, /*plus_is_space=*/false);
-  if (std::any_of(path.begin(), path.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-    return Status::InvalidArgument("the request path contains a control character");
-  }
-  for (size_t start = 0; start <= path.size();) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string_view segment = std::string_view(path).substr(start, end - start);
-    if (segment == "." || segment == "..") {
-      return Status::InvalidArgument("the request path contains an encoded dot segment");
-    }
-    start = end + 1;
-  }
-  return path;
-}
-
 // Reads the whole body, up to `limit` bytes; false when it is larger.
 bool ReadBody(mg_connection* conn, const mg_request_info* info, size_t limit, std::string* body) {
   if (info->content_length > 0 && static_cast<size_t>(info->content_length) > limit) return false;
@@ -179,7 +144,7 @@ int HandleRequestUnguarded(mg_connection* conn, HttpServer::Impl* impl) {
     return Refuse(conn, 431, "request line and headers larger than " +
                                  std::to_string(limits.max_header_bytes) + " bytes", head);
   }
-  Result<std::string> path = DecodePath(info->local_uri ? info->local_uri : "/");
+  Result<std::string> path = DecodeRequestPath(info->local_uri ? info->local_uri : "/");
   if (!path.ok()) return Refuse(conn, 400, path.status().message(), head);
   request.path = std::move(path).value();
   if (info->query_string) request.query = ParseQueryString(info->query_string);
@@ -325,7 +290,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options, Ht
                               "tcp_nodelay", "1",
                               "request_timeout_ms", timeout.c_str(),
                               "max_request_size", head_buffer.c_str(),
-                              // The path stays percent-encoded for DecodePath to check.
+                              // The path stays percent-encoded for DecodeRequestPath to check.
                               "decode_url", "no",
                               nullptr};
   mg_callbacks callbacks;

@@ -65,5 +65,39 @@ TEST(HttpResponse, ErrorWithEmptyMessageIsStillValidJson) {
   EXPECT_EQ(r.body, R"({"error":""})");
 }
 
+TEST(DecodeRequestPath, DecodesOnceAndRefusesWhatDecodingWouldAdd) {
+  EXPECT_EQ(*DecodeRequestPath("/v1/services/a%20b"), "/v1/services/a b");
+  EXPECT_EQ(*DecodeRequestPath("/%2541"), "/%41");  // once: %25 becomes '%', no second pass
+  EXPECT_EQ(*DecodeRequestPath("/"), "/");
+  for (const auto& [raw, why] : std::vector<std::pair<std::string, std::string>>{
+           {"/a%2fb", "an encoded '/' (%2F)"},
+           {"/a%2F..%2Fb", "an encoded '/' (%2F)"},
+           {"/%2e%2e/etc/passwd", "an encoded dot segment"},
+           {"/x/%2E", "an encoded dot segment"},
+           {"/x%00", "a control character"},
+           {"/x%0d%0aSet-Cookie:%20a=b", "a control character"},
+           {"/x%7f", "a control character"}}) {
+    const Result<std::string> path = DecodeRequestPath(raw);
+    ASSERT_FALSE(path.ok()) << raw;
+    EXPECT_EQ(path.status().code(), Status::Code::kInvalidArgument) << raw;
+    EXPECT_EQ(path.status().message(), "the request path contains " + why) << raw;
+  }
+}
+
+TEST(HasSafeHeaders, RefusesAnyHeaderOrContentTypeThatCouldSplitTheResponse) {
+  HttpResponse r = HttpResponse::Json(200, "{}");
+  r.headers.emplace_back("X-Trace-ID", "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_TRUE(HasSafeHeaders(r));
+  HttpResponse value = r;
+  value.headers.emplace_back("Location", "/a\r\nSet-Cookie: x=1");
+  EXPECT_FALSE(HasSafeHeaders(value));
+  HttpResponse name = r;
+  name.headers.emplace_back("Bad Name", "v");
+  EXPECT_FALSE(HasSafeHeaders(name));
+  HttpResponse type = r;
+  type.content_type = std::string("text/plain\0", 11);
+  EXPECT_FALSE(HasSafeHeaders(type));
+}
+
 }  // namespace
 }  // namespace mesh
