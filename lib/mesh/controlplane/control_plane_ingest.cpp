@@ -1,0 +1,143 @@
+// ControlPlane: the ingest routes: OTLP/HTTP JSON traces and logs, Zipkin v2 spans, Prometheus text and
+// the seed's JSON metrics push.
+#include "mesh/controlplane/control_plane.h"
+
+#include <charconv>
+#include <string>
+
+#include "mesh/base/json_text.h"
+#include "mesh/controlplane/control_plane_internal.h"
+#include "mesh/store/metric_store.h"
+#include "mesh/telemetry/otlp.h"
+#include "mesh/telemetry/prometheus_text.h"
+#include "mesh/telemetry/zipkin.h"
+
+namespace mesh {
+
+using namespace control_plane_internal;
+
+HttpResponse ControlPlane::IngestTraces(const HttpRequest& r) {
+  if (IsProtobuf(r)) {
+    return HttpResponse::Error(415, "protobuf is not supported: send OTLP/HTTP JSON "
+                                    "(Content-Type: application/json)");
+  }
+  const auto started = std::chrono::steady_clock::now();
+  Result<OtlpTraces> decoded = DecodeOtlpTraces(r.body);
+  if (!decoded.ok()) return HttpResponse::Error(400, decoded.status().message());
+  if (!decoded->spans.empty()) {
+    Status s = writer_->Submit([&](WriteContext& c) { return c.spans.InsertRows(decoded->spans).status(); });
+    if (!s.ok()) return StoreError(s);
+  }
+  own_.spans->Inc(static_cast<double>(decoded->spans.size()));
+  CountIngest(own_, "spans", decoded->rejected, started);
+  return HttpResponse::Json(200, OtlpTracesResponse(*decoded));
+}
+
+HttpResponse ControlPlane::IngestZipkin(const HttpRequest& r) {
+  if (IsProtobuf(r) || r.Header("content-type").find("thrift") != std::string::npos) {
+    return HttpResponse::Error(415, "only Zipkin v2 JSON is supported (Content-Type: application/json)");
+  }
+  const auto started = std::chrono::steady_clock::now();
+  Result<OtlpTraces> decoded = DecodeZipkinSpans(r.body);
+  if (!decoded.ok()) return HttpResponse::Error(400, decoded.status().message());
+  // Zipkin has no partial success: a batch with a bad span is refused whole.
+  if (decoded->rejected > 0) {
+    CountIngest(own_, "spans", decoded->rejected + static_cast<int64_t>(decoded->spans.size()), started);
+    return HttpResponse::Error(400, std::to_string(decoded->rejected) + " invalid spans: " + decoded->first_error);
+  }
+  if (!decoded->spans.empty()) {
+    Status s = writer_->Submit([&](WriteContext& c) { return c.spans.InsertRows(decoded->spans).status(); });
+    if (!s.ok()) return StoreError(s);
+  }
+  own_.spans->Inc(static_cast<double>(decoded->spans.size()));
+  CountIngest(own_, "spans", 0, started);
+  return HttpResponse::Json(202, "{}");
+}
+
+HttpResponse ControlPlane::IngestLogs(const HttpRequest& r) {
+  if (IsProtobuf(r)) {
+    return HttpResponse::Error(415, "protobuf is not supported: send OTLP/HTTP JSON "
+                                    "(Content-Type: application/json)");
+  }
+  const auto started = std::chrono::steady_clock::now();
+  Result<OtlpLogs> decoded = DecodeOtlpLogs(r.body);
+  if (!decoded.ok()) return HttpResponse::Error(400, decoded.status().message());
+  const int64_t now = clock_.NowNs();
+  for (LogRecord& rec : decoded->records) {
+    if (rec.ts_ns == 0) rec.ts_ns = now;
+  }
+  if (!decoded->records.empty()) {
+    Status s = writer_->Submit([&](WriteContext& c) { return c.logs.InsertRows(decoded->records); });
+    if (!s.ok()) return StoreError(s);
+  }
+  own_.logs->Inc(static_cast<double>(decoded->records.size()));
+  CountIngest(own_, "logs", decoded->rejected, started);
+  return HttpResponse::Json(200, OtlpLogsResponse(*decoded));
+}
+
+HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) {
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<MetricFamily> families;
+  const bool json = seed_route || r.Header("content-type").find("json") != std::string::npos;
+  if (json) {
+    // The seed's push: {"service", "requests", "errors", "avg_latency_ms"}, cumulative.
+    Result<Json::Value> body = ParseJson(r.body);
+    if (!body.ok()) return HttpResponse::Error(400, body.status().message());
+    const Json::Value& v = *body;
+    if (!v.isObject() || !v["service"].isString() || !IsValidServiceName(v["service"].asString())) {
+      return HttpResponse::Error(400, "expected {\"service\", \"requests\", \"errors\", \"avg_latency_ms\"} "
+                                      "with a service name of letters, digits, '.', '-', '_'");
+    }
+    for (const char* key : {"requests", "errors", "avg_latency_ms"}) {
+      if (!v[key].isNull() && (!v[key].isNumeric() || v[key].asDouble() < 0)) {
+        return HttpResponse::Error(400, std::string(key) + " must be a non-negative number");
+      }
+    }
+    const Labels labels = {{"service", v["service"].asString()}};
+    families.push_back({"mesh_seed_requests_total", "Requests reported through the seed's JSON push",
+                        MetricType::kCounter,
+                        {{"mesh_seed_requests_total", labels, v["requests"].asDouble(), {}}}});
+    families.push_back({"mesh_seed_errors_total", "Errors reported through the seed's JSON push",
+                        MetricType::kCounter,
+                        {{"mesh_seed_errors_total", labels, v["errors"].asDouble(), {}}}});
+    // Stored and exposed in base units, as Prometheus names want (promtool refuses _ms).
+    families.push_back({"mesh_seed_avg_latency_seconds",
+                        "Average latency in seconds reported through the seed's JSON push (avg_latency_ms)",
+                        MetricType::kGauge,
+                        {{"mesh_seed_avg_latency_seconds", labels, v["avg_latency_ms"].asDouble() / 1000, {}}}});
+  } else {
+    if (r.Header("content-type").find("protobuf") != std::string::npos) {
+      return HttpResponse::Error(415, "protobuf is not supported: push Prometheus text format 0.0.4");
+    }
+    Result<std::vector<MetricFamily>> parsed = ParsePrometheusText(r.body);
+    if (!parsed.ok()) return HttpResponse::Error(400, parsed.status().message());
+    if (Status s = CheckHistograms(*parsed); !s.ok()) return HttpResponse::Error(400, s.message());
+    families = std::move(parsed).value();
+    // Like a Pushgateway grouping key: ?service=&instance= label samples that carry none.
+    for (const char* key : {"service", "instance"}) {
+      const std::string& value = r.Query(key);
+      if (value.empty()) continue;
+      for (MetricFamily& f : families) {
+        for (MetricSample& sample : f.samples) {
+          if (!LabelValue(sample.labels, key).empty()) continue;
+          sample.labels.emplace_back(key, value);
+          std::sort(sample.labels.begin(), sample.labels.end());
+        }
+      }
+    }
+  }
+  int64_t stored = 0;
+  const int64_t now = clock_.NowNs();
+  Status s = writer_->Submit([&](WriteContext& c) {
+    Result<int64_t> n = MetricStore(c.store).InsertRows(families, now);
+    if (n.ok()) stored = *n;
+    return n.status();
+  });
+  if (!s.ok()) return StoreError(s);
+  own_.samples->Inc(static_cast<double>(stored));
+  CountIngest(own_, "samples", 0, started);
+  if (seed_route) return HttpResponse::Json(200, "{\"status\":\"recorded\"}");
+  return HttpResponse::Json(200, "{\"samples\":" + std::to_string(stored) + "}");
+}
+
+}  // namespace mesh

@@ -1,0 +1,145 @@
+// ControlPlane: the registry routes: register, heartbeat, deregister, the services and
+// their instances, and Prometheus' http_sd targets.
+#include "mesh/controlplane/control_plane.h"
+
+#include <string>
+
+#include "mesh/base/json_text.h"
+#include "mesh/base/time_format.h"
+#include "mesh/controlplane/control_plane_internal.h"
+#include "mesh/controlplane/prometheus_targets.h"
+#include "mesh/store/registry.h"
+#include "mesh/telemetry/service_instance.h"
+
+namespace mesh {
+
+using namespace control_plane_internal;
+
+namespace {
+
+void AppendInstanceJson(std::string& out, const Instance& i, int64_t now_ns, int64_t up_since_ns) {
+  out += "{\"id\":";
+  AppendJsonString(out, i.id);
+  out += ",\"service\":";
+  AppendJsonString(out, i.service);
+  out += ",\"host\":";
+  AppendJsonString(out, i.host);
+  out += ",\"port\":" + std::to_string(i.port);
+  out += ",\"healthy\":";
+  out += IsHealthy(i, now_ns, up_since_ns) ? "true" : "false";
+  out += ",\"registered\":\"" + FormatRfc3339(i.registered_ns) + "\"";
+  out += ",\"last_heartbeat\":\"" + FormatRfc3339(i.heartbeat_ns) + "\"";
+  out += ",\"ttl_seconds\":" + std::to_string(i.ttl_ns / kNsPerSecond);
+  out += ",\"meta\":" + (i.meta.empty() ? std::string("{}") : i.meta);
+  out += '}';
+}
+
+}  // namespace
+
+HttpResponse ControlPlane::Register(const HttpRequest& r, bool seed_payload) {
+  Result<Json::Value> body = ParseJson(r.body);
+  if (!body.ok()) return HttpResponse::Error(400, body.status().message());
+  if (!body->isObject()) return HttpResponse::Error(400, "expected a JSON object");
+  const char* name_key = seed_payload ? "service_name" : "service";
+  Instance i;
+  i.service = (*body)[name_key].isString() ? (*body)[name_key].asString() : "";
+  i.host = (*body)["host"].isString() ? (*body)["host"].asString() : "";
+  const Json::Value& port = (*body)["port"];
+  if (!IsValidServiceName(i.service)) {
+    return HttpResponse::Error(400, std::string(name_key) +
+                                        " must be 1-128 letters, digits, '.', '-' or '_'");
+  }
+  if (i.host.empty() || i.host.size() > 255) return HttpResponse::Error(400, "host is required");
+  if (!port.isInt64() || port.asInt64() < 1 || port.asInt64() > 65535) {
+    return HttpResponse::Error(400, "port must be an integer in 1..65535");
+  }
+  i.port = port.asInt();
+  if ((*body)["meta"].isObject()) AppendJsonValue(i.meta, (*body)["meta"]);
+  i.ttl_ns = options_.default_ttl_ns;
+  if (!(*body)["ttl_seconds"].isNull()) {
+    const Json::Value& ttl = (*body)["ttl_seconds"];
+    if (!ttl.isInt64() || ttl.asInt64() < 1 || ttl.asInt64() > 86400) {
+      return HttpResponse::Error(400, "ttl_seconds must be an integer in 1..86400");
+    }
+    i.ttl_ns = ttl.asInt64() * kNsPerSecond;
+  }
+  // The id is the address: a re-registering instance refreshes its entry.
+  i.id = i.service + "@" + i.host + ":" + std::to_string(i.port);
+  i.registered_ns = i.heartbeat_ns = clock_.NowNs();
+  Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Upsert(i); });
+  if (!s.ok()) return StoreError(s);
+  std::string out = "{\"status\":\"registered\",\"id\":";
+  AppendJsonString(out, i.id);
+  out += ",\"ttl_seconds\":" + std::to_string(i.ttl_ns / kNsPerSecond) + "}";
+  return HttpResponse::Json(200, std::move(out));
+}
+
+HttpResponse ControlPlane::Heartbeat(const HttpRequest& r) {
+  const std::string id = r.PathParam("id");
+  const int64_t now = clock_.NowNs();
+  Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Heartbeat(id, now); });
+  if (!s.ok()) return StoreError(s);
+  return HttpResponse::Json(200, "{\"status\":\"ok\"}");
+}
+
+HttpResponse ControlPlane::Deregister(const HttpRequest& r) {
+  const std::string id = r.PathParam("id");
+  Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Remove(id); });
+  if (!s.ok()) return StoreError(s);
+  return HttpResponse::Json(200, "{\"status\":\"deregistered\"}");
+}
+
+HttpResponse ControlPlane::ListServices(const HttpRequest&, bool seed_format) {
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  const int64_t now = clock_.NowNs();
+  Result<std::vector<ServiceSummary>> services = Registry(**lease, started_ns_).Services(now);
+  if (!services.ok()) return StoreError(services.status());
+  std::string out = "{\"services\":[";
+  for (size_t i = 0; i < services->size(); ++i) {
+    const ServiceSummary& s = (*services)[i];
+    if (i) out += ',';
+    out += "{\"name\":";
+    AppendJsonString(out, s.name);
+    out += ",\"instances\":" + std::to_string(s.instances);
+    if (!seed_format) {
+      out += ",\"healthy\":" + std::to_string(s.healthy) + ",\"signals\":";
+      AppendSignalsJson(out, **lease, s.name, 60 * kNsPerSecond);
+    }
+    out += '}';
+  }
+  out += "],\"total\":" + std::to_string(services->size()) + "}";
+  return HttpResponse::Json(200, std::move(out));
+}
+
+HttpResponse ControlPlane::GetService(const HttpRequest& r) {
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  const std::string name = r.PathParam("name");
+  Result<std::vector<Instance>> instances = Registry(**lease).Instances(name);
+  if (!instances.ok()) return StoreError(instances.status());
+  if (instances->empty()) return HttpResponse::Error(404, "no service " + name);
+  const int64_t now = clock_.NowNs();
+  std::string out = "{\"name\":";
+  AppendJsonString(out, name);
+  out += ",\"instances\":[";
+  for (size_t i = 0; i < instances->size(); ++i) {
+    if (i) out += ',';
+    AppendInstanceJson(out, (*instances)[i], now, started_ns_);
+  }
+  out += "],\"signals\":";
+  AppendSignalsJson(out, **lease, name, 60 * kNsPerSecond);
+  out += "}";
+  return HttpResponse::Json(200, std::move(out));
+}
+
+HttpResponse ControlPlane::PrometheusTargets(const HttpRequest& r) {
+  Result<ReadLease> lease = AcquireReader();
+  if (!lease.ok()) return StoreError(lease.status());
+  Result<std::vector<Instance>> instances = Registry(**lease).Instances("");
+  if (!instances.ok()) return StoreError(instances.status());
+  return HttpResponse::Json(
+      200, FormatTargetGroups(BuildPrometheusTargets(*instances, clock_.NowNs(), r.Header("host"), started_ns_)));
+}
+
+}  // namespace mesh
