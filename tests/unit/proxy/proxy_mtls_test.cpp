@@ -149,11 +149,13 @@ class MtlsPair : public ::testing::Test {
   }
 
   std::unique_ptr<CertificateAuthority> ca_;
+  std::atomic<int> app_requests_{0};  // before app_, whose handler counts into it
   std::unique_ptr<HttpServer> app_;
-  std::atomic<int> app_requests_{0};
+  // Declared before the proxies, so destroyed after them: their I/O threads hand it records
+  // until they stop.
+  Recorder inbound_records_;
   std::unique_ptr<HttpProxy> inbound_;
   std::unique_ptr<HttpProxy> outbound_;
-  Recorder inbound_records_;
   CurlHttpClient client_{5000};
 };
 
