@@ -156,6 +156,11 @@ std::variant<HttpRequest, HttpResponse> ReadHead(const http::request<http::strin
       head.count(http::field::transfer_encoding) > 0) {
     return Refusal(400, "both Transfer-Encoding and Content-Length: the body's end is ambiguous");
   }
+  // Beast reads a body whose Transfer-Encoding does not end in chunked as empty, and would take
+  // its bytes for the next request (RFC 9112 section 6.3: refuse and close).
+  if (head.count(http::field::transfer_encoding) > 0 && !head.chunked()) {
+    return Refusal(400, "a Transfer-Encoding that does not end in chunked: the body's end is unknown");
+  }
   return request;
 }
 
@@ -218,6 +223,7 @@ Result<tcp::endpoint> ParseListen(const std::string& listen) {
 struct AsioHttpServer::Impl {
   Impl(Options o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
 
+  void SpawnAccept();
   asio::awaitable<void> Accept();
   asio::awaitable<void> Session(tcp::socket socket);
   // Serves requests until the connection is to close.
@@ -242,6 +248,14 @@ struct AsioHttpServer::Impl {
   };
   std::unique_ptr<Loop> loop;
 };
+
+void AsioHttpServer::Impl::SpawnAccept() {
+  // An accept loop that ended on an exception (an allocation, a timer) starts again, so that
+  // the port never silently stops accepting; it ends for good once the acceptor is closed.
+  asio::co_spawn(loop->accept_strand, Accept(), [this](std::exception_ptr failed) {
+    if (failed && loop->acceptor.is_open()) SpawnAccept();
+  });
+}
 
 asio::awaitable<void> AsioHttpServer::Impl::Accept() {
   Loop& l = *loop;
@@ -295,6 +309,9 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
     parser.header_limit(static_cast<uint32_t>(
         std::min<size_t>(2 * options.max_header_bytes, std::numeric_limits<uint32_t>::max())));
     parser.body_limit(options.max_body_bytes);
+    // A first request has request_timeout for its head and body together; on a kept
+    // connection the head must come within keep_alive_timeout, then the body has the rest.
+    const auto read_started = std::chrono::steady_clock::now();
     stream.expires_after(first ? request_timeout
                                : std::chrono::milliseconds(options.keep_alive_timeout_ms));
     const size_t head_bytes =
@@ -322,7 +339,8 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
           false);
     }
     if (ec) co_return;  // the client left, or was too slow: nobody to answer
-    const auto deadline = std::chrono::steady_clock::now() + request_timeout;
+    const auto deadline =
+        (first ? read_started : std::chrono::steady_clock::now()) + request_timeout;
     const bool head = parser.get().method() == http::verb::head;
     std::variant<HttpRequest, HttpResponse> read = ReadHead(parser.get(), head_bytes, options);
     if (auto* refused = std::get_if<HttpResponse>(&read))
@@ -411,9 +429,19 @@ Result<std::unique_ptr<AsioHttpServer>> AsioHttpServer::Start(const Options& opt
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Status::IOError("cannot listen on " + options.listen + ": " + ec.message());
   server->port_ = acceptor.local_endpoint(ec).port();
-  asio::co_spawn(impl.loop->accept_strand, impl.Accept(), [](std::exception_ptr) {});
+  impl.SpawnAccept();
   for (int i = 0; i < options.threads; ++i) {
-    impl.loop->threads.emplace_back([&ioc = impl.loop->ioc] { ioc.run(); });
+    // Whatever escapes a handler must not end the process (meshproxy runs this server):
+    // the io_context goes on after it.
+    impl.loop->threads.emplace_back([&ioc = impl.loop->ioc] {
+      for (;;) {
+        try {
+          ioc.run();
+          return;
+        } catch (...) {
+        }
+      }
+    });
   }
   return server;
 }

@@ -38,7 +38,8 @@ class AsioHttpServer {
     size_t max_body_bytes = 8 << 20;
     size_t max_header_bytes = 64 << 10;  // request line and headers, as the client sent them
     size_t max_url_bytes = 8 << 10;      // the request target: path and query
-    int request_timeout_ms = 30000;      // reading a request, head and body; writing its answer
+    int request_timeout_ms = 30000;      // reading a first request, head and body; writing an answer
+                                         // (on a kept connection: the body, after the head)
     int keep_alive_timeout_ms = 5000;    // waiting for the next request's head on a kept connection
   };
 

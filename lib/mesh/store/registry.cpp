@@ -70,6 +70,7 @@ Result<std::vector<Instance>> Registry::Instances(const std::string& service) {
 }
 
 Result<std::vector<ServiceSummary>> Registry::Services(int64_t now_ns) {
+  // The healthy count is IsHealthy (telemetry/service_instance.h) in SQL: keep the two alike.
   Result<Statement> stmt = PrepareQuery(
       store_.db(), {"SELECT service, count(*), sum(? - max(heartbeat_ns, ?) <= ttl_ns) FROM instances "
                     "GROUP BY service ORDER BY service",

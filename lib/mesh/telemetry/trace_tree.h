@@ -10,7 +10,8 @@
 //   clamped to the parent's), and its own children move with it; the stored times are
 //   untouched. Nothing is corrected within the tolerance (millisecond timestamps, NTP's
 //   accuracy) nor between two spans whose resources name the same host.name: one host's
-//   clock has no skew.
+//   clock has no skew. (OpenTelemetry SDKs with a host detector send host.name; mesh's own
+//   sidecar and SDK spans do not yet, so for them the tolerance alone applies.)
 // - The critical path: from each root, the chain of spans that decides when the root ends
 //   (walking back from the parent's end, the child that finished last before the current
 //   point, then recursively), as Jaeger's critical path view does.

@@ -178,6 +178,13 @@ TEST_F(AsioHttpServerTest, MalformedRequestsGetJsonErrorsAndAClose) {
               "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n");
   EXPECT_EQ(smuggle.status, 400) << smuggle.head;
   EXPECT_TRUE(ClosesConnection(smuggle)) << smuggle.head;
+  // Beast would read this body as empty and parse "GET /smuggled" as the next request.
+  const RawReply not_chunked =
+      RawHttp(port(),
+              "POST /x HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: gzip\r\n\r\n"
+              "GET /smuggled HTTP/1.1\r\nHost: test\r\n\r\n");
+  EXPECT_EQ(not_chunked.status, 400) << not_chunked.head;
+  EXPECT_TRUE(ClosesConnection(not_chunked)) << not_chunked.head;
   const RawReply truncated =
       RawHttp(port(), "POST /x HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
   EXPECT_EQ(truncated.status, 400) << truncated.head;
