@@ -25,7 +25,6 @@
 #include <variant>
 #include <vector>
 
-#include "mesh/http/gzip.h"
 #include "mesh/http/http_message.h"
 
 namespace mesh {
@@ -162,25 +161,6 @@ std::variant<HttpRequest, HttpResponse> ReadHead(const http::request<http::strin
     return Refusal(400, "a Transfer-Encoding that does not end in chunked: the body's end is unknown");
   }
   return request;
-}
-
-// Compressed bodies (OTLP exporters may gzip) are inflated up to 8x the body limit, so that
-// handlers only ever see plain bodies. Returns the refusal, if any.
-std::optional<HttpResponse> InflateBody(HttpRequest& request, size_t max_body_bytes) {
-  const std::string encoding = request.Header("content-encoding");
-  if (encoding.empty() || encoding == "identity") return std::nullopt;
-  if (encoding != "gzip" && encoding != "deflate" && encoding != "x-gzip") {
-    return HttpResponse::Error(
-        415, "unsupported Content-Encoding '" + encoding + "' (use gzip, deflate or none)");
-  }
-  Result<std::string> plain = Inflate(request.body, 8 * max_body_bytes);
-  if (!plain.ok()) {
-    const bool too_big = plain.status().code() == Status::Code::kUnsupported;
-    return HttpResponse::Error(too_big ? 413 : 400, plain.status().message());
-  }
-  request.body = std::move(plain).value();
-  request.headers.erase("content-encoding");
-  return std::nullopt;
 }
 
 HttpResponse CallHandler(const HttpHandler& handler, const HttpRequest& request) {
@@ -372,7 +352,7 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
     }
     request.body = std::move(parser.get().body());
     HttpResponse response;
-    if (std::optional<HttpResponse> refused = InflateBody(request, options.max_body_bytes)) {
+    if (std::optional<HttpResponse> refused = InflateRequestBody(request, options.max_body_bytes)) {
       response = std::move(*refused);
     } else {
       response = CallHandler(handler, request);

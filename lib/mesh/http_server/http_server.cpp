@@ -18,7 +18,6 @@
 #include <thread>
 #include <vector>
 
-#include "mesh/http/gzip.h"
 #include "mesh/http/http_message.h"
 
 namespace mesh {
@@ -178,28 +177,9 @@ int HandleRequestUnguarded(mg_connection* conn, HttpServer::Impl* impl) {
                       " of " + std::to_string(info->content_length) + " bytes)",
                   head);
   }
-  // Compressed bodies (OTLP exporters may gzip) are inflated here, up to 8x the body limit,
-  // so that handlers only ever see plain bodies.
-  const std::string encoding = request.Header("content-encoding");
-  if (!encoding.empty() && encoding != "identity") {
-    HttpResponse refused;
-    if (encoding == "gzip" || encoding == "deflate" || encoding == "x-gzip") {
-      Result<std::string> plain = Inflate(request.body, 8 * limits.max_body_bytes);
-      if (plain.ok()) {
-        request.body = std::move(plain).value();
-        request.headers.erase("content-encoding");
-      } else {
-        const bool too_big = plain.status().code() == Status::Code::kUnsupported;
-        refused = HttpResponse::Error(too_big ? 413 : 400, plain.status().message());
-      }
-    } else {
-      refused = HttpResponse::Error(415, "unsupported Content-Encoding '" + encoding +
-                                             "' (use gzip, deflate or none)");
-    }
-    if (refused.status != 200) {
-      Send(conn, refused, head);
-      return refused.status;
-    }
+  if (std::optional<HttpResponse> refused = InflateRequestBody(request, limits.max_body_bytes)) {
+    Send(conn, *refused, head);
+    return refused->status;
   }
   HttpResponse response = impl->handler(request);
   Send(conn, response, head);

@@ -1,4 +1,5 @@
 #include "mesh/http/gzip.h"
+#include "mesh/http/http_message.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -51,6 +52,35 @@ TEST(Inflate, RejectsTruncatedAndCorruptStreams) {
   corrupt[good.size() / 2] ^= 0x55;
   EXPECT_FALSE(Inflate(corrupt, 1 << 20).ok());
   EXPECT_FALSE(Inflate("not compressed at all", 1 << 20).ok());
+}
+
+TEST(InflateRequestBody, InflatesGzipAndDeflateAndRefusesTheRestWithItsStatus) {
+  const std::string plain(4000, 'x');
+  for (const char* encoding : {"gzip", "x-gzip", "deflate"}) {
+    HttpRequest r;
+    r.headers["content-encoding"] = encoding;
+    r.body = Compress(plain, std::string(encoding) != "deflate");
+    EXPECT_EQ(InflateRequestBody(r, 1000), std::nullopt) << encoding;  // 4000 <= 8 x 1000
+    EXPECT_EQ(r.body, plain) << encoding;
+    EXPECT_EQ(r.Header("content-encoding"), "") << encoding;
+  }
+  HttpRequest identity;
+  identity.headers["content-encoding"] = "identity";
+  identity.body = "as is";
+  EXPECT_EQ(InflateRequestBody(identity, 10), std::nullopt);
+  EXPECT_EQ(identity.body, "as is");
+
+  HttpRequest brotli;
+  brotli.headers["content-encoding"] = "br";
+  EXPECT_EQ(InflateRequestBody(brotli, 1000)->status, 415);
+  HttpRequest corrupt;
+  corrupt.headers["content-encoding"] = "gzip";
+  corrupt.body = "not gzip at all";
+  EXPECT_EQ(InflateRequestBody(corrupt, 1000)->status, 400);
+  HttpRequest bomb;
+  bomb.headers["content-encoding"] = "gzip";
+  bomb.body = Compress(std::string(100000, 'x'), true);
+  EXPECT_EQ(InflateRequestBody(bomb, 1000)->status, 413);  // past 8 x 1000
 }
 
 }  // namespace
