@@ -34,6 +34,10 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-access-log", flags.access_log, "Do not ship an access-log record per request");
   app.add_option("--access-log-sample", flags.access_log_sample, "Share of requests logged, 0..1")
       ->capture_default_str();
+  app.add_option("--telemetry-queue", flags.telemetry_queue,
+                 "Spans and access-log records queued for the telemetry thread; a full queue drops them "
+                 "(counted in mesh_telemetry_dropped_total), never a request from the metrics")
+      ->capture_default_str();
   app.add_option("--app-metrics-path", flags.app_metrics_path,
                  "The service serves Prometheus metrics at this path (e.g. /metrics): listed for scraping "
                  "in meshd's /v1/prometheus/targets");
@@ -71,6 +75,7 @@ int main(int argc, char** argv) {
   if (given("--threads")) config.threads = flags.threads;
   if (given("--no-access-log")) config.access_log = false;
   if (given("--access-log-sample")) config.access_log_sample = flags.access_log_sample;
+  if (given("--telemetry-queue")) config.telemetry_queue = flags.telemetry_queue;
   if (given("--app-metrics-path")) config.app_metrics_path = flags.app_metrics_path;
   if (given("--mtls")) config.mtls = true;
   if (given("--data-dir")) config.data_dir = flags.data_dir;

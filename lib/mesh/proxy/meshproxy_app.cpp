@@ -98,6 +98,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
                       std::to_string(inbound_at.port);
   shipping.access_log = config.access_log;
   shipping.access_log_sample = config.access_log_sample;
+  shipping.queue_capacity = static_cast<size_t>(config.telemetry_queue);
   TelemetryShipper shipper(shipping, registry);
 
   // mTLS: a certificate before any listener starts, so that the first connection is already

@@ -75,6 +75,9 @@ Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& c) {
     } else if (key == "access_log_sample") {
       if (!value.isNumeric()) s = Status::InvalidArgument("config file: access_log_sample must be a number");
       else c.access_log_sample = value.asDouble();
+    } else if (key == "telemetry_queue") {
+      if (!value.isInt()) s = Status::InvalidArgument("config file: telemetry_queue must be an integer");
+      else c.telemetry_queue = value.asInt();
     } else if (key == "app_metrics_path") {
       s = text(c.app_metrics_path);
     } else if (key == "mtls") {
@@ -121,6 +124,9 @@ Status ValidateProxyConfig(const ProxyConfig& c) {
   if (c.timeout.count() <= 0) return Status::InvalidArgument("timeout must be positive");
   if (!(c.access_log_sample >= 0 && c.access_log_sample <= 1)) {
     return Status::InvalidArgument("access-log sample must be in 0..1");
+  }
+  if (c.telemetry_queue < 1 || c.telemetry_queue > 1 << 20) {
+    return Status::InvalidArgument("telemetry queue must be 1..1048576 records");
   }
   if (!c.app_metrics_path.empty() &&
       (c.app_metrics_path[0] != '/' || c.app_metrics_path.find_first_of(" ?#\"\\") != std::string::npos)) {

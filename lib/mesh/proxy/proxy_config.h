@@ -3,7 +3,7 @@
 //   {"service": "orders", "service_port": 8081, "listen": "127.0.0.1:15001",
 //    "outbound": "127.0.0.1:15002", "admin": "127.0.0.1:15090", "meshd": "http://127.0.0.1:9000",
 //    "threads": 2, "timeout": "10s", "access_log": true, "access_log_sample": 0.1,
-//    "token_file": "/etc/mesh/token", "mtls": true, "data_dir": "/var/lib/mesh/orders",
+//    "telemetry_queue": 4096, "token_file": "/etc/mesh/token", "mtls": true, "data_dir": "/var/lib/mesh/orders",
 //    "join_token_file": "/etc/mesh/join-token", "cert_ttl": "24h"}
 // Flags given on the command line win over the file. Pure.
 #pragma once
@@ -34,6 +34,9 @@ struct ProxyConfig {
   std::chrono::milliseconds timeout{10000};
   bool access_log = true;
   double access_log_sample = 1.0;  // the share of requests with an access-log record, 0..1
+  // Spans and access-log records queued between two drains of the telemetry thread; a full
+  // queue drops them (counted). Metrics never go through it.
+  int telemetry_queue = 4096;
   // Where the service serves its own Prometheus metrics ("/metrics"), if it does: registered
   // with the instance so that meshd's /v1/prometheus/targets lists the service for scraping.
   std::string app_metrics_path;
@@ -55,7 +58,8 @@ Result<HostPort> ParseHostPort(std::string_view text);
 Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& config);
 
 // Checks a complete configuration: a service name, a service port, valid addresses, an
-// http(s) meshd URL when set, threads 0..256, a positive timeout; mtls needs meshd.
+// http(s) meshd URL when set, threads 0..256, a positive timeout, a telemetry queue of
+// 1..1,048,576; mtls needs meshd.
 Status ValidateProxyConfig(const ProxyConfig& config);
 
 // The configuration as JSON (GET /config on the admin port).

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <iterator>
 #include <optional>
-#include <string_view>
+#include <random>
 
 #include "mesh/base/json_text.h"
 #include "mesh/base/time_format.h"
@@ -79,23 +79,13 @@ TelemetryShipper::TelemetryShipper(Options options, MetricsRegistry& registry,
       registry_(registry),
       client_(client ? std::move(client) : std::make_unique<AsioHttpClient>(2000)),
       queue_(options_.queue_capacity),
-      requests_(Must(registry.AddCounter("mesh_requests_total",
-                                         "Requests through the proxy (client_service: the caller's mTLS identity)",
-                                         {"service", "direction", "code", "client_service"}))),
-      durations_(Must(registry.AddHistogram("mesh_request_duration_seconds",
-                                            "Request duration through the proxy, as its client sees it",
-                                            {"service", "direction"}))),
-      retries_(Must(registry.AddCounter("mesh_request_retries_total", "Retried attempts",
-                                        {"service", "direction"}))),
-      proxy_errors_(Must(registry.AddCounter(
-          "mesh_proxy_errors_total", "Answers the proxy made itself (upstream refused, timed out, no instance)",
-          {"service", "direction", "code"}))),
-      denials_(Must(registry.AddCounter("mesh_policy_denials_total",
-                                        "Inbound requests the authorization policy refused (403)",
-                                        {"service", "client_service"}))),
-      dropped_family_(Must(registry.AddCounter(
-          "mesh_telemetry_dropped_total", "Telemetry lost: queue full, or meshd did not take a batch",
-          {"kind"}))) {
+      metrics_(registry, options_.service) {
+  Family<Counter>* dropped = Must(registry.AddCounter(
+      "mesh_telemetry_dropped_total",
+      "Spans, access-log records and metric pushes lost: queue full, or meshd did not take a batch", {"kind"}));
+  spans_dropped_ = Must(dropped->WithLabels({"spans"}));
+  logs_dropped_ = Must(dropped->WithLabels({"logs"}));
+  pushes_dropped_ = Must(dropped->WithLabels({"metrics"}));
   while (!options_.meshd_url.empty() && options_.meshd_url.back() == '/') options_.meshd_url.pop_back();
   thread_ = std::thread([this] { Run(); });
 }
@@ -111,49 +101,35 @@ TelemetryShipper::~TelemetryShipper() {
 }
 
 bool TelemetryShipper::Record(ProxiedRequest request, HttpProxy::Direction direction) {
-  if (queue_.TryPush(Entry{std::move(request), direction})) return true;
-  // Counted into the metric by the thread: a family lookup takes a lock, which the request
-  // path must not.
-  ++queue_full_;
+  metrics_.Count(request, direction);
+  if (options_.meshd_url.empty() || request.trace_id.empty()) return true;  // no span to ship
+  // Drawn here rather than in Drain, so that a record the queue refuses counts its log as lost
+  // exactly when it would have had one. A policy denial is always logged: a security event.
+  bool log = request.denied;
+  if (!log && options_.access_log) {
+    thread_local std::minstd_rand random{std::random_device{}()};
+    log = options_.access_log_sample >= 1.0 ||
+          std::uniform_real_distribution<double>(0.0, 1.0)(random) < options_.access_log_sample;
+  }
+  if (queue_.TryPush(Entry{std::move(request), direction, log})) return true;
+  Drop(*spans_dropped_, 1);
+  if (log) Drop(*logs_dropped_, 1);
   return false;
 }
 
-void TelemetryShipper::Drop(const char* kind, size_t n) {
+void TelemetryShipper::Drop(Counter& kind, size_t n) {
   if (n == 0) return;
-  if (std::string_view(kind) != "records") lost_ += static_cast<int64_t>(n);
-  if (Result<Counter*> c = dropped_family_->WithLabels({kind}); c.ok()) (*c)->Inc(static_cast<double>(n));
+  lost_ += static_cast<int64_t>(n);
+  kind.Inc(static_cast<double>(n));
 }
 
 void TelemetryShipper::Drain() {
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
   while (std::optional<Entry> e = queue_.TryPop()) {
     const ProxiedRequest& r = e->request;
-    const std::string direction = DirectionName(e->direction);
-    if (auto c = requests_->WithLabels({options_.service, direction, std::to_string(r.status), r.client_service});
-        c.ok()) {
-      (*c)->Inc();
-    }
-    if (r.denied) {
-      if (auto c = denials_->WithLabels({options_.service, r.client_service}); c.ok()) (*c)->Inc();
-    }
-    if (auto h = durations_->WithLabels({options_.service, direction}); h.ok()) {
-      (*h)->Observe(static_cast<double>(r.duration_ns) / 1e9);
-    }
-    if (r.attempts > 1) {
-      if (auto c = retries_->WithLabels({options_.service, direction}); c.ok()) (*c)->Inc(r.attempts - 1);
-    }
-    // Only the answers the proxy made itself: a relay cut short after the upstream's own status
-    // went out (the client went away mid-body) is an error of the exchange, not a proxy answer.
-    if (!r.error.empty() && r.status >= 500) {
-      if (auto c = proxy_errors_->WithLabels({options_.service, direction, std::to_string(r.status)}); c.ok()) {
-        (*c)->Inc();
-      }
-    }
-    if (options_.meshd_url.empty() || r.trace_id.empty()) continue;
     // What meshd cannot take yet stays bounded: the oldest goes first.
     if (spans_.size() >= options_.queue_capacity) {
       spans_.pop_front();
-      Drop("spans", 1);
+      Drop(*spans_dropped_, 1);
     }
     Span s;
     s.trace_id = r.trace_id;
@@ -168,11 +144,10 @@ void TelemetryShipper::Drain() {
     s.status_message = r.error;
     s.attributes = AttributesJson(r, e->direction);
     s.scope = "meshproxy";
-    // A policy denial is always logged, sampled or not: it is a security event.
-    if ((options_.access_log && unit(sample_random_) < options_.access_log_sample) || r.denied) {
+    if (e->log) {
       if (logs_.size() >= options_.queue_capacity) {
         logs_.pop_front();
-        Drop("logs", 1);
+        Drop(*logs_dropped_, 1);
       }
       LogRecord l;
       l.ts_ns = r.start_ns;
@@ -187,9 +162,6 @@ void TelemetryShipper::Drain() {
     }
     spans_.push_back(std::move(s));
   }
-  const int64_t full = queue_full_.load();
-  Drop("records", static_cast<size_t>(full - records_counted_));
-  records_counted_ = full;
 }
 
 bool TelemetryShipper::Post(const std::string& path, const std::string& content_type, const std::string& body) {
@@ -207,14 +179,14 @@ void TelemetryShipper::Ship() {
                                   std::make_move_iterator(spans_.begin() + static_cast<long>(n)));
     spans_.erase(spans_.begin(), spans_.begin() + static_cast<long>(n));
     if (Post("/v1/traces", "application/json", EncodeOtlpTraces(batch))) shipped_spans_ += static_cast<int64_t>(n);
-    else Drop("spans", n);
+    else Drop(*spans_dropped_, n);
   }
   while (!logs_.empty()) {
     const size_t n = std::min(kBatch, logs_.size());
     const std::vector<LogRecord> batch(std::make_move_iterator(logs_.begin()),
                                        std::make_move_iterator(logs_.begin() + static_cast<long>(n)));
     logs_.erase(logs_.begin(), logs_.begin() + static_cast<long>(n));
-    if (!Post("/v1/logs", "application/json", EncodeOtlpLogs(batch))) Drop("logs", n);
+    if (!Post("/v1/logs", "application/json", EncodeOtlpLogs(batch))) Drop(*logs_dropped_, n);
   }
 }
 
@@ -223,7 +195,7 @@ void TelemetryShipper::PushMetrics() {
   // Like a Pushgateway grouping key: series of two instances of a service stay apart.
   const std::string path = "/v1/metrics?instance=" + UrlEncode(options_.instance);
   if (!Post(path, "text/plain; version=0.0.4", FormatPrometheusText(registry_.Collect()))) {
-    Drop("metrics", 1);
+    Drop(*pushes_dropped_, 1);
   }
 }
 

@@ -42,6 +42,18 @@ TEST(ProxyConfigFile, ReadsOurNames) {
   EXPECT_TRUE(ValidateProxyConfig(c).ok());
 }
 
+TEST(ProxyConfigFile, ReadsTheTelemetryQueueAndRefusesOneOutOfRange) {
+  ProxyConfig c = Valid();
+  ASSERT_TRUE(ApplyProxyConfigFile(R"({"telemetry_queue":16})", c).ok());
+  EXPECT_EQ(c.telemetry_queue, 16);
+  EXPECT_TRUE(ValidateProxyConfig(c).ok());
+  EXPECT_FALSE(ApplyProxyConfigFile(R"({"telemetry_queue":"big"})", c).ok());
+  for (const int bad : {0, -1, (1 << 20) + 1}) {
+    c.telemetry_queue = bad;
+    EXPECT_NE(ValidateProxyConfig(c).message().find("telemetry queue"), std::string::npos) << bad;
+  }
+}
+
 TEST(ProxyConfigFile, ReadsTheSeedsNames) {
   ProxyConfig c;
   ASSERT_TRUE(ApplyProxyConfigFile(R"({"ServiceName":"payments","ServicePort":8082,"ProxyPort":15003,

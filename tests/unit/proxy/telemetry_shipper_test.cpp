@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "in_process_meshd.h"
 #include "test_support.h"
@@ -127,30 +129,78 @@ TEST_F(TelemetryShipperTest, DrainsTheQueueInTheBackgroundBetweenShipments) {
   o.drain_every = 10ms;
   o.queue_capacity = 4;
   TelemetryShipper shipper(o, registry_);
+  // Twelve records through a queue of four: only drains in the background let them all in (a
+  // refused one is offered again, as a later request would be).
   int accepted = 0;
-  // Three rounds of four: only a drain between rounds lets all twelve in.
-  for (int round = 0; round < 3; ++round) {
-    for (int i = 0; i < 4; ++i) accepted += shipper.Record(Request(round * 4 + i, 200), HttpProxy::Direction::kInbound) ? 1 : 0;
-    for (int wait = 0; wait < 500 && CounterValue(registry_, "mesh_requests_total", {{"code", "200"}}) < accepted; ++wait) {
+  for (int n = 0; n < 12; ++n) {
+    for (int attempt = 0; attempt < 500; ++attempt) {
+      if (shipper.Record(Request(n, 200), HttpProxy::Direction::kInbound)) {
+        ++accepted;
+        break;
+      }
       std::this_thread::sleep_for(10ms);
     }
   }
   EXPECT_EQ(accepted, 12);
-  EXPECT_EQ(CounterValue(registry_, "mesh_requests_total", {{"code", "200"}}), 12);
   EXPECT_EQ(shipper.shipped_spans(), 0);  // nothing shipped before flush_every
 }
 
-TEST_F(TelemetryShipperTest, AFullQueueRefusesRecordsAndCountsThem) {
+// Metrics are counted on the request path, whatever the queue does: a full queue loses spans
+// and access-log records (counted), never a request in mesh_requests_total.
+TEST_F(TelemetryShipperTest, AFullQueueDropsSpansAndLogsButNoRequestFromTheMetrics) {
   TelemetryShipper::Options o = Options();
   o.queue_capacity = 2;
   TelemetryShipper shipper(o, registry_);
   int accepted = 0;
   for (int i = 0; i < 5; ++i) accepted += shipper.Record(Request(i, 200), HttpProxy::Direction::kInbound) ? 1 : 0;
   EXPECT_EQ(accepted, 2);
-  EXPECT_EQ(shipper.dropped(), 3);
+  EXPECT_EQ(CounterValue(registry_, "mesh_requests_total", {{"code", "200"}}), 5);  // before any drain
+  EXPECT_EQ(CounterValue(registry_, "mesh_telemetry_dropped_total", {{"kind", "spans"}}), 3);
+  EXPECT_EQ(CounterValue(registry_, "mesh_telemetry_dropped_total", {{"kind", "logs"}}), 3);
+  EXPECT_EQ(shipper.dropped(), 6);
   shipper.Flush();
-  EXPECT_EQ(CounterValue(registry_, "mesh_telemetry_dropped_total", {{"kind", "records"}}), 3);
   EXPECT_EQ(shipper.shipped_spans(), 2);
+  EXPECT_EQ(CounterValue(registry_, "mesh_requests_total", {{"code", "200"}}), 5);
+}
+
+// Without access logs, a refused record loses only its span; a policy denial's log is kept
+// (and so counted as lost) whatever the sampling.
+TEST_F(TelemetryShipperTest, AFullQueueCountsALostLogOnlyForARequestThatWouldHaveBeenLogged) {
+  TelemetryShipper::Options o = Options();
+  o.queue_capacity = 2;
+  o.access_log = false;
+  TelemetryShipper shipper(o, registry_);
+  for (int i = 0; i < 4; ++i) shipper.Record(Request(i, 200), HttpProxy::Direction::kInbound);
+  ProxiedRequest denied = Request(9, 403, "not allowed");
+  denied.denied = true;
+  denied.client_service = "intruder";
+  EXPECT_FALSE(shipper.Record(denied, HttpProxy::Direction::kInbound));
+  EXPECT_EQ(CounterValue(registry_, "mesh_telemetry_dropped_total", {{"kind", "spans"}}), 3);
+  EXPECT_EQ(CounterValue(registry_, "mesh_telemetry_dropped_total", {{"kind", "logs"}}), 1);
+  EXPECT_EQ(CounterValue(registry_, "mesh_policy_denials_total", {{"client_service", "intruder"}}), 1);
+}
+
+// Several I/O threads at once, a queue far too small: the metrics still hold every request.
+TEST_F(TelemetryShipperTest, ConcurrentRecordsThroughATinyQueueAreCountedExactly) {
+  TelemetryShipper::Options o = Options();
+  o.queue_capacity = 2;
+  o.drain_every = 1ms;
+  TelemetryShipper shipper(o, registry_);
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 20'000;
+  std::atomic<int64_t> refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        if (!shipper.Record(Request(t * kPerThread + i, 200), HttpProxy::Direction::kInbound)) ++refused;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(CounterValue(registry_, "mesh_requests_total", {{"code", "200"}}), kThreads * kPerThread);
+  EXPECT_GT(refused.load(), 0);
+  EXPECT_GE(CounterValue(registry_, "mesh_telemetry_dropped_total", {{"kind", "spans"}}), refused.load());
 }
 
 }  // namespace
