@@ -59,16 +59,21 @@ inline void WriteFile(const std::string& path, const std::string& content) {
   out << content;
 }
 
-// Fake time: NowNs() returns what the test set.
+// Fake time: NowNs() returns what the test set. Set and Advance move the wall and the monotonic
+// clock together (MonotonicNs() equals NowNs() until the wall is stepped); StepWall moves the
+// wall clock alone, as NTP or an operator would.
 class FakeClock : public Clock {
  public:
   explicit FakeClock(int64_t now_ns = 0) : now_ns_(now_ns) {}
-  int64_t NowNs() const override { return now_ns_.load(); }
-  void Set(int64_t now_ns) { now_ns_.store(now_ns); }
+  int64_t NowNs() const override { return now_ns_.load() + wall_step_ns_.load(); }
+  int64_t MonotonicNs() const override { return now_ns_.load(); }
+  void Set(int64_t now_ns) { now_ns_.store(now_ns - wall_step_ns_.load()); }
   void Advance(int64_t ns) { now_ns_.fetch_add(ns); }
+  void StepWall(int64_t ns) { wall_step_ns_.fetch_add(ns); }
 
  private:
-  std::atomic<int64_t> now_ns_;
+  std::atomic<int64_t> now_ns_;       // monotonic
+  std::atomic<int64_t> wall_step_ns_{0};  // the wall clock's steps so far
 };
 
 // Deterministic garbage: random lengths and bytes, biased towards the characters parsers care

@@ -26,7 +26,7 @@ LoadBalancer::LoadBalancer(const Clock& clock, Options options, uint64_t seed)
     : clock_(clock), options_(Sanitized(options)), random_(seed) {}
 
 void LoadBalancer::SetEndpoints(std::vector<Endpoint> endpoints) {
-  const int64_t now = clock_.NowNs();
+  const int64_t now = clock_.MonotonicNs();
   std::lock_guard lock(mu_);
   // A new instance starts at the default, or at its peers' average estimate when that is
   // lower: above fast peers it would get no traffic until its estimate decayed (about 30 s).
@@ -62,7 +62,7 @@ Result<Endpoint> LoadBalancer::Pick() {
 }
 
 Result<Endpoint> LoadBalancer::Pick(const std::function<bool(const Endpoint&)>& eligible) {
-  const int64_t now = clock_.NowNs();
+  const int64_t now = clock_.MonotonicNs();
   std::lock_guard lock(mu_);
   if (entries_.empty()) return Status::IOError("no endpoints");
   // A partial Fisher-Yates shuffle: the first two eligible endpoints of a uniformly random order
@@ -91,7 +91,7 @@ void LoadBalancer::Started(const Endpoint& endpoint) {
 }
 
 void LoadBalancer::Finished(const Endpoint& endpoint, int64_t latency_ns, bool failed) {
-  const int64_t now = clock_.NowNs();
+  const int64_t now = clock_.MonotonicNs();
   double sample = static_cast<double>(std::max<int64_t>(latency_ns, 0));
   if (failed) sample = std::max(sample, static_cast<double>(options_.failure_penalty.count()));
   std::lock_guard lock(mu_);
@@ -107,7 +107,7 @@ void LoadBalancer::Finished(const Endpoint& endpoint, int64_t latency_ns, bool f
 }
 
 std::optional<double> LoadBalancer::Cost(const Endpoint& endpoint) const {
-  const int64_t now = clock_.NowNs();
+  const int64_t now = clock_.MonotonicNs();
   std::lock_guard lock(mu_);
   const size_t i = IndexOf(endpoint);
   if (i == entries_.size()) return std::nullopt;

@@ -36,7 +36,8 @@ class LoadBalancer {
     std::chrono::nanoseconds failure_penalty = std::chrono::seconds(1);
   };
 
-  // Default options, seeded from std::random_device. `clock` must outlive the balancer.
+  // Default options, seeded from std::random_device. `clock` must outlive the balancer; its
+  // monotonic time ages the estimates, so a step of the wall clock changes no cost.
   explicit LoadBalancer(const Clock& clock);
   // `seed` makes the choices reproducible (tests). Non-positive durations in `options` are
   // treated as: decay 1 ns, default latency 0, failure penalty 0.

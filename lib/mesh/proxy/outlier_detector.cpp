@@ -52,7 +52,7 @@ void OutlierDetector::SetEndpoints(std::vector<Endpoint> endpoints) {
 }
 
 bool OutlierDetector::Allow(const Endpoint& endpoint) {
-  const int64_t now = clock_.NowNs();
+  const int64_t now = clock_.MonotonicNs();
   std::lock_guard lock(mu_);
   const size_t i = IndexOf(endpoint);
   if (i == entries_.size()) return true;
@@ -64,7 +64,7 @@ bool OutlierDetector::Allow(const Endpoint& endpoint) {
 }
 
 void OutlierDetector::Record(const Endpoint& endpoint, bool failure) {
-  const int64_t now = clock_.NowNs();
+  const int64_t now = clock_.MonotonicNs();
   std::lock_guard lock(mu_);
   const size_t i = IndexOf(endpoint);
   if (i == entries_.size()) return;
@@ -97,7 +97,7 @@ void OutlierDetector::Record(const Endpoint& endpoint, bool failure) {
 }
 
 bool OutlierDetector::IsEjected(const Endpoint& endpoint) const {
-  const int64_t now = clock_.NowNs();
+  const int64_t now = clock_.MonotonicNs();
   std::lock_guard lock(mu_);
   const size_t i = IndexOf(endpoint);
   return i < entries_.size() && Refuses(entries_[i], now);

@@ -41,7 +41,8 @@ class OutlierDetector {
     int max_ejection_percent = 50;
   };
 
-  // Default options. `clock` must outlive the detector.
+  // Default options. `clock` must outlive the detector; ejections are timed on its monotonic
+  // time, so a step of the wall clock neither ends nor prolongs one.
   explicit OutlierDetector(const Clock& clock);
   // Out-of-range options are clamped: at least 1 consecutive failure, non-negative durations,
   // max_ejection at least base_ejection, a percentage within 0..100.

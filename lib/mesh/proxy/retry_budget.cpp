@@ -13,7 +13,8 @@ RetryBudget::Options Clamped(RetryBudget::Options options) {
   return options;
 }
 
-// Floor division by a positive `b`, so that a clock before 1970 still maps to consistent slots.
+// Floor division by a positive `b`, so that a negative time (the monotonic clock's origin is
+// arbitrary) still maps to consistent slots.
 int64_t FloorDiv(int64_t a, int64_t b) {
   const int64_t quotient = a / b;
   return a % b < 0 ? quotient - 1 : quotient;
@@ -27,13 +28,13 @@ RetryBudget::RetryBudget(const Clock& clock, Options options)
     : clock_(clock), options_(Clamped(options)), slot_ns_(options_.window.count() / kSlots) {}
 
 void RetryBudget::RecordRequest() {
-  const int64_t now = clock_.NowNs();
+  const int64_t now = clock_.MonotonicNs();
   std::lock_guard lock(mu_);
   ++Current(now).requests;
 }
 
 bool RetryBudget::TryRetry() {
-  const int64_t now = clock_.NowNs();
+  const int64_t now = clock_.MonotonicNs();
   std::lock_guard lock(mu_);
   Slot& current = Current(now);
   int64_t requests = 0;
@@ -56,7 +57,7 @@ bool RetryBudget::TryRetry() {
 RetryBudget::Slot& RetryBudget::Current(int64_t now_ns) {
   const int64_t index = FloorDiv(now_ns, slot_ns_);
   Slot& slot = slots_[static_cast<size_t>(index - FloorDiv(index, kSlots) * kSlots)];
-  // The slot last held the counts of a tenth that has left the window (or, if the clock stepped
+  // The slot last held the counts of a tenth that has left the window (or, with a fake clock set
   // back, one that has not come yet): start it afresh.
   if (slot.index != index) slot = Slot{.index = index};
   return slot;

@@ -29,7 +29,8 @@ class RetryBudget {
     std::chrono::nanoseconds window = std::chrono::seconds(10);
   };
 
-  // Default options. `clock` must outlive the budget.
+  // Default options. `clock` must outlive the budget; the window slides on its monotonic time,
+  // so a step of the wall clock neither empties nor refills it.
   explicit RetryBudget(const Clock& clock);
   // Out-of-range options are clamped: ratio and minimum at least 0 (a NaN ratio counts as 0), a
   // window of at least 10 ns.

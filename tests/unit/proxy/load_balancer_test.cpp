@@ -343,5 +343,22 @@ TEST(LoadBalancer, ConcurrentUseKeepsOutstandingCountsBalanced) {
   }
 }
 
+// A step of the wall clock is not time passing: an estimate neither decays an hour's worth
+// (+1 h) nor freezes (-1 h), so a slow instance does not suddenly look as good as a fast one.
+TEST(LoadBalancer, AWallClockStepDoesNotAgeTheEstimates) {
+  for (const int64_t step : {int64_t{3'600} * 1'000 * kMs, -int64_t{3'600} * 1'000 * kMs}) {
+    testing::FakeClock clock(kStart);
+    LoadBalancer lb = MakeBalancer(clock);
+    lb.SetEndpoints({Ep("slow"), Ep("fast")});
+    lb.Finished(Ep("slow"), 500 * kMs, false);
+    lb.Finished(Ep("fast"), 10 * kMs, false);
+    clock.StepWall(step);
+    EXPECT_DOUBLE_EQ(*lb.Cost(Ep("slow")), 500 * kMs) << step;
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(lb.Pick()->host, "fast") << step;
+    clock.Advance(10'000 * kMs);  // one decay constant of monotonic time: e^-1 of the estimate
+    EXPECT_NEAR(*lb.Cost(Ep("slow")), 500 * kMs * std::exp(-1.0), 1.0) << step;
+  }
+}
+
 }  // namespace
 }  // namespace mesh

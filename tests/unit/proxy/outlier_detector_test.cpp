@@ -281,3 +281,31 @@ TEST(OutlierDetector, ConcurrentUseNeverEjectsMoreThanHalf) {
 
 }  // namespace
 }  // namespace mesh
+
+namespace mesh {
+namespace {
+
+constexpr int64_t kHour = 3'600 * kSec;
+
+// A step of the wall clock (NTP, an operator, a VM resumed) is not time passing: an ejection
+// neither ends early (+1 h) nor lasts an hour longer (-1 h), and healthy endpoints stay in.
+TEST_F(OutlierDetectorTest, AWallClockStepNeitherEndsNorProlongsAnEjection) {
+  for (const int64_t step : {kHour, -kHour}) {
+    OutlierDetector detector(clock_);
+    detector.SetEndpoints({Ep("a"), Ep("b"), Ep("c"), Ep("d")});
+    Fail(detector, Ep("a"), 5);
+    ASSERT_TRUE(detector.IsEjected(Ep("a")));
+    clock_.StepWall(step);
+    EXPECT_TRUE(detector.IsEjected(Ep("a"))) << step;
+    EXPECT_FALSE(detector.IsEjected(Ep("b"))) << step;
+    EXPECT_TRUE(detector.Allow(Ep("b"))) << step;
+    clock_.Advance(29 * kSec);
+    EXPECT_TRUE(detector.IsEjected(Ep("a"))) << step;
+    clock_.Advance(1 * kSec);  // the 30 s base ejection, on the monotonic clock
+    EXPECT_FALSE(detector.IsEjected(Ep("a"))) << step;
+    EXPECT_EQ(detector.ejections_total(), 1) << step;
+  }
+}
+
+}  // namespace
+}  // namespace mesh

@@ -187,5 +187,20 @@ TEST(JitteredBackoff, BadInputGivesASaneWait) {
   EXPECT_LE(JitteredBackoff(0, random, milliseconds(500), milliseconds(100)).count(), 100);
 }
 
+// A step of the wall clock is not time passing: it neither empties the window (+1 h would have
+// forgotten the spent retries and the requests) nor strands it in a tenth to come (-1 h).
+TEST(RetryBudget, AWallClockStepChangesNothing) {
+  for (const int64_t step : {3'600 * kSec, -3'600 * kSec}) {
+    testing::FakeClock clock(kStart);
+    RetryBudget budget(clock, {.ratio = 0.2, .min_retries_per_second = 0});
+    Requests(budget, 100);
+    EXPECT_EQ(Retries(budget, 5), 5);
+    clock.StepWall(step);
+    EXPECT_EQ(Retries(budget), 15) << step;  // 20 earned, 5 spent: the same window
+    clock.Advance(10 * kSec);  // the window's real length: requests and retries forgotten
+    EXPECT_EQ(Retries(budget), 0) << step;
+  }
+}
+
 }  // namespace
 }  // namespace mesh
