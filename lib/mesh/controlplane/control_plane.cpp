@@ -106,7 +106,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
 }
 
 ControlPlane::ControlPlane(Options options, const Clock& clock, std::unique_ptr<StoreWriter> writer)
-    : options_(std::move(options)), clock_(clock), started_ns_(clock.NowNs()), writer_(std::move(writer)) {
+    : options_(std::move(options)), clock_(clock), liveness_(clock), writer_(std::move(writer)) {
   RegisterOwnMetrics();
 }
 
@@ -179,7 +179,13 @@ std::optional<HttpResponse> ControlPlane::Guard(const HttpRequest& r, const Http
 
 void ControlPlane::Upkeep(WriteContext& c) {
   const int64_t now = clock_.NowNs();
-  Registry(c.store, started_ns_).Sweep(now);
+  if (Result<std::vector<Instance>> instances = Registry(c.store).Instances(""); instances.ok()) {
+    const InstanceLiveness::Judged judged = liveness_.Judge(std::move(*instances));
+    for (size_t i = 0; i < judged.instances.size(); ++i) {
+      if (!judged.Expired(i)) continue;
+      if (Registry(c.store).Remove(judged.instances[i].id).ok()) liveness_.Forget(judged.instances[i].id);
+    }
+  }
   c.logs.IndexPending(20'000);
   // Retention in small batches, oldest first, so that no pass holds the lock for long; what a
   // failed pass leaves, the next idle turn prunes.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mesh/base/clock.h"
+#include "mesh/controlplane/instance_liveness.h"
 #include "mesh/base/status.h"
 #include "mesh/http/http_router.h"
 #include "mesh/store/store.h"
@@ -70,6 +71,8 @@ class ControlPlane {
   HttpResponse Heartbeat(const HttpRequest& request);
   HttpResponse Deregister(const HttpRequest& request);
   HttpResponse ListServices(const HttpRequest& request, bool seed_format);
+  // Each service's instances and how many are healthy now, by service name.
+  Result<std::vector<ServiceSummary>> Summaries(Store& store);
   HttpResponse GetService(const HttpRequest& request);
   // GET /v1/prometheus/targets: the registry as Prometheus http_sd / file_sd target groups
   // (prometheus_targets.h). meshd's own group is the request's Host header: the address the
@@ -101,8 +104,9 @@ class ControlPlane {
 
   Options options_;
   const Clock& clock_;
-  // When this meshd started: the registry counts it as every known instance's heartbeat.
-  const int64_t started_ns_;
+  // When this meshd heard from each instance, on the monotonic clock: health and sweeping
+  // survive a step of the wall clock.
+  InstanceLiveness liveness_;
   std::unique_ptr<StoreWriter> writer_;
   MetricsRegistry registry_;
   OwnMetrics own_;

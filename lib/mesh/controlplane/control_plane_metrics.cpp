@@ -29,10 +29,12 @@ HttpResponse ControlPlane::Exposition(const HttpRequest& r) {
 
   MetricFamily up{"mesh_instance_up", "1 when the instance heartbeats within its TTL", MetricType::kGauge, {}};
   if (Result<std::vector<Instance>> instances = Registry(**lease).Instances(""); instances.ok()) {
-    for (const Instance& i : *instances) {
+    const InstanceLiveness::Judged judged = liveness_.Judge(std::move(*instances));
+    for (size_t k = 0; k < judged.instances.size(); ++k) {
+      const Instance& i = judged.instances[k];
       up.samples.push_back({"mesh_instance_up",
                             {{"instance", i.host + ":" + std::to_string(i.port)}, {"service", i.service}},
-                            IsHealthy(i, now, started_ns_) ? 1.0 : 0.0, {}});
+                            judged.Healthy(k) ? 1.0 : 0.0, {}});
     }
   }
   families.push_back(std::move(up));

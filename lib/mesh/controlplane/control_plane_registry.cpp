@@ -17,7 +17,7 @@ using namespace control_plane_internal;
 
 namespace {
 
-void AppendInstanceJson(std::string& out, const Instance& i, int64_t now_ns, int64_t up_since_ns) {
+void AppendInstanceJson(std::string& out, const Instance& i, bool healthy) {
   out += "{\"id\":";
   AppendJsonString(out, i.id);
   out += ",\"service\":";
@@ -26,7 +26,7 @@ void AppendInstanceJson(std::string& out, const Instance& i, int64_t now_ns, int
   AppendJsonString(out, i.host);
   out += ",\"port\":" + std::to_string(i.port);
   out += ",\"healthy\":";
-  out += IsHealthy(i, now_ns, up_since_ns) ? "true" : "false";
+  out += healthy ? "true" : "false";
   out += ",\"registered\":\"" + FormatRfc3339(i.registered_ns) + "\"";
   out += ",\"last_heartbeat\":\"" + FormatRfc3339(i.heartbeat_ns) + "\"";
   out += ",\"ttl_seconds\":" + std::to_string(i.ttl_ns / kNsPerSecond);
@@ -35,6 +35,19 @@ void AppendInstanceJson(std::string& out, const Instance& i, int64_t now_ns, int
 }
 
 }  // namespace
+
+Result<std::vector<ServiceSummary>> ControlPlane::Summaries(Store& store) {
+  Result<std::vector<Instance>> instances = Registry(store).Instances("");  // ordered by service
+  if (!instances.ok()) return instances.status();
+  const InstanceLiveness::Judged judged = liveness_.Judge(std::move(*instances));
+  std::vector<ServiceSummary> out;
+  for (size_t i = 0; i < judged.instances.size(); ++i) {
+    if (out.empty() || out.back().name != judged.instances[i].service) out.push_back({judged.instances[i].service});
+    ++out.back().instances;
+    if (judged.Healthy(i)) ++out.back().healthy;
+  }
+  return out;
+}
 
 HttpResponse ControlPlane::Register(const HttpRequest& r, bool seed_payload) {
   Result<Json::Value> body = ParseJson(r.body);
@@ -68,6 +81,7 @@ HttpResponse ControlPlane::Register(const HttpRequest& r, bool seed_payload) {
   i.registered_ns = i.heartbeat_ns = clock_.NowNs();
   Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Upsert(i); });
   if (!s.ok()) return StoreError(s);
+  liveness_.Heard(i.id);
   std::string out = "{\"status\":\"registered\",\"id\":";
   AppendJsonString(out, i.id);
   out += ",\"ttl_seconds\":" + std::to_string(i.ttl_ns / kNsPerSecond) + "}";
@@ -79,6 +93,7 @@ HttpResponse ControlPlane::Heartbeat(const HttpRequest& r) {
   const int64_t now = clock_.NowNs();
   Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Heartbeat(id, now); });
   if (!s.ok()) return StoreError(s);
+  liveness_.Heard(id);
   return HttpResponse::Json(200, "{\"status\":\"ok\"}");
 }
 
@@ -86,14 +101,14 @@ HttpResponse ControlPlane::Deregister(const HttpRequest& r) {
   const std::string id = r.PathParam("id");
   Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Remove(id); });
   if (!s.ok()) return StoreError(s);
+  liveness_.Forget(id);
   return HttpResponse::Json(200, "{\"status\":\"deregistered\"}");
 }
 
 HttpResponse ControlPlane::ListServices(const HttpRequest&, bool seed_format) {
   Result<ReadLease> lease = AcquireReader();
   if (!lease.ok()) return StoreError(lease.status());
-  const int64_t now = clock_.NowNs();
-  Result<std::vector<ServiceSummary>> services = Registry(**lease, started_ns_).Services(now);
+  Result<std::vector<ServiceSummary>> services = Summaries(**lease);
   if (!services.ok()) return StoreError(services.status());
   std::string out = "{\"services\":[";
   for (size_t i = 0; i < services->size(); ++i) {
@@ -119,13 +134,13 @@ HttpResponse ControlPlane::GetService(const HttpRequest& r) {
   Result<std::vector<Instance>> instances = Registry(**lease).Instances(name);
   if (!instances.ok()) return StoreError(instances.status());
   if (instances->empty()) return HttpResponse::Error(404, "no service " + name);
-  const int64_t now = clock_.NowNs();
+  const InstanceLiveness::Judged judged = liveness_.Judge(*instances);
   std::string out = "{\"name\":";
   AppendJsonString(out, name);
   out += ",\"instances\":[";
   for (size_t i = 0; i < instances->size(); ++i) {
     if (i) out += ',';
-    AppendInstanceJson(out, (*instances)[i], now, started_ns_);
+    AppendInstanceJson(out, (*instances)[i], judged.Healthy(i));  // the stored times are shown
   }
   out += "],\"signals\":";
   AppendSignalsJson(out, **lease, name, 60 * kNsPerSecond);
@@ -138,8 +153,9 @@ HttpResponse ControlPlane::PrometheusTargets(const HttpRequest& r) {
   if (!lease.ok()) return StoreError(lease.status());
   Result<std::vector<Instance>> instances = Registry(**lease).Instances("");
   if (!instances.ok()) return StoreError(instances.status());
+  const InstanceLiveness::Judged judged = liveness_.Judge(std::move(*instances));
   return HttpResponse::Json(
-      200, FormatTargetGroups(BuildPrometheusTargets(*instances, clock_.NowNs(), r.Header("host"), started_ns_)));
+      200, FormatTargetGroups(BuildPrometheusTargets(judged.instances, judged.now_ns, r.Header("host"), judged.up_since_ns)));
 }
 
 }  // namespace mesh

@@ -30,15 +30,6 @@ Status Registry::Remove(const std::string& id) {
   return Status::Ok();
 }
 
-Result<int64_t> Registry::Sweep(int64_t now_ns) {
-  Db& db = store_.db();
-  if (Status s = ExecQuery(db, {"DELETE FROM instances WHERE ? - max(heartbeat_ns, ?) > 3 * ttl_ns", {now_ns, up_since_ns_}});
-      !s.ok()) {
-    return s;
-  }
-  return db.Changes();
-}
-
 Result<std::vector<Instance>> Registry::Instances(const std::string& service) {
   SqlQuery q{"SELECT id, service, host, port, meta, registered_ns, heartbeat_ns, ttl_ns FROM "
              "instances",
@@ -65,23 +56,6 @@ Result<std::vector<Instance>> Registry::Instances(const std::string& service) {
     i.heartbeat_ns = stmt->ColumnInt64(6);
     i.ttl_ns = stmt->ColumnInt64(7);
     out.push_back(std::move(i));
-  }
-  return out;
-}
-
-Result<std::vector<ServiceSummary>> Registry::Services(int64_t now_ns) {
-  // The healthy count is IsHealthy (telemetry/service_instance.h) in SQL: keep the two alike.
-  Result<Statement> stmt = PrepareQuery(
-      store_.db(), {"SELECT service, count(*), sum(? - max(heartbeat_ns, ?) <= ttl_ns) FROM instances "
-                    "GROUP BY service ORDER BY service",
-                    {now_ns, up_since_ns_}});
-  if (!stmt.ok()) return stmt.status();
-  std::vector<ServiceSummary> out;
-  while (true) {
-    Result<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back({stmt->ColumnText(0), stmt->ColumnInt64(1), stmt->ColumnInt64(2)});
   }
   return out;
 }

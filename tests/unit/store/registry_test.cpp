@@ -113,29 +113,6 @@ TEST_F(RegistryTest, RemoveDeletesAndUnknownIsNotFound) {
   EXPECT_EQ(registry_->Remove("api-1").code(), Status::Code::kNotFound);
 }
 
-TEST_F(RegistryTest, SweepRemovesOnlyInstancesSilentForThreeTtls) {
-  const int64_t ttl = 10 * kSecond;
-  const int64_t now = kT0 + 100 * kSecond;
-  ASSERT_TRUE(registry_->Upsert(MakeInstance("fresh", "api", 1, now - kSecond, ttl)).ok());
-  ASSERT_TRUE(registry_->Upsert(MakeInstance("unhealthy", "api", 2, now - 2 * ttl, ttl)).ok());
-  ASSERT_TRUE(registry_->Upsert(MakeInstance("edge", "api", 3, now - 3 * ttl, ttl)).ok());
-  ASSERT_TRUE(registry_->Upsert(MakeInstance("gone", "api", 4, now - 3 * ttl - 1, ttl)).ok());
-  ASSERT_TRUE(registry_->Upsert(MakeInstance("long-gone", "web", 5, kT0, ttl)).ok());
-  // A long TTL keeps an instance silent for a long time.
-  ASSERT_TRUE(registry_->Upsert(MakeInstance("patient", "web", 6, kT0, 60 * kSecond)).ok());
-
-  Result<int64_t> swept = registry_->Sweep(now);
-  ASSERT_TRUE(swept.ok()) << swept.status().message();
-  EXPECT_EQ(*swept, 2);
-  std::vector<std::string> ids;
-  for (const Instance& i : All()) ids.push_back(i.id);
-  EXPECT_THAT(ids, ::testing::UnorderedElementsAre("fresh", "unhealthy", "edge", "patient"));
-
-  Result<int64_t> again = registry_->Sweep(now);
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(*again, 0);
-}
-
 TEST_F(RegistryTest, InstancesFiltersByServiceAndOrders) {
   ASSERT_TRUE(registry_->Upsert(MakeInstance("w2", "web", 2, kT0)).ok());
   ASSERT_TRUE(registry_->Upsert(MakeInstance("a1", "api", 9, kT0)).ok());
@@ -151,66 +128,6 @@ TEST_F(RegistryTest, InstancesFiltersByServiceAndOrders) {
   Result<std::vector<Instance>> none = registry_->Instances("nope");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
-}
-
-TEST_F(RegistryTest, ServicesCountInstancesAndHealthyOnes) {
-  const int64_t now = kT0 + 60 * kSecond;
-  const int64_t ttl = 10 * kSecond;
-  ASSERT_TRUE(registry_->Upsert(MakeInstance("a1", "api", 1, now - kSecond, ttl)).ok());
-  ASSERT_TRUE(registry_->Upsert(MakeInstance("a2", "api", 2, now - ttl, ttl)).ok());
-  ASSERT_TRUE(registry_->Upsert(MakeInstance("a3", "api", 3, now - ttl - 1, ttl)).ok());
-  ASSERT_TRUE(registry_->Upsert(MakeInstance("w1", "web", 1, now - 50 * kSecond, ttl)).ok());
-  Result<std::vector<ServiceSummary>> services = registry_->Services(now);
-  ASSERT_TRUE(services.ok()) << services.status().message();
-  ASSERT_EQ(services->size(), 2u);
-  EXPECT_EQ((*services)[0].name, "api");
-  EXPECT_EQ((*services)[0].instances, 3);
-  EXPECT_EQ((*services)[0].healthy, 2);
-  EXPECT_EQ((*services)[1].name, "web");
-  EXPECT_EQ((*services)[1].instances, 1);
-  EXPECT_EQ((*services)[1].healthy, 0);
-
-  // Health is computed at read time: a heartbeat makes the web instance healthy again.
-  ASSERT_TRUE(registry_->Heartbeat("w1", now).ok());
-  services = registry_->Services(now);
-  ASSERT_TRUE(services.ok());
-  EXPECT_EQ((*services)[1].healthy, 1);
-}
-
-TEST_F(RegistryTest, AfterARestartInstancesGetOneTtlToHeartbeatBeforeBeingJudged) {
-  // Every heartbeat is 40 s old when meshd comes back: the outage, not the instances, says so.
-  const int64_t ttl = 10 * kSecond;
-  const int64_t up_since = kT0 + 40 * kSecond;
-  ASSERT_TRUE(registry_->Upsert(MakeInstance("a1", "api", 1, kT0, ttl)).ok());
-  ASSERT_TRUE(registry_->Upsert(MakeInstance("a2", "api", 2, kT0, ttl)).ok());
-  Registry restarted(*store_, up_since);
-
-  Result<std::vector<ServiceSummary>> services = restarted.Services(up_since + kSecond);
-  ASSERT_TRUE(services.ok()) << services.status().message();
-  EXPECT_EQ((*services)[0].healthy, 2);
-  Result<int64_t> swept = restarted.Sweep(up_since + kSecond);
-  ASSERT_TRUE(swept.ok());
-  EXPECT_EQ(*swept, 0);
-  // Without the start, the same rows would have been judged unhealthy at once.
-  services = registry_->Services(up_since + kSecond);
-  ASSERT_TRUE(services.ok());
-  EXPECT_EQ((*services)[0].healthy, 0);
-
-  // a1 heartbeats again; a2 really died during the outage: one TTL later it is unhealthy,
-  // three TTLs later it is swept, as if its last heartbeat had been meshd's start.
-  ASSERT_TRUE(restarted.Heartbeat("a1", up_since + 5 * kSecond).ok());
-  services = restarted.Services(up_since + ttl + 1);
-  ASSERT_TRUE(services.ok());
-  EXPECT_EQ((*services)[0].healthy, 1);
-  swept = restarted.Sweep(up_since + 3 * ttl + 1);
-  ASSERT_TRUE(swept.ok());
-  EXPECT_EQ(*swept, 1);
-}
-
-TEST_F(RegistryTest, ServicesOfAnEmptyRegistryIsEmpty) {
-  Result<std::vector<ServiceSummary>> services = registry_->Services(kT0);
-  ASSERT_TRUE(services.ok());
-  EXPECT_TRUE(services->empty());
 }
 
 TEST_F(RegistryTest, SurvivesReopeningTheStore) {
