@@ -197,18 +197,22 @@ std::string ErrorJson(std::string_view error, std::string_view service,
   return out;
 }
 
-// A pooled connection the upstream closed while it sat idle reads as end of file (or has
-// unexpected bytes waiting): either way it must not carry a request. Over TLS, bytes waiting
-// may be a session ticket the server sent after its answer: only end of file rules it out.
-bool StillUsable(TcpStream& stream) {
+// What a pooled connection holds while no request is on it. Anything but kNothing rules it out:
+// end of file (the upstream closed it) or bytes no request asked for, which the next request
+// would read as its answer (an upstream writing past its Content-Length).
+enum class IdleState { kNothing, kClosed, kStrayBytes };
+IdleState PeekIdle(int fd) {
   char byte;
-  const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return IdleState::kStrayBytes;
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? IdleState::kNothing : IdleState::kClosed;
 }
-bool StillUsable(TlsStream& stream) {
-  char byte;
-  const ssize_t n = ::recv(beast::get_lowest_layer(stream).socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+IdleState PeekIdle(TcpStream& stream) { return PeekIdle(stream.socket().native_handle()); }
+// Over TLS, bytes waiting may be a session ticket the server sent after its answer: only end of
+// file rules the connection out.
+IdleState PeekIdle(TlsStream& stream) {
+  const IdleState s = PeekIdle(beast::get_lowest_layer(stream).socket().native_handle());
+  return s == IdleState::kStrayBytes ? IdleState::kNothing : s;
 }
 
 // When a stream's next operation must be over: the request deadline (upstream side), or the
@@ -366,17 +370,27 @@ Task<RelayResult> RelayMessage(In& in, beast::flat_buffer& in_buffer, Expiry in_
 }
 
 // Idle keep-alive upstream connections of one kind by "host:port", each with when it went idle.
+// A plaintext one is watched while idle (an outstanding wait for input): whatever arrives, end
+// of file or bytes, closes it at once, so that nothing stray is left for a request to read as
+// its answer, and a connection the upstream closed gives its descriptor back. Only its worker's
+// thread touches a pool.
 template <class Stream>
 struct IdlePool {
+  static constexpr bool kWatched = std::is_same_v<Stream, TcpStream>;
   struct Idle {
     std::unique_ptr<Stream> stream;
     SteadyTime since;
+    uint64_t id = 0;  // tells a watch's completion whether its connection is still idle here
   };
   std::unordered_map<std::string, std::vector<Idle>> by_endpoint;
+  uint64_t last_id = 0;
+  // Connections discarded for bytes no request asked for (shared by the proxy's workers).
+  std::atomic<int64_t>* stray_bytes = nullptr;
 
-  // The most recently idled connection, or null. With `check`, only one still open: checking
-  // costs a system call (about 2 us of a request's 30), so requests that can be replayed skip
-  // it, and go again on a fresh connection if the pooled one turns out closed.
+  // The most recently idled connection still open, or null. A plaintext one is always checked
+  // (a system call, about 2 us): its watch sees input only once the event loop turns, and bytes
+  // that came since would be the next request's answer. Over TLS, only with `check`: requests
+  // that can be replayed go again on a fresh connection if the pooled one turns out closed.
   std::unique_ptr<Stream> Take(const std::string& key, SteadyTime now, std::chrono::milliseconds timeout,
                                bool check) {
     auto it = by_endpoint.find(key);
@@ -384,7 +398,13 @@ struct IdlePool {
     while (!it->second.empty()) {
       Idle idle = std::move(it->second.back());
       it->second.pop_back();
-      if (now - idle.since < timeout && (!check || StillUsable(*idle.stream))) return std::move(idle.stream);
+      if (now - idle.since >= timeout) continue;
+      if constexpr (kWatched) {
+        beast::error_code ignored;
+        idle.stream->socket().cancel(ignored);
+        check = true;
+      }
+      if (!check || Usable(*idle.stream)) return std::move(idle.stream);
     }
     return nullptr;
   }
@@ -393,11 +413,19 @@ struct IdlePool {
   void DropClosed(const std::string& key) {
     auto it = by_endpoint.find(key);
     if (it == by_endpoint.end()) return;
-    std::erase_if(it->second, [](const Idle& i) { return !StillUsable(*i.stream); });
+    std::erase_if(it->second, [this](const Idle& i) { return !Usable(*i.stream); });
   }
   void Put(const std::string& key, std::unique_ptr<Stream> stream, SteadyTime now) {
     std::vector<Idle>& idle = by_endpoint[key];
-    if (idle.size() < kMaxIdlePerEndpoint) idle.push_back({std::move(stream), now});
+    if (idle.size() >= kMaxIdlePerEndpoint) return;
+    const uint64_t id = ++last_id;
+    if constexpr (kWatched) {
+      // Any completion but a cancellation (Take) means input or an error: the connection goes.
+      stream->socket().async_wait(tcp::socket::wait_read, [this, key, id](const beast::error_code& ec) {
+        if (ec != asio::error::operation_aborted) Discard(key, id);
+      });
+    }
+    idle.push_back({std::move(stream), now, id});
   }
   // Closes the connections idle for too long (oldest first in each list).
   void Sweep(SteadyTime now, std::chrono::milliseconds timeout) {
@@ -408,6 +436,22 @@ struct IdlePool {
                  idle.end());
       it = idle.empty() ? by_endpoint.erase(it) : std::next(it);
     }
+  }
+
+ private:
+  bool Usable(Stream& stream) {
+    const IdleState state = PeekIdle(stream);
+    if (state == IdleState::kStrayBytes && stray_bytes != nullptr) ++*stray_bytes;
+    return state == IdleState::kNothing;
+  }
+  // A watched connection saw input: close it (counted when bytes came, not end of file).
+  void Discard(const std::string& key, uint64_t id) {
+    auto it = by_endpoint.find(key);
+    if (it == by_endpoint.end()) return;
+    const auto idle = std::find_if(it->second.begin(), it->second.end(), [id](const Idle& i) { return i.id == id; });
+    if (idle == it->second.end()) return;
+    Usable(*idle->stream);  // for the count
+    it->second.erase(idle);
   }
 };
 
@@ -613,6 +657,7 @@ struct HttpProxy::Impl {
   const Options options;
   std::atomic<int64_t> in_flight{0};
   std::atomic<int64_t> handshake_failures{0};
+  std::atomic<int64_t> stray_bytes{0};
   std::atomic<bool> stopping{false};
   bool stopped = false;
   int port = 0;
@@ -1100,7 +1145,14 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
     co_return a;
   }
   a.keep_alive = framing.keep_alive;
-  if (upstream_keep_alive && upstream_buffer.size() == 0) Idle(w, key, std::move(upstream));
+  if (upstream_keep_alive) {
+    // Bytes read past the end of the answer belong to no request: the connection goes with them.
+    if (upstream_buffer.size() == 0) {
+      Idle(w, key, std::move(upstream));
+    } else {
+      ++stray_bytes;
+    }
+  }
   co_return a;
 }
 
@@ -1234,6 +1286,8 @@ Result<std::unique_ptr<HttpProxy>> HttpProxy::Start(Options options) {
   auto port = static_cast<unsigned short>(impl->options.listen_port);
   for (int i = 0; i < threads; ++i) {
     auto worker = std::make_unique<Worker>();
+    worker->idle_plain.stray_bytes = &impl->stray_bytes;
+    worker->idle_tls.stray_bytes = &impl->stray_bytes;
     Status listening = Listen(worker->acceptor, tcp::endpoint(address, port));
     if (!listening.ok()) return listening;
     if (i == 0) port = worker->acceptor.local_endpoint(ec).port();
@@ -1269,5 +1323,9 @@ Status HttpProxy::UpdateTls(const TlsCredentials& credentials) {
 }
 
 int64_t HttpProxy::tls_handshake_failures() const { return impl_->handshake_failures.load(); }
+
+HttpProxy::Counters HttpProxy::counters() const {
+  return {.upstream_stray_bytes = impl_->stray_bytes.load()};
+}
 
 }  // namespace mesh

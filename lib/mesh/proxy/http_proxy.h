@@ -25,7 +25,10 @@
 //   with our certificate, and must prove the SPIFFE identity of the service called.
 //   UpdateTls() swaps the credentials for new connections; open ones keep theirs.
 // - upstream keep-alive connections idle for longer than `upstream_idle_timeout` (30 s) are
-//   closed.
+//   closed. One on which bytes arrive that no request asked for (past the end of an answer,
+//   or while it is pooled) is closed at once and counted, never read as the next answer. Over
+//   mTLS only bytes read past an answer count: a record on an idle connection may be a session
+//   ticket, and the peer is another meshproxy.
 // When a request ends, `on_complete` is handed its record (moved: no copy on the request path)
 // on the I/O thread: it must only enqueue.
 #pragma once
@@ -106,6 +109,14 @@ class HttpProxy {
   Status UpdateTls(const TlsCredentials& credentials);
   // Inbound connections refused at the TLS handshake (no, expired or foreign certificate).
   int64_t tls_handshake_failures() const;
+
+  // Totals since Start, for the metrics. Thread-safe.
+  struct Counters {
+    // Upstream connections discarded because bytes came that no request asked for (an upstream
+    // writing past the end of its answer): found after an answer, or while pooled.
+    int64_t upstream_stray_bytes = 0;
+  };
+  Counters counters() const;
 
  private:
   struct Impl;

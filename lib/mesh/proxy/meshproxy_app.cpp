@@ -90,6 +90,18 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
   Family<Gauge>* cert_renewals = *registry.AddGauge(
       "mesh_tls_certificate_renewals", "Certificates renewed since start (failures: attempts that failed)",
       {"service", "result"});
+  Family<Counter>* protocol_errors = *registry.AddCounter(
+      "mesh_upstream_protocol_errors_total",
+      "Upstream connections closed for breaking HTTP (stray_bytes: bytes past an answer, no request asked for)",
+      {"service", "direction", "reason"});
+  // The data plane's own totals, copied into the registry at each scrape.
+  const auto publish_data_plane = [&](const HttpProxy& proxy, const std::string& direction) {
+    const HttpProxy::Counters c = proxy.counters();
+    const auto set = [](Family<Counter>* family, const std::vector<std::string>& labels, int64_t total) {
+      if (auto counter = family->WithLabels(labels); counter.ok()) (*counter)->Inc(static_cast<double>(total) - (*counter)->Value());
+    };
+    set(protocol_errors, {config.service, direction, "stray_bytes"}, c.upstream_stray_bytes);
+  };
   TelemetryShipper::Options shipping;
   shipping.meshd_url = config.meshd;
   shipping.token = token;
@@ -204,6 +216,8 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
         if (auto g = in_flight->WithLabels({config.service, "outbound"}); g.ok()) (*g)->Set(static_cast<double>(outbound->in_flight()));
       }
       if (auto g = up->WithLabels({config.service}); g.ok()) (*g)->Set(draining ? 0 : 1);
+      publish_data_plane(**inbound, "inbound");
+      if (outbound) publish_data_plane(*outbound, "outbound");
       const int64_t total = discovery->ejections_total();
       if (auto c = ejections->WithLabels({config.service}); c.ok()) (*c)->Inc(static_cast<double>(total - ejections_seen));
       ejections_seen = total;
