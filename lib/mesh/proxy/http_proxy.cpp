@@ -89,6 +89,12 @@ constexpr auto kBackoffCap = std::chrono::milliseconds(250);
 constexpr auto kLingerTimeout = std::chrono::seconds(1);
 constexpr size_t kLingerBytes = 256 * 1024;
 
+// After a failed accept (out of descriptors: the connection stays in the backlog), the listener
+// waits this long before trying again, instead of spinning.
+constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
+// A warning about refused or failed connections is logged at most this often, with the count.
+constexpr auto kWarnEvery = std::chrono::seconds(10);
+
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 // Beast 1.74 speaks boost::string_view.
@@ -566,6 +572,41 @@ struct Attempt {
 
 enum class Stage { kConnect, kSend, kReceive };
 
+// One open client connection, counted against the listener's limit from its accept until its
+// session ends (or is destroyed without having run, at shutdown).
+class ClientSlot {
+ public:
+  explicit ClientSlot(std::atomic<int64_t>& open) : open_(&open) {}
+  ClientSlot(ClientSlot&& other) noexcept : open_(std::exchange(other.open_, nullptr)) {}
+  ClientSlot& operator=(ClientSlot&&) = delete;
+  ~ClientSlot() {
+    if (open_ != nullptr) --*open_;
+  }
+
+ private:
+  std::atomic<int64_t>* open_;
+};
+
+// Events counted at once but logged at most every kWarnEvery, with how many happened since the
+// last line: a flood of refused connections must not become a flood of log lines. Thread-safe.
+class RateLimitedWarning {
+ public:
+  // Counts one event; calls `warn` with the count when a line is due.
+  void Note(const std::function<void(const std::string&)>& warn, const std::string& what) {
+    ++pending_;
+    if (!warn) return;
+    const int64_t now = steady_clock::now().time_since_epoch().count();
+    int64_t last = last_.load();
+    if (last != 0 && now - last < std::chrono::nanoseconds(kWarnEvery).count()) return;
+    if (!last_.compare_exchange_strong(last, now)) return;
+    warn(what + " (" + std::to_string(pending_.exchange(0)) + " since the last warning)");
+  }
+
+ private:
+  std::atomic<int64_t> last_{0};
+  std::atomic<int64_t> pending_{0};
+};
+
 class InFlight {
  public:
   explicit InFlight(std::atomic<int64_t>& counter) : counter_(counter) { ++counter_; }
@@ -597,7 +638,7 @@ struct HttpProxy::Impl {
   explicit Impl(Options o) : options(std::move(o)) {}
 
   Task<void> Accept(Worker& w);
-  Task<void> Session(Worker& w, Socket socket);
+  Task<void> Session(Worker& w, Socket socket, ClientSlot slot);
   Task<void> SweepIdle(Worker& w);
   template <class Client>
   Task<void> Serve(Worker& w, Client& client, const std::string& client_ip,
@@ -658,6 +699,11 @@ struct HttpProxy::Impl {
   std::atomic<int64_t> in_flight{0};
   std::atomic<int64_t> handshake_failures{0};
   std::atomic<int64_t> stray_bytes{0};
+  std::atomic<int64_t> client_connections{0};
+  std::atomic<int64_t> connections_refused{0};
+  std::atomic<int64_t> accept_failures{0};
+  RateLimitedWarning refused_warning;
+  RateLimitedWarning accept_warning;
   std::atomic<bool> stopping{false};
   bool stopped = false;
   int port = 0;
@@ -701,22 +747,37 @@ Task<beast::error_code> ReadResponseHeader(Upstream& upstream,
 }  // namespace
 
 Task<void> HttpProxy::Impl::Accept(Worker& w) {
+  const int64_t limit = options.max_client_connections;
   for (;;) {
     beast::error_code ec;
     Socket socket = co_await w.acceptor.async_accept(Redirect(ec));
     if (ec) {
       if (!w.acceptor.is_open()) co_return;
-      // Out of descriptors or similar: pause instead of spinning.
-      Timer pause(w.ioc, std::chrono::milliseconds(50));
+      // Out of descriptors or similar: the connection stays in the backlog; pause, not spin.
+      ++accept_failures;
+      accept_warning.Note(options.warn, "cannot accept client connections on port " + std::to_string(port) +
+                                            ": " + ec.message());
+      Timer pause(w.ioc, kAcceptRetry);
       co_await pause.async_wait(Redirect(ec));
       continue;
     }
+    // Over the limit, the connection is closed at once, as Envoy's overload manager does: the
+    // descriptors left are for the upstream connections of the clients already served.
+    const int64_t open = client_connections.fetch_add(1);
+    if (limit > 0 && open >= limit) {
+      --client_connections;
+      ++connections_refused;
+      refused_warning.Note(options.warn, "client connection limit " + std::to_string(limit) + " reached on port " +
+                                             std::to_string(port) + ": new connections closed");
+      continue;  // `socket` closes here
+    }
     // Nothing may escape a session into the io_context: whatever it throws ends it here.
-    asio::co_spawn(w.ioc, Session(w, std::move(socket)), [](std::exception_ptr) {});
+    asio::co_spawn(w.ioc, Session(w, std::move(socket), ClientSlot(client_connections)), [](std::exception_ptr) {});
   }
 }
 
-Task<void> HttpProxy::Impl::Session(Worker& w, Socket socket) {
+// The slot, a parameter, lives in the coroutine's frame: the connection counts until the end.
+Task<void> HttpProxy::Impl::Session(Worker& w, Socket socket, ClientSlot) {
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   socket.non_blocking(true, ec);  // for WriteNow
@@ -1325,7 +1386,10 @@ Status HttpProxy::UpdateTls(const TlsCredentials& credentials) {
 int64_t HttpProxy::tls_handshake_failures() const { return impl_->handshake_failures.load(); }
 
 HttpProxy::Counters HttpProxy::counters() const {
-  return {.upstream_stray_bytes = impl_->stray_bytes.load()};
+  return {.upstream_stray_bytes = impl_->stray_bytes.load(),
+          .client_connections = impl_->client_connections.load(),
+          .client_connections_refused = impl_->connections_refused.load(),
+          .accept_failures = impl_->accept_failures.load()};
 }
 
 }  // namespace mesh

@@ -86,6 +86,13 @@ class HttpProxy {
     std::chrono::milliseconds upstream_idle_timeout{30000};
     std::function<bool()> may_retry;      // the retry budget; unset: never retry
     std::function<void(ProxiedRequest&&)> on_complete;
+    // Client connections open at once on this listener. Beyond it a new connection is accepted
+    // and closed at once, counted and logged (rate-limited), so that descriptors stay for the
+    // upstream connections of the clients being served. 0: no limit.
+    int64_t max_client_connections = 0;
+    // Called from the I/O threads, at most every 10 s per kind, when connections are refused or
+    // cannot be accepted. Unset: counted only.
+    std::function<void(const std::string& warning)> warn;
     // mTLS; unset: plaintext both ways.
     std::optional<TlsCredentials> tls;
     // Inbound with tls: why the identified caller may not make this request, or nullopt when
@@ -115,6 +122,9 @@ class HttpProxy {
     // Upstream connections discarded because bytes came that no request asked for (an upstream
     // writing past the end of its answer): found after an answer, or while pooled.
     int64_t upstream_stray_bytes = 0;
+    int64_t client_connections = 0;          // open now
+    int64_t client_connections_refused = 0;  // closed at once: over max_client_connections
+    int64_t accept_failures = 0;             // accept() failed (out of descriptors, say)
   };
   Counters counters() const;
 

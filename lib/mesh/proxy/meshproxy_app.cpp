@@ -1,8 +1,11 @@
 #include "mesh/proxy/meshproxy_app.h"
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <chrono>
 #include <iterator>
+#include <limits>
 
 #include "mesh/base/json_text.h"
 #include "mesh/base/process_signals.h"
@@ -46,6 +49,13 @@ class CountingUpstreams : public UpstreamSelector {
   std::shared_ptr<UpstreamSelector> inner_;
   Counter* counters_[5] = {};
 };
+
+// The process's open-files limit (its soft limit: what accept and connect run into).
+uint64_t OpenFilesLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return std::numeric_limits<uint32_t>::max();
+  return limit.rlim_cur;
+}
 
 std::string Url(const HostPort& hp, int port) { return "http://" + hp.host + ":" + std::to_string(port); }
 
@@ -94,6 +104,17 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
       "mesh_upstream_protocol_errors_total",
       "Upstream connections closed for breaking HTTP (stray_bytes: bytes past an answer, no request asked for)",
       {"service", "direction", "reason"});
+  Family<Counter>* refused = *registry.AddCounter(
+      "mesh_client_connections_refused_total",
+      "Client connections closed at once (limit: over the connection limit) or not accepted (accept_error: out of "
+      "descriptors, say)",
+      {"service", "direction", "reason"});
+  Family<Gauge>* client_connections = *registry.AddGauge("mesh_client_connections", "Client connections open", {"service", "direction"});
+  Family<Gauge>* client_limit = *registry.AddGauge(
+      "mesh_client_connections_limit", "Client connections a listener keeps open at most", {"service", "direction"});
+  const int listeners = config.outbound.empty() ? 1 : 2;
+  const int64_t client_connection_limit =
+      config.max_client_connections > 0 ? config.max_client_connections : ClientConnectionLimit(OpenFilesLimit(), listeners);
   // The data plane's own totals, copied into the registry at each scrape.
   const auto publish_data_plane = [&](const HttpProxy& proxy, const std::string& direction) {
     const HttpProxy::Counters c = proxy.counters();
@@ -101,6 +122,10 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
       if (auto counter = family->WithLabels(labels); counter.ok()) (*counter)->Inc(static_cast<double>(total) - (*counter)->Value());
     };
     set(protocol_errors, {config.service, direction, "stray_bytes"}, c.upstream_stray_bytes);
+    set(refused, {config.service, direction, "limit"}, c.client_connections_refused);
+    set(refused, {config.service, direction, "accept_error"}, c.accept_failures);
+    if (auto g = client_connections->WithLabels({config.service, direction}); g.ok()) (*g)->Set(static_cast<double>(c.client_connections));
+    if (auto g = client_limit->WithLabels({config.service, direction}); g.ok()) (*g)->Set(static_cast<double>(client_connection_limit));
   };
   TelemetryShipper::Options shipping;
   shipping.meshd_url = config.meshd;
@@ -143,6 +168,8 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
       std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", config.service_port, ""}), *attempts,
       config.service, "inbound");
   in.request_timeout = config.timeout;
+  in.max_client_connections = client_connection_limit;
+  in.warn = [&log](const std::string& warning) { log.Warn(warning, {{"direction", "inbound"}}); };
   in.on_complete = [&](ProxiedRequest&& r) { shipper.Record(std::move(r), HttpProxy::Direction::kInbound); };
   const bool mtls_inbound = tls && !config.plaintext_inbound;
   if (mtls_inbound) in.tls = tls;
@@ -180,6 +207,8 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
     out.service = config.service;
     out.upstreams = std::make_shared<CountingUpstreams>(discovery, *attempts, config.service, "outbound");
     out.request_timeout = config.timeout;
+    out.max_client_connections = client_connection_limit;
+    out.warn = [&log](const std::string& warning) { log.Warn(warning, {{"direction", "outbound"}}); };
     out.tls = tls;
     out.may_retry = [&budget] { return budget.TryRetry(); };
     out.on_complete = [&](ProxiedRequest&& r) {
@@ -274,6 +303,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
                                                          : std::string("off")},
                                    {"admin", Url(admin_at, (*admin_server)->port())},
                                    {"service_port", config.service_port},
+                                   {"max_client_connections", client_connection_limit},
                                    {"meshd", config.meshd.empty() ? std::string("none") : config.meshd},
                                    {"mtls", !config.mtls ? std::string("off")
                                             : mtls_inbound ? "on (data dir " + data_dir + ")"

@@ -1264,5 +1264,40 @@ TEST(HttpProxy, BytesPastTheAnswerInTheSameWriteNeverReachAnotherCaller) {
       << proxy->counters().upstream_stray_bytes;
 }
 
+TEST(HttpProxy, ClosesConnectionsBeyondItsLimitCountsThemAndServesAgainOnceOneEnds) {
+  TestUpstream upstream;
+  std::mutex mu;
+  std::vector<std::string> warnings;
+  Proxy proxy(To(upstream), [&](HttpProxy::Options& o) {
+    o.max_client_connections = 2;
+    o.warn = [&](const std::string& w) {
+      std::lock_guard lock(mu);
+      warnings.push_back(w);
+    };
+  });
+  auto first = std::make_unique<Client>(proxy.port());
+  Client second(proxy.port());
+  ASSERT_EQ(first->Send({}).status, 200);
+  ASSERT_EQ(second.Send({}).status, 200);
+  EXPECT_EQ(proxy->counters().client_connections, 2);
+  for (int i = 0; i < 3; ++i) {
+    Client over(proxy.port());
+    const Reply refused = over.Send({});
+    EXPECT_EQ(refused.status, 0) << "closed without an answer";
+    EXPECT_FALSE(refused.error.empty());
+  }
+  EXPECT_TRUE(WaitFor([&] { return proxy->counters().client_connections_refused == 3; }));
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(warnings.size(), 1u) << "one line per 10 s, however many are refused";
+    EXPECT_NE(warnings[0].find("client connection limit 2 reached"), std::string::npos) << warnings[0];
+  }
+  EXPECT_EQ(second.Send({}).status, 200) << "the connections within the limit are still served";
+  first.reset();
+  ASSERT_TRUE(WaitFor([&] { return proxy->counters().client_connections == 1; }));
+  EXPECT_EQ(Get(proxy.port(), "/").status, 200);
+  EXPECT_EQ(upstream.seen().size(), 4u) << "no refused connection reached the upstream";
+}
+
 }  // namespace
 }  // namespace mesh
