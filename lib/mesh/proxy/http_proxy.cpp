@@ -1223,7 +1223,9 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
 ResponseFraming HttpProxy::Impl::WriteResponseHead(std::string& out, const ResponseParser& parser,
                                                    const Exchange& x) const {
   const http::response<http::buffer_body>& res = parser.get();
-  ResponseFraming framing{.keep_alive = x.client_keep_alive};
+  // A proxy that started draining while the upstream answered closes the connection after this
+  // answer: it says so.
+  ResponseFraming framing{.keep_alive = x.client_keep_alive && !stopping.load()};
   if (!parser.is_done() && !parser.content_length()) {
     if (x.client_http10) {
       framing.keep_alive = false;
@@ -1267,7 +1269,7 @@ Task<bool> HttpProxy::Impl::AnswerError(Client& client, Exchange& x, http::statu
   const std::string body = ErrorJson(error, options.service, x.record.request_id);
   x.record.error = std::move(error);
   // Unread request body bytes would be taken for the next request: close instead.
-  const bool keep_alive = x.client_keep_alive && body_consumed;
+  const bool keep_alive = x.client_keep_alive && body_consumed && !stopping.load();
   std::string head;
   AppendStatusLine(head, static_cast<unsigned>(status), Sv(http::obsolete_reason(status)));
   AppendField(head, "Content-Type", "application/json");

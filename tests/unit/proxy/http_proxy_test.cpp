@@ -1264,6 +1264,25 @@ TEST(HttpProxy, BytesPastTheAnswerInTheSameWriteNeverReachAnotherCaller) {
       << proxy->counters().upstream_stray_bytes;
 }
 
+// Issue 26, 7c: the answer in flight when the drain starts is the connection's last one.
+TEST(HttpProxy, TheAnswerInFlightWhenTheDrainStartsSaysConnectionClose) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  Reply reply;
+  bool closed = false;
+  std::thread slow([&] {
+    Client client(proxy.port());
+    reply = client.Send({.target = "/slow/300"});
+    closed = client.PeerCloses();
+  });
+  ASSERT_TRUE(WaitFor([&] { return proxy->in_flight() == 1; }));
+  proxy->Stop(5000ms);
+  slow.join();
+  EXPECT_EQ(reply.status, 200) << reply.error;
+  EXPECT_EQ(reply.Header("connection"), "close");
+  EXPECT_TRUE(closed);
+}
+
 TEST(HttpProxy, ClosesConnectionsBeyondItsLimitCountsThemAndServesAgainOnceOneEnds) {
   TestUpstream upstream;
   std::mutex mu;
