@@ -50,6 +50,10 @@ int main(int argc, char** argv) {
   app.add_flag("--plaintext-inbound", flags.plaintext_inbound,
                "With --mtls, the mesh's edge: accept callers without certificates inbound (no policy applies)");
   app.add_option("--cert-ttl", flags.cert_ttl, "Lifetime asked for the mTLS certificate (default: meshd's, 24h)");
+  app.add_option("--max-client-connections", flags.max_client_connections,
+                 "Client connections open at once per listener; beyond, new ones are closed at once and counted "
+                 "(0: from the open-files limit, keeping a descriptor per client for its upstream)")
+      ->capture_default_str();
   if (std::optional<int> exit_code = mesh::cmd::ParseCommandLine(app, argc, argv)) return *exit_code;
 
   mesh::CommandIo io;
@@ -82,6 +86,7 @@ int main(int argc, char** argv) {
   if (given("--join-token-file")) config.join_token_file = flags.join_token_file;
   if (given("--cert-ttl")) config.cert_ttl = flags.cert_ttl;
   if (given("--plaintext-inbound")) config.plaintext_inbound = true;
+  if (given("--max-client-connections")) config.max_client_connections = flags.max_client_connections;
   if (given("--timeout")) {
     mesh::Result<int64_t> ns = mesh::ParseDuration(timeout);
     if (!ns.ok()) return mesh::FailCommand("meshproxy", io, ns.status().WithContext("--timeout"));

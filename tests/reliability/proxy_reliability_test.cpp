@@ -8,6 +8,7 @@
 // - MisbehavingUpstream...: resets, stalls, slow answers, bodies cut short, garbage responses.
 // - FiveHundredKeepAliveConnections...: more connections than the proxy has threads.
 // - MalformedRequestCorpus...: a deterministic corpus of bad requests on the inbound port.
+// - OutOfDescriptors...: 256 descriptors and 1,000 clients (issue 26, point 3).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1126,6 +1128,80 @@ TEST(ProxyReliability, MalformedRequestCorpusGets4xxOrCloseAndNeverReachesTheUps
           "; good checks " + std::to_string(good_checks) + "; upstream saw " +
           std::to_string(upstream.requests()) + " requests, malformed " + std::to_string(malformed.size()) +
           "; statuses (0 = none)" + by_status);
+  StopGently(proxy.process);
+}
+
+// ---- scenario 6: out of descriptors (issue 26, point 3) --------------------------------
+
+// Issue 26: under --nofile 256 and 1,000 clients the sidecar accepted clients until no
+// descriptor was left for upstreams, and answered 1.35M of 1.36M requests with 502.
+TEST(ProxyReliability, OutOfDescriptorsTheSidecarClosesWhatIsOverItsLimitAndServesTheRestForReal) {
+  CheckingUpstream upstream;
+  // The sidecar inherits 256 descriptors: the limit is lowered in this process for the spawn only.
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = 256;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  Sidecar proxy = StartSidecar("fdlimit", upstream.port(), "");
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  std::smatch m;
+  const std::string log = proxy.process->err();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("\"max_client_connections\":([0-9]+)"))) << log;
+  const int limit = std::stoi(m[1].str());
+  EXPECT_EQ(limit, (256 - 64) / 2 / 2) << "two listeners share what 256 descriptors leave";
+
+  constexpr int kClients = 1000;
+  std::vector<int> conns;
+  for (int i = 0; i < kClients; ++i) {
+    const int fd = Connect(proxy.inbound);
+    if (fd >= 0) conns.push_back(fd);
+  }
+  ASSERT_EQ(static_cast<int>(conns.size()), kClients) << "the kernel completes every handshake";
+  const auto started = Clock::now();
+  for (size_t i = 0; i < conns.size(); ++i) SendAll(conns[i], "GET /c" + std::to_string(i) + " HTTP/1.1\r\nHost: fdlimit\r\n\r\n");
+  int served = 0, refused = 0, bad_gateway = 0, other = 0;
+  for (int fd : conns) {
+    const RawReply r = ReadReply(fd, 10s);
+    if (r.status == 200 && r.complete && r.body == "ok") {
+      ++served;
+    } else if (r.status == 0 && r.closed) {
+      ++refused;
+    } else if (r.status == 502) {
+      ++bad_gateway;
+    } else {
+      ++other;
+    }
+  }
+  const double answered_s = Seconds(Clock::now() - started);
+  const std::string metrics = Metrics(proxy.admin);
+  const double counted = MetricSum(metrics, "mesh_client_connections_refused_total", {"reason=\"limit\""});
+  const double accept_errors = MetricSum(metrics, "mesh_client_connections_refused_total", {"reason=\"accept_error\""});
+  for (int fd : conns) close(fd);
+  // Once the clients are gone (the proxy has seen them close), their places are free again.
+  const auto release_deadline = Clock::now() + 5s;
+  while (MetricSum(Metrics(proxy.admin), "mesh_client_connections", {"direction=\"inbound\""}) > 0 &&
+         Clock::now() < release_deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  int served_after = 0;
+  for (int i = 0; i < 100; ++i) {
+    if (StatusOf(Get(proxy.inbound, "/after")) == 200) ++served_after;
+  }
+
+  EXPECT_TRUE(Alive(proxy.pid()));
+  EXPECT_EQ(bad_gateway, 0) << "no client is accepted only to get 502 for lack of a descriptor";
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(served, limit) << "the clients within the limit get the upstream's real answer";
+  EXPECT_EQ(served + refused, kClients);
+  EXPECT_EQ(counted, refused) << "every refusal is counted";
+  EXPECT_EQ(accept_errors, 0) << "the limit keeps accept() from running out of descriptors";
+  EXPECT_EQ(served_after, 100);
+  Figures("256 descriptors, 1000 clients: limit " + std::to_string(limit) + " per listener; served " +
+          std::to_string(served) + " (200 from the upstream), closed at once " + std::to_string(refused) +
+          " (counted " + std::to_string(static_cast<int64_t>(counted)) + "), 502 " + std::to_string(bad_gateway) +
+          ", accept errors " + std::to_string(static_cast<int64_t>(accept_errors)) + ", all answered in " +
+          std::to_string(answered_s) + " s; afterwards " + std::to_string(served_after) + "/100 served");
   StopGently(proxy.process);
 }
 

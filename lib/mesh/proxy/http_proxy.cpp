@@ -89,6 +89,12 @@ constexpr auto kBackoffCap = std::chrono::milliseconds(250);
 constexpr auto kLingerTimeout = std::chrono::seconds(1);
 constexpr size_t kLingerBytes = 256 * 1024;
 
+// After a failed accept (out of descriptors: the connection stays in the backlog), the listener
+// waits this long before trying again, instead of spinning.
+constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
+// A warning about refused or failed connections is logged at most this often, with the count.
+constexpr auto kWarnEvery = std::chrono::seconds(10);
+
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 // Beast 1.74 speaks boost::string_view.
@@ -197,18 +203,22 @@ std::string ErrorJson(std::string_view error, std::string_view service,
   return out;
 }
 
-// A pooled connection the upstream closed while it sat idle reads as end of file (or has
-// unexpected bytes waiting): either way it must not carry a request. Over TLS, bytes waiting
-// may be a session ticket the server sent after its answer: only end of file rules it out.
-bool StillUsable(TcpStream& stream) {
+// What a pooled connection holds while no request is on it. Anything but kNothing rules it out:
+// end of file (the upstream closed it) or bytes no request asked for, which the next request
+// would read as its answer (an upstream writing past its Content-Length).
+enum class IdleState { kNothing, kClosed, kStrayBytes };
+IdleState PeekIdle(int fd) {
   char byte;
-  const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return IdleState::kStrayBytes;
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? IdleState::kNothing : IdleState::kClosed;
 }
-bool StillUsable(TlsStream& stream) {
-  char byte;
-  const ssize_t n = ::recv(beast::get_lowest_layer(stream).socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+IdleState PeekIdle(TcpStream& stream) { return PeekIdle(stream.socket().native_handle()); }
+// Over TLS, bytes waiting may be a session ticket the server sent after its answer: only end of
+// file rules the connection out.
+IdleState PeekIdle(TlsStream& stream) {
+  const IdleState s = PeekIdle(beast::get_lowest_layer(stream).socket().native_handle());
+  return s == IdleState::kStrayBytes ? IdleState::kNothing : s;
 }
 
 // When a stream's next operation must be over: the request deadline (upstream side), or the
@@ -366,17 +376,27 @@ Task<RelayResult> RelayMessage(In& in, beast::flat_buffer& in_buffer, Expiry in_
 }
 
 // Idle keep-alive upstream connections of one kind by "host:port", each with when it went idle.
+// A plaintext one is watched while idle (an outstanding wait for input): whatever arrives, end
+// of file or bytes, closes it at once, so that nothing stray is left for a request to read as
+// its answer, and a connection the upstream closed gives its descriptor back. Only its worker's
+// thread touches a pool.
 template <class Stream>
 struct IdlePool {
+  static constexpr bool kWatched = std::is_same_v<Stream, TcpStream>;
   struct Idle {
     std::unique_ptr<Stream> stream;
     SteadyTime since;
+    uint64_t id = 0;  // tells a watch's completion whether its connection is still idle here
   };
   std::unordered_map<std::string, std::vector<Idle>> by_endpoint;
+  uint64_t last_id = 0;
+  // Connections discarded for bytes no request asked for (shared by the proxy's workers).
+  std::atomic<int64_t>* stray_bytes = nullptr;
 
-  // The most recently idled connection, or null. With `check`, only one still open: checking
-  // costs a system call (about 2 us of a request's 30), so requests that can be replayed skip
-  // it, and go again on a fresh connection if the pooled one turns out closed.
+  // The most recently idled connection still open, or null. A plaintext one is always checked
+  // (a system call, about 2 us): its watch sees input only once the event loop turns, and bytes
+  // that came since would be the next request's answer. Over TLS, only with `check`: requests
+  // that can be replayed go again on a fresh connection if the pooled one turns out closed.
   std::unique_ptr<Stream> Take(const std::string& key, SteadyTime now, std::chrono::milliseconds timeout,
                                bool check) {
     auto it = by_endpoint.find(key);
@@ -384,7 +404,13 @@ struct IdlePool {
     while (!it->second.empty()) {
       Idle idle = std::move(it->second.back());
       it->second.pop_back();
-      if (now - idle.since < timeout && (!check || StillUsable(*idle.stream))) return std::move(idle.stream);
+      if (now - idle.since >= timeout) continue;
+      if constexpr (kWatched) {
+        beast::error_code ignored;
+        idle.stream->socket().cancel(ignored);
+        check = true;
+      }
+      if (!check || Usable(*idle.stream)) return std::move(idle.stream);
     }
     return nullptr;
   }
@@ -393,11 +419,19 @@ struct IdlePool {
   void DropClosed(const std::string& key) {
     auto it = by_endpoint.find(key);
     if (it == by_endpoint.end()) return;
-    std::erase_if(it->second, [](const Idle& i) { return !StillUsable(*i.stream); });
+    std::erase_if(it->second, [this](const Idle& i) { return !Usable(*i.stream); });
   }
   void Put(const std::string& key, std::unique_ptr<Stream> stream, SteadyTime now) {
     std::vector<Idle>& idle = by_endpoint[key];
-    if (idle.size() < kMaxIdlePerEndpoint) idle.push_back({std::move(stream), now});
+    if (idle.size() >= kMaxIdlePerEndpoint) return;
+    const uint64_t id = ++last_id;
+    if constexpr (kWatched) {
+      // Any completion but a cancellation (Take) means input or an error: the connection goes.
+      stream->socket().async_wait(tcp::socket::wait_read, [this, key, id](const beast::error_code& ec) {
+        if (ec != asio::error::operation_aborted) Discard(key, id);
+      });
+    }
+    idle.push_back({std::move(stream), now, id});
   }
   // Closes the connections idle for too long (oldest first in each list).
   void Sweep(SteadyTime now, std::chrono::milliseconds timeout) {
@@ -408,6 +442,22 @@ struct IdlePool {
                  idle.end());
       it = idle.empty() ? by_endpoint.erase(it) : std::next(it);
     }
+  }
+
+ private:
+  bool Usable(Stream& stream) {
+    const IdleState state = PeekIdle(stream);
+    if (state == IdleState::kStrayBytes && stray_bytes != nullptr) ++*stray_bytes;
+    return state == IdleState::kNothing;
+  }
+  // A watched connection saw input: close it (counted when bytes came, not end of file).
+  void Discard(const std::string& key, uint64_t id) {
+    auto it = by_endpoint.find(key);
+    if (it == by_endpoint.end()) return;
+    const auto idle = std::find_if(it->second.begin(), it->second.end(), [id](const Idle& i) { return i.id == id; });
+    if (idle == it->second.end()) return;
+    Usable(*idle->stream);  // for the count
+    it->second.erase(idle);
   }
 };
 
@@ -522,6 +572,41 @@ struct Attempt {
 
 enum class Stage { kConnect, kSend, kReceive };
 
+// One open client connection, counted against the listener's limit from its accept until its
+// session ends (or is destroyed without having run, at shutdown).
+class ClientSlot {
+ public:
+  explicit ClientSlot(std::atomic<int64_t>& open) : open_(&open) {}
+  ClientSlot(ClientSlot&& other) noexcept : open_(std::exchange(other.open_, nullptr)) {}
+  ClientSlot& operator=(ClientSlot&&) = delete;
+  ~ClientSlot() {
+    if (open_ != nullptr) --*open_;
+  }
+
+ private:
+  std::atomic<int64_t>* open_;
+};
+
+// Events counted at once but logged at most every kWarnEvery, with how many happened since the
+// last line: a flood of refused connections must not become a flood of log lines. Thread-safe.
+class RateLimitedWarning {
+ public:
+  // Counts one event; calls `warn` with the count when a line is due.
+  void Note(const std::function<void(const std::string&)>& warn, const std::string& what) {
+    ++pending_;
+    if (!warn) return;
+    const int64_t now = steady_clock::now().time_since_epoch().count();
+    int64_t last = last_.load();
+    if (last != 0 && now - last < std::chrono::nanoseconds(kWarnEvery).count()) return;
+    if (!last_.compare_exchange_strong(last, now)) return;
+    warn(what + " (" + std::to_string(pending_.exchange(0)) + " since the last warning)");
+  }
+
+ private:
+  std::atomic<int64_t> last_{0};
+  std::atomic<int64_t> pending_{0};
+};
+
 class InFlight {
  public:
   explicit InFlight(std::atomic<int64_t>& counter) : counter_(counter) { ++counter_; }
@@ -553,7 +638,7 @@ struct HttpProxy::Impl {
   explicit Impl(Options o) : options(std::move(o)) {}
 
   Task<void> Accept(Worker& w);
-  Task<void> Session(Worker& w, Socket socket);
+  Task<void> Session(Worker& w, Socket socket, ClientSlot slot);
   Task<void> SweepIdle(Worker& w);
   template <class Client>
   Task<void> Serve(Worker& w, Client& client, const std::string& client_ip,
@@ -613,6 +698,12 @@ struct HttpProxy::Impl {
   const Options options;
   std::atomic<int64_t> in_flight{0};
   std::atomic<int64_t> handshake_failures{0};
+  std::atomic<int64_t> stray_bytes{0};
+  std::atomic<int64_t> client_connections{0};
+  std::atomic<int64_t> connections_refused{0};
+  std::atomic<int64_t> accept_failures{0};
+  RateLimitedWarning refused_warning;
+  RateLimitedWarning accept_warning;
   std::atomic<bool> stopping{false};
   bool stopped = false;
   int port = 0;
@@ -656,22 +747,37 @@ Task<beast::error_code> ReadResponseHeader(Upstream& upstream,
 }  // namespace
 
 Task<void> HttpProxy::Impl::Accept(Worker& w) {
+  const int64_t limit = options.max_client_connections;
   for (;;) {
     beast::error_code ec;
     Socket socket = co_await w.acceptor.async_accept(Redirect(ec));
     if (ec) {
       if (!w.acceptor.is_open()) co_return;
-      // Out of descriptors or similar: pause instead of spinning.
-      Timer pause(w.ioc, std::chrono::milliseconds(50));
+      // Out of descriptors or similar: the connection stays in the backlog; pause, not spin.
+      ++accept_failures;
+      accept_warning.Note(options.warn, "cannot accept client connections on port " + std::to_string(port) +
+                                            ": " + ec.message());
+      Timer pause(w.ioc, kAcceptRetry);
       co_await pause.async_wait(Redirect(ec));
       continue;
     }
+    // Over the limit, the connection is closed at once, as Envoy's overload manager does: the
+    // descriptors left are for the upstream connections of the clients already served.
+    const int64_t open = client_connections.fetch_add(1);
+    if (limit > 0 && open >= limit) {
+      --client_connections;
+      ++connections_refused;
+      refused_warning.Note(options.warn, "client connection limit " + std::to_string(limit) + " reached on port " +
+                                             std::to_string(port) + ": new connections closed");
+      continue;  // `socket` closes here
+    }
     // Nothing may escape a session into the io_context: whatever it throws ends it here.
-    asio::co_spawn(w.ioc, Session(w, std::move(socket)), [](std::exception_ptr) {});
+    asio::co_spawn(w.ioc, Session(w, std::move(socket), ClientSlot(client_connections)), [](std::exception_ptr) {});
   }
 }
 
-Task<void> HttpProxy::Impl::Session(Worker& w, Socket socket) {
+// The slot, a parameter, lives in the coroutine's frame: the connection counts until the end.
+Task<void> HttpProxy::Impl::Session(Worker& w, Socket socket, ClientSlot) {
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   socket.non_blocking(true, ec);  // for WriteNow
@@ -1100,7 +1206,14 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
     co_return a;
   }
   a.keep_alive = framing.keep_alive;
-  if (upstream_keep_alive && upstream_buffer.size() == 0) Idle(w, key, std::move(upstream));
+  if (upstream_keep_alive) {
+    // Bytes read past the end of the answer belong to no request: the connection goes with them.
+    if (upstream_buffer.size() == 0) {
+      Idle(w, key, std::move(upstream));
+    } else {
+      ++stray_bytes;
+    }
+  }
   co_return a;
 }
 
@@ -1110,7 +1223,9 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
 ResponseFraming HttpProxy::Impl::WriteResponseHead(std::string& out, const ResponseParser& parser,
                                                    const Exchange& x) const {
   const http::response<http::buffer_body>& res = parser.get();
-  ResponseFraming framing{.keep_alive = x.client_keep_alive};
+  // A proxy that started draining while the upstream answered closes the connection after this
+  // answer: it says so.
+  ResponseFraming framing{.keep_alive = x.client_keep_alive && !stopping.load()};
   if (!parser.is_done() && !parser.content_length()) {
     if (x.client_http10) {
       framing.keep_alive = false;
@@ -1154,7 +1269,7 @@ Task<bool> HttpProxy::Impl::AnswerError(Client& client, Exchange& x, http::statu
   const std::string body = ErrorJson(error, options.service, x.record.request_id);
   x.record.error = std::move(error);
   // Unread request body bytes would be taken for the next request: close instead.
-  const bool keep_alive = x.client_keep_alive && body_consumed;
+  const bool keep_alive = x.client_keep_alive && body_consumed && !stopping.load();
   std::string head;
   AppendStatusLine(head, static_cast<unsigned>(status), Sv(http::obsolete_reason(status)));
   AppendField(head, "Content-Type", "application/json");
@@ -1234,6 +1349,8 @@ Result<std::unique_ptr<HttpProxy>> HttpProxy::Start(Options options) {
   auto port = static_cast<unsigned short>(impl->options.listen_port);
   for (int i = 0; i < threads; ++i) {
     auto worker = std::make_unique<Worker>();
+    worker->idle_plain.stray_bytes = &impl->stray_bytes;
+    worker->idle_tls.stray_bytes = &impl->stray_bytes;
     Status listening = Listen(worker->acceptor, tcp::endpoint(address, port));
     if (!listening.ok()) return listening;
     if (i == 0) port = worker->acceptor.local_endpoint(ec).port();
@@ -1269,5 +1386,12 @@ Status HttpProxy::UpdateTls(const TlsCredentials& credentials) {
 }
 
 int64_t HttpProxy::tls_handshake_failures() const { return impl_->handshake_failures.load(); }
+
+HttpProxy::Counters HttpProxy::counters() const {
+  return {.upstream_stray_bytes = impl_->stray_bytes.load(),
+          .client_connections = impl_->client_connections.load(),
+          .client_connections_refused = impl_->connections_refused.load(),
+          .accept_failures = impl_->accept_failures.load()};
+}
 
 }  // namespace mesh

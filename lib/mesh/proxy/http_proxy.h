@@ -25,7 +25,10 @@
 //   with our certificate, and must prove the SPIFFE identity of the service called.
 //   UpdateTls() swaps the credentials for new connections; open ones keep theirs.
 // - upstream keep-alive connections idle for longer than `upstream_idle_timeout` (30 s) are
-//   closed.
+//   closed. One on which bytes arrive that no request asked for (past the end of an answer,
+//   or while it is pooled) is closed at once and counted, never read as the next answer. Over
+//   mTLS only bytes read past an answer count: a record on an idle connection may be a session
+//   ticket, and the peer is another meshproxy.
 // When a request ends, `on_complete` is handed its record (moved: no copy on the request path)
 // on the I/O thread: it must only enqueue.
 #pragma once
@@ -83,6 +86,13 @@ class HttpProxy {
     std::chrono::milliseconds upstream_idle_timeout{30000};
     std::function<bool()> may_retry;      // the retry budget; unset: never retry
     std::function<void(ProxiedRequest&&)> on_complete;
+    // Client connections open at once on this listener. Beyond it a new connection is accepted
+    // and closed at once, counted and logged (rate-limited), so that descriptors stay for the
+    // upstream connections of the clients being served. 0: no limit.
+    int64_t max_client_connections = 0;
+    // Called from the I/O threads, at most every 10 s per kind, when connections are refused or
+    // cannot be accepted. Unset: counted only.
+    std::function<void(const std::string& warning)> warn;
     // mTLS; unset: plaintext both ways.
     std::optional<TlsCredentials> tls;
     // Inbound with tls: why the identified caller may not make this request, or nullopt when
@@ -106,6 +116,17 @@ class HttpProxy {
   Status UpdateTls(const TlsCredentials& credentials);
   // Inbound connections refused at the TLS handshake (no, expired or foreign certificate).
   int64_t tls_handshake_failures() const;
+
+  // Totals since Start, for the metrics. Thread-safe.
+  struct Counters {
+    // Upstream connections discarded because bytes came that no request asked for (an upstream
+    // writing past the end of its answer): found after an answer, or while pooled.
+    int64_t upstream_stray_bytes = 0;
+    int64_t client_connections = 0;          // open now
+    int64_t client_connections_refused = 0;  // closed at once: over max_client_connections
+    int64_t accept_failures = 0;             // accept() failed (out of descriptors, say)
+  };
+  Counters counters() const;
 
  private:
   struct Impl;

@@ -1,8 +1,11 @@
 #include "mesh/proxy/meshproxy_app.h"
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <chrono>
 #include <iterator>
+#include <limits>
 
 #include "mesh/base/json_text.h"
 #include "mesh/base/process_signals.h"
@@ -47,6 +50,13 @@ class CountingUpstreams : public UpstreamSelector {
   Counter* counters_[5] = {};
 };
 
+// The process's open-files limit (its soft limit: what accept and connect run into).
+uint64_t OpenFilesLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return std::numeric_limits<uint32_t>::max();
+  return limit.rlim_cur;
+}
+
 std::string Url(const HostPort& hp, int port) { return "http://" + hp.host + ":" + std::to_string(port); }
 
 }  // namespace
@@ -90,6 +100,33 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
   Family<Gauge>* cert_renewals = *registry.AddGauge(
       "mesh_tls_certificate_renewals", "Certificates renewed since start (failures: attempts that failed)",
       {"service", "result"});
+  Family<Counter>* protocol_errors = *registry.AddCounter(
+      "mesh_upstream_protocol_errors_total",
+      "Upstream connections closed for breaking HTTP (stray_bytes: bytes past an answer, no request asked for)",
+      {"service", "direction", "reason"});
+  Family<Counter>* refused = *registry.AddCounter(
+      "mesh_client_connections_refused_total",
+      "Client connections closed at once (limit: over the connection limit) or not accepted (accept_error: out of "
+      "descriptors, say)",
+      {"service", "direction", "reason"});
+  Family<Gauge>* client_connections = *registry.AddGauge("mesh_client_connections", "Client connections open", {"service", "direction"});
+  Family<Gauge>* client_limit = *registry.AddGauge(
+      "mesh_client_connections_limit", "Client connections a listener keeps open at most", {"service", "direction"});
+  const int listeners = config.outbound.empty() ? 1 : 2;
+  const int64_t client_connection_limit =
+      config.max_client_connections > 0 ? config.max_client_connections : ClientConnectionLimit(OpenFilesLimit(), listeners);
+  // The data plane's own totals, copied into the registry at each scrape.
+  const auto publish_data_plane = [&](const HttpProxy& proxy, const std::string& direction) {
+    const HttpProxy::Counters c = proxy.counters();
+    const auto set = [](Family<Counter>* family, const std::vector<std::string>& labels, int64_t total) {
+      if (auto counter = family->WithLabels(labels); counter.ok()) (*counter)->Inc(static_cast<double>(total) - (*counter)->Value());
+    };
+    set(protocol_errors, {config.service, direction, "stray_bytes"}, c.upstream_stray_bytes);
+    set(refused, {config.service, direction, "limit"}, c.client_connections_refused);
+    set(refused, {config.service, direction, "accept_error"}, c.accept_failures);
+    if (auto g = client_connections->WithLabels({config.service, direction}); g.ok()) (*g)->Set(static_cast<double>(c.client_connections));
+    if (auto g = client_limit->WithLabels({config.service, direction}); g.ok()) (*g)->Set(static_cast<double>(client_connection_limit));
+  };
   TelemetryShipper::Options shipping;
   shipping.meshd_url = config.meshd;
   shipping.token = token;
@@ -132,6 +169,8 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
       std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", config.service_port, ""}), *attempts,
       config.service, "inbound");
   in.request_timeout = config.timeout;
+  in.max_client_connections = client_connection_limit;
+  in.warn = [&log](const std::string& warning) { log.Warn(warning, {{"direction", "inbound"}}); };
   in.on_complete = [&](ProxiedRequest&& r) { shipper.Record(std::move(r), HttpProxy::Direction::kInbound); };
   const bool mtls_inbound = tls && !config.plaintext_inbound;
   if (mtls_inbound) in.tls = tls;
@@ -169,6 +208,8 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
     out.service = config.service;
     out.upstreams = std::make_shared<CountingUpstreams>(discovery, *attempts, config.service, "outbound");
     out.request_timeout = config.timeout;
+    out.max_client_connections = client_connection_limit;
+    out.warn = [&log](const std::string& warning) { log.Warn(warning, {{"direction", "outbound"}}); };
     out.tls = tls;
     out.may_retry = [&budget] { return budget.TryRetry(); };
     out.on_complete = [&](ProxiedRequest&& r) {
@@ -205,6 +246,8 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
         if (auto g = in_flight->WithLabels({config.service, "outbound"}); g.ok()) (*g)->Set(static_cast<double>(outbound->in_flight()));
       }
       if (auto g = up->WithLabels({config.service}); g.ok()) (*g)->Set(draining ? 0 : 1);
+      publish_data_plane(**inbound, "inbound");
+      if (outbound) publish_data_plane(*outbound, "outbound");
       const int64_t total = discovery->ejections_total();
       if (auto c = ejections->WithLabels({config.service}); c.ok()) (*c)->Inc(static_cast<double>(total - ejections_seen));
       ejections_seen = total;
@@ -261,6 +304,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
                                                          : std::string("off")},
                                    {"admin", Url(admin_at, (*admin_server)->port())},
                                    {"service_port", config.service_port},
+                                   {"max_client_connections", client_connection_limit},
                                    {"meshd", config.meshd.empty() ? std::string("none") : config.meshd},
                                    {"mtls", !config.mtls ? std::string("off")
                                             : mtls_inbound ? "on (data dir " + data_dir + ")"

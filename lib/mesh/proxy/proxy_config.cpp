@@ -1,7 +1,9 @@
 #include "mesh/proxy/proxy_config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <limits>
 
 #include "mesh/base/json_text.h"
 #include "mesh/base/time_format.h"
@@ -92,6 +94,9 @@ Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& c) {
       else c.plaintext_inbound = value.asBool();
     } else if (key == "cert_ttl") {
       s = text(c.cert_ttl);
+    } else if (key == "max_client_connections") {
+      if (!value.isIntegral()) s = Status::InvalidArgument("config file: " + key + " must be an integer");
+      else c.max_client_connections = value.asInt64();
     } else if (key == "access_log") {
       if (!value.isBool()) s = Status::InvalidArgument("config file: access_log must be true or false");
       else c.access_log = value.asBool();
@@ -132,6 +137,7 @@ Status ValidateProxyConfig(const ProxyConfig& c) {
       (c.app_metrics_path[0] != '/' || c.app_metrics_path.find_first_of(" ?#\"\\") != std::string::npos)) {
     return Status::InvalidArgument("app metrics path '" + c.app_metrics_path + "': expected a path like /metrics");
   }
+  if (c.max_client_connections < 0) return Status::InvalidArgument("max client connections must be 0 or more");
   if (c.plaintext_inbound && !c.mtls) return Status::InvalidArgument("--plaintext-inbound only makes sense with --mtls");
   if (c.mtls && c.meshd.empty()) return Status::InvalidArgument("--mtls needs --meshd (certificates come from its CA)");
   if (!c.cert_ttl.empty()) {
@@ -159,8 +165,15 @@ std::string ProxyConfigJson(const ProxyConfig& c) {
   out += std::string(",\"mtls\":") + (c.mtls ? "true" : "false") +
          ",\"plaintext_inbound\":" + (c.plaintext_inbound ? "true" : "false") + ",\"data_dir\":";
   AppendJsonString(out, c.data_dir);
+  out += ",\"max_client_connections\":" + std::to_string(c.max_client_connections);
   out += '}';
   return out;
+}
+
+int64_t ClientConnectionLimit(uint64_t open_files, int listeners) {
+  const uint64_t usable = open_files > kReservedDescriptors ? open_files - kReservedDescriptors : 0;
+  const uint64_t per_listener = usable / 2 / static_cast<uint64_t>(std::max(1, listeners));
+  return static_cast<int64_t>(std::clamp<uint64_t>(per_listener, 1, std::numeric_limits<int32_t>::max()));
 }
 
 std::string ProxyDataDir(const ProxyConfig& c, const std::function<const char*(const char*)>& getenv) {

@@ -4,7 +4,7 @@
 //    "outbound": "127.0.0.1:15002", "admin": "127.0.0.1:15090", "meshd": "http://127.0.0.1:9000",
 //    "threads": 2, "timeout": "10s", "access_log": true, "access_log_sample": 0.1,
 //    "telemetry_queue": 4096, "token_file": "/etc/mesh/token", "mtls": true, "data_dir": "/var/lib/mesh/orders",
-//    "join_token_file": "/etc/mesh/join-token", "cert_ttl": "24h"}
+//    "join_token_file": "/etc/mesh/join-token", "cert_ttl": "24h", "max_client_connections": 4096}
 // Flags given on the command line win over the file. Pure.
 #pragma once
 
@@ -49,7 +49,16 @@ struct ProxyConfig {
   // The mesh's edge: with mtls, still accept callers without a certificate inbound (they have
   // no identity, so no policy applies); the calls out stay mTLS.
   bool plaintext_inbound = false;
+  // Client connections open at once per listener; 0: ClientConnectionLimit of the process's
+  // open-files limit.
+  int64_t max_client_connections = 0;
 };
+
+// The default client connection limit per listener: what the open-files limit leaves once
+// kReservedDescriptors are set aside for the rest of the process, halved so that each client
+// connection keeps a descriptor for its upstream connection, shared by `listeners`. At least 1.
+inline constexpr uint64_t kReservedDescriptors = 64;
+int64_t ClientConnectionLimit(uint64_t open_files, int listeners);
 
 // "host:port" with a numeric port 0..65535 (0: any free port). Errors: InvalidArgument.
 Result<HostPort> ParseHostPort(std::string_view text);
@@ -59,7 +68,7 @@ Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& config);
 
 // Checks a complete configuration: a service name, a service port, valid addresses, an
 // http(s) meshd URL when set, threads 0..256, a positive timeout, a telemetry queue of
-// 1..1,048,576; mtls needs meshd.
+// 1..1,048,576, limits not negative; mtls needs meshd.
 Status ValidateProxyConfig(const ProxyConfig& config);
 
 // The configuration as JSON (GET /config on the admin port).

@@ -260,6 +260,66 @@ class TestUpstream {
   std::vector<Seen> seen_;
 };
 
+// An upstream that answers every request in full ("answer to <target>"), then sends bytes no
+// request asked for: a whole second answer, "stray answer", as an upstream writing past its
+// Content-Length or a buggy keep-alive would. `apart`: those bytes go a millisecond after the
+// answer, in a write of their own (else in the same write).
+class OverSendingUpstream {
+ public:
+  explicit OverSendingUpstream(bool apart)
+      : apart_(apart), acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    asio::co_spawn(ioc_, Accept(), [](std::exception_ptr) {});
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~OverSendingUpstream() {
+    ioc_.stop();
+    thread_.join();
+  }
+  Endpoint endpoint() const { return {"127.0.0.1", acceptor_.local_endpoint().port(), ""}; }
+  int extras_sent() const { return extras_sent_.load(); }
+  int accepts() const { return accepts_.load(); }
+
+ private:
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      beast::error_code ec;
+      tcp::socket socket = co_await acceptor_.async_accept(Redirect(ec));
+      if (ec) co_return;
+      ++accepts_;
+      socket.set_option(tcp::no_delay(true));
+      asio::co_spawn(ioc_, Serve(std::move(socket)), [](std::exception_ptr) {});
+    }
+  }
+  asio::awaitable<void> Serve(tcp::socket socket) {
+    static constexpr std::string_view kStray = "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nstray answer";
+    beast::flat_buffer buffer;
+    for (;;) {
+      beast::error_code ec;
+      http::request<http::empty_body> req;
+      co_await http::async_read(socket, buffer, req, Redirect(ec));
+      if (ec) co_return;
+      const std::string body = "answer to " + std::string(req.target());
+      std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+      if (!apart_) answer += kStray;
+      co_await asio::async_write(socket, asio::buffer(answer), Redirect(ec));
+      if (apart_ && !ec) {
+        asio::steady_timer pause(ioc_, 1ms);
+        co_await pause.async_wait(Redirect(ec));
+        co_await asio::async_write(socket, asio::buffer(kStray), Redirect(ec));
+      }
+      if (ec) co_return;
+      ++extras_sent_;
+    }
+  }
+
+  const bool apart_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<int> extras_sent_{0};
+  std::atomic<int> accepts_{0};
+};
+
 struct Call {
   std::string method = "GET";
   std::string target = "/";
@@ -1158,6 +1218,104 @@ TEST(HttpProxy, ClosesUpstreamConnectionsLeftIdlePastTheIdleTimeout) {
   EXPECT_TRUE(WaitFor([&] { return upstream.open_connections() == 0; }));
   ASSERT_EQ(client.Send({}).status, 200);
   EXPECT_EQ(upstream.accepts(), 2);
+}
+
+// Issue 26: bytes an upstream sends past the end of an answer were left on the pooled
+// connection and read by the next GET as its answer (127 of 200 callers got another's body).
+TEST(HttpProxy, BytesAnUpstreamSendsAfterAnIdleConnectionsAnswerAreNeverTheNextAnswer) {
+  OverSendingUpstream upstream(/*apart=*/true);
+  Proxy proxy(std::make_shared<FixedUpstream>(upstream.endpoint()));
+  Client client(proxy.port());
+  int mismatches = 0;
+  for (int i = 0; i < 100; ++i) {
+    const std::string target = "/req/" + std::to_string(i);
+    const Reply reply = client.Send({.target = target});
+    EXPECT_EQ(reply.status, 200) << reply.error;
+    if (reply.body != "answer to " + target) ++mismatches;
+    // The stray bytes reach the pooled connection before the next request would take it.
+    ASSERT_TRUE(WaitFor([&] { return upstream.extras_sent() > i; }));
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_TRUE(WaitFor([&] { return proxy->counters().upstream_stray_bytes == 100; }))
+      << proxy->counters().upstream_stray_bytes;
+  EXPECT_EQ(upstream.accepts(), 100) << "no connection carries a second request";
+}
+
+TEST(HttpProxy, BytesPastTheAnswerInTheSameWriteNeverReachAnotherCaller) {
+  OverSendingUpstream upstream(/*apart=*/false);
+  Proxy proxy(std::make_shared<FixedUpstream>(upstream.endpoint()));
+  std::atomic<int> mismatches{0}, failures{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; ++c) {
+    callers.emplace_back([&, c] {
+      Client client(proxy.port());
+      for (int i = 0; i < 25; ++i) {
+        const std::string target = "/caller/" + std::to_string(c) + "/req/" + std::to_string(i);
+        const Reply reply = client.Send({.target = target});
+        if (reply.status != 200) ++failures;
+        if (reply.body != "answer to " + target) ++mismatches;
+      }
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_TRUE(WaitFor([&] { return proxy->counters().upstream_stray_bytes == 100; }))
+      << proxy->counters().upstream_stray_bytes;
+}
+
+// Issue 26, 7c: the answer in flight when the drain starts is the connection's last one.
+TEST(HttpProxy, TheAnswerInFlightWhenTheDrainStartsSaysConnectionClose) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  Reply reply;
+  bool closed = false;
+  std::thread slow([&] {
+    Client client(proxy.port());
+    reply = client.Send({.target = "/slow/300"});
+    closed = client.PeerCloses();
+  });
+  ASSERT_TRUE(WaitFor([&] { return proxy->in_flight() == 1; }));
+  proxy->Stop(5000ms);
+  slow.join();
+  EXPECT_EQ(reply.status, 200) << reply.error;
+  EXPECT_EQ(reply.Header("connection"), "close");
+  EXPECT_TRUE(closed);
+}
+
+TEST(HttpProxy, ClosesConnectionsBeyondItsLimitCountsThemAndServesAgainOnceOneEnds) {
+  TestUpstream upstream;
+  std::mutex mu;
+  std::vector<std::string> warnings;
+  Proxy proxy(To(upstream), [&](HttpProxy::Options& o) {
+    o.max_client_connections = 2;
+    o.warn = [&](const std::string& w) {
+      std::lock_guard lock(mu);
+      warnings.push_back(w);
+    };
+  });
+  auto first = std::make_unique<Client>(proxy.port());
+  Client second(proxy.port());
+  ASSERT_EQ(first->Send({}).status, 200);
+  ASSERT_EQ(second.Send({}).status, 200);
+  EXPECT_EQ(proxy->counters().client_connections, 2);
+  for (int i = 0; i < 3; ++i) {
+    Client over(proxy.port());
+    const Reply refused = over.Send({});
+    EXPECT_EQ(refused.status, 0) << "closed without an answer";
+    EXPECT_FALSE(refused.error.empty());
+  }
+  EXPECT_TRUE(WaitFor([&] { return proxy->counters().client_connections_refused == 3; }));
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(warnings.size(), 1u) << "one line per 10 s, however many are refused";
+    EXPECT_NE(warnings[0].find("client connection limit 2 reached"), std::string::npos) << warnings[0];
+  }
+  EXPECT_EQ(second.Send({}).status, 200) << "the connections within the limit are still served";
+  first.reset();
+  ASSERT_TRUE(WaitFor([&] { return proxy->counters().client_connections == 1; }));
+  EXPECT_EQ(Get(proxy.port(), "/").status, 200);
+  EXPECT_EQ(upstream.seen().size(), 4u) << "no refused connection reached the upstream";
 }
 
 }  // namespace

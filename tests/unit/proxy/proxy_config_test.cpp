@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
+
 namespace mesh {
 namespace {
 
@@ -157,6 +160,29 @@ TEST(ProxyDataDir, DefaultsToTheXdgStateDirectoryPerService) {
   EXPECT_EQ(ProxyDataDir(c, xdg), "/state/mesh/meshproxy-orders");
   c.data_dir = "/srv/o";
   EXPECT_EQ(ProxyDataDir(c, xdg), "/srv/o");
+}
+
+TEST(ClientConnectionLimit, KeepsADescriptorPerClientForItsUpstreamAndAReserve) {
+  // 256 descriptors, two listeners: (256 - 64) / 2 / 2.
+  EXPECT_EQ(ClientConnectionLimit(256, 2), 48);
+  EXPECT_EQ(ClientConnectionLimit(20000, 1), (20000 - 64) / 2);
+  EXPECT_EQ(ClientConnectionLimit(256, 0), 96) << "no listener counts as one";
+}
+
+TEST(ClientConnectionLimit, NeverZeroNorOverflowingWhateverTheLimit) {
+  EXPECT_EQ(ClientConnectionLimit(0, 2), 1);
+  EXPECT_EQ(ClientConnectionLimit(64, 2), 1);
+  EXPECT_EQ(ClientConnectionLimit(std::numeric_limits<uint64_t>::max(), 2), std::numeric_limits<int32_t>::max());
+}
+
+TEST(ProxyConfigFile, ReadsTheClientConnectionLimitAndRefusesANegativeOne) {
+  ProxyConfig c = Valid();
+  ASSERT_TRUE(ApplyProxyConfigFile(R"({"max_client_connections":500})", c).ok());
+  EXPECT_EQ(c.max_client_connections, 500);
+  EXPECT_NE(ProxyConfigJson(c).find("\"max_client_connections\":500"), std::string::npos);
+  EXPECT_FALSE(ApplyProxyConfigFile(R"({"max_client_connections":"many"})", c).ok());
+  c.max_client_connections = -1;
+  EXPECT_NE(ValidateProxyConfig(c).message().find("max client connections"), std::string::npos);
 }
 
 }  // namespace
