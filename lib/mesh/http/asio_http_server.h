@@ -1,6 +1,6 @@
 // AsioHttpServer: an HTTP/1.1 server on Boost.Asio/Beast that turns each request into an
-// HttpRequest, calls one handler, and writes its HttpResponse; the server of meshproxy's admin
-// port, which must not link civetweb. It keeps HttpServer's contract (http_server/), so either
+// HttpRequest, calls one handler, and writes its HttpResponse; the server of meshd's API (a
+// connection per sidecar, thousands of them) and of meshproxy's admin port. It keeps HttpServer's contract (http_server/), so either
 // can serve the same handler: requests over the limits in Options are refused before the handler
 // runs, each with a JSON error and a closed connection: a body over max_body_bytes 413 (a
 // chunked body is cut off there, not read to its end), a request target over max_url_bytes 414,
