@@ -1,16 +1,19 @@
 // meshd: the mesh control plane — registry, telemetry ingest, query API — over one store.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include "cmd/command_line.h"
+#include "mesh/base/open_file_limit.h"
 #include "mesh/base/process_signals.h"
 #include "mesh/base/time_format.h"
 #include "mesh/base/token_file.h"
 #include "mesh/controlplane/control_plane.h"
 #include "mesh/controlplane/security_api.h"
-#include "mesh/http_server/http_server.h"
+#include "mesh/http/asio_http_server.h"
 #include "mesh/security/certificate_authority.h"
 #include "mesh/store/store.h"
 #include "mesh/telemetry/logger.h"
@@ -23,7 +26,12 @@ struct Options {
   std::string retention = "7d";
   std::string token_file;
   std::string read_token_file;
-  int threads = 16;
+  // Handlers block on SQLite; twice the cores keeps the cores busy while some wait.
+  int threads = std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
+  size_t max_connections = 0;  // 0: what the open-file limit allows
+  std::string header_timeout = "5s";
+  // Sidecars come back every 2 s (discovery) and 5 s (heartbeat): well above both.
+  std::string idle_timeout = "60s";
   std::string log_level = "info";
   size_t max_body = 8 << 20;
   std::string ca_dir;
@@ -52,6 +60,15 @@ int Fail(const std::string& message, int code) {
   return code;
 }
 
+mesh::Result<int> TimeoutMs(const std::string& flag, const std::string& text) {
+  mesh::Result<int64_t> ns = mesh::ParseDuration(text);
+  if (!ns.ok()) return mesh::Status::InvalidArgument(flag + ": " + ns.status().message());
+  if (*ns < 100'000'000 || *ns > 3600'000'000'000) {
+    return mesh::Status::InvalidArgument(flag + " must be in 100ms..1h (got " + text + ")");
+  }
+  return static_cast<int>(*ns / 1'000'000);
+}
+
 int ImportCa(const Options& o) {
   const std::string dir = CaDir(o, StorePath(o));
   if (mesh::Status s = mesh::CertificateAuthority::Import(dir, o.import_cert, o.import_key); !s.ok()) {
@@ -70,6 +87,10 @@ int Run(const Options& o) {
   mesh::Result<int64_t> retention = mesh::ParseDuration(o.retention);
   if (!retention.ok()) return Fail("--retention: " + retention.status().message(), 2);
   if (o.threads < 1 || o.threads > 1024) return Fail("--threads must be in 1..1024", 2);
+  mesh::Result<int> header_timeout_ms = TimeoutMs("--header-timeout", o.header_timeout);
+  if (!header_timeout_ms.ok()) return Fail(header_timeout_ms.status().message(), 2);
+  mesh::Result<int> idle_timeout_ms = TimeoutMs("--idle-timeout", o.idle_timeout);
+  if (!idle_timeout_ms.ok()) return Fail(idle_timeout_ms.status().message(), 2);
 
   mesh::ControlPlane::Options plane_options;
   plane_options.db_path = StorePath(o);
@@ -105,14 +126,23 @@ int Run(const Options& o) {
   mesh::HttpRouter router;
   (*plane)->AddRoutes(router);
   (*security_api)->AddRoutes(router);
-  mesh::HttpServer::Options server_options;
+  // Each sidecar keeps connections open: the slots are what the descriptors allow, less what
+  // the store, logs and outgoing clients need.
+  const uint64_t open_files = mesh::RaiseOpenFileLimit();
+  mesh::AsioHttpServer::Options server_options;
   server_options.listen = o.listen;
   server_options.threads = o.threads;
+  server_options.max_connections =
+      o.max_connections > 0 ? o.max_connections : mesh::ConnectionsWithin(open_files, 256);
   server_options.max_body_bytes = o.max_body;
   server_options.max_header_bytes = o.max_header_bytes;
+  server_options.header_timeout_ms = *header_timeout_ms;
+  server_options.keep_alive_timeout_ms = *idle_timeout_ms;
+  // Liveness is answered even while every handler thread waits on the store.
+  server_options.answers_inline = &mesh::ControlPlane::AnswersWithoutTheStore;
   // Failures are meshd's own events: 5xx answers are logged as errors, refused writes (401) as
   // warnings, everything else only at debug level.
-  auto server = mesh::HttpServer::Start(server_options, [&](const mesh::HttpRequest& r) {
+  auto server = mesh::AsioHttpServer::Start(server_options, [&](const mesh::HttpRequest& r) {
     mesh::HttpResponse response = router.Handle(r);
     const mesh::LogLevel level = response.status >= 500   ? mesh::LogLevel::kError
                                  : response.status == 401 ? mesh::LogLevel::kWarn
@@ -133,7 +163,9 @@ int Run(const Options& o) {
                                {"ca", CaDir(o, plane_options.db_path)},
                                {"trust_domain", o.trust_domain},
                                {"policy", o.policy.empty() ? "none (all mesh identities allowed)" : o.policy},
-                               {"read_auth", plane_options.read_token.empty() ? "none" : "bearer"}});
+                               {"read_auth", plane_options.read_token.empty() ? "none" : "bearer"},
+                               {"threads", o.threads},
+                               {"max_connections", static_cast<int64_t>(server_options.max_connections)}});
   while (mesh::SleepUnlessStopped(std::chrono::milliseconds(500))) {
   }
   log.Info("meshd stopping: draining requests and flushing the store");
@@ -155,7 +187,19 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", o.token_file, "Require this bearer token on write endpoints (file mode 0600)");
   app.add_option("--read-token-file", o.read_token_file,
                  "Require this bearer token (or the write token) on read endpoints (file mode 0600)");
-  app.add_option("--threads", o.threads, "HTTP worker threads")->capture_default_str();
+  app.add_option("--threads", o.threads,
+                 "Threads running request handlers (connections themselves hold no thread)")
+      ->capture_default_str();
+  app.add_option("--max-connections", o.max_connections,
+                 "Most connections held at once; past it clients wait to be accepted "
+                 "(default: the open-file limit, raised to its hard limit, less 256)");
+  app.add_option("--header-timeout", o.header_timeout,
+                 "A request's head must arrive whole within this of its first byte, or the "
+                 "connection is closed")
+      ->capture_default_str();
+  app.add_option("--idle-timeout", o.idle_timeout,
+                 "A kept-alive connection with no request for this long is closed")
+      ->capture_default_str();
   app.add_option("--log-level", o.log_level, "debug|info|warn|error")->capture_default_str();
   app.add_option("--max-body", o.max_body, "Largest request body in bytes (larger: 413)")
       ->capture_default_str()

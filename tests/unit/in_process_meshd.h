@@ -1,5 +1,6 @@
-// InProcessMeshd: meshd's real control plane (store, routes) served on 127.0.0.1 and a free
-// port inside the test process, for suites of meshd's clients. Stop() takes it down (to test
+// InProcessMeshd: meshd's real control plane (store, routes) served as meshd serves it
+// (AsioHttpServer, /healthz answered inline, meshd's idle timeout) on 127.0.0.1 and a free port
+// inside the test process, for suites of meshd's clients. Stop() takes it down (to test
 // outages); Restart() serves the same store on the same port again, which is held meanwhile
 // (bound, not listening: clients are refused) so that no other test process can take it. Options other than the
 // store path (bearer tokens) are meshd's as given, except the retention: suites store data with
@@ -19,10 +20,10 @@
 #include "../integration/free_port.h"
 #include "mesh/base/clock.h"
 #include "mesh/controlplane/control_plane.h"
+#include "mesh/http/asio_http_server.h"
 #include "mesh/http/http_client.h"
 #include "mesh/http/http_router.h"
 #include "mesh/http_curl/curl_http_client.h"
-#include "mesh/http_server/http_server.h"
 
 namespace mesh::testing {
 
@@ -82,8 +83,11 @@ class InProcessMeshd {
     router_ = std::make_unique<HttpRouter>();
     plane_->AddRoutes(*router_);
     HttpRouter* router = router_.get();
-    Result<std::unique_ptr<HttpServer>> server = HttpServer::Start(
-        {.listen = listen, .threads = 4}, [router](const HttpRequest& r) { return router->Handle(r); });
+    AsioHttpServer::Options server_options{
+        .listen = listen, .threads = 4, .max_connections = 1024, .keep_alive_timeout_ms = 60000};
+    server_options.answers_inline = &ControlPlane::AnswersWithoutTheStore;
+    Result<std::unique_ptr<AsioHttpServer>> server =
+        AsioHttpServer::Start(server_options, [router](const HttpRequest& r) { return router->Handle(r); });
     ASSERT_TRUE(server.ok()) << server.status().message();
     server_ = std::move(server).value();
     port_ = server_->port();
@@ -93,7 +97,7 @@ class InProcessMeshd {
   const Clock& clock_;
   std::unique_ptr<ControlPlane> plane_;
   std::unique_ptr<HttpRouter> router_;
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<AsioHttpServer> server_;
   std::unique_ptr<test_support::PortHold> hold_;  // while stopped
   int port_ = 0;
 };

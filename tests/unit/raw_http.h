@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -58,11 +59,25 @@ class RawConnection {
   }
 
   // Reads until the server closes or `timeout` passes without it.
-  RawReply Read(std::chrono::milliseconds timeout) {
+  RawReply Read(std::chrono::milliseconds timeout) { return ReadUntil(timeout, false); }
+  // Reads one whole answer (its head and its Content-Length of body) on a kept connection, or
+  // until the server closes or `timeout` passes.
+  RawReply ReadOne(std::chrono::milliseconds timeout) { return ReadUntil(timeout, true); }
+
+ private:
+  static bool Whole(const std::string& all) {
+    const size_t end = all.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    const size_t at = all.find("\r\nContent-Length: ");
+    if (at == std::string::npos || at > end) return true;
+    return all.size() >= end + 4 + std::strtoul(all.c_str() + at + 18, nullptr, 10);
+  }
+
+  RawReply ReadUntil(std::chrono::milliseconds timeout, bool one) {
     RawReply reply;
     std::string all;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
+    while (!one || !Whole(all)) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
@@ -84,7 +99,6 @@ class RawConnection {
     return reply;
   }
 
- private:
   int fd_ = -1;
   size_t sent_ = 0;
 };

@@ -240,6 +240,10 @@ void ControlPlane::AddRoutes(HttpRouter& router) {
   router.Add("GET", "/dashboard/traces/{id}", dashboard);
 }
 
+bool ControlPlane::AnswersWithoutTheStore(const HttpRequest& request) {
+  return request.path == "/healthz" && (request.method == "GET" || request.method == "HEAD");
+}
+
 HttpResponse ControlPlane::Health(const HttpRequest&) {
   return HttpResponse::Json(200, "{\"status\":\"ok\"}");
 }

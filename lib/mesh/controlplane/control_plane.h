@@ -36,6 +36,9 @@ class ControlPlane {
   ~ControlPlane();
 
   void AddRoutes(HttpRouter& router);
+  // Whether the request's route never touches the store or blocks (GET /healthz): meshd answers
+  // it on its I/O thread, so that liveness shows while every handler thread waits on SQLite.
+  static bool AnswersWithoutTheStore(const HttpRequest& request);
   // Background upkeep, run by the writer when idle: registry sweep, full-text indexing,
   // retention in small batches, WAL checkpoints.
   void Upkeep(WriteContext& context);

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -208,6 +209,8 @@ struct AsioHttpServer::Impl {
   asio::awaitable<void> Session(tcp::socket socket);
   // Serves requests until the connection is to close.
   asio::awaitable<void> Serve(beast::tcp_stream& stream);
+  // Runs the handler on a handler thread; the coroutine resumes on its own executor.
+  asio::awaitable<HttpResponse> RunHandler(const HttpRequest& request);
   static asio::awaitable<void> Write(beast::tcp_stream& stream, HttpResponse response, bool head);
   static asio::awaitable<void> Linger(beast::tcp_stream& stream);
   void ConnectionEnded();
@@ -225,6 +228,9 @@ struct AsioHttpServer::Impl {
     // Cancelled when a connection ends, to wake an accept loop that waits for a free slot.
     asio::steady_timer slot_freed{accept_strand};
     std::vector<std::thread> threads;
+    // Declared after the io_context, so destroyed before it: a handler's answer still queued
+    // holds its connection's coroutine, whose socket belongs to the io_context.
+    std::unique_ptr<asio::thread_pool> handlers;
   };
   std::unique_ptr<Loop> loop;
 };
@@ -281,19 +287,26 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
   const tcp::endpoint remote = stream.socket().remote_endpoint(ec);
   const std::string client = ec ? std::string() : remote.address().to_string();
   const auto request_timeout = std::chrono::milliseconds(options.request_timeout_ms);
+  const auto header_timeout =
+      std::min(std::chrono::milliseconds(options.header_timeout_ms), request_timeout);
   beast::flat_buffer buffer;
   for (bool first = true;; first = false) {
+    // Between requests only the first byte of the next one is awaited, for the idle timeout;
+    // from that byte (from the accept, for a first request) the head and the whole request
+    // have fixed deadlines, which no trickle of bytes pushes back.
+    if (!first && buffer.size() == 0) {
+      stream.expires_after(std::chrono::milliseconds(options.keep_alive_timeout_ms));
+      buffer.commit(co_await stream.async_read_some(buffer.prepare(16 << 10), Redirect(ec)));
+      if (ec) co_return;  // idle too long, or the client left
+    }
+    const auto started = std::chrono::steady_clock::now();
     RequestParser parser;
     // Room for twice the limit, so that a head over it is still parsed and gets its precise 414
     // or 431 (HttpServer's civetweb buffer is sized the same way).
     parser.header_limit(static_cast<uint32_t>(
         std::min<size_t>(2 * options.max_header_bytes, std::numeric_limits<uint32_t>::max())));
     parser.body_limit(options.max_body_bytes);
-    // A first request has request_timeout for its head and body together; on a kept
-    // connection the head must come within keep_alive_timeout, then the body has the rest.
-    const auto read_started = std::chrono::steady_clock::now();
-    stream.expires_after(first ? request_timeout
-                               : std::chrono::milliseconds(options.keep_alive_timeout_ms));
+    stream.expires_at(started + header_timeout);
     const size_t head_bytes =
         co_await http::async_read_header(stream, buffer, parser, Redirect(ec));
     if (ec == http::error::header_limit) {
@@ -319,8 +332,7 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
           false);
     }
     if (ec) co_return;  // the client left, or was too slow: nobody to answer
-    const auto deadline =
-        (first ? read_started : std::chrono::steady_clock::now()) + request_timeout;
+    const auto deadline = started + request_timeout;
     const bool head = parser.get().method() == http::verb::head;
     std::variant<HttpRequest, HttpResponse> read = ReadHead(parser.get(), head_bytes, options);
     if (auto* refused = std::get_if<HttpResponse>(&read))
@@ -354,8 +366,10 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
     HttpResponse response;
     if (std::optional<HttpResponse> refused = InflateRequestBody(request, options.max_body_bytes)) {
       response = std::move(*refused);
-    } else {
+    } else if (options.answers_inline && options.answers_inline(request)) {
       response = CallHandler(handler, request);
+    } else {
+      response = co_await RunHandler(request);
     }
     const bool keep_alive = parser.get().keep_alive() && !SaysClose(response);
     // The answer gets a timeout of its own: a slow handler must not leave it none.
@@ -363,6 +377,21 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
     co_await Write(stream, std::move(response), head);
     if (!keep_alive || !stream.socket().is_open()) co_return;
   }
+}
+
+asio::awaitable<HttpResponse> AsioHttpServer::Impl::RunHandler(const HttpRequest& request) {
+  // The request lives in the suspended coroutine's frame until the answer resumes it.
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(HttpResponse)>(
+      [this, &request](auto resume) {
+        asio::post(*loop->handlers, [this, &request, resume = std::move(resume)]() mutable {
+          HttpResponse response = CallHandler(handler, request);
+          const auto executor = asio::get_associated_executor(resume);
+          asio::post(executor, [resume = std::move(resume), response = std::move(response)]() mutable {
+            resume(std::move(response));
+          });
+        });
+      },
+      asio::use_awaitable);
 }
 
 asio::awaitable<void> AsioHttpServer::Impl::Write(beast::tcp_stream& stream, HttpResponse response,
@@ -394,8 +423,9 @@ Result<std::unique_ptr<AsioHttpServer>> AsioHttpServer::Start(const Options& opt
                                                               HttpHandler handler) {
   Result<tcp::endpoint> at = ParseListen(options.listen);
   if (!at.ok()) return at.status();
-  if (options.threads < 1 || options.max_connections < 1) {
-    return Status::InvalidArgument("an HTTP server needs at least one thread and one connection");
+  if (options.threads < 1 || options.io_threads < 1 || options.max_connections < 1) {
+    return Status::InvalidArgument(
+        "an HTTP server needs at least one handler thread, one I/O thread and one connection");
   }
   std::unique_ptr<AsioHttpServer> server(new AsioHttpServer());
   server->impl_ = std::make_unique<Impl>(options, std::move(handler));
@@ -409,8 +439,9 @@ Result<std::unique_ptr<AsioHttpServer>> AsioHttpServer::Start(const Options& opt
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Status::IOError("cannot listen on " + options.listen + ": " + ec.message());
   server->port_ = acceptor.local_endpoint(ec).port();
+  impl.loop->handlers = std::make_unique<asio::thread_pool>(static_cast<size_t>(options.threads));
   impl.SpawnAccept();
-  for (int i = 0; i < options.threads; ++i) {
+  for (int i = 0; i < options.io_threads; ++i) {
     // Whatever escapes a handler must not end the process (meshproxy runs this server):
     // the io_context goes on after it.
     impl.loop->threads.emplace_back([&ioc = impl.loop->ioc] {
@@ -430,6 +461,11 @@ void AsioHttpServer::Stop() {
   if (!impl_ || !impl_->loop) return;
   impl_->loop->ioc.stop();
   for (std::thread& t : impl_->loop->threads) t.join();
+  // Handlers not yet started never run; one running is waited for. (No pool: Start failed.)
+  if (impl_->loop->handlers) {
+    impl_->loop->handlers->stop();
+    impl_->loop->handlers->join();
+  }
   // Destroying the io_context destroys the coroutines suspended on it, and with them their
   // sockets: every connection closes now, idle or mid-request.
   impl_->loop.reset();

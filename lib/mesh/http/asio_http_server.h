@@ -1,6 +1,6 @@
 // AsioHttpServer: an HTTP/1.1 server on Boost.Asio/Beast that turns each request into an
-// HttpRequest, calls one handler, and writes its HttpResponse; the server of meshproxy's admin
-// port, which must not link civetweb. It keeps HttpServer's contract (http_server/), so either
+// HttpRequest, calls one handler, and writes its HttpResponse; the server of meshd's API (a
+// connection per sidecar, thousands of them) and of meshproxy's admin port. It keeps HttpServer's contract (http_server/), so either
 // can serve the same handler: requests over the limits in Options are refused before the handler
 // runs, each with a JSON error and a closed connection: a body over max_body_bytes 413 (a
 // chunked body is cut off there, not read to its end), a request target over max_url_bytes 414,
@@ -11,16 +11,26 @@
 // written as the handler built them (no compression). A handler that throws gets 500, as does
 // one that builds a header with a CR, LF or NUL. Connections are kept alive between requests.
 //
-// Threads: Options::threads run all connections; a handler runs on one of them, so at most that
-// many handlers run at once, and the handler must be thread-safe. A client slow to send its
-// request holds no thread, only one of max_connections slots, and is cut off after
-// request_timeout_ms (keep_alive_timeout_ms between requests); once every slot is taken, new
-// connections wait in the listen backlog. Stop() (or the destructor) stops accepting, lets a
-// handler already running return, closes every connection, idle or not, and joins the threads.
-// port() may be called from any thread; Stop() from one thread at a time, not from a handler.
+// Threads: Options::io_threads read and write every connection and never run a handler, so a
+// handler that blocks (on a database, say) stalls no other connection's reading or writing.
+// Handlers run on Options::threads threads of their own, at most that many at once, and must be
+// thread-safe; a request that Options::answers_inline picks is answered on the I/O thread
+// itself, so that a cheap route (a health check) is answered even while every handler thread
+// is busy; such a handler must never block.
+//
+// Slow and idle clients hold no thread, only one of max_connections slots. A request's head
+// must arrive whole within header_timeout_ms of its first byte (of the accept, on a new
+// connection), however the bytes trickle in, and the whole request within request_timeout_ms of
+// the same instant; a kept connection may wait keep_alive_timeout_ms for the first byte of its
+// next request. Past any of these the connection is closed without an answer. Once every slot
+// is taken, new connections wait in the listen backlog. Stop() (or the destructor) stops
+// accepting, lets a handler already running return, closes every connection, idle or not, and
+// joins the threads. port() may be called from any thread; Stop() from one thread at a time,
+// not from a handler.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -33,14 +43,18 @@ class AsioHttpServer {
  public:
   struct Options {
     std::string listen = "127.0.0.1:9000";  // numeric host:port ([v6]:port); port 0 picks one
-    int threads = 4;
+    int threads = 4;     // handler threads: at most this many handlers run at once
+    int io_threads = 1;  // threads reading and writing connections
     size_t max_connections = 64;
     size_t max_body_bytes = 8 << 20;
     size_t max_header_bytes = 64 << 10;  // request line and headers, as the client sent them
     size_t max_url_bytes = 8 << 10;      // the request target: path and query
-    int request_timeout_ms = 30000;      // reading a first request, head and body; writing an answer
-                                         // (on a kept connection: the body, after the head)
-    int keep_alive_timeout_ms = 5000;    // waiting for the next request's head on a kept connection
+    int header_timeout_ms = 5000;        // a request's head, from its first byte (or the accept)
+    int request_timeout_ms = 30000;      // a whole request, head and body, from the same instant;
+                                         // and writing its answer
+    int keep_alive_timeout_ms = 5000;    // a kept connection idle, waiting for a next request
+    // Requests whose handler never blocks, answered on the I/O thread (none if empty).
+    std::function<bool(const HttpRequest&)> answers_inline = nullptr;
   };
 
   // Errors: InvalidArgument (a listen address that is not host:port with a numeric host, a bad

@@ -43,6 +43,13 @@ std::string PathFor(const std::string& pattern) {
   return path;
 }
 
+HttpRequest RequestFor(const std::string& method, const std::string& path) {
+  HttpRequest request;
+  request.method = method;
+  request.path = path;
+  return request;
+}
+
 std::string Name(const HttpRoute& r) { return r.method + " " + r.pattern; }
 
 bool IsJsonError(const std::string& body) {
@@ -71,6 +78,23 @@ TEST_F(ControlPlaneAuth, TheWriteRoutesAreTheOnesKnown) {
                         "POST /register", "POST /v1/instances/{id}/heartbeat", "DELETE /v1/instances/{id}",
                         "POST /v1/metrics", "POST /metrics", "POST /v1/alerts/check", "POST /v1/silences",
                         "DELETE /v1/silences/{id}"}));
+}
+
+// meshd answers these on its I/O thread, beside connections it is reading: only a route that
+// cannot block may be among them, and a route added later is not there by accident.
+TEST_F(ControlPlaneAuth, OnlyLivenessIsAnsweredWithoutTheStore) {
+  std::set<std::string> inline_routes;
+  for (const HttpRoute& r : meshd_.Routes()) {
+    if (ControlPlane::AnswersWithoutTheStore(RequestFor(r.method, PathFor(r.pattern)))) {
+      inline_routes.insert(Name(r));
+    }
+  }
+  EXPECT_EQ(inline_routes, std::set<std::string>{"GET /healthz"});
+  EXPECT_TRUE(ControlPlane::AnswersWithoutTheStore(RequestFor("HEAD", "/healthz")));
+  for (const char* path : {"/healthz/", "/HEALTHZ", "/healthz/x", ""}) {
+    EXPECT_FALSE(ControlPlane::AnswersWithoutTheStore(RequestFor("GET", path))) << path;
+  }
+  EXPECT_FALSE(ControlPlane::AnswersWithoutTheStore(RequestFor("POST", "/healthz")));
 }
 
 TEST_F(ControlPlaneAuth, EveryWriteRouteNeedsTheWriteToken) {

@@ -307,7 +307,8 @@ TEST_F(HostileIngestTest, OtlpSpansComeBackFromTheApiIntact) {
                               "&service=" + UrlEncode(hostile[i]) + "&operation=" + UrlEncode(hostile[i]);
     const HttpClientResponse listed = meshd_.Request("GET", query);
     if (query.size() > kMaxTarget) {  // the 100 kB string: too long for a URL, and said so
-      EXPECT_TRUE(listed.status == 414 || listed.status == 400) << listed.status;
+      // 414, or 431 when the target alone is past twice the head limit and the parser stops.
+      EXPECT_TRUE(listed.status == 414 || listed.status == 431) << listed.status;
       continue;
     }
     ASSERT_EQ(listed.status, 200) << listed.body.substr(0, 300);

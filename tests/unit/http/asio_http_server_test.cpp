@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -328,6 +330,103 @@ TEST_F(AsioHttpServerTest, SlowClientIsCutAfterTheTimeoutWhileOthersAreServed) {
   EXPECT_TRUE(cut.closed);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
   EXPECT_EQ(handled_, 1);
+}
+
+TEST_F(AsioHttpServerTest, TrickledHeadIsCutAtTheHeaderTimeoutHoweverOftenBytesCome) {
+  Start({.header_timeout_ms = 300});
+  RawConnection trickle(port());
+  // A byte every 50 ms, for up to 200 bytes (10 s): each byte comes well within any per-read
+  // timeout, so only a deadline for the whole head ends it.
+  const std::string head = "GET /trickle HTTP/1.1\r\nHost: test\r\nX-Pad: " + std::string(200, 'a');
+  size_t sent = 0;
+  while (sent < head.size() && trickle.Send(head.substr(sent, 1))) {
+    ++sent;
+    if (trickle.Read(50ms).closed) break;
+  }
+  EXPECT_LT(sent, head.size()) << "the server took the whole trickled head";
+  EXPECT_EQ(handled_, 0);
+}
+
+TEST_F(AsioHttpServerTest, KeptConnectionMayIdleLongerThanTheHeaderTimeoutAndIsClosedAfterTheIdleOne) {
+  Start({.header_timeout_ms = 200, .keep_alive_timeout_ms = 1500});
+  RawConnection c(port());
+  ASSERT_TRUE(c.Send("GET /one HTTP/1.1\r\nHost: test\r\n\r\n"));
+  const RawReply first = c.Read(600ms);  // idle for three header timeouts
+  EXPECT_EQ(Field(first, "path"), "/one");
+  ASSERT_FALSE(first.closed) << "a kept connection was closed at the header timeout";
+  ASSERT_TRUE(c.Send("GET /two HTTP/1.1\r\nHost: test\r\n\r\n"));
+  const RawReply second = c.Read(10s);  // then idle until the server gives up on it
+  EXPECT_EQ(Field(second, "path"), "/two");
+  EXPECT_TRUE(second.closed) << "an idle kept connection was never closed";
+  EXPECT_EQ(handled_, 2);
+}
+
+TEST(AsioHttpServerThreads, BusyHandlerThreadsStallNeitherInlineAnswersNorRefusals) {
+  std::mutex mu;
+  std::condition_variable changed;
+  bool entered = false, released = false;
+  AsioHttpServer::Options options{.listen = "127.0.0.1:0", .threads = 1};
+  options.answers_inline = [](const HttpRequest& r) { return r.path == "/healthz"; };
+  Result<std::unique_ptr<AsioHttpServer>> server =
+      AsioHttpServer::Start(options, [&](const HttpRequest& r) {
+        if (r.path == "/block") {
+          std::unique_lock lock(mu);
+          entered = true;
+          changed.notify_all();
+          changed.wait(lock, [&] { return released; });
+        }
+        return HttpResponse::Json(200, "{\"path\":\"" + r.path + "\"}");
+      });
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  const int port = (*server)->port();
+  RawConnection blocked(port);
+  ASSERT_TRUE(blocked.Send("GET /block HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(changed.wait_for(lock, 10s, [&] { return entered; }));
+  }
+  // The only handler thread is taken: an inline route and a refusal are still answered.
+  const RawReply health = RawHttp(port, "GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(health.status, 200) << health.head;
+  EXPECT_EQ(health.body, "{\"path\":\"/healthz\"}");
+  EXPECT_EQ(RawHttp(port, "GET /%2e%2e/x HTTP/1.1\r\nHost: test\r\n\r\n").status, 400);
+  RawConnection queued(port);
+  ASSERT_TRUE(queued.Send("GET /queued HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"));
+  EXPECT_EQ(queued.Read(200ms).status, 0) << "a second handler ran beside the only handler thread's";
+  {
+    std::lock_guard lock(mu);
+    released = true;
+  }
+  changed.notify_all();
+  EXPECT_EQ(blocked.Read(5s).status, 200);
+  const RawReply after = queued.Read(5s);
+  EXPECT_EQ(after.body, "{\"path\":\"/queued\"}") << after.head;
+}
+
+TEST(AsioHttpServerThreads, StopWithAHandlerQueuedBehindABusyOneReturnsAndClosesBoth) {
+  std::atomic<bool> release = false;
+  std::atomic<int> ran = 0;
+  Result<std::unique_ptr<AsioHttpServer>> server = AsioHttpServer::Start(
+      {.listen = "127.0.0.1:0", .threads = 1}, [&](const HttpRequest&) {
+        ++ran;
+        for (int i = 0; i < 200 && !release; ++i) std::this_thread::sleep_for(10ms);
+        return HttpResponse::Json(200, "{}");
+      });
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  RawConnection first((*server)->port()), second((*server)->port());
+  ASSERT_TRUE(first.Send("GET /a HTTP/1.1\r\nHost: test\r\n\r\n"));
+  for (int i = 0; i < 500 && ran == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(ran, 1);
+  ASSERT_TRUE(second.Send("GET /b HTTP/1.1\r\nHost: test\r\n\r\n"));
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(500ms);  // Stop has long stopped the handler threads
+    release = true;
+  });
+  (*server)->Stop();
+  releaser.join();
+  EXPECT_EQ(ran, 1) << "a handler queued behind a busy one ran after Stop";
+  EXPECT_TRUE(first.Read(1s).closed);
+  EXPECT_TRUE(second.Read(1s).closed);
 }
 
 TEST_F(AsioHttpServerTest, PastMaxConnectionsNewClientsWaitForAFreeSlot) {
