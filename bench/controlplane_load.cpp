@@ -21,8 +21,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-// Before Asio: 1.74's awaitable.hpp uses std::exchange without including it.
+// Before Asio: 1.74's awaitable.hpp uses std::exchange without including <utility>.
+// clang-format off
 #include <utility>
+// clang-format on
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -207,7 +209,8 @@ long PeakRssKb(int pid) {
 // meshd started by this tool: stderr to a log file, killed with the tool (PDEATHSIG).
 class MeshdProcess {
  public:
-  MeshdProcess(std::vector<std::string> command, std::string log) : command_(std::move(command)), log_(std::move(log)) {}
+  MeshdProcess(std::vector<std::string> command, std::string log)
+      : command_(std::move(command)), log_(std::move(log)) {}
   ~MeshdProcess() { Stop(); }
 
   int pid() const { return pid_; }
@@ -216,7 +219,8 @@ class MeshdProcess {
   bool Start(int port) {
     std::vector<std::string> args;
     for (std::string a : command_) {
-      for (size_t at; (at = a.find("{port}")) != std::string::npos;) a.replace(at, 6, std::to_string(port));
+      for (size_t at; (at = a.find("{port}")) != std::string::npos;)
+        a.replace(at, 6, std::to_string(port));
       args.push_back(std::move(a));
     }
     std::vector<char*> argv;
@@ -342,7 +346,8 @@ asio::awaitable<void> SleepUntil(Clock::time_point when) {
 void NoteRecovered(Run& run, Sidecar& s, const Reply& r) {
   if (!run.restarted_at || s.recovered || r.started < *run.restarted_at) return;
   s.recovered = true;
-  if (++run.recovered == static_cast<int>(run.sidecars.size())) run.all_heartbeated_ms = MsSince(*run.restarted_at);
+  if (++run.recovered == static_cast<int>(run.sidecars.size()))
+    run.all_heartbeated_ms = MsSince(*run.restarted_at);
 }
 
 asio::awaitable<void> Register(Run& run, Sidecar& s, Connection& c) {
@@ -365,7 +370,8 @@ asio::awaitable<void> Register(Run& run, Sidecar& s, Connection& c) {
 }
 
 asio::awaitable<void> Heartbeat(Run& run, Sidecar& s, Connection& c) {
-  const Reply r = co_await c.Send(http::verb::post, "/v1/instances/" + mesh::UrlEncode(s.id) + "/heartbeat", "");
+  const Reply r = co_await c.Send(http::verb::post,
+                                  "/v1/instances/" + mesh::UrlEncode(s.id) + "/heartbeat", "");
   ++run.heartbeats.calls;
   if (r.answered) run.heartbeats.ms.push_back(r.ms);
   if (r.answered && r.status == 404) {  // meshd forgot us: register again, as meshproxy does
@@ -380,7 +386,8 @@ asio::awaitable<void> Heartbeat(Run& run, Sidecar& s, Connection& c) {
 }
 
 asio::awaitable<void> Discover(Run& run, Sidecar& s, Connection& c) {
-  const Reply r = co_await c.Send(http::verb::get, "/v1/services/" + mesh::UrlEncode(s.upstream), "");
+  const Reply r =
+      co_await c.Send(http::verb::get, "/v1/services/" + mesh::UrlEncode(s.upstream), "");
   ++run.discoveries.calls;
   if (r.answered) run.discoveries.ms.push_back(r.ms);
   // A 404 is an answer: the upstream has no instance yet.
@@ -397,8 +404,10 @@ asio::awaitable<void> RunSidecar(Run& run, Sidecar& s, Clock::time_point first) 
     const Clock::time_point now = Clock::now();
     if (now >= run.end) break;
     if (now >= next_heartbeat) {
-      if (s.registered) co_await Heartbeat(run, s, c);
-      else co_await Register(run, s, c);
+      if (s.registered)
+        co_await Heartbeat(run, s, c);
+      else
+        co_await Register(run, s, c);
       next_heartbeat = now + (s.registered ? heartbeat_every : Ms(1000));
     }
     if (now >= next_discovery) {
@@ -418,12 +427,14 @@ asio::awaitable<void> Probe(Run& run) {
   ++run.probes.calls;
   if (!r.answered || r.status != 200) {
     ++run.probes.failures;
-    if (run.killed_at && r.started >= *run.killed_at && !run.ready_ms) ++run.probe_failures_in_outage;
+    if (run.killed_at && r.started >= *run.killed_at && !run.ready_ms)
+      ++run.probe_failures_in_outage;
     if (r.answered) run.probes.ms.push_back(r.ms);
     co_return;
   }
   run.probes.ms.push_back(r.ms);
-  if (run.restarted_at && !run.ready_ms && r.started >= *run.restarted_at) run.ready_ms = MsSince(*run.restarted_at);
+  if (run.restarted_at && !run.ready_ms && r.started >= *run.restarted_at)
+    run.ready_ms = MsSince(*run.restarted_at);
 }
 
 asio::awaitable<void> RunProber(Run& run) {
@@ -455,8 +466,12 @@ asio::awaitable<void> RunRestart(Run& run) {
   run.peak_rss_kb = std::max(run.peak_rss_kb, PeakRssKb(run.meshd->pid()));
   run.killed_at = Clock::now();
   const long ticks = run.meshd->Kill();
-  if (ticks >= 0 && run.cpu_ticks_before >= 0) run.cpu_ticks_of_killed = ticks - run.cpu_ticks_before;
-  run.cpu_ticks_before = 0;  // the new process starts from zero
+  if (ticks >= 0 && run.cpu_ticks_before >= 0) {
+    run.cpu_ticks_of_killed = ticks - run.cpu_ticks_before;
+    run.cpu_ticks_before = 0;  // the new process starts from zero
+  } else {
+    run.cpu_ticks_before = -1;  // unknown: no CPU figure rather than half of one
+  }
   if (!run.meshd->Start(run.target.endpoint.port())) {
     run.restart_error = "cannot start meshd again";
     co_return;
@@ -480,11 +495,12 @@ void BuildSidecars(Run& run) {
     s.service = "svc-" + std::to_string(i % o.services);
     s.upstream = "svc-" + std::to_string((i + 1) % o.services);  // whom this sidecar calls
     // One pod address per sidecar, its inbound port as meshproxy registers it.
-    const std::string host = "10." + std::to_string(i >> 16 & 255) + "." + std::to_string(i >> 8 & 255) + "." +
-                             std::to_string(i & 255);
+    const std::string host = "10." + std::to_string(i >> 16 & 255) + "." +
+                             std::to_string(i >> 8 & 255) + "." + std::to_string(i & 255);
     s.body = "{\"service\":\"" + s.service + "\",\"host\":\"" + host +
              "\",\"port\":15001,\"ttl_seconds\":15,\"meta\":{\"proxy\":\"meshproxy " MESH_VERSION
-             "\",\"admin\":\"" + host + ":15000\"}}";
+             "\",\"admin\":\"" +
+             host + ":15000\"}}";
     run.sidecars.push_back(std::move(s));
   }
 }
@@ -507,7 +523,8 @@ std::string StartMeshd(Run& run, MeshdProcess& meshd) {
 
 std::string ResolveTarget(Run& run) {
   mesh::Result<mesh::HttpUrl> url = mesh::ParseHttpUrl(run.options.meshd_url);
-  if (!url.ok() || url->tls) return "meshd's log names an unusable URL '" + run.options.meshd_url + "'";
+  if (!url.ok() || url->tls)
+    return "meshd's log names an unusable URL '" + run.options.meshd_url + "'";
   beast::error_code ec;
   tcp::resolver resolver(run.io);
   const auto found = resolver.resolve(url->host, std::to_string(url->port), ec);
@@ -545,7 +562,8 @@ asio::awaitable<void> ReadFinalView(Run& run) { co_await ReadMeshdView(run); }
 double CpuSeconds() {
   rusage u;
   getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 int Measure(Run& run) {
@@ -575,7 +593,8 @@ int Measure(Run& run) {
   long meshd_ticks = -1;
   if (run.meshd_pid) {
     const long now_ticks = CpuTicks(run.meshd_pid);
-    if (now_ticks >= 0 && run.cpu_ticks_before >= 0) meshd_ticks = now_ticks - run.cpu_ticks_before + run.cpu_ticks_of_killed;
+    if (now_ticks >= 0 && run.cpu_ticks_before >= 0)
+      meshd_ticks = now_ticks - run.cpu_ticks_before + run.cpu_ticks_of_killed;
     run.peak_rss_kb = std::max(run.peak_rss_kb, PeakRssKb(run.meshd_pid));
   }
   // meshd's view once the sidecars have stopped, on a fresh io loop bounded by the timeout.
@@ -593,7 +612,9 @@ int Measure(Run& run) {
   };
   std::string line = "sidecars=" + std::to_string(n) + " services=" + std::to_string(o.services) +
                      " duration_s=" + fixed(wall_s);
-  const auto add = [&line](const std::string& key, const std::string& value) { line += " " + key + "=" + value; };
+  const auto add = [&line](const std::string& key, const std::string& value) {
+    line += " " + key + "=" + value;
+  };
   add("registered", std::to_string(registered) + "/" + std::to_string(n));
   add("register_failures", std::to_string(run.registers.failures));
   add("reregistrations", std::to_string(run.reregistrations));
@@ -609,13 +630,20 @@ int Measure(Run& run) {
   add("healthz_failures", std::to_string(run.probes.failures));
   add("healthz_p99_ms", run.probes.Percentile(0.99));
   add("healthz_max_ms", run.probes.Percentile(1));
-  add("meshd_healthy", run.meshd_healthy < 0 ? "unknown" : std::to_string(run.meshd_healthy) + "/" + std::to_string(run.meshd_instances));
-  add("meshd_cpu_percent", meshd_ticks < 0 ? "unknown" : fixed(100.0 * static_cast<double>(meshd_ticks) / static_cast<double>(sysconf(_SC_CLK_TCK)) / wall_s));
+  add("meshd_healthy", run.meshd_healthy < 0 ? "unknown"
+                                             : std::to_string(run.meshd_healthy) + "/" +
+                                                   std::to_string(run.meshd_instances));
+  add("meshd_cpu_percent", meshd_ticks < 0
+                               ? "unknown"
+                               : fixed(100.0 * static_cast<double>(meshd_ticks) /
+                                       static_cast<double>(sysconf(_SC_CLK_TCK)) / wall_s));
   add("meshd_rss_kb", run.peak_rss_kb < 0 ? "unknown" : std::to_string(run.peak_rss_kb));
   add("bench_cpu_percent", fixed(100.0 * own_cpu / wall_s));
   bool ok = registered == n && run.probes.failures == run.probe_failures_in_outage;
   if (o.restart_after_s > 0) {
-    const auto ms = [&](const std::optional<double>& v) { return v ? fixed(*v) : std::string("never"); };
+    const auto ms = [&](const std::optional<double>& v) {
+      return v ? fixed(*v) : std::string("never");
+    };
     const double budget_ms = o.heartbeat_ms + 1000.0;
     const bool within = run.all_heartbeated_ms && *run.all_heartbeated_ms <= budget_ms;
     add("restart_ready_ms", ms(run.ready_ms));
@@ -624,9 +652,11 @@ int Measure(Run& run) {
     add("restart_heartbeated", std::to_string(run.recovered) + "/" + std::to_string(n));
     add("restart_failed_requests", std::to_string(run.restart_failures));
     add("restart_healthz_failures", std::to_string(run.probe_failures_in_outage));
-    add("restart_within_" + std::to_string(static_cast<int>(budget_ms)) + "ms", within ? "yes" : "no");
+    add("restart_within_" + std::to_string(static_cast<int>(budget_ms)) + "ms",
+        within ? "yes" : "no");
     ok = ok && within;
-    if (!run.restart_error.empty()) std::fprintf(stderr, "controlplane_load: %s\n", run.restart_error.c_str());
+    if (!run.restart_error.empty())
+      std::fprintf(stderr, "controlplane_load: %s\n", run.restart_error.c_str());
   }
   std::printf("%s\n", line.c_str());
   return ok ? 0 : 1;
@@ -646,20 +676,29 @@ int Fail(const std::string& what) {
 std::string Validate(const Options& o) {
   const bool spawns = !o.meshd_command.empty();
   const bool port_slot = spawns && std::any_of(o.meshd_command.begin(), o.meshd_command.end(),
-                                               [](const std::string& a) { return a.find("{port}") != std::string::npos; });
+                                               [](const std::string& a) {
+                                                 return a.find("{port}") != std::string::npos;
+                                               });
   if (o.sidecars < 1 || o.sidecars > 60000) return "--sidecars must be in 1..60000";
   if (o.services < 1 || o.services > o.sidecars) return "--services must be in 1..--sidecars";
-  if (!(o.duration_s >= 1 && o.duration_s <= 86400)) return "--duration must be in 1..86400 seconds";
-  if (o.heartbeat_ms < 100 || o.heartbeat_ms > 600000) return "--heartbeat-ms must be in 100..600000";
-  if (o.discovery_ms < 100 || o.discovery_ms > 600000) return "--discovery-ms must be in 100..600000";
+  if (!(o.duration_s >= 1 && o.duration_s <= 86400))
+    return "--duration must be in 1..86400 seconds";
+  if (o.heartbeat_ms < 100 || o.heartbeat_ms > 600000)
+    return "--heartbeat-ms must be in 100..600000";
+  if (o.discovery_ms < 100 || o.discovery_ms > 600000)
+    return "--discovery-ms must be in 100..600000";
   if (o.timeout_ms < 10 || o.timeout_ms > 60000) return "--timeout-ms must be in 10..60000";
   if (o.probe_ms < 10 || o.probe_ms > 60000) return "--probe-ms must be in 10..60000";
   if (o.meshd_pid < 0) return "--meshd-pid must be a process id";
-  if (o.meshd_pid > 0 && CpuTicks(o.meshd_pid) < 0) return "no process " + std::to_string(o.meshd_pid) + " to measure";
-  if (spawns && o.meshd_pid) return "--meshd-pid is for a meshd started elsewhere; this tool starts the one after --";
+  if (o.meshd_pid > 0 && CpuTicks(o.meshd_pid) < 0)
+    return "no process " + std::to_string(o.meshd_pid) + " to measure";
+  if (spawns && o.meshd_pid)
+    return "--meshd-pid is for a meshd started elsewhere; this tool starts the one after --";
   if (!spawns && o.meshd_url.empty()) return "give --meshd URL, or a meshd command after --";
-  if (port_slot && !o.meshd_url.empty()) return "--meshd and a {port} in the meshd command exclude each other";
-  if (spawns && !port_slot && o.meshd_url.empty()) return "give --meshd URL, or put {port} in meshd's --listen";
+  if (port_slot && !o.meshd_url.empty())
+    return "--meshd and a {port} in the meshd command exclude each other";
+  if (spawns && !port_slot && o.meshd_url.empty())
+    return "give --meshd URL, or put {port} in meshd's --listen";
   if (!o.meshd_url.empty()) {
     mesh::Result<mesh::HttpUrl> url = mesh::ParseHttpUrl(o.meshd_url);
     if (!url.ok()) return "--meshd: " + url.status().message();
@@ -667,7 +706,8 @@ std::string Validate(const Options& o) {
   }
   if (o.restart_after_s != 0) {
     if (!spawns) return "--restart-after needs the meshd command after --: this tool restarts it";
-    if (!(o.restart_after_s > 0 && o.restart_after_s < o.duration_s)) return "--restart-after must be in (0, --duration)";
+    if (!(o.restart_after_s > 0 && o.restart_after_s < o.duration_s))
+      return "--restart-after must be in (0, --duration)";
   }
   return "";
 }
@@ -677,21 +717,32 @@ std::string Validate(const Options& o) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{
-      "N simulated meshproxy sidecars (register, heartbeat, discovery) against one meshd; prints key=value "
-      "figures. Starts meshd itself when its command follows --, with {port} in it (0, then the chosen port "
+      "N simulated meshproxy sidecars (register, heartbeat, discovery) against one meshd; prints "
+      "key=value "
+      "figures. Starts meshd itself when its command follows --, with {port} in it (0, then the "
+      "chosen port "
       "on a restart).",
       "controlplane_load"};
-  app.add_option("--meshd", o.meshd_url, "meshd's URL (default: read from the started meshd's log)");
-  app.add_option("--sidecars", o.sidecars, "simulated sidecars, each on its own connection")->capture_default_str();
-  app.add_option("--services", o.services, "services the instances are spread over")->capture_default_str();
+  app.add_option("--meshd", o.meshd_url,
+                 "meshd's URL (default: read from the started meshd's log)");
+  app.add_option("--sidecars", o.sidecars, "simulated sidecars, each on its own connection")
+      ->capture_default_str();
+  app.add_option("--services", o.services, "services the instances are spread over")
+      ->capture_default_str();
   app.add_option("--duration", o.duration_s, "seconds of load")->capture_default_str();
   app.add_option("--token-file", o.token_file, "meshd's write token, sent as a bearer token");
-  app.add_option("--meshd-pid", o.meshd_pid, "meshd started elsewhere: its CPU and peak RSS from /proc");
-  app.add_option("--restart-after", o.restart_after_s, "kill -9 the started meshd after this many seconds and start it again");
-  app.add_option("--meshd-log", o.meshd_log, "where the started meshd's output goes (default: a temporary file)");
-  app.add_option("--heartbeat-ms", o.heartbeat_ms, "heartbeat interval (meshproxy: 5000)")->capture_default_str();
-  app.add_option("--discovery-ms", o.discovery_ms, "discovery refresh interval (meshproxy: 2000)")->capture_default_str();
-  app.add_option("--timeout-ms", o.timeout_ms, "bound of every call (meshproxy: 2000)")->capture_default_str();
+  app.add_option("--meshd-pid", o.meshd_pid,
+                 "meshd started elsewhere: its CPU and peak RSS from /proc");
+  app.add_option("--restart-after", o.restart_after_s,
+                 "kill -9 the started meshd after this many seconds and start it again");
+  app.add_option("--meshd-log", o.meshd_log,
+                 "where the started meshd's output goes (default: a temporary file)");
+  app.add_option("--heartbeat-ms", o.heartbeat_ms, "heartbeat interval (meshproxy: 5000)")
+      ->capture_default_str();
+  app.add_option("--discovery-ms", o.discovery_ms, "discovery refresh interval (meshproxy: 2000)")
+      ->capture_default_str();
+  app.add_option("--timeout-ms", o.timeout_ms, "bound of every call (meshproxy: 2000)")
+      ->capture_default_str();
   app.add_option("--probe-ms", o.probe_ms, "/healthz probe interval")->capture_default_str();
   app.add_option("--seed", o.seed, "seed of the start jitter")->capture_default_str();
   app.add_option("meshd_command", o.meshd_command, "after --: meshd and its arguments");
@@ -704,9 +755,11 @@ int main(int argc, char** argv) {
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
   }
-  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < static_cast<rlim_t>(o.sidecars) + 64) {
-    return Fail("--sidecars " + std::to_string(o.sidecars) + " needs more open files than the limit of " +
-                std::to_string(files.rlim_cur) + " (raise ulimit -Hn)");
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 &&
+      files.rlim_cur < static_cast<rlim_t>(o.sidecars) + 64) {
+    return Fail("--sidecars " + std::to_string(o.sidecars) +
+                " needs more open files than the limit of " + std::to_string(files.rlim_cur) +
+                " (raise ulimit -Hn)");
   }
   signal(SIGPIPE, SIG_IGN);
 
@@ -722,7 +775,8 @@ int main(int argc, char** argv) {
   if (!o.meshd_command.empty() && o.meshd_log.empty()) {
     char path[] = "/tmp/controlplane_load-meshd-XXXXXX";
     const int fd = mkstemp(path);
-    if (fd < 0) return Fail("cannot create a log file in /tmp: " + std::string(std::strerror(errno)));
+    if (fd < 0)
+      return Fail("cannot create a log file in /tmp: " + std::string(std::strerror(errno)));
     close(fd);
     run.options.meshd_log = path;
     temporary_log = true;
@@ -733,7 +787,8 @@ int main(int argc, char** argv) {
     std::string error;
     if (!o.meshd_command.empty()) error = StartMeshd(run, meshd);
     if (error.empty()) error = ResolveTarget(run);
-    if (error.empty() && !WaitHealthy(run)) error = "meshd at " + run.options.meshd_url + " did not answer /healthz with 200 within 20 s";
+    if (error.empty() && !WaitHealthy(run))
+      error = "meshd at " + run.options.meshd_url + " did not answer /healthz with 200 within 20 s";
     code = error.empty() ? Measure(run) : Fail(error);
   } catch (const std::exception& e) {
     code = Fail(e.what());
