@@ -12,6 +12,7 @@
 # 6. bench/meshstat_bench.sh: meshstat report over 50 services x 24 h of 15 s samples.
 # 7. bench/meshalert_bench.sh: meshalert check, 100 rules over a day of 50 services' data;
 # 8. bench/mtls_bench.sh: two meshproxy sidecars over mTLS against plaintext, through meshd (wrk, openssl).
+# 9. bench/controlplane_load.sh: 1,000 simulated sidecars against meshd, steady and across a kill -9.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-build}
@@ -42,3 +43,5 @@ echo
 "$here/meshalert_bench.sh" "$build"
 echo
 "$here/mtls_bench.sh" "$build"
+echo
+"$here/controlplane_load.sh" "$build"
