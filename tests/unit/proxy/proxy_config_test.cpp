@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "deep_json.h"
+#include "mesh/base/json_depth.h"
+
 namespace mesh {
 namespace {
 
@@ -145,6 +148,24 @@ TEST(ProxyDataDir, DefaultsToTheXdgStateDirectoryPerService) {
   EXPECT_EQ(ProxyDataDir(c, xdg), "/state/mesh/meshproxy-orders");
   c.data_dir = "/srv/o";
   EXPECT_EQ(ProxyDataDir(c, xdg), "/srv/o");
+}
+
+}  // namespace
+}  // namespace mesh
+
+namespace mesh {
+namespace {
+
+TEST(ProxyConfigFile, RefusesNestingPastTheBoundOnASmallStack) {
+  testing::RunOnSmallStack([] {
+    for (const std::string& deep : {testing::WithNestedMember(R"({"service":"orders"})", kMaxJsonDepth),
+                                    testing::NestedObjects(1000), std::string(100'000, '[')}) {
+      ProxyConfig c;
+      const Status s = ApplyProxyConfigFile(deep, c);
+      EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+      EXPECT_NE(s.message().find("nested deeper than 64 levels"), std::string::npos) << s.message();
+    }
+  });
 }
 
 }  // namespace
