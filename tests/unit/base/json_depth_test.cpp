@@ -50,7 +50,9 @@ TEST(CheckJsonDepth, RefusesOneLevelMoreNamingTheColumn) {
     const Status s = CheckJsonDepth(d.text);
     EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << d.what;
     EXPECT_THAT(s.message(), HasSubstr("nested deeper than 64 levels")) << d.what;
-    if (d.column) EXPECT_THAT(s.message(), HasSubstr("column " + std::to_string(d.column) + ":")) << d.what;
+    if (d.column) {
+      EXPECT_THAT(s.message(), HasSubstr("column " + std::to_string(d.column) + ":")) << d.what;
+    }
   }
 }
 
