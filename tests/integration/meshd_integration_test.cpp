@@ -593,6 +593,79 @@ TEST_F(MeshdTest, CreatesItsCaOnFirstStartAndImportsAnother) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/third/ca.key"));
 }
 
+// Issue 18: a small body nested a few hundred levels deep killed meshd on a worker thread's
+// stack. Every route that reads a JSON body refuses nesting past 64 levels with a 400 naming
+// the bound, before any parser recurses (the token is checked first: 401 without it), and
+// meshd answers after each one.
+TEST_F(MeshdTest, DeeplyNestedJsonBodiesGet400OnEveryJsonRouteAndMeshdStaysUp) {
+  const std::string token_file = dir_ + "/token";
+  std::ofstream(token_file) << "s3cret\n";
+  std::filesystem::permissions(token_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  MeshdProcess meshd(Db(), {"--token-file", token_file});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  const std::pair<std::string, std::string> json = {"Content-Type", "application/json"};
+  const std::pair<std::string, std::string> auth = {"Authorization", "Bearer s3cret"};
+  // From ControlPlane::AddRoutes and SecurityApi::AddRoutes: every POST that reads JSON.
+  const std::vector<std::string> routes = {"/v1/traces", "/v1/logs", "/api/v2/spans", "/v1/register", "/register",
+                                           "/v1/metrics", "/metrics", "/v1/alerts/check", "/v1/silences",
+                                           "/v1/certs"};
+  std::string objects;
+  for (int i = 0; i < 1000; ++i) objects += R"({"a":)";
+  objects += "1" + std::string(1000, '}');
+  const std::vector<std::pair<std::string, std::string>> bodies = {
+      {"1k objects", objects},
+      {"1k arrays", std::string(1000, '[') + std::string(1000, ']')},
+      {"100k arrays", std::string(100'000, '[') + std::string(100'000, ']')},
+      {"100k unclosed arrays", std::string(100'000, '[')},
+  };
+  for (const std::string& route : routes) {
+    EXPECT_EQ(meshd.Request("POST", route, bodies[0].second, {json}).status, 401) << route;
+    for (const auto& [what, body] : bodies) {
+      const HttpClientResponse r = meshd.Request("POST", route, body, {json, auth});
+      EXPECT_EQ(r.status, 400) << route << " " << what << ": " << r.body;
+      EXPECT_NE(ParseBody(r.body)["error"].asString().find("nested deeper than 64 levels"), std::string::npos)
+          << route << " " << what << ": " << r.body;
+      ASSERT_EQ(meshd.Request("GET", "/healthz").status, 200) << "after " << route << " " << what;
+    }
+  }
+  // Compressed, the 100k-deep body is a few hundred bytes.
+  RunResult gz = RunProcess({"/bin/gzip", "-c"}, bodies[2].second);
+  ASSERT_EQ(gz.exit_code, 0);
+  EXPECT_LT(gz.out.size(), 1000u);
+  const HttpClientResponse r = meshd.Request("POST", "/v1/traces", gz.out, {json, auth, {"Content-Encoding", "gzip"}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("nested deeper than 64 levels"), std::string::npos) << r.body;
+  // Still storing what is good, and stopping cleanly.
+  EXPECT_EQ(meshd.Request("POST", "/v1/traces",
+                          OtlpSpan("api", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "", "after"),
+                          {json, auth}).status, 200);
+  EXPECT_EQ(meshd.Stop().exit_code, 0) << meshd.process().err();
+}
+
+// A policy file rewritten with nesting past the bound is refused like any bad policy: meshd
+// keeps serving the last good one and says why in reload_error.
+TEST_F(MeshdTest, ADeeplyNestedPolicyFileIsRefusedAndTheLastGoodOneKept) {
+  const std::string policy = dir_ + "/policy.json";
+  std::ofstream(policy) << R"({"allow":[{"from":"a","to":"b"}]})";
+  MeshdProcess meshd(Db(), {"--policy", policy});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  const Json::Value before = ParseBody(meshd.Request("GET", "/v1/policy").body);
+  ASSERT_EQ(before["policy"]["allow"][0]["to"].asString(), "b");
+  std::this_thread::sleep_for(10ms);  // a later mtime than the first file's
+  std::ofstream(policy) << R"({"allow":[{"from":"a","to":"b","x":)" + std::string(100'000, '[') + "}]}";
+  Json::Value after;
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    after = ParseBody(meshd.Request("GET", "/v1/policy").body);
+    if (after.isMember("reload_error")) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(after["reload_error"].asString().find("nested deeper than 64 levels"), std::string::npos) << after;
+  EXPECT_EQ(after["version"], before["version"]);
+  EXPECT_EQ(after["policy"], before["policy"]);
+  EXPECT_EQ(meshd.Stop().exit_code, 0) << meshd.process().err();
+}
+
 TEST_F(MeshdTest, RefusesToStartWithABadPolicyOrAnExposedCaKey) {
   std::ofstream(dir_ + "/policy.json") << R"({"allow":[{"from":"a"}]})";
   RunResult bad_policy = RunProcess({MESHD_BIN, "--db", Db(), "--listen", "127.0.0.1:0", "--policy", dir_ + "/policy.json"});

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -18,6 +19,7 @@
 
 #include "mesh/http/http_client.h"
 #include "mesh/http_curl/curl_http_client.h"
+#include "mesh/http_server/http_server.h"
 #include "meshd_fixture.h"
 #include "free_port.h"
 #include "subprocess.h"
@@ -412,6 +414,41 @@ TEST_F(MeshproxyTest, BadConfigurationIsAUsageError) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+
+// Issue 18, meshproxy's JSON inputs: a config file nested past 64 levels is a usage error
+// (exit 2, one line naming the file and the bound); a "meshd" that answers every call with a
+// body 100k arrays deep (registration, the registry, telemetry) does not take the sidecar
+// down: it keeps serving, a service it cannot resolve gets 503, and it keeps asking.
+TEST_F(MeshproxyTest, DeeplyNestedConfigOrMeshdAnswersDoNotCrashTheSidecar) {
+  const std::string config = dir_ + "/deep.json";
+  std::ofstream(config) << R"({"service":"x","service_port":80,"deep":)" + std::string(100'000, '[') + "}";
+  RunResult r = RunProcess({MESHPROXY_BIN, "--config", config});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err.rfind("meshproxy: " + config + ": ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("nested deeper than 64 levels"), std::string::npos) << r.err;
+
+  std::atomic<int> registry_asked{0};
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  Result<std::unique_ptr<HttpServer>> fake =
+      HttpServer::Start({.listen = "127.0.0.1:0", .threads = 4}, [&](const HttpRequest& req) {
+        if (req.path.rfind("/v1/services/", 0) == 0) ++registry_asked;
+        return HttpResponse::Json(200, deep);
+      });
+  ASSERT_TRUE(fake.ok()) << fake.status().message();
+  meshd_url_ = "http://127.0.0.1:" + std::to_string((*fake)->port());
+  Instance& caller = Start("caller");
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (registry_asked < 3 && std::chrono::steady_clock::now() < deadline) {
+    EXPECT_EQ(Get(caller.outbound, "/", {{"Host", "payments"}}).status, 503);
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_GE(registry_asked, 3);
+  EXPECT_EQ(Get(caller.admin, "/healthz").status, 200);
+  EXPECT_EQ(Get(caller.outbound, "/", {{"Host", "payments"}}).status, 503);
+  caller.proxy->Signal(SIGTERM);
+  EXPECT_EQ(caller.proxy->Wait(20s).exit_code, 0) << caller.proxy->err();
+  caller.proxy.reset();
+}
 
 // mTLS: meshd with a join token (and a policy when given); sidecars with --mtls, the edge
 // (frontend) taking plain callers inbound.

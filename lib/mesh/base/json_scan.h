@@ -1,10 +1,11 @@
 // JSON object scanning without building a tree: the ingest fast path.
 //
-// ScanJsonObject validates one JSON object completely (RFC 8259 grammar, nesting limited to 64
-// levels) and reports its top-level members as views into the input: the key and the raw text
-// of each value. Values that are kept as attributes are copied byte for byte, so numbers keep
-// every digit (2^64+1, 0.1) and nothing is re-serialised. Measured on log lines it is several
-// times faster than building a Json::Value, which is what lets ingest keep up with SQLite.
+// ScanJsonObject validates one JSON object completely (RFC 8259 grammar, nesting limited to
+// kMaxJsonDepth levels, json_depth.h) and reports its top-level members as views into the
+// input: the key and the raw text of each value. Values that are kept as attributes are copied
+// byte for byte, so numbers keep every digit (2^64+1, 0.1) and nothing is re-serialised.
+// Measured on log lines it is several times faster than building a Json::Value, which is what
+// lets ingest keep up with SQLite.
 // Pure functions, thread-safe.
 #pragma once
 

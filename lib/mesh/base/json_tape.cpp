@@ -1,23 +1,56 @@
 #include "mesh/base/json_tape.h"
 
+#include "mesh/base/json_depth.h"
+
 namespace mesh {
 namespace {
 
-constexpr int kMaxDepth = 64;
-
+// Iterative, with the open containers on a fixed stack of kMaxJsonDepth frames: the document's
+// depth never becomes depth of the C++ stack, whatever the thread's stack size.
 class TapeBuilder {
  public:
   TapeBuilder(std::string_view s, std::vector<JsonTape::Node>& nodes) : s_(s), nodes_(nodes) {}
 
   Status Run() {
     SkipSpace();
-    if (Status st = Value(0, {}, false); !st.ok()) return st;
+    std::string_view key;
+    bool key_escaped = false;
+    while (true) {
+      bool opened = false;
+      if (Status st = Value(key, key_escaped, &opened); !st.ok()) return st;
+      if (!opened) {
+        // A complete value: close the containers that end after it, up to a ',' or the end.
+        if (Status st = CloseContainers(); !st.ok()) return st;
+        if (depth_ == 0) break;
+      }
+      // The next member or element of the innermost open container.
+      SkipSpace();
+      key = {};
+      key_escaped = false;
+      if (open_[depth_ - 1].is_object) {
+        if (!Peek('"')) return Error("expected a member name in quotes");
+        const size_t key_start = p_ + 1;
+        if (Status st = String(&key_escaped); !st.ok()) return st;
+        key = s_.substr(key_start, p_ - 1 - key_start);
+        SkipSpace();
+        if (!Peek(':')) return Error("expected ':' after a member name");
+        ++p_;
+        SkipSpace();
+      }
+    }
     SkipSpace();
     if (p_ != s_.size()) return Error("unexpected text after the value");
     return Status::Ok();
   }
 
  private:
+  struct OpenContainer {
+    uint32_t node;
+    uint32_t last_child;
+    size_t start;
+    bool is_object;
+  };
+
   Status Error(const char* what) const {
     return Status::InvalidArgument("invalid JSON at column " + std::to_string(p_ + 1) + ": " + what);
   }
@@ -88,15 +121,21 @@ class TapeBuilder {
     return Status::Ok();
   }
 
-  // Appends the node for the value at p_ and returns through *index where it went.
-  Status Value(int depth, std::string_view key, bool key_escaped, uint32_t* index = nullptr) {
-    if (depth > kMaxDepth) return Error("nested too deeply");
+  // Appends the node for the value at p_ as the next child of the innermost open container.
+  // A scalar or an empty container is read whole; a container with children is left open
+  // (*opened) for Run to fill.
+  Status Value(std::string_view key, bool key_escaped, bool* opened) {
     if (p_ >= s_.size()) return Error("unexpected end");
     const uint32_t me = static_cast<uint32_t>(nodes_.size());
-    if (index) *index = me;
     nodes_.push_back({});
     nodes_[me].key = key;
     nodes_[me].key_escaped = key_escaped;
+    if (depth_ > 0) {
+      OpenContainer& parent = open_[depth_ - 1];
+      if (parent.last_child == JsonTape::kNone) nodes_[parent.node].first_child = me;
+      else nodes_[parent.last_child].next_sibling = me;
+      parent.last_child = me;
+    }
     const size_t start = p_;
     Status st;
     bool ignored = false;
@@ -105,8 +144,21 @@ class TapeBuilder {
       case 't': nodes_[me].kind = JsonKind::kTrue; st = Literal("true"); break;
       case 'f': nodes_[me].kind = JsonKind::kFalse; st = Literal("false"); break;
       case 'n': nodes_[me].kind = JsonKind::kNull; st = Literal("null"); break;
-      case '{': nodes_[me].kind = JsonKind::kObject; st = Container(depth, me, '}', true); break;
-      case '[': nodes_[me].kind = JsonKind::kArray; st = Container(depth, me, ']', false); break;
+      case '{':
+      case '[': {
+        const bool is_object = s_[p_] == '{';
+        nodes_[me].kind = is_object ? JsonKind::kObject : JsonKind::kArray;
+        if (depth_ == kMaxJsonDepth) return JsonTooDeep(p_);
+        ++p_;
+        SkipSpace();
+        if (!Peek(is_object ? '}' : ']')) {
+          open_[depth_++] = {me, JsonTape::kNone, start, is_object};
+          *opened = true;
+          return Status::Ok();
+        }
+        ++p_;
+        break;
+      }
       default:
         if (s_[p_] == '-' || (s_[p_] >= '0' && s_[p_] <= '9')) {
           nodes_[me].kind = JsonKind::kNumber;
@@ -120,49 +172,31 @@ class TapeBuilder {
     return Status::Ok();
   }
 
-  Status Container(int depth, uint32_t me, char close, bool is_object) {
-    ++p_;
-    SkipSpace();
-    if (Peek(close)) {
-      ++p_;
-      return Status::Ok();
-    }
-    uint32_t previous = JsonTape::kNone;
-    while (true) {
+  // After a complete value: consumes the closers of the containers that end here, then the ','
+  // before the next value if there is one.
+  Status CloseContainers() {
+    while (depth_ > 0) {
       SkipSpace();
-      std::string_view key;
-      bool escaped = false;
-      if (is_object) {
-        if (!Peek('"')) return Error("expected a member name in quotes");
-        const size_t key_start = p_ + 1;
-        if (Status st = String(&escaped); !st.ok()) return st;
-        key = s_.substr(key_start, p_ - 1 - key_start);
-        SkipSpace();
-        if (!Peek(':')) return Error("expected ':' after a member name");
-        ++p_;
-        SkipSpace();
-      }
-      uint32_t child = JsonTape::kNone;
-      if (Status st = Value(depth + 1, key, escaped, &child); !st.ok()) return st;
-      if (previous == JsonTape::kNone) nodes_[me].first_child = child;
-      else nodes_[previous].next_sibling = child;
-      previous = child;
-      SkipSpace();
+      const OpenContainer& top = open_[depth_ - 1];
       if (Peek(',')) {
-        ++p_;
-        continue;
-      }
-      if (Peek(close)) {
         ++p_;
         return Status::Ok();
       }
-      return Error(is_object ? "expected ',' or '}' in object" : "expected ',' or ']' in array");
+      if (!Peek(top.is_object ? '}' : ']')) {
+        return Error(top.is_object ? "expected ',' or '}' in object" : "expected ',' or ']' in array");
+      }
+      ++p_;
+      nodes_[top.node].raw = s_.substr(top.start, p_ - top.start);
+      --depth_;
     }
+    return Status::Ok();
   }
 
   std::string_view s_;
   std::vector<JsonTape::Node>& nodes_;
   size_t p_ = 0;
+  OpenContainer open_[kMaxJsonDepth];
+  int depth_ = 0;
 };
 
 }  // namespace

@@ -29,7 +29,7 @@ class JsonTape {
   };
 
   // Parses `text` (one JSON value, whitespace around allowed). Errors: InvalidArgument naming
-  // the column. Nesting is limited to 64 levels.
+  // the column, or JsonTooDeep past kMaxJsonDepth (json_depth.h).
   Status Parse(std::string_view text);
 
   uint32_t root() const { return 0; }

@@ -7,6 +7,8 @@
 #include <exception>
 #include <memory>
 
+#include "mesh/base/json_depth.h"
+
 namespace mesh {
 
 void AppendJsonString(std::string& out, std::string_view s) {
@@ -106,17 +108,20 @@ Result<Json::Value> ParseJson(std::string_view text) {
     Json::CharReaderBuilder::strictMode(&builder.settings_);
     builder["strictRoot"] = false;
     builder["rejectDupKeys"] = false;
-    builder["stackLimit"] = 200;
+    // jsoncpp recurses per level: CheckJsonDepth below keeps it within kMaxJsonDepth. Its own
+    // limit (counting the value inside the deepest container) is a second fence at the same bound.
+    builder["stackLimit"] = kMaxJsonDepth + 1;
     return std::unique_ptr<Json::CharReader>(builder.newCharReader());
   }();
+  if (Status depth = CheckJsonDepth(text); !depth.ok()) return depth;
   Json::Value value;
   std::string errors;
   bool parsed = false;
   try {
     parsed = reader->parse(text.data(), text.data() + text.size(), &value, &errors);
   } catch (const std::exception& e) {
-    // jsoncpp throws (rather than reporting) past stackLimit, e.g. on "[[[[...": untrusted
-    // input must come back as an error value, never unwind through a caller.
+    // jsoncpp throws (rather than reporting) past stackLimit: untrusted input must come back as
+    // an error value, never unwind through a caller.
     return Status::InvalidArgument(std::string("invalid JSON: ") + e.what());
   }
   if (!parsed) {

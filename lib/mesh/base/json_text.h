@@ -24,7 +24,8 @@ void AppendJsonDouble(std::string& out, double d);
 // Appends v as compact JSON. Non-finite doubles become null.
 void AppendJsonValue(std::string& out, const Json::Value& v);
 
-// Parses one JSON document; trailing garbage is an error. The message says where it failed.
+// Parses one JSON document; trailing garbage is an error, and so is nesting past kMaxJsonDepth
+// (json_depth.h), refused before jsoncpp recurses. The message says where it failed.
 Result<Json::Value> ParseJson(std::string_view text);
 
 }  // namespace mesh

@@ -96,7 +96,8 @@ HttpResponse ControlPlane::ListSilences(const HttpRequest& r) {
 HttpResponse ControlPlane::AddSilence(const HttpRequest& r) {
   Result<std::vector<Silence>> parsed = ParseSilences("[" + r.body + "]");
   if (!parsed.ok() || parsed->size() != 1) {
-    return HttpResponse::Error(400, "expected one silence: {\"rule\",\"service\",\"starts_at\",\"ends_at\",\"comment\"}");
+    return HttpResponse::Error(400, "expected one silence: {\"rule\",\"service\",\"starts_at\",\"ends_at\",\"comment\"}" +
+                                        (parsed.ok() ? std::string() : " (" + parsed.status().message() + ")"));
   }
   Silence silence = parsed->front();
   if (silence.rule.empty() || silence.service.empty() || silence.comment.empty()) {

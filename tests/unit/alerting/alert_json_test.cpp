@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "deep_json.h"
+#include "mesh/base/json_depth.h"
+
 namespace mesh {
 namespace {
 
@@ -190,6 +193,24 @@ TEST(AlertJson, TruncatedAndGarbledInputNeverCrashes) {
       (void)parse(g);
     }
   }
+}
+
+}  // namespace
+}  // namespace mesh
+
+namespace mesh {
+namespace {
+
+// POST /v1/alerts/check and /v1/silences bodies, and the answers meshalert --server reads.
+TEST(AlertJson, RefusesNestingPastTheBoundOnASmallStack) {
+  testing::RunOnSmallStack([] {
+    for (const std::string& deep : {testing::WithNestedMember(R"({"rules":[]})", kMaxJsonDepth),
+                                    testing::NestedObjects(1000), std::string(100'000, '[')}) {
+      EXPECT_THAT(ParseAlertCheckRequest(deep, kT0).status().message(), HasSubstr("nested deeper than 64 levels"));
+      EXPECT_THAT(ParseSilences(deep).status().message(), HasSubstr("nested deeper than 64 levels"));
+      EXPECT_THAT(ParseAlertCheckReport(deep).status().message(), HasSubstr("nested deeper than 64 levels"));
+    }
+  });
 }
 
 }  // namespace

@@ -212,7 +212,7 @@ TEST(JsonTape, RejectsDeeperNestingWithoutExhaustingTheStack) {
   JsonTape t;
   const Status s = t.Parse(std::string(66, '[') + "1" + std::string(66, ']'));
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
-  EXPECT_THAT(s.message(), HasSubstr("nested too deeply"));
+  EXPECT_THAT(s.message(), HasSubstr("nested deeper than 64 levels"));
   // Far deeper than any stack would take recursively: the limit stops it early.
   EXPECT_FALSE(t.Parse(std::string(1'000'000, '[')).ok());
   EXPECT_FALSE(t.Parse(std::string(500'000, '{')).ok());

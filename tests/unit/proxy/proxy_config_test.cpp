@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <limits>
 
+#include "deep_json.h"
+#include "mesh/base/json_depth.h"
+
 namespace mesh {
 namespace {
 
@@ -183,6 +186,24 @@ TEST(ProxyConfigFile, ReadsTheClientConnectionLimitAndRefusesANegativeOne) {
   EXPECT_FALSE(ApplyProxyConfigFile(R"({"max_client_connections":"many"})", c).ok());
   c.max_client_connections = -1;
   EXPECT_NE(ValidateProxyConfig(c).message().find("max client connections"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mesh
+
+namespace mesh {
+namespace {
+
+TEST(ProxyConfigFile, RefusesNestingPastTheBoundOnASmallStack) {
+  testing::RunOnSmallStack([] {
+    for (const std::string& deep : {testing::WithNestedMember(R"({"service":"orders"})", kMaxJsonDepth),
+                                    testing::NestedObjects(1000), std::string(100'000, '[')}) {
+      ProxyConfig c;
+      const Status s = ApplyProxyConfigFile(deep, c);
+      EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+      EXPECT_NE(s.message().find("nested deeper than 64 levels"), std::string::npos) << s.message();
+    }
+  });
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "deep_json.h"
+#include "mesh/base/json_depth.h"
+
 namespace mesh {
 namespace {
 
@@ -75,6 +78,26 @@ TEST(AuthorizationPolicy, RejectsMalformedPoliciesNamingTheField) {
     ASSERT_FALSE(p.ok()) << json;
     EXPECT_NE(p.status().message().find(expected), std::string::npos) << json << " -> " << p.status().message();
   }
+}
+
+}  // namespace
+}  // namespace mesh
+
+namespace mesh {
+namespace {
+
+// The policy file comes from disk or from meshd: past the nesting bound (json_depth.h) it is
+// refused as any other malformed policy, without recursing per level.
+TEST(AuthorizationPolicy, RefusesNestingPastTheBoundOnASmallStack) {
+  testing::RunOnSmallStack([] {
+    for (const std::string& deep : {testing::WithNestedMember(R"({"allow":[]})", kMaxJsonDepth),
+                                    testing::NestedObjects(1000), std::string(100'000, '[')}) {
+      Result<AuthorizationPolicy> p = AuthorizationPolicy::Parse(deep);
+      ASSERT_FALSE(p.ok());
+      EXPECT_NE(p.status().message().find("nested deeper than 64 levels"), std::string::npos)
+          << p.status().message();
+    }
+  });
 }
 
 }  // namespace

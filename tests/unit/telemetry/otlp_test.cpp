@@ -8,6 +8,8 @@
 
 #include "mesh/base/json_text.h"
 #include "mesh/base/utf8.h"
+#include "deep_json.h"
+#include "mesh/base/json_depth.h"
 #include "test_support.h"
 
 namespace mesh {
@@ -896,6 +898,33 @@ TEST(EncodeOtlpTraces, AttributesThatAreNotAnObjectAreLeftOut) {
   EXPECT_EQ(decoded->spans[0].events, "");
   EXPECT_EQ(decoded->spans[0].resource, "");
   EXPECT_EQ(decoded->spans[0].name, s.name);
+}
+
+}  // namespace
+}  // namespace mesh
+
+namespace mesh {
+namespace {
+
+// The nesting bound (json_depth.h) on the OTLP ingest bodies, on a worker-sized stack: an
+// unknown member as deep as the bound is ignored as any unknown member is; one level more, or
+// a body of 100k '[', is a 400 naming the bound.
+TEST(OtlpDecoders, RefuseNestingPastTheBoundAndAcceptItOnASmallStack) {
+  testing::RunOnSmallStack([] {
+    const std::string logs = R"({"resourceLogs":[]})";
+    EXPECT_TRUE(DecodeOtlpTraces(testing::WithNestedMember(kRealisticTraces, kMaxJsonDepth - 1)).ok());
+    EXPECT_TRUE(DecodeOtlpLogs(testing::WithNestedMember(logs, kMaxJsonDepth - 1)).ok());
+    for (const std::string& deep : {testing::WithNestedMember(kRealisticTraces, kMaxJsonDepth),
+                                    testing::NestedObjects(1000), std::string(100'000, '[')}) {
+      EXPECT_THAT(DecodeOtlpTraces(deep).status().message(), HasSubstr("nested deeper than 64 levels"));
+      EXPECT_THAT(DecodeOtlpLogs(deep).status().message(), HasSubstr("nested deeper than 64 levels"));
+    }
+    // AnyValue arrays in arrays, each level three deep: refused at the bound, never recursed.
+    std::string any = R"({"stringValue":"x"})";
+    for (int i = 0; i < 30; ++i) any = R"({"arrayValue":{"values":[)" + any + "]}}";
+    const std::string attribute = R"({"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":)" + any + "}]}]}]}";
+    EXPECT_THAT(DecodeOtlpLogs(attribute).status().message(), HasSubstr("nested deeper than 64 levels"));
+  });
 }
 
 }  // namespace

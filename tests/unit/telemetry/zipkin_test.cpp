@@ -8,6 +8,8 @@
 
 #include "mesh/base/json_text.h"
 #include "mesh/base/utf8.h"
+#include "deep_json.h"
+#include "mesh/base/json_depth.h"
 #include "test_support.h"
 
 namespace mesh {
@@ -392,6 +394,28 @@ TEST(EncodeZipkinSpans, EmptyInputIsAnEmptyArray) {
   Result<OtlpTraces> r = DecodeZipkinSpans(EncodeZipkinSpans({}));
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->spans.empty());
+}
+
+}  // namespace
+}  // namespace mesh
+
+namespace mesh {
+namespace {
+
+TEST(DecodeZipkinSpans, RefusesNestingPastTheBoundAndAcceptsItOnASmallStack) {
+  testing::RunOnSmallStack([] {
+    // The spans array holds the span objects: a member of the first span adds to two levels.
+    const std::string at_bound = "[" + testing::WithNestedMember(kZipkinSpans.substr(kZipkinSpans.find('{')),
+                                                                 kMaxJsonDepth - 2);
+    Result<OtlpTraces> ok = DecodeZipkinSpans(at_bound);
+    ASSERT_TRUE(ok.ok()) << ok.status().message();
+    EXPECT_EQ(ok->rejected, 0);
+    const std::string past = "[" + testing::WithNestedMember(kZipkinSpans.substr(kZipkinSpans.find('{')),
+                                                             kMaxJsonDepth - 1);
+    for (const std::string& deep : {past, testing::NestedObjects(1000), std::string(100'000, '[')}) {
+      EXPECT_THAT(DecodeZipkinSpans(deep).status().message(), HasSubstr("nested deeper than 64 levels"));
+    }
+  });
 }
 
 }  // namespace
