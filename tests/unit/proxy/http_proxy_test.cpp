@@ -1556,6 +1556,25 @@ TEST(HttpProxy, ARequestQueuedForAConnectionGets503WhenItsDeadlinePassesFirst) {
   EXPECT_EQ(upstream.requests(), 1);
 }
 
+// With one connection allowed and two threads, the connection a request left idle on one thread
+// is closed when a request on the other thread waits for one: each fresh client connection may
+// land on either thread, and every request is served long before its deadline would pass.
+TEST(HttpProxy, AConnectionIdleOnAnotherThreadIsClosedForARequestWaitingForOne) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream), [](HttpProxy::Options& o) {
+    o.threads = 2;
+    o.max_upstream_connections = 1;
+    o.max_upstream_pending = 1;
+    o.request_timeout = 3s;
+  });
+  for (int i = 0; i < 20; ++i) {
+    const Reply reply = Get(proxy.port(), "/");
+    ASSERT_EQ(reply.status, 200) << "request " << i << ": " << reply.body;
+  }
+  EXPECT_EQ(proxy->counters().upstream_overflow_connections, 0);
+  EXPECT_TRUE(WaitFor([&] { return upstream.open_connections() <= 1; }));
+}
+
 // Issue 26.4: clients that give up while the upstream works. The upstream sees each connection
 // closed (it can stop working), the slots come back, and the next request is served at once
 // even though the abandoned ones were never answered.
