@@ -232,9 +232,9 @@ class ClientWatch {
  public:
   ClientWatch(Socket& client, std::function<void()> abandon)
       : client_(client), state_(std::make_shared<State>(State{std::move(abandon)})) {
-    client.async_wait(tcp::socket::wait_read, [state = state_, fd = client.native_handle()](const beast::error_code& ec) {
-      if (!state->watching || ec) return;
-      if (PeekIdle(fd) != IdleState::kClosed) return;
+    const int fd = client.native_handle();
+    client.async_wait(tcp::socket::wait_read, [state = state_, fd](const beast::error_code& ec) {
+      if (!state->watching || ec || PeekIdle(fd) != IdleState::kClosed) return;
       state->client_gone = true;
       state->abandon();
     });
@@ -1070,7 +1070,7 @@ Task<bool> HttpProxy::Impl::Forward(Worker& w, Client& client, beast::flat_buffe
     const std::shared_ptr<EndpointCounts> counts = Counts(w, key);
     // Fail fast: beyond the limit the answer comes at once, and is not retried elsewhere, since
     // retries would only add to an overload.
-    const RequestSlot in_progress = counts->TryStartRequest();
+    RequestSlot in_progress = counts->TryStartRequest();
     if (!in_progress) {
       ++overflow_requests;
       co_return co_await AnswerError(client, x, http::status::service_unavailable,
@@ -1090,6 +1090,7 @@ Task<bool> HttpProxy::Impl::Forward(Worker& w, Client& client, beast::flat_buffe
                                 std::chrono::nanoseconds(steady_clock::now() - a.started_at).count());
     }
     if (a.retry_after) {
+      in_progress = RequestSlot();  // not in progress while it waits to go again
       Timer pause(w.ioc, *a.retry_after);
       beast::error_code ec;
       co_await pause.async_wait(Redirect(ec));

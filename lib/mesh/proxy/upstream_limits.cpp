@@ -36,7 +36,8 @@ ConnectionSlot::~ConnectionSlot() {
   if (counts_) counts_->ReleaseConnection();
 }
 
-PendingConnection::PendingConnection(std::shared_ptr<EndpointCounts> counts, std::shared_ptr<Waiter> waiter)
+PendingConnection::PendingConnection(std::shared_ptr<EndpointCounts> counts,
+                                     std::shared_ptr<Waiter> waiter)
     : counts_(std::move(counts)), waiter_(std::move(waiter)) {}
 
 PendingConnection::~PendingConnection() {
@@ -49,7 +50,9 @@ bool PendingConnection::granted() const {
   return waiter_->granted;
 }
 
-ConnectionSlot PendingConnection::Take() { return waiter_ ? counts_->TakeOrLeave(*waiter_) : ConnectionSlot(); }
+ConnectionSlot PendingConnection::Take() {
+  return waiter_ ? counts_->TakeOrLeave(*waiter_) : ConnectionSlot();
+}
 
 bool EndpointCounts::TryIncrementBelow(std::atomic<int64_t>& count, int64_t limit) {
   if (limit <= 0) {
@@ -79,7 +82,9 @@ PendingConnection EndpointCounts::WaitForConnection(std::function<void()> wake) 
   std::vector<std::function<void()>> wakes;
   {
     std::lock_guard lock(mu_);
-    if (thresholds_.max_pending > 0 && static_cast<int64_t>(queue_.size()) >= thresholds_.max_pending) return {};
+    if (thresholds_.max_pending > 0 &&
+        static_cast<int64_t>(queue_.size()) >= thresholds_.max_pending)
+      return {};
     queue_.push_back(waiter);
     waiting_.store(static_cast<int64_t>(queue_.size()));
     // A slot given back after the caller found none, but before the store above, saw no waiter
@@ -134,7 +139,9 @@ std::shared_ptr<EndpointCounts> UpstreamLimits::For(const std::string& endpoint)
     // Instances come and go: forget the endpoints nobody holds (no slot, no cache) once there
     // are many. Only this map holds those, and only under this lock can a holder appear.
     if (by_endpoint_.size() > kKeptEndpoints) {
-      std::erase_if(by_endpoint_, [](const auto& entry) { return entry.second && entry.second.use_count() == 1; });
+      std::erase_if(by_endpoint_, [](const auto& entry) {
+        return entry.second && entry.second.use_count() == 1;
+      });
     }
     counts = std::make_shared<EndpointCounts>(thresholds_);
   }
