@@ -54,6 +54,17 @@ int main(int argc, char** argv) {
                  "Client connections open at once per listener; beyond, new ones are closed at once and counted "
                  "(0: from the open-files limit, keeping a descriptor per client for its upstream)")
       ->capture_default_str();
+  app.add_option("--max-upstream-requests", flags.max_upstream_requests,
+                 "Requests in progress per upstream endpoint (waiting for a connection included); beyond, 503 at "
+                 "once (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--max-upstream-connections", flags.max_upstream_connections,
+                 "Connections open per upstream endpoint (busy or idle); beyond, requests wait for one (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--max-upstream-pending", flags.max_upstream_pending,
+                 "Requests waiting for a connection per upstream endpoint, until their deadline; beyond, 503 at once "
+                 "(0: no limit)")
+      ->capture_default_str();
   if (std::optional<int> exit_code = mesh::cmd::ParseCommandLine(app, argc, argv)) return *exit_code;
 
   mesh::CommandIo io;
@@ -87,6 +98,9 @@ int main(int argc, char** argv) {
   if (given("--cert-ttl")) config.cert_ttl = flags.cert_ttl;
   if (given("--plaintext-inbound")) config.plaintext_inbound = true;
   if (given("--max-client-connections")) config.max_client_connections = flags.max_client_connections;
+  if (given("--max-upstream-requests")) config.max_upstream_requests = flags.max_upstream_requests;
+  if (given("--max-upstream-connections")) config.max_upstream_connections = flags.max_upstream_connections;
+  if (given("--max-upstream-pending")) config.max_upstream_pending = flags.max_upstream_pending;
   if (given("--timeout")) {
     mesh::Result<int64_t> ns = mesh::ParseDuration(timeout);
     if (!ns.ok()) return mesh::FailCommand("meshproxy", io, ns.status().WithContext("--timeout"));

@@ -10,6 +10,8 @@
 // - MalformedRequestCorpus...: a deterministic corpus of bad requests on the inbound port.
 // - OutOfDescriptors...: 256 descriptors and 1,000 clients (issue 26, point 3).
 // - ThirtySidecars...: 30 sidecars on one meshd, which is killed (-9) and restarted.
+// - ABurstTowardASlowUpstream..., ClientsThatGiveUp...: the circuit breaker and abandoned
+//   requests (issue 26, point 4).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -1270,6 +1272,261 @@ TEST(ProxyReliability, ThirtySidecarsAllRegisterAndAllHeartbeatAgainAfterMeshdIs
   restarted.Signal(SIGTERM);
   restarted.Wait(20s);
   std::filesystem::remove_all(dir);
+}
+
+// ---- issue 26, point 4: a burst toward a slow upstream ------------------------------------
+
+// An upstream on raw sockets, a thread per connection: "/hold" is answered once Release() was
+// called, unless the peer closes first (counted: an abandonment the upstream could see);
+// anything else at once; keep-alive. Counts connections open at once and their peak.
+class HoldingUpstream {
+ public:
+  HoldingUpstream() {
+    listener_ = ListenLoopback(port_);
+    acceptor_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~HoldingUpstream() {
+    stop_ = true;
+    acceptor_.join();
+    std::lock_guard lock(mu_);
+    for (std::thread& t : connections_) t.join();
+    close(listener_);
+  }
+  int port() const { return port_; }
+  void Release() { released_ = true; }
+  int open() const { return open_.load(); }
+  int peak() const { return peak_.load(); }
+  int held() const { return held_.load(); }
+  int abandoned() const { return abandoned_.load(); }
+  int requests() const { return requests_.load(); }
+
+ private:
+  void AcceptLoop() {
+    while (!stop_) {
+      pollfd p{listener_, POLLIN, 0};
+      if (poll(&p, 1, 20) <= 0) continue;
+      const int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      const int now = ++open_;
+      for (int peak = peak_.load(); now > peak && !peak_.compare_exchange_weak(peak, now);) {
+      }
+      std::lock_guard lock(mu_);
+      connections_.emplace_back([this, fd] {
+        Serve(fd);
+        close(fd);
+        --open_;
+      });
+    }
+  }
+
+  void Serve(int fd) {
+    std::string buf;
+    while (!stop_) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 20) <= 0) continue;
+      char chunk[4096];
+      const ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+      if (n <= 0) return;
+      buf.append(chunk, static_cast<size_t>(n));
+      const size_t end = buf.find("\r\n\r\n");
+      if (end == std::string::npos) continue;
+      const bool hold = buf.rfind("GET /hold ", 0) == 0;
+      buf.erase(0, end + 4);
+      ++requests_;
+      if (hold) {
+        ++held_;
+        bool gone = false;
+        while (!released_ && !stop_ && !(gone = PeerClosed(fd, 10ms))) {
+        }
+        --held_;
+        if (gone) {
+          ++abandoned_;
+          return;
+        }
+      }
+      if (!SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")) return;
+    }
+  }
+
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> released_{false};
+  std::atomic<int> open_{0};
+  std::atomic<int> peak_{0};
+  std::atomic<int> held_{0};
+  std::atomic<int> abandoned_{0};
+  std::atomic<int> requests_{0};
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<std::thread> connections_;
+};
+
+// Polls the `wanted` connections until all but `until_left` have a whole answer (or are closed),
+// or the deadline passes; keeps the answers, and when the last one came.
+struct Arrivals {
+  std::vector<RawReply> replies;
+  Clock::time_point last{};
+};
+Arrivals ReadAll(const std::vector<int>& fds, const std::vector<bool>& wanted, size_t until_left,
+                 std::chrono::seconds timeout) {
+  Arrivals a;
+  a.replies.resize(fds.size());
+  std::vector<std::string> bufs(fds.size());
+  std::vector<bool> done(fds.size(), false);
+  size_t left = 0;
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if (wanted[i]) ++left;
+    else done[i] = true;
+  }
+  const auto deadline = Clock::now() + timeout;
+  while (left > until_left && Clock::now() < deadline) {
+    std::vector<pollfd> polled;
+    std::vector<size_t> index;
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (!done[i]) {
+        polled.push_back({fds[i], POLLIN, 0});
+        index.push_back(i);
+      }
+    }
+    if (poll(polled.data(), polled.size(), 50) <= 0) continue;
+    for (size_t k = 0; k < polled.size(); ++k) {
+      if (polled[k].revents == 0) continue;
+      const size_t i = index[k];
+      char chunk[4096];
+      const ssize_t n = recv(fds[i], chunk, sizeof chunk, MSG_DONTWAIT);
+      RawReply& r = a.replies[i];
+      if (n <= 0) {
+        r.closed = true;
+      } else {
+        bufs[i].append(chunk, static_cast<size_t>(n));
+      }
+      const size_t end = bufs[i].find("\r\n\r\n");
+      if (end != std::string::npos) {
+        r.head = bufs[i].substr(0, end);
+        if (r.head.size() >= 12) r.status = std::atoi(r.head.c_str() + 9);
+        const std::string cl = r.Header("Content-Length");
+        r.body = bufs[i].substr(end + 4);
+        r.complete = !cl.empty() && r.body.size() >= std::stoul(cl);
+      }
+      if (r.complete || r.closed) {
+        done[i] = true;
+        --left;
+        a.last = Clock::now();
+      }
+    }
+  }
+  return a;
+}
+
+TEST(ProxyReliability, ABurstTowardASlowUpstreamOpensAtMostTheLimitAndAnswersTheRest503AtOnce) {
+  HoldingUpstream upstream;
+  // Requests in progress stay at their default (1024): those beyond the queue are refused at
+  // once, so in progress never pass connections + pending (150) here.
+  constexpr int kConnections = 50, kPending = 100, kClients = 2000;
+  Sidecar proxy = StartSidecar("burst", upstream.port(), "",
+                               {"--max-upstream-connections", std::to_string(kConnections), "--max-upstream-pending",
+                                std::to_string(kPending)});
+  std::vector<int> conns;
+  for (int i = 0; i < kClients; ++i) {
+    const int fd = Connect(proxy.inbound);
+    if (fd >= 0) conns.push_back(fd);
+  }
+  ASSERT_EQ(static_cast<int>(conns.size()), kClients);
+  const auto started = Clock::now();
+  for (int fd : conns) SendAll(fd, "GET /hold HTTP/1.1\r\nHost: burst\r\n\r\n");
+  // The upstream answers nothing until released: every answer before that is the proxy's own.
+  const Arrivals refused = ReadAll(conns, std::vector<bool>(conns.size(), true), kConnections + kPending, 20s);
+  int overflow = 0, other_early = 0;
+  std::vector<bool> still(conns.size(), false);
+  for (size_t i = 0; i < conns.size(); ++i) {
+    const RawReply& r = refused.replies[i];
+    if (r.status == 503 && r.complete && IsProxyJsonError(r) &&
+        ParseJsonText(r.body)["error"].asString().find("upstream overflow") != std::string::npos) {
+      ++overflow;
+    } else if (r.status == 0 && !r.closed) {
+      still[i] = true;
+    } else {
+      ++other_early;
+    }
+  }
+  const double refused_in_s = Seconds(refused.last - started);
+  const int held = upstream.held();
+  const int peak_held_phase = upstream.peak();
+  const std::string metrics = Metrics(proxy.admin);
+  const double by_requests = MetricSum(metrics, "mesh_upstream_overflow_total", {"limit=\"requests\""});
+  const double by_pending = MetricSum(metrics, "mesh_upstream_overflow_total", {"limit=\"pending\""});
+
+  upstream.Release();
+  const auto released = Clock::now();
+  const Arrivals served = ReadAll(conns, still, 0, 30s);
+  int ok = 0;
+  for (size_t i = 0; i < conns.size(); ++i) {
+    if (still[i] && served.replies[i].status == 200 && served.replies[i].body == "ok") ++ok;
+  }
+  const double served_in_s = Seconds(served.last - released);
+  for (int fd : conns) close(fd);
+
+  EXPECT_EQ(held, kConnections) << "the upstream holds as many requests as connections are allowed";
+  EXPECT_EQ(peak_held_phase, kConnections) << "never more connections than the limit";
+  EXPECT_EQ(overflow, kClients - kConnections - kPending);
+  EXPECT_EQ(other_early, 0);
+  EXPECT_EQ(by_requests, 0);
+  EXPECT_EQ(by_pending, overflow) << "every 503 is counted";
+  EXPECT_EQ(ok, kConnections + kPending) << "the queued requests are served once connections finish";
+  EXPECT_EQ(upstream.requests(), kConnections + kPending) << "nothing refused reached the upstream";
+  EXPECT_TRUE(Alive(proxy.pid()));
+  Figures("burst of " + std::to_string(kClients) + " toward an upstream holding its answers, limits connections " +
+          std::to_string(kConnections) + " / pending " + std::to_string(kPending) + ": upstream peak connections " + std::to_string(peak_held_phase) + ", held " +
+          std::to_string(held) + "; 503 at once " + std::to_string(overflow) + " (counted " +
+          std::to_string(static_cast<int64_t>(by_pending)) + " as limit=pending), the last " + std::to_string(refused_in_s) +
+          " s after the burst was sent; once released " + std::to_string(ok) + " served in " +
+          std::to_string(served_in_s) + " s, upstream peak overall " + std::to_string(upstream.peak()));
+  StopGently(proxy.process);
+}
+
+TEST(ProxyReliability, ClientsThatGiveUpCloseTheirUpstreamConnectionsAndTheNextRequestIsServedAtOnce) {
+  HoldingUpstream upstream;
+  constexpr int kClients = 20;
+  Sidecar proxy = StartSidecar("abandon", upstream.port(), "", {"--max-upstream-connections", std::to_string(kClients)});
+  std::vector<int> conns;
+  for (int i = 0; i < kClients; ++i) {
+    const int fd = Connect(proxy.inbound);
+    ASSERT_GE(fd, 0);
+    SendAll(fd, "GET /hold HTTP/1.1\r\nHost: abandon\r\n\r\n");
+    conns.push_back(fd);
+  }
+  const auto until_held = Clock::now() + 10s;
+  while (upstream.held() < kClients && Clock::now() < until_held) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(upstream.held(), kClients);
+  const auto gave_up = Clock::now();
+  for (int fd : conns) close(fd);
+  const auto until_seen = Clock::now() + 10s;
+  while (upstream.abandoned() < kClients && Clock::now() < until_seen) std::this_thread::sleep_for(1ms);
+  const double seen_in_s = Seconds(Clock::now() - gave_up);
+  const int abandoned = upstream.abandoned();
+  const auto next_sent = Clock::now();
+  const int next = StatusOf(Get(proxy.inbound, "/now", {{"x-mesh-timeout", "10s"}}));
+  const double next_in_s = Seconds(Clock::now() - next_sent);
+
+  // A deadline that passes: 504, and the upstream sees its connection closed.
+  const int before = upstream.abandoned();
+  const int late = StatusOf(Get(proxy.inbound, "/hold", {{"x-mesh-timeout", "300ms"}}));
+  const auto until_closed = Clock::now() + 10s;
+  while (upstream.abandoned() == before && Clock::now() < until_closed) std::this_thread::sleep_for(1ms);
+  const std::string metrics = Metrics(proxy.admin);
+
+  EXPECT_EQ(abandoned, kClients) << "the upstream saw every abandoned request's connection closed";
+  EXPECT_EQ(next, 200) << "no connection stays taken by an abandoned request";
+  EXPECT_EQ(late, 504);
+  EXPECT_EQ(upstream.abandoned(), before + 1) << "a passed deadline closes the upstream connection";
+  EXPECT_EQ(MetricSum(metrics, "mesh_upstream_abandoned_total", {"direction=\"inbound\""}), kClients);
+  EXPECT_TRUE(Alive(proxy.pid()));
+  Figures(std::to_string(kClients) + " clients gave up on held requests: the upstream saw " + std::to_string(abandoned) +
+          " connections closed within " + std::to_string(seen_in_s) + " s; the next request: " + std::to_string(next) +
+          " in " + std::to_string(next_in_s) + " s; deadline passed: " + std::to_string(late) +
+          " and the upstream connection closed");
+  StopGently(proxy.process);
 }
 
 }  // namespace

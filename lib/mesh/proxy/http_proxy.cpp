@@ -38,6 +38,7 @@
 #include "mesh/base/time_format.h"
 #include "mesh/base/trace_id.h"
 #include "mesh/base/utf8.h"
+#include "mesh/proxy/upstream_limits.h"
 #include "mesh/security/spiffe_id.h"
 #include "mesh/security/x509_internal.h"
 #include "mesh/telemetry/traceparent.h"
@@ -221,6 +222,42 @@ IdleState PeekIdle(TlsStream& stream) {
   return s == IdleState::kStrayBytes ? IdleState::kNothing : s;
 }
 
+// Watches a client's socket while the proxy waits for the upstream's answer: end of file or an
+// error there means the client went away, and `abandon` runs at once (to close the upstream
+// connection). A client that half-closes after its request is taken as gone too, as nginx does
+// unless told otherwise: rare in HTTP/1.1, and the answer could not be told from an abandonment.
+// Bytes from the client (a pipelined request, a TLS record) end the watch without a verdict. The
+// watch ends with the object; its completion may run later and then does nothing.
+class ClientWatch {
+ public:
+  ClientWatch(Socket& client, std::function<void()> abandon)
+      : client_(client), state_(std::make_shared<State>(State{std::move(abandon)})) {
+    const int fd = client.native_handle();
+    client.async_wait(tcp::socket::wait_read, [state = state_, fd](const beast::error_code& ec) {
+      if (!state->watching || ec || PeekIdle(fd) != IdleState::kClosed) return;
+      state->client_gone = true;
+      state->abandon();
+    });
+  }
+  ~ClientWatch() {
+    state_->watching = false;
+    beast::error_code ignored;
+    client_.cancel(ignored);
+  }
+  ClientWatch(const ClientWatch&) = delete;
+  ClientWatch& operator=(const ClientWatch&) = delete;
+  bool client_gone() const { return state_->client_gone; }
+
+ private:
+  struct State {
+    std::function<void()> abandon;
+    bool watching = true;
+    bool client_gone = false;
+  };
+  Socket& client_;
+  std::shared_ptr<State> state_;
+};
+
 // When a stream's next operation must be over: the request deadline (upstream side), or the
 // idle timeout renewed before each operation (client side).
 struct Expiry {
@@ -385,6 +422,7 @@ struct IdlePool {
   static constexpr bool kWatched = std::is_same_v<Stream, TcpStream>;
   struct Idle {
     std::unique_ptr<Stream> stream;
+    ConnectionSlot slot;  // its count against the endpoint's connection limit
     SteadyTime since;
     uint64_t id = 0;  // tells a watch's completion whether its connection is still idle here
   };
@@ -393,14 +431,17 @@ struct IdlePool {
   // Connections discarded for bytes no request asked for (shared by the proxy's workers).
   std::atomic<int64_t>* stray_bytes = nullptr;
 
-  // The most recently idled connection still open, or null. A plaintext one is always checked
+  struct Taken {
+    std::unique_ptr<Stream> stream;
+    ConnectionSlot slot;
+  };
+  // The most recently idled connection still open, or none. A plaintext one is always checked
   // (a system call, about 2 us): its watch sees input only once the event loop turns, and bytes
   // that came since would be the next request's answer. Over TLS, only with `check`: requests
   // that can be replayed go again on a fresh connection if the pooled one turns out closed.
-  std::unique_ptr<Stream> Take(const std::string& key, SteadyTime now, std::chrono::milliseconds timeout,
-                               bool check) {
+  Taken Take(const std::string& key, SteadyTime now, std::chrono::milliseconds timeout, bool check) {
     auto it = by_endpoint.find(key);
-    if (it == by_endpoint.end()) return nullptr;
+    if (it == by_endpoint.end()) return {};
     while (!it->second.empty()) {
       Idle idle = std::move(it->second.back());
       it->second.pop_back();
@@ -410,9 +451,15 @@ struct IdlePool {
         idle.stream->socket().cancel(ignored);
         check = true;
       }
-      if (!check || Usable(*idle.stream)) return std::move(idle.stream);
+      if (!check || Usable(*idle.stream)) return {std::move(idle.stream), std::move(idle.slot)};
     }
-    return nullptr;
+    return {};
+  }
+  // Closes the connection to `key` idle for longest, if any: its slot goes to a request waiting
+  // for a connection on another thread.
+  void CloseOldest(const std::string& key) {
+    auto it = by_endpoint.find(key);
+    if (it != by_endpoint.end() && !it->second.empty()) it->second.erase(it->second.begin());
   }
   // Closes the idle connections to `key` the upstream has closed: when one turns out closed,
   // the upstream has often closed the others it had idle at the same time.
@@ -421,7 +468,7 @@ struct IdlePool {
     if (it == by_endpoint.end()) return;
     std::erase_if(it->second, [this](const Idle& i) { return !Usable(*i.stream); });
   }
-  void Put(const std::string& key, std::unique_ptr<Stream> stream, SteadyTime now) {
+  void Put(const std::string& key, std::unique_ptr<Stream> stream, ConnectionSlot slot, SteadyTime now) {
     std::vector<Idle>& idle = by_endpoint[key];
     if (idle.size() >= kMaxIdlePerEndpoint) return;
     const uint64_t id = ++last_id;
@@ -431,7 +478,7 @@ struct IdlePool {
         if (ec != asio::error::operation_aborted) Discard(key, id);
       });
     }
-    idle.push_back({std::move(stream), now, id});
+    idle.push_back({std::move(stream), std::move(slot), now, id});
   }
   // Closes the connections idle for too long (oldest first in each list).
   void Sweep(SteadyTime now, std::chrono::milliseconds timeout) {
@@ -484,6 +531,9 @@ struct Worker {
   // The last TLS session per upstream endpoint, to resume instead of a full handshake.
   std::unordered_map<std::string, StoredSession> tls_sessions;
   std::mt19937_64 rng{std::random_device{}()};
+  // The circuit-breaker counts of the endpoints this thread calls, found in the proxy's shared
+  // map once: no lock per request.
+  std::unordered_map<std::string, std::shared_ptr<EndpointCounts>> counts;
   std::thread thread;
 };
 
@@ -568,6 +618,9 @@ struct Attempt {
   bool keep_alive = false;  // when answered: the client connection may carry another request
   http::status status = http::status::bad_gateway;  // when not answered: the proxy's own answer
   std::string error;
+  // The selector was told the attempt started (then it hears how it ended), and when.
+  bool started = false;
+  SteadyTime started_at;
 };
 
 enum class Stage { kConnect, kSend, kReceive };
@@ -635,7 +688,11 @@ Status Listen(Acceptor& acceptor, const tcp::endpoint& at) {
 }  // namespace
 
 struct HttpProxy::Impl {
-  explicit Impl(Options o) : options(std::move(o)) {}
+  explicit Impl(Options o)
+      : options(std::move(o)),
+        limits({.max_requests = options.max_upstream_requests,
+                .max_connections = options.max_upstream_connections,
+                .max_pending = options.max_upstream_pending}) {}
 
   Task<void> Accept(Worker& w);
   Task<void> Session(Worker& w, Socket socket, ClientSlot slot);
@@ -653,7 +710,16 @@ struct HttpProxy::Impl {
   template <class Client, class Upstream>
   Task<Attempt> Try(Worker& w, Client& client, beast::flat_buffer& buffer,
                                RequestParser& parser, Exchange& x, int attempt,
-                               const Endpoint& endpoint, std::string_view service);
+                               const Endpoint& endpoint, const std::string& key, EndpointCounts& counts,
+                               std::string_view service);
+  // A connection slot toward `key`: at once under the limit, else after queuing until a slot
+  // is given back or `deadline` passes. Empty when refused; `queue_full` says it was not queued.
+  Task<ConnectionSlot> ReserveConnection(Worker& w, EndpointCounts& counts, const std::string& key,
+                                         SteadyTime deadline, bool& queue_full);
+  // Asks the other threads to close a connection to `key` they keep idle: its slot goes to a
+  // request waiting for one.
+  void ShedIdle(Worker& w, const std::string& key);
+  std::shared_ptr<EndpointCounts> Counts(Worker& w, const std::string& key);
   Task<beast::error_code> Connect(TcpStream& upstream, const Endpoint& endpoint,
                                              SteadyTime deadline);
   // Connects and, over TLS, shakes hands and checks that the peer is `service`.
@@ -676,8 +742,10 @@ struct HttpProxy::Impl {
   }
   IdlePool<TcpStream>& Pool(Worker& w, std::type_identity<TcpStream>) const { return w.idle_plain; }
   IdlePool<TlsStream>& Pool(Worker& w, std::type_identity<TlsStream>) const { return w.idle_tls; }
-  void Idle(Worker& w, const std::string& key, std::unique_ptr<TcpStream> upstream) const;
-  void Idle(Worker& w, const std::string& key, std::unique_ptr<TlsStream> upstream) const;
+  void Idle(Worker& w, const std::string& key, std::unique_ptr<TcpStream> upstream, ConnectionSlot slot,
+            const EndpointCounts& counts) const;
+  void Idle(Worker& w, const std::string& key, std::unique_ptr<TlsStream> upstream, ConnectionSlot slot,
+            const EndpointCounts& counts) const;
 
   std::shared_ptr<const TlsContexts> CurrentTls() const {
     std::lock_guard lock(tls_mu);
@@ -696,6 +764,12 @@ struct HttpProxy::Impl {
   void Stop(std::chrono::milliseconds drain);
 
   const Options options;
+  // Before the workers: their pooled connections give their slots back when destroyed.
+  UpstreamLimits limits;
+  std::atomic<int64_t> overflow_requests{0};
+  std::atomic<int64_t> overflow_pending{0};
+  std::atomic<int64_t> overflow_connections{0};
+  std::atomic<int64_t> abandoned{0};
   std::atomic<int64_t> in_flight{0};
   std::atomic<int64_t> handshake_failures{0};
   std::atomic<int64_t> stray_bytes{0};
@@ -992,18 +1066,31 @@ Task<bool> HttpProxy::Impl::Forward(Worker& w, Client& client, beast::flat_buffe
     const Endpoint endpoint = *picked;
     x.record.attempts = attempt + 1;
     x.record.upstream = endpoint;
-    options.upstreams->Started(endpoint);
-    const SteadyTime attempt_start = steady_clock::now();
+    const std::string key = endpoint.host + ':' + std::to_string(endpoint.port);
+    const std::shared_ptr<EndpointCounts> counts = Counts(w, key);
+    // Fail fast: beyond the limit the answer comes at once, and is not retried elsewhere, since
+    // retries would only add to an overload.
+    RequestSlot in_progress = counts->TryStartRequest();
+    if (!in_progress) {
+      ++overflow_requests;
+      co_return co_await AnswerError(client, x, http::status::service_unavailable,
+                                     "upstream overflow: " + std::to_string(options.max_upstream_requests) +
+                                         " requests in progress to " + key + " (the limit)",
+                                     parser.is_done());
+    }
     // Two statements, not a conditional expression: GCC 12 miscompiles co_await inside ?:.
     Attempt a;
     if (endpoint.tls && options.tls) {
-      a = co_await Try<Client, TlsStream>(w, client, buffer, parser, x, attempt, endpoint, service);
+      a = co_await Try<Client, TlsStream>(w, client, buffer, parser, x, attempt, endpoint, key, *counts, service);
     } else {
-      a = co_await Try<Client, TcpStream>(w, client, buffer, parser, x, attempt, endpoint, service);
+      a = co_await Try<Client, TcpStream>(w, client, buffer, parser, x, attempt, endpoint, key, *counts, service);
     }
-    options.upstreams->Report(
-        endpoint, a.outcome, std::chrono::nanoseconds(steady_clock::now() - attempt_start).count());
+    if (a.started) {
+      options.upstreams->Report(endpoint, a.outcome,
+                                std::chrono::nanoseconds(steady_clock::now() - a.started_at).count());
+    }
     if (a.retry_after) {
+      in_progress = RequestSlot();  // not in progress while it waits to go again
       Timer pause(w.ioc, *a.retry_after);
       beast::error_code ec;
       co_await pause.async_wait(Redirect(ec));
@@ -1071,14 +1158,19 @@ Task<beast::error_code> HttpProxy::Impl::Open(Worker& w, TlsStream& upstream,
   co_return ec;
 }
 
-void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<TcpStream> upstream) const {
+// While requests wait for a connection to the endpoint, a finished one is closed instead: its
+// slot goes to the first of them, on whichever thread it waits.
+void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<TcpStream> upstream,
+                           ConnectionSlot slot, const EndpointCounts& counts) const {
+  if (counts.pending() > 0) return;
   upstream->expires_never();
-  w.idle_plain.Put(key, std::move(upstream), steady_clock::now());
+  w.idle_plain.Put(key, std::move(upstream), std::move(slot), steady_clock::now());
 }
 
 // The session is taken now rather than after the handshake: TLS 1.3 tickets arrive with the
 // first answer, and only then is the session resumable.
-void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<TlsStream> upstream) const {
+void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<TlsStream> upstream,
+                           ConnectionSlot slot, const EndpointCounts& counts) const {
   const SSL_SESSION* session = SSL_get0_session(upstream->native_handle());
   if (session != nullptr && SSL_SESSION_is_resumable(session)) {
     StoredSession& stored = w.tls_sessions[key];
@@ -1089,37 +1181,99 @@ void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<Tl
       }
     }
   }
+  if (counts.pending() > 0) return;
   beast::get_lowest_layer(*upstream).expires_never();
-  w.idle_tls.Put(key, std::move(upstream), steady_clock::now());
+  w.idle_tls.Put(key, std::move(upstream), std::move(slot), steady_clock::now());
+}
+
+Task<ConnectionSlot> HttpProxy::Impl::ReserveConnection(Worker& w, EndpointCounts& counts, const std::string& key,
+                                                        SteadyTime deadline, bool& queue_full) {
+  if (ConnectionSlot slot = counts.TryOpenConnection()) co_return slot;
+  auto timer = std::make_shared<Timer>(w.ioc, deadline);
+  // Called on the thread that gave the slot back: the wait ends on ours.
+  PendingConnection pending =
+      counts.WaitForConnection([&ioc = w.ioc, weak = std::weak_ptr<Timer>(timer)] {
+        asio::post(ioc, [weak] {
+          if (const std::shared_ptr<Timer> t = weak.lock()) t->cancel();
+        });
+      });
+  if (!pending.queued()) {
+    queue_full = true;
+    co_return ConnectionSlot();
+  }
+  ShedIdle(w, key);
+  if (!pending.granted()) {
+    beast::error_code ec;
+    co_await timer->async_wait(Redirect(ec));
+  }
+  co_return pending.Take();
+}
+
+void HttpProxy::Impl::ShedIdle(Worker& w, const std::string& key) {
+  for (const auto& other : workers) {
+    if (other.get() == &w) continue;
+    asio::post(other->ioc, [&o = *other, key] {
+      o.idle_plain.CloseOldest(key);
+      o.idle_tls.CloseOldest(key);
+    });
+  }
+}
+
+std::shared_ptr<EndpointCounts> HttpProxy::Impl::Counts(Worker& w, const std::string& key) {
+  if (auto it = w.counts.find(key); it != w.counts.end()) return it->second;
+  if (w.counts.size() >= UpstreamLimits::kKeptEndpoints) w.counts.clear();
+  return w.counts.emplace(key, limits.For(key)).first->second;
 }
 
 template <class Client, class Upstream>
 Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer& buffer,
                                               RequestParser& parser, Exchange& x, int attempt,
-                                              const Endpoint& endpoint, std::string_view service) {
+                                              const Endpoint& endpoint, const std::string& key,
+                                              EndpointCounts& counts, std::string_view service) {
   Attempt a;
   const Expiry to_upstream{x.deadline};
   const Expiry to_client{};
   const bool replayable = x.idempotent && !x.has_body;
-  const std::string key = endpoint.host + ':' + std::to_string(endpoint.port);
+  IdlePool<Upstream>& pool = Pool(w, std::type_identity<Upstream>());
+  typename IdlePool<Upstream>::Taken pooled =
+      pool.Take(key, steady_clock::now(), options.upstream_idle_timeout, !replayable);
+  // Whichever connection carries the request holds this slot; a stale pooled one hands it on.
+  ConnectionSlot slot = std::move(pooled.slot);
+  if (!pooled.stream) {
+    bool queue_full = false;
+    slot = co_await ReserveConnection(w, counts, key, x.deadline, queue_full);
+    if (!slot) {
+      a.status = http::status::service_unavailable;
+      const std::string open = std::to_string(options.max_upstream_connections);
+      if (queue_full) {
+        ++overflow_pending;
+        a.error = "upstream overflow: " + open + " connections open to " + key + " and " +
+                  std::to_string(options.max_upstream_pending) + " requests waiting for one (the limits)";
+      } else {
+        ++overflow_connections;
+        a.error = "upstream overflow: no connection to " + key + " (" + open + " open, the limit) freed in time";
+      }
+      co_return a;
+    }
+  }
+  options.upstreams->Started(endpoint);
+  a.started = true;
+  a.started_at = steady_clock::now();
   std::unique_ptr<Upstream> upstream;
   beast::flat_buffer upstream_buffer;
   std::optional<ResponseParser> rp;
   beast::error_code ec;
   std::string open_error;
   Stage stage = Stage::kConnect;
+  bool client_gone = false;
   // A pooled connection may have been closed by the upstream a moment ago. When that shows
   // before anything of the client's is consumed (no body) and before any answer, the request
   // goes again on a fresh connection: always when the write failed, and for an idempotent
   // method when the connection ended unanswered.
-  for (bool may_reuse = true;; may_reuse = false) {
-    upstream = may_reuse ? Pool(w, std::type_identity<Upstream>())
-                               .Take(key, steady_clock::now(), options.upstream_idle_timeout, !replayable)
-                         : nullptr;
-    const bool reused = upstream != nullptr;
+  for (bool reused = pooled.stream != nullptr;; reused = false) {
+    upstream = reused ? std::move(pooled.stream) : NewUpstream(w, std::type_identity<Upstream>());
     stage = Stage::kConnect;
     if (!reused) {
-      upstream = NewUpstream(w, std::type_identity<Upstream>());
       ec = co_await Open(w, *upstream, endpoint, x.deadline, service, open_error);
       if (ec) break;
     }
@@ -1138,20 +1292,32 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
     ec = sent.ec;
     if (!ec) {
       stage = Stage::kReceive;
+      ClientWatch watch(beast::get_lowest_layer(client).socket(),
+                        [u = upstream.get()] { beast::get_lowest_layer(*u).close(); });
       ec = co_await ReadResponseHeader(*upstream, upstream_buffer, rp, x.head, x.deadline);
+      client_gone = watch.client_gone();
     }
     // A TLS peer that closed without close_notify reads as a truncated stream.
     const bool stale =
-        reused && !x.has_body && ec && ec != beast::error::timeout &&
+        reused && !x.has_body && ec && ec != beast::error::timeout && !client_gone &&
         (stage == Stage::kSend ||
          (x.idempotent && (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
                            ec == asio::ssl::error::stream_truncated)));
     if (!stale) break;
     upstream.reset();
     upstream_buffer.clear();
-    Pool(w, std::type_identity<Upstream>()).DropClosed(key);
+    pool.DropClosed(key);
   }
 
+  if (client_gone) {
+    // The upstream connection is closed already: the upstream sees the request abandoned. Not
+    // the upstream's fault: reported as a success, with its time so far.
+    ++abandoned;
+    x.record.status = 499;
+    x.record.error = "client went away before the upstream answered: upstream connection closed";
+    a.answered = true;
+    co_return a;
+  }
   if (ec) {
     const std::string where = endpoint.host + ":" + std::to_string(endpoint.port);
     if (ec == beast::error::timeout && steady_clock::now() >= x.deadline) {
@@ -1209,7 +1375,7 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
   if (upstream_keep_alive) {
     // Bytes read past the end of the answer belong to no request: the connection goes with them.
     if (upstream_buffer.size() == 0) {
-      Idle(w, key, std::move(upstream));
+      Idle(w, key, std::move(upstream), std::move(slot), counts);
     } else {
       ++stray_bytes;
     }
@@ -1391,7 +1557,11 @@ HttpProxy::Counters HttpProxy::counters() const {
   return {.upstream_stray_bytes = impl_->stray_bytes.load(),
           .client_connections = impl_->client_connections.load(),
           .client_connections_refused = impl_->connections_refused.load(),
-          .accept_failures = impl_->accept_failures.load()};
+          .accept_failures = impl_->accept_failures.load(),
+          .upstream_overflow_requests = impl_->overflow_requests.load(),
+          .upstream_overflow_pending = impl_->overflow_pending.load(),
+          .upstream_overflow_connections = impl_->overflow_connections.load(),
+          .upstream_abandoned = impl_->abandoned.load()};
 }
 
 }  // namespace mesh

@@ -29,6 +29,18 @@
 //   or while it is pooled) is closed at once and counted, never read as the next answer. Over
 //   mTLS only bytes read past an answer count: a record on an idle connection may be a session
 //   ticket, and the peer is another meshproxy.
+// - circuit breaking per upstream endpoint (Options::max_upstream_*; see UpstreamLimits): beyond
+//   the requests in progress, or with the pending queue full while the connections are all
+//   open, the answer is 503 JSON at once ("upstream overflow: ..."), counted, and nothing is
+//   sent upstream; a request queued for a connection waits at most until its deadline (then
+//   503 too). A connection that finishes while requests wait for one is closed rather than
+//   pooled, so that its slot goes to the first of them (on whichever thread).
+// - abandonment: while the proxy waits for an upstream's answer head, it watches the client's
+//   socket. End of file or a reset there (a client that gives up, or half-closes: treated as
+//   giving up, as nginx does) closes the upstream connection at once, so that the upstream sees
+//   the request abandoned; recorded with status 499 (nginx's "client closed request"), reported
+//   to the selector as a success (not the upstream's fault) with its time so far. A request
+//   whose deadline passes gets 504 and its upstream connection is closed, never pooled.
 // When a request ends, `on_complete` is handed its record (moved: no copy on the request path)
 // on the I/O thread: it must only enqueue.
 #pragma once
@@ -90,6 +102,12 @@ class HttpProxy {
     // and closed at once, counted and logged (rate-limited), so that descriptors stay for the
     // upstream connections of the clients being served. 0: no limit.
     int64_t max_client_connections = 0;
+    // Circuit-breaker thresholds per upstream endpoint "host:port", shared by the threads; 0: no
+    // limit. Requests in progress (waiting for a connection included), connections open (busy
+    // or pooled), and requests waiting for a connection.
+    int64_t max_upstream_requests = 0;
+    int64_t max_upstream_connections = 0;
+    int64_t max_upstream_pending = 0;
     // Called from the I/O threads, at most every 10 s per kind, when connections are refused or
     // cannot be accepted. Unset: counted only.
     std::function<void(const std::string& warning)> warn;
@@ -125,6 +143,13 @@ class HttpProxy {
     int64_t client_connections = 0;          // open now
     int64_t client_connections_refused = 0;  // closed at once: over max_client_connections
     int64_t accept_failures = 0;             // accept() failed (out of descriptors, say)
+    // Requests answered 503 by the circuit breaker: over max_upstream_requests; queue full
+    // (max_upstream_pending); no connection freed before the deadline (max_upstream_connections).
+    int64_t upstream_overflow_requests = 0;
+    int64_t upstream_overflow_pending = 0;
+    int64_t upstream_overflow_connections = 0;
+    // Upstream connections closed because the client went away before the answer came.
+    int64_t upstream_abandoned = 0;
   };
   Counters counters() const;
 

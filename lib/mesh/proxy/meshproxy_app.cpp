@@ -112,6 +112,16 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
   Family<Gauge>* client_connections = *registry.AddGauge("mesh_client_connections", "Client connections open", {"service", "direction"});
   Family<Gauge>* client_limit = *registry.AddGauge(
       "mesh_client_connections_limit", "Client connections a listener keeps open at most", {"service", "direction"});
+  Family<Counter>* overflow = *registry.AddCounter(
+      "mesh_upstream_overflow_total",
+      "Requests answered 503 at once by the circuit breaker, by the limit reached (requests: in progress to the "
+      "endpoint; pending: its queue for a connection full; connections: none freed before the deadline)",
+      {"service", "direction", "limit"});
+  Family<Counter>* abandoned = *registry.AddCounter(
+      "mesh_upstream_abandoned_total",
+      "Upstream connections closed because the client went away before the answer came (the upstream sees the "
+      "request abandoned)",
+      {"service", "direction"});
   const int listeners = config.outbound.empty() ? 1 : 2;
   const int64_t client_connection_limit =
       config.max_client_connections > 0 ? config.max_client_connections : ClientConnectionLimit(OpenFilesLimit(), listeners);
@@ -124,6 +134,10 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
     set(protocol_errors, {config.service, direction, "stray_bytes"}, c.upstream_stray_bytes);
     set(refused, {config.service, direction, "limit"}, c.client_connections_refused);
     set(refused, {config.service, direction, "accept_error"}, c.accept_failures);
+    set(overflow, {config.service, direction, "requests"}, c.upstream_overflow_requests);
+    set(overflow, {config.service, direction, "pending"}, c.upstream_overflow_pending);
+    set(overflow, {config.service, direction, "connections"}, c.upstream_overflow_connections);
+    set(abandoned, {config.service, direction}, c.upstream_abandoned);
     if (auto g = client_connections->WithLabels({config.service, direction}); g.ok()) (*g)->Set(static_cast<double>(c.client_connections));
     if (auto g = client_limit->WithLabels({config.service, direction}); g.ok()) (*g)->Set(static_cast<double>(client_connection_limit));
   };
@@ -170,6 +184,9 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
       config.service, "inbound");
   in.request_timeout = config.timeout;
   in.max_client_connections = client_connection_limit;
+  in.max_upstream_requests = config.max_upstream_requests;
+  in.max_upstream_connections = config.max_upstream_connections;
+  in.max_upstream_pending = config.max_upstream_pending;
   in.warn = [&log](const std::string& warning) { log.Warn(warning, {{"direction", "inbound"}}); };
   in.on_complete = [&](ProxiedRequest&& r) { shipper.Record(std::move(r), HttpProxy::Direction::kInbound); };
   const bool mtls_inbound = tls && !config.plaintext_inbound;
@@ -209,6 +226,9 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
     out.upstreams = std::make_shared<CountingUpstreams>(discovery, *attempts, config.service, "outbound");
     out.request_timeout = config.timeout;
     out.max_client_connections = client_connection_limit;
+    out.max_upstream_requests = config.max_upstream_requests;
+    out.max_upstream_connections = config.max_upstream_connections;
+    out.max_upstream_pending = config.max_upstream_pending;
     out.warn = [&log](const std::string& warning) { log.Warn(warning, {{"direction", "outbound"}}); };
     out.tls = tls;
     out.may_retry = [&budget] { return budget.TryRetry(); };

@@ -94,9 +94,14 @@ Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& c) {
       else c.plaintext_inbound = value.asBool();
     } else if (key == "cert_ttl") {
       s = text(c.cert_ttl);
-    } else if (key == "max_client_connections") {
+    } else if (key == "max_client_connections" || key == "max_upstream_requests" ||
+               key == "max_upstream_connections" || key == "max_upstream_pending") {
+      int64_t& out = key == "max_client_connections"     ? c.max_client_connections
+                     : key == "max_upstream_requests"    ? c.max_upstream_requests
+                     : key == "max_upstream_connections" ? c.max_upstream_connections
+                                                         : c.max_upstream_pending;
       if (!value.isIntegral()) s = Status::InvalidArgument("config file: " + key + " must be an integer");
-      else c.max_client_connections = value.asInt64();
+      else out = value.asInt64();
     } else if (key == "access_log") {
       if (!value.isBool()) s = Status::InvalidArgument("config file: access_log must be true or false");
       else c.access_log = value.asBool();
@@ -138,6 +143,9 @@ Status ValidateProxyConfig(const ProxyConfig& c) {
     return Status::InvalidArgument("app metrics path '" + c.app_metrics_path + "': expected a path like /metrics");
   }
   if (c.max_client_connections < 0) return Status::InvalidArgument("max client connections must be 0 or more");
+  if (c.max_upstream_requests < 0 || c.max_upstream_connections < 0 || c.max_upstream_pending < 0) {
+    return Status::InvalidArgument("upstream limits (requests, connections, pending) must be 0 or more");
+  }
   if (c.plaintext_inbound && !c.mtls) return Status::InvalidArgument("--plaintext-inbound only makes sense with --mtls");
   if (c.mtls && c.meshd.empty()) return Status::InvalidArgument("--mtls needs --meshd (certificates come from its CA)");
   if (!c.cert_ttl.empty()) {
@@ -165,7 +173,10 @@ std::string ProxyConfigJson(const ProxyConfig& c) {
   out += std::string(",\"mtls\":") + (c.mtls ? "true" : "false") +
          ",\"plaintext_inbound\":" + (c.plaintext_inbound ? "true" : "false") + ",\"data_dir\":";
   AppendJsonString(out, c.data_dir);
-  out += ",\"max_client_connections\":" + std::to_string(c.max_client_connections);
+  out += ",\"max_client_connections\":" + std::to_string(c.max_client_connections) +
+         ",\"max_upstream_requests\":" + std::to_string(c.max_upstream_requests) +
+         ",\"max_upstream_connections\":" + std::to_string(c.max_upstream_connections) +
+         ",\"max_upstream_pending\":" + std::to_string(c.max_upstream_pending);
   out += '}';
   return out;
 }

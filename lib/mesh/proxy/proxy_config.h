@@ -4,7 +4,8 @@
 //    "outbound": "127.0.0.1:15002", "admin": "127.0.0.1:15090", "meshd": "http://127.0.0.1:9000",
 //    "threads": 2, "timeout": "10s", "access_log": true, "access_log_sample": 0.1,
 //    "telemetry_queue": 4096, "token_file": "/etc/mesh/token", "mtls": true, "data_dir": "/var/lib/mesh/orders",
-//    "join_token_file": "/etc/mesh/join-token", "cert_ttl": "24h", "max_client_connections": 4096}
+//    "join_token_file": "/etc/mesh/join-token", "cert_ttl": "24h", "max_client_connections": 4096,
+//    "max_upstream_requests": 1024, "max_upstream_connections": 1024, "max_upstream_pending": 1024}
 // Flags given on the command line win over the file. Pure.
 #pragma once
 
@@ -52,6 +53,11 @@ struct ProxyConfig {
   // Client connections open at once per listener; 0: ClientConnectionLimit of the process's
   // open-files limit.
   int64_t max_client_connections = 0;
+  // Circuit breaking per upstream endpoint (Envoy's defaults): requests in progress, connections
+  // open, requests waiting for a connection; beyond them 503 at once. 0: no limit.
+  int64_t max_upstream_requests = 1024;
+  int64_t max_upstream_connections = 1024;
+  int64_t max_upstream_pending = 1024;
 };
 
 // The default client connection limit per listener: what the open-files limit leaves once

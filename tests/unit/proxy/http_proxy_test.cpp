@@ -1,12 +1,15 @@
 #include "mesh/proxy/http_proxy.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,6 +21,7 @@
 #include <boost/beast/http.hpp>
 #pragma GCC diagnostic pop
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -26,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -601,6 +606,176 @@ class Proxy {
 std::shared_ptr<UpstreamSelector> To(const TestUpstream& upstream) {
   return std::make_shared<FixedUpstream>(upstream.endpoint());
 }
+
+// An upstream that answers "/now" at once and holds "/hold" until Open() (then answers it and
+// every later one at once), all keep-alive. It counts connections open at once and their peak,
+// requests held, and connections whose peer closed while it held a request: the abandonments
+// it could see (a real server would stop working on those).
+class GatedUpstream {
+ public:
+  GatedUpstream() : acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    asio::co_spawn(ioc_, Accept(), [](std::exception_ptr) {});
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~GatedUpstream() {
+    ioc_.stop();
+    thread_.join();
+  }
+  Endpoint endpoint() const { return {"127.0.0.1", acceptor_.local_endpoint().port(), ""}; }
+  void Open() {
+    asio::post(ioc_, [this] {
+      open_ = true;
+      for (asio::steady_timer* gate : held_) gate->cancel();
+    });
+  }
+  int open_connections() const { return open_connections_.load(); }
+  int peak_connections() const { return peak_connections_.load(); }
+  int held() const { return held_count_.load(); }
+  int abandoned() const { return abandoned_.load(); }
+  int requests() const { return requests_.load(); }
+
+ private:
+  struct Watch {
+    asio::steady_timer* gate = nullptr;
+    bool peer_closed = false;
+  };
+
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      beast::error_code ec;
+      tcp::socket socket = co_await acceptor_.async_accept(Redirect(ec));
+      if (ec) co_return;
+      asio::co_spawn(ioc_, Serve(std::move(socket)), [](std::exception_ptr) {});
+    }
+  }
+
+  asio::awaitable<void> Serve(tcp::socket socket) {
+    const int now = ++open_connections_;
+    for (int peak = peak_connections_.load(); now > peak && !peak_connections_.compare_exchange_weak(peak, now);) {
+    }
+    struct Closed {
+      std::atomic<int>& open;
+      ~Closed() { --open; }
+    } closed{open_connections_};
+    beast::flat_buffer buffer;
+    for (;;) {
+      beast::error_code ec;
+      http::request<http::empty_body> req;
+      co_await http::async_read(socket, buffer, req, Redirect(ec));
+      if (ec) co_return;
+      ++requests_;
+      if (req.target() == "/hold" && !open_) {
+        ++held_count_;
+        asio::steady_timer gate(ioc_, 1h);
+        held_.insert(&gate);
+        auto watch = std::make_shared<Watch>(Watch{&gate});
+        socket.async_wait(tcp::socket::wait_read, [this, watch, fd = socket.native_handle()](const beast::error_code& e) {
+          if (e || watch->gate == nullptr) return;
+          char byte;
+          const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            watch->peer_closed = true;
+            ++abandoned_;
+            watch->gate->cancel();
+          }
+        });
+        co_await gate.async_wait(Redirect(ec));
+        held_.erase(&gate);
+        watch->gate = nullptr;
+        --held_count_;
+        socket.cancel(ec);
+        if (watch->peer_closed) co_return;
+      }
+      const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone";
+      co_await asio::async_write(socket, asio::buffer(answer), Redirect(ec));
+      if (ec) co_return;
+    }
+  }
+
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  bool open_ = false;                      // the I/O thread's
+  std::set<asio::steady_timer*> held_;     // the I/O thread's
+  std::atomic<int> open_connections_{0};
+  std::atomic<int> peak_connections_{0};
+  std::atomic<int> held_count_{0};
+  std::atomic<int> abandoned_{0};
+  std::atomic<int> requests_{0};
+};
+
+// `n` clients at once, each sending one GET `target` on a connection of its own, all from one
+// thread; keeps each answer's status (0: none) and body.
+class Burst {
+ public:
+  Burst(int port, int n, const std::string& target) : replies_(static_cast<size_t>(n)) {
+    for (size_t i = 0; i < replies_.size(); ++i) {
+      asio::co_spawn(ioc_, One(port, target, i), [](std::exception_ptr) {});
+    }
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~Burst() { Wait(); }
+  void Wait() {
+    if (thread_.joinable()) thread_.join();
+  }
+  int Count(int status) const {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(std::count_if(replies_.begin(), replies_.end(),
+                                          [status](const auto& r) { return r.first == status; }));
+  }
+  std::string BodyOf(int status) const {
+    std::lock_guard lock(mu_);
+    for (const auto& [s, body] : replies_) {
+      if (s == status) return body;
+    }
+    return "";
+  }
+
+ private:
+  asio::awaitable<void> One(int port, std::string target, size_t i) {
+    beast::tcp_stream stream(ioc_);
+    beast::error_code ec;
+    stream.expires_after(30s);
+    co_await stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)),
+                                  Redirect(ec));
+    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: api\r\n\r\n";
+    if (!ec) co_await asio::async_write(stream, asio::buffer(request), Redirect(ec));
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    if (!ec) co_await http::async_read(stream, buffer, res, Redirect(ec));
+    if (ec) co_return;
+    std::lock_guard lock(mu_);
+    replies_[i] = {res.result_int(), res.body()};
+  }
+
+  asio::io_context ioc_;
+  mutable std::mutex mu_;
+  std::vector<std::pair<int, std::string>> replies_;
+  std::thread thread_;
+};
+
+// A raw client connection that sends one request and can then vanish.
+class Abandoner {
+ public:
+  Abandoner(int port, const std::string& request) : socket_(ioc_) {
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)));
+    asio::write(socket_, asio::buffer(request));
+  }
+  void HalfClose() { socket_.shutdown(tcp::socket::shutdown_send); }
+  void Close() { socket_.close(); }
+  // What the proxy answers until it closes the connection.
+  std::string ReadToEnd() {
+    std::string out;
+    std::array<char, 4096> buf;
+    beast::error_code ec;
+    while (!ec) out.append(buf.data(), socket_.read_some(asio::buffer(buf), ec));
+    return out;
+  }
+
+ private:
+  asio::io_context ioc_;
+  tcp::socket socket_;
+};
 
 Json::Value ParseBody(const Reply& reply) {
   Result<Json::Value> json = ParseJson(reply.body);
@@ -1316,6 +1491,143 @@ TEST(HttpProxy, ClosesConnectionsBeyondItsLimitCountsThemAndServesAgainOnceOneEn
   ASSERT_TRUE(WaitFor([&] { return proxy->counters().client_connections == 1; }));
   EXPECT_EQ(Get(proxy.port(), "/").status, 200);
   EXPECT_EQ(upstream.seen().size(), 4u) << "no refused connection reached the upstream";
+}
+
+// Issue 26.4: a burst toward a slow upstream. The upstream holds every answer; the proxy opens
+// the connection limit, queues the pending limit, and answers everyone else 503 at once: all of
+// them arrive while the upstream has answered nothing. Once it answers, the queued requests get
+// the connections that finish (on whichever proxy thread they wait).
+TEST(HttpProxy, ABurstTowardASlowUpstreamOpensAtMostTheConnectionLimitAndAnswersTheRest503AtOnce) {
+  GatedUpstream upstream;
+  Proxy proxy(std::make_shared<FixedUpstream>(upstream.endpoint()), [](HttpProxy::Options& o) {
+    o.max_upstream_connections = 8;
+    o.max_upstream_pending = 4;
+  });
+  constexpr int kClients = 400;
+  Burst burst(proxy.port(), kClients, "/hold");
+  ASSERT_TRUE(WaitFor([&] { return burst.Count(503) == kClients - 12; })) << burst.Count(503);
+  EXPECT_EQ(upstream.held(), 8);
+  EXPECT_EQ(upstream.peak_connections(), 8);
+  EXPECT_EQ(upstream.requests(), 8) << "nothing of the refused requests reached the upstream";
+  const HttpProxy::Counters refused = proxy->counters();
+  EXPECT_EQ(refused.upstream_overflow_pending, kClients - 12);
+  EXPECT_EQ(refused.upstream_overflow_requests, 0);
+  EXPECT_EQ(refused.upstream_overflow_connections, 0);
+  const std::string error = ParseJson(burst.BodyOf(503))->get("error", "").asString();
+  EXPECT_NE(error.find("upstream overflow: 8 connections open to 127.0.0.1:"), std::string::npos) << error;
+  EXPECT_NE(error.find("4 requests waiting"), std::string::npos) << error;
+
+  upstream.Open();
+  burst.Wait();
+  EXPECT_EQ(burst.Count(200), 12) << "the queued requests are served once connections finish";
+  EXPECT_EQ(burst.Count(503), kClients - 12);
+  EXPECT_EQ(upstream.requests(), 12);
+}
+
+TEST(HttpProxy, BeyondMaxUpstreamRequestsTheAnswerIs503AtOnceAndCounted) {
+  GatedUpstream upstream;
+  Proxy proxy(std::make_shared<FixedUpstream>(upstream.endpoint()),
+              [](HttpProxy::Options& o) { o.max_upstream_requests = 5; });
+  constexpr int kClients = 200;
+  Burst burst(proxy.port(), kClients, "/hold");
+  ASSERT_TRUE(WaitFor([&] { return burst.Count(503) == kClients - 5; })) << burst.Count(503);
+  EXPECT_EQ(upstream.held(), 5);
+  EXPECT_EQ(proxy->counters().upstream_overflow_requests, kClients - 5);
+  const std::string error = ParseJson(burst.BodyOf(503))->get("error", "").asString();
+  EXPECT_NE(error.find("upstream overflow: 5 requests in progress to 127.0.0.1:"), std::string::npos) << error;
+  upstream.Open();
+  burst.Wait();
+  EXPECT_EQ(burst.Count(200), 5);
+  EXPECT_EQ(upstream.requests(), 5);
+}
+
+TEST(HttpProxy, ARequestQueuedForAConnectionGets503WhenItsDeadlinePassesFirst) {
+  GatedUpstream upstream;
+  Proxy proxy(std::make_shared<FixedUpstream>(upstream.endpoint()), [](HttpProxy::Options& o) {
+    o.max_upstream_connections = 1;
+    o.max_upstream_pending = 1;
+  });
+  Abandoner holding(proxy.port(), "GET /hold HTTP/1.1\r\nHost: api\r\n\r\n");
+  ASSERT_TRUE(WaitFor([&] { return upstream.held() == 1; }));
+  const Reply reply = Get(proxy.port(), "/now", {{"x-mesh-timeout", "200ms"}});
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_NE(ParseBody(reply)["error"].asString().find("freed in time"), std::string::npos) << reply.body;
+  EXPECT_EQ(proxy->counters().upstream_overflow_connections, 1);
+  EXPECT_EQ(upstream.requests(), 1);
+}
+
+// With one connection allowed and two threads, the connection a request left idle on one thread
+// is closed when a request on the other thread waits for one: each fresh client connection may
+// land on either thread, and every request is served long before its deadline would pass.
+TEST(HttpProxy, AConnectionIdleOnAnotherThreadIsClosedForARequestWaitingForOne) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream), [](HttpProxy::Options& o) {
+    o.threads = 2;
+    o.max_upstream_connections = 1;
+    o.max_upstream_pending = 1;
+    o.request_timeout = 3s;
+  });
+  for (int i = 0; i < 20; ++i) {
+    const Reply reply = Get(proxy.port(), "/");
+    ASSERT_EQ(reply.status, 200) << "request " << i << ": " << reply.body;
+  }
+  EXPECT_EQ(proxy->counters().upstream_overflow_connections, 0);
+  EXPECT_TRUE(WaitFor([&] { return upstream.open_connections() <= 1; }));
+}
+
+// Issue 26.4: clients that give up while the upstream works. The upstream sees each connection
+// closed (it can stop working), the slots come back, and the next request is served at once
+// even though the abandoned ones were never answered.
+TEST(HttpProxy, AClientThatGoesAwayClosesItsUpstreamConnectionAndFreesItsSlot) {
+  GatedUpstream upstream;
+  Proxy proxy(std::make_shared<FixedUpstream>(upstream.endpoint()), [](HttpProxy::Options& o) {
+    o.max_upstream_connections = 2;
+    o.max_upstream_pending = 1;
+  });
+  {
+    Abandoner first(proxy.port(), "GET /hold HTTP/1.1\r\nHost: api\r\n\r\n");
+    Abandoner second(proxy.port(), "GET /hold HTTP/1.1\r\nHost: api\r\n\r\n");
+    ASSERT_TRUE(WaitFor([&] { return upstream.held() == 2; }));
+    first.Close();
+    second.Close();
+  }
+  ASSERT_TRUE(WaitFor([&] { return upstream.abandoned() == 2; })) << "the upstream saw its connections closed";
+  EXPECT_TRUE(WaitFor([&] { return upstream.open_connections() == 0; }));
+  EXPECT_EQ(proxy->counters().upstream_abandoned, 2);
+  const Reply next = Get(proxy.port(), "/now", {{"x-mesh-timeout", "5s"}});
+  EXPECT_EQ(next.status, 200) << next.body;
+  const std::vector<ProxiedRequest> records = proxy.Records(3);
+  ASSERT_EQ(records.size(), 3u);
+  int abandoned = 0;
+  for (const ProxiedRequest& r : records) {
+    if (r.status == 499) {
+      ++abandoned;
+      EXPECT_NE(r.error.find("client went away"), std::string::npos) << r.error;
+    }
+  }
+  EXPECT_EQ(abandoned, 2);
+}
+
+// A client that half-closes after its request is taken as gone (as nginx does by default).
+TEST(HttpProxy, AClientHalfClosingAfterItsRequestIsTakenAsGone) {
+  GatedUpstream upstream;
+  Proxy proxy(std::make_shared<FixedUpstream>(upstream.endpoint()));
+  Abandoner client(proxy.port(), "GET /hold HTTP/1.1\r\nHost: api\r\n\r\n");
+  ASSERT_TRUE(WaitFor([&] { return upstream.held() == 1; }));
+  client.HalfClose();
+  EXPECT_EQ(client.ReadToEnd(), "") << "closed without an answer";
+  EXPECT_TRUE(WaitFor([&] { return upstream.abandoned() == 1; }));
+}
+
+TEST(HttpProxy, APassedDeadlineGives504AndClosesTheUpstreamConnection) {
+  GatedUpstream upstream;
+  Proxy proxy(std::make_shared<FixedUpstream>(upstream.endpoint()), [](HttpProxy::Options& o) {
+    o.max_upstream_connections = 1;
+  });
+  const Reply reply = Get(proxy.port(), "/hold", {{"x-mesh-timeout", "200ms"}});
+  EXPECT_EQ(reply.status, 504);
+  EXPECT_TRUE(WaitFor([&] { return upstream.abandoned() == 1; })) << "the upstream saw its connection closed";
+  EXPECT_EQ(Get(proxy.port(), "/now").status, 200) << "the connection slot came back";
 }
 
 }  // namespace

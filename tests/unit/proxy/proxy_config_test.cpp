@@ -172,6 +172,27 @@ TEST(ClientConnectionLimit, KeepsADescriptorPerClientForItsUpstreamAndAReserve) 
   EXPECT_EQ(ClientConnectionLimit(256, 0), 96) << "no listener counts as one";
 }
 
+TEST(ProxyConfigFile, ReadsTheUpstreamLimitsAndRefusesNegativeOnes) {
+  ProxyConfig c = Valid();
+  EXPECT_EQ(c.max_upstream_requests, 1024);  // Envoy's defaults
+  EXPECT_EQ(c.max_upstream_connections, 1024);
+  EXPECT_EQ(c.max_upstream_pending, 1024);
+  ASSERT_TRUE(ApplyProxyConfigFile(
+                  R"({"max_upstream_requests":100,"max_upstream_connections":50,"max_upstream_pending":0})", c)
+                  .ok());
+  EXPECT_EQ(c.max_upstream_requests, 100);
+  EXPECT_EQ(c.max_upstream_connections, 50);
+  EXPECT_EQ(c.max_upstream_pending, 0);
+  EXPECT_TRUE(ValidateProxyConfig(c).ok());
+  const std::string json = ProxyConfigJson(c);
+  EXPECT_NE(json.find("\"max_upstream_requests\":100,\"max_upstream_connections\":50,\"max_upstream_pending\":0"),
+            std::string::npos)
+      << json;
+  EXPECT_FALSE(ApplyProxyConfigFile(R"({"max_upstream_pending":1.5})", c).ok());
+  c.max_upstream_connections = -1;
+  EXPECT_NE(ValidateProxyConfig(c).message().find("upstream limits"), std::string::npos);
+}
+
 TEST(ClientConnectionLimit, NeverZeroNorOverflowingWhateverTheLimit) {
   EXPECT_EQ(ClientConnectionLimit(0, 2), 1);
   EXPECT_EQ(ClientConnectionLimit(64, 2), 1);
