@@ -297,7 +297,8 @@ TEST_F(MeshproxyTest, SighupUnderTrafficReloadsAndLosesNoRequest) {
   Instance& orders = Start("orders");
   Instance& frontend = Start("frontend", "", {}, "", {"--config", config});
   ASSERT_TRUE(AllRegistered({"frontend", "orders"}));
-  ASSERT_EQ(Get(frontend.outbound, "/", {{"Host", "orders"}}).status, 200);
+  const HttpClientResponse first = Get(frontend.outbound, "/", {{"Host", "orders"}});
+  ASSERT_EQ(first.status, 200) << first.body;
   RunResult load;
   std::thread calls([&] {
     load = RunProcess({"/usr/bin/wrk", "-t1", "-c4", "-d6s", "-H", "Host: orders",

@@ -880,14 +880,16 @@ Task<bool> HttpProxy::Impl::Forward(Worker& w, Client& client, beast::flat_buffe
                                        : std::string_view(options.service);
   for (int attempt = 0;; ++attempt) {
     Result<Endpoint> picked = options.upstreams->Pick(service, attempt);
-    // A service asked for the first time: wait for discovery's first answer, on a timer (the
-    // I/O thread serves others meanwhile), up to the connect timeout, rather than answer 503.
-    const SteadyTime resolve_until = std::min(steady_clock::now() + options.connect_timeout, x.deadline);
-    while (!picked.ok() && attempt == 0 && steady_clock::now() < resolve_until &&
-           options.upstreams->Resolving(service)) {
-      Timer poll(w.ioc, kDiscoveryPoll);
-      beast::error_code ec;
-      co_await poll.async_wait(Redirect(ec));
+    if (!picked.ok() && attempt == 0) {
+      // A service asked for the first time: wait for discovery's first answer, on a timer (the
+      // I/O thread serves others meanwhile), up to the connect timeout, rather than answer 503.
+      // Then pick again, always: the answer may have come between the Pick and Resolving().
+      const SteadyTime resolve_until = std::min(steady_clock::now() + options.connect_timeout, x.deadline);
+      while (options.upstreams->Resolving(service) && steady_clock::now() < resolve_until) {
+        Timer poll(w.ioc, kDiscoveryPoll);
+        beast::error_code ec;
+        co_await poll.async_wait(Redirect(ec));
+      }
       picked = options.upstreams->Pick(service, attempt);
     }
     if (!picked.ok()) {

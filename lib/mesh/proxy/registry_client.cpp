@@ -117,7 +117,10 @@ void RegistryClient::Run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     const auto now = std::chrono::steady_clock::now();
-    const bool new_service = watched_.size() != known;
+    // The count seen now, not after the work: a service first asked for meanwhile is fetched
+    // on the next turn instead of waiting for the next period.
+    const size_t watching = watched_.size();
+    const bool new_service = watching != known;
     lock.unlock();
     if (registering && now >= next_heartbeat) {
       if (registered_) Heartbeat();
@@ -132,7 +135,7 @@ void RegistryClient::Run() {
       Refresh(true);  // a first caller waits for these: not for the others' requests too
     }
     lock.lock();
-    known = watched_.size();
+    known = watching;
     const auto wake_at = registering ? std::min(next_heartbeat, next_refresh) : next_refresh;
     wake_.wait_until(lock, wake_at, [&] { return stop_ || watched_.size() != known; });
   }

@@ -801,6 +801,29 @@ TEST(HttpProxy, AFirstCallWaitsForDiscoveryInsteadOfAnswering503) {
   EXPECT_GE(selector->picks(), 2) << "asked again once discovery answered";
 }
 
+// Discovery's answer lands between the proxy's first Pick and its look at Resolving().
+class AnsweredMeanwhile : public UpstreamSelector {
+ public:
+  explicit AnsweredMeanwhile(Endpoint endpoint) : endpoint_(std::move(endpoint)) {}
+  Result<Endpoint> Pick(std::string_view, int) override {
+    if (first_.exchange(false)) return Status::NotFound("not answered yet");
+    return endpoint_;
+  }
+  bool Resolving(std::string_view) override { return false; }
+  void Report(const Endpoint&, AttemptOutcome, int64_t) override {}
+
+ private:
+  const Endpoint endpoint_;
+  std::atomic<bool> first_{true};
+};
+
+TEST(HttpProxy, AnAnswerThatLandsJustAfterTheFirstPickIsUsed) {
+  TestUpstream upstream;
+  Proxy proxy(std::make_shared<AnsweredMeanwhile>(upstream.endpoint()), Outbound);
+  const Reply reply = Client(proxy.port()).Send({.target = "/", .host = "orders"});
+  EXPECT_EQ(reply.status, 200) << reply.body;
+}
+
 TEST(HttpProxy, DiscoveryThatNeverAnswersEndsIn503AfterTheConnectTimeout) {
   auto selector = std::make_shared<DiscoveringUpstreams>(Endpoint{"127.0.0.1", 1, ""}, 0);
   Proxy proxy(selector, [](HttpProxy::Options& o) {
