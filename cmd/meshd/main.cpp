@@ -78,6 +78,19 @@ int ImportCa(const Options& o) {
   return 0;
 }
 
+// SIGHUP: the policy file is read again (a bad one keeps the last good policy). The tokens
+// are read at start only: ControlPlane and SecurityApi hold them as constants.
+void ReloadOnSighup(mesh::SecurityApi& security_api, mesh::Logger& log) {
+  mesh::Result<std::string> version = security_api.ReloadPolicy();
+  if (version.ok()) {
+    log.Info("SIGHUP: policy reloaded", {{"version", *version}});
+  } else if (version.status().code() == mesh::Status::Code::kNotFound) {
+    log.Info("SIGHUP: nothing to reload", {{"reason", "no --policy file; token files are read at start only"}});
+  } else {
+    log.Error("SIGHUP: policy not reloaded, the last good one stays in force", {{"error", version.status().message()}});
+  }
+}
+
 int Run(const Options& o) {
   auto level = mesh::ParseLogLevel(o.log_level);
   if (!level) return Fail("unknown --log-level '" + o.log_level + "'", 2);
@@ -167,6 +180,7 @@ int Run(const Options& o) {
                                {"threads", o.threads},
                                {"max_connections", static_cast<int64_t>(server_options.max_connections)}});
   while (mesh::SleepUnlessStopped(std::chrono::milliseconds(500))) {
+    if (mesh::TakeReloadRequest()) ReloadOnSighup(**security_api, log);
   }
   log.Info("meshd stopping: draining requests and flushing the store");
   (*server)->Stop();
@@ -211,7 +225,7 @@ int main(int argc, char** argv) {
   app.add_option("--ca-dir", o.ca_dir, "The CA's directory (ca.crt, ca.key; created on first start; default: ca/ beside the store)");
   app.add_option("--trust-domain", o.trust_domain, "SPIFFE trust domain of issued identities")->capture_default_str();
   app.add_option("--join-token-file", o.join_token_file, "Token proxies present to get certificates (file mode 0600; default: the write token)");
-  app.add_option("--policy", o.policy, "Authorization policy file (JSON): which service may call which");
+  app.add_option("--policy", o.policy, "Authorization policy file (JSON): which service may call which (read again on SIGHUP)");
   app.add_option("--cert-ttl", o.cert_ttl, "Default lifetime of issued certificates")->capture_default_str();
   // --db and --ca-dir may come after "ca import" as well as before it.
   app.fallthrough();
@@ -223,5 +237,6 @@ int main(int argc, char** argv) {
   if (std::optional<int> exit_code = mesh::cmd::ParseCommandLine(app, argc, argv)) return *exit_code;
   if (import_cmd->parsed()) return ImportCa(o);
   mesh::InstallStopHandlers();
+  mesh::InstallReloadHandler();
   return Run(o);
 }

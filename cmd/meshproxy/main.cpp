@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
                "retries, telemetry)",
                "meshproxy"};
   app.set_version_flag("--version", std::string("meshproxy ") + MESH_VERSION);
-  app.add_option("--config", config_file, "JSON config file (flags given here win over it)");
+  app.add_option("--config", config_file, "JSON config file (flags given here win over it; checked again on SIGHUP)");
   app.add_option("--service", flags.service, "This service's name (the seed's ServiceName)");
   app.add_option("--service-port", flags.service_port, "The local service's port on 127.0.0.1 (ServicePort)");
   app.add_option("--listen", flags.listen, "Inbound address, in front of the service")->capture_default_str();
@@ -68,43 +68,47 @@ int main(int argc, char** argv) {
   if (std::optional<int> exit_code = mesh::cmd::ParseCommandLine(app, argc, argv)) return *exit_code;
 
   mesh::CommandIo io;
-  mesh::ProxyConfig config;
-  if (!config_file.empty()) {
-    std::ifstream in(config_file);
-    if (!in) return mesh::FailCommand("meshproxy", io, mesh::Status::InvalidArgument("cannot read " + config_file));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (mesh::Status s = mesh::ApplyProxyConfigFile(text.str(), config); !s.ok()) {
-      return mesh::FailCommand("meshproxy", io, s.WithContext(config_file));
-    }
-  }
-  // Flags given on the command line win over the file.
+  // The file, then the flags given on the command line over it: at start, and again on SIGHUP.
   const auto given = [&](const char* name) { return app.count(name) > 0; };
-  if (given("--service")) config.service = flags.service;
-  if (given("--service-port")) config.service_port = flags.service_port;
-  if (given("--listen")) config.listen = flags.listen;
-  if (given("--outbound")) config.outbound = flags.outbound;
-  if (given("--admin")) config.admin = flags.admin;
-  if (given("--meshd")) config.meshd = flags.meshd;
-  if (given("--token-file")) config.token_file = flags.token_file;
-  if (given("--threads")) config.threads = flags.threads;
-  if (given("--no-access-log")) config.access_log = false;
-  if (given("--access-log-sample")) config.access_log_sample = flags.access_log_sample;
-  if (given("--telemetry-queue")) config.telemetry_queue = flags.telemetry_queue;
-  if (given("--app-metrics-path")) config.app_metrics_path = flags.app_metrics_path;
-  if (given("--mtls")) config.mtls = true;
-  if (given("--data-dir")) config.data_dir = flags.data_dir;
-  if (given("--join-token-file")) config.join_token_file = flags.join_token_file;
-  if (given("--cert-ttl")) config.cert_ttl = flags.cert_ttl;
-  if (given("--plaintext-inbound")) config.plaintext_inbound = true;
-  if (given("--max-client-connections")) config.max_client_connections = flags.max_client_connections;
-  if (given("--max-upstream-requests")) config.max_upstream_requests = flags.max_upstream_requests;
-  if (given("--max-upstream-connections")) config.max_upstream_connections = flags.max_upstream_connections;
-  if (given("--max-upstream-pending")) config.max_upstream_pending = flags.max_upstream_pending;
-  if (given("--timeout")) {
-    mesh::Result<int64_t> ns = mesh::ParseDuration(timeout);
-    if (!ns.ok()) return mesh::FailCommand("meshproxy", io, ns.status().WithContext("--timeout"));
-    config.timeout = std::chrono::milliseconds(*ns / 1'000'000);
-  }
-  return mesh::RunMeshproxy(config, io);
+  const auto read_config = [&]() -> mesh::Result<mesh::ProxyConfig> {
+    mesh::ProxyConfig config;
+    if (!config_file.empty()) {
+      std::ifstream in(config_file);
+      if (!in) return mesh::Status::InvalidArgument("cannot read " + config_file);
+      std::ostringstream text;
+      text << in.rdbuf();
+      if (mesh::Status s = mesh::ApplyProxyConfigFile(text.str(), config); !s.ok()) return s.WithContext(config_file);
+    }
+    if (given("--service")) config.service = flags.service;
+    if (given("--service-port")) config.service_port = flags.service_port;
+    if (given("--listen")) config.listen = flags.listen;
+    if (given("--outbound")) config.outbound = flags.outbound;
+    if (given("--admin")) config.admin = flags.admin;
+    if (given("--meshd")) config.meshd = flags.meshd;
+    if (given("--token-file")) config.token_file = flags.token_file;
+    if (given("--threads")) config.threads = flags.threads;
+    if (given("--no-access-log")) config.access_log = false;
+    if (given("--access-log-sample")) config.access_log_sample = flags.access_log_sample;
+    if (given("--telemetry-queue")) config.telemetry_queue = flags.telemetry_queue;
+    if (given("--app-metrics-path")) config.app_metrics_path = flags.app_metrics_path;
+    if (given("--mtls")) config.mtls = true;
+    if (given("--data-dir")) config.data_dir = flags.data_dir;
+    if (given("--join-token-file")) config.join_token_file = flags.join_token_file;
+    if (given("--cert-ttl")) config.cert_ttl = flags.cert_ttl;
+    if (given("--plaintext-inbound")) config.plaintext_inbound = true;
+    if (given("--max-client-connections")) config.max_client_connections = flags.max_client_connections;
+    if (given("--max-upstream-requests")) config.max_upstream_requests = flags.max_upstream_requests;
+    if (given("--max-upstream-connections")) config.max_upstream_connections = flags.max_upstream_connections;
+    if (given("--max-upstream-pending")) config.max_upstream_pending = flags.max_upstream_pending;
+    if (given("--timeout")) {
+      mesh::Result<int64_t> ns = mesh::ParseDuration(timeout);
+      if (!ns.ok()) return ns.status().WithContext("--timeout");
+      config.timeout = std::chrono::milliseconds(*ns / 1'000'000);
+    }
+    return config;
+  };
+  mesh::Result<mesh::ProxyConfig> config = read_config();
+  if (!config.ok()) return mesh::FailCommand("meshproxy", io, config.status());
+  if (config_file.empty()) return mesh::RunMeshproxy(*config, io);
+  return mesh::RunMeshproxy(*config, io, read_config);
 }

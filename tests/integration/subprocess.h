@@ -110,6 +110,17 @@ class Subprocess {
     }
     return true;
   }
+  // Reads stderr until `needle` occurs in it `count` times or the deadline passes.
+  bool WaitForStderrCount(const std::string& needle, size_t count, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      size_t seen = 0;
+      for (size_t at = err_text_.find(needle); at != std::string::npos; at = err_text_.find(needle, at + 1)) ++seen;
+      if (seen >= count) return true;
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      Pump(50);
+    }
+  }
   const std::string& err() const { return err_text_; }
 
   // Waits for exit (killing the process at the deadline) and collects everything.

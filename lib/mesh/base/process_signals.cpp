@@ -10,8 +10,10 @@ namespace mesh {
 namespace {
 
 std::atomic<bool> stop_requested{false};
+std::atomic<bool> reload_requested{false};
 
 void OnStopSignal(int) { stop_requested.store(true); }
+void OnReloadSignal(int) { reload_requested.store(true); }
 
 }  // namespace
 
@@ -26,6 +28,17 @@ void InstallStopHandlers() {
 }
 
 bool StopRequested() { return stop_requested.load(); }
+
+void InstallReloadHandler() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnReloadSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;  // a reload is no reason to interrupt a read
+  sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+bool TakeReloadRequest() { return reload_requested.exchange(false); }
 
 bool SleepUnlessStopped(std::chrono::milliseconds d) {
   // Short steps: a signal delivered to another thread does not interrupt this one.

@@ -137,6 +137,15 @@ Status SecurityApi::LoadPolicy() {
   return Status::Ok();
 }
 
+Result<std::string> SecurityApi::ReloadPolicy() {
+  if (options_.policy_path.empty()) return Status::NotFound("no policy file (--policy)");
+  std::lock_guard lock(policy_mu_);
+  policy_mtime_ns_ = -1;  // an edit within the file system's timestamp granularity is read too
+  policy_checked_ns_ = clock_.NowNs();
+  if (Status s = LoadPolicy(); !s.ok()) return s;
+  return policy_version_;
+}
+
 HttpResponse SecurityApi::Policy(const HttpRequest&) {
   std::lock_guard lock(policy_mu_);
   if (!options_.policy_path.empty()) {

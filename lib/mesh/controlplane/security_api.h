@@ -35,6 +35,10 @@ class SecurityApi {
   static Result<std::unique_ptr<SecurityApi>> Create(CertificateAuthority ca, Options options, const Clock& clock);
 
   void AddRoutes(HttpRouter& router);
+  // meshd's SIGHUP: reads the policy file now, whatever its modification time says, and
+  // returns the version in force. Errors: NotFound without a policy file; the file's or the
+  // policy's (the last good policy stays in force, as for an edit seen by GET /v1/policy).
+  Result<std::string> ReloadPolicy();
 
  private:
   SecurityApi(CertificateAuthority ca, Options options, const Clock& clock)

@@ -5,6 +5,9 @@ namespace {
 
 std::string Key(const Endpoint& e) { return e.host + ":" + std::to_string(e.port); }
 
+// The Host header's name, without a port.
+std::string ServiceName(std::string_view authority) { return std::string(authority.substr(0, authority.find(':'))); }
+
 }  // namespace
 
 DiscoveryUpstreams::DiscoveryUpstreams(RegistryClient& registry, const Clock& clock)
@@ -31,9 +34,15 @@ DiscoveryUpstreams::ServiceState* DiscoveryUpstreams::StateOf(const Endpoint& en
   return it == by_endpoint_.end() ? nullptr : it->second;
 }
 
+bool DiscoveryUpstreams::Resolving(std::string_view authority) {
+  return !registry_.Instances(ServiceName(authority)).has_value();
+}
+
 Result<Endpoint> DiscoveryUpstreams::Pick(std::string_view authority, int) {
-  const std::string service(authority.substr(0, authority.find(':')));
-  const std::vector<Endpoint> instances = registry_.Instances(service);
+  const std::string service = ServiceName(authority);
+  const std::optional<std::vector<Endpoint>> known = registry_.Instances(service);
+  if (!known) return Status::NotFound("meshd has not answered yet for service '" + service + "'");
+  const std::vector<Endpoint>& instances = *known;
   if (instances.empty()) return Status::NotFound("no known instance of service '" + service + "'");
   ServiceState* state = StateFor(service, instances);
   // Allow() hands out an ejected instance's single half-open probe: ask it only of the chosen

@@ -2,7 +2,9 @@
 // header, without a port) is resolved through the RegistryClient's snapshot of meshd's
 // registry; among the healthy instances, a LoadBalancer per service picks one (power of two
 // choices over peak-EWMA latency × outstanding requests) while an OutlierDetector per service
-// keeps ejected instances out. Attempt outcomes feed both. Thread-safe: the per-service state
+// keeps ejected instances out. Attempt outcomes feed both. A service not looked up before is
+// Resolving() until meshd's first answer for it, so that the proxy can wait for that answer
+// instead of refusing the first call. Thread-safe: the per-service state
 // is found under a short lock, the balancer and detector have their own.
 #pragma once
 
@@ -25,8 +27,11 @@ class DiscoveryUpstreams : public UpstreamSelector {
   // `registry` and `clock` must outlive this.
   DiscoveryUpstreams(RegistryClient& registry, const Clock& clock);
 
-  // Errors: NotFound (no instance known for the service), IOError (every instance ejected).
+  // Errors: NotFound (meshd knows no instance of the service, or has not answered for it yet:
+  // see Resolving), IOError (every instance ejected).
   Result<Endpoint> Pick(std::string_view service, int attempt) override;
+  // True while meshd has not answered yet for a service asked for the first time.
+  bool Resolving(std::string_view service) override;
   void Started(const Endpoint& endpoint) override;
   void Report(const Endpoint& endpoint, AttemptOutcome outcome, int64_t latency_ns) override;
 

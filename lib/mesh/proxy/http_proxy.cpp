@@ -84,6 +84,8 @@ constexpr size_t kMaxIdlePerEndpoint = 64;
 constexpr auto kIdleSweepEvery = std::chrono::milliseconds(5000);
 constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
 constexpr auto kBackoffBase = std::chrono::milliseconds(25);
+// How often a request waiting for a service's first discovery answer looks again.
+constexpr auto kDiscoveryPoll = std::chrono::milliseconds(5);
 constexpr auto kBackoffCap = std::chrono::milliseconds(250);
 // Before closing a client connection, read what the client still sends for a while: closing a
 // socket with unread input resets it, and the client could lose the answer we just wrote.
@@ -1058,6 +1060,18 @@ Task<bool> HttpProxy::Impl::Forward(Worker& w, Client& client, beast::flat_buffe
                                        : std::string_view(options.service);
   for (int attempt = 0;; ++attempt) {
     Result<Endpoint> picked = options.upstreams->Pick(service, attempt);
+    if (!picked.ok() && attempt == 0) {
+      // A service asked for the first time: wait for discovery's first answer, on a timer (the
+      // I/O thread serves others meanwhile), up to the connect timeout, rather than answer 503.
+      // Then pick again, always: the answer may have come between the Pick and Resolving().
+      const SteadyTime resolve_until = std::min(steady_clock::now() + options.connect_timeout, x.deadline);
+      while (options.upstreams->Resolving(service) && steady_clock::now() < resolve_until) {
+        Timer poll(w.ioc, kDiscoveryPoll);
+        beast::error_code ec;
+        co_await poll.async_wait(Redirect(ec));
+      }
+      picked = options.upstreams->Pick(service, attempt);
+    }
     if (!picked.ok()) {
       co_return co_await AnswerError(client, x, http::status::service_unavailable,
                                      "no upstream available: " + picked.status().message(),

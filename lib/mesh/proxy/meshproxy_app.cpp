@@ -12,6 +12,7 @@
 #include "mesh/base/time_format.h"
 #include "mesh/base/token_file.h"
 #include "mesh/http/asio_http_server.h"
+#include "mesh/proxy/config_reload.h"
 #include "mesh/proxy/discovery_upstreams.h"
 #include "mesh/proxy/http_proxy.h"
 #include "mesh/proxy/policy_watcher.h"
@@ -40,6 +41,7 @@ class CountingUpstreams : public UpstreamSelector {
   }
   Result<Endpoint> Pick(std::string_view service, int attempt) override { return inner_->Pick(service, attempt); }
   void Started(const Endpoint& endpoint) override { inner_->Started(endpoint); }
+  bool Resolving(std::string_view service) override { return inner_->Resolving(service); }
   void Report(const Endpoint& endpoint, AttemptOutcome outcome, int64_t latency_ns) override {
     counters_[static_cast<size_t>(outcome)]->Inc();
     inner_->Report(endpoint, outcome, latency_ns);
@@ -59,10 +61,37 @@ uint64_t OpenFilesLimit() {
 
 std::string Url(const HostPort& hp, int port) { return "http://" + hp.host + ":" + std::to_string(port); }
 
+// SIGHUP: the config file is read again and checked (a bad one is refused, the running
+// configuration stays; a good one's changes wait for the next start: see config_reload.h), and
+// the policy is fetched from meshd now rather than at the next refresh. The mTLS certificate is
+// not file-based: WorkloadIdentity renews it from meshd on its own schedule.
+void ReloadOnSighup(const ProxyConfig& running, const std::function<Result<ProxyConfig>()>& reread_config,
+                    PolicyWatcher* policy, Logger& log) {
+  if (!reread_config) {
+    log.Info("SIGHUP: no config file to reload (started without --config)");
+  } else if (const ConfigReview review = ReviewReloadedConfig(running, reread_config()); !review.refused.ok()) {
+    log.Error("SIGHUP: config file refused, the running configuration stays", {{"error", review.refused.message()}});
+  } else if (review.changed.empty()) {
+    log.Info("SIGHUP: config file reloaded, unchanged");
+  } else {
+    std::string changed;
+    for (const std::string& name : review.changed) changed += (changed.empty() ? "" : ",") + name;
+    log.Warn("SIGHUP: config file changed; these settings take effect at the next start", {{"changed", changed}});
+  }
+  if (policy == nullptr) return;
+  if (Status s = policy->Refresh(); s.ok()) {
+    log.Info("SIGHUP: policy fetched from meshd", {{"version", policy->version()}});
+  } else {
+    log.Error("SIGHUP: policy not fetched, the current one stays", {{"error", s.message()}});
+  }
+}
+
 }  // namespace
 
-int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
+int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
+                 const std::function<Result<ProxyConfig>()>& reread_config) {
   if (Status s = ValidateProxyConfig(config); !s.ok()) return FailCommand("meshproxy", io, s);
+  InstallReloadHandler();  // first: a SIGHUP while the certificate is obtained must not end us
   Logger log("meshproxy", LogLevel::kInfo);
   log.AddSink(MakeStreamSink(io.err));
   std::string token;
@@ -293,6 +322,9 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
   admin.Add("GET", "/healthz", [](const HttpRequest&) { return HttpResponse::Json(200, "{\"status\":\"ok\"}"); });
   admin.Add("GET", "/ready", [&](const HttpRequest&) {
     if (draining) return HttpResponse::Error(503, "draining");
+    if (!config.meshd.empty() && registry_client.dropped()) {
+      return HttpResponse::Error(503, "meshd does not know this instance (dropped from its registry): registering again");
+    }
     if (!config.meshd.empty() && !registry_client.registered()) return HttpResponse::Error(503, "not registered with meshd yet");
     return HttpResponse::Json(200, "{\"status\":\"ready\"}");
   });
@@ -330,6 +362,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io) {
                                             : mtls_inbound ? "on (data dir " + data_dir + ")"
                                                            : "outbound only (data dir " + data_dir + ")"}});
   while (SleepUnlessStopped(std::chrono::milliseconds(500))) {
+    if (TakeReloadRequest()) ReloadOnSighup(config, reread_config, policy.get(), log);
   }
 
   draining = true;

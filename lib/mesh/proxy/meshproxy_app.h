@@ -4,8 +4,11 @@
 // heartbeats, a TelemetryShipper for metrics, spans and access logs, and the admin port
 // (civetweb): /metrics, /healthz, /ready, /config. Runs until SIGINT/SIGTERM, then stops
 // accepting, drains in-flight requests for up to 10 s, deregisters, ships what is left and
-// returns 0. Its own events are JSON lines on stderr.
+// returns 0. SIGHUP reloads what can be (see ReloadOnSighup in the .cpp) and never stops it.
+// Its own events are JSON lines on stderr.
 #pragma once
+
+#include <functional>
 
 #include "mesh/base/command_io.h"
 #include "mesh/proxy/proxy_config.h"
@@ -13,7 +16,9 @@
 namespace mesh {
 
 // Returns the exit code: 0 after a clean stop, 1 when a port cannot be bound or meshd's token
-// cannot be read, 2 for an invalid configuration.
-int RunMeshproxy(const ProxyConfig& config, const CommandIo& io);
+// cannot be read, 2 for an invalid configuration. `reread_config`, when set, reads the
+// configuration again as main() did (the file under the same flags), for SIGHUP.
+int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
+                 const std::function<Result<ProxyConfig>()>& reread_config = {});
 
 }  // namespace mesh

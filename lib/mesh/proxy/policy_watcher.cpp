@@ -54,6 +54,7 @@ Status PolicyWatcher::Apply(const std::string& body, bool cache) {
 }
 
 Status PolicyWatcher::Refresh() {
+  std::lock_guard fetching(fetch_mu_);
   std::string base = options_.meshd_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   std::vector<std::pair<std::string, std::string>> headers;

@@ -34,7 +34,8 @@ class PolicyWatcher {
 
   // Fetches once (falling back to the cached copy), then refreshes in the background.
   void Start();
-  // Fetches now. Errors: meshd unreachable or its answer unusable (the current policy stays).
+  // Fetches now (meshproxy's SIGHUP calls it beside the thread: fetches are serialised).
+  // Errors: meshd unreachable or its answer unusable (the current policy stays).
   Status Refresh();
 
   // The policy, or null when meshd has none (every identified caller allowed).
@@ -46,6 +47,7 @@ class PolicyWatcher {
   void Run();
 
   const Options options_;
+  std::mutex fetch_mu_;  // client_ (not thread-safe) and Apply's version check
   std::unique_ptr<HttpClient> client_;
   std::atomic<std::shared_ptr<const AuthorizationPolicy>> policy_;
   mutable std::mutex mu_;

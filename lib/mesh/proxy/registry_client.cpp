@@ -54,18 +54,21 @@ void RegistryClient::Register() {
     id_ = (*answer)["id"].asString();
   }
   registered_ = true;
+  dropped_ = false;
 }
 
 void RegistryClient::Heartbeat() {
   Result<HttpClientResponse> r = Send("POST", "/v1/instances/" + UrlEncode(instance_id()) + "/heartbeat", "");
-  // meshd forgot us (removed after 3 missed TTLs, or a fresh store): register again.
+  // meshd forgot us (removed after 3 missed TTLs, deleted, or a fresh store): Run registers
+  // again on the one-second retry cadence rather than at once, so that a meshd that keeps
+  // dropping the instance is not asked in a tight loop; /ready says so meanwhile.
   if (r.ok() && r->status == 404) {
     registered_ = false;
-    Register();
+    dropped_ = true;
   }
 }
 
-void RegistryClient::Refresh() {
+void RegistryClient::Refresh(bool new_only) {
   std::set<std::string> watched;
   {
     std::lock_guard lock(mu_);
@@ -73,6 +76,7 @@ void RegistryClient::Refresh() {
   }
   auto next = std::make_shared<Snapshot>(*snapshot_.load());
   for (const std::string& service : watched) {
+    if (new_only && next->contains(service)) continue;
     Result<HttpClientResponse> r = Send("GET", "/v1/services/" + UrlEncode(service), "");
     if (!r.ok() || r->status / 100 == 5) continue;  // keep the last known instances
     std::vector<Endpoint> healthy;
@@ -91,17 +95,18 @@ void RegistryClient::Refresh() {
   snapshot_.store(std::move(next));
 }
 
-void RegistryClient::RefreshNow() { Refresh(); }
+void RegistryClient::RefreshNow() { Refresh(false); }
 
-std::vector<Endpoint> RegistryClient::Instances(const std::string& service) {
+std::optional<std::vector<Endpoint>> RegistryClient::Instances(const std::string& service) {
+  if (options_.meshd_url.empty()) return std::vector<Endpoint>{};  // nobody to ask
   const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
   if (const auto it = snapshot->find(service); it != snapshot->end()) return it->second;
   {
     std::lock_guard lock(mu_);
-    if (!watched_.insert(service).second) return {};
+    if (!watched_.insert(service).second) return std::nullopt;  // already being fetched
   }
   wake_.notify_one();  // fetch it without waiting for the next period
-  return {};
+  return std::nullopt;
 }
 
 void RegistryClient::Run() {
@@ -112,7 +117,10 @@ void RegistryClient::Run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     const auto now = std::chrono::steady_clock::now();
-    const bool new_service = watched_.size() != known;
+    // The count seen now, not after the work: a service first asked for meanwhile is fetched
+    // on the next turn instead of waiting for the next period.
+    const size_t watching = watched_.size();
+    const bool new_service = watching != known;
     lock.unlock();
     if (registering && now >= next_heartbeat) {
       if (registered_) Heartbeat();
@@ -120,12 +128,14 @@ void RegistryClient::Run() {
       // Until meshd has answered, try again every second.
       next_heartbeat = now + (registered_ ? options_.heartbeat_every : std::chrono::milliseconds(1000));
     }
-    if (now >= next_refresh || new_service) {
-      Refresh();
+    if (now >= next_refresh) {
+      Refresh(false);
       next_refresh = now + options_.refresh_every;
+    } else if (new_service) {
+      Refresh(true);  // a first caller waits for these: not for the others' requests too
     }
     lock.lock();
-    known = watched_.size();
+    known = watching;
     const auto wake_at = registering ? std::min(next_heartbeat, next_refresh) : next_refresh;
     wake_.wait_until(lock, wake_at, [&] { return stop_ || watched_.size() != known; });
   }

@@ -1,10 +1,13 @@
 // RegistryClient: a meshproxy's link to meshd's service registry, on a thread of its own.
-// - Registers the proxy's instance (retrying until meshd answers), heartbeats it, registers
-//   again if meshd forgot it (404 on a heartbeat), and deregisters on request (SIGTERM path).
+// - Registers the proxy's instance (retrying every second until meshd answers), heartbeats it,
+//   and deregisters on request (SIGTERM path). When meshd has forgotten it (404 on a
+//   heartbeat: expired, deleted by an operator, a fresh store) it is not registered() and
+//   dropped() until registering again succeeds, tried on the same one-second cadence.
 // - Discovery: Instances(service) answers from a snapshot refreshed in the background from
-//   GET /v1/services/{name}; a service asked for the first time is fetched at the next refresh
-//   (the first caller gets no instance). When meshd is unreachable the last known instances
-//   stay in use: routing survives a control-plane outage.
+//   GET /v1/services/{name}; a service asked for the first time is fetched at once, in one
+//   request however many callers ask (until then Instances() says it is not known yet). When
+//   meshd is unreachable the last known instances stay in use: routing survives a
+//   control-plane outage.
 // Instances() takes no lock when the service is already watched (an atomic snapshot): it is
 // called on the proxy's request path. Thread-safe.
 #pragma once
@@ -15,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -53,12 +57,16 @@ class RegistryClient {
   // Stops the thread, then removes the instance from meshd (when registered).
   Status Deregister();
 
-  // The healthy instances of `service` last seen (empty when unknown or never fetched yet).
-  std::vector<Endpoint> Instances(const std::string& service);
+  // The healthy instances of `service` last seen (empty when meshd has none), or nullopt while
+  // meshd has not answered for it yet (the first ask starts watching it and wakes the thread).
+  // Without a meshd URL every service is known and has no instance.
+  std::optional<std::vector<Endpoint>> Instances(const std::string& service);
   // Fetches every watched service now (tests, and start-up).
   void RefreshNow();
 
   bool registered() const { return registered_.load(); }
+  // meshd answered a heartbeat with 404 and the instance is not registered again yet.
+  bool dropped() const { return dropped_.load(); }
   std::string instance_id() const;
   int64_t meshd_failures() const { return failures_.load(); }
 
@@ -67,7 +75,8 @@ class RegistryClient {
   void Run();
   void Register();
   void Heartbeat();
-  void Refresh();
+  // Fetches the watched services (only those never answered for, when `new_only`).
+  void Refresh(bool new_only);
   Result<HttpClientResponse> Send(const std::string& method, const std::string& path,
                                   const std::string& body);
 
@@ -80,6 +89,7 @@ class RegistryClient {
   std::string id_;
   bool stop_ = false;
   std::atomic<bool> registered_{false};
+  std::atomic<bool> dropped_{false};
   std::atomic<int64_t> failures_{0};
   std::thread thread_;
 };

@@ -40,6 +40,13 @@ class UpstreamSelector {
   virtual void Report(const Endpoint& endpoint, AttemptOutcome outcome, int64_t latency_ns) = 0;
   // An attempt to `endpoint` starts (for outstanding-request counts); Report ends it.
   virtual void Started(const Endpoint& endpoint) { (void)endpoint; }
+  // After a failed Pick: whether the answer for `service` is still being looked up (a service
+  // asked for the first time), so that asking again shortly may succeed. The proxy then waits,
+  // on a timer and for a bounded time, instead of answering 503 at once. Never blocks.
+  virtual bool Resolving(std::string_view service) {
+    (void)service;
+    return false;
+  }
 };
 
 // Always the same endpoint: the local service behind an inbound proxy.

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "mesh/base/json_text.h"
@@ -140,6 +141,52 @@ TEST_F(SecurityApiTest, ServesThePolicyAndReloadsItWhenItsFileChanges) {
   const Json::Value third = Body(Call("GET", "/v1/policy"));
   EXPECT_EQ(third["version"].asString(), second["version"].asString());
   EXPECT_NE(third["reload_error"].asString().find("\"to\" is required"), std::string::npos) << third["reload_error"].asString();
+}
+
+TEST_F(SecurityApiTest, ReloadPolicyReadsTheFileEvenWhenItsTimeDidNotChange) {
+  const std::string path = dir_.path() + "/policy.json";
+  std::ofstream(path) << R"({"allow":[{"from":"a","to":"b"}]})";
+  struct timespec same[2] = {{0, UTIME_OMIT}, {kNow / kSecond, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), same, 0), 0);
+  Start({.policy_path = path});
+  const std::string first = Body(Call("GET", "/v1/policy"))["version"].asString();
+
+  // Rewritten within the file system's timestamp granularity: the mtime check cannot see it.
+  std::ofstream(path) << R"({"allow":[{"from":"c","to":"b"}]})";
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), same, 0), 0);
+  clock_.Advance(2 * kSecond);
+  EXPECT_EQ(Body(Call("GET", "/v1/policy"))["version"].asString(), first);
+  Result<std::string> reloaded = api_->ReloadPolicy();
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status().message();
+  EXPECT_NE(*reloaded, first);
+  const Json::Value now = Body(Call("GET", "/v1/policy"));
+  EXPECT_EQ(now["version"].asString(), *reloaded);
+  EXPECT_EQ(now["policy"]["allow"][0]["from"].asString(), "c");
+}
+
+TEST_F(SecurityApiTest, ReloadPolicyRefusesABrokenFileAndKeepsTheLastGoodPolicy) {
+  const std::string path = dir_.path() + "/policy.json";
+  std::ofstream(path) << R"({"allow":[{"from":"a","to":"b"}]})";
+  Start({.policy_path = path});
+  const std::string good = Body(Call("GET", "/v1/policy"))["version"].asString();
+  std::ofstream(path) << R"({"allow":[{"from":)";
+  Result<std::string> reloaded = api_->ReloadPolicy();
+  EXPECT_FALSE(reloaded.ok());
+  const Json::Value now = Body(Call("GET", "/v1/policy"));
+  EXPECT_EQ(now["version"].asString(), good);
+  EXPECT_EQ(now["policy"]["allow"][0]["from"].asString(), "a");
+  EXPECT_FALSE(now["reload_error"].asString().empty());
+
+  std::filesystem::remove(path);
+  EXPECT_FALSE(api_->ReloadPolicy().ok()) << "a vanished file keeps the last good policy too";
+  EXPECT_EQ(Body(Call("GET", "/v1/policy"))["version"].asString(), good);
+}
+
+TEST_F(SecurityApiTest, ReloadPolicyWithoutAPolicyFileIsNotFound) {
+  Start({});
+  Result<std::string> reloaded = api_->ReloadPolicy();
+  ASSERT_FALSE(reloaded.ok());
+  EXPECT_EQ(reloaded.status().code(), Status::Code::kNotFound);
 }
 
 TEST(SecurityApi, RefusesToStartWithAnInvalidPolicyFile) {

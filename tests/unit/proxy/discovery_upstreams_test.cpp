@@ -56,6 +56,27 @@ TEST_F(DiscoveryUpstreamsTest, AnUnknownServiceIsNotFound) {
   EXPECT_NE(e.status().message().find("nobody"), std::string::npos);
 }
 
+TEST_F(DiscoveryUpstreamsTest, AServiceAskedForTheFirstTimeIsResolvingUntilMeshdAnswers) {
+  const HttpClientResponse r =
+      meshd_.Request("POST", "/v1/register", R"({"service":"ledger","host":"127.0.0.1","port":9100})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  Result<Endpoint> first = upstreams_->Pick("ledger", 0);
+  EXPECT_EQ(first.status().code(), Status::Code::kNotFound);
+  EXPECT_TRUE(upstreams_->Resolving("ledger:8080"));
+  registry_->RefreshNow();  // what the registry's thread does at once for a new service
+  EXPECT_FALSE(upstreams_->Resolving("ledger"));
+  Result<Endpoint> then = upstreams_->Pick("ledger", 0);
+  ASSERT_TRUE(then.ok()) << then.status().message();
+  EXPECT_EQ(then->port, 9100);
+}
+
+TEST_F(DiscoveryUpstreamsTest, AServiceMeshdHasNoInstanceOfIsNotResolving) {
+  upstreams_->Pick("nobody", 0);
+  registry_->RefreshNow();
+  EXPECT_FALSE(upstreams_->Resolving("nobody")) << "meshd's 404 is an answer: 503 at once";
+  EXPECT_EQ(upstreams_->Pick("nobody", 0).status().code(), Status::Code::kNotFound);
+}
+
 TEST_F(DiscoveryUpstreamsTest, AnInstanceThatKeepsFailingIsEjected) {
   const Endpoint bad{"127.0.0.1", 9001, "payments@127.0.0.1:9001"};
   ASSERT_TRUE(upstreams_->Pick("payments", 0).ok());  // learns the instances

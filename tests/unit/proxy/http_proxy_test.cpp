@@ -993,6 +993,102 @@ TEST(HttpProxy, SelectorErrorGives503Json) {
             std::string::npos);
 }
 
+// A selector whose services are being looked up: `slow` until Release(), every other one
+// for its first `lookups` Resolving() calls; then found (at `endpoint`), `slow` never.
+class DiscoveringUpstreams : public UpstreamSelector {
+ public:
+  DiscoveringUpstreams(Endpoint endpoint, int lookups) : endpoint_(std::move(endpoint)), lookups_left_(lookups) {}
+  Result<Endpoint> Pick(std::string_view service, int) override {
+    ++picks_;
+    if (service == "slow" || lookups_left_.load() > 0) return Status::NotFound("no instance of " + std::string(service));
+    return endpoint_;
+  }
+  bool Resolving(std::string_view service) override {
+    if (service == "slow") {
+      slow_waiting_ = true;
+      return !released_.load();
+    }
+    return lookups_left_.fetch_sub(1) > 0;
+  }
+  void Report(const Endpoint&, AttemptOutcome, int64_t) override {}
+  void Release() { released_ = true; }
+  bool slow_waiting() const { return slow_waiting_.load(); }
+  int picks() const { return picks_.load(); }
+
+ private:
+  const Endpoint endpoint_;
+  std::atomic<int> lookups_left_;
+  std::atomic<int> picks_{0};
+  std::atomic<bool> slow_waiting_{false};
+  std::atomic<bool> released_{false};
+};
+
+void Outbound(HttpProxy::Options& o) { o.direction = HttpProxy::Direction::kOutbound; }
+
+TEST(HttpProxy, AFirstCallWaitsForDiscoveryInsteadOfAnswering503) {
+  TestUpstream upstream;
+  auto selector = std::make_shared<DiscoveringUpstreams>(upstream.endpoint(), 3);
+  Proxy proxy(selector, Outbound);
+  Client client(proxy.port());
+  const Reply reply = client.Send({.target = "/first", .host = "orders"});
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(upstream.last().target, "/first");
+  EXPECT_GE(selector->picks(), 2) << "asked again once discovery answered";
+}
+
+// Discovery's answer lands between the proxy's first Pick and its look at Resolving().
+class AnsweredMeanwhile : public UpstreamSelector {
+ public:
+  explicit AnsweredMeanwhile(Endpoint endpoint) : endpoint_(std::move(endpoint)) {}
+  Result<Endpoint> Pick(std::string_view, int) override {
+    if (first_.exchange(false)) return Status::NotFound("not answered yet");
+    return endpoint_;
+  }
+  bool Resolving(std::string_view) override { return false; }
+  void Report(const Endpoint&, AttemptOutcome, int64_t) override {}
+
+ private:
+  const Endpoint endpoint_;
+  std::atomic<bool> first_{true};
+};
+
+TEST(HttpProxy, AnAnswerThatLandsJustAfterTheFirstPickIsUsed) {
+  TestUpstream upstream;
+  Proxy proxy(std::make_shared<AnsweredMeanwhile>(upstream.endpoint()), Outbound);
+  const Reply reply = Client(proxy.port()).Send({.target = "/", .host = "orders"});
+  EXPECT_EQ(reply.status, 200) << reply.body;
+}
+
+TEST(HttpProxy, DiscoveryThatNeverAnswersEndsIn503AfterTheConnectTimeout) {
+  auto selector = std::make_shared<DiscoveringUpstreams>(Endpoint{"127.0.0.1", 1, ""}, 0);
+  Proxy proxy(selector, [](HttpProxy::Options& o) {
+    Outbound(o);
+    o.connect_timeout = std::chrono::milliseconds(100);
+  });
+  Client client(proxy.port());
+  const Reply reply = client.Send({.target = "/", .host = "slow"});
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_NE(ParseBody(reply)["error"].asString().find("no instance of slow"), std::string::npos) << reply.body;
+}
+
+TEST(HttpProxy, ARequestWaitingForDiscoveryDoesNotHoldUpTheIoThread) {
+  TestUpstream upstream;
+  auto selector = std::make_shared<DiscoveringUpstreams>(upstream.endpoint(), 0);
+  Proxy proxy(selector, [](HttpProxy::Options& o) {
+    Outbound(o);
+    o.threads = 1;
+    o.connect_timeout = std::chrono::minutes(5);  // only Release() ends the wait
+  });
+  Reply waiting;
+  std::thread slow([&] { waiting = Client(proxy.port()).Send({.target = "/", .host = "slow"}); });
+  ASSERT_TRUE(WaitFor([&] { return selector->slow_waiting(); }));
+  const Reply fast = Client(proxy.port()).Send({.target = "/", .host = "orders"});
+  EXPECT_EQ(fast.status, 200) << "served by the one I/O thread while the other request waits";
+  selector->Release();
+  slow.join();
+  EXPECT_EQ(waiting.status, 503) << "released without an instance";
+}
+
 TEST(HttpProxy, OutboundPicksByHostNameWithoutPort) {
   TestUpstream upstream;
   auto selector = std::make_shared<ScriptedUpstreams>(std::vector<Endpoint>{upstream.endpoint()});

@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <thread>
 
 #include "in_process_meshd.h"
+#include "mesh/http/asio_http_client.h"
 #include "test_support.h"
 
 namespace mesh {
@@ -22,6 +24,20 @@ bool Eventually(const std::function<bool()>& done) {
   }
   return done();
 }
+
+// A real client that counts the service lookups it sends.
+class CountingClient : public HttpClient {
+ public:
+  Result<HttpClientResponse> Send(const std::string& method, const std::string& url, const std::string& body,
+                                  const std::vector<std::pair<std::string, std::string>>& headers) override {
+    if (url.find("/v1/services/") != std::string::npos) ++lookups;
+    return real_.Send(method, url, body, headers);
+  }
+  std::atomic<int> lookups{0};
+
+ private:
+  AsioHttpClient real_{2000};
+};
 
 class RegistryClientTest : public ::testing::Test {
  protected:
@@ -65,12 +81,14 @@ TEST_F(RegistryClientTest, DiscoversTheHealthyInstancesOfAService) {
   o.service.clear();  // discovery only
   RegistryClient client(o);
   client.Start();
-  EXPECT_TRUE(client.Instances("payments").empty()) << "the first ask only starts watching";
-  ASSERT_TRUE(Eventually([&] { return client.Instances("payments").size() == 2; }));
-  std::vector<Endpoint> found = client.Instances("payments");
+  EXPECT_FALSE(client.Instances("payments").has_value()) << "the first ask starts a lookup";
+  ASSERT_TRUE(Eventually([&] { return client.Instances("payments").value_or(std::vector<Endpoint>{}).size() == 2; }));
+  std::vector<Endpoint> found = *client.Instances("payments");
   EXPECT_EQ(found[0].host, "127.0.0.1");
   EXPECT_TRUE((found[0].port == 9001 && found[1].port == 9002) || (found[0].port == 9002 && found[1].port == 9001));
-  EXPECT_TRUE(client.Instances("nobody").empty());
+  EXPECT_FALSE(client.Instances("nobody").has_value());
+  ASSERT_TRUE(Eventually([&] { return client.Instances("nobody").has_value(); }));
+  EXPECT_TRUE(client.Instances("nobody")->empty()) << "meshd's 404: known to have no instance";
   EXPECT_FALSE(client.registered());
 }
 
@@ -81,20 +99,60 @@ TEST_F(RegistryClientTest, KeepsTheLastKnownInstancesWhileMeshdIsDown) {
   RegistryClient client(o);
   client.Instances("payments");
   client.RefreshNow();
-  ASSERT_EQ(client.Instances("payments").size(), 1u);
+  ASSERT_EQ(client.Instances("payments")->size(), 1u);
   meshd_.Stop();
   const int64_t failures = client.meshd_failures();
   client.RefreshNow();
   EXPECT_GT(client.meshd_failures(), failures);
-  EXPECT_EQ(client.Instances("payments").size(), 1u);
+  EXPECT_EQ(client.Instances("payments")->size(), 1u);
+}
+
+TEST_F(RegistryClientTest, AServiceStaysUnknownWhileMeshdCannotAnswerForIt) {
+  RegistryClient::Options o = Orders();
+  o.service.clear();
+  RegistryClient client(o);
+  meshd_.Stop();
+  client.Instances("payments");
+  client.RefreshNow();
+  EXPECT_FALSE(client.Instances("payments").has_value()) << "no answer is not an answer of no instance";
+}
+
+TEST_F(RegistryClientTest, WithoutMeshdEveryServiceIsKnownToHaveNoInstance) {
+  RegistryClient::Options o = Orders();
+  o.meshd_url.clear();
+  o.service.clear();
+  RegistryClient client(o);
+  ASSERT_TRUE(client.Instances("payments").has_value());
+  EXPECT_TRUE(client.Instances("payments")->empty());
+}
+
+TEST_F(RegistryClientTest, ManyCallersOfANewServiceMakeOneLookup) {
+  RegisterPayments(9001);
+  RegistryClient::Options o = Orders();
+  o.service.clear();
+  o.refresh_every = std::chrono::hours(1);  // only the first-ask lookup may reach meshd
+  auto counting = std::make_unique<CountingClient>();
+  const std::atomic<int>& lookups = counting->lookups;
+  RegistryClient client(o, std::move(counting));
+  client.Start();
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 8; ++i) {
+    callers.emplace_back([&] { EXPECT_TRUE(Eventually([&] { return client.Instances("payments").has_value(); })); });
+  }
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(client.Instances("payments")->size(), 1u);
+  EXPECT_EQ(lookups.load(), 1);
 }
 
 TEST_F(RegistryClientTest, RegistersAgainWhenMeshdForgetsTheInstance) {
   RegistryClient client(Orders());
   client.Start();
   ASSERT_TRUE(Eventually([&] { return client.registered(); }));
+  EXPECT_FALSE(client.dropped());
   ASSERT_EQ(meshd_.Request("DELETE", "/v1/instances/orders@127.0.0.1:8081").status, 200);
+  ASSERT_TRUE(Eventually([&] { return client.dropped(); })) << "the next heartbeat's 404 is seen";
   EXPECT_TRUE(Eventually([&] { return meshd_.Request("GET", "/v1/services/orders").status == 200; }));
+  EXPECT_TRUE(Eventually([&] { return client.registered() && !client.dropped(); }));
 }
 
 TEST_F(RegistryClientTest, RegistersOnceMeshdComesUp) {
