@@ -271,7 +271,13 @@ TEST_F(MeshproxyTest, AFirstCallToAServiceNotLookedUpYetWaitsForDiscovery) {
 TEST_F(MeshproxyTest, ADroppedSidecarIsNotReadyUntilItRegistersAgain) {
   Instance& i = Start("fickle");
   ASSERT_TRUE(AllRegistered({"fickle"}));
-  ASSERT_EQ(Get(i.admin, "/ready").status, 200);
+  // meshd stores the registration before the sidecar has read meshd's answer: ready follows.
+  HttpClientResponse first_ready;
+  for (int attempt = 0; attempt < 250 && first_ready.status != 200; ++attempt) {
+    first_ready = Get(i.admin, "/ready");
+    if (first_ready.status != 200) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(first_ready.status, 200) << first_ready.body;
   const Json::Value service = ParseJsonText(meshd_->Request("GET", "/v1/services/fickle").body);
   const std::string id = service["instances"][0]["id"].asString();
   ASSERT_FALSE(id.empty()) << service;
