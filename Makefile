@@ -51,6 +51,7 @@ tsan: deps
 		ctest --output-on-failure -j $(JOBS) --timeout 900 -L 'unit|integration|reliability'
 
 bench: build
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_tools
 	@bench/run.sh $(BUILD_DIR)
 
 # A first run builds only what the demo runs (the tools and the demo service, no tests, no fuzz

@@ -6,21 +6,12 @@
 #include <vector>
 
 namespace mesh {
-namespace {
 
 const char* DirectionName(HttpProxy::Direction d) {
   return d == HttpProxy::Direction::kInbound ? "inbound" : "outbound";
 }
 
-// Registration only fails on a programming error (a bad or reused name): fail loudly.
-template <typename T>
-T* Must(Result<T*> family) {
-  if (!family.ok()) {
-    std::fprintf(stderr, "meshproxy: %s\n", family.status().message().c_str());
-    std::abort();
-  }
-  return *family;
-}
+namespace {
 
 // The series of the label values `labels()` makes, looked up once: later calls read the pointer
 // without a lock or an allocation. nullptr when the family refuses the label set (its
@@ -56,18 +47,18 @@ struct RequestMetrics::Series {
 
 RequestMetrics::RequestMetrics(MetricsRegistry& registry, std::string service)
     : service_(std::move(service)),
-      requests_(Must(registry.AddCounter("mesh_requests_total",
+      requests_(MustRegister(registry.AddCounter("mesh_requests_total",
                                          "Requests through the proxy (client_service: the caller's mTLS identity)",
                                          {"service", "direction", "code", "client_service"}))),
-      durations_(Must(registry.AddHistogram("mesh_request_duration_seconds",
+      durations_(MustRegister(registry.AddHistogram("mesh_request_duration_seconds",
                                             "Request duration through the proxy, as its client sees it",
                                             {"service", "direction"}))),
-      retries_(Must(registry.AddCounter("mesh_request_retries_total", "Retried attempts",
+      retries_(MustRegister(registry.AddCounter("mesh_request_retries_total", "Retried attempts",
                                         {"service", "direction"}))),
-      proxy_errors_(Must(registry.AddCounter(
+      proxy_errors_(MustRegister(registry.AddCounter(
           "mesh_proxy_errors_total", "Answers the proxy made itself (upstream refused, timed out, no instance)",
           {"service", "direction", "code"}))),
-      denials_(Must(registry.AddCounter("mesh_policy_denials_total",
+      denials_(MustRegister(registry.AddCounter("mesh_policy_denials_total",
                                         "Inbound requests the authorization policy refused (403)",
                                         {"service", "client_service"}))),
       slots_(std::make_unique<std::atomic<Series*>[]>(kSlots)) {}

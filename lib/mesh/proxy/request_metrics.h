@@ -18,6 +18,8 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,6 +28,20 @@
 #include "mesh/telemetry/metrics.h"
 
 namespace mesh {
+
+// "inbound" or "outbound": the direction label of meshproxy's series.
+const char* DirectionName(HttpProxy::Direction direction);
+
+// A family's registration fails only on a programming error (a bad or reused name): it ends the
+// process loudly.
+template <typename T>
+T* MustRegister(Result<T*> family) {
+  if (!family.ok()) {
+    std::fprintf(stderr, "meshproxy: %s\n", family.status().message().c_str());
+    std::abort();
+  }
+  return *family;
+}
 
 class RequestMetrics {
  public:

@@ -17,20 +17,6 @@
 namespace mesh {
 namespace {
 
-const char* DirectionName(HttpProxy::Direction d) {
-  return d == HttpProxy::Direction::kInbound ? "inbound" : "outbound";
-}
-
-// Registration only fails on a programming error (a bad or reused name): fail loudly.
-template <typename T>
-T* Must(Result<T*> family) {
-  if (!family.ok()) {
-    std::fprintf(stderr, "meshproxy: %s\n", family.status().message().c_str());
-    std::abort();
-  }
-  return *family;
-}
-
 std::string PathOf(const std::string& target) { return target.substr(0, target.find('?')); }
 
 std::string AttributesJson(const ProxiedRequest& r, HttpProxy::Direction d) {
@@ -80,12 +66,12 @@ TelemetryShipper::TelemetryShipper(Options options, MetricsRegistry& registry,
       client_(client ? std::move(client) : std::make_unique<AsioHttpClient>(2000)),
       queue_(options_.queue_capacity),
       metrics_(registry, options_.service) {
-  Family<Counter>* dropped = Must(registry.AddCounter(
+  Family<Counter>* dropped = MustRegister(registry.AddCounter(
       "mesh_telemetry_dropped_total",
       "Spans, access-log records and metric pushes lost: queue full, or meshd did not take a batch", {"kind"}));
-  spans_dropped_ = Must(dropped->WithLabels({"spans"}));
-  logs_dropped_ = Must(dropped->WithLabels({"logs"}));
-  pushes_dropped_ = Must(dropped->WithLabels({"metrics"}));
+  spans_dropped_ = MustRegister(dropped->WithLabels({"spans"}));
+  logs_dropped_ = MustRegister(dropped->WithLabels({"logs"}));
+  pushes_dropped_ = MustRegister(dropped->WithLabels({"metrics"}));
   while (!options_.meshd_url.empty() && options_.meshd_url.back() == '/') options_.meshd_url.pop_back();
   thread_ = std::thread([this] { Run(); });
 }
