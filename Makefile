@@ -25,7 +25,7 @@ build: deps
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # Every ctest test: unit, integration, interop, reliability, lint (the layer check and meshproxy's
-# libraries), and the fuzz smoke run (label fuzz: each fuzz target on its seed corpus plus 5 s of
+# libraries), and the fuzz smoke run (label fuzz: each fuzz target on its seed corpus plus 2 s of
 # mutation).
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(TEST_JOBS) --timeout 300

@@ -7,7 +7,7 @@
 #                                         inputs go to BUILD_DIR/corpus/<target>, kept between
 #                                         runs and never written into the repository
 #   scripts/fuzz.sh --smoke [BUILD_DIR]   make fuzz-smoke: every seed, then FUZZ_SMOKE_SECONDS
-#                                         (default 5) of mutation per target, from a fresh
+#                                         (default 2) of mutation per target, from a fresh
 #                                         scratch corpus so that CI runs do not drift
 #   scripts/fuzz.sh --smoke --no-build BUILD_DIR TARGET...
 #                                         the same for the named targets of an existing build:
@@ -57,7 +57,7 @@ for t in "${targets[@]}"; do
 done
 
 if $smoke; then
-  seconds=${FUZZ_SMOKE_SECONDS:-5}
+  seconds=${FUZZ_SMOKE_SECONDS:-2}
   per_input_timeout=5
 else
   seconds=${FUZZ_SECONDS:-60}
