@@ -39,7 +39,9 @@ install: build
 # CI's second pass (.ci/run, after make test): the library, the tools and the tests built with
 # AddressSanitizer and UBSan (Debug) into build-asan; the unit tests in one process (one process
 # per test costs most of a second each under ASan: 1,300 of them took longer than all the
-# rest), then the integration and reliability suites and the fuzz smoke run (label fuzz: fuzz/
+# rest), then the reliability suite one test per core (its tests load a sidecar or meshd and
+# measure how fast they recover, which a sanitized build on a shared core would fail), then the
+# integration suite and the fuzz smoke run (label fuzz: fuzz/
 # built with clang, libFuzzer, ASan and UBSan; each target on its seed corpus plus 2 s of
 # mutation). The binaries the tests start are the sanitized ones, so a leak or a bad access in
 # meshd or meshproxy fails the test that started it.
@@ -48,7 +50,8 @@ asan: deps
 	@cmake -S . -B build-asan $(call generator,build-asan) -DCMAKE_BUILD_TYPE=Debug -DMESH_SANITIZE=address,undefined -DBUILD_TESTING=ON -DMESH_FUZZ=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan/tests/unit && $(SANITIZER_ENV) ./mesh_unit_tests --gtest_brief=1
-	@cd build-asan && $(SANITIZER_ENV) ctest --output-on-failure -j $(TEST_JOBS) --timeout 600 -L 'integration|reliability|fuzz'
+	@cd build-asan && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) --timeout 600 -L reliability
+	@cd build-asan && $(SANITIZER_ENV) ctest --output-on-failure -j $(TEST_JOBS) --timeout 600 -L 'integration|fuzz'
 
 # ThreadSanitizer on the suites that run threads (everything but the interop peers).
 tsan: deps

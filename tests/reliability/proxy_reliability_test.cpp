@@ -401,7 +401,9 @@ TEST(ProxyReliability, ControlPlaneOutageLosesNoRequestsAndTelemetryResumes) {
     failures.push_back(r.ok() ? std::to_string(r->status) + " " + r->body : r.status().message());
     return false;
   });
+  const auto traffic_start = Clock::now();
   std::this_thread::sleep_for(2s);
+  const double sent_before_outage_per_s = traffic.sent() / Seconds(Clock::now() - traffic_start);
   const double dropped_before = MetricSum(Metrics(caller.admin), "mesh_telemetry_dropped_total") +
                                 MetricSum(Metrics(callee.admin), "mesh_telemetry_dropped_total");
   const auto outage_start = Clock::now();
@@ -459,7 +461,13 @@ TEST(ProxyReliability, ControlPlaneOutageLosesNoRequestsAndTelemetryResumes) {
   }
 
   EXPECT_EQ(traffic.failed(), 0) << (failures.empty() ? "" : failures.front());
-  EXPECT_GT(sent_during_outage, 450) << "traffic kept flowing while meshd was down";
+  // How fast the one caller goes depends on the build and the machine (a sanitized build on a
+  // loaded machine sends a third of what a Release build does); what must hold is that the
+  // outage does not slow it down.
+  const double sent_during_outage_per_s = sent_during_outage / Seconds(kOutage);
+  EXPECT_GT(sent_during_outage_per_s, sent_before_outage_per_s / 2)
+      << "traffic kept flowing while meshd was down (requests per second before the outage "
+      << sent_before_outage_per_s << ")";
   EXPECT_TRUE(resumed) << "spans of requests sent after the restart reach meshd";
   EXPECT_TRUE(registered_again) << "the sidecars' registrations are healthy again";
   EXPECT_TRUE(dropped_during > dropped_before || outage_stored == outage_traces)
