@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mTLS between meshproxy sidecars against plaintext, in the same run. On 127.0.0.1 and free
-# ports: meshd (its own temporary store and CA, a join token file of mode 0600), one upstream
+# ports: meshd (its own temporary store and CA, a scoped token per sidecar, mode 0600), one upstream
 # (nginx, 1 worker, access log off, answering `200 ok`) and two topologies, each a client-side
 # sidecar whose --outbound port wrk calls and a server-side sidecar in front of the upstream,
 # found through meshd's registry:
@@ -107,12 +107,15 @@ hz=$(getconf CLK_TCK)
 md='' up=''
 free_port md; free_port up
 
-# --- meshd: its own store and CA, proxies get certificates with the join token
+# --- meshd: its own store and CA; each mTLS sidecar gets its certificate with its own
+# service's scoped token (meshd token create)
 mkdir -p "$work/meshd"
-printf 'bench-join-%s\n' "$RANDOM$RANDOM$RANDOM" >"$work/join-token"
-chmod 600 "$work/join-token"
+for name in bench-mtls client-mtls; do
+  (umask 077 && "$build/meshd" --db "$work/meshd/mesh.db" --ca-dir "$work/meshd/ca" token create \
+    --service "$name" --ttl 0 >"$work/$name.token" 2>/dev/null)
+done
 "$build/meshd" --listen "127.0.0.1:$md" --db "$work/meshd/mesh.db" --ca-dir "$work/meshd/ca" \
-  --join-token-file "$work/join-token" --log-level warn >"$work/meshd.log" 2>&1 &
+  --log-level warn >"$work/meshd.log" 2>&1 &
 md_pid=$!; pids+=("$md_pid")
 meshd_url="http://127.0.0.1:$md"
 wait_ok "$meshd_url/healthz" "$md_pid" "$work/meshd.log"
@@ -163,10 +166,12 @@ start_proxy() {  # name admin_port listen_port outbound_port_or_empty pid_var [f
 }
 for t in plain mtls; do
   tls_flags=()
-  [ "$t" = mtls ] && tls_flags=(--mtls --join-token-file "$work/join-token")
+  [ "$t" = mtls ] && tls_flags=(--mtls)
   srv_in='' srv_admin='' cli_in='' cli_out='' cli_admin=''
   free_port srv_in; free_port srv_admin; free_port cli_in; free_port cli_out; free_port cli_admin
+  [ "$t" = mtls ] && tls_flags+=(--token-file "$work/bench-$t.token")
   start_proxy "bench-$t" "$srv_admin" "$srv_in" "" pid ${tls_flags[@]+"${tls_flags[@]}"} --data-dir "$work/bench-$t"
+  [ "$t" = mtls ] && tls_flags=(--mtls --token-file "$work/client-$t.token")
   SRV[$t]=$srv_in SRV_ADMIN[$t]=$srv_admin SRV_PID[$t]=$pid
   start_proxy "client-$t" "$cli_admin" "$cli_in" "$cli_out" pid ${tls_flags[@]+"${tls_flags[@]}"} \
     --data-dir "$work/client-$t"

@@ -1,8 +1,8 @@
 # The three-service mesh that `make demo` and `make soak` run, as shell functions to source:
 # meshd with its store, and frontend -> orders -> payments, each a mesh_demo_service behind a
 # meshproxy sidecar (payments fails 4 % of requests and has a 5 % slow tail of 400 ms).
-# The sidecars talk mTLS with certificates from meshd's CA (frontend, the edge, also takes plain
-# callers), and meshd's policy is share/mesh/policy.example.json: frontend may call orders,
+# The sidecars talk mTLS with certificates from meshd's CA, each obtained with its own service's
+# scoped token (`meshd token create`; frontend, the edge, also takes plain callers), and meshd's policy is share/mesh/policy.example.json: frontend may call orders,
 # orders may call payments, nothing else.
 #
 #   . scripts/mesh-stack.sh
@@ -37,7 +37,7 @@ stack_service() {
   "$bin/meshproxy" --service "$name" --service-port "$svc" --listen "127.0.0.1:$in" \
     --outbound "127.0.0.1:$out" --admin "127.0.0.1:$admin" --meshd "$url" --threads 1 \
     --app-metrics-path /metrics \
-    --mtls --join-token-file "$stack_dir/join-token" --data-dir "$stack_dir/$name" ${proxy_extra:+"$proxy_extra"} \
+    --mtls --token-file "$stack_dir/$name.token" --data-dir "$stack_dir/$name" ${proxy_extra:+"$proxy_extra"} \
     2>"$stack_dir/$name-proxy.log" &
   pids+=($!)
   wait_for "$stack_dir/$name-proxy.log" "meshproxy listening" "meshproxy for $name"
@@ -51,10 +51,16 @@ stack_start() {  # build_dir work_dir base_port
   for p in $(seq "$base" $((base + 12))); do
     if port_busy "$p"; then echo "port $p is in use: choose another base port (13 free ports)" >&2; exit 1; fi
   done
-  (umask 077 && head -c 24 /dev/urandom | base64 >"$stack_dir/join-token")
+  # One scoped token per service: each sidecar can get its own certificate and no other.
+  # (--ttl 0: over plain HTTP to meshd the token stays the sidecar's credential for renewals.)
+  local name
+  for name in frontend orders payments; do
+    (umask 077 && "$bin/meshd" --db "$MESH_DB" token create --service "$name" --ttl 0 \
+      >"$stack_dir/$name.token" 2>/dev/null)
+  done
   local share
   share=$(cd "$(dirname "${BASH_SOURCE[0]}")/../share/mesh" && pwd)
-  "$bin/meshd" --listen "127.0.0.1:$base" --db "$MESH_DB" --join-token-file "$stack_dir/join-token" \
+  "$bin/meshd" --listen "127.0.0.1:$base" --db "$MESH_DB" \
     --policy "$share/policy.example.json" 2>"$stack_dir/meshd.log" &
   pids+=($!)
   wait_for "$stack_dir/meshd.log" "meshd listening" meshd

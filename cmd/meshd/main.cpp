@@ -13,6 +13,7 @@
 #include "mesh/base/token_file.h"
 #include "mesh/controlplane/control_plane.h"
 #include "mesh/controlplane/security_api.h"
+#include "mesh/controlplane/token_commands.h"
 #include "mesh/http/asio_http_server.h"
 #include "mesh/security/certificate_authority.h"
 #include "mesh/store/store.h"
@@ -41,6 +42,9 @@ struct Options {
   std::string cert_ttl = "24h";
   std::string import_cert;
   std::string import_key;
+  mesh::TokenCreateOptions token_create;
+  std::string output;
+  std::string revoke_id;
   size_t max_header_bytes = 64 << 10;
 };
 
@@ -78,8 +82,8 @@ int ImportCa(const Options& o) {
   return 0;
 }
 
-// SIGHUP: the policy file is read again (a bad one keeps the last good policy). The tokens
-// are read at start only: ControlPlane and SecurityApi hold them as constants.
+// SIGHUP: the policy file is read again (a bad one keeps the last good policy). The write and
+// read tokens are read at start only; scoped tokens live in the store and need no reload.
 void ReloadOnSighup(mesh::SecurityApi& security_api, mesh::Logger& log) {
   mesh::Result<std::string> version = security_api.ReloadPolicy();
   if (version.ok()) {
@@ -117,24 +121,23 @@ int Run(const Options& o) {
   }
   mesh::Result<int64_t> cert_ttl = mesh::ParseDuration(o.cert_ttl);
   if (!cert_ttl.ok()) return Fail("--cert-ttl: " + cert_ttl.status().message(), 2);
+  if (!o.join_token_file.empty()) {
+    return Fail("--join-token-file was removed: a shared join token let its holders get any service's certificate; "
+                "create one token per service with `meshd token create --service NAME`",
+                2);
+  }
   mesh::SecurityApi::Options security;
-  security.write_token = plane_options.token;
   security.policy_path = o.policy;
   security.default_ttl_ns = *cert_ttl;
-  if (!o.join_token_file.empty()) {
-    mesh::Result<std::string> token = mesh::ReadTokenFile(o.join_token_file);
-    if (!token.ok()) return Fail(token.status().message(), 2);
-    security.join_token = *token;
-  }
   const mesh::Clock& clock = mesh::SystemClock::Instance();
   mesh::Result<mesh::CertificateAuthority> ca =
       mesh::CertificateAuthority::LoadOrCreate(CaDir(o, plane_options.db_path), o.trust_domain, clock.NowNs());
   if (!ca.ok()) return Fail("certificate authority: " + ca.status().message(), 2);
-  auto security_api = mesh::SecurityApi::Create(std::move(ca).value(), security, clock);
-  if (!security_api.ok()) return Fail(security_api.status().message(), 2);
 
   auto plane = mesh::ControlPlane::Open(plane_options, clock);
   if (!plane.ok()) return Fail(plane.status().message(), 1);
+  auto security_api = mesh::SecurityApi::Create(std::move(ca).value(), security, clock, (*plane)->access());
+  if (!security_api.ok()) return Fail(security_api.status().message(), 2);
 
   mesh::HttpRouter router;
   (*plane)->AddRoutes(router);
@@ -153,13 +156,14 @@ int Run(const Options& o) {
   server_options.keep_alive_timeout_ms = *idle_timeout_ms;
   // Liveness is answered even while every handler thread waits on the store.
   server_options.answers_inline = &mesh::ControlPlane::AnswersWithoutTheStore;
-  // Failures are meshd's own events: 5xx answers are logged as errors, refused writes (401) as
-  // warnings, everything else only at debug level.
+  // Failures are meshd's own events: 5xx answers are logged as errors, refused credentials
+  // (401, 403) as warnings, everything else only at debug level.
   auto server = mesh::AsioHttpServer::Start(server_options, [&](const mesh::HttpRequest& r) {
     mesh::HttpResponse response = router.Handle(r);
-    const mesh::LogLevel level = response.status >= 500   ? mesh::LogLevel::kError
-                                 : response.status == 401 ? mesh::LogLevel::kWarn
-                                                          : mesh::LogLevel::kDebug;
+    const bool refused = response.status == 401 || response.status == 403;
+    const mesh::LogLevel level = response.status >= 500 ? mesh::LogLevel::kError
+                                 : refused              ? mesh::LogLevel::kWarn
+                                                        : mesh::LogLevel::kDebug;
     if (log.Enabled(level)) {
       log.Log(level, "request", {{"method", r.method}, {"path", r.path}, {"status", response.status},
                                  {"remote", r.remote_addr},
@@ -169,6 +173,12 @@ int Run(const Options& o) {
   });
   if (!server.ok()) return Fail(server.status().message(), 1);
 
+  log.Info("certificates are issued only to scoped tokens (meshd token create --service NAME) and client "
+           "certificates; the write and read tokens get none");
+  if (plane_options.token.empty()) {
+    log.Warn("no --token-file: writes (telemetry ingest, alerts, silences) and registration are open to anyone who "
+             "can reach meshd; keep it on loopback, or give --token-file and a scoped token per service");
+  }
   const std::string host = o.listen.substr(0, o.listen.rfind(':'));
   log.Info("meshd listening", {{"url", "http://" + host + ":" + std::to_string((*server)->port())},
                                {"db", plane_options.db_path},
@@ -224,7 +234,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1024}, size_t{1} << 20));
   app.add_option("--ca-dir", o.ca_dir, "The CA's directory (ca.crt, ca.key; created on first start; default: ca/ beside the store)");
   app.add_option("--trust-domain", o.trust_domain, "SPIFFE trust domain of issued identities")->capture_default_str();
-  app.add_option("--join-token-file", o.join_token_file, "Token proxies present to get certificates (file mode 0600; default: the write token)");
+  app.add_option("--join-token-file", o.join_token_file, "Removed: use `meshd token create --service NAME`")
+      ->group("");
   app.add_option("--policy", o.policy, "Authorization policy file (JSON): which service may call which (read again on SIGHUP)");
   app.add_option("--cert-ttl", o.cert_ttl, "Default lifetime of issued certificates")->capture_default_str();
   // --db and --ca-dir may come after "ca import" as well as before it.
@@ -234,8 +245,33 @@ int main(int argc, char** argv) {
   CLI::App* import_cmd = ca_cmd->add_subcommand("import", "Use an existing CA (PEM certificate and key) from now on");
   import_cmd->add_option("--cert", o.import_cert, "CA certificate (PEM)")->required();
   import_cmd->add_option("--key", o.import_key, "CA private key (PEM)")->required();
+  CLI::App* hash_cmd = app.add_subcommand("ca-hash", "Print sha256:<hex> of the CA's public key (meshproxy --meshd-ca-hash)");
+  CLI::App* token_cmd = app.add_subcommand("token", "Scoped bootstrap tokens: each names one service");
+  token_cmd->require_subcommand(1);
+  CLI::App* create_cmd = token_cmd->add_subcommand(
+      "create", "Print a new token for one service (stdout: the token alone; stderr: a hint)");
+  create_cmd->add_option("--service", o.token_create.service, "The service the token names")->required();
+  create_cmd->add_option("--ttl", o.token_create.ttl, "Lifetime, 1s..365d; 0: never expires")->capture_default_str();
+  create_cmd->add_option("--uses", o.token_create.uses, "Certificates it may get (default: unlimited)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
+  create_cmd->add_option("-o,--output", o.output, "json: {id, token, service, expires, uses, ca_hash}")
+      ->check(CLI::IsMember({"json"}));
+  CLI::App* list_cmd = token_cmd->add_subcommand("list", "List the tokens (never their secrets)");
+  list_cmd->add_option("-o,--output", o.output, "table or json")->check(CLI::IsMember({"table", "json"}));
+  CLI::App* revoke_cmd = token_cmd->add_subcommand("revoke", "Revoke a token: refused from the next request on");
+  revoke_cmd->add_option("id", o.revoke_id, "The token's id (the part before the dot)")->required();
   if (std::optional<int> exit_code = mesh::cmd::ParseCommandLine(app, argc, argv)) return *exit_code;
   if (import_cmd->parsed()) return ImportCa(o);
+  mesh::CommandIo io;
+  if (hash_cmd->parsed()) return mesh::RunCaHash(CaDir(o, StorePath(o)), io);
+  if (create_cmd->parsed()) {
+    o.token_create.db_path = StorePath(o);
+    o.token_create.ca_dir = CaDir(o, o.token_create.db_path);
+    o.token_create.output = o.output;
+    return mesh::RunTokenCreate(o.token_create, io);
+  }
+  if (list_cmd->parsed()) return mesh::RunTokenList(StorePath(o), o.output, io);
+  if (revoke_cmd->parsed()) return mesh::RunTokenRevoke(StorePath(o), o.revoke_id, io);
   mesh::InstallStopHandlers();
   mesh::InstallReloadHandler();
   return Run(o);

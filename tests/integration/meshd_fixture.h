@@ -1,10 +1,13 @@
 // MeshdProcess: a real meshd on 127.0.0.1 and a free port, for integration tests. It waits
-// for the "listening" log line (with a deadline) and reads the port from it.
+// for the "listening" log line (with a deadline) and reads the port from it. CreateToken: a
+// scoped token from the real `meshd token create`.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <string>
 
@@ -56,5 +59,29 @@ class MeshdProcess {
   std::unique_ptr<Subprocess> process_;
   std::string url_;
 };
+
+// `meshd token create --service <service> [extra...]` on the store `db`: the token it printed
+// (empty, with a test failure, when it failed).
+inline std::string CreateToken(const std::string& db, const std::string& service,
+                               const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args = {MESHD_BIN, "--db", db, "token", "create", "--service", service};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const RunResult r = RunProcess(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string token = r.out;
+  while (!token.empty() && token.back() == '\n') token.pop_back();
+  EXPECT_EQ(token.find('\n'), std::string::npos) << r.out;
+  return r.exit_code == 0 ? token : "";
+}
+
+// Writes `token` to `path` with mode 0600, as token files must be.
+inline std::string WriteTokenFile(const std::string& path, const std::string& token) {
+  {
+    std::ofstream out(path);
+    out << token << "\n";
+  }
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return path;
+}
 
 }  // namespace mesh::test_support

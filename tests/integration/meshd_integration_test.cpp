@@ -21,6 +21,7 @@
 namespace mesh {
 namespace {
 
+using test_support::CreateToken;
 using test_support::MeshdProcess;
 using test_support::RunProcess;
 using test_support::RunResult;
@@ -197,6 +198,7 @@ TEST_F(MeshdTest, BadRequestsGetJsonErrors) {
   MeshdProcess meshd(Db(), {"--token-file", token_file, "--max-body", "1000"});
   ASSERT_TRUE(meshd.ready()) << meshd.process().err();
   const std::vector<std::pair<std::string, std::string>> auth = {{"Authorization", "Bearer s3cret"}};
+  const std::vector<std::pair<std::string, std::string>> orders = {{"Authorization", "Bearer " + CreateToken(Db(), "a")}};
   struct Case {
     std::string method, path, body;
     std::vector<std::pair<std::string, std::string>> headers;
@@ -211,13 +213,14 @@ TEST_F(MeshdTest, BadRequestsGetJsonErrors) {
       {"POST", "/v1/logs", "{\"resourceLogs\":5}", auth, 400},
       {"POST", "/v1/traces", "\x0a\x0b", {{"Authorization", "Bearer s3cret"}, {"Content-Type", "application/x-protobuf"}}, 415},
       {"POST", "/v1/traces", std::string(2000, ' '), auth, 413},
-      {"POST", "/v1/register", "{\"service\":\"../x\",\"host\":\"h\",\"port\":1}", auth, 400},
-      {"POST", "/v1/register", "{\"service\":\"a\",\"host\":\"h\",\"port\":70000}", auth, 400},
+      {"POST", "/v1/register", "{\"service\":\"../x\",\"host\":\"h\",\"port\":1}", orders, 400},
+      {"POST", "/v1/register", "{\"service\":\"a\",\"host\":\"h\",\"port\":70000}", orders, 400},
+      {"POST", "/v1/register", "{\"service\":\"a\",\"host\":\"h\",\"port\":1}", auth, 403},
       {"GET", "/v1/logs?level=loud", "", {}, 400},
       {"GET", "/v1/logs?limit=-3", "", {}, 400},
       {"GET", "/v1/traces/zzzz", "", {}, 400},
       {"GET", "/v1/traces/4bf92f3577b34da6a3ce929d0e0e4736", "", {}, 404},
-      {"POST", "/v1/instances/nobody/heartbeat", "", auth, 404},
+      {"POST", "/v1/instances/nobody/heartbeat", "", orders, 404},
   };
   for (const Case& c : cases) {
     auto r = meshd.Request(c.method, c.path, c.body, c.headers);
@@ -273,7 +276,7 @@ TEST_F(MeshdTest, ReadTokenGuardsReadsAndWriteTokenGuardsWrites) {
   };
   const std::vector<Case> cases = {
       {"POST", "/v1/logs", none, 401},     {"POST", "/v1/logs", wrong, 401},
-      {"POST", "/v1/logs", read, 401},     {"POST", "/v1/logs", write, 200},
+      {"POST", "/v1/logs", read, 403},     {"POST", "/v1/logs", write, 200},
       {"GET", "/v1/logs", none, 401},      {"GET", "/v1/logs", wrong, 401},
       {"GET", "/v1/logs", read, 200},      {"GET", "/v1/logs", write, 200},
       {"GET", "/metrics", none, 401},      {"GET", "/metrics", read, 200},
@@ -283,7 +286,7 @@ TEST_F(MeshdTest, ReadTokenGuardsReadsAndWriteTokenGuardsWrites) {
   for (const Case& c : cases) {
     const HttpClientResponse r = meshd.Request(c.method, c.path, c.method == "POST" ? logs : "", c.headers);
     EXPECT_EQ(r.status, c.status) << c.method << " " << c.path << " " << (c.headers.empty() ? "" : c.headers[0].second);
-    if (c.status == 401) {
+    if (c.status == 401 || c.status == 403) {  // 403: a known credential that does not grant this
       EXPECT_TRUE(ParseBody(r.body)["error"].isString()) << r.body;
     }
   }
@@ -604,7 +607,10 @@ TEST_F(MeshdTest, DeeplyNestedJsonBodiesGet400OnEveryJsonRouteAndMeshdStaysUp) {
   MeshdProcess meshd(Db(), {"--token-file", token_file});
   ASSERT_TRUE(meshd.ready()) << meshd.process().err();
   const std::pair<std::string, std::string> json = {"Content-Type", "application/json"};
-  const std::pair<std::string, std::string> auth = {"Authorization", "Bearer s3cret"};
+  const std::pair<std::string, std::string> write_token = {"Authorization", "Bearer s3cret"};
+  // Registry writes and certificates need a service's token (the write token is refused before
+  // any parsing, 403).
+  const std::pair<std::string, std::string> service_token = {"Authorization", "Bearer " + CreateToken(Db(), "a")};
   // From ControlPlane::AddRoutes and SecurityApi::AddRoutes: every POST that reads JSON.
   const std::vector<std::string> routes = {"/v1/traces", "/v1/logs", "/api/v2/spans", "/v1/register", "/register",
                                            "/v1/metrics", "/metrics", "/v1/alerts/check", "/v1/silences",
@@ -620,6 +626,8 @@ TEST_F(MeshdTest, DeeplyNestedJsonBodiesGet400OnEveryJsonRouteAndMeshdStaysUp) {
   };
   for (const std::string& route : routes) {
     EXPECT_EQ(meshd.Request("POST", route, bodies[0].second, {json}).status, 401) << route;
+    const bool for_a_service = route == "/v1/register" || route == "/register" || route == "/v1/certs";
+    const std::pair<std::string, std::string> auth = for_a_service ? service_token : write_token;
     for (const auto& [what, body] : bodies) {
       const HttpClientResponse r = meshd.Request("POST", route, body, {json, auth});
       EXPECT_EQ(r.status, 400) << route << " " << what << ": " << r.body;
@@ -632,13 +640,13 @@ TEST_F(MeshdTest, DeeplyNestedJsonBodiesGet400OnEveryJsonRouteAndMeshdStaysUp) {
   RunResult gz = RunProcess({"/bin/gzip", "-c"}, bodies[2].second);
   ASSERT_EQ(gz.exit_code, 0);
   EXPECT_LT(gz.out.size(), 1000u);
-  const HttpClientResponse r = meshd.Request("POST", "/v1/traces", gz.out, {json, auth, {"Content-Encoding", "gzip"}});
+  const HttpClientResponse r = meshd.Request("POST", "/v1/traces", gz.out, {json, write_token, {"Content-Encoding", "gzip"}});
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("nested deeper than 64 levels"), std::string::npos) << r.body;
   // Still storing what is good, and stopping cleanly.
   EXPECT_EQ(meshd.Request("POST", "/v1/traces",
                           OtlpSpan("api", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "", "after"),
-                          {json, auth}).status, 200);
+                          {json, write_token}).status, 200);
   EXPECT_EQ(meshd.Stop().exit_code, 0) << meshd.process().err();
 }
 

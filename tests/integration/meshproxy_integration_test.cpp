@@ -545,15 +545,12 @@ TEST_F(MeshproxyTest, DeeplyNestedConfigOrMeshdAnswersDoNotCrashTheSidecar) {
   caller.proxy.reset();
 }
 
-// mTLS: meshd with a join token (and a policy when given); sidecars with --mtls, the edge
-// (frontend) taking plain callers inbound.
+// mTLS: meshd (and a policy when given); sidecars with --mtls, each with its own service's
+// scoped token (`meshd token create`), the edge (frontend) taking plain callers inbound.
 class MtlsMeshTest : public MeshproxyTest {
  protected:
   void StartMeshd(const std::string& policy_json = "") {
-    const std::string join = dir_ + "/join-token";
-    std::ofstream(join) << "join-s3cret\n";
-    ASSERT_EQ(chmod(join.c_str(), 0600), 0);
-    std::vector<std::string> extra = {"--join-token-file", join};
+    std::vector<std::string> extra;
     if (!policy_json.empty()) {
       std::ofstream(dir_ + "/policy.json") << policy_json;
       extra.insert(extra.end(), {"--policy", dir_ + "/policy.json"});
@@ -561,9 +558,14 @@ class MtlsMeshTest : public MeshproxyTest {
     meshd_ = std::make_unique<MeshdProcess>(dir_ + "/mtls.db", extra);
     ASSERT_TRUE(meshd_->ready());
   }
+  // A file holding a new scoped token for `service` (never expiring: over plain HTTP to meshd,
+  // the token stays the sidecar's credential for renewals).
+  std::string TokenFile(const std::string& service) {
+    return test_support::WriteTokenFile(dir_ + "/" + service + ".token",
+                                        test_support::CreateToken(dir_ + "/mtls.db", service, {"--ttl", "0"}));
+  }
   std::vector<std::string> MtlsFlags(const std::string& name, std::vector<std::string> more = {}) {
-    std::vector<std::string> flags = {"--mtls", "--join-token-file", dir_ + "/join-token", "--data-dir",
-                                      dir_ + "/" + name};
+    std::vector<std::string> flags = {"--mtls", "--token-file", TokenFile(name), "--data-dir", dir_ + "/" + name};
     flags.insert(flags.end(), more.begin(), more.end());
     return flags;
   }
@@ -701,7 +703,18 @@ TEST_F(MtlsMeshTest, AWrongJoinTokenStopsTheSidecarWithMeshdsReason) {
                                   "127.0.0.1:0", "--outbound", "", "--admin", "127.0.0.1:0", "--meshd", meshd_->url(),
                                   "--mtls", "--join-token-file", wrong, "--data-dir", dir_ + "/o"});
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("join token"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("meshd refused a certificate (401)"), std::string::npos) << r.err;
+}
+
+// Issue 18: a sidecar holding payments' token cannot become orders, whatever --service says.
+TEST_F(MtlsMeshTest, AnotherServicesTokenGetsTheSidecarNoCertificate) {
+  StartMeshd();
+  const RunResult r = RunProcess({MESHPROXY_BIN, "--service", "orders", "--service-port", "1", "--listen",
+                                  "127.0.0.1:0", "--outbound", "", "--admin", "127.0.0.1:0", "--meshd", meshd_->url(),
+                                  "--mtls", "--token-file", TokenFile("payments"), "--data-dir", dir_ + "/o"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("meshd refused a certificate (403)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cannot act for service orders"), std::string::npos) << r.err;
 }
 
 }  // namespace

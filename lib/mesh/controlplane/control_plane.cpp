@@ -6,9 +6,9 @@
 #include <string_view>
 
 #include "mesh/base/time_format.h"
-#include "mesh/base/token_file.h"
 #include "mesh/controlplane/control_plane_internal.h"
 #include "mesh/controlplane/dashboard.h"
+#include "mesh/store/join_token_store.h"
 #include "mesh/store/log_store.h"
 #include "mesh/store/registry.h"
 #include "mesh/store/store_upkeep.h"
@@ -19,35 +19,6 @@ namespace {
 
 constexpr size_t kDefaultLimit = 100;
 constexpr size_t kMaxLimit = 10000;
-
-// The token of "Authorization: Bearer <token>" ("" when there is none). The scheme is
-// case-insensitive (RFC 9110 section 11.1).
-std::string_view BearerToken(const HttpRequest& r) {
-  const std::string& header = r.Header("authorization");
-  constexpr std::string_view kBearer = "bearer ";
-  if (header.size() <= kBearer.size()) return {};
-  for (size_t i = 0; i < kBearer.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kBearer[i]) return {};
-  }
-  return std::string_view(header).substr(kBearer.size());
-}
-
-// Who may call a route. Anything but GET changes state and needs the write token; every GET
-// reads the store and needs a read token when meshd has one, except liveness and the dashboard
-// page itself (fixed HTML without data: its script asks for the token the API calls need).
-// Routes added later fall under the same rule, so that a new route is never open by mistake.
-enum class Access { kPublic, kRead, kWrite };
-
-Access RequiredAccess(const HttpRoute& route) {
-  // Certificates are asked for with the join token, which SecurityApi checks itself.
-  if (route.pattern == "/v1/certs") return Access::kPublic;
-  if (route.method != "GET") return Access::kWrite;
-  // The CA certificate is what everyone must be able to trust: public, like /healthz.
-  for (std::string_view open : {"/healthz", "/", "/dashboard", "/dashboard/traces/{id}", "/v1/ca"}) {
-    if (route.pattern == open) return Access::kPublic;
-  }
-  return Access::kRead;
-}
 
 }  // namespace
 
@@ -108,6 +79,18 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
 ControlPlane::ControlPlane(Options options, const Clock& clock, std::unique_ptr<StoreWriter> writer)
     : options_(std::move(options)), clock_(clock), liveness_(clock), writer_(std::move(writer)) {
   RegisterOwnMetrics();
+  auto find_token = [this](const std::string& id) -> Result<std::optional<JoinTokenRecord>> {
+    Result<ReadLease> lease = AcquireReader();
+    if (!lease.ok()) return lease.status();
+    return JoinTokenStore(**lease).Find(id);
+  };
+  auto record_use = [this](const std::string& id, bool spend) {
+    const int64_t now = clock_.NowNs();
+    return writer_->Submit([&](WriteContext& c) { return JoinTokenStore(c.store).RecordUse(id, now, spend); });
+  };
+  access_ = std::make_unique<AccessControl>(
+      CredentialResolver::Options{.write_token = options_.token, .read_token = options_.read_token}, find_token,
+      record_use, clock_, own_.auth_refusals);
 }
 
 void ControlPlane::RegisterOwnMetrics() {
@@ -120,6 +103,11 @@ void ControlPlane::RegisterOwnMetrics() {
                                         "Spans, log records or samples meshd refused", {"signal"});
   own_.ingest_seconds = *registry_.AddHistogram(
       "mesh_ingest_duration_seconds", "Time to decode and commit one ingest request", {"signal"});
+  own_.auth_refusals = *registry_.AddCounter(
+      "mesh_auth_refusals_total",
+      "Requests refused for their credential, by route class (read, telemetry, registry, certs, admin) and "
+      "reason (missing, unknown, expired, revoked, used_up, other_service, wrong_credential)",
+      {"route_class", "reason"});
 }
 
 ControlPlane::~ControlPlane() { Stop(); }
@@ -150,31 +138,10 @@ void ControlPlane::ReleaseReader(std::unique_ptr<Store> store) {
   readers_.push_back(std::move(store));
 }
 
-bool ControlPlane::Authorized(const HttpRequest& r) const {
-  if (options_.token.empty()) return true;
-  const std::string_view presented = BearerToken(r);
-  return !presented.empty() && ConstantTimeEquals(presented, options_.token);
-}
-
-bool ControlPlane::ReadAuthorized(const HttpRequest& r) const {
-  if (options_.read_token.empty()) return true;
-  const std::string_view presented = BearerToken(r);
-  if (presented.empty()) return false;
-  // Both comparisons always run, so that timing does not tell which token was close.
-  const bool read = ConstantTimeEquals(presented, options_.read_token);
-  const bool write = !options_.token.empty() && ConstantTimeEquals(presented, options_.token);
-  return read || write;
-}
-
-std::optional<HttpResponse> ControlPlane::Guard(const HttpRequest& r, const HttpRoute& route) const {
-  const Access access = RequiredAccess(route);
-  if (access == Access::kPublic) return std::nullopt;
-  if (access == Access::kRead ? ReadAuthorized(r) : Authorized(r)) return std::nullopt;
-  HttpResponse refused = HttpResponse::Error(
-      401, access == Access::kRead ? "missing or wrong bearer token (reads need the read or the write token)"
-                                   : "missing or wrong bearer token (writes need the write token)");
-  refused.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"meshd\"");
-  return refused;
+std::optional<HttpResponse> ControlPlane::Guard(const HttpRequest& r, const HttpRoute& route) {
+  AccessControl::Outcome outcome = access_->Check(r, ClassifyRoute(route), "");
+  if (outcome.allowed()) return std::nullopt;
+  return std::move(outcome.refusal);
 }
 
 void ControlPlane::Upkeep(WriteContext& c) {

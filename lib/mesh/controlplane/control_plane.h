@@ -4,6 +4,7 @@
 // registry lives in the store. Handlers are thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "mesh/base/clock.h"
+#include "mesh/controlplane/access_control.h"
 #include "mesh/controlplane/instance_liveness.h"
 #include "mesh/base/status.h"
 #include "mesh/http/http_router.h"
@@ -26,8 +28,8 @@ class ControlPlane {
   struct Options {
     std::string db_path;
     int64_t retention_ns = 7LL * 86400 * 1'000'000'000;
-    std::string token;       // when set, writes need "Authorization: Bearer <token>"
-    std::string read_token;  // when set, reads need it or `token` (see RequiredAccess in the .cpp)
+    std::string token;       // when set, writes need a credential (access_rules.h)
+    std::string read_token;  // when set, reads need it or `token` (access_rules.h)
     int64_t default_ttl_ns = 15'000'000'000;
   };
 
@@ -36,6 +38,9 @@ class ControlPlane {
   ~ControlPlane();
 
   void AddRoutes(HttpRouter& router);
+  // Who may do what (the store's scoped tokens, the write and read tokens): the routes' guard,
+  // and SecurityApi's certificates.
+  AccessControl& access() { return *access_; }
   // Whether the request's route never touches the store or blocks (GET /healthz): meshd answers
   // it on its I/O thread, so that liveness shows while every handler thread waits on SQLite.
   static bool AnswersWithoutTheStore(const HttpRequest& request);
@@ -51,12 +56,12 @@ class ControlPlane {
   class ReadLease;
   Result<ReadLease> AcquireReader();
   void ReleaseReader(std::unique_ptr<Store> store);
-  // Whether the request carries the write token (true when meshd has none).
-  bool Authorized(const HttpRequest& request) const;
-  // Whether the request may read: the read token or the write token (true without a read token).
-  bool ReadAuthorized(const HttpRequest& request) const;
-  // The router's guard: 401 for a route the request's token does not open, else nothing.
-  std::optional<HttpResponse> Guard(const HttpRequest& request, const HttpRoute& route) const;
+  // The router's guard: the refusal (401, 403) for a route the request's credential does not
+  // open, else nothing. Registry writes are decided again once their service is known.
+  std::optional<HttpResponse> Guard(const HttpRequest& request, const HttpRoute& route);
+  // Heartbeat and deregistration: `change` runs on instance `id` when the request's credential
+  // may act for the instance's service (in the same transaction as the check).
+  HttpResponse ChangeInstance(const HttpRequest& request, const std::function<Status(Store&, const std::string&)>& change);
 
   HttpResponse Health(const HttpRequest& request);
   HttpResponse IngestTraces(const HttpRequest& request);
@@ -102,6 +107,7 @@ class ControlPlane {
     Counter* samples = nullptr;
     Family<Counter>* rejected = nullptr;
     Family<Histogram>* ingest_seconds = nullptr;
+    Family<Counter>* auth_refusals = nullptr;
   };
   void RegisterOwnMetrics();
 
@@ -113,6 +119,7 @@ class ControlPlane {
   std::unique_ptr<StoreWriter> writer_;
   MetricsRegistry registry_;
   OwnMetrics own_;
+  std::unique_ptr<AccessControl> access_;
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Store>> readers_;
 };

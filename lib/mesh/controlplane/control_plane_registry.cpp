@@ -8,6 +8,7 @@
 #include "mesh/base/time_format.h"
 #include "mesh/controlplane/control_plane_internal.h"
 #include "mesh/controlplane/prometheus_targets.h"
+#include "mesh/store/join_token_store.h"
 #include "mesh/store/registry.h"
 #include "mesh/telemetry/service_instance.h"
 
@@ -76,10 +77,22 @@ HttpResponse ControlPlane::Register(const HttpRequest& r, bool seed_payload) {
     }
     i.ttl_ns = ttl.asInt64() * kNsPerSecond;
   }
+  // Only the service's own credential registers it (and so replaces its instances: the id
+  // names the service, so an instance of another service is never reached from here).
+  const AccessControl::Outcome access = access_->Check(r, RouteClass::kRegistry, i.service);
+  if (!access.allowed()) return access.refusal;
   // The id is the address: a re-registering instance refreshes its entry.
   i.id = i.service + "@" + i.host + ":" + std::to_string(i.port);
   i.registered_ns = i.heartbeat_ns = clock_.NowNs();
-  Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Upsert(i); });
+  Status s = writer_->Submit([&](WriteContext& c) {
+    if (Status up = Registry(c.store).Upsert(i); !up.ok()) return up;
+    // When the token was last used, for `meshd token list`; a token revoked meanwhile is
+    // refused from the next request on.
+    if (access.credential.kind == Credential::Kind::kServiceToken) {
+      JoinTokenStore(c.store).RecordUse(access.credential.token_id, i.registered_ns, false);
+    }
+    return Status::Ok();
+  });
   if (!s.ok()) return StoreError(s);
   liveness_.Heard(i.id);
   std::string out = "{\"status\":\"registered\",\"id\":";
@@ -88,20 +101,46 @@ HttpResponse ControlPlane::Register(const HttpRequest& r, bool seed_payload) {
   return HttpResponse::Json(200, std::move(out));
 }
 
-HttpResponse ControlPlane::Heartbeat(const HttpRequest& r) {
+HttpResponse ControlPlane::ChangeInstance(const HttpRequest& r,
+                                          const std::function<Status(Store&, const std::string&)>& change) {
   const std::string id = r.PathParam("id");
-  const int64_t now = clock_.NowNs();
-  Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Heartbeat(id, now); });
+  const AccessControl::Outcome access = access_->Check(r, RouteClass::kRegistry, "");
+  if (!access.allowed()) return access.refusal;
+  // A service's credential acts on its own instances only: the owner is read in the same
+  // transaction as the change, and nothing is written for another service's instance.
+  const bool check_owner = access.credential.NamesService() && access_->settings().write_token;
+  std::optional<std::string> other_owner;
+  Status s = writer_->Submit([&](WriteContext& c) -> Status {
+    if (check_owner) {
+      Result<std::optional<std::string>> owner = Registry(c.store).ServiceOf(id);
+      if (!owner.ok()) return owner.status();
+      if (!*owner) return Status::NotFound("no instance " + id + " (register it again)");
+      if (**owner != access.credential.service) {
+        other_owner = **owner;
+        return Status::Ok();
+      }
+    }
+    return change(c.store, id);
+  });
+  if (other_owner) return access_->Recheck(access.credential, RouteClass::kRegistry, *other_owner).refusal;
   if (!s.ok()) return StoreError(s);
-  liveness_.Heard(id);
+  return HttpResponse::Json(200, "");
+}
+
+HttpResponse ControlPlane::Heartbeat(const HttpRequest& r) {
+  const int64_t now = clock_.NowNs();
+  HttpResponse response =
+      ChangeInstance(r, [now](Store& store, const std::string& id) { return Registry(store).Heartbeat(id, now); });
+  if (response.status != 200) return response;
+  liveness_.Heard(r.PathParam("id"));
   return HttpResponse::Json(200, "{\"status\":\"ok\"}");
 }
 
 HttpResponse ControlPlane::Deregister(const HttpRequest& r) {
-  const std::string id = r.PathParam("id");
-  Status s = writer_->Submit([&](WriteContext& c) { return Registry(c.store).Remove(id); });
-  if (!s.ok()) return StoreError(s);
-  liveness_.Forget(id);
+  HttpResponse response =
+      ChangeInstance(r, [](Store& store, const std::string& id) { return Registry(store).Remove(id); });
+  if (response.status != 200) return response;
+  liveness_.Forget(r.PathParam("id"));
   return HttpResponse::Json(200, "{\"status\":\"deregistered\"}");
 }
 

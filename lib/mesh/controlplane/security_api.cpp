@@ -9,7 +9,6 @@
 
 #include "mesh/base/json_text.h"
 #include "mesh/base/time_format.h"
-#include "mesh/base/token_file.h"
 #include "mesh/security/x509.h"
 
 namespace mesh {
@@ -36,8 +35,9 @@ std::string Fnv1aHex(const std::string& text) {
 
 }  // namespace
 
-Result<std::unique_ptr<SecurityApi>> SecurityApi::Create(CertificateAuthority ca, Options options, const Clock& clock) {
-  std::unique_ptr<SecurityApi> api(new SecurityApi(std::move(ca), std::move(options), clock));
+Result<std::unique_ptr<SecurityApi>> SecurityApi::Create(CertificateAuthority ca, Options options, const Clock& clock,
+                                                         AccessControl& access) {
+  std::unique_ptr<SecurityApi> api(new SecurityApi(std::move(ca), std::move(options), clock, access));
   if (!api->options_.policy_path.empty()) {
     if (Status s = api->LoadPolicy(); !s.ok()) return s;
   }
@@ -59,17 +59,10 @@ HttpResponse SecurityApi::Ca(const HttpRequest&) const {
   return HttpResponse::Json(200, std::move(body));
 }
 
-bool SecurityApi::MayIssue(const HttpRequest& r) const {
-  const std::string& authorization = r.Header("authorization");
-  if (!options_.join_token.empty()) {
-    return BearerTokenMatches(authorization, options_.join_token) ||
-           BearerTokenMatches(authorization, options_.write_token);
-  }
-  return options_.write_token.empty() || BearerTokenMatches(authorization, options_.write_token);
-}
-
-HttpResponse SecurityApi::IssueCertificate(const HttpRequest& r) const {
-  if (!MayIssue(r)) return HttpResponse::Error(401, "missing or wrong join token");
+HttpResponse SecurityApi::IssueCertificate(const HttpRequest& r) {
+  // Who asks is known before the body is read: an unauthenticated request costs no parsing.
+  const AccessControl::Outcome asker = access_.Check(r, RouteClass::kCertificates, "");
+  if (!asker.allowed()) return asker.refusal;
   Result<Json::Value> doc = ParseJson(r.body);
   if (!doc.ok()) return HttpResponse::Error(400, "certificate request: " + doc.status().message());
   if (!doc->isObject()) return HttpResponse::Error(400, "certificate request: expected a JSON object");
@@ -94,11 +87,24 @@ HttpResponse SecurityApi::IssueCertificate(const HttpRequest& r) const {
     }
     ttl_ns = *parsed;
   }
+  if (Status valid = ValidateServiceName(service.asString()); !valid.ok()) {
+    return HttpResponse::Error(400, "certificate request: " + valid.message());
+  }
+  const AccessControl::Outcome allowed = access_.Recheck(asker.credential, RouteClass::kCertificates, service.asString());
+  if (!allowed.allowed()) return allowed.refusal;
   const int64_t now = clock_.NowNs();
   Result<std::string> cert = ca_.Issue({csr.asString(), service.asString(), now - kBackdateNs, now + ttl_ns});
   if (!cert.ok()) {
     const int status = cert.status().code() == Status::Code::kInvalidArgument ? 400 : 500;
     return HttpResponse::Error(status, "certificate request: " + cert.status().message());
+  }
+  // The use is spent once the certificate exists (a bad CSR spends none); when another request
+  // spent the last use meanwhile, this certificate is never sent.
+  if (Status spent = access_.RecordTokenUse(asker.credential, true); !spent.ok()) {
+    if (spent.code() != Status::Code::kInvalidArgument) return HttpResponse::Error(503, spent.message());
+    return access_.Recheck(Credential::Invalid("used_up"),
+                           RouteClass::kCertificates, service.asString())
+        .refusal;
   }
   std::string body = "{\"certificate_pem\":";
   AppendJsonString(body, *cert);

@@ -100,11 +100,14 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
     if (!t.ok()) return FailCommand("meshproxy", io, Status::IOError(t.status().message()));
     token = *t;
   }
+  // The service's scoped token (`meshd token create`) is its credential for everything it
+  // asks of meshd: one file is enough, whichever of the two names it.
   std::string join_token = token;
   if (!config.join_token_file.empty()) {
     Result<std::string> t = ReadTokenFile(config.join_token_file);
     if (!t.ok()) return FailCommand("meshproxy", io, Status::IOError(t.status().message()));
     join_token = *t;
+    if (token.empty()) token = join_token;
   }
   const HostPort inbound_at = *ParseHostPort(config.listen);
   const HostPort admin_at = *ParseHostPort(config.admin);

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "mesh/security/digest.h"
 #include "mesh/security/x509_internal.h"
 
 namespace mesh {
@@ -165,6 +166,17 @@ Result<CertificateInfo> InspectCertificate(const std::string& cert_pem) {
   info.not_after_ns = TimeNs(X509_get0_notAfter(cert->get()));
   info.is_ca = X509_check_ca(cert->get()) != 0;
   return info;
+}
+
+Result<std::string> PublicKeyHash(const std::string& cert_pem) {
+  Result<x509::CertPtr> cert = x509::ReadCertificate(cert_pem);
+  if (!cert.ok()) return cert.status();
+  unsigned char* der = nullptr;
+  const int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert->get()), &der);
+  if (n <= 0) return Status::InvalidArgument(x509::OpenSslError("certificate without a public key"));
+  std::string hash = "sha256:" + Sha256Hex(std::string_view(reinterpret_cast<const char*>(der), static_cast<size_t>(n)));
+  OPENSSL_free(der);
+  return hash;
 }
 
 Status VerifyCertificate(const std::string& cert_pem, const std::string& ca_pem, int64_t at_ns) {

@@ -30,6 +30,11 @@ struct CertificateInfo {
 // The first certificate of a PEM bundle. Errors: InvalidArgument when it is not one.
 Result<CertificateInfo> InspectCertificate(const std::string& cert_pem);
 
+// "sha256:<hex>" of the DER SubjectPublicKeyInfo of the first certificate in `cert_pem`, as
+// kubeadm's --discovery-token-ca-cert-hash: what a sidecar pins meshd's CA by. It survives a
+// re-issue of the CA certificate with the same key. Errors: InvalidArgument when not a certificate.
+Result<std::string> PublicKeyHash(const std::string& cert_pem);
+
 // Whether `cert_pem` chains to `ca_pem` and is valid at `at_ns`. Errors: InvalidArgument with
 // OpenSSL's reason ("certificate has expired", "unable to get local issuer certificate").
 Status VerifyCertificate(const std::string& cert_pem, const std::string& ca_pem, int64_t at_ns);

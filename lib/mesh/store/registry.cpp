@@ -30,6 +30,15 @@ Status Registry::Remove(const std::string& id) {
   return Status::Ok();
 }
 
+Result<std::optional<std::string>> Registry::ServiceOf(const std::string& id) {
+  Result<Statement> stmt = PrepareQuery(store_.db(), {"SELECT service FROM instances WHERE id = ?", {id}});
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->ColumnText(0));
+}
+
 Result<std::vector<Instance>> Registry::Instances(const std::string& service) {
   SqlQuery q{"SELECT id, service, host, port, meta, registered_ns, heartbeat_ns, ttl_ns FROM "
              "instances",

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ class Registry {
   // Errors: NotFound for an unknown id.
   Status Heartbeat(const std::string& id, int64_t now_ns);
   Status Remove(const std::string& id);
+  // The service the instance `id` belongs to, or nullopt for an unknown id: whose credential
+  // may heartbeat or remove it.
+  Result<std::optional<std::string>> ServiceOf(const std::string& id);
 
   // Ordered by service, host and port.
   Result<std::vector<Instance>> Instances(const std::string& service);  // "" for all

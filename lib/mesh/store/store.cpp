@@ -157,6 +157,20 @@ constexpr const char* kMigrations[] = {
     DROP INDEX metric_samples_series_ts;
     CREATE INDEX metric_samples_series_ts ON metric_samples(series_id, ts_ns, value);
     )sql",
+    // 9: scoped bootstrap tokens (`meshd token create`): one service each, the secret kept as
+    // its SHA-256 only. expires_ns 0: never; uses_left -1: unlimited; revoked_ns 0: in force.
+    R"sql(
+    CREATE TABLE join_tokens (
+      id TEXT PRIMARY KEY,
+      service TEXT NOT NULL,
+      secret_sha256 TEXT NOT NULL,
+      created_ns INTEGER NOT NULL,
+      expires_ns INTEGER NOT NULL,
+      uses_left INTEGER NOT NULL,
+      revoked_ns INTEGER NOT NULL DEFAULT 0,
+      last_used_ns INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    )sql",
 };
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
 

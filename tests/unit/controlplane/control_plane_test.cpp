@@ -1,5 +1,6 @@
 // ControlPlane's access rules over HTTP, route by route as its router lists them: writes need
-// the write token, reads the read token (or the write token) when meshd has one, and only
+// a credential (the write token; a service's scoped token for telemetry and that service's
+// registry entries), reads the read token (or the write token) when meshd has one, and only
 // liveness and the dashboard page are open. Also: dashboard paths that try to leave it.
 #include "mesh/controlplane/control_plane.h"
 
@@ -11,6 +12,10 @@
 
 #include "in_process_meshd.h"
 #include "mesh/base/json_text.h"
+#include "mesh/controlplane/access_rules.h"
+#include "mesh/security/digest.h"
+#include "mesh/security/join_token.h"
+#include "mesh/store/join_token_store.h"
 #include "raw_http.h"
 #include "test_support.h"
 
@@ -51,6 +56,16 @@ HttpRequest RequestFor(const std::string& method, const std::string& path) {
 }
 
 std::string Name(const HttpRoute& r) { return r.method + " " + r.pattern; }
+
+// A scoped token for `service` in the store at `db_path`, as `meshd token create` makes it.
+std::string CreateToken(const std::string& db_path, const std::string& service, int64_t expires_ns = 0) {
+  Result<std::unique_ptr<Store>> store = Store::Open({.path = db_path});
+  EXPECT_TRUE(store.ok());
+  Result<JoinToken> token = GenerateJoinToken();
+  EXPECT_TRUE(token.ok());
+  EXPECT_TRUE(JoinTokenStore(**store).Add({token->id, service, Sha256Hex(token->secret), 1, expires_ns, -1, 0, 0}).ok());
+  return token->ToString();
+}
 
 bool IsJsonError(const std::string& body) {
   Result<Json::Value> v = ParseJson(body);
@@ -97,24 +112,102 @@ TEST_F(ControlPlaneAuth, OnlyLivenessIsAnsweredWithoutTheStore) {
   EXPECT_FALSE(ControlPlane::AnswersWithoutTheStore(RequestFor("POST", "/healthz")));
 }
 
-TEST_F(ControlPlaneAuth, EveryWriteRouteNeedsTheWriteToken) {
+TEST_F(ControlPlaneAuth, EveryWriteRouteNeedsACredential) {
+  const std::string orders = CreateToken(dir_.File("mesh.db"), "orders");
   int writes = 0;
   for (const HttpRoute& route : meshd_.Routes()) {
     if (route.method == "GET") continue;
     ++writes;
     const std::string path = PathFor(route.pattern);
     for (const Headers& refused :
-         {Headers{}, Bearer("wrong"), Bearer(kReadToken), Bearer(std::string(kWriteToken) + "x"),
+         {Headers{}, Bearer("wrong"), Bearer(std::string(kWriteToken) + "x"),
           Bearer(std::string(kWriteToken).substr(0, 10)), Headers{{"Authorization", kWriteToken}},
-          Headers{{"Authorization", std::string("Basic ") + kWriteToken}}}) {
+          Headers{{"Authorization", std::string("Basic ") + kWriteToken}}, Bearer(orders + "x"),
+          Bearer(orders.substr(0, 7) + std::string(32, 'a'))}) {
       const HttpClientResponse r = meshd_.Request(route.method, path, "{}", refused);
       EXPECT_EQ(r.status, 401) << Name(route) << " with " << (refused.empty() ? "no token" : refused[0].second);
       EXPECT_TRUE(IsJsonError(r.body)) << Name(route) << ": " << r.body;
     }
-    const HttpClientResponse allowed = meshd_.Request(route.method, path, "{}", Bearer(kWriteToken));
-    EXPECT_NE(allowed.status, 401) << Name(route) << ": " << allowed.body;
+    // The read token is known, and grants no write.
+    const HttpClientResponse read = meshd_.Request(route.method, path, "{}", Bearer(kReadToken));
+    EXPECT_EQ(read.status, 403) << Name(route) << ": " << read.body;
+    // The write token writes everything but the registry, whose entries belong to services.
+    const RouteClass route_class = ClassifyRoute(route);
+    const HttpClientResponse write = meshd_.Request(route.method, path, "{}", Bearer(kWriteToken));
+    if (route_class == RouteClass::kRegistry) {
+      EXPECT_EQ(write.status, 403) << Name(route) << ": " << write.body;
+    } else {
+      EXPECT_NE(write.status, 401) << Name(route) << ": " << write.body;
+      EXPECT_NE(write.status, 403) << Name(route) << ": " << write.body;
+    }
+    // A service's token pushes telemetry and reaches the registry (which then checks the
+    // service); alert checks and silences stay the write token's.
+    const HttpClientResponse scoped = meshd_.Request(route.method, path, "{}", Bearer(orders));
+    if (route_class == RouteClass::kAdmin) {
+      EXPECT_EQ(scoped.status, 403) << Name(route) << ": " << scoped.body;
+    } else {
+      EXPECT_NE(scoped.status, 401) << Name(route) << ": " << scoped.body;
+      EXPECT_NE(scoped.status, 403) << Name(route) << ": " << scoped.body;
+    }
   }
   EXPECT_GE(writes, 12);
+  const std::string metrics = meshd_.Request("GET", "/metrics", "", Bearer(kReadToken)).body;
+  EXPECT_NE(metrics.find("mesh_auth_refusals_total{reason=\"unknown\",route_class=\"registry\"}"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("mesh_auth_refusals_total{reason=\"wrong_credential\",route_class=\"admin\"}"),
+            std::string::npos)
+      << metrics;
+}
+
+std::string Registration(const std::string& service, int port) {
+  return "{\"service\":\"" + service + "\",\"host\":\"127.0.0.1\",\"port\":" + std::to_string(port) + "}";
+}
+
+TEST_F(ControlPlaneAuth, AServicesTokenRegistersOnlyThatService) {
+  const std::string orders = CreateToken(dir_.File("mesh.db"), "orders");
+  const std::string payments = CreateToken(dir_.File("mesh.db"), "payments");
+  EXPECT_EQ(meshd_.Request("POST", "/v1/register", Registration("orders", 8001), Bearer(orders)).status, 200);
+  ASSERT_EQ(meshd_.Request("POST", "/v1/register", Registration("payments", 8002), Bearer(payments)).status, 200);
+  // orders' token can neither register payments nor touch its instance.
+  const HttpClientResponse r = meshd_.Request("POST", "/v1/register", Registration("payments", 8003), Bearer(orders));
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_NE(r.body.find("cannot act for service payments"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("meshd token create --service payments"), std::string::npos) << r.body;
+  EXPECT_EQ(meshd_.Request("POST", "/register", "{\"service_name\":\"payments\",\"host\":\"127.0.0.1\",\"port\":8003}",
+                           Bearer(orders))
+                .status,
+            403);
+  const std::string payments_instance = "/v1/instances/payments@127.0.0.1:8002";
+  EXPECT_EQ(meshd_.Request("POST", payments_instance + "/heartbeat", "", Bearer(orders)).status, 403);
+  EXPECT_EQ(meshd_.Request("DELETE", payments_instance, "", Bearer(orders)).status, 403);
+  EXPECT_EQ(meshd_.Request("DELETE", payments_instance, "", Bearer(kWriteToken)).status, 403);
+  // Still there, and its own token still works on it.
+  const std::string services = meshd_.Request("GET", "/v1/services/payments", "", Bearer(kReadToken)).body;
+  EXPECT_NE(services.find("payments@127.0.0.1:8002"), std::string::npos) << services;
+  EXPECT_EQ(services.find("8003"), std::string::npos) << services;
+  EXPECT_EQ(meshd_.Request("POST", payments_instance + "/heartbeat", "", Bearer(payments)).status, 200);
+  EXPECT_EQ(meshd_.Request("DELETE", "/v1/instances/orders@127.0.0.1:8001", "", Bearer(orders)).status, 200);
+  // An unknown instance is 404 to a service's token, as it was.
+  EXPECT_EQ(meshd_.Request("POST", "/v1/instances/nope/heartbeat", "", Bearer(orders)).status, 404);
+  const std::string metrics = meshd_.Request("GET", "/metrics", "", Bearer(kReadToken)).body;
+  EXPECT_NE(metrics.find("mesh_auth_refusals_total{reason=\"other_service\",route_class=\"registry\"} 4"),
+            std::string::npos)
+      << metrics;
+}
+
+TEST_F(ControlPlaneAuth, AServicesTokenReadsWhatASidecarNeedsAndNothingElse) {
+  const std::string orders = CreateToken(dir_.File("mesh.db"), "orders");
+  EXPECT_EQ(meshd_.Request("GET", "/v1/services/payments", "", Bearer(orders)).status, 404);  // allowed, none yet
+  EXPECT_EQ(meshd_.Request("GET", "/v1/services", "", Bearer(orders)).status, 403);
+  EXPECT_EQ(meshd_.Request("GET", "/v1/logs", "", Bearer(orders)).status, 403);
+}
+
+TEST_F(ControlPlaneAuth, AnExpiredTokenIsRefusedEverywhere) {
+  const std::string expired = CreateToken(dir_.File("mesh.db"), "orders", 2);  // expired in 1970
+  const HttpClientResponse r = meshd_.Request("POST", "/v1/register", Registration("orders", 8001), Bearer(expired));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.body.find("expired"), std::string::npos) << r.body;
+  EXPECT_EQ(meshd_.Request("POST", "/v1/logs", "{\"resourceLogs\":[]}", Bearer(expired)).status, 401);
 }
 
 TEST_F(ControlPlaneAuth, EveryReadRouteNeedsTheReadOrTheWriteToken) {
@@ -157,8 +250,10 @@ TEST_F(ControlPlaneAuth, RefusalsSayWhichTokenIsNeededAndAskForBearer) {
   const RawReply write = RawHttp(meshd_.port(),
                                  "POST /v1/logs HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
                                      std::string(kReadToken) + "\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
-  EXPECT_EQ(write.status, 401);
-  EXPECT_NE(write.body.find("writes need the write token"), std::string::npos) << write.body;
+  EXPECT_EQ(write.status, 403);
+  EXPECT_NE(write.body.find("the read token does not grant this: telemetry needs the write token or a service's credential"),
+            std::string::npos)
+      << write.body;
 }
 
 TEST_F(ControlPlaneAuth, TheBearerSchemeIsCaseInsensitive) {
@@ -183,6 +278,8 @@ TEST(ControlPlaneWithoutTokens, EverythingIsOpen) {
   InProcessMeshd meshd(dir.File("mesh.db"));
   EXPECT_EQ(meshd.Request("GET", "/v1/services").status, 200);
   EXPECT_EQ(meshd.Request("POST", "/v1/logs", "{\"resourceLogs\":[]}").status, 200);
+  EXPECT_EQ(meshd.Request("POST", "/v1/register", Registration("orders", 8001)).status, 200);
+  EXPECT_EQ(meshd.Request("DELETE", "/v1/instances/orders@127.0.0.1:8001").status, 200);
 }
 
 // A read token alone: reads need it, and writes are as open as before (no write token).

@@ -11,6 +11,7 @@
 
 #include "mesh/base/json_text.h"
 #include "mesh/security/x509.h"
+#include "scoped_tokens.h"
 #include "test_support.h"
 
 namespace mesh {
@@ -21,11 +22,13 @@ constexpr int64_t kSecond = 1'000'000'000;
 
 class SecurityApiTest : public ::testing::Test {
  protected:
-  void Start(SecurityApi::Options options) {
+  void Start(SecurityApi::Options options, CredentialResolver::Options tokens = {}) {
+    tokens_ = std::make_unique<testing::ScopedTokens>(clock_, tokens);
     Result<CertificateAuthority> ca = CertificateAuthority::Create("mesh.test", kNow);
     ASSERT_TRUE(ca.ok());
     ca_pem_ = ca->certificate_pem();
-    Result<std::unique_ptr<SecurityApi>> api = SecurityApi::Create(std::move(ca).value(), options, clock_);
+    Result<std::unique_ptr<SecurityApi>> api =
+        SecurityApi::Create(std::move(ca).value(), options, clock_, tokens_->access());
     ASSERT_TRUE(api.ok()) << api.status().message();
     api_ = std::move(api).value();
     api_->AddRoutes(router_);
@@ -51,6 +54,7 @@ class SecurityApiTest : public ::testing::Test {
 
   testing::FakeClock clock_{kNow};
   testing::TempDir dir_;
+  std::unique_ptr<testing::ScopedTokens> tokens_;
   std::string ca_pem_;
   std::unique_ptr<SecurityApi> api_;
   HttpRouter router_;
@@ -64,9 +68,10 @@ TEST_F(SecurityApiTest, ServesTheCaCertificateAndTrustDomain) {
   EXPECT_EQ(Body(r)["ca_pem"].asString(), ca_pem_);
 }
 
-TEST_F(SecurityApiTest, IssuesAVerifiableCertificateForTheJoinToken) {
-  Start({.join_token = "join", .write_token = "admin"});
-  HttpResponse r = Call("POST", "/v1/certs", CertRequest("orders"), "join");
+TEST_F(SecurityApiTest, IssuesAVerifiableCertificateForTheServiceTheTokenNames) {
+  Start({});
+  const std::string orders = tokens_->Create("orders");
+  HttpResponse r = Call("POST", "/v1/certs", CertRequest("orders"), orders);
   ASSERT_EQ(r.status, 200) << r.body;
   const Json::Value body = Body(r);
   EXPECT_EQ(body["spiffe_id"].asString(), "spiffe://mesh.test/service/orders");
@@ -77,35 +82,95 @@ TEST_F(SecurityApiTest, IssuesAVerifiableCertificateForTheJoinToken) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->not_after_ns, kNow + CertificateAuthority::kDefaultValidityNs);
   EXPECT_EQ(info->not_before_ns, kNow - 60 * kSecond);
-  // The write token may issue too; a wrong or missing token may not.
-  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), "admin").status, 200);
-  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), "wrong").status, 401);
-  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders")).status, 401);
+  EXPECT_EQ(tokens_->Record(orders).last_used_ns, kNow);
 }
 
-TEST_F(SecurityApiTest, WithoutAJoinTokenTheWriteTokenIsNeeded) {
-  Start({.write_token = "admin"});
-  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders")).status, 401);
-  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), "admin").status, 200);
+TEST_F(SecurityApiTest, ATokenForOneServiceGetsNoCertificateForAnother) {
+  Start({});
+  const std::string orders = tokens_->Create("orders");
+  HttpResponse r = Call("POST", "/v1/certs", CertRequest("payments"), orders);
+  ASSERT_EQ(r.status, 403) << r.body;
+  const std::string error = Body(r)["error"].asString();
+  EXPECT_NE(error.find("(service orders) cannot act for service payments"), std::string::npos) << error;
+  EXPECT_NE(error.find("meshd token create --service payments"), std::string::npos) << error;
+  EXPECT_EQ(tokens_->Refusals("certs", "other_service"), 1);
+}
+
+TEST_F(SecurityApiTest, TheWriteAndReadTokensGetNoCertificate) {
+  Start({}, {.write_token = "admin", .read_token = "reader"});
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), "admin").status, 403);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), "reader").status, 403);
+  EXPECT_EQ(tokens_->Refusals("certs", "wrong_credential"), 2);
+}
+
+TEST_F(SecurityApiTest, WithoutACredentialNothingIsIssuedEvenWithNoTokensConfigured) {
+  Start({});
+  HttpResponse r = Call("POST", "/v1/certs", CertRequest("orders"));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), "made-up").status, 401);
+  // A well-formed token meshd never made: the same answer.
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), "abcdef.0123456789abcdefghijklmnopqrstuv").status, 401);
+  EXPECT_EQ(tokens_->Refusals("certs", "missing"), 1);
+  EXPECT_EQ(tokens_->Refusals("certs", "unknown"), 2);
+}
+
+TEST_F(SecurityApiTest, AWrongSecretForAKnownIdIsUnknown) {
+  Start({});
+  const std::string orders = tokens_->Create("orders");
+  std::string forged = orders;
+  forged.back() = forged.back() == 'a' ? 'b' : 'a';
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), forged).status, 401);
+  EXPECT_EQ(tokens_->Refusals("certs", "unknown"), 1);
+}
+
+TEST_F(SecurityApiTest, RevokedAndExpiredTokensAreRefused) {
+  Start({});
+  const std::string revoked = tokens_->Create("orders");
+  const std::string expiring = tokens_->Create("orders", 60 * kSecond);
+  ASSERT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), revoked).status, 200);
+  tokens_->Revoke(revoked);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), revoked).status, 401);
+  ASSERT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), expiring).status, 200);
+  clock_.Advance(60 * kSecond);
+  HttpResponse r = Call("POST", "/v1/certs", CertRequest("orders"), expiring);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(Body(r)["error"].asString().find("expired"), std::string::npos) << r.body;
+  EXPECT_EQ(tokens_->Refusals("certs", "revoked"), 1);
+  EXPECT_EQ(tokens_->Refusals("certs", "expired"), 1);
+}
+
+TEST_F(SecurityApiTest, ATokenWithUsesSpendsOnePerCertificateAndNoneOnABadRequest) {
+  Start({});
+  const std::string token = tokens_->Create("orders", 0, 2);
+  EXPECT_EQ(Call("POST", "/v1/certs", "{\"service\":\"orders\",\"csr_pem\":\"garbage\"}", token).status, 400);
+  EXPECT_EQ(tokens_->Record(token).uses_left, 2);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), token).status, 200);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders"), token).status, 200);
+  EXPECT_EQ(tokens_->Record(token).uses_left, 0);
+  HttpResponse r = Call("POST", "/v1/certs", CertRequest("orders"), token);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(Body(r)["error"].asString().find("used up"), std::string::npos) << r.body;
 }
 
 TEST_F(SecurityApiTest, HonoursTheRequestedTtlWithinBounds) {
   Start({});
-  HttpResponse r = Call("POST", "/v1/certs", CertRequest("orders", ",\"ttl\":\"2h\""));
+  const std::string token = tokens_->Create("orders");
+  HttpResponse r = Call("POST", "/v1/certs", CertRequest("orders", ",\"ttl\":\"2h\""), token);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(InspectCertificate(Body(r)["certificate_pem"].asString())->not_after_ns, kNow + 7200 * kSecond);
-  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders", ",\"ttl\":\"9s\"")).status, 400);
-  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders", ",\"ttl\":\"90d\"")).status, 400);
-  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders", ",\"ttl\":3600")).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders", ",\"ttl\":\"9s\""), token).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders", ",\"ttl\":\"90d\""), token).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/certs", CertRequest("orders", ",\"ttl\":3600"), token).status, 400);
 }
 
 TEST_F(SecurityApiTest, RefusesMalformedRequestsWithJsonErrors) {
   Start({});
+  const std::string token = tokens_->Create("orders");
   for (const std::string& body :
        {std::string("not json"), std::string("[]"), std::string("{\"service\":\"orders\"}"),
         std::string("{\"service\":\"orders\",\"csr_pem\":\"garbage\"}"), CertRequest("bad/name"),
         CertRequest("orders", ",\"extra\":1")}) {
-    HttpResponse r = Call("POST", "/v1/certs", body);
+    HttpResponse r = Call("POST", "/v1/certs", body, token);
     EXPECT_EQ(r.status, 400) << body;
     EXPECT_TRUE(Body(r)["error"].isString()) << r.body;
   }
@@ -194,12 +259,13 @@ TEST(SecurityApi, RefusesToStartWithAnInvalidPolicyFile) {
   const std::string path = dir.path() + "/policy.json";
   std::ofstream(path) << R"({"allow":"everyone"})";
   testing::FakeClock clock(kNow);
+  testing::ScopedTokens tokens(clock);
   Result<std::unique_ptr<SecurityApi>> api =
-      SecurityApi::Create(*CertificateAuthority::Create("mesh.test", kNow), {.policy_path = path}, clock);
+      SecurityApi::Create(*CertificateAuthority::Create("mesh.test", kNow), {.policy_path = path}, clock, tokens.access());
   ASSERT_FALSE(api.ok());
   EXPECT_NE(api.status().message().find("\"allow\" must be an array"), std::string::npos);
   EXPECT_FALSE(SecurityApi::Create(*CertificateAuthority::Create("mesh.test", kNow),
-                                   {.policy_path = dir.path() + "/missing.json"}, clock)
+                                   {.policy_path = dir.path() + "/missing.json"}, clock, tokens.access())
                    .ok());
 }
 

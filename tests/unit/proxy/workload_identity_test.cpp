@@ -19,12 +19,14 @@ constexpr int64_t kHour = 3600LL * 1'000'000'000;
 
 class WorkloadIdentityTest : public ::testing::Test {
  protected:
-  WorkloadIdentity::Options Options(const std::string& url, const std::string& token = "join") {
+  WorkloadIdentity::Options Options(const std::string& url, std::string token = "") {
+    if (token.empty()) token = orders_token_;
     return {url, token, "orders", dir_.path() + "/orders", "", 50ms};
   }
   testing::FakeClock clock_{kNow};
   testing::TempDir dir_;
-  testing::IdentityServer meshd_{clock_, {.join_token = "join"}};
+  testing::IdentityServer meshd_{clock_, {}};
+  const std::string orders_token_ = meshd_.tokens().Create("orders");
 };
 
 TEST_F(WorkloadIdentityTest, GetsACertificateForItsServiceWithAKeyThatStaysInItsDirectory) {
@@ -67,7 +69,15 @@ TEST_F(WorkloadIdentityTest, AWrongJoinTokenIsRefusedWithMeshdsReason) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), Status::Code::kInvalidArgument);
   EXPECT_NE(c.status().message().find("401"), std::string::npos) << c.status().message();
-  EXPECT_NE(c.status().message().find("join token"), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().message().find("meshd token create --service"), std::string::npos) << c.status().message();
+}
+
+TEST_F(WorkloadIdentityTest, AnotherServicesTokenIsRefusedWith403) {
+  Result<TlsCredentials> c =
+      WorkloadIdentity(Options(meshd_.url(), meshd_.tokens().Create("payments")), clock_).Obtain(2s);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("403"), std::string::npos) << c.status().message();
 }
 
 TEST_F(WorkloadIdentityTest, AKeyReadableByOthersIsRefused) {
