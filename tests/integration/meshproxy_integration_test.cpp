@@ -1,6 +1,7 @@
 // Runs real meshproxy sidecars in front of real demo services, with a real meshd: the mesh as
 // `make demo` runs it, on loopback ports.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <json/json.h>
 #include <netinet/in.h>
@@ -580,6 +581,22 @@ class MtlsMeshTest : public MeshproxyTest {
     }
     return r;
   }
+  // Puts an instance of `service` at host:port into meshd's registry, as anyone allowed to
+  // register can (a forged entry, or an address re-registered after a restart). Kept in one
+  // place: who may register what is meshd's business (issue 18, point 2).
+  void RegisterInstance(const std::string& service, int port, bool mtls) {
+    const std::string body = "{\"service\":\"" + service + "\",\"host\":\"127.0.0.1\",\"port\":" +
+                             std::to_string(port) + ",\"ttl_seconds\":3600,\"meta\":{" +
+                             (mtls ? "\"mtls\":true" : "") + "}}";
+    const HttpClientResponse r = meshd_->Request("POST", "/v1/register", body);
+    ASSERT_EQ(r.status / 100, 2) << r.body;
+  }
+  // The number `series` (a whole series, labels included) has on the sidecar's /metrics, or -1.
+  double MetricValue(const Instance& i, const std::string& series) {
+    const std::string metrics = Get(i.admin, "/metrics").body;
+    const size_t at = metrics.find(series + " ");
+    return at == std::string::npos ? -1 : std::stod(metrics.substr(at + series.size() + 1));
+  }
   // Whether the sidecar's /metrics shows `needle` within a few seconds (records are turned
   // into metrics by the telemetry thread, every 500 ms).
   bool MetricsShow(const Instance& i, const std::string& needle) {
@@ -692,6 +709,162 @@ TEST_F(MtlsMeshTest, CertificateRotationUnderLoadLosesNoRequest) {
         << metrics;
     EXPECT_GE(std::stoi(renewed[1].str()), 1) << metrics;
   }
+}
+
+constexpr char kServedFromFrontend[] =
+    "mesh_requests_total{client_service=\"frontend\",code=\"200\",direction=\"inbound\",service=\"orders\"}";
+
+// A GET with `target` sent byte for byte (curl would resolve dot segments first): the status and
+// the body of the answer, or 0 when none came.
+std::pair<int, std::string> RawGet(int port, const std::string& target, const std::string& host) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const timeval timeout{15, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  std::string answer;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
+    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = recv(fd, buf, sizeof(buf), 0)) > 0;) answer.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  std::smatch m;
+  if (!std::regex_search(answer, m, std::regex("^HTTP/1\\.1 ([0-9]{3})"))) return {0, answer};
+  const size_t body = answer.find("\r\n\r\n");
+  return {std::stoi(m[1].str()), body == std::string::npos ? "" : answer.substr(body + 4)};
+}
+
+// A listening socket nobody accepts on: whatever connects waits in the kernel's queue, so the
+// test can tell whether anything connected at all.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), len), 0);
+    EXPECT_EQ(listen(fd_, 64), 0);
+    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    port_ = ntohs(a.sin_port);
+    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  }
+  ~SilentListener() { close(fd_); }
+  int port() const { return port_; }
+  bool SomeoneConnected() {
+    const int c = accept(fd_, nullptr, nullptr);
+    if (c < 0) return false;
+    close(c);
+    return true;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// Issue 18, point 3: whatever the registry says, an mTLS sidecar (the edge's too: its calls out
+// stay mTLS) never sends a caller's request to a mesh instance in plaintext.
+TEST_F(MtlsMeshTest, ARegistryEntryWithoutMtlsNeverGetsARequestInPlaintext) {
+  StartMeshd();
+  Instance& orders = Start("orders", "", {}, "", MtlsFlags("orders"));
+  Instance& frontend = Start("frontend", "", {}, "", MtlsFlags("frontend", {"--plaintext-inbound"}));
+  ASSERT_TRUE(AllRegistered({"frontend", "orders"}));
+  SilentListener decoy;
+  RegisterInstance("orders", decoy.port(), false);
+  RegisterInstance("billing", decoy.port(), false);
+  ASSERT_TRUE(AllRegistered({"billing"}));
+
+  // billing has only the plaintext entry: 502 JSON naming it, counted, nothing sent.
+  const HttpClientResponse refused = GetUntil(frontend.outbound, "/pay", 502, {{"Host", "billing"}});
+  ASSERT_EQ(refused.status, 502) << refused.body;
+  const std::string instance = "billing@127.0.0.1:" + std::to_string(decoy.port());
+  EXPECT_EQ(ParseJsonText(refused.body)["error"].asString(),
+            "refused to send to " + instance +
+                " of service billing in plaintext: the registry does not mark it mTLS, and this proxy calls mesh "
+                "instances only over mTLS")
+      << refused.body;
+  EXPECT_GE(MetricValue(frontend, "mesh_upstream_tls_refused_total{direction=\"outbound\",reason=\"plaintext_endpoint\","
+                                  "service=\"frontend\"}"),
+            1);
+  EXPECT_TRUE(frontend.proxy->WaitForStderr("in plaintext", 10s)) << frontend.proxy->err();
+
+  // orders has both: every call is served by the mTLS instance.
+  for (int i = 0; i < 30; ++i) {
+    const HttpClientResponse r = Get(frontend.outbound, "/items", {{"Host", "orders"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  EXPECT_EQ(MetricValue(orders, kServedFromFrontend), 30);
+  EXPECT_FALSE(decoy.SomeoneConnected());
+}
+
+// Issue 18, point 3: an address that served orders is registered for payments (a restart, a
+// re-registration, a forged entry claiming mTLS). frontend holds a pooled connection verified
+// for orders there; the call to payments must not ride it, and the new connection must prove
+// payments, which the orders sidecar cannot.
+TEST_F(MtlsMeshTest, AnAddressRegisteredForAnotherServiceIsNotCalledOnTheFirstOnesConnection) {
+  StartMeshd();
+  Instance& orders = Start("orders", "", {}, "", MtlsFlags("orders"));
+  Instance& frontend = Start("frontend", "", {}, "", MtlsFlags("frontend"));
+  ASSERT_TRUE(AllRegistered({"frontend", "orders"}));
+  ASSERT_EQ(GetUntil(frontend.outbound, "/items", 200, {{"Host", "orders"}}).status, 200);
+  const double served = MetricValue(orders, kServedFromFrontend);
+
+  RegisterInstance("payments", orders.inbound, true);
+  ASSERT_TRUE(AllRegistered({"payments"}));
+  const HttpClientResponse r = GetUntil(frontend.outbound, "/charge", 502, {{"Host", "payments"}});
+  ASSERT_EQ(r.status, 502) << r.body;
+  EXPECT_NE(r.body.find("its certificate names service orders, not payments"), std::string::npos) << r.body;
+  EXPECT_EQ(MetricValue(orders, kServedFromFrontend), served);
+  EXPECT_GE(MetricValue(frontend, "mesh_upstream_tls_refused_total{direction=\"outbound\",reason=\"identity_mismatch\","
+                                  "service=\"frontend\"}"),
+            1);
+  // orders itself is still served at that address.
+  EXPECT_EQ(Get(frontend.outbound, "/items", {{"Host", "orders"}}).status, 200);
+}
+
+// Issue 18, point 5: a rule allowing only /public is judged by whole segments and fails closed
+// on every ambiguous spelling; the callee's app never sees the refused requests.
+TEST_F(MtlsMeshTest, APathRuleFailsClosedOnAmbiguousPathsAndMatchesWholeSegments) {
+  StartMeshd(R"({"allow":[{"from":"frontend","to":"orders","paths":["/public"]}]})");
+  Instance& orders = Start("orders", "", {}, "", MtlsFlags("orders"));
+  Instance& frontend = Start("frontend", "", {}, "", MtlsFlags("frontend"));
+  ASSERT_TRUE(AllRegistered({"frontend", "orders"}));
+  ASSERT_EQ(GetUntil(frontend.outbound, "/public", 200, {{"Host", "orders"}}).status, 200);
+  for (const char* allowed : {"/public", "/public/ok", "/%70ublic/ok", "/public/ok?next=/../admin"}) {
+    EXPECT_EQ(RawGet(frontend.outbound, allowed, "orders").first, 200) << allowed;
+  }
+  const auto [outside, outside_body] = RawGet(frontend.outbound, "/publicadmin", "orders");
+  EXPECT_EQ(outside, 403) << outside_body;
+  EXPECT_EQ(outside_body.find("ambiguous"), std::string::npos) << outside_body;
+  const char* ambiguous[] = {"/public;x/../admin",       "/public/%2e%2e/admin", "/public%2F..%2Fadmin",
+                             "/public/..;/admin",        "/public/%252e%252e/admin", "/public/%2E%2E%2Fadmin",
+                             "/public/..%5Cadmin",       "/public//../admin"};
+  for (const char* path : ambiguous) {
+    const auto [status, body] = RawGet(frontend.outbound, path, "orders");
+    EXPECT_EQ(status, 403) << path << ": " << body;
+    EXPECT_NE(ParseJsonText(body)["error"].asString().find("on an ambiguous path"), std::string::npos)
+        << path << ": " << body;
+  }
+  // Only the allowed requests reached the app (the first GetUntil's included).
+  EXPECT_EQ(MetricValue(orders, kServedFromFrontend), 5);
+  EXPECT_EQ(MetricValue(orders, "mesh_policy_ambiguous_paths_total{client_service=\"frontend\",service=\"orders\"}"),
+            static_cast<double>(std::size(ambiguous)));
+  EXPECT_EQ(MetricValue(orders, "mesh_policy_denials_total{client_service=\"frontend\",service=\"orders\"}"),
+            static_cast<double>(std::size(ambiguous)) + 1);
+  bool logged = false;
+  for (int attempt = 0; attempt < 100 && !logged; ++attempt) {
+    logged = meshd_->Request("GET", "/v1/logs?service=orders&q=ambiguous").body.find("denied by policy") !=
+             std::string::npos;
+    if (!logged) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(logged);
 }
 
 TEST_F(MtlsMeshTest, AWrongJoinTokenStopsTheSidecarWithMeshdsReason) {

@@ -78,6 +78,8 @@ constexpr size_t kRelayChunk = 16 * 1024;
 constexpr size_t kSpareChunks = 32;
 // Idle upstream connections kept per endpoint and thread; more are closed.
 constexpr size_t kMaxIdlePerEndpoint = 64;
+// Endpoints an mTLS proxy refuses (not marked mTLS) that one attempt skips before it gives up.
+constexpr int kMaxPlaintextSkips = 8;
 // Idle upstream connections are looked at this often (or twice per idle timeout if shorter) and
 // closed once idle for Options::upstream_idle_timeout: before the upstream's own keep-alive
 // timeout is likely to close them (ours toward clients is 60 s), and so that descriptors go back.
@@ -192,6 +194,18 @@ void AppendStatusLine(std::string& out, unsigned code, std::string_view reason) 
   std::array<char, 4> digits;
   std::to_chars(digits.data(), digits.data() + digits.size(), code);
   out.append("HTTP/1.1 ").append(digits.data(), 3).append(" ").append(reason).append("\r\n");
+}
+
+// A TLS session resumes only toward the endpoint and the identity it was verified for.
+std::string SessionKey(std::string_view endpoint, std::string_view identity) {
+  std::string key(endpoint);
+  key.append(" ").append(identity);
+  return key;
+}
+
+// An endpoint as its errors name it: the registry's instance id, else its address.
+std::string InstanceName(const Endpoint& e) {
+  return e.instance_id.empty() ? e.host + ":" + std::to_string(e.port) : e.instance_id;
 }
 
 std::string ErrorJson(std::string_view error, std::string_view service,
@@ -414,8 +428,10 @@ Task<RelayResult> RelayMessage(In& in, beast::flat_buffer& in_buffer, Expiry in_
   }
 }
 
-// Idle keep-alive upstream connections of one kind by "host:port", each with when it went idle.
-// A plaintext one is watched while idle (an outstanding wait for input): whatever arrives, end
+// Idle keep-alive upstream connections of one kind by "host:port", each with when it went idle
+// and the identity it was verified for (over TLS: the service its certificate proved; "" in
+// plaintext). A connection is taken only for that identity: one opened to service A never
+// carries a request for service B, even when B is registered at A's address now. A plaintext one is watched while idle (an outstanding wait for input): whatever arrives, end
 // of file or bytes, closes it at once, so that nothing stray is left for a request to read as
 // its answer, and a connection the upstream closed gives its descriptor back. Only its worker's
 // thread touches a pool.
@@ -427,6 +443,7 @@ struct IdlePool {
     ConnectionSlot slot;  // its count against the endpoint's connection limit
     SteadyTime since;
     uint64_t id = 0;  // tells a watch's completion whether its connection is still idle here
+    std::string identity;
   };
   std::unordered_map<std::string, std::vector<Idle>> by_endpoint;
   uint64_t last_id = 0;
@@ -441,12 +458,15 @@ struct IdlePool {
   // (a system call, about 2 us): its watch sees input only once the event loop turns, and bytes
   // that came since would be the next request's answer. Over TLS, only with `check`: requests
   // that can be replayed go again on a fresh connection if the pooled one turns out closed.
-  Taken Take(const std::string& key, SteadyTime now, std::chrono::milliseconds timeout, bool check) {
+  Taken Take(const std::string& key, std::string_view identity, SteadyTime now, std::chrono::milliseconds timeout,
+             bool check) {
     auto it = by_endpoint.find(key);
     if (it == by_endpoint.end()) return {};
-    while (!it->second.empty()) {
-      Idle idle = std::move(it->second.back());
-      it->second.pop_back();
+    std::vector<Idle>& list = it->second;
+    for (size_t i = list.size(); i-- > 0;) {
+      if (list[i].identity != identity) continue;
+      Idle idle = std::move(list[i]);
+      list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
       if (now - idle.since >= timeout) continue;
       if constexpr (kWatched) {
         beast::error_code ignored;
@@ -470,7 +490,8 @@ struct IdlePool {
     if (it == by_endpoint.end()) return;
     std::erase_if(it->second, [this](const Idle& i) { return !Usable(*i.stream); });
   }
-  void Put(const std::string& key, std::unique_ptr<Stream> stream, ConnectionSlot slot, SteadyTime now) {
+  void Put(const std::string& key, std::string_view identity, std::unique_ptr<Stream> stream, ConnectionSlot slot,
+           SteadyTime now) {
     std::vector<Idle>& idle = by_endpoint[key];
     if (idle.size() >= kMaxIdlePerEndpoint) return;
     const uint64_t id = ++last_id;
@@ -480,7 +501,7 @@ struct IdlePool {
         if (ec != asio::error::operation_aborted) Discard(key, id);
       });
     }
-    idle.push_back({std::move(stream), std::move(slot), now, id});
+    idle.push_back({std::move(stream), std::move(slot), now, id, std::string(identity)});
   }
   // Closes the connections idle for too long (oldest first in each list).
   void Sweep(SteadyTime now, std::chrono::milliseconds timeout) {
@@ -530,7 +551,8 @@ struct Worker {
   // Only this worker's thread touches what follows, hence no lock.
   IdlePool<TcpStream> idle_plain;
   IdlePool<TlsStream> idle_tls;
-  // The last TLS session per upstream endpoint, to resume instead of a full handshake.
+  // The last TLS session per upstream endpoint and identity (SessionKey), to resume instead of a
+  // full handshake.
   std::unordered_map<std::string, StoredSession> tls_sessions;
   std::mt19937_64 rng{std::random_device{}()};
   // The circuit-breaker counts of the endpoints this thread calls, found in the proxy's shared
@@ -744,10 +766,14 @@ struct HttpProxy::Impl {
   }
   IdlePool<TcpStream>& Pool(Worker& w, std::type_identity<TcpStream>) const { return w.idle_plain; }
   IdlePool<TlsStream>& Pool(Worker& w, std::type_identity<TlsStream>) const { return w.idle_tls; }
-  void Idle(Worker& w, const std::string& key, std::unique_ptr<TcpStream> upstream, ConnectionSlot slot,
-            const EndpointCounts& counts) const;
-  void Idle(Worker& w, const std::string& key, std::unique_ptr<TlsStream> upstream, ConnectionSlot slot,
-            const EndpointCounts& counts) const;
+  void Idle(Worker& w, const std::string& key, std::string_view identity, std::unique_ptr<TcpStream> upstream,
+            ConnectionSlot slot, const EndpointCounts& counts) const;
+  void Idle(Worker& w, const std::string& key, std::string_view identity, std::unique_ptr<TlsStream> upstream,
+            ConnectionSlot slot, const EndpointCounts& counts) const;
+  // The identity a connection of this kind is verified for when it carries a request to
+  // `service`: the service over TLS, none in plaintext.
+  static std::string_view IdentityOf(std::type_identity<TcpStream>, std::string_view) { return {}; }
+  static std::string_view IdentityOf(std::type_identity<TlsStream>, std::string_view service) { return service; }
 
   std::shared_ptr<const TlsContexts> CurrentTls() const {
     std::lock_guard lock(tls_mu);
@@ -775,11 +801,14 @@ struct HttpProxy::Impl {
   std::atomic<int64_t> in_flight{0};
   std::atomic<int64_t> handshake_failures{0};
   std::atomic<int64_t> stray_bytes{0};
+  std::atomic<int64_t> tls_refused_plaintext{0};
+  std::atomic<int64_t> tls_identity_mismatches{0};
   std::atomic<int64_t> client_connections{0};
   std::atomic<int64_t> connections_refused{0};
   std::atomic<int64_t> accept_failures{0};
   RateLimitedWarning refused_warning;
   RateLimitedWarning accept_warning;
+  RateLimitedWarning plaintext_warning;
   std::atomic<bool> stopping{false};
   bool stopped = false;
   int port = 0;
@@ -992,10 +1021,12 @@ Task<bool> HttpProxy::Impl::Handle(Worker& w, Client& client, beast::flat_buffer
   // Inbound over mTLS, the caller's identity is known: the policy decides before anything
   // reaches the service. The body is not read, so the connection closes after the answer.
   if (options.authorize && options.tls && options.direction == Direction::kInbound) {
-    std::optional<std::string> denied = options.authorize(peer_service, x.record.method, x.record.target);
-    if (denied) {
+    PolicyDecision decision = options.authorize(peer_service, x.record.method, x.record.target);
+    if (!decision.allowed) {
       x.record.denied = true;
-      const bool keep = co_await AnswerError(client, x, http::status::forbidden, *denied, parser.is_done());
+      x.record.ambiguous_path = decision.ambiguous_path;
+      const bool keep =
+          co_await AnswerError(client, x, http::status::forbidden, std::move(decision.reason), parser.is_done());
       Complete(x);
       co_return keep;
     }
@@ -1071,6 +1102,28 @@ Task<bool> HttpProxy::Impl::Forward(Worker& w, Client& client, beast::flat_buffe
         co_await poll.async_wait(Redirect(ec));
       }
       picked = options.upstreams->Pick(service, attempt);
+    }
+    // An mTLS proxy never sends a request in plaintext to another mesh instance, whatever the
+    // registry says of it (an entry without "mtls" may be forged, or left by a sidecar that
+    // lost its mTLS): such an endpoint is refused, counted, reported failed to the selector
+    // (the balancer and outlier detection steer away from it) and another one is picked, a few
+    // times at most and without using up an attempt.
+    std::string plaintext_refused;
+    for (int skipped = 0; picked.ok() && options.tls && options.direction == Direction::kOutbound && !picked->tls;
+         ++skipped) {
+      ++tls_refused_plaintext;
+      plaintext_refused = "refused to send to " + InstanceName(*picked) + " of service " + std::string(service) +
+                          " in plaintext: the registry does not mark it mTLS, and this proxy calls mesh instances "
+                          "only over mTLS";
+      plaintext_warning.Note(options.warn, plaintext_refused);
+      options.upstreams->Started(*picked);
+      options.upstreams->Report(*picked, AttemptOutcome::kConnectFailure, 0);
+      if (skipped + 1 >= kMaxPlaintextSkips) break;
+      picked = options.upstreams->Pick(service, attempt);
+    }
+    if (!plaintext_refused.empty() && (!picked.ok() || !picked->tls)) {
+      co_return co_await AnswerError(client, x, http::status::bad_gateway, std::move(plaintext_refused),
+                                     parser.is_done());
     }
     if (!picked.ok()) {
       co_return co_await AnswerError(client, x, http::status::service_unavailable,
@@ -1151,7 +1204,7 @@ Task<beast::error_code> HttpProxy::Impl::Open(Worker& w, TlsStream& upstream,
                                                          std::string_view service, std::string& error) {
   beast::error_code ec = co_await Connect(beast::get_lowest_layer(upstream), endpoint, deadline);
   if (ec) co_return ec;
-  const std::string key = endpoint.host + ':' + std::to_string(endpoint.port);
+  const std::string key = SessionKey(endpoint.host + ':' + std::to_string(endpoint.port), service);
   if (auto it = w.tls_sessions.find(key); it != w.tls_sessions.end()) {
     SSL_set_session(upstream.native_handle(), it->second.copy.get());
   }
@@ -1165,6 +1218,8 @@ Task<beast::error_code> HttpProxy::Impl::Open(Worker& w, TlsStream& upstream,
   const std::shared_ptr<const TlsContexts> contexts = CurrentTls();
   const std::string peer = PeerService(upstream, contexts->trust_domain);
   if (peer != service) {
+    ++tls_identity_mismatches;
+    w.tls_sessions.erase(key);
     error = "its certificate names " + (peer.empty() ? std::string("no service of this mesh") : "service " + peer) +
             ", not " + std::string(service);
     co_return asio::error::make_error_code(asio::error::access_denied);
@@ -1174,20 +1229,22 @@ Task<beast::error_code> HttpProxy::Impl::Open(Worker& w, TlsStream& upstream,
 
 // While requests wait for a connection to the endpoint, a finished one is closed instead: its
 // slot goes to the first of them, on whichever thread it waits.
-void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<TcpStream> upstream,
-                           ConnectionSlot slot, const EndpointCounts& counts) const {
+void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::string_view identity,
+                           std::unique_ptr<TcpStream> upstream, ConnectionSlot slot,
+                           const EndpointCounts& counts) const {
   if (counts.pending() > 0) return;
   upstream->expires_never();
-  w.idle_plain.Put(key, std::move(upstream), std::move(slot), steady_clock::now());
+  w.idle_plain.Put(key, identity, std::move(upstream), std::move(slot), steady_clock::now());
 }
 
 // The session is taken now rather than after the handshake: TLS 1.3 tickets arrive with the
 // first answer, and only then is the session resumable.
-void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<TlsStream> upstream,
-                           ConnectionSlot slot, const EndpointCounts& counts) const {
+void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::string_view identity,
+                           std::unique_ptr<TlsStream> upstream, ConnectionSlot slot,
+                           const EndpointCounts& counts) const {
   const SSL_SESSION* session = SSL_get0_session(upstream->native_handle());
   if (session != nullptr && SSL_SESSION_is_resumable(session)) {
-    StoredSession& stored = w.tls_sessions[key];
+    StoredSession& stored = w.tls_sessions[SessionKey(key, identity)];
     if (stored.source != session) {
       if (SSL_SESSION* copy = SSL_SESSION_dup(session); copy != nullptr) {
         stored.copy.reset(copy);
@@ -1197,7 +1254,7 @@ void HttpProxy::Impl::Idle(Worker& w, const std::string& key, std::unique_ptr<Tl
   }
   if (counts.pending() > 0) return;
   beast::get_lowest_layer(*upstream).expires_never();
-  w.idle_tls.Put(key, std::move(upstream), std::move(slot), steady_clock::now());
+  w.idle_tls.Put(key, identity, std::move(upstream), std::move(slot), steady_clock::now());
 }
 
 Task<ConnectionSlot> HttpProxy::Impl::ReserveConnection(Worker& w, EndpointCounts& counts, const std::string& key,
@@ -1249,8 +1306,9 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
   const Expiry to_client{};
   const bool replayable = x.idempotent && !x.has_body;
   IdlePool<Upstream>& pool = Pool(w, std::type_identity<Upstream>());
+  const std::string_view identity = IdentityOf(std::type_identity<Upstream>(), service);
   typename IdlePool<Upstream>::Taken pooled =
-      pool.Take(key, steady_clock::now(), options.upstream_idle_timeout, !replayable);
+      pool.Take(key, identity, steady_clock::now(), options.upstream_idle_timeout, !replayable);
   // Whichever connection carries the request holds this slot; a stale pooled one hands it on.
   ConnectionSlot slot = std::move(pooled.slot);
   if (!pooled.stream) {
@@ -1389,7 +1447,7 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
   if (upstream_keep_alive) {
     // Bytes read past the end of the answer belong to no request: the connection goes with them.
     if (upstream_buffer.size() == 0) {
-      Idle(w, key, std::move(upstream), std::move(slot), counts);
+      Idle(w, key, identity, std::move(upstream), std::move(slot), counts);
     } else {
       ++stray_bytes;
     }
@@ -1575,7 +1633,9 @@ HttpProxy::Counters HttpProxy::counters() const {
           .upstream_overflow_requests = impl_->overflow_requests.load(),
           .upstream_overflow_pending = impl_->overflow_pending.load(),
           .upstream_overflow_connections = impl_->overflow_connections.load(),
-          .upstream_abandoned = impl_->abandoned.load()};
+          .upstream_abandoned = impl_->abandoned.load(),
+          .upstream_tls_refused_plaintext = impl_->tls_refused_plaintext.load(),
+          .upstream_tls_identity_mismatches = impl_->tls_identity_mismatches.load()};
 }
 
 }  // namespace mesh

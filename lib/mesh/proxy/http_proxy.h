@@ -22,7 +22,12 @@
 // - mTLS (Options::tls): inbound, every connection must complete a TLS handshake with a client
 //   certificate from the mesh CA, and the caller's SPIFFE identity is checked by `authorize`
 //   per request (403 JSON when denied); outbound, endpoints marked `tls` are reached over TLS
-//   with our certificate, and must prove the SPIFFE identity of the service called.
+//   with our certificate, and must prove the SPIFFE identity of the service called. Outbound
+//   never falls back to plaintext: an endpoint not marked `tls` is refused (never connected
+//   to), counted, reported to the selector as a connect failure, and another is picked (up to 8
+//   in one attempt); when none is left, 502 JSON naming the instance. A pooled TLS connection
+//   carries requests only for the service its peer proved (the pool and the TLS session cache
+//   are keyed by endpoint and identity).
 //   UpdateTls() swaps the credentials for new connections; open ones keep theirs.
 // - upstream keep-alive connections idle for longer than `upstream_idle_timeout` (30 s) are
 //   closed. One on which bytes arrive that no request asked for (past the end of an answer,
@@ -55,6 +60,7 @@
 
 #include "mesh/base/status.h"
 #include "mesh/proxy/upstream.h"
+#include "mesh/security/authorization_policy.h"
 #include "mesh/security/tls_credentials.h"
 
 namespace mesh {
@@ -78,6 +84,7 @@ struct ProxiedRequest {
   uint64_t response_bytes = 0;
   std::string client_service;  // inbound mTLS: the caller's service, from its certificate
   bool denied = false;         // refused by the authorization policy (403)
+  bool ambiguous_path = false;  // denied: the path was ambiguous (see security/policy_path.h)
 };
 
 class HttpProxy {
@@ -109,14 +116,14 @@ class HttpProxy {
     int64_t max_upstream_connections = 0;
     int64_t max_upstream_pending = 0;
     // Called from the I/O threads, at most every 10 s per kind, when connections are refused or
-    // cannot be accepted. Unset: counted only.
+    // cannot be accepted, or (mTLS) a plaintext endpoint is refused. Unset: counted only.
     std::function<void(const std::string& warning)> warn;
     // mTLS; unset: plaintext both ways.
     std::optional<TlsCredentials> tls;
-    // Inbound with tls: why the identified caller may not make this request, or nullopt when
-    // it may. Called on the I/O threads: fast, no blocking. Unset: every caller may.
-    std::function<std::optional<std::string>(std::string_view caller, std::string_view method,
-                                             std::string_view target)>
+    // Inbound with tls: whether the identified caller may make this request (when not, the
+    // reason goes to the caller in the 403). Called on the I/O threads: fast, no blocking.
+    // Unset: every caller may.
+    std::function<PolicyDecision(std::string_view caller, std::string_view method, std::string_view target)>
         authorize;
   };
 
@@ -150,6 +157,11 @@ class HttpProxy {
     int64_t upstream_overflow_connections = 0;
     // Upstream connections closed because the client went away before the answer came.
     int64_t upstream_abandoned = 0;
+    // Outbound with tls: endpoints refused because the registry does not mark them mTLS (never
+    // sent anything), and TLS upstreams whose certificate names another service than the one
+    // called (closed after the handshake).
+    int64_t upstream_tls_refused_plaintext = 0;
+    int64_t upstream_tls_identity_mismatches = 0;
   };
   Counters counters() const;
 

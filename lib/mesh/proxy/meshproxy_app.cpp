@@ -154,6 +154,11 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
       "Upstream connections closed because the client went away before the answer came (the upstream sees the "
       "request abandoned)",
       {"service", "direction"});
+  Family<Counter>* tls_refused = *registry.AddCounter(
+      "mesh_upstream_tls_refused_total",
+      "Calls to mesh instances refused for their transport (plaintext_endpoint: the registry does not mark the "
+      "instance mTLS, nothing was sent; identity_mismatch: its certificate names another service)",
+      {"service", "direction", "reason"});
   const int listeners = config.outbound.empty() ? 1 : 2;
   const int64_t client_connection_limit =
       config.max_client_connections > 0 ? config.max_client_connections : ClientConnectionLimit(OpenFilesLimit(), listeners);
@@ -170,6 +175,10 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
     set(overflow, {config.service, direction, "pending"}, c.upstream_overflow_pending);
     set(overflow, {config.service, direction, "connections"}, c.upstream_overflow_connections);
     set(abandoned, {config.service, direction}, c.upstream_abandoned);
+    if (config.mtls && direction == "outbound") {
+      set(tls_refused, {config.service, direction, "plaintext_endpoint"}, c.upstream_tls_refused_plaintext);
+      set(tls_refused, {config.service, direction, "identity_mismatch"}, c.upstream_tls_identity_mismatches);
+    }
     if (auto g = client_connections->WithLabels({config.service, direction}); g.ok()) (*g)->Set(static_cast<double>(c.client_connections));
     if (auto g = client_limit->WithLabels({config.service, direction}); g.ok()) (*g)->Set(static_cast<double>(client_connection_limit));
   };
@@ -224,13 +233,10 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   const bool mtls_inbound = tls && !config.plaintext_inbound;
   if (mtls_inbound) in.tls = tls;
   if (policy && mtls_inbound) {
-    in.authorize = [&policy, &config](std::string_view caller, std::string_view method,
-                                      std::string_view target) -> std::optional<std::string> {
+    in.authorize = [&policy, &config](std::string_view caller, std::string_view method, std::string_view target) {
       const std::shared_ptr<const AuthorizationPolicy> current = policy->Current();
-      if (!current) return std::nullopt;  // no policy yet: the mesh's identities may call
-      PolicyDecision decision = current->Check(caller, config.service, method, target);
-      if (decision.allowed) return std::nullopt;
-      return std::move(decision.reason);
+      if (!current) return PolicyDecision{};  // no policy yet: the mesh's identities may call
+      return current->Check(caller, config.service, method, target);
     };
   }
   Result<std::unique_ptr<HttpProxy>> inbound = HttpProxy::Start(in);

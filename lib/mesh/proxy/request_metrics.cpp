@@ -39,6 +39,7 @@ struct RequestMetrics::Series {
   std::atomic<Counter*> retries{nullptr};
   std::atomic<Counter*> proxy_errors{nullptr};
   std::atomic<Counter*> denials{nullptr};
+  std::atomic<Counter*> ambiguous_paths{nullptr};
 
   bool Is(HttpProxy::Direction d, int s, std::string_view c) const {
     return direction == d && status == s && client_service == c;
@@ -61,6 +62,11 @@ RequestMetrics::RequestMetrics(MetricsRegistry& registry, std::string service)
       denials_(MustRegister(registry.AddCounter("mesh_policy_denials_total",
                                         "Inbound requests the authorization policy refused (403)",
                                         {"service", "client_service"}))),
+      ambiguous_paths_(MustRegister(registry.AddCounter(
+          "mesh_policy_ambiguous_paths_total",
+          "Inbound requests denied because their path was ambiguous (';', '%2F', '%25', '..', ...) where a policy "
+          "rule judges paths",
+          {"service", "client_service"}))),
       slots_(std::make_unique<std::atomic<Series*>[]>(kSlots)) {}
 
 RequestMetrics::~RequestMetrics() {
@@ -147,6 +153,12 @@ void RequestMetrics::Apply(Series& series, const ProxiedRequest& r) {
   }
   if (r.denied) {
     if (Counter* c = Lazily(series.denials, *denials_, [&] { return Labels{service_, series.client_service}; })) {
+      c->Inc();
+    }
+  }
+  if (r.ambiguous_path) {
+    if (Counter* c = Lazily(series.ambiguous_paths, *ambiguous_paths_,
+                            [&] { return Labels{service_, series.client_service}; })) {
       c->Inc();
     }
   }

@@ -6,6 +6,7 @@
 //   mesh_request_retries_total{service,direction}        (appears with the first retry)
 //   mesh_proxy_errors_total{service,direction,code}      (appears with the first proxy error)
 //   mesh_policy_denials_total{service,client_service}    (appears with the first denial)
+//   mesh_policy_ambiguous_paths_total{service,client_service}  (denials for an ambiguous path)
 //
 // Count() takes no lock once a label set (direction, code, client_service) has been seen: its
 // series are found in a lock-free table of immutable entries and updated with relaxed atomic adds
@@ -74,6 +75,7 @@ class RequestMetrics {
   Family<Counter>* retries_;
   Family<Counter>* proxy_errors_;
   Family<Counter>* denials_;
+  Family<Counter>* ambiguous_paths_;
   std::unique_ptr<std::atomic<Series*>[]> slots_;
   std::atomic<size_t> size_{0};
 };

@@ -3,7 +3,7 @@
 #include <json/value.h>
 
 #include <algorithm>
-#include <cctype>
+#include <optional>
 
 #include "mesh/base/json_text.h"
 #include "mesh/security/spiffe_id.h"
@@ -43,26 +43,7 @@ Status ValidMethod(const std::string& s) {
                               : Status::InvalidArgument("'" + s + "' is not an upper-case HTTP method");
 }
 
-Status ValidPathPrefix(const std::string& s) {
-  if (s.empty() || s.front() != '/') return Status::InvalidArgument("'" + s + "' must start with '/'");
-  return Status::Ok();
-}
-
-// A path the upstream could read as another one ("/public/../admin", "%2e%2e", an encoded
-// slash): it matches no path prefix, so that a prefix rule cannot be walked around.
-bool AmbiguousPath(std::string_view path) {
-  const std::string_view query_free = path.substr(0, path.find('?'));
-  if (query_free.find("/./") != std::string_view::npos || query_free.find("/../") != std::string_view::npos ||
-      query_free.ends_with("/.") || query_free.ends_with("/..") || query_free.find('\\') != std::string_view::npos) {
-    return true;
-  }
-  for (size_t i = query_free.find('%'); i != std::string_view::npos; i = query_free.find('%', i + 1)) {
-    std::string code(query_free.substr(i + 1, 2));
-    for (char& c : code) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (code == "2e" || code == "2f" || code == "5c") return true;
-  }
-  return false;
-}
+Status ValidPathPrefix(const std::string& s) { return PathPrefix::Parse(s).status(); }
 
 bool Names(const std::vector<std::string>& list, std::string_view name) {
   return std::any_of(list.begin(), list.end(), [&](const std::string& s) { return s == "*" || s == name; });
@@ -107,7 +88,7 @@ Result<AuthorizationPolicy> AuthorizationPolicy::Parse(std::string_view json) {
     if (r.isMember("paths")) {
       Result<std::vector<std::string>> paths = StringList(r["paths"], where + ".paths", ValidPathPrefix);
       if (!paths.ok()) return paths.status();
-      rule.path_prefixes = std::move(paths).value();
+      for (const std::string& text : *paths) rule.paths.push_back(*PathPrefix::Parse(text));
     }
     policy.rules_.push_back(std::move(rule));
   }
@@ -117,17 +98,27 @@ Result<AuthorizationPolicy> AuthorizationPolicy::Parse(std::string_view json) {
 PolicyDecision AuthorizationPolicy::Check(std::string_view caller, std::string_view callee,
                                           std::string_view method, std::string_view path) const {
   if (caller.empty()) return {false, "the caller has no mesh identity"};
+  // Worked out for the first rule that needs it.
+  std::optional<Result<std::string>> canonical;
   for (const PolicyRule& rule : rules_) {
     if (!Names(rule.from, caller) || !Names(rule.to, callee)) continue;
     if (!rule.methods.empty() && std::find(rule.methods.begin(), rule.methods.end(), method) == rule.methods.end()) {
       continue;
     }
-    if (!rule.path_prefixes.empty() &&
-        (AmbiguousPath(path) || std::none_of(rule.path_prefixes.begin(), rule.path_prefixes.end(),
-                     [&](const std::string& p) { return path.substr(0, p.size()) == p; }))) {
-      continue;
+    if (!rule.paths.empty()) {
+      if (!canonical) canonical = CanonicalPolicyPath(path);
+      if (!canonical->ok()) continue;  // fail closed: an ambiguous path matches no prefix
+      const std::string& p = **canonical;
+      if (std::none_of(rule.paths.begin(), rule.paths.end(), [&](const PathPrefix& prefix) { return prefix.Matches(p); })) {
+        continue;
+      }
     }
     return {true, ""};
+  }
+  if (canonical && !canonical->ok()) {
+    return {false, "policy does not allow " + std::string(caller) + " to call " + std::string(callee) + " " +
+                       std::string(method) + " on an " + canonical->status().message(),
+            true};
   }
   return {false, "policy does not allow " + std::string(caller) + " to call " + std::string(callee) + " " +
                      std::string(method) + " " + std::string(path.substr(0, 200))};

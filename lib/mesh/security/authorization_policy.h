@@ -10,7 +10,10 @@
 // A call is allowed when one rule matches all of: the caller ("*": any mesh identity), the
 // callee ("*": any), the method (absent: any) and a path prefix (absent: any). Nothing else is
 // allowed once a policy exists; with no policy at all, every identified caller is allowed (the
-// mesh's default until a policy is written). Immutable once parsed: thread-safe.
+// mesh's default until a policy is written). Path prefixes match by whole segments ("/api" is
+// not a prefix of "/apiadmin"; "/api*" opts into characters) and never match an ambiguous path
+// ("/public/..;/admin", "%2F", "%25", ...): see policy_path.h. Immutable once parsed:
+// thread-safe.
 #pragma once
 
 #include <string>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "mesh/base/status.h"
+#include "mesh/security/policy_path.h"
 
 namespace mesh {
 
@@ -25,12 +29,14 @@ struct PolicyRule {
   std::vector<std::string> from;  // service names, or "*"
   std::vector<std::string> to;
   std::vector<std::string> methods;        // upper case; empty: any
-  std::vector<std::string> path_prefixes;  // each starting with '/'; empty: any
+  std::vector<PathPrefix> paths;           // empty: any
 };
 
 struct PolicyDecision {
   bool allowed = true;
   std::string reason;  // when denied: said to the caller and logged
+  // Denied because the path is ambiguous (and some rule would have judged it by its path).
+  bool ambiguous_path = false;
 };
 
 class AuthorizationPolicy {

@@ -2,8 +2,13 @@
 // HTTP toward the application, an inbound one taking only mTLS) in front of a real HTTP
 // server, with certificates from a real CertificateAuthority. Raw TLS clients check what the
 // inbound side refuses at the handshake.
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/connect.hpp>
@@ -13,6 +18,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -111,8 +117,7 @@ class MtlsPair : public ::testing::Test {
   }
 
   void StartInbound(const std::string& service, TlsCredentials tls,
-                    std::function<std::optional<std::string>(std::string_view, std::string_view, std::string_view)>
-                        authorize = {},
+                    std::function<PolicyDecision(std::string_view, std::string_view, std::string_view)> authorize = {},
                     int port = 0) {
     HttpProxy::Options in;
     in.listen_port = port;
@@ -128,14 +133,17 @@ class MtlsPair : public ::testing::Test {
     inbound_ = std::move(started).value();
   }
 
-  void StartOutbound(const std::string& service, std::optional<TlsCredentials> tls) {
+  void StartOutbound(const std::string& service, std::optional<TlsCredentials> tls,
+                     std::shared_ptr<UpstreamSelector> upstreams = nullptr, bool retries = false) {
     HttpProxy::Options out;
     out.listen_port = 0;
     out.threads = 2;
     out.service = service;
     out.direction = HttpProxy::Direction::kOutbound;
-    out.upstreams = std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", inbound_->port(), "", true});
+    out.upstreams = upstreams ? std::move(upstreams)
+                              : std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", inbound_->port(), "", true});
     out.tls = std::move(tls);
+    if (retries) out.may_retry = [] { return true; };
     Result<std::unique_ptr<HttpProxy>> started = HttpProxy::Start(out);
     ASSERT_TRUE(started.ok()) << started.status().message();
     outbound_ = std::move(started).value();
@@ -157,6 +165,63 @@ class MtlsPair : public ::testing::Test {
   std::unique_ptr<HttpProxy> inbound_;
   std::unique_ptr<HttpProxy> outbound_;
   CurlHttpClient client_{5000};
+};
+
+// Hands out the endpoints of a script in order, then the last one again and again; remembers
+// every outcome reported.
+class ScriptedEndpoints : public UpstreamSelector {
+ public:
+  explicit ScriptedEndpoints(std::vector<Endpoint> script) : script_(std::move(script)) {}
+  Result<Endpoint> Pick(std::string_view, int) override {
+    std::lock_guard lock(mu_);
+    const Endpoint e = script_[std::min(next_, script_.size() - 1)];
+    ++next_;
+    return e;
+  }
+  void Report(const Endpoint& endpoint, AttemptOutcome outcome, int64_t) override {
+    std::lock_guard lock(mu_);
+    reports_.emplace_back(endpoint, outcome);
+  }
+  std::vector<std::pair<Endpoint, AttemptOutcome>> reports() {
+    std::lock_guard lock(mu_);
+    return reports_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Endpoint> script_;
+  size_t next_ = 0;
+  std::vector<std::pair<Endpoint, AttemptOutcome>> reports_;
+};
+
+// A listening socket nobody accepts on: a connection made to it waits in the kernel's queue,
+// so that the test can tell whether anything connected at all.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), len), 0);
+    EXPECT_EQ(listen(fd_, 16), 0);
+    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    port_ = ntohs(a.sin_port);
+    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  }
+  ~SilentListener() { close(fd_); }
+  int port() const { return port_; }
+  bool SomeoneConnected() {
+    const int c = accept(fd_, nullptr, nullptr);
+    if (c < 0) return false;
+    close(c);
+    return true;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
 };
 
 // A raw TLS client: shakes hands with `tls` (no certificate when its PEMs are empty), sends one
@@ -295,10 +360,10 @@ TEST_F(MtlsPair, APlaintextProxyIsToldTheUpstreamNeedsMtls) {
 
 TEST_F(MtlsPair, ACallerThePolicyDeniesGets403JsonAndIsRecorded) {
   StartInbound("orders", Valid(*ca_, "orders"),
-               [](std::string_view caller, std::string_view method, std::string_view target) -> std::optional<std::string> {
-                 if (caller == "frontend" && method == "GET" && target.starts_with("/public")) return std::nullopt;
-                 return "policy does not allow " + std::string(caller) + " to call orders " + std::string(method) +
-                        " " + std::string(target);
+               [](std::string_view caller, std::string_view method, std::string_view target) {
+                 if (caller == "frontend" && method == "GET" && target.starts_with("/public")) return PolicyDecision{};
+                 return PolicyDecision{false, "policy does not allow " + std::string(caller) + " to call orders " +
+                                                  std::string(method) + " " + std::string(target)};
                });
   StartOutbound("frontend", Valid(*ca_, "frontend"));
   EXPECT_EQ(Get("orders", "/public/x").status, 200);
@@ -334,6 +399,77 @@ TEST_F(MtlsPair, RotatedCredentialsServeNewConnectionsWhileOpenOnesContinue) {
   EXPECT_NE(first_serial, second_serial);
   EXPECT_EQ(second_serial, InspectCertificate(renewed.certificate_pem)->serial_hex);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(Get("orders", "/after").status, 200);
+}
+
+// The registry may say anything of an instance (an entry can be forged): an mTLS proxy never
+// sends a request in plaintext, and the service's mTLS instances still serve.
+TEST_F(MtlsPair, AnEndpointNotMarkedMtlsIsNeverCalledInPlaintextAndAnMtlsOneServes) {
+  StartInbound("orders", Valid(*ca_, "orders"));
+  SilentListener decoy;
+  const Endpoint plaintext{"127.0.0.1", decoy.port(), "orders@127.0.0.1:" + std::to_string(decoy.port()), false};
+  const Endpoint mtls{"127.0.0.1", inbound_->port(), "", true};
+  auto upstreams = std::make_shared<ScriptedEndpoints>(std::vector<Endpoint>{plaintext, plaintext, mtls});
+  StartOutbound("frontend", Valid(*ca_, "frontend"), upstreams);
+  HttpClientResponse r = Get("orders", "/items");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(app_requests_.load(), 1);
+  EXPECT_FALSE(decoy.SomeoneConnected());
+  EXPECT_EQ(outbound_->counters().upstream_tls_refused_plaintext, 2);
+  // Reported as failures, so that balancing and outlier detection steer away from it.
+  const auto reports = upstreams->reports();
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_EQ(reports[0], std::make_pair(plaintext, AttemptOutcome::kConnectFailure));
+  EXPECT_EQ(reports[1], std::make_pair(plaintext, AttemptOutcome::kConnectFailure));
+  EXPECT_EQ(reports[2], std::make_pair(mtls, AttemptOutcome::kSuccess));
+}
+
+TEST_F(MtlsPair, OnlyPlaintextEndpointsGive502NamingTheInstanceEvenWithRetries) {
+  SilentListener decoy;
+  const Endpoint plaintext{"127.0.0.1", decoy.port(), "orders@127.0.0.1:" + std::to_string(decoy.port()), false};
+  StartOutbound("frontend", Valid(*ca_, "frontend"), std::make_shared<ScriptedEndpoints>(std::vector{plaintext}),
+                true);
+  for (const std::string method : {"GET", "POST"}) {
+    Result<HttpClientResponse> r = client_.Send(
+        method, "http://127.0.0.1:" + std::to_string(outbound_->port()) + "/items", "secret", {{"Host", "orders"}});
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->status, 502) << r->body;
+    EXPECT_NE(r->body.find("\"error\":\"refused to send to " + plaintext.instance_id +
+                           " of service orders in plaintext: the registry does not mark it mTLS"),
+              std::string::npos)
+        << r->body;
+  }
+  EXPECT_FALSE(decoy.SomeoneConnected());
+  EXPECT_EQ(outbound_->counters().upstream_tls_refused_plaintext, 16);  // 8 picks per request at most
+}
+
+// Inbound, the local service is reached in plaintext as always: the rule is about calls out.
+TEST_F(MtlsPair, TheInboundSideStillReachesItsLocalServiceInPlaintext) {
+  StartInbound("orders", Valid(*ca_, "orders"));
+  StartOutbound("frontend", Valid(*ca_, "frontend"));
+  EXPECT_EQ(Get("orders", "/items").status, 200);
+  EXPECT_EQ(inbound_->counters().upstream_tls_refused_plaintext, 0);
+}
+
+// Two services at one address in turn (a restart, a re-registration, an address reused): the
+// connection pooled after a call to orders is verified for orders, and never carries a request
+// for payments, which gets a new connection that must prove payments.
+TEST_F(MtlsPair, APooledConnectionVerifiedForOneServiceNeverCarriesAnothersRequest) {
+  StartInbound("orders", Valid(*ca_, "orders"));
+  StartOutbound("frontend", Valid(*ca_, "frontend"));
+  EXPECT_EQ(Get("orders", "/one").status, 200);  // leaves a pooled connection verified for orders
+  HttpClientResponse r = Get("payments", "/two");
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_NE(r.body.find("names service orders, not payments"), std::string::npos) << r.body;
+  EXPECT_EQ(app_requests_.load(), 1);
+  EXPECT_EQ(outbound_->counters().upstream_tls_identity_mismatches, 1);
+  // And the other way round: payments now answers at that address; orders' pooled connection is
+  // not handed to a request for payments, and a request for orders finds no payments connection.
+  const int port = inbound_->port();
+  inbound_.reset();
+  StartInbound("payments", Valid(*ca_, "payments"), {}, port);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Get("payments", "/three").status, 200);
+  EXPECT_EQ(Get("orders", "/four").status, 502);
+  EXPECT_EQ(app_requests_.load(), 4);
 }
 
 TEST_F(MtlsPair, UnusableCredentialsAreRefusedAndTheOldOnesStay) {

@@ -54,6 +54,65 @@ TEST(AuthorizationPolicy, DotSegmentsAndEncodedSlashesMatchNoPathPrefix) {
   EXPECT_TRUE(p.Check("a", "b", "GET", "/public/x?next=/../y").allowed);
 }
 
+// The integration test's policy, judged here on every spelling an attacker would try: only
+// "/public" (and below it) is allowed, and nothing ambiguous is.
+TEST(AuthorizationPolicy, APublicOnlyRuleAllowsItsSegmentAndNoAmbiguousPath) {
+  const AuthorizationPolicy p = Policy(R"({"allow":[{"from":"frontend","to":"orders","paths":["/public"]}]})");
+  struct Case {
+    const char* path;
+    bool allowed;
+    bool ambiguous;
+  };
+  const Case cases[] = {
+      {"/public", true, false},
+      {"/public/", true, false},
+      {"/public/ok?x=1", true, false},
+      {"/%70ublic/ok", true, false},
+      {"/public/%61", true, false},
+      {"/publicadmin", false, false},
+      {"/admin", false, false},
+      {"/Public", false, false},
+      {"/public;x/../admin", false, true},
+      {"/public/%2e%2e/admin", false, true},
+      {"/public%2F..%2Fadmin", false, true},
+      {"/public/..;/admin", false, true},
+      {"/public/%252e%252e/admin", false, true},
+      {"/public\\..\\admin", false, true},
+      {"/public//../admin", false, true},
+      {"/public/%C0%AE%C0%AE/admin", false, true},
+  };
+  for (const Case& c : cases) {
+    const PolicyDecision d = p.Check("frontend", "orders", "GET", c.path);
+    EXPECT_EQ(d.allowed, c.allowed) << c.path << ": " << d.reason;
+    EXPECT_EQ(d.ambiguous_path, c.ambiguous) << c.path << ": " << d.reason;
+    EXPECT_EQ(d.reason.find("on an ambiguous path") != std::string::npos, c.ambiguous) << d.reason;
+  }
+}
+
+// A rule without paths allows any path, ambiguous or not: no prefix is at stake. A path rule of
+// the same policy still never matches an ambiguous one.
+TEST(AuthorizationPolicy, AnAmbiguousPathFailsOnlyTheRulesThatJudgePaths) {
+  const AuthorizationPolicy p = Policy(R"({"allow":[
+    {"from":"admin","to":"orders"},
+    {"from":"frontend","to":"orders","paths":["/public"]}]})");
+  EXPECT_TRUE(p.Check("admin", "orders", "GET", "/x;y/../z").allowed);
+  const PolicyDecision d = p.Check("frontend", "orders", "GET", "/public;x/../admin");
+  EXPECT_FALSE(d.allowed);
+  EXPECT_TRUE(d.ambiguous_path);
+  // A denial that no path rule was asked about is not an ambiguity.
+  const PolicyDecision other = p.Check("billing", "orders", "GET", "/x;y");
+  EXPECT_FALSE(other.allowed);
+  EXPECT_FALSE(other.ambiguous_path);
+}
+
+TEST(AuthorizationPolicy, ACharacterPrefixIsAnExplicitOptIn) {
+  const AuthorizationPolicy p = Policy(R"({"allow":[{"from":"a","to":"b","paths":["/api*"]}]})");
+  EXPECT_TRUE(p.Check("a", "b", "GET", "/apiadmin").allowed);
+  EXPECT_TRUE(p.Check("a", "b", "GET", "/api/x").allowed);
+  EXPECT_FALSE(p.Check("a", "b", "GET", "/ap").allowed);
+  EXPECT_FALSE(p.Check("a", "b", "GET", "/api;x/../../admin").allowed);
+}
+
 TEST(AuthorizationPolicy, AnEmptyAllowListDeniesEverything) {
   const AuthorizationPolicy p = Policy(R"({"allow":[]})");
   EXPECT_FALSE(p.Check("a", "b", "GET", "/").allowed);
@@ -68,6 +127,8 @@ TEST(AuthorizationPolicy, RejectsMalformedPoliciesNamingTheField) {
       {R"({"allow":[{"from":"a","to":"b","method":["GET"]}]})", "unknown field \"method\""},
       {R"({"allow":[{"from":"a","to":"b","methods":["get"]}]})", "allow[0].methods"},
       {R"({"allow":[{"from":"a","to":"b","paths":["admin"]}]})", "must start with '/'"},
+      {R"({"allow":[{"from":"a","to":"b","paths":["/a/../b"]}]})", "allow[0].paths: '/a/../b': ambiguous path"},
+      {R"({"allow":[{"from":"a","to":"b","paths":["/a*b"]}]})", "'*' is allowed only last"},
       {R"({"allow":[{"from":"a b","to":"b"}]})", "allow[0].from"},
       {R"({"allow":[{"from":[],"to":"b"}]})", "non-empty array"},
       {R"({"allow":[{"from":[1],"to":"b"}]})", "every item must be a string"},
