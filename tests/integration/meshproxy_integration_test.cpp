@@ -460,17 +460,21 @@ TEST_F(MeshproxyTest, TwoHundredMebibytesStreamBothWaysInBoundedMemory) {
   // What is measured is memory, not speed: a loaded machine may take longer than the default
   // 10 s request timeout to move 200 MiB through three processes.
   Instance& i = Start("bulk", "", {"--max-body-mib", "256"}, "", {"--timeout", "120s"});
-  const std::string file = dir_ + "/200MiB";
+  // Under ASan, whose memory figures mean nothing (sanitizer_build.h), a quarter of it: streaming
+  // is proven as well and a sanitized build moves it at a tenth of the speed.
+  const unsigned mib = test_support::kAddressSanitizer ? 50 : 200;
+  const std::string bytes = std::to_string(static_cast<unsigned long>(mib) << 20);
+  const std::string file = dir_ + "/upload";
   std::ofstream(file).close();
-  std::filesystem::resize_file(file, 200u << 20);  // sparse: no disk needed
+  std::filesystem::resize_file(file, static_cast<uintmax_t>(mib) << 20);  // sparse: no disk needed
   const std::string base = "http://127.0.0.1:" + std::to_string(i.inbound);
   RunResult down = RunProcess({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
-                               base + "/bytes/200"});
-  EXPECT_EQ(down.out, "200 209715200") << down.err;
+                               base + "/bytes/" + std::to_string(mib)});
+  EXPECT_EQ(down.out, "200 " + bytes) << down.err;
   RunResult up = RunProcess({"/usr/bin/curl", "-s", "-T", file, "-H", "Transfer-Encoding: chunked", base + "/size"});
-  EXPECT_EQ(up.out, "{\"received\":209715200}") << up.err;
+  EXPECT_EQ(up.out, "{\"received\":" + bytes + "}") << up.err;
   RunResult up_length = RunProcess({"/usr/bin/curl", "-s", "-T", file, base + "/size"});
-  EXPECT_EQ(up_length.out, "{\"received\":209715200}") << up_length.err;
+  EXPECT_EQ(up_length.out, "{\"received\":" + bytes + "}") << up_length.err;
   const long peak = PeakRssKib(i.proxy->pid());
   EXPECT_GT(peak, 0);
   if (!test_support::kAddressSanitizer) {
@@ -698,7 +702,8 @@ TEST_F(MtlsMeshTest, CertificateRotationUnderLoadLosesNoRequest) {
   ASSERT_EQ(wrk.exit_code, 0) << wrk.err;
   std::smatch requests;
   ASSERT_TRUE(std::regex_search(wrk.out, requests, std::regex("([0-9]+) requests in"))) << wrk.out;
-  EXPECT_GT(std::stol(requests[1].str()), 1000) << wrk.out;
+  // Requests all through the rotation (a sanitized build on a busy machine sends 70 a second).
+  EXPECT_GT(std::stol(requests[1].str()), 300) << wrk.out;
   EXPECT_EQ(wrk.out.find("Non-2xx"), std::string::npos) << wrk.out;
   EXPECT_EQ(wrk.out.find("Socket errors"), std::string::npos) << wrk.out;
   for (const Instance* i : {&orders, &frontend}) {
