@@ -35,9 +35,13 @@ Result<std::string> Inflate(std::string_view compressed, size_t max_output) {
       return Status::Unsupported("decompressed body larger than " + std::to_string(max_output) + " bytes");
     }
     // Grown by doubling up to max_output, never past it: the string's capacity is what the
-    // bound promises, not twice that.
+    // bound promises, not twice that. (Into a fresh string: reserve() on this one would round
+    // up to twice its capacity.)
     if (out.size() + produced > out.capacity()) {
-      out.reserve(std::min(max_output, std::max(2 * out.capacity(), out.size() + produced)));
+      std::string grown;
+      grown.reserve(std::min(max_output, std::max(2 * out.capacity(), out.size() + produced)));
+      grown.append(out);
+      out.swap(grown);
     }
     out.append(buffer.data(), produced);
     if (rc == Z_OK && zs.avail_in == 0 && produced == 0) {
