@@ -16,6 +16,7 @@
 #include "mesh/controlplane/token_commands.h"
 #include "mesh/http/asio_http_server.h"
 #include "mesh/security/certificate_authority.h"
+#include "mesh/security/certificate_ttl.h"
 #include "mesh/store/store.h"
 #include "mesh/telemetry/logger.h"
 
@@ -35,6 +36,11 @@ struct Options {
   std::string idle_timeout = "60s";
   std::string log_level = "info";
   size_t max_body = 8 << 20;
+  // gzip reaches about 1,000:1 on repeated bytes; telemetry (random ids, timestamps) stays far
+  // below 100:1, so 100 refuses bombs and no real batch.
+  size_t max_inflate_ratio = 100;
+  mesh::SeriesLimits series_limits;
+  std::vector<std::string> alert_url_allow;
   std::string ca_dir;
   std::string trust_domain = "mesh.local";
   std::string join_token_file;
@@ -112,6 +118,15 @@ int Run(const Options& o) {
   mesh::ControlPlane::Options plane_options;
   plane_options.db_path = StorePath(o);
   plane_options.retention_ns = *retention;
+  plane_options.series_limits = o.series_limits;
+  mesh::Result<mesh::UrlAllowList> alert_urls = mesh::UrlAllowList::Parse(o.alert_url_allow);
+  if (!alert_urls.ok()) return Fail("--alert-url-allow: " + alert_urls.status().message(), 2);
+  plane_options.alert_urls = std::move(alert_urls).value();
+  plane_options.warn = [&log](const std::string& warning) {
+    log.Warn("store permissions", {{"warning", warning}});
+  };
+  plane_options.inflate_limits.max_bytes = o.max_body;
+  plane_options.inflate_limits.max_ratio = o.max_inflate_ratio;
   for (auto [path, token] : {std::pair{&o.token_file, &plane_options.token},
                              std::pair{&o.read_token_file, &plane_options.read_token}}) {
     if (path->empty()) continue;
@@ -119,7 +134,7 @@ int Run(const Options& o) {
     if (!read.ok()) return Fail(read.status().message(), 2);
     *token = *read;
   }
-  mesh::Result<int64_t> cert_ttl = mesh::ParseDuration(o.cert_ttl);
+  mesh::Result<int64_t> cert_ttl = mesh::ParseCertTtl(o.cert_ttl);
   if (!cert_ttl.ok()) return Fail("--cert-ttl: " + cert_ttl.status().message(), 2);
   if (!o.join_token_file.empty()) {
     return Fail("--join-token-file was removed: a shared join token let its holders get any service's certificate; "
@@ -228,6 +243,21 @@ int main(int argc, char** argv) {
   app.add_option("--max-body", o.max_body, "Largest request body in bytes (larger: 413)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+  app.add_option("--max-inflate-ratio", o.max_inflate_ratio,
+                 "A gzip or deflate body may inflate to this many times its size (and to at most "
+                 "--max-body), once its route and token are accepted (larger: 413)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
+  app.add_option("--max-series-per-push", o.series_limits.per_push,
+                 "Most distinct series one metrics push may carry; a larger push is refused whole "
+                 "(400, counted in mesh_series_refused_total{reason=\"per_push\"})")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}));
+  app.add_option("--max-series-per-service", o.series_limits.per_service,
+                 "Most series stored per service label; a push that would pass it is refused "
+                 "whole (400, mesh_series_refused_total{reason=\"per_service\"})")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100'000'000}));
   app.add_option("--max-header-bytes", o.max_header_bytes,
                  "Largest request line and headers together, in bytes (larger: 431)")
       ->capture_default_str()
@@ -237,7 +267,13 @@ int main(int argc, char** argv) {
   app.add_option("--join-token-file", o.join_token_file, "Removed: use `meshd token create --service NAME`")
       ->group("");
   app.add_option("--policy", o.policy, "Authorization policy file (JSON): which service may call which (read again on SIGHUP)");
-  app.add_option("--cert-ttl", o.cert_ttl, "Default lifetime of issued certificates")->capture_default_str();
+  app.add_option("--cert-ttl", o.cert_ttl, "Default lifetime of issued certificates (10s..30d)")
+      ->capture_default_str();
+  app.add_option("--alert-url-allow", o.alert_url_allow,
+                 "Repeatable. A URL prefix (scheme://host:port/path) that alert checks posted to "
+                 "meshd may send to (webhook, Alertmanager); default: none, such checks cannot "
+                 "make meshd send anywhere (403)")
+      ->allow_extra_args(false);
   // --db and --ca-dir may come after "ca import" as well as before it.
   app.fallthrough();
   CLI::App* ca_cmd = app.add_subcommand("ca", "Manage the certificate authority");

@@ -636,13 +636,19 @@ TEST_F(MeshdTest, DeeplyNestedJsonBodiesGet400OnEveryJsonRouteAndMeshdStaysUp) {
       ASSERT_EQ(meshd.Request("GET", "/healthz").status, 200) << "after " << route << " " << what;
     }
   }
-  // Compressed, the 100k-deep body is a few hundred bytes.
-  RunResult gz = RunProcess({"/bin/gzip", "-c"}, bodies[2].second);
+  // A gzip'd deep body is checked once inflated. Compressed, the 100k-deep body is a few hundred
+  // bytes: past 100 times that, it is refused as a bomb before it is whole.
+  RunResult gz = RunProcess({"/bin/gzip", "-c"}, bodies[1].second);
   ASSERT_EQ(gz.exit_code, 0);
-  EXPECT_LT(gz.out.size(), 1000u);
-  const HttpClientResponse r = meshd.Request("POST", "/v1/traces", gz.out, {json, write_token, {"Content-Encoding", "gzip"}});
+  HttpClientResponse r = meshd.Request("POST", "/v1/traces", gz.out, {json, write_token, {"Content-Encoding", "gzip"}});
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("nested deeper than 64 levels"), std::string::npos) << r.body;
+  gz = RunProcess({"/bin/gzip", "-c"}, bodies[2].second);
+  ASSERT_EQ(gz.exit_code, 0);
+  EXPECT_LT(gz.out.size(), 1000u);
+  r = meshd.Request("POST", "/v1/traces", gz.out, {json, write_token, {"Content-Encoding", "gzip"}});
+  EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_EQ(ParseBody(r.body)["bound"].asString(), "--max-inflate-ratio") << r.body;
   // Still storing what is good, and stopping cleanly.
   EXPECT_EQ(meshd.Request("POST", "/v1/traces",
                           OtlpSpan("api", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "", "after"),

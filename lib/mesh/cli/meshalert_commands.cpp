@@ -169,6 +169,9 @@ Result<std::unique_ptr<AlertBackend>> OpenBackend(const BackendOptions& o, const
   Store::Options options;
   options.path = ResolveStorePath(o.db, io.getenv);
   options.create_if_missing = create;
+  options.warn = [err = io.err](const std::string& warning) {
+    std::fprintf(err, "meshalert: warning: %s\n", warning.c_str());
+  };
   Result<std::unique_ptr<Store>> store = Store::Open(options);
   if (!store.ok()) return store.status();
   return std::unique_ptr<AlertBackend>(new LocalAlerts(std::move(store).value()));

@@ -55,6 +55,9 @@ Result<Backend> OpenBackend(const BackendOptions& o, const CommandIo& io, bool c
   Store::Options options;
   options.path = ResolveStorePath(o.db, io.getenv);
   options.create_if_missing = create;
+  options.warn = [err = io.err](const std::string& warning) {
+    std::fprintf(err, "meshlog: warning: %s\n", warning.c_str());
+  };
   Result<std::unique_ptr<Store>> store = Store::Open(options);
   if (!store.ok()) return store.status();
   b.store = std::move(store).value();

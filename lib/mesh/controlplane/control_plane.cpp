@@ -66,7 +66,8 @@ std::string OptionalNumber(const std::optional<double>& v) {
 using namespace control_plane_internal;
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options, const Clock& clock) {
-  Result<std::unique_ptr<Store>> store = Store::Open({.path = options.db_path});
+  Result<std::unique_ptr<Store>> store =
+      Store::Open({.path = options.db_path, .warn = options.warn});
   if (!store.ok()) return store.status();
   auto writer = std::make_unique<StoreWriter>(std::move(store).value());
   std::unique_ptr<ControlPlane> plane(new ControlPlane(options, clock, std::move(writer)));
@@ -101,6 +102,9 @@ void ControlPlane::RegisterOwnMetrics() {
       *(*registry_.AddCounter("mesh_samples_ingested_total", "Metric samples stored by meshd"))->WithLabels({});
   own_.rejected = *registry_.AddCounter("mesh_ingest_rejected_total",
                                         "Spans, log records or samples meshd refused", {"signal"});
+  own_.series_refused = *registry_.AddCounter(
+      "mesh_series_refused_total", "Series of metric pushes refused whole for a cardinality bound",
+      {"reason"});
   own_.ingest_seconds = *registry_.AddHistogram(
       "mesh_ingest_duration_seconds", "Time to decode and commit one ingest request", {"signal"});
   own_.auth_refusals = *registry_.AddCounter(
@@ -162,6 +166,7 @@ void ControlPlane::Upkeep(WriteContext& c) {
 
 void ControlPlane::AddRoutes(HttpRouter& router) {
   router.SetGuard([this](const HttpRequest& r, const HttpRoute& route) { return Guard(r, route); });
+  router.SetBodyInflation(options_.inflate_limits);
   const auto bind = [this](HttpResponse (ControlPlane::*fn)(const HttpRequest&)) {
     return [this, fn](const HttpRequest& r) { return (this->*fn)(r); };
   };

@@ -14,8 +14,10 @@
 #include "mesh/base/clock.h"
 #include "mesh/controlplane/access_control.h"
 #include "mesh/controlplane/instance_liveness.h"
+#include "mesh/controlplane/series_limits.h"
 #include "mesh/base/status.h"
 #include "mesh/http/http_router.h"
+#include "mesh/http/url_allow_list.h"
 #include "mesh/store/store.h"
 #include "mesh/store/store_writer.h"
 #include "mesh/telemetry/golden_signals.h"
@@ -31,12 +33,20 @@ class ControlPlane {
     std::string token;       // when set, writes need a credential (access_rules.h)
     std::string read_token;  // when set, reads need it or `token` (access_rules.h)
     int64_t default_ttl_ns = 15'000'000'000;
+    SeriesLimits series_limits;  // on every metrics push
+    // Where alert checks posted to meshd may make it send (webhook, Alertmanager); empty: nowhere.
+    UrlAllowList alert_urls;
+    std::function<void(const std::string&)> warn = nullptr;  // the store's (Store::Options::warn)
+    // Compressed bodies, inflated once their route and token are accepted.
+    InflateLimits inflate_limits{.max_bytes_name = "--max-body",
+                                 .max_ratio_name = "--max-inflate-ratio"};
   };
 
   // Opens (creating or migrating) the store. Errors: as Store::Open.
   static Result<std::unique_ptr<ControlPlane>> Open(const Options& options, const Clock& clock);
   ~ControlPlane();
 
+  // Adds the routes, the token guard (for the whole router) and the body inflation limits.
   void AddRoutes(HttpRouter& router);
   // Who may do what (the store's scoped tokens, the write and read tokens): the routes' guard,
   // and SecurityApi's certificates.
@@ -87,6 +97,8 @@ class ControlPlane {
   // scraper reached meshd at (meshd does not know its advertised address otherwise).
   HttpResponse PrometheusTargets(const HttpRequest& request);
   HttpResponse IngestMetrics(const HttpRequest& request, bool seed_route);
+  // Counts the refusal on /metrics and answers it.
+  HttpResponse RefuseSeries(const SeriesRefusal& refusal, int64_t push_series);
   HttpResponse Exposition(const HttpRequest& request);
   HttpResponse Signals(const HttpRequest& request);
   // GET /v1/report: meshstat's report (report.h) as JSON.
@@ -108,6 +120,7 @@ class ControlPlane {
     Family<Counter>* rejected = nullptr;
     Family<Histogram>* ingest_seconds = nullptr;
     Family<Counter>* auth_refusals = nullptr;
+    Family<Counter>* series_refused = nullptr;
   };
   void RegisterOwnMetrics();
 

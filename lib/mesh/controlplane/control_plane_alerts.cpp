@@ -9,6 +9,7 @@
 #include "mesh/alerting/alert_json.h"
 #include "mesh/alerting/alert_notifier.h"
 #include "mesh/alerting/alert_rule.h"
+#include "mesh/base/json_text.h"
 #include "mesh/base/time_format.h"
 #include "mesh/controlplane/control_plane_internal.h"
 #include "mesh/http_curl/curl_http_client.h"
@@ -18,6 +19,21 @@
 namespace mesh {
 
 using namespace control_plane_internal;
+
+namespace {
+
+// 403 {"error", "url", "flag"}: the URL is refused by meshd's configuration, not malformed.
+HttpResponse RefuseAlertUrl(const char* key, const std::string& url, const std::string& why) {
+  std::string body = "{\"error\":";
+  AppendJsonString(body, std::string(key) + " URL refused: " + why +
+                             "; meshd sends alerts only to URLs under a --alert-url-allow prefix");
+  body += ",\"url\":";
+  AppendJsonString(body, url);
+  body += ",\"flag\":\"--alert-url-allow\"}";
+  return HttpResponse::Json(403, std::move(body));
+}
+
+}  // namespace
 
 // POST /v1/alerts/check {"rules": <rules document>, "at": "<Unix seconds>",
 // "repeat_interval_ns": N, "external_url": "...", "alertmanager": "URL", "webhook": "URL"}:
@@ -34,11 +50,18 @@ HttpResponse ControlPlane::CheckAlerts(const HttpRequest& r) {
   for (const char* key : {"alertmanager", "webhook"}) {
     const std::string& url = std::string(key) == "alertmanager" ? request->alertmanager : request->webhook;
     if (url.empty()) continue;
-    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-      return HttpResponse::Error(400, std::string(key) + ": expected an http(s) URL");
+    // A token holder must not make meshd a proxy to any address it can reach (SSRF): only
+    // what the operator listed, sent to as checked.
+    if (Result<HttpUrl> parsed = ParseHttpUrl(url); !parsed.ok()) {
+      return HttpResponse::Error(
+          400, std::string(key) + ": expected an http(s) URL (" + parsed.status().message() + ")");
     }
-    if (std::string(key) == "alertmanager") owned.push_back(std::make_unique<AlertmanagerSink>(http, url));
-    else owned.push_back(std::make_unique<WebhookSink>(http, url, options.external_url));
+    Result<std::string> allowed = options_.alert_urls.Allow(url);
+    if (!allowed.ok()) return RefuseAlertUrl(key, url, allowed.status().message());
+    if (std::string(key) == "alertmanager")
+      owned.push_back(std::make_unique<AlertmanagerSink>(http, *allowed));
+    else
+      owned.push_back(std::make_unique<WebhookSink>(http, *allowed, options.external_url));
   }
   std::vector<AlertSink*> sinks;
   for (auto& sink : owned) sinks.push_back(sink.get());

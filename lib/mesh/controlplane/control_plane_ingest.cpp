@@ -3,6 +3,8 @@
 #include "mesh/controlplane/control_plane.h"
 
 #include <charconv>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "mesh/base/json_text.h"
@@ -126,18 +128,49 @@ HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) 
       }
     }
   }
+  const std::map<std::string, int64_t> by_service = DistinctSeriesByService(families);
+  int64_t push_series = 0;
+  for (const auto& [service, n] : by_service) push_series += n;
+  if (std::optional<SeriesRefusal> refused =
+          CheckSeriesPerPush(by_service, options_.series_limits)) {
+    return RefuseSeries(*refused, push_series);
+  }
   int64_t stored = 0;
+  std::optional<SeriesRefusal> over;
   const int64_t now = clock_.NowNs();
+  // On the writer's thread, so that two pushes of one service cannot both pass the bound. The
+  // store is counted only for services this push adds series to: a steady push adds none.
   Status s = writer_->Submit([&](WriteContext& c) {
-    Result<int64_t> n = MetricStore(c.store).InsertRows(families, now);
+    MetricStore metrics(c.store);
+    over.reset();
+    Result<std::map<std::string, int64_t>> fresh = metrics.NewSeriesByService(families);
+    if (!fresh.ok()) return fresh.status();
+    Status counted;
+    over = CheckSeriesPerService(*fresh, options_.series_limits,
+                                 [&](const std::string& service) -> int64_t {
+                                   Result<int64_t> n = metrics.SeriesCount(service);
+                                   if (!n.ok()) counted = n.status();
+                                   return n.ok() ? *n : 0;
+                                 });
+    if (!counted.ok()) return counted;
+    if (over) return Status::Ok();  // nothing written: the refusal is an answer, not a failed job
+    Result<int64_t> n = metrics.InsertRows(families, now);
     if (n.ok()) stored = *n;
     return n.status();
   });
   if (!s.ok()) return StoreError(s);
+  if (over) return RefuseSeries(*over, push_series);
   own_.samples->Inc(static_cast<double>(stored));
   CountIngest(own_, "samples", 0, started);
   if (seed_route) return HttpResponse::Json(200, "{\"status\":\"recorded\"}");
   return HttpResponse::Json(200, "{\"samples\":" + std::to_string(stored) + "}");
+}
+
+HttpResponse ControlPlane::RefuseSeries(const SeriesRefusal& refusal, int64_t push_series) {
+  if (auto c = own_.series_refused->WithLabels({refusal.reason}); c.ok()) {
+    (*c)->Inc(static_cast<double>(push_series));
+  }
+  return SeriesRefusalResponse(refusal);
 }
 
 }  // namespace mesh

@@ -9,6 +9,7 @@
 
 #include "mesh/base/json_text.h"
 #include "mesh/base/time_format.h"
+#include "mesh/security/certificate_ttl.h"
 #include "mesh/security/x509.h"
 
 namespace mesh {
@@ -16,9 +17,9 @@ namespace {
 
 // A certificate starts a minute early: the clocks of meshd and its proxies may disagree a little.
 constexpr int64_t kBackdateNs = 60LL * 1'000'000'000;
-// Short lifetimes are for tests and drills; renewal at two thirds still leaves seconds.
-constexpr int64_t kMinTtlNs = 10LL * 1'000'000'000;
-constexpr int64_t kMaxTtlNs = 30LL * 24 * 3600 * 1'000'000'000;
+// The bounds of certificate_ttl.h, which meshd's and meshproxy's --cert-ttl share.
+constexpr int64_t kMinTtlNs = kMinCertTtlNs;
+constexpr int64_t kMaxTtlNs = kMaxCertTtlNs;
 // The policy file is looked at (stat) at most this often, however often proxies ask.
 constexpr int64_t kPolicyCheckEveryNs = 1'000'000'000;
 

@@ -364,9 +364,7 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
     }
     request.body = std::move(parser.get().body());
     HttpResponse response;
-    if (std::optional<HttpResponse> refused = InflateRequestBody(request, options.max_body_bytes)) {
-      response = std::move(*refused);
-    } else if (options.answers_inline && options.answers_inline(request)) {
+    if (options.answers_inline && options.answers_inline(request)) {
       response = CallHandler(handler, request);
     } else {
       response = co_await RunHandler(request);

@@ -1,15 +1,17 @@
 // AsioHttpServer: an HTTP/1.1 server on Boost.Asio/Beast that turns each request into an
 // HttpRequest, calls one handler, and writes its HttpResponse; the server of meshd's API (a
-// connection per sidecar, thousands of them) and of meshproxy's admin port. It keeps HttpServer's contract (http_server/), so either
-// can serve the same handler: requests over the limits in Options are refused before the handler
-// runs, each with a JSON error and a closed connection: a body over max_body_bytes 413 (a
-// chunked body is cut off there, not read to its end), a request target over max_url_bytes 414,
-// more than 63 headers or a head over max_header_bytes 431; a malformed head, an absolute-form
-// target, or a path with an encoded '/', an encoded dot segment or a control character 400; an
-// HTTP version other than 1.0 or 1.1 505. Literal dot segments are resolved before the handler
-// sees the path. A gzip or deflate request body is inflated for the handler; responses are
-// written as the handler built them (no compression). A handler that throws gets 500, as does
-// one that builds a header with a CR, LF or NUL. Connections are kept alive between requests.
+// connection per sidecar, thousands of them) and of meshproxy's admin port. It keeps HttpServer's
+// contract (http_server/), so either can serve the same handler: requests over the limits in
+// Options are refused before the handler runs, each with a JSON error and a closed connection: a
+// body over max_body_bytes 413 (a chunked body is cut off there, not read to its end), a request
+// target over max_url_bytes 414, more than 63 headers or a head over max_header_bytes 431; a
+// malformed head, an absolute-form target, or a path with an encoded '/', an encoded dot segment or
+// a control character 400; an HTTP version other than 1.0 or 1.1 505. Literal dot segments are
+// resolved before the handler sees the path. A request body reaches the handler as it was sent,
+// compressed or not (HttpRouter inflates it once the route and its guard accepted the request);
+// responses are written as the handler built them (no compression). A handler that throws gets 500,
+// as does one that builds a header with a CR, LF or NUL. Connections are kept alive between
+// requests.
 //
 // Threads: Options::io_threads read and write every connection and never run a handler, so a
 // handler that blocks (on a database, say) stalls no other connection's reading or writing.

@@ -4,7 +4,6 @@
 #include <cctype>
 
 #include "mesh/base/json_text.h"
-#include "mesh/http/gzip.h"
 
 namespace mesh {
 namespace {
@@ -53,23 +52,6 @@ bool HasSafeHeaders(const HttpResponse& response) {
   return std::all_of(response.headers.begin(), response.headers.end(), [](const auto& header) {
     return IsHttpToken(header.first) && IsSafeHeaderValue(header.second);
   });
-}
-
-std::optional<HttpResponse> InflateRequestBody(HttpRequest& request, size_t max_body_bytes) {
-  const std::string encoding = request.Header("content-encoding");
-  if (encoding.empty() || encoding == "identity") return std::nullopt;
-  if (encoding != "gzip" && encoding != "deflate" && encoding != "x-gzip") {
-    return HttpResponse::Error(
-        415, "unsupported Content-Encoding '" + encoding + "' (use gzip, deflate or none)");
-  }
-  Result<std::string> plain = Inflate(request.body, 8 * max_body_bytes);
-  if (!plain.ok()) {
-    const bool too_big = plain.status().code() == Status::Code::kUnsupported;
-    return HttpResponse::Error(too_big ? 413 : 400, plain.status().message());
-  }
-  request.body = std::move(plain).value();
-  request.headers.erase("content-encoding");
-  return std::nullopt;
 }
 
 Result<std::string> DecodeRequestPath(std::string_view raw) {

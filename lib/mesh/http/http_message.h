@@ -58,10 +58,4 @@ bool HasSafeHeaders(const HttpResponse& response);
 // Errors: InvalidArgument saying which.
 Result<std::string> DecodeRequestPath(std::string_view raw);
 
-// Inflates a gzip or deflate request body in place, up to 8x `max_body_bytes` (OTLP exporters
-// may gzip), so that handlers only ever see plain bodies; both HTTP servers use it. Returns the
-// answer to send instead: 415 for another Content-Encoding, 413 past the bound, 400 for a
-// corrupt stream.
-std::optional<HttpResponse> InflateRequestBody(HttpRequest& request, size_t max_body_bytes);
-
 }  // namespace mesh

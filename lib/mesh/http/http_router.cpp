@@ -27,6 +27,19 @@ void HttpRouter::Add(std::string method, std::string pattern, HttpHandler handle
 
 void HttpRouter::SetGuard(HttpGuard guard) { guard_ = std::move(guard); }
 
+void HttpRouter::SetBodyInflation(InflateLimits limits) { inflation_ = std::move(limits); }
+
+std::optional<HttpResponse> HttpRouter::Inflate(HttpRequest& request) const {
+  const std::string& encoding = request.Header("content-encoding");
+  // A header without a body (a GET, say) has nothing to inflate.
+  if (encoding.empty() || encoding == "identity" || request.body.empty()) return std::nullopt;
+  if (!inflation_) {
+    return HttpResponse::Error(
+        415, "Content-Encoding '" + encoding + "': this server takes no compressed request bodies");
+  }
+  return InflateRequestBody(request, *inflation_);
+}
+
 std::vector<HttpRoute> HttpRouter::Routes() const {
   std::vector<HttpRoute> out;
   for (const Route& r : routes_) out.push_back(r.route);
@@ -65,6 +78,8 @@ HttpResponse HttpRouter::Handle(HttpRequest request) const {
     request.path_params = std::move(params);
     std::optional<HttpResponse> refused;
     if (guard_) refused = guard_(request, route.route);
+    // Only now: a body nobody may send costs its compressed bytes, never their inflation.
+    if (!refused) refused = Inflate(request);
     HttpResponse response = refused ? std::move(*refused) : route.handler(request);
     if (head_as_get) response.body.clear();
     return response;

@@ -177,10 +177,6 @@ int HandleRequestUnguarded(mg_connection* conn, HttpServer::Impl* impl) {
                       " of " + std::to_string(info->content_length) + " bytes)",
                   head);
   }
-  if (std::optional<HttpResponse> refused = InflateRequestBody(request, limits.max_body_bytes)) {
-    Send(conn, *refused, head);
-    return refused->status;
-  }
   HttpResponse response = impl->handler(request);
   Send(conn, response, head);
   return response.status;

@@ -7,7 +7,8 @@
 // is closed after each of these. What civetweb refuses itself (a malformed head, or one larger
 // than twice max_header_bytes, which it cannot tell apart) also gets a JSON error and a close.
 // A handler that throws gets 500: no exception crosses into civetweb; a response header with a
-// CR, LF or NUL is never written (500 instead). The handler must be thread-safe. Stop() (or
+// CR, LF or NUL is never written (500 instead). A body reaches the handler as it was sent,
+// compressed or not, as with AsioHttpServer. The handler must be thread-safe. Stop() (or
 // the destructor) stops accepting and waits for in-flight requests.
 #pragma once
 

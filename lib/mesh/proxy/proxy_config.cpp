@@ -7,6 +7,7 @@
 
 #include "mesh/base/json_text.h"
 #include "mesh/base/time_format.h"
+#include "mesh/security/certificate_ttl.h"
 
 namespace mesh {
 
@@ -149,7 +150,8 @@ Status ValidateProxyConfig(const ProxyConfig& c) {
   if (c.plaintext_inbound && !c.mtls) return Status::InvalidArgument("--plaintext-inbound only makes sense with --mtls");
   if (c.mtls && c.meshd.empty()) return Status::InvalidArgument("--mtls needs --meshd (certificates come from its CA)");
   if (!c.cert_ttl.empty()) {
-    if (Result<int64_t> ns = ParseDuration(c.cert_ttl); !ns.ok()) return ns.status().WithContext("cert ttl");
+    if (Result<int64_t> ns = ParseCertTtl(c.cert_ttl); !ns.ok())
+      return ns.status().WithContext("cert ttl");
   }
   return Status::Ok();
 }

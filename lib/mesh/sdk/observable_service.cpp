@@ -4,9 +4,11 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
+#include "mesh/http/gzip.h"
 #include "mesh/http_server/http_server.h"
 #include "mesh/sdk/log_sinks.h"
 #include "mesh/sdk/metrics_pusher.h"
@@ -90,7 +92,18 @@ struct ObservableService::Impl {
     return route;
   }
 
-  HttpResponse Serve(const HttpRequest& r) {
+  HttpResponse Serve(const HttpRequest& received) {
+    // The server hands bodies over as sent; the service's handler gets them plain, within the
+    // same bounds as meshd's (the body limit, and 100 times the compressed size).
+    std::optional<HttpRequest> inflated;
+    if (!received.Header("content-encoding").empty() && !received.body.empty()) {
+      inflated = received;
+      if (std::optional<HttpResponse> refused =
+              InflateRequestBody(*inflated, {.max_bytes = options.max_body_bytes})) {
+        return *refused;
+      }
+    }
+    const HttpRequest& r = inflated ? *inflated : received;
     if (r.method == "GET" && r.path == "/metrics") {
       auto exposed = ExposeMetrics(registry->Collect(), r.Header("accept"));
       HttpResponse m;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <tuple>
 
 #include "mesh/store/sqlite_db.h"
@@ -99,6 +100,37 @@ Result<int64_t> MetricStore::InsertRows(const std::vector<MetricFamily>& familie
     }
   }
   return stored;
+}
+
+Result<std::map<std::string, int64_t>> MetricStore::NewSeriesByService(
+    const std::vector<MetricFamily>& families) {
+  Result<Statement> select =
+      store_.db().Prepare("SELECT 1 FROM metric_series WHERE name = ? AND labels = ?");
+  if (!select.ok()) return select.status();
+  std::map<std::string, int64_t> fresh;
+  std::set<std::string> seen;
+  for (const MetricFamily& f : families) {
+    for (const MetricSample& s : f.samples) {
+      const std::string labels_text = LabelsText(s.labels);
+      if (!seen.insert(s.name + labels_text).second) continue;
+      select->Bind(1, s.name);
+      select->Bind(2, labels_text);
+      Result<bool> row = select->Step();
+      select->Reset();
+      if (!row.ok()) return row.status();
+      if (!*row) ++fresh[LabelValue(s.labels, "service")];
+    }
+  }
+  return fresh;
+}
+
+Result<int64_t> MetricStore::SeriesCount(const std::string& service) {
+  Result<Statement> count = PrepareQuery(
+      store_.db(), {"SELECT COUNT(*) FROM metric_series WHERE service = ?", {service}});
+  if (!count.ok()) return count.status();
+  Result<bool> row = count->Step();
+  if (!row.ok()) return row.status();
+  return *row ? count->ColumnInt64(0) : 0;
 }
 
 Result<std::vector<MetricFamily>> MetricStore::Latest(int64_t since_ns) {

@@ -24,6 +24,14 @@ class MetricStore {
   // Returns how many samples were stored.
   Result<int64_t> InsertRows(const std::vector<MetricFamily>& families, int64_t now_ns);
 
+  // How many of the families' distinct series are not stored yet, by their service label ("" for
+  // series without one): one lookup on the (name, labels) index per series.
+  Result<std::map<std::string, int64_t>> NewSeriesByService(
+      const std::vector<MetricFamily>& families);
+  // How many series the service has stored (a series leaves once retention removed its last
+  // sample): a count over the (service, name) index.
+  Result<int64_t> SeriesCount(const std::string& service);
+
   // The newest sample of every series updated since since_ns, grouped into families with the
   // type and help text they were pushed with.
   Result<std::vector<MetricFamily>> Latest(int64_t since_ns);

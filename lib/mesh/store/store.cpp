@@ -1,9 +1,11 @@
 #include "mesh/store/store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
@@ -191,6 +193,38 @@ Status MakeDirectories(const std::string& dir) {
   return Status::Ok();
 }
 
+// Creates the store file empty, owner-only (SQLite would create it 0644 less the umask).
+Status CreateOwnerOnly(const std::string& path) {
+  const int fd = open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::Ok();  // another process made it first: tightened below
+    return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+  }
+  const bool ok = fchmod(fd, 0600) == 0;  // open() applied the umask; 0600 is the point
+  const int saved = errno;
+  close(fd);
+  if (!ok) return Status::IOError("cannot make " + path + " owner-only: " + std::strerror(saved));
+  return Status::Ok();
+}
+
+// The store and its -wal and -shm files, owner-only: what group or others could read is
+// tightened, and reported.
+void TightenPermissions(const std::string& path,
+                        const std::function<void(const std::string&)>& warn) {
+  for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
+    struct stat st;
+    if (stat(file.c_str(), &st) != 0 || (st.st_mode & 077) == 0) continue;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    const bool tightened = chmod(file.c_str(), 0600) == 0;
+    if (!warn) continue;
+    warn(tightened ? file + " was mode " + mode + " (readable beyond its owner): now 0600"
+                   : file + " is mode " + mode +
+                         " (readable beyond its owner) and could not be made 0600: " +
+                         std::strerror(errno));
+  }
+}
+
 }  // namespace
 
 Store::Store(std::string path, std::unique_ptr<Db> db) : path_(std::move(path)), db_(std::move(db)) {}
@@ -222,6 +256,13 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   // A file we may not write is opened read-only, so reading commands still work on it (its
   // folder must stay writable: a WAL store needs its -shm file).
   const bool writable = !options.read_only && (!exists || access(path.c_str(), W_OK) == 0);
+  const bool in_memory = path == ":memory:";
+  if (writable && !in_memory) {
+    if (!exists) {
+      if (Status s = CreateOwnerOnly(path); !s.ok()) return s;
+    }
+    TightenPermissions(path, options.warn);
+  }
   int flags = writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
   flags |= SQLITE_OPEN_NOMUTEX;
   // SQLite's memory statistics take a process-wide mutex on every allocation, which the

@@ -37,8 +37,14 @@ class Store {
     // Open for reading only, even when the file is writable (meshd's query connections, which
     // must never take the write lock from its writer).
     bool read_only = false;
+    // Told why the store's permissions were tightened (see Open); nothing is said when unset.
+    std::function<void(const std::string&)> warn = nullptr;
   };
 
+  // The store holds what services logged and traced, often sensitive: a new store file is
+  // created mode 0600 whatever the umask, and SQLite gives its -wal and -shm files the store's
+  // mode. Opening an existing store for writing tightens a store, -wal or -shm file that group
+  // or others may access to 0600 and says so through Options::warn.
   // Errors: NotFound (no file and !create_if_missing), IOError (cannot create the folder or
   // file), Corruption (not a SQLite database), Unsupported (made by a newer mesh).
   static Result<std::unique_ptr<Store>> Open(const Options& options);

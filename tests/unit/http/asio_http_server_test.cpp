@@ -259,7 +259,8 @@ TEST_F(AsioHttpServerTest, BodyOverTheLimitIs413AndTheRestIsNotRead) {
   EXPECT_EQ(handled_, 0);
 }
 
-TEST_F(AsioHttpServerTest, GzipBodyIsInflatedForTheHandler) {
+TEST_F(AsioHttpServerTest, CompressedBodyReachesTheHandlerAsSent) {
+  // Inflating is the router's job, after its guard: the server must not do it before.
   const std::string plain = "compressed hello";
   uLongf size = compressBound(plain.size());
   std::string zlib(size, '\0');
@@ -270,15 +271,13 @@ TEST_F(AsioHttpServerTest, GzipBodyIsInflatedForTheHandler) {
   const RawReply r = RawHttp(
       port(), "POST /x HTTP/1.1\r\nHost: test\r\nContent-Encoding: deflate\r\nContent-Length: " +
                   std::to_string(zlib.size()) + "\r\nConnection: close\r\n\r\n" + zlib);
-  EXPECT_EQ(Field(r, "body"), plain) << r.head;
+  EXPECT_EQ(r.status, 200) << r.head;
+  EXPECT_NE(Field(r, "body"), plain);
   const RawReply corrupt = RawHttp(port(),
                                    "POST /x HTTP/1.1\r\nHost: test\r\nContent-Encoding: gzip\r\n"
                                    "Content-Length: 3\r\nConnection: close\r\n\r\nabc");
-  EXPECT_EQ(corrupt.status, 400) << corrupt.head;
-  const RawReply brotli = RawHttp(port(),
-                                  "POST /x HTTP/1.1\r\nHost: test\r\nContent-Encoding: br\r\n"
-                                  "Content-Length: 3\r\nConnection: close\r\n\r\nabc");
-  EXPECT_EQ(brotli.status, 415) << brotli.head;
+  EXPECT_EQ(corrupt.status, 200) << corrupt.head;  // not inflated, so not refused as corrupt
+  EXPECT_EQ(Field(corrupt, "body"), "abc");
 }
 
 TEST_F(AsioHttpServerTest, EncodedTraversalIs400AndLiteralDotSegmentsAreResolved) {

@@ -54,33 +54,71 @@ TEST(Inflate, RejectsTruncatedAndCorruptStreams) {
   EXPECT_FALSE(Inflate("not compressed at all", 1 << 20).ok());
 }
 
+TEST(Inflate, NeverHoldsMoreThanTheLimit) {
+  const std::string bomb = Compress(std::string(50 << 20, '\0'), true);
+  constexpr size_t kLimit = 3 << 20;
+  Result<std::string> fits = Inflate(Compress(std::string(kLimit, 'z'), true), kLimit);
+  ASSERT_TRUE(fits.ok());
+  EXPECT_LE(fits->capacity(), kLimit);
+  EXPECT_FALSE(Inflate(bomb, kLimit).ok());
+}
+
 TEST(InflateRequestBody, InflatesGzipAndDeflateAndRefusesTheRestWithItsStatus) {
   const std::string plain(4000, 'x');
   for (const char* encoding : {"gzip", "x-gzip", "deflate"}) {
     HttpRequest r;
     r.headers["content-encoding"] = encoding;
     r.body = Compress(plain, std::string(encoding) != "deflate");
-    EXPECT_EQ(InflateRequestBody(r, 1000), std::nullopt) << encoding;  // 4000 <= 8 x 1000
+    EXPECT_EQ(InflateRequestBody(r, {.max_bytes = 4000}), std::nullopt) << encoding;
     EXPECT_EQ(r.body, plain) << encoding;
     EXPECT_EQ(r.Header("content-encoding"), "") << encoding;
   }
   HttpRequest identity;
   identity.headers["content-encoding"] = "identity";
   identity.body = "as is";
-  EXPECT_EQ(InflateRequestBody(identity, 10), std::nullopt);
+  EXPECT_EQ(InflateRequestBody(identity, {.max_bytes = 10}), std::nullopt);
   EXPECT_EQ(identity.body, "as is");
 
   HttpRequest brotli;
   brotli.headers["content-encoding"] = "br";
-  EXPECT_EQ(InflateRequestBody(brotli, 1000)->status, 415);
+  brotli.body = "x";
+  EXPECT_EQ(InflateRequestBody(brotli, {})->status, 415);
   HttpRequest corrupt;
   corrupt.headers["content-encoding"] = "gzip";
   corrupt.body = "not gzip at all";
-  EXPECT_EQ(InflateRequestBody(corrupt, 1000)->status, 400);
+  EXPECT_EQ(InflateRequestBody(corrupt, {})->status, 400);
   HttpRequest bomb;
   bomb.headers["content-encoding"] = "gzip";
   bomb.body = Compress(std::string(100000, 'x'), true);
-  EXPECT_EQ(InflateRequestBody(bomb, 1000)->status, 413);  // past 8 x 1000
+  EXPECT_EQ(InflateRequestBody(bomb, {.max_bytes = 99999})->status, 413);
+}
+
+TEST(InflateRequestBody, RatioAppliesOnlyPastItsFloor) {
+  // 60 KiB of one byte compresses far past 100:1, yet stays under the 64 KiB floor.
+  HttpRequest small;
+  small.headers["content-encoding"] = "gzip";
+  small.body = Compress(std::string(60 << 10, 'a'), true);
+  ASSERT_LT(small.body.size() * 100, size_t{60 << 10});
+  EXPECT_EQ(InflateRequestBody(small, {.max_bytes = 8 << 20, .max_ratio = 100}), std::nullopt);
+  HttpRequest large;
+  large.headers["content-encoding"] = "gzip";
+  large.body = Compress(std::string(1 << 20, 'a'), true);
+  const std::optional<HttpResponse> refused =
+      InflateRequestBody(large, {.max_bytes = 8 << 20, .max_ratio = 100});
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 413);
+  EXPECT_NE(refused->body.find("\"bound\":\"max_ratio\""), std::string::npos) << refused->body;
+}
+
+TEST(InflateRequestBody, HugeRatioTimesBodyDoesNotWrapAround) {
+  HttpRequest r;
+  r.headers["content-encoding"] = "gzip";
+  r.body = Compress(std::string(200000, 'q'), true);
+  const std::optional<HttpResponse> refused =
+      InflateRequestBody(r, {.max_bytes = 100000, .max_ratio = SIZE_MAX / 2});
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 413);
+  EXPECT_NE(refused->body.find("\"bound\":\"max_bytes\""), std::string::npos) << refused->body;
 }
 
 }  // namespace

@@ -316,5 +316,32 @@ TEST_F(MetricStoreTest, SamplesAfterNowAreOutsideTheWindow) {
   EXPECT_EQ(SignalsOrDie("api", 30 * kSecond, kT2 - 10 * kSecond).requests, 0);
 }
 
+TEST_F(MetricStoreTest, NewSeriesByServiceCountsOnlySeriesNotYetStored) {
+  Insert(Push(1, 0, 0, {1, 1, 1, 1}, 0.05), kT1);  // api: 3 + 4 + 2 series
+  const std::vector<MetricFamily> next = ParseOrDie(
+      Push(2, 0, 0, {2, 2, 2, 2}, 0.1) +
+      "# TYPE extra gauge\nextra{service=\"api\",k=\"1\"} 1\nextra{service=\"api\",k=\"1\"} 2\n"
+      "extra{service=\"web\"} 1\nextra 3\n");
+  Result<std::map<std::string, int64_t>> fresh = metrics_->NewSeriesByService(next);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().message();
+  EXPECT_EQ(*fresh, (std::map<std::string, int64_t>{{"", 1}, {"api", 1}, {"web", 1}}));
+  EXPECT_EQ(*metrics_->SeriesCount("api"), 9);
+  EXPECT_EQ(*metrics_->SeriesCount("web"), 0);
+}
+
+TEST_F(MetricStoreTest, SeriesLookupsUseAnIndex) {
+  for (const SqlQuery& q :
+       {SqlQuery{"SELECT COUNT(*) FROM metric_series WHERE service = ?", {std::string("api")}},
+        SqlQuery{"SELECT 1 FROM metric_series WHERE name = ? AND labels = ?",
+                 {std::string("x"), std::string("{}")}}}) {
+    Result<std::vector<std::string>> plan = store_->ExplainQueryPlan(q);
+    ASSERT_TRUE(plan.ok()) << plan.status().message();
+    ASSERT_FALSE(plan->empty());
+    for (const std::string& step : *plan) {
+      EXPECT_NE(step.find("INDEX"), std::string::npos) << q.sql << ": " << step;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mesh

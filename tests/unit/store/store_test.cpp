@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "mesh/store/log_store.h"
+#include "mesh/store/sqlite_db.h"
 #include "test_support.h"
 
 namespace mesh {
@@ -67,6 +69,46 @@ TEST_F(StoreTest, OpenCreatesMissingFoldersAndTheFile) {
   EXPECT_TRUE(std::filesystem::is_regular_file(path));
   EXPECT_EQ(store->path(), path);
   EXPECT_FALSE(store->read_only());
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 07777;
+}
+
+TEST_F(StoreTest, NewStoreAndItsWalFilesAreOwnerOnlyWhateverTheUmask) {
+  const mode_t saved = umask(0);
+  const std::string path = dir_.File("mesh.db");
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  umask(saved);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->db().Exec("CREATE TABLE t (x)").ok());  // makes the -wal and -shm files
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    EXPECT_EQ(ModeOf(path + suffix), 0600u) << suffix;
+  }
+}
+
+TEST_F(StoreTest, OpeningForWritingTightensAStoreOthersCanReadAndSaysSo) {
+  const std::string path = dir_.File("mesh.db");
+  ASSERT_NE(OpenOrDie(path), nullptr);
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  std::vector<std::string> warnings;
+  Result<std::unique_ptr<Store>> reader =
+      Store::Open({.path = path, .read_only = true, .warn = [&](const std::string& w) { warnings.push_back(w); }});
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(ModeOf(path), 0644u);  // a reader changes nothing
+  EXPECT_TRUE(warnings.empty());
+  Result<std::unique_ptr<Store>> writer =
+      Store::Open({.path = path, .warn = [&](const std::string& w) { warnings.push_back(w); }});
+  ASSERT_TRUE(writer.ok());
+  // The reader's -wal and -shm took the store's 0644: all three are tightened, each said.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    if (std::filesystem::exists(path + suffix)) {
+      EXPECT_EQ(ModeOf(path + suffix), 0600u) << suffix;
+    }
+  }
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_EQ(warnings[0], path + " was mode 0644 (readable beyond its owner): now 0600");
 }
 
 TEST_F(StoreTest, NewStoreIsAtTheLatestSchemaVersion) {
