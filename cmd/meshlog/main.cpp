@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   tail_cmd->add_flag("-f,--follow", tail.follow, "Keep printing new records until interrupted");
   tail_cmd->add_option("--poll", tail.poll_ms, "Follow poll interval in milliseconds")->capture_default_str();
   tail_cmd->add_option("--output,-o", tail.output,
-                       "json|pretty|logfmt|raw (default: pretty on a terminal, json otherwise)");
+                       "json|pretty|logfmt|raw (default: pretty on a terminal, json otherwise; "
+                       "stored control characters are always escaped on a terminal)");
 
   mesh::QueryOptions query;
   CLI::App* query_cmd = app.add_subcommand(
@@ -76,7 +77,8 @@ int main(int argc, char** argv) {
   query_cmd->add_flag("--reverse,-r", query.reverse, "Oldest first (default: newest first)");
   query_cmd->add_flag("--count,-c", query.count, "Print only the number of matching records");
   query_cmd->add_option("--output,-o", query.output,
-                        "json|pretty|logfmt|raw (default: pretty on a terminal, json otherwise)");
+                        "json|pretty|logfmt|raw (default: pretty on a terminal, json otherwise; "
+                       "stored control characters are always escaped on a terminal)");
 
   mesh::StatsOptions stats;
   CLI::App* stats_cmd = app.add_subcommand("stats", "Record counts per service and level");

@@ -13,7 +13,10 @@
 #include "mesh/base/clock.h"
 #include "mesh/base/time_format.h"
 #include "meshd_fixture.h"
+#include "mesh/store/alert_store.h"
+#include "mesh/store/store.h"
 #include "subprocess.h"
+#include "terminal_safety.h"
 
 namespace mesh {
 namespace {
@@ -189,6 +192,35 @@ TEST_F(MeshalertIntegration, ExitCodesForUsageErrorsAndHelp) {
   RunResult test = RunProcess({MESHALERT_BIN, "test", "--rules", MESH_SOURCE_DIR "/share/mesh/rules.example.json"});
   EXPECT_EQ(test.exit_code, 0) << test.err;
   EXPECT_NE(test.out.find("SUCCESS"), std::string::npos);
+}
+
+TEST_F(MeshalertIntegration, HumanOutputsNeverSendStoredControlsToTheTerminal) {
+  using test_support::ExpectTerminalSafe;
+  using test_support::kHostileText;
+  const int64_t now = SystemClock::Instance().NowNs();
+  {
+    Result<std::unique_ptr<Store>> store = Store::Open({.path = dir_ + "/mesh.db"});
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    CommittingAlertStore alerts(**store);
+    StoredAlert a;
+    a.rule = "rule" + kHostileText;
+    a.service = "svc" + kHostileText;
+    a.severity = "critical" + kHostileText;
+    a.state.phase = AlertPhase::kFiring;
+    a.state.fired_at_ns = now - 60 * kSecond;
+    a.state.last_eval_ns = now;
+    a.notify_error = "refused: " + kHostileText;
+    AlertEvent e{0, now - 60 * kSecond, a.rule, a.service, "firing", a.severity, 1.0, "detail " + kHostileText};
+    ASSERT_TRUE(alerts.Save({a}, {e}).ok());
+    ASSERT_TRUE(alerts.AddSilence({0, a.rule, a.service, now, now + 3600 * kSecond, "why " + kHostileText, "me" + kHostileText})
+                    .ok());
+  }
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"list"}, {"history", "--since", "1h"}, {"silence", "list"}}) {
+    RunResult r = Meshalert(args);
+    ASSERT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
+    ExpectTerminalSafe(r.out, args[0]);
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "mesh/store/log_store.h"
 #include "mesh/store/store.h"
 #include "subprocess.h"
+#include "terminal_safety.h"
 
 namespace mesh {
 namespace {
@@ -335,6 +336,35 @@ TEST_F(MeshlogTest, StatsCountsPerServiceAndLevel) {
   EXPECT_EQ(v["services"][1]["DEBUG"].asInt(), 1);
   RunResult warn = Meshlog({"tail", "--level", "warn", "-o", "raw"});
   EXPECT_EQ(warn.out, "e1\ne2\n");
+}
+
+TEST_F(MeshlogTest, HumanFormatsNeverSendStoredControlsToTheTerminal) {
+  using test_support::ExpectTerminalSafe;
+  using test_support::kHostileText;
+  ASSERT_EQ(Meshlog({"write", "-s", "svc" + kHostileText, "-l", "error", kHostileText, "k" + kHostileText + "=" + kHostileText})
+                .exit_code,
+            0);
+  for (const char* format : {"pretty", "logfmt"}) {
+    RunResult r = Meshlog({"tail", "-o", format});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ExpectTerminalSafe(r.out, format);
+  }
+  RunResult stats = Meshlog({"stats"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  ExpectTerminalSafe(stats.out, "stats");
+  // Machine formats keep the data: JSON escapes it, raw into a pipe is the message as stored.
+  RunResult json = Meshlog({"tail", "-o", "json"});
+  EXPECT_EQ(json.out.find('\x1b'), std::string::npos) << json.out;
+  ASSERT_EQ(JsonLines(json.out).size(), 1u);
+  EXPECT_EQ(JsonLines(json.out)[0]["message"].asString(), kHostileText);
+  EXPECT_EQ(Meshlog({"tail", "-o", "raw"}).out, kHostileText + "\n");
+  // logfmt reads back: meshlog's own logfmt ingested again gives the same message.
+  RunResult logfmt = Meshlog({"tail", "-o", "logfmt"});
+  RunResult again = RunProcess({MESHLOG_BIN, "--db", dir_ + "/again.db", "ingest", "-s", "x", "-f", "logfmt"}, logfmt.out);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  RunResult back = RunProcess({MESHLOG_BIN, "--db", dir_ + "/again.db", "tail", "-o", "json"});
+  ASSERT_EQ(JsonLines(back.out).size(), 1u) << back.out;
+  EXPECT_EQ(JsonLines(back.out)[0]["message"].asString(), kHostileText);
 }
 
 }  // namespace

@@ -10,7 +10,11 @@
 #include <sstream>
 
 #include "meshd_fixture.h"
+#include "mesh/store/log_store.h"
+#include "mesh/store/span_store.h"
+#include "mesh/store/store.h"
 #include "subprocess.h"
+#include "terminal_safety.h"
 
 namespace mesh {
 namespace {
@@ -199,6 +203,42 @@ TEST_F(MeshstatTest, UsageErrorsExitTwoAndHelpAndVersionWork) {
   r = Meshstat({"--version"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out.rfind("meshstat ", 0), 0u) << r.out;
+}
+
+TEST_F(MeshstatTest, HumanFormatsNeverSendStoredControlsToTheTerminal) {
+  using test_support::ExpectTerminalSafe;
+  using test_support::kHostileText;
+  {
+    Result<std::unique_ptr<Store>> store = Store::Open({.path = db_});
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    Span span;
+    span.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    span.span_id = "00f067aa0ba902b7";
+    span.service = "shop" + kHostileText;
+    span.name = "GET " + kHostileText;
+    span.kind = SpanKind::kServer;
+    span.start_ns = NowNs() - 60'000'000'000;
+    span.duration_ns = 1'000'000;
+    ASSERT_TRUE(SpanStore(**store).Insert({span}).ok());
+    LogRecord log;
+    log.ts_ns = NowNs() - 60'000'000'000;
+    log.service = span.service;
+    log.level = LogLevel::kError;
+    log.message = "failed " + kHostileText;
+    ASSERT_TRUE(LogStore(**store).Insert({log}).ok());
+  }
+  for (const char* format : {"table", "markdown"}) {
+    RunResult r = Meshstat({"--db", db_, "report", "--since", "1h", "--format", format});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ExpectTerminalSafe(r.out, format);
+  }
+  RunResult top = Meshstat({"--db", db_, "top", "--since", "1h", "--iterations", "1"});
+  ASSERT_EQ(top.exit_code, 0) << top.err;
+  ExpectTerminalSafe(top.out, "top");
+  // CSV keeps the data exact, in a quoted field.
+  RunResult csv = Meshstat({"--db", db_, "report", "--since", "1h", "--format", "csv"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_NE(csv.out.find(",\"shop" + kHostileText + "\","), std::string::npos) << csv.out;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "meshd_fixture.h"
 #include "subprocess.h"
+#include "terminal_safety.h"
 
 namespace mesh {
 namespace {
@@ -268,6 +269,30 @@ TEST_F(MeshtraceTest, EveryCommandPrintsTheSameThroughMeshd) {
   RunResult list = Meshtrace({"list", "--service", "cron", "-o", "json"});
   EXPECT_EQ(ParseJsonText(list.out)["root_service"].asString(), "cron") << list.out << list.err;
   EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
+TEST_F(MeshtraceTest, HumanOutputsNeverSendStoredControlsToTheTerminal) {
+  using test_support::ExpectTerminalSafe;
+  using test_support::kHostileJson;
+  const std::string h = kHostileJson;
+  const int64_t t = NowNs() - 30'000'000'000;
+  const auto span = [&](const char* id, const char* parent, const std::string& service) {
+    return "{\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"span_id\":\"" + std::string(id) + "\"" +
+           (*parent ? std::string(",\"parent_span_id\":\"") + parent + "\"" : std::string()) +
+           ",\"service\":\"" + service + "\",\"name\":\"op" + h + "\",\"kind\":\"SERVER\",\"start_ns\":" +
+           std::to_string(t) + ",\"duration_ns\":1000000,\"status\":\"ERROR\",\"status_message\":\"" + h +
+           "\",\"attributes\":{\"k" + h + "\":\"" + h + "\"}}\n";
+  };
+  RunResult imported = Meshtrace({"import", WriteFile("hostile.jsonl", span("00f067aa0ba902b7", "", "web" + h) +
+                                                                         span("00f067aa0ba902b8", "00f067aa0ba902b7", "api" + h))});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"list"}, {"stats"}, {"show", "4bf92f3577b34da6a3ce929d0e0e4736"},
+        {"show", "-v", "4bf92f3577b34da6a3ce929d0e0e4736"}}) {
+    RunResult r = Meshtrace(args);
+    ASSERT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
+    ExpectTerminalSafe(r.out, args[0]);
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "mesh/base/terminal_text.h"
 #include "mesh/base/token_file.h"
 
 namespace mesh {
@@ -25,8 +26,12 @@ Result<std::string> ResolveToken(const BackendOptions& o, const CommandIo& io) {
   return std::string(env && *env ? env : "");
 }
 
+void PrintError(const char* tool, const CommandIo& io, std::string_view message) {
+  std::fprintf(io.err, "%s: %s\n", tool, TerminalSafe(message).c_str());
+}
+
 int FailCommand(const char* tool, const CommandIo& io, const Status& status) {
-  std::fprintf(io.err, "%s: %s\n", tool, status.message().c_str());
+  PrintError(tool, io, status.message());
   return status.code() == Status::Code::kInvalidArgument ? 2 : 1;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "mesh/base/clock.h"
 #include "mesh/base/status.h"
@@ -35,7 +36,10 @@ Result<std::string> ResolveServer(const BackendOptions& options, const CommandIo
 // The bearer token for meshd (--token-file, else $MESH_TOKEN), or "".
 Result<std::string> ResolveToken(const BackendOptions& options, const CommandIo& io);
 
-// Prints "<tool>: <message>" on stderr; returns 2 for InvalidArgument, else 1.
+// Prints "<tool>: <message>" on stderr, the message TerminalSafe (terminal_text.h): it may
+// echo stored data or a server's answer.
+void PrintError(const char* tool, const CommandIo& io, std::string_view message);
+// PrintError of the status's message; returns 2 for InvalidArgument, else 1.
 int FailCommand(const char* tool, const CommandIo& io, const Status& status);
 // Writes data to stdout; false when the reader went away (EPIPE) or the write failed.
 bool WriteOut(const CommandIo& io, const std::string& data);

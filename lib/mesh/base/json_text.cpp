@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "mesh/base/json_depth.h"
+#include "mesh/base/terminal_text.h"
 
 namespace mesh {
 
@@ -17,7 +18,18 @@ void AppendJsonString(std::string& out, std::string_view s) {
   size_t run_start = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f && c != 0xc2 && c != 0xe2) continue;
+    if (c == 0xc2 || c == 0xe2) {
+      // C1 controls and bidirectional overrides, which a terminal showing the JSON acts on,
+      // travel as \uNNNN like the C0 controls; the rest of the sequence is copied as it is.
+      const size_t unsafe = TerminalUnsafeLength(s.substr(i));
+      if (unsafe == 0) continue;
+      out.append(s.data() + run_start, i - run_start);
+      AppendTerminalEscape(out, s.substr(i), unsafe);
+      run_start = i + unsafe;
+      i += unsafe - 1;
+      continue;
+    }
     out.append(s.data() + run_start, i - run_start);
     run_start = i + 1;
     switch (c) {

@@ -1,25 +1,13 @@
 #include "mesh/base/text_table.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <string_view>
 
-#include "mesh/base/utf8.h"
+#include "mesh/base/terminal_text.h"
 
 namespace mesh {
 
-std::string TableCell(const std::string& text) {
-  std::string out;
-  for (char c : SanitizedUtf8(text)) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string TableCell(const std::string& text) { return TerminalSafe(text); }
 
 std::string ClipCell(const std::string& text, size_t columns) {
   size_t seen = 0;
@@ -40,14 +28,16 @@ std::string TextTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;
   for (const auto& row : rows) {
     widths.resize(std::max(widths.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], DisplayColumns(row[i]));
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], DisplayColumns(TerminalSafe(row[i])));
   }
   std::string out;
   for (const auto& row : rows) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line.append(widths[i] - DisplayColumns(row[i]) + 2, ' ');
+      // TerminalSafe leaves escaped text as it is: callers that clip escape first (TableCell).
+      const std::string cell = TerminalSafe(row[i]);
+      line += cell;
+      if (i + 1 < row.size()) line.append(widths[i] - DisplayColumns(cell) + 2, ' ');
     }
     out += line + "\n";
   }
@@ -55,7 +45,11 @@ std::string TextTable(const std::vector<std::vector<std::string>>& rows) {
 }
 
 std::string CsvField(const std::string& text) {
-  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  bool quote = false;
+  for (size_t i = 0; i < text.size() && !quote; ++i) {
+    quote = text[i] == ',' || text[i] == '"' || TerminalUnsafeLength(std::string_view(text).substr(i)) > 0;
+  }
+  if (!quote) return text;
   std::string out = "\"";
   for (char c : text) {
     if (c == '"') out += '"';

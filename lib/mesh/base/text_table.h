@@ -8,7 +8,8 @@
 
 namespace mesh {
 
-// A cell of a text table: invalid UTF-8 replaced, control characters escaped as \xNN.
+// A cell of a text table: TerminalSafe (terminal_text.h): invalid UTF-8 replaced, control
+// characters, C1 controls and bidirectional overrides escaped.
 std::string TableCell(const std::string& text);
 
 // At most `columns` code points of a cell, with an ellipsis when cut.
@@ -17,10 +18,13 @@ std::string ClipCell(const std::string& text, size_t columns = 60);
 // Display width of UTF-8 text (one column per code point: what a table needs here).
 size_t DisplayColumns(const std::string& text);
 
-// Rows of cells as left-aligned columns separated by two spaces, one line per row.
+// Rows of cells as left-aligned columns separated by two spaces, one line per row. Every cell
+// is printed TerminalSafe, whether or not the caller escaped it (escaping is idempotent).
 std::string TextTable(const std::vector<std::vector<std::string>>& rows);
 
-// A CSV field: quoted when it holds a comma, quote or line break (RFC 4180).
+// A CSV field: quoted when it holds a comma, a quote, a line break (RFC 4180) or any other
+// character a terminal acts on (TerminalUnsafeLength). CSV is a machine format: the data stays
+// exact, but a field that could act on a terminal when the file is shown is always quoted.
 std::string CsvField(const std::string& text);
 
 }  // namespace mesh

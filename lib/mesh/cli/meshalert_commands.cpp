@@ -257,7 +257,7 @@ int CheckOnce(AlertBackend& backend, const LoadedRules& rules, const CheckOption
   const NotifyTargets targets{o.notify.alertmanager, o.notify.webhook, o.notify.exec};
   Result<AlertCheckReport> report = backend.Check(rules.text, rules.rules, options, targets);
   if (!report.ok()) {
-    std::fprintf(io.err, "%s: %s\n", kTool, report.status().message().c_str());
+    PrintError(kTool, io, report.status().message());
     return kStatusUnknown;
   }
   std::string out;
@@ -270,8 +270,8 @@ int CheckOnce(AlertBackend& backend, const LoadedRules& rules, const CheckOption
   }
   for (const AlertResult& r : report->results) {
     if (!r.notify_error.empty()) {
-      std::fprintf(io.err, "%s: notification for %s/%s failed (retried next run): %s\n", kTool, r.rule.c_str(),
-                   r.service.c_str(), r.notify_error.c_str());
+      PrintError(kTool, io, "notification for " + r.rule + "/" + r.service + " failed (retried next run): " +
+                                r.notify_error);
     }
   }
   return report->exit_code;
@@ -311,7 +311,7 @@ Result<PreparedCheck> PrepareCheck(const CheckOptions& o, const CommandIo& io) {
 }
 
 int FailCheck(const CommandIo& io, const Status& s) {
-  std::fprintf(io.err, "%s: %s\n", kTool, s.message().c_str());
+  PrintError(kTool, io, s.message());
   return kStatusUnknown;
 }
 
@@ -423,12 +423,12 @@ int RunRulesTest(const RulesTestOptions& o, const CommandIo& io) {
   if (!text.ok()) return FailCommand(kTool, io, Status::IOError(text.status().message()));
   Result<std::vector<AlertRule>> rules = ParseAlertRules(*text);
   if (!rules.ok()) {
-    std::fprintf(io.err, "%s: %s: %s\n", kTool, path.c_str(), rules.status().message().c_str());
+    PrintError(kTool, io, path + ": " + rules.status().message());
     return 1;
   }
-  std::string out = path + ": SUCCESS: " + std::to_string(rules->size()) + " rules found\n";
+  std::string out = TableCell(path) + ": SUCCESS: " + std::to_string(rules->size()) + " rules found\n";
   for (const AlertRule& r : *rules) {
-    out += "  " + r.name + ": " + r.signal_text + " of " + r.service + " over " + FormatDuration(r.window_ns) + " " +
+    out += "  " + TableCell(r.name) + ": " + TableCell(r.signal_text) + " of " + TableCell(r.service) + " over " + FormatDuration(r.window_ns) + " " +
            std::string(CompareOpText(r.op)) + " " + FormatAlertValue(r.threshold) + std::string(SignalUnit(r.signal)) +
            (r.for_ns ? " for " + FormatDuration(r.for_ns) : "") + ", " + std::string(SeverityName(r.severity)) + "\n";
   }

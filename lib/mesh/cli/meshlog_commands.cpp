@@ -10,6 +10,7 @@
 #include "mesh/base/json_text.h"
 #include "mesh/base/line_splitter.h"
 #include "mesh/base/process_signals.h"
+#include "mesh/base/text_table.h"
 #include "mesh/base/time_format.h"
 #include "mesh/base/trace_id.h"
 #include "mesh/base/utf8.h"
@@ -112,10 +113,11 @@ Result<LogFilter> BuildFilter(const LogFilterOptions& o, const CommandIo& io) {
 struct Printer {
   OutputFormat format;
   bool color;
+  bool escape_raw;  // raw on a terminal: the message must not act on it
 };
 
 Result<Printer> MakePrinter(const std::string& output, const CommandIo& io) {
-  Printer p{DefaultOutputFormat(io.out_is_tty), false};
+  Printer p{DefaultOutputFormat(io.out_is_tty), false, io.out_is_tty};
   if (!output.empty()) {
     auto f = ParseOutputFormat(output);
     if (!f) {
@@ -130,7 +132,7 @@ Result<Printer> MakePrinter(const std::string& output, const CommandIo& io) {
 
 std::string Render(const std::vector<LogRecord>& records, const Printer& p) {
   std::string out;
-  for (const LogRecord& r : records) AppendFormatted(out, r, p.format, p.color);
+  for (const LogRecord& r : records) AppendFormatted(out, r, p.format, p.color, p.escape_raw);
   return out;
 }
 
@@ -387,24 +389,29 @@ int RunStats(const StatsOptions& o, const CommandIo& io) {
     }
     out += "],\"total\":" + std::to_string(grand_total) + "}\n";
   } else {
+    // Service names are stored data: escaped, and padded by the columns they print in.
     size_t width = 7;
-    for (const auto& entry : table) width = std::max(width, entry.first.size());
-    char line[512];
+    for (const auto& entry : table) width = std::max(width, DisplayColumns(TableCell(entry.first)));
+    char line[64];
+    const auto pad = [&](const std::string& cell) {
+      out += cell;
+      out.append(width - DisplayColumns(cell), ' ');
+    };
     const auto row = [&](const std::string& name, const std::map<LogLevel, int64_t>& levels) {
       int64_t total = 0;
-      std::string cells;
+      pad(TableCell(name));
       for (LogLevel l : kLevels) {
         const int64_t n = levels.count(l) ? levels.at(l) : 0;
         total += n;
         std::snprintf(line, sizeof line, " %9lld", static_cast<long long>(n));
-        cells += line;
+        out += line;
       }
-      std::snprintf(line, sizeof line, "%-*s%s %10lld\n", static_cast<int>(width), name.c_str(),
-                    cells.c_str(), static_cast<long long>(total));
+      std::snprintf(line, sizeof line, " %10lld\n", static_cast<long long>(total));
       out += line;
     };
-    std::snprintf(line, sizeof line, "%-*s %9s %9s %9s %9s %9s %10s\n", static_cast<int>(width),
-                  "SERVICE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "TOTAL");
+    pad("SERVICE");
+    std::snprintf(line, sizeof line, " %9s %9s %9s %9s %9s %10s\n", "DEBUG", "INFO", "WARN", "ERROR",
+                  "FATAL", "TOTAL");
     out += line;
     for (const auto& [service, levels] : table) row(service, levels);
     row("TOTAL", totals);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 
+#include "mesh/base/terminal_text.h"
 #include "mesh/base/time_format.h"
 #include "mesh/http/http_client.h"
 #include "mesh/http/http_message.h"
@@ -237,9 +238,9 @@ int RunStatTop(const StatTopOptions& o, const CommandIo& io) {
       // A meshd restart or a busy store should not end a live view; a first failure does.
       if (refresh == 0) return Fail(io, report.status());
       if (!io.out_is_tty) {
-        std::fprintf(io.err, "%s: %s\n", kTool, report.status().message().c_str());
+        PrintError(kTool, io, report.status().message());
       } else {
-        screen = std::string(kTool) + ": " + report.status().message() + "\n";
+        screen = std::string(kTool) + ": " + TerminalSafe(report.status().message()) + "\n";
       }
     } else {
       screen = RenderSignalsTable(*report);

@@ -621,7 +621,7 @@ int RunExec(const ExecOptions& o, const CommandIo& io) {
   if (const char* env = io.getenv("TRACEPARENT"); env && *env) {
     parent = ParseTraceParent(env);
     if (!parent.ok()) {
-      std::fprintf(io.err, "meshtrace: ignoring TRACEPARENT: %s\n", parent.status().message().c_str());
+      PrintError(kTool, io, "ignoring TRACEPARENT: " + parent.status().message());
     }
   }
   Tracer tracer(service, (*backend)->exporter(), Tracer::Options{}, *io.clock);
@@ -655,7 +655,7 @@ int RunExec(const ExecOptions& o, const CommandIo& io) {
     exit_code = spawn_error == ENOENT ? 127 : 126;
     const std::string why = "cannot run " + o.command.front() + ": " + std::strerror(spawn_error);
     span.SetStatus(SpanStatus::kError, why);
-    std::fprintf(io.err, "meshtrace: %s\n", why.c_str());
+    PrintError(kTool, io, why);
   } else {
     // Like system(): the terminal's ^C reaches the child directly; a TERM sent to us is passed on.
     struct sigaction forward {}, ignore {}, old_int {}, old_quit {}, old_term {}, old_hup {};
@@ -686,7 +686,7 @@ int RunExec(const ExecOptions& o, const CommandIo& io) {
   span.SetAttribute("process.exit_code", static_cast<int64_t>(exit_code));
   span.End();
   if (Status s = tracer.Flush(); !s.ok()) {
-    std::fprintf(io.err, "meshtrace: the span was not recorded: %s\n", s.message().c_str());
+    PrintError(kTool, io, "the span was not recorded: " + s.message());
   }
   return exit_code;
 }

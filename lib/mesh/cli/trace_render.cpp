@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <set>
@@ -12,7 +11,7 @@
 
 #include "mesh/base/json_scan.h"
 #include "mesh/base/time_format.h"
-#include "mesh/base/utf8.h"
+#include "mesh/base/terminal_text.h"
 
 namespace mesh {
 namespace {
@@ -26,33 +25,6 @@ constexpr int kMinLabelWidth = 20;
 // Deeper levels are drawn as a leading "…": a 10,000-deep chain would otherwise print tens of
 // megabytes of indentation.
 constexpr int kMaxIndentLevels = 16;
-
-// Store values come from any process that can send a span or a log line: C0, DEL and C1
-// controls (U+009B is a CSI on some terminals) are printed as escapes, never sent raw.
-void AppendEscaped(std::string& out, std::string_view text) {
-  const std::string clean = SanitizedUtf8(text);
-  char buf[8];
-  for (size_t i = 0; i < clean.size(); ++i) {
-    const auto c = static_cast<unsigned char>(clean[i]);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else if (c == 0xc2 && i + 1 < clean.size() &&
-               static_cast<unsigned char>(clean[i + 1]) <= 0x9f) {
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(clean[i + 1]));
-      out += buf;
-      ++i;
-    } else {
-      out += clean[i];
-    }
-  }
-}
 
 // Terminal columns, counting one per code point (escaped text is valid UTF-8).
 int Columns(std::string_view text) {
@@ -98,14 +70,14 @@ void AppendInlineAttributes(std::string& out, std::string_view json) {
   std::vector<JsonMember> members;
   if (!ScanJsonObject(json, members).ok()) {
     out += ' ';
-    AppendEscaped(out, json);
+    AppendTerminalSafe(out, json);
     return;
   }
   for (const JsonMember& m : members) {
     out += ' ';
-    AppendEscaped(out, MemberKey(m));
+    AppendTerminalSafe(out, MemberKey(m));
     out += '=';
-    AppendEscaped(out, MemberText(m));
+    AppendTerminalSafe(out, MemberText(m));
   }
 }
 
@@ -165,7 +137,7 @@ class Renderer {
   void AppendHeader() {
     const std::vector<Span>& spans = tree_.spans();
     out_ += "trace ";
-    AppendEscaped(out_, spans.empty() ? std::string_view("(no spans)") : spans[0].trace_id);
+    AppendTerminalSafe(out_, spans.empty() ? std::string_view("(no spans)") : spans[0].trace_id);
     out_ += "  " + std::to_string(spans.size()) + (spans.size() == 1 ? " span" : " spans");
     std::set<std::string> services;
     for (const Span& s : spans) services.insert(s.service);
@@ -173,7 +145,7 @@ class Renderer {
       out_ += "  services: ";
       for (auto it = services.begin(); it != services.end(); ++it) {
         if (it != services.begin()) out_ += ", ";
-        AppendEscaped(out_, *it);
+        AppendTerminalSafe(out_, *it);
       }
     }
     if (!spans.empty()) {
@@ -230,13 +202,13 @@ class Renderer {
         label += layout_.last_child[n] ? "└─ " : "├─ ";
       }
       if (const Span* span = SpanOf(n)) {
-        AppendEscaped(label, span->service);
+        AppendTerminalSafe(label, span->service);
         label += ' ';
-        AppendEscaped(label, span->name);
+        AppendTerminalSafe(label, span->name);
         layout_.duration[n] = FormatDuration(span->duration_ns);
       } else {
         label += "(missing parent ";
-        AppendEscaped(label, node.missing_parent_id);
+        AppendTerminalSafe(label, node.missing_parent_id);
         label += ')';
         layout_.duration[n] = FormatDuration(node.display_duration_ns);
       }
@@ -296,7 +268,7 @@ class Renderer {
       out_ += " error";
       if (!span->status_message.empty()) {
         out_ += ": ";
-        AppendEscaped(out_, span->status_message);
+        AppendTerminalSafe(out_, span->status_message);
       }
     }
     if (node.skew_adjusted) out_ += " (clock skew: shifted into its parent)";
@@ -319,15 +291,15 @@ class Renderer {
     std::vector<JsonMember> members;
     if (!ScanJsonObject(span.attributes, members).ok()) {
       out_ += indent + "attributes: ";
-      AppendEscaped(out_, span.attributes);
+      AppendTerminalSafe(out_, span.attributes);
       out_ += '\n';
       return;
     }
     for (const JsonMember& m : members) {
       out_ += indent;
-      AppendEscaped(out_, MemberKey(m));
+      AppendTerminalSafe(out_, MemberKey(m));
       out_ += '=';
-      AppendEscaped(out_, MemberText(m));
+      AppendTerminalSafe(out_, MemberText(m));
       out_ += '\n';
     }
   }
@@ -337,7 +309,7 @@ class Renderer {
     std::vector<std::string_view> elements;
     if (!ScanJsonArray(span.events, elements).ok()) {
       out_ += indent + "events: ";
-      AppendEscaped(out_, span.events);
+      AppendTerminalSafe(out_, span.events);
       out_ += '\n';
       return;
     }
@@ -345,7 +317,7 @@ class Renderer {
     for (std::string_view element : elements) {
       out_ += indent + "event ";
       if (!ScanJsonObject(element, members).ok()) {
-        AppendEscaped(out_, element);
+        AppendTerminalSafe(out_, element);
         out_ += '\n';
         continue;
       }
@@ -364,7 +336,7 @@ class Renderer {
       int64_t offset = 0;
       if (__builtin_sub_overflow(time_ns, span.start_ns, &offset)) offset = 0;
       out_ += SignedDuration(offset) + ' ';
-      AppendEscaped(out_, name);
+      AppendTerminalSafe(out_, name);
       out_ += attributes;
       out_ += '\n';
     }
@@ -379,10 +351,10 @@ class Renderer {
     level.resize(5, ' ');
     out_ += level + ' ';
     if (!log.service.empty()) {
-      AppendEscaped(out_, log.service);
+      AppendTerminalSafe(out_, log.service);
       out_ += ": ";
     }
-    AppendEscaped(out_, log.message);
+    AppendTerminalSafe(out_, log.message);
     out_ += '\n';
   }
 

@@ -1,6 +1,7 @@
 #include "mesh/telemetry/log_format.h"
 
 #include "mesh/base/json_text.h"
+#include "mesh/base/terminal_text.h"
 #include "mesh/base/time_format.h"
 #include "mesh/telemetry/logfmt.h"
 
@@ -57,9 +58,9 @@ void AppendPretty(std::string& out, const LogRecord& r, bool color) {
   level.resize(5, ' ');
   paint(LevelColor(r.level), level);
   out += ' ';
-  paint(kCyan, r.service);
+  paint(kCyan, TerminalSafe(r.service));
   out += ": ";
-  out += r.message;
+  AppendTerminalSafe(out, r.message);
   std::string tail;
   if (!r.trace_id.empty()) AppendLogfmtPair(tail, "trace_id", r.trace_id);
   if (!r.span_id.empty()) {
@@ -116,12 +117,19 @@ bool UseColor(bool stdout_is_tty, const char* no_color_env) {
   return stdout_is_tty && (no_color_env == nullptr || no_color_env[0] == '\0');
 }
 
-void AppendFormatted(std::string& out, const LogRecord& record, OutputFormat format, bool color) {
+void AppendFormatted(std::string& out, const LogRecord& record, OutputFormat format, bool color,
+                     bool escape_raw) {
   switch (format) {
     case OutputFormat::kJson: AppendJson(out, record); break;
     case OutputFormat::kPretty: AppendPretty(out, record, color); break;
     case OutputFormat::kLogfmt: AppendLogfmt(out, record); break;
-    case OutputFormat::kRaw: out += record.message; break;
+    case OutputFormat::kRaw:
+      if (escape_raw) {
+        AppendTerminalSafe(out, record.message);
+      } else {
+        out += record.message;
+      }
+      break;
   }
   out += '\n';
 }

@@ -53,8 +53,21 @@ TEST(AppendJsonString, EscapesControlCharacters) {
   EXPECT_EQ(JsonString("\x1b[31m"), R"("\u001b[31m")");
 }
 
-TEST(AppendJsonString, LeavesDelAndUtf8Unescaped) {
-  EXPECT_EQ(JsonString("\x7f"), "\"\x7f\"");
+TEST(AppendJsonString, EscapesDelC1ControlsAndBidiOverrides) {
+  // JSON shown on a terminal must not act on it (terminal_text.h); each reads back the same.
+  EXPECT_EQ(JsonString("\x7f"), R"("\u007f")");
+  EXPECT_EQ(JsonString("a\xC2\x9B" "2J\xC2\x85"), R"("a\u009b2J\u0085")");
+  EXPECT_EQ(JsonString("x\xE2\x80\xAEy\xE2\x81\xA6z"), R"("x\u202ey\u2066z")");
+  EXPECT_EQ(JsonString("\xC2" "8"), "\"\xC2" "8\"");  // not a C1 control: a C2 before ASCII
+  for (const std::string s : {"\x7f", "a\xC2\x9B" "2J", "x\xE2\x80\xAEy\xE2\x81\xA9"}) {
+    Result<Json::Value> back = ParseJson(JsonString(s));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back->asString(), s);
+  }
+}
+
+TEST(AppendJsonString, LeavesOtherUtf8Unescaped) {
+  EXPECT_EQ(JsonString("\xC2\xA0 \xE2\x80\xA6 \xE2\x80\x94"), "\"\xC2\xA0 \xE2\x80\xA6 \xE2\x80\x94\"");
   EXPECT_EQ(JsonString("caf\xC3\xA9 \xF0\x9F\x98\x80"), "\"caf\xC3\xA9 \xF0\x9F\x98\x80\"");
   EXPECT_EQ(JsonString("</script>"), "\"</script>\"");
 }

@@ -14,9 +14,19 @@ TEST(TextTable, AlignsColumnsByCodePointsWithTwoSpaces) {
 }
 
 TEST(TextTable, CellEscapesControlCharactersAndRepairsUtf8) {
-  EXPECT_EQ(TableCell("a\tb\n\x1b[31m\x7f"), "a\\x09b\\x0a\\x1b[31m\\x7f");
+  EXPECT_EQ(TableCell("a\tb\n\x1b[31m\x7f"), "a\\tb\\n\\x1b[31m\\x7f");
+  EXPECT_EQ(TableCell("\xE2\x80\xAE" "evil\xC2\x9B"), "\\u202eevil\\u009b");
   EXPECT_EQ(TableCell("ok"), "ok");
   EXPECT_EQ(TableCell(std::string("\xff", 1)).find('\xff'), std::string::npos);
+}
+
+TEST(TextTable, EscapesCellsTheCallerLeftRaw) {
+  const std::string table = TextTable({{"NAME", "X"}, {"a\x1b]52;c;eA==\x07", "\xE2\x80\xAE" "b"}});
+  EXPECT_EQ(table.find('\x1b'), std::string::npos) << table;
+  EXPECT_EQ(table.find("\xE2\x80\xAE"), std::string::npos) << table;
+  EXPECT_EQ(table,
+            "NAME                 X\n"
+            "a\\x1b]52;c;eA==\\x07  \\u202eb\n");
 }
 
 TEST(TextTable, ClipCutsLongCellsWithAnEllipsis) {
@@ -31,6 +41,13 @@ TEST(TextTable, CsvFieldQuotesOnlyWhenNeeded) {
   EXPECT_EQ(CsvField("a,b"), "\"a,b\"");
   EXPECT_EQ(CsvField("say \"hi\""), "\"say \"\"hi\"\"\"");
   EXPECT_EQ(CsvField("two\nlines"), "\"two\nlines\"");
+}
+
+TEST(TextTable, CsvFieldKeepsTerminalControlsExactButAlwaysQuoted) {
+  EXPECT_EQ(CsvField("a\x1b[2Jb"), "\"a\x1b[2Jb\"");
+  EXPECT_EQ(CsvField("tab\there"), "\"tab\there\"");
+  EXPECT_EQ(CsvField("\xE2\x80\xAEx"), "\"\xE2\x80\xAEx\"");
+  EXPECT_EQ(CsvField("caf\xC3\xA9"), "caf\xC3\xA9");
 }
 
 }  // namespace

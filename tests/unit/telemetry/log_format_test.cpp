@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
+
+#include "mesh/telemetry/logfmt.h"
 
 namespace mesh {
 namespace {
@@ -28,10 +31,28 @@ LogRecord Sample() {
   return r;
 }
 
-std::string Format(const LogRecord& r, OutputFormat f, bool color = false) {
+std::string Format(const LogRecord& r, OutputFormat f, bool color = false, bool escape_raw = false) {
   std::string out;
-  AppendFormatted(out, r, f, color);
+  AppendFormatted(out, r, f, color, escape_raw);
   return out;
+}
+
+LogRecord Hostile() {
+  LogRecord r = Sample();
+  r.service = "api\x1b]0;owned\x07";
+  r.message = "ok\x1b[1A\rFAIL \x1b]52;c;ZXZpbA==\x07 \xE2\x80\xAEtxt.exe \xC2\x9B" "2J";
+  r.attributes = R"({"k\u001b[31m":"v\u001b[2J","n":"\u202e"})";
+  return r;
+}
+
+// No byte of a terminal control: C0 but the line's own newline, DEL, C1, bidi overrides.
+void ExpectNoTerminalControl(const std::string& out) {
+  const std::string body = out.substr(0, out.size() - 1);
+  for (char c : body) {
+    ASSERT_FALSE(static_cast<unsigned char>(c) < 0x20 || c == 0x7f) << out;
+  }
+  EXPECT_EQ(body.find("\xC2\x9B"), std::string::npos) << out;
+  EXPECT_EQ(body.find("\xE2\x80\xAE"), std::string::npos) << out;
 }
 
 TEST(ParseOutputFormat, NamesTheFourFormats) {
@@ -69,6 +90,48 @@ TEST(AppendFormatted, JsonIsTheRecordsJsonLine) {
 TEST(AppendFormatted, RawIsTheMessageAlone) {
   EXPECT_EQ(Format(Sample(), OutputFormat::kRaw), "slow request\n");
   EXPECT_EQ(Format(Sample(), OutputFormat::kRaw, /*color=*/true), "slow request\n");
+}
+
+TEST(AppendFormatted, PrettyPrintsStoredTextTerminalSafe) {
+  const std::string out = Format(Hostile(), OutputFormat::kPretty);
+  ExpectNoTerminalControl(out);
+  EXPECT_THAT(out, HasSubstr("api\\x1b]0;owned\\x07: ok\\x1b[1A\\rFAIL \\x1b]52;c;ZXZpbA==\\x07 "
+                             "\\u202etxt.exe \\u009b2J"));
+  EXPECT_THAT(out, HasSubstr(R"(k\x1b[31m="v\x1b[2J")"));
+  EXPECT_THAT(out, HasSubstr(R"(n="\u202e")"));
+}
+
+TEST(AppendFormatted, PrettyColorsOnlyWhatItPaintsItself) {
+  const std::string out = Format(Hostile(), OutputFormat::kPretty, /*color=*/true);
+  // Every ESC in the line starts one of its own SGR codes.
+  for (size_t at = out.find('\x1b'); at != std::string::npos; at = out.find('\x1b', at + 1)) {
+    EXPECT_EQ(out.compare(at, 2, "\x1b["), 0) << out;
+    EXPECT_TRUE(out.compare(at, 4, "\x1b[0m") == 0 || out.compare(at, 4, "\x1b[2m") == 0 ||
+                out.compare(at, 5, "\x1b[36m") == 0 || out.compare(at, 5, "\x1b[33m") == 0)
+        << out.substr(at, 8);
+  }
+}
+
+TEST(AppendFormatted, LogfmtPrintsStoredTextTerminalSafeAndStaysParseable) {
+  const std::string out = Format(Hostile(), OutputFormat::kLogfmt);
+  ExpectNoTerminalControl(out);
+  Result<LogfmtPairs> pairs = ParseLogfmt(out.substr(0, out.size() - 1));
+  ASSERT_TRUE(pairs.ok()) << pairs.status().message();
+  std::map<std::string, std::string> fields(pairs->begin(), pairs->end());
+  EXPECT_EQ(fields["service"], Hostile().service);
+  EXPECT_EQ(fields["msg"], Hostile().message);
+  EXPECT_EQ(fields["n"], "\xE2\x80\xAE");
+}
+
+TEST(AppendFormatted, RawIsExactForPipesAndEscapedForATerminal) {
+  EXPECT_EQ(Format(Hostile(), OutputFormat::kRaw), Hostile().message + "\n");
+  ExpectNoTerminalControl(Format(Hostile(), OutputFormat::kRaw, false, /*escape_raw=*/true));
+}
+
+TEST(AppendFormatted, JsonEscapesEveryTerminalControl) {
+  const std::string out = Format(Hostile(), OutputFormat::kJson);
+  ExpectNoTerminalControl(out);
+  EXPECT_THAT(out, HasSubstr(R"(\u202etxt.exe \u009b2J)"));
 }
 
 TEST(AppendFormatted, PrettyIsOneAlignedLine) {

@@ -125,5 +125,40 @@ TEST(AppendLogfmtPair, QuotedOutputParsesBackToTheSameValue) {
   }
 }
 
+TEST(AppendLogfmtPair, QuotesAndEscapesEveryTerminalControl) {
+  EXPECT_EQ(LogfmtPair("m", "\x1b]52;c;eA==\x07"), R"(m="\x1b]52;c;eA==\x07")");
+  EXPECT_EQ(LogfmtPair("m", "a\x1b[2Jb"), R"(m="a\x1b[2Jb")");
+  EXPECT_EQ(LogfmtPair("m", "del\x7f"), R"(m="del\x7f")");
+  EXPECT_EQ(LogfmtPair("m", "\xC2\x9B" "31m"), R"(m="\u009b31m")");
+  EXPECT_EQ(LogfmtPair("m", "user\xE2\x80\xAEnimda"), R"(m="user\u202enimda")");
+  EXPECT_EQ(LogfmtPair("m", "bad\xFF"), "m=bad\xEF\xBF\xBD");  // invalid UTF-8 replaced
+}
+
+TEST(AppendLogfmtPair, EscapesKeysItCannotQuote) {
+  EXPECT_EQ(LogfmtPair("a b=c\"d", "1"), R"(a\x20b\x3dc\x22d=1)");
+  EXPECT_EQ(LogfmtPair("k\x1b[2J\n", "1"), R"(k\x1b[2J\n=1)");
+  EXPECT_EQ(LogfmtPair("\xE2\x81\xA6k", "1"), R"(\u2066k=1)");
+  EXPECT_EQ(LogfmtPair("", "1"), "_=1");
+  // Whatever the key, the line still parses into the same number of pairs.
+  const std::string line = LogfmtPair("x= \"y", "v") + " " + LogfmtPair("after", "x");
+  ASSERT_TRUE(ParseLogfmt(line).ok()) << line;
+  EXPECT_EQ(ParseLogfmt(line)->size(), 2u) << line;
+}
+
+TEST(AppendLogfmtPair, EscapedControlsParseBackExactly) {
+  for (const std::string value : {"\x1b]52;c;eA==\x07", "\x1b[2J\x1b[H", "bell\x07", "del\x7f",
+                                  "\xC2\x85\xC2\x9B", "\xE2\x80\xAA\xE2\x80\xAE\xE2\x81\xA9",
+                                  "x\x01y\x1fz", "\\x1b literal"}) {
+    const std::string line = LogfmtPair("k", value) + " " + LogfmtPair("after", "x");
+    EXPECT_THAT(ParseOrDie(line), ElementsAre(Pair("k", value), Pair("after", "x"))) << line;
+  }
+}
+
+TEST(ParseLogfmt, ReadsHexAndUnicodeEscapesAndLeavesMalformedOnesAsText) {
+  EXPECT_THAT(ParseOrDie(R"(m="\x41\u00e9\u202e")"), ElementsAre(Pair("m", "A\xC3\xA9\xE2\x80\xAE")));
+  EXPECT_THAT(ParseOrDie(R"(m="\xZ1\u12")"), ElementsAre(Pair("m", "xZ1u12")));
+  EXPECT_THAT(ParseOrDie(R"(m="\ud800")"), ElementsAre(Pair("m", "ud800")));  // a lone surrogate
+}
+
 }  // namespace
 }  // namespace mesh

@@ -112,10 +112,32 @@ TEST(ReportRender, UntrustedTextCannotBreakTheTableOrTheMarkdown) {
   r.services.push_back(s);
   const std::string table = RenderReportTable(r);
   EXPECT_EQ(table.find('\x1b'), std::string::npos);
-  EXPECT_NE(table.find("evil\\x0a\\x1b[31m"), std::string::npos) << table;
+  EXPECT_NE(table.find("evil\\n\\x1b[31m"), std::string::npos) << table;
   const std::string md = RenderReportMarkdown(r);
-  EXPECT_NE(md.find("line\\x0abreak \\| pipe"), std::string::npos) << md;
+  EXPECT_NE(md.find("line\\nbreak \\| pipe"), std::string::npos) << md;
 }
+
+TEST(ReportRender, NoHumanFormatLetsATerminalControlThrough) {
+  Report r;
+  r.since_ns = kSince;
+  r.until_ns = kT0;
+  ServiceReport s;
+  s.service = "pay\xE2\x80\xAEmoc\xC2\x9B" "2J";
+  s.slowest.push_back({"GET /\x1b]52;c;eA==\x07", 1, 0, 1, 1, 1});
+  s.top_errors.push_back({"boom\x1b]0;title\x07\r", 1, kT0});
+  r.services.push_back(s);
+  for (const std::string& out : {RenderReportTable(r), RenderReportMarkdown(r), RenderSignalsTable(r)}) {
+    EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
+    EXPECT_EQ(out.find('\r'), std::string::npos) << out;
+    EXPECT_EQ(out.find("\xE2\x80\xAE"), std::string::npos) << out;
+    EXPECT_EQ(out.find("\xC2\x9B"), std::string::npos) << out;
+    EXPECT_NE(out.find("pay\\u202emoc\\u009b2J"), std::string::npos) << out;
+  }
+  // CSV keeps the data exact, quoted.
+  EXPECT_NE(RenderReportCsv(r, false).find(",\"pay\xE2\x80\xAEmoc\xC2\x9B" "2J\","), std::string::npos)
+      << RenderReportCsv(r, false);
+}
+
 
 TEST(ReportRender, ServicesWithoutMetricsShowDashesAndEmptyCsvCells) {
   const Report r = TwoServices();
