@@ -36,7 +36,9 @@ void CheckPolicy(std::string_view text) {
     const std::string from = rule.from.empty() ? "a" : rule.from.front();
     const std::string to = rule.to.empty() ? "b" : rule.to.front();
     const std::string method = rule.methods.empty() ? "GET" : rule.methods.front();
-    const std::string path = rule.path_prefixes.empty() ? "/" : rule.path_prefixes.front() + "/x";
+    std::string prefix = rule.paths.empty() ? "" : rule.paths.front().text();
+    if (!prefix.empty() && prefix.back() == '*') prefix.pop_back();
+    const std::string path = rule.paths.empty() ? "/" : prefix + "/x";
     FUZZ_CHECK(!policy->Check("", to, method, path).allowed);
     const mesh::PolicyDecision first = policy->Check(from, to, method, path);
     const mesh::PolicyDecision second = policy->Check(from, to, method, path);
