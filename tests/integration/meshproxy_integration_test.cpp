@@ -24,6 +24,7 @@
 #include "meshd_fixture.h"
 #include "free_port.h"
 #include "sanitizer_build.h"
+#include "silent_listener.h"
 #include "subprocess.h"
 
 namespace mesh {
@@ -744,35 +745,7 @@ std::pair<int, std::string> RawGet(int port, const std::string& target, const st
   return {std::stoi(m[1].str()), body == std::string::npos ? "" : answer.substr(body + 4)};
 }
 
-// A listening socket nobody accepts on: whatever connects waits in the kernel's queue, so the
-// test can tell whether anything connected at all.
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), len), 0);
-    EXPECT_EQ(listen(fd_, 64), 0);
-    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len), 0);
-    port_ = ntohs(a.sin_port);
-    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
-  }
-  ~SilentListener() { close(fd_); }
-  int port() const { return port_; }
-  bool SomeoneConnected() {
-    const int c = accept(fd_, nullptr, nullptr);
-    if (c < 0) return false;
-    close(c);
-    return true;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
+using test_support::SilentListener;
 
 // Issue 18, point 3: whatever the registry says, an mTLS sidecar (the edge's too: its calls out
 // stay mTLS) never sends a caller's request to a mesh instance in plaintext.

@@ -32,6 +32,7 @@
 #include "mesh/proxy/http_proxy.h"
 #include "mesh/security/certificate_authority.h"
 #include "mesh/security/x509.h"
+#include "silent_listener.h"
 
 namespace mesh {
 namespace {
@@ -194,35 +195,7 @@ class ScriptedEndpoints : public UpstreamSelector {
   std::vector<std::pair<Endpoint, AttemptOutcome>> reports_;
 };
 
-// A listening socket nobody accepts on: a connection made to it waits in the kernel's queue,
-// so that the test can tell whether anything connected at all.
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), len), 0);
-    EXPECT_EQ(listen(fd_, 16), 0);
-    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len), 0);
-    port_ = ntohs(a.sin_port);
-    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
-  }
-  ~SilentListener() { close(fd_); }
-  int port() const { return port_; }
-  bool SomeoneConnected() {
-    const int c = accept(fd_, nullptr, nullptr);
-    if (c < 0) return false;
-    close(c);
-    return true;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
+using test_support::SilentListener;
 
 // A raw TLS client: shakes hands with `tls` (no certificate when its PEMs are empty), sends one
 // GET and returns the first line of the answer, or the error that ended the exchange.
