@@ -74,8 +74,10 @@ mesh::Result<mesh::AsioHttpServer::Options::Tls> ServerTls(const Options& o, con
                                                           int64_t now_ns) {
   mesh::Result<std::string> key = mesh::GeneratePrivateKeyPem();
   if (!key.ok()) return key.status();
-  mesh::Result<std::string> cert = ca.IssueServer(
-      {.key_pem = *key, .hosts = TlsHosts(o), .not_before_ns = now_ns - 3600'000'000'000, .not_after_ns = now_ns + kServerCertificateNs});
+  mesh::Result<std::string> cert = ca.IssueServer({.key_pem = *key,
+                                                   .hosts = TlsHosts(o),
+                                                   .not_before_ns = now_ns - 3600'000'000'000,  // clock skew
+                                                   .not_after_ns = now_ns + kServerCertificateNs});
   if (!cert.ok()) return cert.status();
   return mesh::AsioHttpServer::Options::Tls{
       .certificate_pem = *cert, .private_key_pem = *key, .client_ca_pem = ca.certificate_pem()};
@@ -167,6 +169,7 @@ int Run(const Options& o) {
   mesh::Result<mesh::CertificateAuthority> ca =
       mesh::CertificateAuthority::LoadOrCreate(CaDir(o, plane_options.db_path), o.trust_domain, clock.NowNs());
   if (!ca.ok()) return Fail("certificate authority: " + ca.status().message(), 2);
+  if (!o.tls && !o.tls_sans.empty()) return Fail("--tls-san needs --tls", 2);
   std::optional<mesh::AsioHttpServer::Options::Tls> tls;
   if (o.tls) {
     mesh::Result<mesh::AsioHttpServer::Options::Tls> made = ServerTls(o, *ca, clock.NowNs());

@@ -172,6 +172,23 @@ TEST_F(MeshdTlsTest, ACliReachesMeshdOverHttpsTrustingItsCaThroughSslCertFile) {
   EXPECT_NE(untrusted.exit_code, 0) << untrusted.out;
 }
 
+TEST(MeshdTlsSan, TheCertificateNamesExactlyTheTlsSansAndTheyNeedTls) {
+  char tmpl[] = "/tmp/meshd-san-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  {
+    MeshdProcess meshd(dir + "/mesh.db", {"--tls", "--tls-san", "meshd.example", "--tls-san", "10.1.2.3"});
+    ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+    AsioHttpClient client(5000);
+    client.SetTls({*ReadWholeFile(dir + "/ca/ca.crt"), "", ""});
+    Result<HttpClientResponse> r = client.Send("GET", meshd.url() + "/healthz", "", {});
+    EXPECT_FALSE(r.ok()) << "127.0.0.1 is not among the --tls-san names";
+  }
+  const RunResult r = RunProcess({MESHD_BIN, "--db", dir + "/mesh.db", "--listen", "127.0.0.1:0", "--tls-san", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--tls-san needs --tls"), std::string::npos) << r.err;
+  std::filesystem::remove_all(dir);
+}
+
 // meshproxy given meshd's CA hash: it fetches the CA, checks it, then talks to meshd over TLS
 // trusting that CA only, and presents its workload certificate. Its token has one use, spent on
 // the first certificate: the registration that follows can only be the certificate's.

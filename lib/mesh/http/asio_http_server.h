@@ -21,7 +21,9 @@
 // TLS (Options::tls): every connection is HTTPS with the given certificate. A client
 // certificate is asked for but optional; one that is presented must chain to tls->client_ca_pem
 // or the handshake fails, and its first spiffe:// URI SAN is the request's peer_spiffe_id. The
-// handshake counts against the header timeout.
+// handshake must end within header_timeout_ms of the accept; the first request's deadlines then
+// count from the end of the handshake. The handshake runs on the I/O thread, so answers_inline
+// routes (a health check) stay answered over TLS while every handler thread is busy.
 //
 // Slow and idle clients hold no thread, only one of max_connections slots. A request's head
 // must arrive whole within header_timeout_ms of its first byte (of the accept, on a new
