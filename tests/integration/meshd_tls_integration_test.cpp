@@ -219,6 +219,28 @@ TEST_F(MeshdTlsTest, MeshproxyWithTheRightCaHashBootstrapsAndRegistersWithItsCer
   proxy.Wait(std::chrono::seconds(20));
 }
 
+// Restarted after its one-use token was spent, the sidecar presents its stored certificate and
+// renews with it: the token alone would be refused (used up).
+TEST_F(MeshdTlsTest, ARestartedMeshproxyRenewsWithItsStoredCertificateOnceItsTokenIsSpent) {
+  const RunResult hash = RunProcess({MESHD_BIN, "--db", dir_ + "/mesh.db", "ca-hash"});
+  ASSERT_EQ(hash.exit_code, 0) << hash.err;
+  const std::string pin = hash.out.substr(0, hash.out.find('\n'));
+  const std::string token = WriteTokenFile(dir_ + "/orders.token", CreateToken(dir_ + "/mesh.db", "orders", {"--uses", "1"}));
+  const std::vector<std::string> args = {MESHPROXY_BIN, "--service", "orders", "--service-port", "1", "--listen",
+                                         "127.0.0.1:0", "--outbound", "", "--admin", "127.0.0.1:0", "--meshd",
+                                         meshd_->url(), "--meshd-ca-hash", pin, "--mtls", "--join-token-file", token,
+                                         "--data-dir", dir_ + "/orders"};
+  for (int start = 0; start < 2; ++start) {
+    Subprocess proxy(args);
+    ASSERT_TRUE(proxy.WaitForStderr("meshproxy listening", std::chrono::seconds(30))) << "start " << start << ": "
+                                                                                        << proxy.err();
+    proxy.Signal(SIGTERM);
+    EXPECT_EQ(proxy.Wait(std::chrono::seconds(20)).exit_code, 0) << proxy.err();
+  }
+  const RunResult list = RunProcess({MESHD_BIN, "--db", dir_ + "/mesh.db", "token", "list", "-o", "json"});
+  EXPECT_NE(list.out.find("\"uses_left\":0"), std::string::npos) << list.out;
+}
+
 TEST_F(MeshdTlsTest, MeshproxyWithAWrongCaHashExitsNamingTheMismatch) {
   const std::string wrong = "sha256:" + std::string(64, '0');
   const RunResult r = RunProcess({MESHPROXY_BIN, "--service", "orders", "--service-port", "1", "--listen", "127.0.0.1:0",

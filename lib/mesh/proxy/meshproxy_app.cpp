@@ -246,7 +246,12 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   std::optional<TlsCredentials> tls;
   if (config.mtls) {
     identity = std::make_unique<WorkloadIdentity>(
-        WorkloadIdentity::Options{config.meshd, join_token, config.service, data_dir, config.cert_ttl},
+        WorkloadIdentity::Options{.meshd_url = config.meshd,
+                                  .join_token = join_token,
+                                  .service = config.service,
+                                  .data_dir = data_dir,
+                                  .ttl = config.cert_ttl,
+                                  .on_stored = present_certificate},
         *io.clock, meshd_client(5000));
     Result<TlsCredentials> credentials = identity->Obtain(std::chrono::seconds(30));
     if (!credentials.ok()) {
