@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "cmd/command_line.h"
 #include "mesh/base/open_file_limit.h"
@@ -17,6 +18,7 @@
 #include "mesh/http/asio_http_server.h"
 #include "mesh/security/certificate_authority.h"
 #include "mesh/security/certificate_ttl.h"
+#include "mesh/security/x509.h"
 #include "mesh/store/store.h"
 #include "mesh/telemetry/logger.h"
 
@@ -52,7 +54,40 @@ struct Options {
   std::string output;
   std::string revoke_id;
   size_t max_header_bytes = 64 << 10;
+  bool tls = false;
+  std::vector<std::string> tls_sans;
 };
+
+// meshd's server certificate lasts this long from each start, and is issued anew at every start.
+constexpr int64_t kServerCertificateNs = 365LL * 24 * 3600 * 1'000'000'000;
+
+// The names a --tls certificate is valid for: --tls-san, else the listen host (unless it is a
+// wildcard), 127.0.0.1, ::1 and localhost.
+std::vector<std::string> TlsHosts(const Options& o) {
+  if (!o.tls_sans.empty()) return o.tls_sans;
+  std::string host = o.listen.substr(0, o.listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::vector<std::string> hosts{"127.0.0.1", "::1", "localhost"};
+  if (!host.empty() && host != "0.0.0.0" && host != "::" &&
+      std::find(hosts.begin(), hosts.end(), host) == hosts.end()) {
+    hosts.insert(hosts.begin(), host);
+  }
+  return hosts;
+}
+
+// The server's key (new at each start, never written to disk) and certificate from the CA.
+mesh::Result<mesh::AsioHttpServer::Options::Tls> ServerTls(const Options& o, const mesh::CertificateAuthority& ca,
+                                                          int64_t now_ns) {
+  mesh::Result<std::string> key = mesh::GeneratePrivateKeyPem();
+  if (!key.ok()) return key.status();
+  mesh::Result<std::string> cert = ca.IssueServer({.key_pem = *key,
+                                                   .hosts = TlsHosts(o),
+                                                   .not_before_ns = now_ns - 3600'000'000'000,  // clock skew
+                                                   .not_after_ns = now_ns + kServerCertificateNs});
+  if (!cert.ok()) return cert.status();
+  return mesh::AsioHttpServer::Options::Tls{
+      .certificate_pem = *cert, .private_key_pem = *key, .client_ca_pem = ca.certificate_pem()};
+}
 
 // The CA lives beside the store unless --ca-dir says otherwise.
 std::string CaDir(const Options& o, const std::string& db_path) {
@@ -127,6 +162,7 @@ int Run(const Options& o) {
   };
   plane_options.inflate_limits.max_bytes = o.max_body;
   plane_options.inflate_limits.max_ratio = o.max_inflate_ratio;
+  plane_options.trust_domain = o.trust_domain;
   for (auto [path, token] : {std::pair{&o.token_file, &plane_options.token},
                              std::pair{&o.read_token_file, &plane_options.read_token}}) {
     if (path->empty()) continue;
@@ -148,6 +184,13 @@ int Run(const Options& o) {
   mesh::Result<mesh::CertificateAuthority> ca =
       mesh::CertificateAuthority::LoadOrCreate(CaDir(o, plane_options.db_path), o.trust_domain, clock.NowNs());
   if (!ca.ok()) return Fail("certificate authority: " + ca.status().message(), 2);
+  if (!o.tls && !o.tls_sans.empty()) return Fail("--tls-san needs --tls", 2);
+  std::optional<mesh::AsioHttpServer::Options::Tls> tls;
+  if (o.tls) {
+    mesh::Result<mesh::AsioHttpServer::Options::Tls> made = ServerTls(o, *ca, clock.NowNs());
+    if (!made.ok()) return Fail("--tls: " + made.status().message(), 2);
+    tls = std::move(made).value();
+  }
 
   auto plane = mesh::ControlPlane::Open(plane_options, clock);
   if (!plane.ok()) return Fail(plane.status().message(), 1);
@@ -169,6 +212,7 @@ int Run(const Options& o) {
   server_options.max_header_bytes = o.max_header_bytes;
   server_options.header_timeout_ms = *header_timeout_ms;
   server_options.keep_alive_timeout_ms = *idle_timeout_ms;
+  server_options.tls = std::move(tls);
   // Liveness is answered even while every handler thread waits on the store.
   server_options.answers_inline = &mesh::ControlPlane::AnswersWithoutTheStore;
   // Failures are meshd's own events: 5xx answers are logged as errors, refused credentials
@@ -195,7 +239,7 @@ int Run(const Options& o) {
              "can reach meshd; keep it on loopback, or give --token-file and a scoped token per service");
   }
   const std::string host = o.listen.substr(0, o.listen.rfind(':'));
-  log.Info("meshd listening", {{"url", "http://" + host + ":" + std::to_string((*server)->port())},
+  log.Info("meshd listening", {{"url", (o.tls ? "https://" : "http://") + host + ":" + std::to_string((*server)->port())},
                                {"db", plane_options.db_path},
                                {"auth", plane_options.token.empty() ? "none" : "bearer"},
                                {"ca", CaDir(o, plane_options.db_path)},
@@ -262,6 +306,12 @@ int main(int argc, char** argv) {
                  "Largest request line and headers together, in bytes (larger: 431)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{1} << 20));
+  app.add_flag("--tls", o.tls,
+               "Serve HTTPS with a certificate from meshd's CA (issued at each start, valid a year); client "
+               "certificates from the CA are accepted as their service's credential");
+  app.add_option("--tls-san", o.tls_sans,
+                 "A host name or IP address the --tls certificate names (repeatable; default: the listen host, "
+                 "127.0.0.1, ::1, localhost)");
   app.add_option("--ca-dir", o.ca_dir, "The CA's directory (ca.crt, ca.key; created on first start; default: ca/ beside the store)");
   app.add_option("--trust-domain", o.trust_domain, "SPIFFE trust domain of issued identities")->capture_default_str();
   app.add_option("--join-token-file", o.join_token_file, "Removed: use `meshd token create --service NAME`")

@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
                "mTLS with other proxies: a certificate from meshd's CA, callers verified, meshd's policy enforced");
   app.add_option("--data-dir", flags.data_dir,
                  "Where the mTLS key, certificate and cached policy live (default $XDG_STATE_HOME/mesh/meshproxy-<service>)");
+  app.add_option("--meshd-ca-hash", flags.meshd_ca_hash,
+                 "sha256:<hex> of meshd's CA key (`meshd ca-hash`): with an https:// --meshd, its CA is fetched, "
+                 "checked against this and then the only CA trusted for meshd (a mismatch: exit 1)");
   app.add_option("--join-token-file", flags.join_token_file,
                  "Token presented to meshd for a certificate (file mode 0600; default: --token-file's)");
   app.add_flag("--plaintext-inbound", flags.plaintext_inbound,
@@ -93,6 +96,7 @@ int main(int argc, char** argv) {
     if (given("--app-metrics-path")) config.app_metrics_path = flags.app_metrics_path;
     if (given("--mtls")) config.mtls = true;
     if (given("--data-dir")) config.data_dir = flags.data_dir;
+    if (given("--meshd-ca-hash")) config.meshd_ca_hash = flags.meshd_ca_hash;
     if (given("--join-token-file")) config.join_token_file = flags.join_token_file;
     if (given("--cert-ttl")) config.cert_ttl = flags.cert_ttl;
     if (given("--plaintext-inbound")) config.plaintext_inbound = true;

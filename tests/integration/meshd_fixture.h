@@ -31,8 +31,8 @@ class MeshdProcess {
     if (!process_->WaitForStderr("meshd listening", std::chrono::seconds(10))) return;
     std::smatch m;
     const std::string err = process_->err();
-    if (std::regex_search(err, m, std::regex("http://127\\.0\\.0\\.1:([0-9]+)"))) {
-      url_ = "http://127.0.0.1:" + m[1].str();
+    if (std::regex_search(err, m, std::regex("(https?)://127\\.0\\.0\\.1:([0-9]+)"))) {
+      url_ = m[1].str() + "://127.0.0.1:" + m[2].str();
     }
   }
 

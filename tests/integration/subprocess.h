@@ -9,9 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 extern char** environ;
@@ -26,7 +28,8 @@ struct RunResult {
 
 class Subprocess {
  public:
-  // Starts argv[0] (a path) with `env` added to the environment ("KEY=value").
+  // Starts argv[0] (a path) with `env` added to the environment ("KEY=value"), replacing a
+  // variable of the same name.
   Subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}) {
     int in[2], out[2], err[2];
     if (pipe(in) != 0 || pipe(out) != 0 || pipe(err) != 0) return;
@@ -39,7 +42,13 @@ class Subprocess {
       posix_spawn_file_actions_addclose(&actions, fd);
     }
     std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+    const auto overridden = [&env](std::string_view variable) {
+      const std::string_view name = variable.substr(0, variable.find('='));
+      return std::any_of(env.begin(), env.end(), [name](const std::string& e) { return e.starts_with(std::string(name) + "="); });
+    };
+    for (char** e = environ; *e; ++e) {
+      if (!overridden(*e)) env_strings.emplace_back(*e);
+    }
     for (const std::string& e : env) env_strings.push_back(e);
     std::vector<char*> envp, args;
     for (std::string& e : env_strings) envp.push_back(e.data());

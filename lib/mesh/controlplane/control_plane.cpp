@@ -90,7 +90,9 @@ ControlPlane::ControlPlane(Options options, const Clock& clock, std::unique_ptr<
     return writer_->Submit([&](WriteContext& c) { return JoinTokenStore(c.store).RecordUse(id, now, spend); });
   };
   access_ = std::make_unique<AccessControl>(
-      CredentialResolver::Options{.write_token = options_.token, .read_token = options_.read_token}, find_token,
+      CredentialResolver::Options{.write_token = options_.token,
+                                  .read_token = options_.read_token,
+                                  .trust_domain = options_.trust_domain}, find_token,
       record_use, clock_, own_.auth_refusals);
 }
 

@@ -32,6 +32,7 @@ class ControlPlane {
     int64_t retention_ns = 7LL * 86400 * 1'000'000'000;
     std::string token;       // when set, writes need a credential (access_rules.h)
     std::string read_token;  // when set, reads need it or `token` (access_rules.h)
+    std::string trust_domain = "mesh.local";  // of the client certificates that name a service
     int64_t default_ttl_ns = 15'000'000'000;
     SeriesLimits series_limits;  // on every metrics push
     // Where alert checks posted to meshd may make it send (webhook, Alertmanager); empty: nowhere.

@@ -5,6 +5,7 @@
 #include "mesh/base/token_file.h"
 #include "mesh/security/digest.h"
 #include "mesh/security/join_token.h"
+#include "mesh/security/spiffe_id.h"
 
 namespace mesh {
 namespace {
@@ -23,10 +24,20 @@ std::string_view BearerToken(const HttpRequest& r) {
 
 }  // namespace
 
+Credential CredentialResolver::CertificateCredential(const std::string& peer_spiffe_id) const {
+  if (peer_spiffe_id.empty()) return Credential{};
+  Result<ServiceIdentity> id = ParseSpiffeId(peer_spiffe_id);
+  if (!id.ok() || options_.trust_domain.empty() || id->trust_domain != options_.trust_domain) return Credential{};
+  Credential c = Credential::Of(Credential::Kind::kServiceCertificate);
+  c.service = id->service;
+  return c;
+}
+
 CredentialResolver::CredentialResolver(Options options, FindToken find, const Clock& clock)
     : options_(std::move(options)), find_(std::move(find)), clock_(clock) {}
 
 Result<Credential> CredentialResolver::Resolve(const HttpRequest& r) {
+  if (Credential certificate = CertificateCredential(r.peer_spiffe_id); certificate.NamesService()) return certificate;
   const std::string_view presented = BearerToken(r);
   if (presented.empty()) return Credential{};
   // Both comparisons always run, so that timing does not tell which token was close.

@@ -1,5 +1,9 @@
 // CredentialResolver: which credential a request to meshd presents (access_rules.h decides what
-// it may do). The bearer token is compared, in constant time, with the write and the read
+// it may do). A client certificate the TLS server verified against meshd's CA
+// (HttpRequest::peer_spiffe_id), for a service of `trust_domain`, is that service's credential,
+// as its scoped token would be, whatever bearer token comes with it: it is bound to the
+// connection by a key the client holds, so a sidecar renewing its certificate needs no token
+// (its one-use token is spent by then). Without one, the bearer token is compared, in constant time, with the write and the read
 // token; otherwise a token of the scoped form (<id>.<secret>) is looked up by id in the store
 // and its secret's SHA-256 compared, in constant time, with the stored one. Records read from
 // the store are kept at most `cache_ns` (1 s), so that `meshd token revoke` from another
@@ -28,6 +32,7 @@ class CredentialResolver {
   struct Options {
     std::string write_token;
     std::string read_token;
+    std::string trust_domain;  // a client certificate of another trust domain names nobody
     int64_t cache_ns = 1'000'000'000;
     size_t cache_entries = 4096;
   };
@@ -41,6 +46,7 @@ class CredentialResolver {
   void Forget(const std::string& token_id);
 
  private:
+  Credential CertificateCredential(const std::string& peer_spiffe_id) const;
   Result<std::optional<JoinTokenRecord>> Lookup(const std::string& id);
 
   const Options options_;

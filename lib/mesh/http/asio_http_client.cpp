@@ -58,6 +58,8 @@ struct AsioHttpClient::Impl {
   // Made for the first https:// URL: creating it initialises OpenSSL and loads its config,
   // which meshproxy without TLS to meshd has no use for.
   std::unique_ptr<ssl::context> tls_context;
+  std::shared_ptr<const ClientTls> tls_source;
+  std::shared_ptr<const ClientTlsOptions> tls_options;  // what tls_context was made from
   std::unique_ptr<Connection> connection;
   beast::flat_buffer buffer;
   std::chrono::steady_clock::time_point deadline;
@@ -107,9 +109,23 @@ struct AsioHttpClient::Impl {
     try {
       auto context = std::make_unique<ssl::context>(ssl::context::tls_client);
       beast::error_code ec;
-      context->set_default_verify_paths(ec);
-      if (ec) return Status::IOError("cannot load the system's CA certificates: " + ec.message());
-      context->set_verify_mode(ssl::verify_peer);
+      static const ClientTlsOptions kSystemTrust;
+      const ClientTlsOptions& options = tls_options ? *tls_options : kSystemTrust;
+      if (options.ca_pem.empty()) {
+        context->set_default_verify_paths(ec);
+        if (ec) return Status::IOError("cannot load the system's CA certificates: " + ec.message());
+      } else {
+        context->add_certificate_authority(asio::buffer(options.ca_pem), ec);
+        if (ec) return Status::InvalidArgument("the CA to trust is not a PEM certificate: " + ec.message());
+      }
+      if (!options.certificate_pem.empty()) {
+        context->use_certificate_chain(asio::buffer(options.certificate_pem), ec);
+        if (!ec) context->use_private_key(asio::buffer(options.private_key_pem), ssl::context::pem, ec);
+        if (ec || SSL_CTX_check_private_key(context->native_handle()) != 1) {
+          return Status::InvalidArgument("the client certificate and key do not load or do not match");
+        }
+      }
+      context->set_verify_mode(options.verify_server ? ssl::verify_peer : ssl::verify_none);
       tls_context = std::move(context);
       return Status::Ok();
     } catch (const std::exception& e) {  // asio's context constructor throws
@@ -227,6 +243,13 @@ AsioHttpClient::AsioHttpClient(long timeout_ms, size_t max_response_bytes)
 
 AsioHttpClient::~AsioHttpClient() = default;
 
+void AsioHttpClient::UseTls(std::shared_ptr<const ClientTls> tls) {
+  impl_->tls_source = std::move(tls);
+  impl_->tls_options.reset();
+  impl_->tls_context.reset();
+  impl_->Close();
+}
+
 Result<HttpClientResponse> AsioHttpClient::Send(
     const std::string& method, const std::string& url, const std::string& body,
     const std::vector<std::pair<std::string, std::string>>& headers) {
@@ -255,6 +278,14 @@ Result<HttpClientResponse> AsioHttpClient::Send(
   Impl& d = *impl_;
   d.deadline = std::chrono::steady_clock::now() + d.timeout;
   const std::string key = (parsed->tls ? "https://" : "http://") + parsed->Authority();
+  if (parsed->tls && d.tls_source) {
+    // A renewed client certificate: a new context, and no connection made with the old one.
+    if (std::shared_ptr<const ClientTlsOptions> now = d.tls_source->Get(); now != d.tls_options) {
+      d.tls_options = std::move(now);
+      d.tls_context.reset();
+      d.Close();
+    }
+  }
   while (true) {
     const bool reused = d.connection && d.connection->key == key;
     if (!reused) {

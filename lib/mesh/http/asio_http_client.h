@@ -7,7 +7,8 @@
 // It keeps one keep-alive connection, to the last scheme, host and port, and reuses it; a kept
 // connection that fails before any byte of the answer (the server closed it meanwhile) is
 // replaced once by a fresh one. https:// trusts the system's CAs (OpenSSL's default paths,
-// so SSL_CERT_FILE and SSL_CERT_DIR apply), sends SNI and checks the host name. OpenSSL is set
+// so SSL_CERT_FILE and SSL_CERT_DIR apply), or exactly the CA UseTls gives, sends SNI and
+// checks the host name (or IP address); UseTls may also give a client certificate to present. OpenSSL is set
 // up only when the first https:// URL is used: plain HTTP never initialises it.
 //
 // Not thread-safe: one per thread.
@@ -19,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "mesh/http/client_tls.h"
 #include "mesh/http/http_client.h"
 
 namespace mesh {
@@ -32,6 +34,12 @@ class AsioHttpClient : public HttpClient {
   ~AsioHttpClient() override;
   AsioHttpClient(const AsioHttpClient&) = delete;
   AsioHttpClient& operator=(const AsioHttpClient&) = delete;
+
+  // What https:// calls trust and present, from the next call on; a change (a renewed
+  // certificate Set on `tls`) closes the kept connection. A CA or a certificate that does not
+  // load fails the next https:// call.
+  void UseTls(std::shared_ptr<const ClientTls> tls);
+  void SetTls(ClientTlsOptions options) { UseTls(std::make_shared<const ClientTls>(std::move(options))); }
 
   // Errors: InvalidArgument for a URL that is not http(s)://host[:port][/target], a method
   // that is not a token or a header with a CR, LF or NUL; IOError for a transport failure.

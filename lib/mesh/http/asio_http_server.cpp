@@ -1,5 +1,8 @@
 #include "mesh/http/asio_http_server.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -8,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/strand.hpp>
@@ -15,6 +19,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <charconv>
 #include <chrono>
@@ -37,6 +42,7 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Strand = asio::strand<asio::io_context::executor_type>;
 using RequestParser = http::request_parser<http::string_body>;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // HttpServer's limit (civetweb keeps 64 headers and drops the rest), kept so that either server
 // refuses the same requests.
@@ -199,6 +205,46 @@ Result<tcp::endpoint> ParseListen(const std::string& listen) {
   return tcp::endpoint(address, static_cast<unsigned short>(port));
 }
 
+Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const AsioHttpServer::Options::Tls& tls) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  beast::error_code ec;
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1,
+                   ec);
+  if (!ec) ctx->use_certificate_chain(asio::buffer(tls.certificate_pem), ec);
+  if (!ec) ctx->use_private_key(asio::buffer(tls.private_key_pem), asio::ssl::context::pem, ec);
+  if (!ec) ctx->add_certificate_authority(asio::buffer(tls.client_ca_pem), ec);
+  if (ec) return Status::InvalidArgument("TLS: " + ec.message());
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return Status::InvalidArgument("TLS: the private key is not the certificate's");
+  }
+  // Asked for, not required: tokens still work over TLS; one presented must verify.
+  ctx->set_verify_mode(asio::ssl::verify_peer);
+  // OpenSSL refuses to resume a session with client certificates outside a named context.
+  static constexpr unsigned char kSessionContext[] = "mesh-http";
+  SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext, sizeof(kSessionContext) - 1);
+  return ctx;
+}
+
+// The first spiffe:// URI SAN of the peer's certificate, once OpenSSL verified it; else "".
+std::string VerifiedPeerSpiffeId(TlsStream& stream) {
+  SSL* ssl = stream.native_handle();
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return "";
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  std::string found;
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names) && found.empty(); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_URI) continue;
+    const std::string_view uri(reinterpret_cast<const char*>(ASN1_STRING_get0_data(name->d.uniformResourceIdentifier)),
+                               static_cast<size_t>(ASN1_STRING_length(name->d.uniformResourceIdentifier)));
+    if (uri.starts_with("spiffe://")) found = uri;
+  }
+  GENERAL_NAMES_free(names);
+  return found;
+}
+
 }  // namespace
 
 struct AsioHttpServer::Impl {
@@ -207,16 +253,20 @@ struct AsioHttpServer::Impl {
   void SpawnAccept();
   asio::awaitable<void> Accept();
   asio::awaitable<void> Session(tcp::socket socket);
-  // Serves requests until the connection is to close.
-  asio::awaitable<void> Serve(beast::tcp_stream& stream);
+  // Serves requests until the connection is to close; `peer_spiffe_id` is the verified client
+  // certificate's identity (TLS), put on every request.
+  template <class Stream>
+  asio::awaitable<void> Serve(Stream& stream, std::string peer_spiffe_id);
   // Runs the handler on a handler thread; the coroutine resumes on its own executor.
   asio::awaitable<HttpResponse> RunHandler(const HttpRequest& request);
-  static asio::awaitable<void> Write(beast::tcp_stream& stream, HttpResponse response, bool head);
+  template <class Stream>
+  static asio::awaitable<void> Write(Stream& stream, HttpResponse response, bool head);
   static asio::awaitable<void> Linger(beast::tcp_stream& stream);
   void ConnectionEnded();
 
   const Options options;
   const HttpHandler handler;
+  std::unique_ptr<asio::ssl::context> tls;  // null: plain HTTP
   std::atomic<size_t> connections{0};
 
   // What Stop destroys once the threads are joined: the acceptor and timer, then the io_context,
@@ -276,15 +326,27 @@ void AsioHttpServer::Impl::ConnectionEnded() {
 }
 
 asio::awaitable<void> AsioHttpServer::Impl::Session(tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
-  co_await Serve(stream);
-  co_await Linger(stream);
+  if (!tls) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await Serve(stream, "");
+    co_await Linger(stream);
+    co_return;
+  }
+  TlsStream stream(beast::tcp_stream(std::move(socket)), *tls);
+  beast::error_code ec;
+  stream.next_layer().expires_after(std::chrono::milliseconds(options.header_timeout_ms));
+  co_await stream.async_handshake(asio::ssl::stream_base::server, Redirect(ec));
+  if (ec) co_return;  // not TLS, a client certificate that does not verify, too slow
+  co_await Serve(stream, VerifiedPeerSpiffeId(stream));
+  co_await Linger(stream.next_layer());
 }
 
-asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
+template <class Stream>
+asio::awaitable<void> AsioHttpServer::Impl::Serve(Stream& stream, std::string peer_spiffe_id) {
   beast::error_code ec;
-  stream.socket().set_option(tcp::no_delay(true), ec);
-  const tcp::endpoint remote = stream.socket().remote_endpoint(ec);
+  beast::tcp_stream& tcp_layer = beast::get_lowest_layer(stream);
+  tcp_layer.socket().set_option(tcp::no_delay(true), ec);
+  const tcp::endpoint remote = tcp_layer.socket().remote_endpoint(ec);
   const std::string client = ec ? std::string() : remote.address().to_string();
   const auto request_timeout = std::chrono::milliseconds(options.request_timeout_ms);
   const auto header_timeout =
@@ -295,7 +357,7 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
     // from that byte (from the accept, for a first request) the head and the whole request
     // have fixed deadlines, which no trickle of bytes pushes back.
     if (!first && buffer.size() == 0) {
-      stream.expires_after(std::chrono::milliseconds(options.keep_alive_timeout_ms));
+      tcp_layer.expires_after(std::chrono::milliseconds(options.keep_alive_timeout_ms));
       buffer.commit(co_await stream.async_read_some(buffer.prepare(16 << 10), Redirect(ec)));
       if (ec) co_return;  // idle too long, or the client left
     }
@@ -306,7 +368,7 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
     parser.header_limit(static_cast<uint32_t>(
         std::min<size_t>(2 * options.max_header_bytes, std::numeric_limits<uint32_t>::max())));
     parser.body_limit(options.max_body_bytes);
-    stream.expires_at(started + header_timeout);
+    tcp_layer.expires_at(started + header_timeout);
     const size_t head_bytes =
         co_await http::async_read_header(stream, buffer, parser, Redirect(ec));
     if (ec == http::error::header_limit) {
@@ -339,8 +401,9 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
       co_return co_await Write(stream, std::move(*refused), head);
     HttpRequest& request = std::get<HttpRequest>(read);
     request.remote_addr = client;
+    request.peer_spiffe_id = peer_spiffe_id;
     if (!parser.is_done()) {
-      stream.expires_at(deadline);
+      tcp_layer.expires_at(deadline);
       if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         co_await asio::async_write(stream, asio::buffer(kContinue), Redirect(ec));
@@ -371,9 +434,9 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(beast::tcp_stream& stream) {
     }
     const bool keep_alive = parser.get().keep_alive() && !SaysClose(response);
     // The answer gets a timeout of its own: a slow handler must not leave it none.
-    stream.expires_after(request_timeout);
+    tcp_layer.expires_after(request_timeout);
     co_await Write(stream, std::move(response), head);
-    if (!keep_alive || !stream.socket().is_open()) co_return;
+    if (!keep_alive || !tcp_layer.socket().is_open()) co_return;
   }
 }
 
@@ -392,15 +455,15 @@ asio::awaitable<HttpResponse> AsioHttpServer::Impl::RunHandler(const HttpRequest
       asio::use_awaitable);
 }
 
-asio::awaitable<void> AsioHttpServer::Impl::Write(beast::tcp_stream& stream, HttpResponse response,
-                                                  bool head) {
+template <class Stream>
+asio::awaitable<void> AsioHttpServer::Impl::Write(Stream& stream, HttpResponse response, bool head) {
   const std::string text = ResponseHead(response);
   std::array<asio::const_buffer, 2> pieces{asio::buffer(text), asio::buffer(response.body)};
   beast::error_code ec;
   // A HEAD answer announces the body's length without the body.
   co_await asio::async_write(stream, head ? std::array{pieces[0], asio::const_buffer()} : pieces,
                              Redirect(ec));
-  if (ec) stream.socket().close(ec);
+  if (ec) beast::get_lowest_layer(stream).socket().close(ec);
 }
 
 asio::awaitable<void> AsioHttpServer::Impl::Linger(beast::tcp_stream& stream) {
@@ -428,6 +491,11 @@ Result<std::unique_ptr<AsioHttpServer>> AsioHttpServer::Start(const Options& opt
   std::unique_ptr<AsioHttpServer> server(new AsioHttpServer());
   server->impl_ = std::make_unique<Impl>(options, std::move(handler));
   Impl& impl = *server->impl_;
+  if (options.tls) {
+    Result<std::unique_ptr<asio::ssl::context>> tls = MakeTlsContext(*options.tls);
+    if (!tls.ok()) return tls.status();
+    impl.tls = std::move(tls).value();
+  }
   impl.loop = std::make_unique<Impl::Loop>();
   tcp::acceptor& acceptor = impl.loop->acceptor;
   beast::error_code ec;

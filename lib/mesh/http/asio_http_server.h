@@ -20,6 +20,13 @@
 // itself, so that a cheap route (a health check) is answered even while every handler thread
 // is busy; such a handler must never block.
 //
+// TLS (Options::tls): every connection is HTTPS with the given certificate. A client
+// certificate is asked for but optional; one that is presented must chain to tls->client_ca_pem
+// or the handshake fails, and its first spiffe:// URI SAN is the request's peer_spiffe_id. The
+// handshake must end within header_timeout_ms of the accept; the first request's deadlines then
+// count from the end of the handshake. The handshake runs on the I/O thread, so answers_inline
+// routes (a health check) stay answered over TLS while every handler thread is busy.
+//
 // Slow and idle clients hold no thread, only one of max_connections slots. A request's head
 // must arrive whole within header_timeout_ms of its first byte (of the accept, on a new
 // connection), however the bytes trickle in, and the whole request within request_timeout_ms of
@@ -34,6 +41,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "mesh/base/status.h"
@@ -55,12 +63,18 @@ class AsioHttpServer {
     int request_timeout_ms = 30000;      // a whole request, head and body, from the same instant;
                                          // and writing its answer
     int keep_alive_timeout_ms = 5000;    // a kept connection idle, waiting for a next request
+    struct Tls {
+      std::string certificate_pem;  // leaf first
+      std::string private_key_pem;
+      std::string client_ca_pem;    // what a client certificate must chain to
+    };
+    std::optional<Tls> tls = std::nullopt;  // none: plain HTTP
     // Requests whose handler never blocks, answered on the I/O thread (none if empty).
     std::function<bool(const HttpRequest&)> answers_inline = nullptr;
   };
 
   // Errors: InvalidArgument (a listen address that is not host:port with a numeric host, a bad
-  // option), IOError (port in use, ...).
+  // option, TLS material that does not load or a key that is not the certificate's), IOError (port in use, ...).
   static Result<std::unique_ptr<AsioHttpServer>> Start(const Options& options, HttpHandler handler);
   ~AsioHttpServer();
   AsioHttpServer(const AsioHttpServer&) = delete;

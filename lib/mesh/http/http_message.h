@@ -24,6 +24,10 @@ struct HttpRequest {
   std::map<std::string, std::string> headers; // names lowercased
   std::string body;
   std::string remote_addr;
+  // Over TLS, the first spiffe:// URI of the client certificate the server verified against its
+  // client CA; "" without TLS or without a client certificate. Set by the server, never from a
+  // header: the one identity a request carries that the client cannot simply claim.
+  std::string peer_spiffe_id;
   std::map<std::string, std::string> path_params;  // filled by the router ({id} -> value)
 
   // The header's value, or "" when absent. `name` must be lowercase.

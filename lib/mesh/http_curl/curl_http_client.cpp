@@ -2,7 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <cstdlib>
 #include <mutex>
+#include <utility>
 
 namespace mesh {
 namespace {
@@ -51,6 +53,11 @@ Result<HttpClientResponse> CurlHttpClient::Send(
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  // libcurl ignores OpenSSL's environment for its own compiled-in bundle: honour it as
+  // AsioHttpClient does, so a CLI trusts meshd --tls's CA with SSL_CERT_FILE=ca.crt.
+  for (auto [variable, option] : {std::pair{"SSL_CERT_FILE", CURLOPT_CAINFO}, std::pair{"SSL_CERT_DIR", CURLOPT_CAPATH}}) {
+    if (const char* path = std::getenv(variable); path != nullptr && *path != '\0') curl_easy_setopt(c, option, path);
+  }
   if (method == "GET") {
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
   } else {

@@ -11,10 +11,12 @@
 #include "mesh/base/process_signals.h"
 #include "mesh/base/time_format.h"
 #include "mesh/base/token_file.h"
+#include "mesh/http/asio_http_client.h"
 #include "mesh/http/asio_http_server.h"
 #include "mesh/proxy/config_reload.h"
 #include "mesh/proxy/discovery_upstreams.h"
 #include "mesh/proxy/http_proxy.h"
+#include "mesh/proxy/meshd_trust.h"
 #include "mesh/proxy/policy_watcher.h"
 #include "mesh/proxy/registry_client.h"
 #include "mesh/proxy/retry_budget.h"
@@ -28,6 +30,26 @@ namespace mesh {
 namespace {
 
 constexpr std::chrono::seconds kDrain{10};
+// How long start-up waits for meshd to answer with its CA (--meshd-ca-hash).
+constexpr std::chrono::seconds kCaFetchWait{30};
+
+// What the clients of an https:// meshd trust: the CA pinned by `pin`, fetched from meshd (retried
+// until kCaFetchWait while meshd cannot be reached; a CA of another hash fails at once), or, with
+// no pin, the system's CAs.
+Result<ClientTlsOptions> MeshdTrust(const std::string& meshd_url, const std::string& pin) {
+  if (pin.empty()) return ClientTlsOptions{};
+  AsioHttpClient unauthenticated(5000);
+  unauthenticated.SetTls({.verify_server = false});
+  const auto until = std::chrono::steady_clock::now() + kCaFetchWait;
+  for (;;) {
+    Result<std::string> ca = FetchPinnedMeshdCa(unauthenticated, meshd_url, pin);
+    if (ca.ok()) return ClientTlsOptions{.ca_pem = *ca};
+    if (ca.status().code() == Status::Code::kInvalidArgument || std::chrono::steady_clock::now() >= until ||
+        !SleepUnlessStopped(std::chrono::milliseconds(500))) {
+      return ca.status();
+    }
+  }
+}
 
 // Counts every attempt's outcome per direction (mesh_upstream_attempts_total) around the real
 // selector. The series are resolved once: on the I/O threads an attempt costs one atomic add.
@@ -111,6 +133,29 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   }
   const HostPort inbound_at = *ParseHostPort(config.listen);
   const HostPort admin_at = *ParseHostPort(config.admin);
+  // An https:// meshd: every client of it shares what it trusts and, once the proxy has a
+  // workload certificate, presents it (meshd takes it as this service's credential).
+  std::shared_ptr<ClientTls> meshd_tls;
+  ClientTlsOptions meshd_trust;
+  if (config.meshd.starts_with("https://")) {
+    Result<ClientTlsOptions> trust = MeshdTrust(config.meshd, config.meshd_ca_hash);
+    if (!trust.ok()) return FailCommand("meshproxy", io, Status::IOError(trust.status().message()));
+    meshd_trust = *trust;
+    meshd_tls = std::make_shared<ClientTls>(meshd_trust);
+    if (!config.meshd_ca_hash.empty()) log.Info("meshd's CA matches --meshd-ca-hash", {{"ca_hash", config.meshd_ca_hash}});
+  }
+  const auto meshd_client = [&meshd_tls](long timeout_ms) {
+    auto client = std::make_unique<AsioHttpClient>(timeout_ms);
+    if (meshd_tls) client->UseTls(meshd_tls);
+    return client;
+  };
+  const auto present_certificate = [&meshd_tls, &meshd_trust](const TlsCredentials& credentials) {
+    if (!meshd_tls) return;
+    ClientTlsOptions options = meshd_trust;
+    options.certificate_pem = credentials.certificate_pem;
+    options.private_key_pem = credentials.private_key_pem;
+    meshd_tls->Set(std::move(options));
+  };
 
   MetricsRegistry registry;
   Family<Gauge>* in_flight = *registry.AddGauge("mesh_requests_in_flight", "Requests being proxied", {"service", "direction"});
@@ -191,7 +236,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   shipping.access_log = config.access_log;
   shipping.access_log_sample = config.access_log_sample;
   shipping.queue_capacity = static_cast<size_t>(config.telemetry_queue);
-  TelemetryShipper shipper(shipping, registry);
+  TelemetryShipper shipper(shipping, registry, meshd_client(2000));
 
   // mTLS: a certificate before any listener starts, so that the first connection is already
   // mutual; then meshd's policy, enforced per request on the inbound side.
@@ -201,15 +246,21 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   std::optional<TlsCredentials> tls;
   if (config.mtls) {
     identity = std::make_unique<WorkloadIdentity>(
-        WorkloadIdentity::Options{config.meshd, join_token, config.service, data_dir, config.cert_ttl},
-        *io.clock);
+        WorkloadIdentity::Options{.meshd_url = config.meshd,
+                                  .join_token = join_token,
+                                  .service = config.service,
+                                  .data_dir = data_dir,
+                                  .ttl = config.cert_ttl,
+                                  .on_stored = present_certificate},
+        *io.clock, meshd_client(5000));
     Result<TlsCredentials> credentials = identity->Obtain(std::chrono::seconds(30));
     if (!credentials.ok()) {
       return FailCommand("meshproxy", io, Status::IOError("mTLS certificate: " + credentials.status().message()));
     }
     tls = *credentials;
+    present_certificate(*credentials);
     if (!config.plaintext_inbound) {
-      policy = std::make_unique<PolicyWatcher>(PolicyWatcher::Options{config.meshd, token, data_dir});
+      policy = std::make_unique<PolicyWatcher>(PolicyWatcher::Options{config.meshd, token, data_dir}, meshd_client(2000));
       policy->Start();
     }
   }
@@ -248,7 +299,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   reg.service = config.meshd.empty() ? "" : config.service;
   reg.host = inbound_at.host == "0.0.0.0" ? "127.0.0.1" : inbound_at.host;
   reg.port = (*inbound)->port();  // the address other proxies call: ours, not the service's
-  RegistryClient registry_client(reg);
+  RegistryClient registry_client(reg, meshd_client(2000));
 
   auto discovery = std::make_shared<DiscoveryUpstreams>(registry_client, *io.clock);
   RetryBudget budget(*io.clock);
@@ -281,6 +332,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
 
   if (identity) {
     identity->StartRenewing([&](const TlsCredentials& renewed) {
+      present_certificate(renewed);
       Status in_ok = mtls_inbound ? (*inbound)->UpdateTls(renewed) : Status::Ok();
       Status out_ok = outbound ? outbound->UpdateTls(renewed) : Status::Ok();
       if (in_ok.ok() && out_ok.ok()) {

@@ -88,6 +88,8 @@ Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& c) {
       else c.mtls = value.asBool();
     } else if (key == "data_dir") {
       s = text(c.data_dir);
+    } else if (key == "meshd_ca_hash") {
+      s = text(c.meshd_ca_hash);
     } else if (key == "join_token_file") {
       s = text(c.join_token_file);
     } else if (key == "plaintext_inbound") {
@@ -149,6 +151,17 @@ Status ValidateProxyConfig(const ProxyConfig& c) {
   }
   if (c.plaintext_inbound && !c.mtls) return Status::InvalidArgument("--plaintext-inbound only makes sense with --mtls");
   if (c.mtls && c.meshd.empty()) return Status::InvalidArgument("--mtls needs --meshd (certificates come from its CA)");
+  if (!c.meshd_ca_hash.empty()) {
+    const std::string_view hex = std::string_view(c.meshd_ca_hash).substr(std::min<size_t>(7, c.meshd_ca_hash.size()));
+    if (!c.meshd_ca_hash.starts_with("sha256:") || hex.size() != 64 ||
+        hex.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
+      return Status::InvalidArgument("meshd CA hash '" + c.meshd_ca_hash +
+                                     "': expected sha256:<64 lower-case hex digits> (meshd ca-hash prints it)");
+    }
+    if (!c.meshd.starts_with("https://")) {
+      return Status::InvalidArgument("--meshd-ca-hash needs an https:// --meshd (meshd --tls)");
+    }
+  }
   if (!c.cert_ttl.empty()) {
     if (Result<int64_t> ns = ParseCertTtl(c.cert_ttl); !ns.ok())
       return ns.status().WithContext("cert ttl");
@@ -167,6 +180,8 @@ std::string ProxyConfigJson(const ProxyConfig& c) {
   AppendJsonString(out, c.admin);
   out += ",\"meshd\":";
   AppendJsonString(out, c.meshd);
+  out += ",\"meshd_ca_hash\":";
+  AppendJsonString(out, c.meshd_ca_hash);
   out += ",\"threads\":" + std::to_string(c.threads) +
          ",\"timeout_ms\":" + std::to_string(c.timeout.count()) +
          ",\"access_log\":" + (c.access_log ? "true" : "false") +

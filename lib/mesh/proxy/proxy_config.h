@@ -4,7 +4,7 @@
 //    "outbound": "127.0.0.1:15002", "admin": "127.0.0.1:15090", "meshd": "http://127.0.0.1:9000",
 //    "threads": 2, "timeout": "10s", "access_log": true, "access_log_sample": 0.1,
 //    "telemetry_queue": 4096, "token_file": "/etc/mesh/token", "mtls": true, "data_dir": "/var/lib/mesh/orders",
-//    "join_token_file": "/etc/mesh/join-token", "cert_ttl": "24h", "max_client_connections": 4096,
+//    "join_token_file": "/etc/mesh/join-token", "cert_ttl": "24h", "meshd_ca_hash": "sha256:...", "max_client_connections": 4096,
 //    "max_upstream_requests": 1024, "max_upstream_connections": 1024, "max_upstream_pending": 1024}
 // Flags given on the command line win over the file. Pure.
 #pragma once
@@ -30,6 +30,9 @@ struct ProxyConfig {
   std::string outbound = "127.0.0.1:15002";  // the service's calls to others; "" turns it off
   std::string admin = "127.0.0.1:15090";     // /metrics, /healthz, /ready, /config
   std::string meshd;                         // "" runs without a control plane
+  // "sha256:<hex>" of meshd's CA public key (`meshd ca-hash`): with an https:// meshd, its CA
+  // is fetched, checked against this, and then the only CA trusted for meshd.
+  std::string meshd_ca_hash;
   std::string token_file;
   int threads = 0;  // 0: one per core
   std::chrono::milliseconds timeout{10000};
@@ -74,7 +77,8 @@ Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& config);
 
 // Checks a complete configuration: a service name, a service port, valid addresses, an
 // http(s) meshd URL when set, threads 0..256, a positive timeout, a telemetry queue of
-// 1..1,048,576, limits not negative; mtls needs meshd.
+// 1..1,048,576, limits not negative; mtls needs meshd; meshd_ca_hash is sha256:<64 hex> and needs
+// an https:// meshd.
 Status ValidateProxyConfig(const ProxyConfig& config);
 
 // The configuration as JSON (GET /config on the admin port).

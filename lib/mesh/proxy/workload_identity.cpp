@@ -122,6 +122,9 @@ Result<TlsCredentials> WorkloadIdentity::Obtain(std::chrono::milliseconds wait) 
     std::lock_guard lock(mu_);
     key_pem_ = *key;
   }
+  if (options_.on_stored) {
+    if (Result<TlsCredentials> stored = Stored(*key); stored.ok()) options_.on_stored(*stored);
+  }
   const auto until = std::chrono::steady_clock::now() + wait;
   Result<TlsCredentials> got = Request(*key);
   while (!got.ok() && got.status().code() == Status::Code::kIOError && std::chrono::steady_clock::now() < until) {

@@ -34,6 +34,10 @@ class WorkloadIdentity {
     std::string data_dir;
     std::string ttl;  // e.g. "24h"; empty: meshd's default
     std::chrono::milliseconds retry_every{2000};
+    // Given a stored certificate still valid for this key before meshd is first asked, so that
+    // the client of an https:// meshd presents it: a restarted sidecar whose one-use token is
+    // spent renews by its certificate.
+    std::function<void(const TlsCredentials&)> on_stored = nullptr;
   };
 
   // `client` defaults to an AsioHttpClient with a 5 s timeout.

@@ -174,6 +174,32 @@ Result<std::string> CertificateAuthority::Issue(const IssueRequest& request) con
   }
   if (Status s = CheckWorkloadKey(public_key.get()); !s.ok()) return s;
 
+  return SignLeaf(public_key.get(), request.service, "URI:" + FormatSpiffeId({trust_domain_, request.service}),
+                  "serverAuth,clientAuth", request.not_before_ns, request.not_after_ns);
+}
+
+Result<std::string> CertificateAuthority::IssueServer(const ServerRequest& request) const {
+  if (request.hosts.empty()) return Status::InvalidArgument("a server certificate needs at least one host name or address");
+  if (request.not_after_ns <= request.not_before_ns || request.not_after_ns - request.not_before_ns > kMaxValidityNs) {
+    return Status::InvalidArgument("a server certificate must end after it starts, within 366 days");
+  }
+  std::string san;
+  for (const std::string& host : request.hosts) {
+    // OpenSSL's config syntax would read a ',' as the next name: a host is one name.
+    if (host.empty() || host.find_first_of(",\r\n\0 ", 0, 5) != std::string::npos) {
+      return Status::InvalidArgument("bad TLS host name '" + host + "'");
+    }
+    const bool address = host.find(':') != std::string::npos || host.find_first_not_of("0123456789.") == std::string::npos;
+    san += (san.empty() ? "" : ",") + std::string(address ? "IP:" : "DNS:") + host;
+  }
+  Result<x509::KeyPtr> key = x509::ReadKey(request.key_pem);
+  if (!key.ok()) return key.status();
+  return SignLeaf(key->get(), request.hosts.front(), san, "serverAuth", request.not_before_ns, request.not_after_ns);
+}
+
+Result<std::string> CertificateAuthority::SignLeaf(EVP_PKEY* public_key, const std::string& common_name,
+                                                   const std::string& subject_alt_name, const std::string& key_usage,
+                                                   int64_t not_before_ns, int64_t not_after_ns) const {
   Result<x509::CertPtr> ca_cert = x509::ReadCertificate(cert_pem_);
   if (!ca_cert.ok()) return ca_cert.status();
   Result<x509::KeyPtr> ca_key = x509::ReadKey(key_pem_);
@@ -182,17 +208,16 @@ Result<std::string> CertificateAuthority::Issue(const IssueRequest& request) con
   x509::CertPtr cert(X509_new());
   X509_set_version(cert.get(), 2);
   if (Status s = SetRandomSerial(cert.get()); !s.ok()) return s;
-  if (Status s = SetValidity(cert.get(), request.not_before_ns, request.not_after_ns); !s.ok()) return s;
-  if (Status s = SetCommonName(X509_get_subject_name(cert.get()), request.service); !s.ok()) return s;
+  if (Status s = SetValidity(cert.get(), not_before_ns, not_after_ns); !s.ok()) return s;
+  if (Status s = SetCommonName(X509_get_subject_name(cert.get()), common_name); !s.ok()) return s;
   X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert->get()));
-  X509_set_pubkey(cert.get(), public_key.get());
-  const std::string spiffe_id = FormatSpiffeId({trust_domain_, request.service});
+  X509_set_pubkey(cert.get(), public_key);
   for (const auto& [nid, value] : {std::pair<int, std::string>{NID_basic_constraints, "critical,CA:FALSE"},
                                    {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
-                                   {NID_ext_key_usage, "serverAuth,clientAuth"},
+                                   {NID_ext_key_usage, key_usage},
                                    {NID_subject_key_identifier, "hash"},
                                    {NID_authority_key_identifier, "keyid:always"},
-                                   {NID_subject_alt_name, "URI:" + spiffe_id}}) {
+                                   {NID_subject_alt_name, subject_alt_name}}) {
     if (Status s = x509::AddExtension(cert.get(), ca_cert->get(), nid, value); !s.ok()) return s;
   }
   if (!X509_sign(cert.get(), ca_key->get(), EVP_sha256())) {

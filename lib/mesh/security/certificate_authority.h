@@ -6,9 +6,12 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mesh/base/status.h"
 #include "mesh/security/spiffe_id.h"
+
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY, kept out of this header
 
 namespace mesh {
 
@@ -41,10 +44,24 @@ class CertificateAuthority {
   // Errors: InvalidArgument for a bad CSR, key type, service name or validity.
   Result<std::string> Issue(const IssueRequest& request) const;
 
+  // meshd's own server certificate (meshd --tls): the SANs are `hosts` (DNS names, or IP
+  // addresses), no SPIFFE ID, server authentication only, for the key in `key_pem`.
+  struct ServerRequest {
+    std::string key_pem;
+    std::vector<std::string> hosts;
+    int64_t not_before_ns = 0;
+    int64_t not_after_ns = 0;
+  };
+  // Errors: InvalidArgument for no host, a host with ',' or a space, a bad key or validity.
+  Result<std::string> IssueServer(const ServerRequest& request) const;
+
   const std::string& trust_domain() const { return trust_domain_; }
   const std::string& certificate_pem() const { return cert_pem_; }
 
  private:
+  Result<std::string> SignLeaf(evp_pkey_st* public_key, const std::string& common_name,
+                               const std::string& subject_alt_name, const std::string& key_usage,
+                               int64_t not_before_ns, int64_t not_after_ns) const;
   CertificateAuthority(std::string trust_domain, std::string cert_pem, std::string key_pem)
       : trust_domain_(std::move(trust_domain)), cert_pem_(std::move(cert_pem)), key_pem_(std::move(key_pem)) {}
   std::string trust_domain_;

@@ -58,6 +58,59 @@ TEST_F(CredentialResolverTest, AScopedTokenNamesItsService) {
   EXPECT_EQ(records_.begin()->second.secret_sha256.find(token.substr(7)), std::string::npos);
 }
 
+HttpRequest WithPeer(const std::string& spiffe_id) {
+  HttpRequest r;
+  r.peer_spiffe_id = spiffe_id;
+  return r;
+}
+
+TEST_F(CredentialResolverTest, AVerifiedClientCertificateNamesItsServiceInTheTrustDomain) {
+  CredentialResolver resolver = Make({.trust_domain = "mesh.local"});
+  Result<Credential> c = resolver.Resolve(WithPeer("spiffe://mesh.local/service/orders"));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->kind, Credential::Kind::kServiceCertificate);
+  EXPECT_EQ(c->service, "orders");
+  EXPECT_EQ(lookups_, 0);  // no store read for a certificate
+}
+
+TEST_F(CredentialResolverTest, ACertificateOfAnotherTrustDomainOrMalformedIdNamesNobody) {
+  CredentialResolver resolver = Make({.trust_domain = "mesh.local"});
+  for (const char* id : {"spiffe://other.domain/service/orders", "spiffe://mesh.local/orders",
+                               "spiffe://mesh.local/service/../payments", "https://mesh.local/service/orders"}) {
+    Result<Credential> c = resolver.Resolve(WithPeer(id));
+    ASSERT_TRUE(c.ok()) << id;
+    EXPECT_EQ(c->kind, Credential::Kind::kNone) << id;
+  }
+  // Without a trust domain configured no certificate counts.
+  CredentialResolver unconfigured = Make();
+  EXPECT_EQ(unconfigured.Resolve(WithPeer("spiffe://mesh.local/service/orders"))->kind, Credential::Kind::kNone);
+}
+
+TEST_F(CredentialResolverTest, AHeaderClaimingAnIdentityIsNotACertificate) {
+  CredentialResolver resolver = Make({.trust_domain = "mesh.local"});
+  HttpRequest r;
+  r.headers["x-forwarded-client-cert"] = "URI=spiffe://mesh.local/service/orders";
+  r.headers["peer_spiffe_id"] = "spiffe://mesh.local/service/orders";
+  EXPECT_EQ(resolver.Resolve(r)->kind, Credential::Kind::kNone);
+}
+
+TEST_F(CredentialResolverTest, AVerifiedClientCertificateDecidesWhateverTokenComesWithIt) {
+  const std::string token = Add("payments");
+  CredentialResolver resolver = Make({.write_token = "w", .trust_domain = "mesh.local"});
+  for (const std::string& bearer : {token, std::string("w"), std::string("forged.secret")}) {
+    HttpRequest r = WithBearer(bearer);
+    r.peer_spiffe_id = "spiffe://mesh.local/service/orders";
+    Result<Credential> c = resolver.Resolve(r);
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->kind, Credential::Kind::kServiceCertificate) << bearer;
+    EXPECT_EQ(c->service, "orders") << bearer;
+  }
+  // A certificate of another trust domain leaves the token to decide.
+  HttpRequest r = WithBearer(token);
+  r.peer_spiffe_id = "spiffe://other.domain/service/orders";
+  EXPECT_EQ(resolver.Resolve(r)->service, "payments");
+}
+
 TEST_F(CredentialResolverTest, TheSharedTokensAreRecognisedAndNothingElse) {
   CredentialResolver resolver = Make({.write_token = "w-secret", .read_token = "r-secret"});
   EXPECT_EQ(resolver.Resolve(WithBearer("w-secret"))->kind, Credential::Kind::kWriteToken);

@@ -229,3 +229,28 @@ TEST(ProxyConfigFile, RefusesNestingPastTheBoundOnASmallStack) {
 
 }  // namespace
 }  // namespace mesh
+
+namespace mesh {
+namespace {
+
+TEST(ProxyConfigValidation, AMeshdCaHashIsSha256HexAndNeedsAnHttpsMeshd) {
+  ProxyConfig c;
+  c.service = "orders";
+  c.service_port = 8080;
+  c.meshd = "https://meshd.example:9000";
+  c.meshd_ca_hash = "sha256:" + std::string(64, 'a');
+  EXPECT_TRUE(ValidateProxyConfig(c).ok()) << ValidateProxyConfig(c).message();
+  for (const std::string& bad : {"sha256:" + std::string(63, 'a'), "sha256:" + std::string(64, 'A'),
+                                "md5:" + std::string(64, 'a'), std::string(64, 'a'), std::string("sha256:")}) {
+    c.meshd_ca_hash = bad;
+    EXPECT_NE(ValidateProxyConfig(c).message().find("meshd CA hash"), std::string::npos) << bad;
+  }
+  c.meshd_ca_hash = "sha256:" + std::string(64, 'a');
+  c.meshd = "http://meshd.example:9000";
+  EXPECT_NE(ValidateProxyConfig(c).message().find("needs an https:// --meshd"), std::string::npos);
+  ASSERT_TRUE(ApplyProxyConfigFile("{\"meshd_ca_hash\": \"sha256:" + std::string(64, 'b') + "\"}", c).ok());
+  EXPECT_EQ(c.meshd_ca_hash, "sha256:" + std::string(64, 'b'));
+}
+
+}  // namespace
+}  // namespace mesh
