@@ -388,8 +388,13 @@ TEST_F(MtlsPair, AnEndpointNotMarkedMtlsIsNeverCalledInPlaintextAndAnMtlsOneServ
   EXPECT_EQ(app_requests_.load(), 1);
   EXPECT_FALSE(decoy.SomeoneConnected());
   EXPECT_EQ(outbound_->counters().upstream_tls_refused_plaintext, 2);
-  // Reported as failures, so that balancing and outlier detection steer away from it.
-  const auto reports = upstreams->reports();
+  // Reported as failures, so that balancing and outlier detection steer away from it. The
+  // success is reported once the answer is relayed, which the client may see first.
+  auto reports = upstreams->reports();
+  for (int i = 0; i < 200 && reports.size() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    reports = upstreams->reports();
+  }
   ASSERT_EQ(reports.size(), 3u);
   EXPECT_EQ(reports[0], std::make_pair(plaintext, AttemptOutcome::kConnectFailure));
   EXPECT_EQ(reports[1], std::make_pair(plaintext, AttemptOutcome::kConnectFailure));
