@@ -8,7 +8,7 @@
 #
 #   scripts/flaky-check.sh BUILD_DIR
 #     FLAKY_RUNS    runs of the selection (default 10)
-#     FLAKY_LABELS  ctest -L regex (default 'integration|reliability|interop'; 'unit' works too)
+#     FLAKY_LABELS  ctest -L regex (default 'integration|reliability|interop'; 'unit' counts per shard)
 #     FLAKY_REGEX   ctest -R regex, to narrow the selection (default: none)
 #     FLAKY_LOAD    busy workers (default nproc): stress-ng --cpu, else shell busy loops
 #     FLAKY_JOBS    ctest -j (default 2 x nproc, as make test)
