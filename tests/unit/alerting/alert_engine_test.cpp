@@ -8,7 +8,7 @@
 #include "alert_fixture.h"
 
 namespace mesh {
-namespace {
+namespace alerting_alert_engine_test {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

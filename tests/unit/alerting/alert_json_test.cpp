@@ -11,7 +11,7 @@
 #include "mesh/base/json_depth.h"
 
 namespace mesh {
-namespace {
+namespace alerting_alert_json_test {
 
 using ::testing::HasSubstr;
 
@@ -199,7 +199,7 @@ TEST(AlertJson, TruncatedAndGarbledInputNeverCrashes) {
 }  // namespace mesh
 
 namespace mesh {
-namespace {
+namespace alerting_alert_json_test {
 
 // POST /v1/alerts/check and /v1/silences bodies, and the answers meshalert --server reads.
 TEST(AlertJson, RefusesNestingPastTheBoundOnASmallStack) {

@@ -6,7 +6,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace alerting_alert_manager_test {
 
 using ::testing::HasSubstr;
 

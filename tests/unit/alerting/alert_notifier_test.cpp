@@ -8,7 +8,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace alerting_alert_notifier_test {
 
 using ::testing::HasSubstr;
 

@@ -10,7 +10,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace alerting_alert_rule_test {
 
 using ::testing::HasSubstr;
 

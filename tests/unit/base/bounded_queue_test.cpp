@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace mesh {
-namespace {
+namespace base_bounded_queue_test {
 
 TEST(BoundedQueue, PopsInPushOrder) {
   BoundedQueue<std::string> q(4);

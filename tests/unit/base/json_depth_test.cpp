@@ -12,7 +12,7 @@
 #include "deep_json.h"
 
 namespace mesh {
-namespace {
+namespace base_json_depth_test {
 
 using ::testing::HasSubstr;
 using testing::RunOnSmallStack;

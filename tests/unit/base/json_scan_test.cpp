@@ -7,7 +7,7 @@
 #include "mesh/base/json_tape.h"
 
 namespace mesh {
-namespace {
+namespace base_json_scan_test {
 
 TEST(JsonScan, ReportsTopLevelMembersWithRawValues) {
   std::vector<JsonMember> m;

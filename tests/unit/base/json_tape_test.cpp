@@ -9,7 +9,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace base_json_tape_test {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

@@ -12,7 +12,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace base_json_text_test {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -231,7 +231,7 @@ TEST(ParseJson, RandomBytesNeverCrashAndWhatParsesRoundTrips) {
 }  // namespace mesh
 
 namespace mesh {
-namespace {
+namespace base_json_text_test {
 
 TEST(ParseJson, RejectsCommentsTrailingCommasAndSingleQuotes) {
   EXPECT_FALSE(ParseJson("{\"a\":1,}").ok());

@@ -11,7 +11,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace base_line_splitter_test {
 
 struct Line {
   std::string text;

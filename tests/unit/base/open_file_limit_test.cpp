@@ -6,7 +6,7 @@
 #include <algorithm>
 
 namespace mesh {
-namespace {
+namespace base_open_file_limit_test {
 
 TEST(OpenFileLimit, RaiseLeavesTheSoftLimitAtTheHardOneAndReportsIt) {
   rlimit before{};

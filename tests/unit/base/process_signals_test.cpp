@@ -4,7 +4,7 @@
 #include <signal.h>
 
 namespace mesh {
-namespace {
+namespace base_process_signals_test {
 
 TEST(ProcessSignals, SighupAsksForOneReloadInsteadOfEndingTheProcess) {
   InstallReloadHandler();

@@ -6,7 +6,7 @@
 #include <string>
 
 namespace mesh {
-namespace {
+namespace base_status_test {
 
 TEST(Status, DefaultIsOkAndPrintsOk) {
   Status s;

@@ -5,7 +5,7 @@
 #include <string>
 
 namespace mesh {
-namespace {
+namespace base_terminal_text_test {
 
 // Every byte a terminal acts on: C0, DEL, and the lead bytes of C1 and the bidi overrides.
 bool HasTerminalControl(const std::string& s) {

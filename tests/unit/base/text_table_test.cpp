@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace mesh {
-namespace {
+namespace base_text_table_test {
 
 TEST(TextTable, AlignsColumnsByCodePointsWithTwoSpaces) {
   EXPECT_EQ(TextTable({{"SERVICE", "P99"}, {"api", "250ms"}, {"café", "1s"}}),

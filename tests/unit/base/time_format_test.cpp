@@ -13,7 +13,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace base_time_format_test {
 
 using ::testing::HasSubstr;
 using ::testing::Not;

@@ -9,7 +9,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace base_token_file_test {
 
 using ::testing::HasSubstr;
 
@@ -102,7 +102,7 @@ TEST_F(TokenFileTest, MissingFileIsAnIOErrorNamingThePath) {
 }  // namespace mesh
 
 namespace mesh {
-namespace {
+namespace base_token_file_test {
 
 TEST(ConstantTimeEquals, EqualOnlyWhenSameBytesAndLength) {
   EXPECT_TRUE(ConstantTimeEquals("s3cret", "s3cret"));

@@ -9,7 +9,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace base_trace_id_test {
 
 TEST(TraceId, AcceptsLowercaseHexOf32Digits) {
   EXPECT_TRUE(IsValidTraceId("4bf92f3577b34da6a3ce929d0e0e4736"));

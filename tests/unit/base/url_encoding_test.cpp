@@ -7,7 +7,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace base_url_encoding_test {
 
 TEST(ParseQueryString, SplitsPairsAndDecodesThem) {
   const auto q = ParseQueryString("a=1&b=x%20y&c=p+q&d=%2B");

@@ -8,7 +8,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace base_utf8_test {
 
 const std::string kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 

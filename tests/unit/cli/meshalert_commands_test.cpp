@@ -12,7 +12,7 @@
 #include "mesh/base/json_text.h"
 
 namespace mesh {
-namespace {
+namespace cli_meshalert_commands_test {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;

@@ -25,7 +25,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace cli_meshstat_commands_test {
 
 using namespace std::chrono_literals;
 using testing::kReportSince;

@@ -11,7 +11,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace cli_trace_render_test {
 
 using ::testing::HasSubstr;
 using ::testing::Not;

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 namespace mesh {
-namespace {
+namespace controlplane_access_rules_test {
 
 using Kind = Credential::Kind;
 

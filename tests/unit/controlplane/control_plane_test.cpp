@@ -20,7 +20,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace controlplane_control_plane_test {
 
 using testing::InProcessMeshd;
 using testing::RawHttp;

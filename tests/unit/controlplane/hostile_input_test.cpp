@@ -26,7 +26,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace controlplane_hostile_input_test {
 
 using testing::InProcessMeshd;
 using testing::TempDir;

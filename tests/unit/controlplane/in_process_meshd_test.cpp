@@ -17,7 +17,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace controlplane_in_process_meshd_test {
 
 using namespace std::chrono_literals;
 using testing::kReportSecond;

@@ -8,7 +8,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace controlplane_instance_liveness_test {
 
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kHour = 3'600 * kSecond;

@@ -6,7 +6,7 @@
 #include <sstream>
 
 namespace mesh {
-namespace {
+namespace controlplane_prometheus_targets_test {
 
 constexpr int64_t kNow = 1'000'000'000'000;
 constexpr int64_t kTtl = 15'000'000'000;

@@ -9,7 +9,7 @@
 #include "mesh/base/json_text.h"
 
 namespace mesh {
-namespace {
+namespace controlplane_series_limits_test {
 
 MetricFamily Gauge(const std::string& name, const std::vector<Labels>& label_sets) {
   MetricFamily f{name, "", MetricType::kGauge, {}};

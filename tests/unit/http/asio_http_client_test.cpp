@@ -31,7 +31,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace http_asio_http_client_test {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;

@@ -18,7 +18,7 @@
 #include "raw_http.h"
 
 namespace mesh {
-namespace {
+namespace http_asio_http_server_test {
 
 using testing::RawConnection;
 using testing::RawHttp;

@@ -14,7 +14,7 @@
 #include "raw_http.h"
 
 namespace mesh {
-namespace {
+namespace http_asio_http_tls_test {
 
 constexpr int64_t kHour = 3600LL * 1'000'000'000;
 

@@ -5,7 +5,7 @@
 #include <zlib.h>
 
 namespace mesh {
-namespace {
+namespace http_gzip_test {
 
 // Compresses with zlib itself: gzip framing when `gzip`, zlib framing otherwise.
 std::string Compress(const std::string& plain, bool gzip) {

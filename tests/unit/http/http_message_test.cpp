@@ -7,7 +7,7 @@
 #include "mesh/base/json_text.h"
 
 namespace mesh {
-namespace {
+namespace http_http_message_test {
 
 TEST(HttpRequest, AccessorsReturnEmptyForAbsentNames) {
   HttpRequest r;

@@ -10,7 +10,7 @@
 #include "mesh/base/json_text.h"
 
 namespace mesh {
-namespace {
+namespace http_http_router_test {
 
 HttpRequest Request(std::string method, std::string path) {
   HttpRequest r;

@@ -9,7 +9,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace http_http_url_test {
 
 HttpUrl Parsed(const std::string& url) {
   Result<HttpUrl> r = ParseHttpUrl(url);

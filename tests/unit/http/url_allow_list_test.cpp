@@ -6,7 +6,7 @@
 #include <vector>
 
 namespace mesh {
-namespace {
+namespace http_url_allow_list_test {
 
 UrlAllowList ListOf(const std::vector<std::string>& prefixes) {
   Result<UrlAllowList> list = UrlAllowList::Parse(prefixes);

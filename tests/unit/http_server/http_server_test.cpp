@@ -11,7 +11,7 @@
 #include "raw_http.h"
 
 namespace mesh {
-namespace {
+namespace http_server_http_server_test {
 
 using testing::RawConnection;
 using testing::RawHttp;

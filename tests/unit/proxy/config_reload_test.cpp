@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace mesh {
-namespace {
+namespace proxy_config_reload_test {
 
 ProxyConfig Running() {
   ProxyConfig c;

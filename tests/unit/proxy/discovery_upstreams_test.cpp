@@ -10,7 +10,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace proxy_discovery_upstreams_test {
 
 using namespace std::chrono_literals;
 

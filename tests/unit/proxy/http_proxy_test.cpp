@@ -41,7 +41,7 @@
 #include "mesh/telemetry/traceparent.h"
 
 namespace mesh {
-namespace {
+namespace proxy_http_proxy_test {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;

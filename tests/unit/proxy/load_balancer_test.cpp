@@ -16,7 +16,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace proxy_load_balancer_test {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;

@@ -9,7 +9,7 @@
 #include "mesh/security/x509.h"
 
 namespace mesh {
-namespace {
+namespace proxy_meshd_trust_test {
 
 int64_t Now() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();

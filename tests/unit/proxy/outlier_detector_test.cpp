@@ -11,7 +11,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace proxy_outlier_detector_test {
 
 using std::chrono::seconds;
 
@@ -283,7 +283,7 @@ TEST(OutlierDetector, ConcurrentUseNeverEjectsMoreThanHalf) {
 }  // namespace mesh
 
 namespace mesh {
-namespace {
+namespace proxy_outlier_detector_test {
 
 constexpr int64_t kHour = 3'600 * kSec;
 

@@ -10,7 +10,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace proxy_policy_watcher_test {
 
 constexpr int64_t kNow = 1'760'000'000LL * 1'000'000'000;
 constexpr int64_t kSecond = 1'000'000'000;

@@ -9,7 +9,7 @@
 #include "mesh/base/json_depth.h"
 
 namespace mesh {
-namespace {
+namespace proxy_proxy_config_test {
 
 ProxyConfig Valid() {
   ProxyConfig c;
@@ -213,7 +213,7 @@ TEST(ProxyConfigFile, ReadsTheClientConnectionLimitAndRefusesANegativeOne) {
 }  // namespace mesh
 
 namespace mesh {
-namespace {
+namespace proxy_proxy_config_test {
 
 TEST(ProxyConfigFile, RefusesNestingPastTheBoundOnASmallStack) {
   testing::RunOnSmallStack([] {
@@ -231,7 +231,7 @@ TEST(ProxyConfigFile, RefusesNestingPastTheBoundOnASmallStack) {
 }  // namespace mesh
 
 namespace mesh {
-namespace {
+namespace proxy_proxy_config_test {
 
 TEST(ProxyConfigValidation, AMeshdCaHashIsSha256HexAndNeedsAnHttpsMeshd) {
   ProxyConfig c;

@@ -35,7 +35,7 @@
 #include "silent_listener.h"
 
 namespace mesh {
-namespace {
+namespace proxy_proxy_mtls_test {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;

@@ -12,7 +12,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace proxy_registry_client_test {
 
 using namespace std::chrono_literals;
 

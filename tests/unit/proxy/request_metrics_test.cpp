@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace mesh {
-namespace {
+namespace proxy_request_metrics_test {
 
 using Direction = HttpProxy::Direction;
 using LabelPairs = std::vector<std::pair<std::string, std::string>>;

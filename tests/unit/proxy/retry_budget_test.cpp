@@ -15,7 +15,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace proxy_retry_budget_test {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;

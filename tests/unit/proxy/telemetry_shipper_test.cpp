@@ -11,7 +11,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace proxy_telemetry_shipper_test {
 
 using namespace std::chrono_literals;
 

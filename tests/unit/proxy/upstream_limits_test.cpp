@@ -7,7 +7,7 @@
 #include <vector>
 
 namespace mesh {
-namespace {
+namespace proxy_upstream_limits_test {
 
 TEST(UpstreamLimits, RefusesARequestBeyondMaxRequestsAndTakesOneAgainOnceASlotIsBack) {
   UpstreamLimits limits({.max_requests = 2});

@@ -11,7 +11,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace proxy_workload_identity_test {
 
 using namespace std::chrono_literals;
 constexpr int64_t kNow = 1'760'000'000LL * 1'000'000'000;

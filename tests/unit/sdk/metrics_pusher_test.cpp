@@ -9,7 +9,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace sdk_metrics_pusher_test {
 
 using ::testing::HasSubstr;
 

@@ -15,7 +15,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace sdk_observable_service_test {
 
 using ::testing::HasSubstr;
 using ::testing::Not;

@@ -20,7 +20,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace sdk_tracer_test {
 
 using ::testing::HasSubstr;
 

@@ -6,7 +6,7 @@
 #include "mesh/base/json_depth.h"
 
 namespace mesh {
-namespace {
+namespace security_authorization_policy_test {
 
 AuthorizationPolicy Policy(const std::string& json) {
   Result<AuthorizationPolicy> p = AuthorizationPolicy::Parse(json);
@@ -145,7 +145,7 @@ TEST(AuthorizationPolicy, RejectsMalformedPoliciesNamingTheField) {
 }  // namespace mesh
 
 namespace mesh {
-namespace {
+namespace security_authorization_policy_test {
 
 // The policy file comes from disk or from meshd: past the nesting bound (json_depth.h) it is
 // refused as any other malformed policy, without recursing per level.

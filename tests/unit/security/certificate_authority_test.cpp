@@ -9,7 +9,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace security_certificate_authority_test {
 
 constexpr int64_t kNow = 1'760'000'000LL * 1'000'000'000;
 constexpr int64_t kHour = 3600LL * 1'000'000'000;

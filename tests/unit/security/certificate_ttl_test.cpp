@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace mesh {
-namespace {
+namespace security_certificate_ttl_test {
 
 TEST(ParseCertTtl, AcceptsTenSecondsToThirtyDaysInclusive) {
   EXPECT_EQ(*ParseCertTtl("10s"), kMinCertTtlNs);

@@ -7,7 +7,7 @@
 #include "mesh/security/digest.h"
 
 namespace mesh {
-namespace {
+namespace security_join_token_test {
 
 TEST(JoinToken, GeneratedTokensHaveTheKubeadmShapeAndDiffer) {
   std::set<std::string> seen;

@@ -5,7 +5,7 @@
 #include <string>
 
 namespace mesh {
-namespace {
+namespace security_policy_path_test {
 
 TEST(CanonicalPolicyPath, DecodesUnreservedEscapesAndKeepsTheOthersUpperCased) {
   EXPECT_EQ(*CanonicalPolicyPath("/%70ublic/ok"), "/public/ok");

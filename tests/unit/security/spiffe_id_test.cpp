@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace mesh {
-namespace {
+namespace security_spiffe_id_test {
 
 TEST(SpiffeId, FormatsAndParsesAServiceIdentity) {
   const ServiceIdentity id{"mesh.local", "orders"};

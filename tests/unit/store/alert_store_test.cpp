@@ -6,7 +6,7 @@
 #include "alert_fixture.h"
 
 namespace mesh {
-namespace {
+namespace store_alert_store_test {
 
 using ::testing::HasSubstr;
 using testing::kSecond;

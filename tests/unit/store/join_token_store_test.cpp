@@ -8,7 +8,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace store_join_token_store_test {
 
 constexpr int64_t kT0 = 1'760'000'000LL * 1'000'000'000;
 

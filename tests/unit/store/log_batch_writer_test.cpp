@@ -16,7 +16,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace store_log_batch_writer_test {
 
 using ::testing::HasSubstr;
 

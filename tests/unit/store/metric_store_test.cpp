@@ -12,7 +12,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace store_metric_store_test {
 
 using ::testing::ElementsAre;
 

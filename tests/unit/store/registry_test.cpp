@@ -10,7 +10,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace store_registry_test {
 
 using ::testing::HasSubstr;
 

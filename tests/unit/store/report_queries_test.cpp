@@ -16,7 +16,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace store_report_queries_test {
 
 using testing::kReportSince;
 using testing::kReportT0;

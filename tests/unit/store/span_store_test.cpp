@@ -10,7 +10,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace store_span_store_test {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -325,7 +325,7 @@ TEST_F(SpanStoreTest, SpansAreVisibleFromAnotherConnection) {
 }  // namespace mesh
 
 namespace mesh {
-namespace {
+namespace store_span_store_test {
 
 TEST_F(SpanStoreTest, CollectStatsCountsOperationsAndCallsBetweenServices) {
   InsertFixture();

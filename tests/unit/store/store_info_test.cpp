@@ -10,7 +10,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace store_store_info_test {
 
 class StoreInfoTest : public ::testing::Test {
  protected:

@@ -7,7 +7,7 @@
 #include "alert_fixture.h"
 
 namespace mesh {
-namespace {
+namespace store_store_signal_source_test {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

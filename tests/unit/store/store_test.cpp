@@ -15,7 +15,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace store_store_test {
 
 using ::testing::HasSubstr;
 

@@ -16,7 +16,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace store_store_upkeep_test {
 
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kT0 = 1764075600 * kSecond;

@@ -17,7 +17,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace store_store_writer_test {
 
 using ::testing::HasSubstr;
 

@@ -13,7 +13,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace store_wal_checkpointer_test {
 
 // A WAL frame: a 24-byte header and a 4 KiB page. The WAL may exceed the limit by the
 // transaction that crosses it (about 20 frames here): the bounds below allow 64.

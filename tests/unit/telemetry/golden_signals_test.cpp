@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace mesh {
-namespace {
+namespace telemetry_golden_signals_test {
 
 using Buckets = std::vector<std::pair<double, double>>;
 

@@ -11,7 +11,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_log_api_test {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

@@ -11,7 +11,7 @@
 #include "mesh/telemetry/logfmt.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_log_format_test {
 
 using ::testing::EndsWith;
 using ::testing::HasSubstr;

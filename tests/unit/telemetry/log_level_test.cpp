@@ -7,7 +7,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_log_level_test {
 
 TEST(LogLevel, ValuesAreOpenTelemetrySeverityNumbers) {
   EXPECT_EQ(static_cast<int>(LogLevel::kDebug), 5);

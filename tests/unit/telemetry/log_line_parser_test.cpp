@@ -11,7 +11,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_log_line_parser_test {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;

@@ -16,7 +16,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_log_record_test {
 
 using ::testing::HasSubstr;
 using ::testing::Not;

@@ -8,7 +8,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_logfmt_test {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

@@ -21,7 +21,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_logger_test {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

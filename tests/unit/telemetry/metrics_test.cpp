@@ -10,7 +10,7 @@
 #include "mesh/telemetry/prometheus_text.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_metrics_test {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

@@ -13,7 +13,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_otlp_test {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -904,7 +904,7 @@ TEST(EncodeOtlpTraces, AttributesThatAreNotAnObjectAreLeftOut) {
 }  // namespace mesh
 
 namespace mesh {
-namespace {
+namespace telemetry_otlp_test {
 
 // The nesting bound (json_depth.h) on the OTLP ingest bodies, on a worker-sized stack: an
 // unknown member as deep as the bound is ignored as any unknown member is; one level more, or

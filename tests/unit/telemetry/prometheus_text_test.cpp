@@ -10,7 +10,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_prometheus_text_test {
 
 using ::testing::HasSubstr;
 
@@ -408,7 +408,7 @@ TEST(MetricTypeName, NamesEveryType) {
 }  // namespace mesh
 
 namespace mesh {
-namespace {
+namespace telemetry_prometheus_text_test {
 
 TEST(ParsePrometheusText, RejectsTimestampsThatOverflowNanoseconds) {
   EXPECT_FALSE(ParsePrometheusText("x 1 9223372036854775807\n").ok());

@@ -7,7 +7,7 @@
 #include <string>
 
 namespace mesh {
-namespace {
+namespace telemetry_report_test {
 
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kT0 = 1795608000 * kSecond;  // 2026-11-25T12:00:00Z

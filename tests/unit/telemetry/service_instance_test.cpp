@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace mesh {
-namespace {
+namespace telemetry_service_instance_test {
 
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kT0 = 1764075600 * kSecond;

@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace mesh {
-namespace {
+namespace telemetry_span_stats_test {
 
 Span MakeSpan(const std::string& id, const std::string& parent, const std::string& service,
               const std::string& name, int64_t duration_ns, bool error = false) {
@@ -121,7 +121,7 @@ TEST(SpanStats, NoSpansMeansNoRows) {
 }  // namespace mesh
 
 namespace mesh {
-namespace {
+namespace telemetry_span_stats_test {
 
 TEST(SpanStatsJson, DecodeGivesBackWhatEncodeWrote) {
   const std::vector<OperationStats> ops = {{"api \"v2\"", "GET /é", 10, 3, 1'500'000, 20'000'000, 987'654'321}};

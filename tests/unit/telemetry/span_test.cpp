@@ -10,7 +10,7 @@
 #include "mesh/base/json_text.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_span_test {
 
 using ::testing::ElementsAre;
 

@@ -9,7 +9,7 @@
 #include "mesh/http/http_message.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_trace_api_test {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

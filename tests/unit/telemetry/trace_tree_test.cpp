@@ -11,7 +11,7 @@
 #include <vector>
 
 namespace mesh {
-namespace {
+namespace telemetry_trace_tree_test {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;

@@ -7,7 +7,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_traceparent_test {
 
 constexpr char kTraceId[] = "4bf92f3577b34da6a3ce929d0e0e4736";
 constexpr char kSpanId[] = "00f067aa0ba902b7";

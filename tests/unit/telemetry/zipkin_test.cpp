@@ -13,7 +13,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_zipkin_test {
 
 using ::testing::HasSubstr;
 
@@ -400,7 +400,7 @@ TEST(EncodeZipkinSpans, EmptyInputIsAnEmptyArray) {
 }  // namespace mesh
 
 namespace mesh {
-namespace {
+namespace telemetry_zipkin_test {
 
 TEST(DecodeZipkinSpans, RefusesNestingPastTheBoundAndAcceptsItOnASmallStack) {
   testing::RunOnSmallStack([] {
