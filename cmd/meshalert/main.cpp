@@ -11,7 +11,8 @@ namespace {
 
 void AddCheckFlags(CLI::App* cmd, mesh::CheckOptions& o) {
   cmd->add_option("--rules", o.rules_file,
-                  "Rules file (default: $MESH_RULES, else $XDG_CONFIG_HOME/mesh/rules.json)");
+                  "Rules file: extends the built-in rules (default: $MESH_RULES, else "
+                  "$XDG_CONFIG_HOME/mesh/rules.json; none there: the built-ins alone)");
   cmd->add_option("--rule", o.rules, "Only this rule (repeatable)");
   cmd->add_option("--output,-o", o.output, "text|json (one object per alert)")->capture_default_str();
   cmd->add_option("--alertmanager", o.notify.alertmanager,
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
   mesh::AlertListOptions list;
   CLI::App* list_cmd = app.add_subcommand("list", "Current state of every alert evaluated so far");
   list_cmd->add_option("--rule", list.rules, "Only this rule (repeatable)");
+  list_cmd->add_option("--rules", list.rules_file, "Rules file (default: as for check); rules never evaluated are listed too");
   list_cmd->add_option("--output,-o", list.output, "table|json")->capture_default_str();
 
   mesh::HistoryOptions history;
@@ -71,6 +73,12 @@ int main(int argc, char** argv) {
   mesh::RulesTestOptions test;
   CLI::App* test_cmd = app.add_subcommand("test", "Validate a rules file; errors name the rule and the field");
   test_cmd->add_option("--rules", test.rules_file, "Rules file (default: as for check)");
+
+  mesh::RulesOptions rules;
+  CLI::App* rules_cmd = app.add_subcommand(
+      "rules", "Print the rules in force (built-in and the file's) as one rules file; valid input for --rules");
+  rules_cmd->add_option("--rules", rules.rules_file, "Rules file (default: as for check)");
+  rules_cmd->add_flag("--defaults", rules.defaults, "Print only the built-in rules: a file to start from");
 
   CLI::App* silence_cmd = app.add_subcommand("silence", "Mute notifications of matching alerts for a while");
   silence_cmd->require_subcommand(1);
@@ -109,6 +117,7 @@ int main(int argc, char** argv) {
   if (list_cmd->parsed()) return mesh::RunAlertList(list, io);
   if (history_cmd->parsed()) return mesh::RunHistory(history, io);
   if (test_cmd->parsed()) return mesh::RunRulesTest(test, io);
+  if (rules_cmd->parsed()) return mesh::RunRules(rules, io);
   if (add_cmd->parsed()) return mesh::RunSilenceAdd(silence_add, io);
   if (slist_cmd->parsed()) return mesh::RunSilenceList(silence_list, io);
   if (expire_cmd->parsed()) return mesh::RunSilenceExpire(silence_expire, io);

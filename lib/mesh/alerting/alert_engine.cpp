@@ -42,7 +42,7 @@ int StatusOf(const AlertRule& rule, const AlertState& state, const std::optional
       case Severity::kInfo: return kStatusOk;
     }
   }
-  return value || silenced ? kStatusOk : kStatusUnknown;
+  return value || silenced || rule.no_data_ok ? kStatusOk : kStatusUnknown;
 }
 
 int Rank(int status) {
@@ -125,7 +125,7 @@ Result<AlertCheckReport> AlertEngine::Check(const std::vector<AlertRule>& rules,
     if (services->empty()) {
       AlertResult none{rule.name, rule.service, rule.severity, {}, AlertTransition::kNone, std::nullopt,
                        SignalLabel(rule) + ": no data (no service matches \"" + rule.service + "\")",
-                       false, kStatusUnknown, ""};
+                       false, rule.no_data_ok ? kStatusOk : kStatusUnknown, ""};
       report.results.push_back(std::move(none));
       continue;
     }

@@ -25,7 +25,7 @@ class RuleParser {
   Result<AlertRule> Parse() {
     static const std::set<std::string> kKnown = {
         "name", "signal", "level", "metric", "aggregate", "match", "service", "window", "op",
-        "threshold", "for", "keep_firing_for", "resolve_threshold", "severity", "labels",
+        "threshold", "for", "keep_firing_for", "resolve_threshold", "severity", "no_data", "labels",
         "annotations"};
     for (const std::string& key : v_.getMemberNames()) {
       if (!kKnown.count(key)) return Fail(key, "unknown field");
@@ -50,6 +50,11 @@ class RuleParser {
       else if (sev == "critical") rule.severity = Severity::kCritical;
       else return Fail("severity", "expected info, warning or critical");
     }
+    if (v_.isMember("no_data")) {
+      const std::string no_data = v_["no_data"].isString() ? v_["no_data"].asString() : "";
+      if (no_data != "ok" && no_data != "unknown") return Fail("no_data", "expected ok or unknown");
+      rule.no_data_ok = no_data == "ok";
+    }
     if (Status s = ParseStringMap("labels", true, rule.labels); !s.ok()) return s;
     for (const auto& [k, v] : rule.labels) {
       if (k == "alertname" || k == "service" || k == "severity") {
@@ -70,7 +75,7 @@ class RuleParser {
 
   Status ParseSignal(AlertRule& rule) {
     if (!v_["signal"].isString()) {
-      return Fail("signal", "required: error_rate, request_rate, latency_p50|p90|p95|p99, log_rate or metric");
+      return Fail("signal", "required: error_rate, request_rate, latency_p50|p90|p95|p99, log_rate, healthy_instances, saturation or metric");
     }
     rule.signal_text = v_["signal"].asString();
     AlertSignal& sig = rule.signal;
@@ -82,7 +87,9 @@ class RuleParser {
       sig.quantile = std::stod(s.substr(9)) / 100.0;
     } else if (s == "log_rate") sig.kind = SignalKind::kLogRate;
     else if (s == "metric") sig.kind = SignalKind::kMetric;
-    else return Fail("signal", "unknown signal \"" + s + "\": expected error_rate, request_rate, latency_p50|p90|p95|p99, log_rate or metric");
+    else if (s == "healthy_instances") sig.kind = SignalKind::kHealthyInstances;
+    else if (s == "saturation") sig.kind = SignalKind::kSaturation;
+    else return Fail("signal", "unknown signal \"" + s + "\": expected error_rate, request_rate, latency_p50|p90|p95|p99, log_rate, healthy_instances, saturation or metric");
 
     if (v_.isMember("level")) {
       if (sig.kind != SignalKind::kLogRate) return Fail("level", "only for the log_rate signal");
@@ -228,7 +235,12 @@ Result<std::vector<AlertRule>> ParseAlertRules(std::string_view json) {
   const Json::Value* list = &*doc;
   if (doc->isObject()) {
     for (const std::string& key : doc->getMemberNames()) {
-      if (key != "rules") return Status::InvalidArgument("rules file: unknown field \"" + key + "\" (expected \"rules\")");
+      if (key != "rules" && key != "defaults") {
+        return Status::InvalidArgument("rules file: unknown field \"" + key + "\" (expected \"rules\" or \"defaults\")");
+      }
+    }
+    if (doc->isMember("defaults") && !(*doc)["defaults"].isBool()) {
+      return Status::InvalidArgument("rules file: field \"defaults\": expected true or false (whether the built-in rules apply)");
     }
     list = &(*doc)["rules"];
   }
@@ -296,6 +308,8 @@ std::string_view SignalUnit(const AlertSignal& signal) {
     case SignalKind::kRequestRate: return "req/s";
     case SignalKind::kLatency: return "ms";
     case SignalKind::kLogRate: return "/s";
+    case SignalKind::kHealthyInstances: return "";
+    case SignalKind::kSaturation: return "/s";
     case SignalKind::kMetric: return signal.aggregate == MetricAggregate::kRate ? "/s" : "";
   }
   return "";

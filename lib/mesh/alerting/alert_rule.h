@@ -5,7 +5,9 @@
 //               "window": "1m", "op": ">", "threshold": 5, "for": "60s",
 //               "severity": "critical", "annotations": {"summary": "{{service}}: {{value}}%"}}]}
 //
-// A bare array of rules is accepted too. Errors name the rule and the field, like
+// A bare array of rules is accepted too. A document may also say `"defaults": false`, which
+// default_alert_rules.h reads: ParseAlertRules checks it is a boolean and returns the file's
+// own rules only. Errors name the rule and the field, like
 // `promtool check rules`. Pure functions, thread-safe.
 #pragma once
 
@@ -27,6 +29,8 @@ enum class SignalKind {
   kLatency,      // a quantile of request duration, in milliseconds
   kLogRate,      // log records at or above a level, per second
   kMetric,       // any stored metric, aggregated over the window
+  kHealthyInstances,  // registered instances whose last heartbeat is at most one TTL old
+  kSaturation,   // work refused or dropped for lack of room, per second
 };
 
 enum class MetricAggregate { kAvg, kMin, kMax, kSum, kRate };
@@ -57,6 +61,9 @@ struct AlertRule {
   // (e.g. fire above 5 %, resolve below 3 %): hysteresis against flapping.
   std::optional<double> resolve_threshold;
   Severity severity = Severity::kWarning;
+  // "no_data": "ok" — no data (no service matches, nothing measured) is OK, not UNKNOWN: for a
+  // signal that only some deployments have (a registry, sidecars), as the built-ins use it.
+  bool no_data_ok = false;
   std::vector<std::pair<std::string, std::string>> labels;
   std::vector<std::pair<std::string, std::string>> annotations;  // templates
 };

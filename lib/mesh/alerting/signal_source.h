@@ -1,5 +1,5 @@
 // SignalSource: measures an alert signal (error rate, request rate, a latency quantile, a log
-// rate, or an aggregate of any stored metric) for one service over a window ending at a given
+// rate, healthy instances, saturation, or an aggregate of any stored metric) for one service over a window ending at a given
 // time. The alert engine only sees this interface; StoreSignalSource (store/) reads the SQLite
 // store.
 //
@@ -11,6 +11,10 @@
 //                  requests across instances);
 //   rate           per-second increase of a counter, summed over the matching series
 //                  (PromQL's sum(rate(x[window]))).
+// healthy_instances counts the service's registered instances whose last heartbeat is at most
+// one TTL old at the time (the window plays no part); saturation is the per-second rate of work
+// refused or dropped for lack of room (connections over the limit, circuit-breaker overflow,
+// telemetry dropped), summed as rate is.
 // nullopt means no data: nothing was pushed in the window, or no request to take a rate or a
 // latency from.
 #pragma once

@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -12,6 +14,7 @@
 #include "mesh/alerting/alert_engine.h"
 #include "mesh/alerting/alert_json.h"
 #include "mesh/alerting/alert_rule.h"
+#include "mesh/alerting/default_alert_rules.h"
 #include "mesh/alerting/signal_source.h"
 #include "mesh/base/json_text.h"
 #include "mesh/base/process_signals.h"
@@ -177,46 +180,70 @@ Result<std::unique_ptr<AlertBackend>> OpenBackend(const BackendOptions& o, const
   return std::unique_ptr<AlertBackend>(new LocalAlerts(std::move(store).value()));
 }
 
-Result<std::string> ReadFile(const std::string& path) {
+// The rules file a user named (--rules, $MESH_RULES) must exist; the default location may not,
+// and then the built-in rules apply alone.
+bool RulesFileNamed(const std::string& flag, const CommandIo& io) {
+  const char* env = io.getenv("MESH_RULES");
+  return !flag.empty() || (env && *env);
+}
+
+std::string NoRulesFileHint(const std::string& path) {
+  return "copy " MESH_SHARE_DIR "/rules.example.json there, or start from `meshalert rules --defaults > " + path + "`";
+}
+
+// The file's text; nullopt when the file is absent and `required` is false.
+Result<std::optional<std::string>> ReadRulesFile(const std::string& path, bool required) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read rules file " + path);
+  if (!in) {
+    const int error = errno;
+    if (error == ENOENT && !required) return std::optional<std::string>();
+    return Status::NotFound("cannot read rules file " + path + ": " + std::strerror(error) +
+                            (error == ENOENT ? " (" + NoRulesFileHint(path) + ")" : ""));
+  }
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return Status::IOError("cannot read rules file " + path);
-  return text.str();
+  return std::optional<std::string>(text.str());
 }
 
 struct LoadedRules {
-  std::string text;
+  std::string text;  // the selected rules, a JSON array: what a remote check is sent
   std::vector<AlertRule> rules;
+  std::vector<bool> built_in;
+  std::string source;  // the file read, or "" when there was none
 };
 
-// The rules file, parsed; with `only`, just those rules (each must exist).
+// The rules in force (the built-ins and the file's); with `only`, just those (each must exist).
 Result<LoadedRules> LoadRules(const std::string& flag, const std::vector<std::string>& only, const CommandIo& io) {
   const std::string path = ResolveRulesPath(flag, io);
-  Result<std::string> text = ReadFile(path);
+  Result<std::optional<std::string>> text = ReadRulesFile(path, RulesFileNamed(flag, io));
   if (!text.ok()) return text.status();
-  Result<std::vector<AlertRule>> rules = ParseAlertRules(*text);
-  if (!rules.ok()) return Status::InvalidArgument(path + ": " + rules.status().message());
-  LoadedRules loaded{std::move(text).value(), {}};
+  Result<EffectiveRules> effective = CombineWithDefaultRules(*text);
+  if (!effective.ok()) return Status::InvalidArgument(path + ": " + effective.status().message());
+  LoadedRules loaded{std::move(effective->json), {}, {}, *text ? path : ""};
   if (only.empty()) {
-    loaded.rules = std::move(rules).value();
+    loaded.rules = std::move(effective->rules);
+    loaded.built_in = std::move(effective->built_in);
     return loaded;
   }
   for (const std::string& name : only) {
     bool found = false;
-    for (const AlertRule& r : *rules) {
-      if (r.name != name) continue;
-      loaded.rules.push_back(r);
+    for (size_t i = 0; i < effective->rules.size(); ++i) {
+      if (effective->rules[i].name != name) continue;
+      loaded.rules.push_back(effective->rules[i]);
+      loaded.built_in.push_back(effective->built_in[i]);
       found = true;
     }
-    if (!found) return Status::InvalidArgument("no rule named \"" + name + "\" in " + path);
+    if (!found) {
+      return Status::InvalidArgument("no rule named \"" + name + "\" among the built-in rules" +
+                                     (loaded.source.empty() ? " (no rules file at " + path + ")" : " or in " + path) +
+                                     "; meshalert rules lists them");
+    }
   }
   // A remote check is sent just the selected rules.
   std::string selected = "[";
   Result<Json::Value> doc = ParseJson(loaded.text);
-  const Json::Value& list = doc->isObject() ? (*doc)["rules"] : *doc;
-  for (const Json::Value& r : list) {
+  for (const Json::Value& r : *doc) {
     for (const std::string& name : only) {
       if (r["name"].asString() != name) continue;
       if (selected.size() > 1) selected += ',';
@@ -364,12 +391,47 @@ int RunAlertList(const AlertListOptions& o, const CommandIo& io) {
   if (!backend.ok()) return FailCommand(kTool, io, backend.status());
   Result<std::vector<StoredAlert>> alerts = (*backend)->List(o.rules);
   if (!alerts.ok()) return FailCommand(kTool, io, alerts.status());
+  // The rules in force say where each alert's rule comes from, and which were never evaluated.
+  // A bad rules file does not hide the states already stored.
+  Result<LoadedRules> rules = LoadRules(o.rules_file, {}, io);
+  if (!rules.ok()) PrintError(kTool, io, "warning: " + rules.status().message());
+  auto source_of = [&](const std::string& rule) -> std::string {
+    if (!rules.ok()) return "-";
+    for (size_t i = 0; i < rules->rules.size(); ++i) {
+      if (rules->rules[i].name == rule) return rules->built_in[i] ? "built-in" : "file";
+    }
+    return "-";  // no longer in force
+  };
+  std::vector<const AlertRule*> unevaluated;
+  if (rules.ok()) {
+    for (const AlertRule& r : rules->rules) {
+      const bool asked = o.rules.empty() || std::find(o.rules.begin(), o.rules.end(), r.name) != o.rules.end();
+      const bool stored = std::any_of(alerts->begin(), alerts->end(), [&](const StoredAlert& a) { return a.rule == r.name; });
+      if (asked && !stored) unevaluated.push_back(&r);
+    }
+  }
   std::string out;
   if (o.output == "json") {
-    for (const StoredAlert& a : *alerts) out += StoredAlertJson(a) + "\n";
+    for (const StoredAlert& a : *alerts) {
+      Result<Json::Value> line = ParseJson(StoredAlertJson(a));
+      if (!line.ok()) return FailCommand(kTool, io, line.status());
+      (*line)["source"] = source_of(a.rule);
+      AppendJsonValue(out, *line);
+      out += "\n";
+    }
+    for (const AlertRule* r : unevaluated) {
+      Json::Value line(Json::objectValue);
+      line["rule"] = r->name;
+      line["source"] = source_of(r->name);
+      line["service"] = r->service;
+      line["severity"] = std::string(SeverityName(r->severity));
+      line["state"] = "unevaluated";
+      AppendJsonValue(out, line);
+      out += "\n";
+    }
   } else {
     std::vector<std::vector<std::string>> rows = {
-        {"RULE", "SERVICE", "STATE", "SEVERITY", "SINCE", "VALUE", "EVALUATED", "NOTIFICATION"}};
+        {"RULE", "SERVICE", "STATE", "SEVERITY", "SINCE", "VALUE", "EVALUATED", "NOTIFICATION", "SOURCE"}};
     for (const StoredAlert& a : *alerts) {
       const int64_t since = a.state.phase == AlertPhase::kFiring    ? a.state.fired_at_ns
                             : a.state.phase == AlertPhase::kPending ? a.state.active_since_ns
@@ -377,9 +439,13 @@ int RunAlertList(const AlertListOptions& o, const CommandIo& io) {
       std::string notify = a.notify_error.empty() ? (a.pending_sinks ? "owed" : "-") : "failed: " + a.notify_error;
       rows.push_back({TableCell(a.rule), TableCell(a.service), std::string(AlertPhaseName(a.state.phase)),
                       TableCell(a.severity), TimeCell(since), ValueCell(a.state.last_value),
-                      TimeCell(a.state.last_eval_ns), ClipCell(TableCell(notify))});
+                      TimeCell(a.state.last_eval_ns), ClipCell(TableCell(notify)), source_of(a.rule)});
     }
-    out = alerts->empty() ? "no alerts have been evaluated yet\n" : TextTable(rows);
+    for (const AlertRule* r : unevaluated) {
+      rows.push_back({TableCell(r->name), TableCell(r->service), "unevaluated", std::string(SeverityName(r->severity)),
+                      "-", "-", "-", "-", source_of(r->name)});
+    }
+    out = rows.size() == 1 ? "no alerts have been evaluated yet\n" : TextTable(rows);
   }
   return WriteOut(io, out) ? 0 : WriteFailure(kTool, io);
 }
@@ -419,11 +485,12 @@ int RunHistory(const HistoryOptions& o, const CommandIo& io) {
 
 int RunRulesTest(const RulesTestOptions& o, const CommandIo& io) {
   const std::string path = ResolveRulesPath(o.rules_file, io);
-  Result<std::string> text = ReadFile(path);
+  Result<std::optional<std::string>> text = ReadRulesFile(path, true);
   if (!text.ok()) return FailCommand(kTool, io, Status::IOError(text.status().message()));
-  Result<std::vector<AlertRule>> rules = ParseAlertRules(*text);
-  if (!rules.ok()) {
-    PrintError(kTool, io, path + ": " + rules.status().message());
+  Result<std::vector<AlertRule>> rules = ParseAlertRules(**text);
+  Result<EffectiveRules> effective = CombineWithDefaultRules(*text);
+  if (!rules.ok() || !effective.ok()) {
+    PrintError(kTool, io, path + ": " + (rules.ok() ? effective.status() : rules.status()).message());
     return 1;
   }
   std::string out = TableCell(path) + ": SUCCESS: " + std::to_string(rules->size()) + " rules found\n";
@@ -432,6 +499,25 @@ int RunRulesTest(const RulesTestOptions& o, const CommandIo& io) {
            std::string(CompareOpText(r.op)) + " " + FormatAlertValue(r.threshold) + std::string(SignalUnit(r.signal)) +
            (r.for_ns ? " for " + FormatDuration(r.for_ns) : "") + ", " + std::string(SeverityName(r.severity)) + "\n";
   }
+  const auto built_ins = std::count(effective->built_in.begin(), effective->built_in.end(), true);
+  out += "  and " + std::to_string(built_ins) + " built-in rules in force (meshalert rules lists them all)\n";
+  return WriteOut(io, out) ? 0 : WriteFailure(kTool, io);
+}
+
+int RunRules(const RulesOptions& o, const CommandIo& io) {
+  if (o.defaults) return WriteOut(io, std::string(DefaultAlertRulesJson())) ? 0 : WriteFailure(kTool, io);
+  Result<LoadedRules> rules = LoadRules(o.rules_file, {}, io);
+  if (!rules.ok()) return FailCommand(kTool, io, rules.status());
+  // The rules in force as one file that needs no other: the built-ins are written out in it.
+  Result<Json::Value> list = ParseJson(rules->text);
+  if (!list.ok()) return FailCommand(kTool, io, list.status());
+  std::string out = "{\"defaults\": false, \"rules\": [\n";
+  for (Json::ArrayIndex i = 0; i < list->size(); ++i) {
+    out += "  ";
+    AppendJsonValue(out, (*list)[i]);
+    out += i + 1 < list->size() ? ",\n" : "\n";
+  }
+  out += "]}\n";
   return WriteOut(io, out) ? 0 : WriteFailure(kTool, io);
 }
 

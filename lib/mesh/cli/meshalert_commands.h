@@ -22,7 +22,9 @@ struct NotifyOptions {
 
 struct CheckOptions {
   BackendOptions backend;
-  std::string rules_file;           // default: $MESH_RULES, else $XDG_CONFIG_HOME/mesh/rules.json
+  // default: $MESH_RULES, else $XDG_CONFIG_HOME/mesh/rules.json; at that default location an
+  // absent file means the built-in rules alone (default_alert_rules.h), a named one must exist.
+  std::string rules_file;
   std::vector<std::string> rules;   // only these rules (default: all)
   std::string at;                   // evaluate as of this time (default: now)
   std::string output = "text";      // text|json
@@ -37,6 +39,8 @@ struct WatchOptions {
 
 struct AlertListOptions {
   BackendOptions backend;
+  std::string rules_file;  // as for check: which rules are in force, and whence
+
   std::vector<std::string> rules;
   std::string output = "table";  // table|json
 };
@@ -52,6 +56,11 @@ struct HistoryOptions {
 
 struct RulesTestOptions {
   std::string rules_file;
+};
+
+struct RulesOptions {
+  std::string rules_file;
+  bool defaults = false;  // the built-in rules alone, as a file to start from
 };
 
 struct SilenceAddOptions {
@@ -82,7 +91,11 @@ int RunCheck(const CheckOptions& options, const CommandIo& io);
 int RunWatch(const WatchOptions& options, const CommandIo& io);
 int RunAlertList(const AlertListOptions& options, const CommandIo& io);
 int RunHistory(const HistoryOptions& options, const CommandIo& io);
+// Validates the file alone (it must exist); says how many built-ins apply beside it.
 int RunRulesTest(const RulesTestOptions& options, const CommandIo& io);
+// Prints the rules in force as one self-contained rules file (`"defaults": false` and every
+// rule written out), or with `defaults` the built-in rules: both valid input for check.
+int RunRules(const RulesOptions& options, const CommandIo& io);
 int RunSilenceAdd(const SilenceAddOptions& options, const CommandIo& io);
 int RunSilenceList(const SilenceListOptions& options, const CommandIo& io);
 int RunSilenceExpire(const SilenceExpireOptions& options, const CommandIo& io);

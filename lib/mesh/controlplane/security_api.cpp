@@ -124,7 +124,9 @@ HttpResponse SecurityApi::IssueCertificate(const HttpRequest& r) {
 Status SecurityApi::LoadPolicy() {
   struct stat st;
   if (::stat(options_.policy_path.c_str(), &st) != 0) {
-    reload_error_ = "cannot read policy " + options_.policy_path + ": " + std::strerror(errno);
+    const int error = errno;
+    reload_error_ = "cannot read policy " + options_.policy_path + ": " + std::strerror(error);
+    if (error == ENOENT) reload_error_ += " (copy " MESH_SHARE_DIR "/policy.example.json there and edit it)";
     return Status::IOError(reload_error_);
   }
   const int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;

@@ -4,11 +4,18 @@
 #include <limits>
 
 #include "mesh/store/metric_store.h"
+#include "mesh/store/registry.h"
 #include "mesh/store/sqlite_db.h"
 #include "mesh/telemetry/prometheus_text.h"
 
 namespace mesh {
 namespace {
+
+// The counters of work refused or dropped for lack of room that sidecars push: connections
+// over the limit, requests the circuit breaker answered 503 at once, telemetry meshd could not
+// take in time.
+constexpr const char* kSaturationCounters[] = {"mesh_client_connections_refused_total",
+                                               "mesh_upstream_overflow_total", "mesh_telemetry_dropped_total"};
 
 Result<std::vector<std::string>> Strings(Db& db, const SqlQuery& query) {
   Result<Statement> stmt = PrepareQuery(db, query);
@@ -37,6 +44,12 @@ Result<std::vector<std::string>> StoreSignalSource::Services(const AlertSignal& 
       return Strings(db, {"SELECT DISTINCT service FROM metric_series WHERE name = ? AND service != '' "
                           "ORDER BY service",
                           {signal.metric}});
+    case SignalKind::kHealthyInstances:
+      return Strings(db, {"SELECT DISTINCT service FROM instances ORDER BY service", {}});
+    case SignalKind::kSaturation:
+      return Strings(db, {"SELECT DISTINCT service FROM metric_series WHERE service != '' AND name IN (?, ?, ?) "
+                          "ORDER BY service",
+                          {kSaturationCounters[0], kSaturationCounters[1], kSaturationCounters[2]}});
     default:
       return Strings(db, {"SELECT DISTINCT service FROM metric_series WHERE service != '' AND name IN "
                           "('mesh_requests_total', 'mesh_seed_requests_total') ORDER BY service",
@@ -48,6 +61,8 @@ Result<std::optional<double>> StoreSignalSource::Measure(const AlertSignal& sign
                                                          int64_t window_ns, int64_t at_ns) {
   if (signal.kind == SignalKind::kLogRate) return LogRate(signal, service, window_ns, at_ns);
   if (signal.kind == SignalKind::kMetric) return MetricValue(signal, service, window_ns, at_ns);
+  if (signal.kind == SignalKind::kHealthyInstances) return HealthyInstances(service, at_ns);
+  if (signal.kind == SignalKind::kSaturation) return Saturation(service, window_ns, at_ns);
   Result<Requests> r = RequestSignals(service, window_ns, at_ns);
   if (!r.ok()) return r.status();
   if (!r->pushed) return std::optional<double>();
@@ -104,6 +119,31 @@ Result<std::optional<double>> StoreSignalSource::LogRate(const AlertSignal& sign
     if (*known == 0) return std::optional<double>();
   }
   return std::optional<double>(static_cast<double>(*count) / (static_cast<double>(window_ns) / 1e9));
+}
+
+Result<std::optional<double>> StoreSignalSource::HealthyInstances(const std::string& service, int64_t at_ns) {
+  Result<std::vector<Instance>> instances = Registry(store_).Instances(service);
+  if (!instances.ok()) return instances.status();
+  // A service with no row left is not registered (meshd forgot it): no data, not zero.
+  if (instances->empty()) return std::optional<double>();
+  double healthy = 0;
+  for (const Instance& i : *instances) healthy += IsHealthy(i, at_ns) ? 1 : 0;
+  return std::optional<double>(healthy);
+}
+
+Result<std::optional<double>> StoreSignalSource::Saturation(const std::string& service, int64_t window_ns,
+                                                            int64_t at_ns) {
+  AlertSignal counter;
+  counter.kind = SignalKind::kMetric;
+  counter.aggregate = MetricAggregate::kRate;
+  std::optional<double> total;
+  for (const char* name : kSaturationCounters) {
+    counter.metric = name;
+    Result<std::optional<double>> rate = MetricValue(counter, service, window_ns, at_ns);
+    if (!rate.ok()) return rate.status();
+    if (*rate) total = total.value_or(0) + **rate;
+  }
+  return total;
 }
 
 Result<std::optional<double>> StoreSignalSource::MetricValue(const AlertSignal& signal, const std::string& service,

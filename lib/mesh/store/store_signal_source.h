@@ -33,6 +33,8 @@ class StoreSignalSource : public SignalSource {
   Result<Requests> RequestSignals(const std::string& service, int64_t window_ns, int64_t at_ns);
   Result<std::optional<double>> LogRate(const AlertSignal& signal, const std::string& service,
                                         int64_t window_ns, int64_t at_ns);
+  Result<std::optional<double>> HealthyInstances(const std::string& service, int64_t at_ns);
+  Result<std::optional<double>> Saturation(const std::string& service, int64_t window_ns, int64_t at_ns);
   Result<std::optional<double>> MetricValue(const AlertSignal& signal, const std::string& service,
                                             int64_t window_ns, int64_t at_ns);
 

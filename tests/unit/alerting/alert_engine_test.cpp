@@ -157,6 +157,22 @@ TEST_F(AlertEngineTest, ARuleMatchingNoServiceIsUnknown) {
   EXPECT_EQ(r.exit_code, kStatusUnknown);
 }
 
+TEST_F(AlertEngineTest, ARuleWhoseNoDataIsOkIsOkWithoutData) {
+  AlertRule rule = ErrorRule(0);
+  rule.no_data_ok = true;
+  rule.service = "nothing-*";
+  AlertCheckReport r = Check({rule}, 60);
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_EQ(r.results[0].status, kStatusOk);
+  EXPECT_EQ(r.exit_code, kStatusOk);
+  EXPECT_THAT(r.results[0].summary, HasSubstr("no service matches"));
+  rule.service = "named";  // evaluated, measures nothing
+  r = Check({rule}, 60);
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_FALSE(r.results[0].value.has_value());
+  EXPECT_EQ(r.exit_code, kStatusOk);
+}
+
 TEST_F(AlertEngineTest, WorstStatusWinsCriticalOverWarningOverUnknown) {
   EXPECT_EQ(WorseStatus(kStatusOk, kStatusUnknown), kStatusUnknown);
   EXPECT_EQ(WorseStatus(kStatusUnknown, kStatusWarning), kStatusWarning);

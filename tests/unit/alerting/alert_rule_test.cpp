@@ -91,17 +91,42 @@ TEST(AlertRule, TheExampleRulesFileIsValid) {
   Result<std::vector<AlertRule>> r = ParseAlertRules(text);
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_GE(r->size(), 2u);
-  // The seed's two rules.
-  EXPECT_EQ((*r)[0].name, "high_error_rate");
-  EXPECT_EQ((*r)[0].op, CompareOp::kGt);
-  EXPECT_DOUBLE_EQ((*r)[0].threshold, 5);
-  EXPECT_EQ((*r)[0].for_ns, 60 * kSecond);
-  EXPECT_EQ((*r)[0].severity, Severity::kCritical);
-  EXPECT_EQ((*r)[1].name, "high_latency");
-  EXPECT_EQ((*r)[1].signal.kind, SignalKind::kLatency);
-  EXPECT_DOUBLE_EQ((*r)[1].signal.quantile, 0.99);
-  EXPECT_DOUBLE_EQ((*r)[1].threshold, 500);
-  EXPECT_EQ((*r)[1].severity, Severity::kWarning);
+  // It extends the built-ins: its first rule overrides the built-in p99 rule with a lower bar.
+  EXPECT_EQ((*r)[0].name, "high_latency_p99");
+  EXPECT_EQ((*r)[0].signal.kind, SignalKind::kLatency);
+  EXPECT_DOUBLE_EQ((*r)[0].signal.quantile, 0.99);
+  EXPECT_DOUBLE_EQ((*r)[0].threshold, 300);
+  EXPECT_EQ((*r)[0].severity, Severity::kWarning);
+}
+
+TEST(AlertRule, NoDataIsUnknownUnlessTheRuleSaysOk) {
+  Result<std::vector<AlertRule>> r = ParseAlertRules(Rule(""));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE((*r)[0].no_data_ok);
+  r = ParseAlertRules(Rule(R"("no_data":"ok")"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE((*r)[0].no_data_ok);
+  EXPECT_THAT(ErrorOf(Rule(R"("no_data":"fine")")), HasSubstr("field \"no_data\": expected ok or unknown"));
+  EXPECT_THAT(ErrorOf(Rule(R"("no_data":true)")), HasSubstr("field \"no_data\""));
+}
+
+TEST(AlertRule, ADocumentMaySayWhetherTheBuiltInsApplyWithABoolean) {
+  EXPECT_TRUE(ParseAlertRules(R"({"defaults":false,"rules":[]})").ok());
+  EXPECT_THAT(ErrorOf(R"({"defaults":"no","rules":[]})"), HasSubstr("field \"defaults\": expected true or false"));
+  EXPECT_THAT(ErrorOf(R"({"default":false,"rules":[]})"), HasSubstr("unknown field \"default\""));
+}
+
+TEST(AlertRule, ParsesTheRegistryAndSaturationSignals) {
+  Result<std::vector<AlertRule>> r = ParseAlertRules(
+      R"([{"name":"down","signal":"healthy_instances","op":"<","threshold":1},
+          {"name":"full","signal":"saturation","op":">","threshold":0}])");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ((*r)[0].signal.kind, SignalKind::kHealthyInstances);
+  EXPECT_EQ(SignalUnit((*r)[0].signal), "");
+  EXPECT_EQ((*r)[1].signal.kind, SignalKind::kSaturation);
+  EXPECT_EQ(SignalUnit((*r)[1].signal), "/s");
+  EXPECT_THAT(ErrorOf(R"([{"name":"x","signal":"healthy_instances","metric":"m","op":"<","threshold":1}])"),
+              HasSubstr("only for the metric signal"));
 }
 
 TEST(AlertRule, ErrorsNameTheRuleAndTheField) {
@@ -149,7 +174,8 @@ TEST(AlertRule, RejectsMissingOrDuplicateNamesAndBadDocuments) {
 
 TEST(AlertRule, SurvivesTruncatedDocuments) {
   const std::string text = testing::ReadFile(std::string(MESH_SOURCE_DIR) + "/share/mesh/rules.example.json");
-  for (size_t n = 0; n < text.size(); n += 7) {
+  // Every cut before the closing brace (past it, only the trailing newline is cut).
+  for (size_t n = 0; n < text.rfind('}'); n += 7) {
     Result<std::vector<AlertRule>> r = ParseAlertRules(text.substr(0, n));
     EXPECT_FALSE(r.ok()) << n;
   }

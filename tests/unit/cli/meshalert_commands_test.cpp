@@ -5,10 +5,12 @@
 #include <json/value.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
 
 #include "alert_fixture.h"
 #include "in_process_meshd.h"
+#include "mesh/alerting/default_alert_rules.h"
 #include "mesh/base/json_text.h"
 
 namespace mesh {
@@ -119,7 +121,7 @@ TEST_F(MeshalertCommandsTest, CronRunsOfCheckBehaveLikeADaemon) {
                              "error_rate 10% > 5%"));
   AlertListOptions list;
   ASSERT_EQ(RunAlertList(list, c_.io), 0);
-  EXPECT_THAT(c_.Out(), HasSubstr("high_error_rate  payments  inactive  critical"));
+  EXPECT_THAT(c_.Out(), ::testing::ContainsRegex("high_error_rate +payments +inactive +critical .* file\n"));
   HistoryOptions history;
   history.since = "0";
   ASSERT_EQ(RunHistory(history, c_.io), 0);
@@ -192,6 +194,105 @@ TEST_F(MeshalertCommandsTest, RulesAreFoundInTheXdgConfigFolder) {
   c_.env["HOME"] = "/home/u";
   EXPECT_EQ(ResolveRulesPath("", c_.io), "/home/u/.config/mesh/rules.json");
   EXPECT_EQ(ResolveRulesPath("mine.json", c_.io), "mine.json");
+}
+
+TEST_F(MeshalertCommandsTest, WithoutARulesFileTheBuiltInRulesApply) {
+  c_.env.erase("MESH_RULES");
+  c_.env["HOME"] = dir_.File("home");  // a fresh account: no ~/.config/mesh/rules.json
+  Failing("payments", 0, 180);
+  CheckOptions o;
+  o.rules = {"high_error_rate"};
+  EXPECT_EQ(CheckAt(60, o), 0);  // pending: 10 % > 5 % for less than 1m
+  EXPECT_EQ(CheckAt(120, o), 2) << c_.Err();
+  EXPECT_THAT(c_.Out(), HasSubstr("CRITICAL high_error_rate service=payments state=firing"));
+  EXPECT_EQ(c_.Err(), "");
+  // Every built-in at once: nothing registered and no sidecar counters is OK for instance_down
+  // and saturation, not UNKNOWN; the worst is high_error_rate's CRITICAL.
+  EXPECT_EQ(CheckAt(180), 2);
+  const std::string all = c_.Out();
+  EXPECT_THAT(all, HasSubstr("OK high_latency_p99 service=payments"));
+  EXPECT_THAT(all, HasSubstr("OK instance_down service=*"));
+  EXPECT_THAT(all, HasSubstr("OK saturation service=*"));
+}
+
+TEST_F(MeshalertCommandsTest, ANamedRulesFileMustExistAndTheErrorNamesTheExample) {
+  c_.env["MESH_RULES"] = dir_.File("absent.json");
+  EXPECT_EQ(CheckAt(60), 3);
+  const std::string err = c_.Err();
+  EXPECT_THAT(err, HasSubstr("meshalert: cannot read rules file " + dir_.File("absent.json")));
+  EXPECT_THAT(err, HasSubstr("copy " MESH_SHARE_DIR "/rules.example.json there"));
+  EXPECT_THAT(err, HasSubstr("meshalert rules --defaults > " + dir_.File("absent.json")));
+  c_.env.erase("MESH_RULES");
+  c_.env["HOME"] = dir_.File("home");
+  CheckOptions flag;
+  flag.rules_file = dir_.File("absent.json");
+  EXPECT_EQ(CheckAt(60, flag), 3);
+  EXPECT_THAT(c_.Err(), HasSubstr("rules.example.json"));
+  // A file there but unreadable is not "absent": it is an error even at the default location.
+  std::filesystem::create_directories(dir_.File("home/.config/mesh"));
+  testing::WriteFile(dir_.File("home/.config/mesh/rules.json"), "{\"rules\": [");
+  EXPECT_EQ(CheckAt(60), 3);
+  EXPECT_THAT(c_.Err(), HasSubstr("home/.config/mesh/rules.json: rules file:"));
+}
+
+TEST_F(MeshalertCommandsTest, RulesDefaultsPrintsAFileThatCheckTakesBack) {
+  RulesOptions defaults;
+  defaults.defaults = true;
+  ASSERT_EQ(RunRules(defaults, c_.io), 0);
+  const std::string printed = c_.Out();
+  EXPECT_EQ(printed, std::string(DefaultAlertRulesJson()));
+  testing::WriteFile(rules_, printed);
+  ASSERT_EQ(RunRulesTest({}, c_.io), 0);
+  EXPECT_THAT(c_.Out(), HasSubstr("SUCCESS: 4 rules found"));
+  Failing("payments", 0, 120);
+  CheckOptions o;
+  o.rules = {"high_error_rate"};
+  EXPECT_EQ(CheckAt(60, o), 0);
+  EXPECT_EQ(CheckAt(120, o), 2) << c_.Err();
+}
+
+TEST_F(MeshalertCommandsTest, RulesPrintsTheRulesInForceAsOneSelfContainedFile) {
+  ASSERT_EQ(RunRules({}, c_.io), 0);  // kRules: high_error_rate overridden, "slow" added
+  const std::string printed = c_.Out();
+  Result<Json::Value> doc = ParseJson(printed);
+  ASSERT_TRUE(doc.ok()) << printed;
+  EXPECT_FALSE((*doc)["defaults"].asBool());
+  std::vector<std::string> names;
+  for (const Json::Value& r : (*doc)["rules"]) names.push_back(r["name"].asString());
+  EXPECT_THAT(names, ::testing::ElementsAre("high_error_rate", "high_latency_p99", "instance_down", "saturation", "slow"));
+  EXPECT_FALSE((*doc)["rules"][0].isMember("resolve_threshold")) << "the file's rule, not the built-in";
+  // Fed back, it is the same rules and nothing more.
+  testing::WriteFile(rules_, printed);
+  ASSERT_EQ(RunRules({}, c_.io), 0);
+  EXPECT_EQ(c_.Out(), printed);
+  RulesOptions broken;
+  testing::WriteFile(rules_, "[{\"name\": 1}]");
+  EXPECT_EQ(RunRules(broken, c_.io), 2);
+  EXPECT_THAT(c_.Err(), HasSubstr("field \"name\""));
+}
+
+TEST_F(MeshalertCommandsTest, ListShowsEveryRuleInForceAndWhereItComesFrom) {
+  AlertListOptions list;
+  ASSERT_EQ(RunAlertList(list, c_.io), 0);
+  std::string out = c_.Out();
+  EXPECT_THAT(out, ::testing::ContainsRegex("high_latency_p99 +\\* +unevaluated +warning .* built-in"));
+  EXPECT_THAT(out, ::testing::ContainsRegex("slow +\\* +unevaluated +warning .* file"));
+  EXPECT_THAT(out, ::testing::ContainsRegex("high_error_rate +\\* +unevaluated +critical .* file"));
+  Failing("payments", 0, 60);
+  CheckAt(60);
+  c_.Out();
+  list.output = "json";
+  ASSERT_EQ(RunAlertList(list, c_.io), 0);
+  out = c_.Out();
+  EXPECT_THAT(out, HasSubstr(R"("rule":"high_error_rate")"));
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\{[^}]*"rule":"high_error_rate"[^}]*"service":"payments"[^}]*"source":"file")"));
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\{"rule":"instance_down","service":"\*","severity":"critical","source":"built-in","state":"unevaluated"\})"));
+  // A broken rules file does not hide the stored states: a warning, and no source.
+  testing::WriteFile(rules_, "not json");
+  list.output = "table";
+  ASSERT_EQ(RunAlertList(list, c_.io), 0);
+  EXPECT_THAT(c_.Out(), ::testing::ContainsRegex("high_error_rate +payments +pending"));
+  EXPECT_THAT(c_.Err(), HasSubstr("meshalert: warning: " + rules_));
 }
 
 TEST_F(MeshalertCommandsTest, TestValidatesRulesLikePromtool) {

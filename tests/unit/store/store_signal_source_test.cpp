@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "alert_fixture.h"
+#include "mesh/store/registry.h"
 
 namespace mesh {
 namespace store_store_signal_source_test {
@@ -118,6 +119,49 @@ TEST_F(SignalSourceTest, ListsTheServicesThatHaveData) {
   AlertSignal m = Of(SignalKind::kMetric);
   m.metric = "queue_depth";
   EXPECT_THAT(*source.Services(m), ElementsAre("worker"));
+}
+
+TEST_F(SignalSourceTest, CountsHealthyInstancesOfARegisteredServiceAtTheTime) {
+  Registry registry(*store_);
+  // Heartbeats hold 30 s: at kT0 + 40 s only "a" (heartbeat at kT0 + 20 s) is healthy.
+  ASSERT_TRUE(registry.Upsert({"a", "api", "10.0.0.1", 80, "", kT0, kT0 + 20 * kSecond, 30 * kSecond}).ok());
+  ASSERT_TRUE(registry.Upsert({"b", "api", "10.0.0.2", 80, "", kT0, kT0, 30 * kSecond}).ok());
+  ASSERT_TRUE(registry.Upsert({"c", "worker", "10.0.0.3", 80, "", kT0, kT0, 30 * kSecond}).ok());
+  const AlertSignal healthy = Of(SignalKind::kHealthyInstances);
+  EXPECT_EQ(Measure(healthy, "api", 60, kT0 + 10 * kSecond), 2);
+  EXPECT_EQ(Measure(healthy, "api", 60, kT0 + 40 * kSecond), 1);
+  EXPECT_EQ(Measure(healthy, "worker", 60, kT0 + 40 * kSecond), 0);
+  // A service meshd never registered, or forgot, has no data: not zero healthy instances.
+  EXPECT_FALSE(Measure(healthy, "ghost", 60, kT0).has_value());
+  StoreSignalSource source(*store_);
+  EXPECT_THAT(*source.Services(healthy), ElementsAre("api", "worker"));
+}
+
+TEST_F(SignalSourceTest, SaturationSumsTheRatesOfRefusedAndDroppedWork) {
+  const std::string text =
+      "# TYPE mesh_client_connections_refused_total counter\n"
+      "mesh_client_connections_refused_total{service=\"api\",direction=\"inbound\",reason=\"limit\"} %R\n"
+      "# TYPE mesh_telemetry_dropped_total counter\n"
+      "mesh_telemetry_dropped_total{service=\"api\",kind=\"spans\"} %D\n"
+      "# TYPE mesh_upstream_overflow_total counter\n"
+      "mesh_upstream_overflow_total{service=\"quiet\",direction=\"outbound\",limit=\"pending\"} 7\n";
+  auto at = [&](int64_t t_s, int refused, int dropped) {
+    std::string t = text;
+    t.replace(t.find("%R"), 2, std::to_string(refused));
+    t.replace(t.find("%D"), 2, std::to_string(dropped));
+    PushText(t, kT0 + t_s * kSecond);
+  };
+  at(0, 0, 10);
+  at(60, 30, 10);
+  at(120, 60, 130);
+  const AlertSignal saturation = Of(SignalKind::kSaturation);
+  // Over [0, 120]: 60 refused connections and 120 dropped spans, 1.5 per second.
+  EXPECT_DOUBLE_EQ(*Measure(saturation, "api", 300, kT0 + 120 * kSecond), 1.5);
+  // A counter that never moved is a rate of zero, not no data.
+  EXPECT_DOUBLE_EQ(*Measure(saturation, "quiet", 300, kT0 + 120 * kSecond), 0);
+  EXPECT_FALSE(Measure(saturation, "api", 10, kT0 + 3600 * kSecond).has_value());
+  StoreSignalSource source(*store_);
+  EXPECT_THAT(*source.Services(saturation), ElementsAre("api", "quiet"));
 }
 
 TEST_F(SignalSourceTest, EveryQueryUsesAnIndex) {
