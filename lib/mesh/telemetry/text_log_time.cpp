@@ -4,11 +4,15 @@ namespace mesh {
 namespace {
 
 constexpr int64_t kDayNs = 86'400'000'000'000;
+// Unix nanoseconds in an int64_t reach from 1677 to 2262; a log line's time outside the Unix
+// era is more likely a counter than a date.
+constexpr int kFirstYear = 1970;
+constexpr int kLastYear = 2261;
 
 std::optional<int64_t> InYear(CivilTime civil, int year, const LineTime& time,
                               const TextTimeRules& rules) {
   civil.year = year;
-  if (!IsValidCivilTime(civil)) return std::nullopt;
+  if (year < kFirstYear || year > kLastYear || !IsValidCivilTime(civil)) return std::nullopt;
   if (time.utc_offset_s) return CivilToUnixNs(civil, *time.utc_offset_s);
   return rules.zone->ToUnixNs(civil);
 }

@@ -23,7 +23,8 @@ struct TextTimeRules {
 };
 
 // Unix nanoseconds, or nullopt for a date that does not exist in the year it gets (Feb 29 of a
-// common year) or lies outside years 1..9999.
+// common year) or lies outside years 1970..2261 (before the Unix epoch, or beyond what int64
+// nanoseconds hold).
 std::optional<int64_t> ResolveLineTime(const LineTime& time, const TextTimeRules& rules);
 
 }  // namespace mesh

@@ -233,6 +233,8 @@ TEST(TextLogFormats, ImpossibleOrTruncatedTimesAreKeptAsPlainText) {
       "2026/13/07 08:45:43 [error] 1#0: month 13",
       "E1399 08:45:43.1 1 a.cc:1] month 13",
       "081109 206615 148 INFO a: minute 66",
+      "0001-01-01T00:00:00Z ERROR before the epoch",
+      "9999-12-31T23:59:59Z ERROR beyond int64 nanoseconds",
   };
   for (const std::string& line : lines) {
     LogLineParser parser(TextOptions(), clock);

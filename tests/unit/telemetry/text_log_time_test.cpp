@@ -61,6 +61,17 @@ TEST_F(TextLogTimeTest, LineZoneWinsOverTheDefaultZone) {
   EXPECT_EQ(FormatRfc3339(*ns), "2026-12-07T07:00:00.000Z");
 }
 
+TEST_F(TextLogTimeTest, YearsOutsideTheUnixNanosecondRangeGiveNone) {
+  for (int year : {1, 1677, 1969, 2262, 9999}) {
+    LineTime t;
+    t.civil = {.year = year, .month = 6, .day = 1};
+    EXPECT_EQ(Resolve(t), "none") << year;
+  }
+  LineTime t;
+  t.civil = {.year = 2261, .month = 12, .day = 31};
+  EXPECT_EQ(Resolve(t), "2261-12-31T00:00:00.000Z");
+}
+
 TEST_F(TextLogTimeTest, ImpossibleDateGivesNone) {
   LineTime t;
   t.civil = {.year = 2026, .month = 2, .day = 30};
