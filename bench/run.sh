@@ -13,6 +13,7 @@
 # 7. bench/meshalert_bench.sh: meshalert check, 100 rules over a day of 50 services' data;
 # 8. bench/mtls_bench.sh: two meshproxy sidecars over mTLS against plaintext, through meshd (wrk, openssl).
 # 9. bench/controlplane_load.sh: 1,000 simulated sidecars against meshd, steady and across a kill -9.
+# 10. bench/meshlog_formats_bench.sh: meshlog ingest's text-format detection against -f text.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-build}
@@ -31,6 +32,8 @@ echo '```'
 echo '```'
 echo
 "$here/meshlog_bench.sh" "$build" "$n"
+echo
+"$here/meshlog_formats_bench.sh" "$build" 1000000
 echo
 "$here/meshd_bench.sh" "$build"
 echo

@@ -1,5 +1,5 @@
 // Fuzz target: the line parser of `meshlog ingest` (LogLineParser), each input read as a JSON,
-// a logfmt and a plain text line.
+// a logfmt and a text line (every text log format), and in auto mode.
 //
 // Invariants: the parser never fails and keeps the line (a record always comes back), with
 // clean UTF-8, valid ids and attributes that are a JSON object; the record's JSON form (what
@@ -58,7 +58,8 @@ void CheckRecord(const mesh::LogRecord& r, const mesh::LogRecord& defaults) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const FixedClock clock;
   const std::string_view line(reinterpret_cast<const char*>(data), size);
-  for (mesh::InputFormat format : {mesh::InputFormat::kJson, mesh::InputFormat::kLogfmt, mesh::InputFormat::kText}) {
+  for (mesh::InputFormat format : {mesh::InputFormat::kJson, mesh::InputFormat::kLogfmt,
+                                   mesh::InputFormat::kText, mesh::InputFormat::kAuto}) {
     mesh::LogLineParser parser({.format = format, .service = "fuzz", .default_level = mesh::LogLevel::kInfo},
                                clock);
     const mesh::LogRecord record = parser.Parse(line);

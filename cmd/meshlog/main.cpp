@@ -50,9 +50,25 @@ int main(int argc, char** argv) {
   mesh::IngestOptions ingest;
   CLI::App* ingest_cmd = app.add_subcommand(
       "ingest", "Store lines read from standard input (./app 2>&1 | meshlog ingest --service app)");
-  ingest_cmd->add_option("--service,-s", ingest.service, "Service of lines that name none")->required();
-  ingest_cmd->add_option("--format,-f", ingest.format, "json|logfmt|text")->capture_default_str();
+  ingest_cmd->add_option("--service,-s", ingest.service, "Service of lines that name none (required)");
+  ingest_cmd
+      ->add_option("--format,-f", ingest.format, mesh::IngestFormatHelp())
+      ->capture_default_str();
+  ingest_cmd->add_option("--format-name", ingest.format_name,
+                         "Force this text format (the same as -f NAME)");
   ingest_cmd->add_option("--level,-l", ingest.level, "Level of lines that carry none")->capture_default_str();
+  ingest_cmd->add_option("--tz", ingest.tz,
+                         "Zone of times that name none: local (default), UTC, +01:00, Europe/Paris");
+  ingest_cmd->add_option("--year", ingest.year,
+                         "Year of times that have none (syslog, glog); default: the input file's "
+                         "modification year, the year before for lines dated after it");
+  ingest_cmd->add_flag("--explain", ingest.explain,
+                       "Print which format each of the first lines matches and what it gives; store nothing");
+  ingest_cmd->add_option("--explain-lines", ingest.explain_lines, "Lines --explain reads")
+      ->capture_default_str();
+  ingest_cmd->add_option("--idle-flush", ingest.idle_flush_ms,
+                         "Milliseconds a record waits for more stack-trace lines when input is quiet")
+      ->capture_default_str();
   ingest_cmd->add_flag("--tee", ingest.tee, "Copy input to standard output as it is read");
   ingest_cmd->add_option("--max-line", ingest.max_line_bytes, "Longer lines are cut at this many bytes")
       ->capture_default_str();

@@ -1,6 +1,7 @@
 // Runs the real meshlog binary on temporary stores: what a user does from a shell.
 #include <gtest/gtest.h>
 #include <json/json.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -365,6 +366,113 @@ TEST_F(MeshlogTest, HumanFormatsNeverSendStoredControlsToTheTerminal) {
   RunResult back = RunProcess({MESHLOG_BIN, "--db", dir_ + "/again.db", "tail", "-o", "json"});
   ASSERT_EQ(JsonLines(back.out).size(), 1u) << back.out;
   EXPECT_EQ(JsonLines(back.out)[0]["message"].asString(), kHostileText);
+}
+
+}  // namespace
+}  // namespace mesh
+
+namespace mesh {
+namespace {
+
+// A text log in many formats, as a user's files are: `meshlog tail --level error` must find
+// exactly its error lines, and --since/--until must select by the lines' own times.
+TEST_F(MeshlogTest, TextLogsAreStoredWithTheirOwnTimesAndLevels) {
+  const std::string file = dir_ + "/mixed.log";
+  std::ofstream(file)
+      << "Dec  7 08:00:01 web1 sshd[24200]: Accepted publickey for root\n"
+         "<11>Dec  7 08:10:00 web1 app: E-syslog disk failing\n"
+         "[Mon Dec 07 08:20:00 2026] [error] E-apache child workerEnv in error state 6\n"
+         "2026/12/07 08:30:00 [warn] 7#7: conflicting server name\n"
+         "2026-12-07 08:40:00,123 ERROR [main] com.x.Foo - E-log4j request failed\n"
+         "java.lang.IllegalStateException: boom\n"
+         "\tat com.x.Foo.bar(Foo.java:10)\n"
+         "\t... 3 more\n"
+         "E1207 08:50:00.000001 12 server.go:42] E-glog connection refused\n"
+         "I1207 09:10:00.000001 12 server.go:43] recovered\n"
+         "2026-12-07 09:20:00,000 - worker - ERROR - E-python job failed\n"
+         "Traceback (most recent call last):\n"
+         "  File \"job.py\", line 3, in <module>\n"
+         "ValueError: bad input\n"
+         "2026-12-07T09:30:00Z INFO done\n"
+         "a line in no format at all\n";
+  // Year-less lines take the file's year: its modification time is 2026-12-07T12:00:00Z.
+  const struct timespec mtime[2] = {{1'796'644'800, 0}, {1'796'644'800, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, file.c_str(), mtime, 0), 0);
+
+  RunResult ingest = Shell("\"$MESHLOG\" ingest -s app --tz UTC < " + file);
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  EXPECT_NE(ingest.err.find("ingested 10 records"), std::string::npos) << ingest.err;
+  EXPECT_NE(ingest.err.find("6 stack-trace lines joined"), std::string::npos) << ingest.err;
+
+  std::vector<Json::Value> errors = JsonLines(Meshlog({"tail", "--level", "error", "-n", "100", "-o", "json"}).out);
+  std::vector<std::string> tags;
+  for (const Json::Value& e : errors) tags.push_back(e["message"].asString().substr(0, e["message"].asString().find(' ')));
+  EXPECT_EQ(tags, (std::vector<std::string>{"E-syslog", "E-apache", "E-log4j", "E-glog", "E-python"}));
+  ASSERT_EQ(errors.size(), 5u);
+  EXPECT_EQ(errors[0]["timestamp"].asString(), "2026-12-07T08:10:00.000Z");
+  EXPECT_EQ(errors[2]["message"].asString(),
+            "E-log4j request failed\njava.lang.IllegalStateException: boom\n"
+            "\tat com.x.Foo.bar(Foo.java:10)\n\t... 3 more");
+  EXPECT_EQ(errors[2]["logger"].asString(), "com.x.Foo");
+  EXPECT_EQ(errors[2]["thread"].asString(), "main");
+  EXPECT_NE(errors[4]["message"].asString().find("ValueError: bad input"), std::string::npos);
+
+  std::vector<Json::Value> window = JsonLines(
+      Meshlog({"tail", "--since", "2026-12-07T08:30:00Z", "--until", "2026-12-07T09:00:00Z", "-n",
+               "100", "-o", "json"}).out);
+  std::vector<std::string> times;
+  for (const Json::Value& w : window) times.push_back(w["timestamp"].asString());
+  EXPECT_EQ(times, (std::vector<std::string>{"2026-12-07T08:30:00.000Z", "2026-12-07T08:40:00.123Z",
+                                             "2026-12-07T08:50:00.000001Z"}));
+}
+
+TEST_F(MeshlogTest, ExplainShowsEachLinesFormatSafelyAndStoresNothing) {
+  const std::string input =
+      "Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user \x1b]0;pwned\x07 from 1.2.3.4\n"
+      "\tat com.x.Foo.bar(Foo.java:10)\n"
+      "plain words\n";
+  RunResult r = Meshlog({"ingest", "--explain", "--tz", "UTC", "--year", "2020"}, input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("line 1: syslog; time 2020-12-10T06:55:46.000Z; level INFO; fields "
+                       "{\"host\":\"LabSZ\",\"program\":\"sshd\",\"pid\":24200}"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("line 2: Java stack trace, joined to the record of line 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("line 3: no format, kept as text; time of ingest"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("file format: syslog"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << "an escape reached the terminal";
+  EXPECT_FALSE(std::filesystem::exists(db_));
+}
+
+TEST_F(MeshlogTest, IngestFormatFlagsRefuseWhatTheyCannotUse) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"ingest", "-s", "a", "--format-name", "klingon"},
+           {"ingest", "-s", "a", "-f", "json", "--format-name", "syslog"},
+           {"ingest", "-s", "a", "--tz", "Mars/Olympus"},
+           {"ingest", "-s", "a", "--year", "10000"},
+       }) {
+    RunResult r = Meshlog(args, "x\n");
+    EXPECT_EQ(r.exit_code, 2) << args[3] << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(db_));
+}
+
+// `tail -f app.log | meshlog ingest`: a record waiting for a stack trace that does not come is
+// stored once the pipe has been quiet for --idle-flush, not when the pipe closes.
+TEST_F(MeshlogTest, QuietPipeStoresTheRecordHeldForItsStackTrace) {
+  Subprocess ingest(Cmd({"ingest", "-s", "app", "-f", "text", "--idle-flush", "100"}));
+  ingest.Write("2026-12-07T08:00:00Z ERROR failed\n\tat com.x.Foo.bar(Foo.java:10)\n");
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::string out;
+  while (std::chrono::steady_clock::now() < deadline) {
+    out = Meshlog({"tail", "-o", "raw"}).out;
+    if (!out.empty()) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(out, "failed\n\tat com.x.Foo.bar(Foo.java:10)\n");
+  ingest.CloseStdin();
+  EXPECT_EQ(ingest.Wait(10s).exit_code, 0);
+  EXPECT_EQ(CountRecords(), 1);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "mesh/cli/meshlog_commands.h"
 
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +12,8 @@
 #include "mesh/base/json_text.h"
 #include "mesh/base/line_splitter.h"
 #include "mesh/base/process_signals.h"
+#include "mesh/base/terminal_text.h"
+#include "mesh/base/time_zone.h"
 #include "mesh/base/text_table.h"
 #include "mesh/base/time_format.h"
 #include "mesh/base/trace_id.h"
@@ -20,6 +24,8 @@
 #include "mesh/store/log_store.h"
 #include "mesh/telemetry/log_format.h"
 #include "mesh/telemetry/log_line_parser.h"
+#include "mesh/telemetry/multiline_joiner.h"
+#include "mesh/telemetry/text_log_formats.h"
 
 namespace mesh {
 namespace {
@@ -166,7 +172,137 @@ Status AppendField(std::string& attributes, const std::string& field) {
   return Status::Ok();
 }
 
+
+constexpr size_t kMaxRecordLines = 1000;  // lines of one multi-line record
+
+std::string TextFormatNames() {
+  std::string names;
+  for (const TextLogFormat& f : TextLogFormats()) names += (names.empty() ? "" : ", ") + std::string(f.name);
+  return names;
+}
+
+// The parser's options from ingest's flags: the format (-f, --format-name), the level of lines
+// without one, and the time rules (--tz, --year, standard input's modification time).
+Result<LogLineParser::Options> IngestParserOptions(const IngestOptions& o, const CommandIo& io) {
+  LogLineParser::Options p;
+  p.service = o.service;
+  if (std::optional<InputFormat> format = ParseInputFormat(o.format)) {
+    p.format = *format;
+  } else if (const TextLogFormat* text = FindTextLogFormat(o.format)) {
+    p.format = InputFormat::kText;
+    p.text_format = text;
+  } else {
+    return Status::InvalidArgument("unknown input format '" + o.format +
+                                   "' (use auto, json, logfmt, text, or a text format: " +
+                                   TextFormatNames() + ")");
+  }
+  if (!o.format_name.empty()) {
+    const TextLogFormat* text = FindTextLogFormat(o.format_name);
+    if (!text) {
+      return Status::InvalidArgument("unknown text format '" + o.format_name + "' (use one of " +
+                                     TextFormatNames() + ")");
+    }
+    if ((p.format != InputFormat::kAuto && p.format != InputFormat::kText) ||
+        (p.text_format && p.text_format != text)) {
+      return Status::InvalidArgument("--format-name " + o.format_name + " contradicts -f " +
+                                     o.format + " (use -f text or leave -f out)");
+    }
+    p.format = InputFormat::kText;
+    p.text_format = text;
+  }
+  Result<LogLevel> level = ParseLevelFlag(o.level);
+  if (!level.ok()) return level.status();
+  p.default_level = *level;
+  Result<std::unique_ptr<TimeZone>> zone = MakeTimeZone(o.tz);
+  if (!zone.ok()) return zone.status().WithContext("--tz");
+  p.zone = std::move(zone).value();
+  if (o.year != 0) {
+    if (o.year < 1 || o.year > 9999) {
+      return Status::InvalidArgument("--year " + std::to_string(o.year) + " is not a year (1..9999)");
+    }
+    p.year = o.year;
+  }
+  // Year-less lines (syslog) are dated by the file they come from: its modification time when
+  // standard input is a file, now when it is a pipe.
+  struct stat st;
+  if (fstat(fileno(io.in), &st) == 0 && S_ISREG(st.st_mode)) {
+    p.reference_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  }
+  return p;
+}
+
+// meshlog ingest --explain: how each of the first lines parses, on standard output, nothing stored.
+int RunExplain(const IngestOptions& o, LogLineParser::Options parser_options, bool multiline,
+               const MultilineJoiner::Limits& limits, const CommandIo& io) {
+  std::vector<std::pair<std::string, uint64_t>> lines;
+  LineSplitter splitter(o.max_line_bytes);
+  const auto keep = [&](std::string_view line, uint64_t dropped) {
+    if (lines.size() < o.explain_lines) lines.emplace_back(line, dropped);
+  };
+  std::vector<char> buffer(1 << 16);
+  const int fd = fileno(io.in);
+  while (lines.size() < o.explain_lines && !StopRequested()) {
+    const ssize_t n = read(fd, buffer.data(), buffer.size());
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Fail(io, Status::IOError(std::string("cannot read standard input: ") + std::strerror(errno)));
+    }
+    splitter.Feed(std::string_view(buffer.data(), static_cast<size_t>(n)), keep);
+  }
+  if (lines.size() < o.explain_lines) splitter.Finish(keep);
+
+  if (parser_options.service.empty()) parser_options.service = "explain";
+  const std::string zone = parser_options.zone->Name();
+  const std::string years = parser_options.year ? "--year " + std::to_string(*parser_options.year)
+                            : parser_options.reference_ns != 0 ? "the file's modification time"
+                                                               : "now (standard input is not a file)";
+  LogLineParser parser(std::move(parser_options), *io.clock);
+  MultilineJoiner joiner(limits);
+  std::string out = "meshlog: the first " + std::to_string(lines.size()) +
+                    " lines, as ingest would read them (nothing is stored); zone-less times in " +
+                    zone + ", year-less times dated by " + years + "\n";
+  size_t record_line = 0;
+  for (size_t k = 0; k < lines.size(); ++k) {
+    const auto& [line, dropped] = lines[k];
+    out += "line " + std::to_string(k + 1) + ": ";
+    if (line.find_first_not_of(" \t") == std::string::npos && dropped == 0) {
+      out += "blank, skipped\n";
+      continue;
+    }
+    std::optional<LogRecord> full;
+    const Continuation kind =
+        multiline && dropped == 0 ? joiner.Join(line, 0, full) : Continuation::kNone;
+    if (kind != Continuation::kNone) {
+      out += std::string(kind == Continuation::kJavaStackTrace ? "Java stack trace"
+                                                               : "Python traceback") +
+             ", joined to the record of line " + std::to_string(record_line) + "\n";
+      continue;
+    }
+    const LogRecord r = parser.Parse(line, dropped);
+    joiner.Start(r, 0);
+    record_line = k + 1;
+    const std::string_view format = parser.last_format();
+    out += format.empty() ? "no format, kept as text" : std::string(format);
+    out += "; time " + (parser.last_time_from_line() ? FormatRfc3339(r.ts_ns) : "of ingest");
+    out += "; level " + std::string(LevelName(r.level));
+    if (!r.attributes.empty()) out += "; fields " + TerminalSafe(r.attributes);
+    out += "; message \"" + TerminalSafe(r.message) + "\"\n";
+  }
+  if (const TextLogFormat* detected = parser.detected_format()) {
+    out += "file format: " + std::string(detected->name) + " (" + std::string(detected->description) +
+           "), tried first for every line\n";
+  }
+  if (!WriteOut(io, out)) return WriteFailure(io);
+  return 0;
+}
+
 }  // namespace
+
+std::string IngestFormatHelp() {
+  return "auto|json|logfmt|text, or a text format to force: " + TextFormatNames() +
+         " (auto: JSON, logfmt and every text format, detected per file and per line)";
+}
 
 int RunWrite(const WriteOptions& o, const CommandIo& io) {
   LogRecord r;
@@ -205,26 +341,35 @@ int RunWrite(const WriteOptions& o, const CommandIo& io) {
 }
 
 int RunIngest(const IngestOptions& o, const CommandIo& io) {
-  if (o.service.empty()) return Fail(io, Status::InvalidArgument("--service is required"));
-  auto format = ParseInputFormat(o.format);
-  if (!format) {
-    return Fail(io, Status::InvalidArgument("unknown input format '" + o.format +
-                                            "' (use json, logfmt or text)"));
+  if (o.service.empty() && !o.explain) {
+    return Fail(io, Status::InvalidArgument("--service is required"));
   }
-  Result<LogLevel> level = ParseLevelFlag(o.level);
-  if (!level.ok()) return Fail(io, level.status());
+  Result<LogLineParser::Options> parser_options = IngestParserOptions(o, io);
+  if (!parser_options.ok()) return Fail(io, parser_options.status());
   if (o.max_line_bytes == 0) return Fail(io, Status::InvalidArgument("--max-line must be positive"));
+  if (o.idle_flush_ms <= 0) return Fail(io, Status::InvalidArgument("--idle-flush must be positive"));
+  // Stack traces join the record they follow in the text modes; -f json and -f logfmt keep
+  // one record per line, as they always did.
+  const bool multiline = parser_options->format == InputFormat::kAuto ||
+                         parser_options->format == InputFormat::kText;
+  const MultilineJoiner::Limits limits{.max_lines = kMaxRecordLines,
+                                       .max_bytes = o.max_line_bytes,
+                                       .idle_flush_ns = o.idle_flush_ms * int64_t{1'000'000}};
+  if (o.explain) return RunExplain(o, *parser_options, multiline, limits, io);
 
   Result<Backend> backend = OpenBackend(o.backend, io, /*create=*/true);
   if (!backend.ok()) return Fail(io, backend.status());
   LogBatchWriter::Options writer_options;
   writer_options.index_when_idle = o.index;
   LogBatchWriter writer(*backend->destination, writer_options);
-  LogLineParser parser({.format = *format, .service = o.service, .default_level = *level},
-                       *io.clock);
+  LogLineParser parser(std::move(parser_options).value(), *io.clock);
+  MultilineJoiner joiner(limits);
   LineSplitter splitter(o.max_line_bytes);
 
   Status write_error;
+  const auto append = [&](std::optional<LogRecord> record) {
+    if (record && write_error.ok()) write_error = writer.Append(std::move(*record));
+  };
   uint64_t blank = 0;
   const auto on_line = [&](std::string_view line, uint64_t dropped) {
     if (!write_error.ok()) return;
@@ -232,7 +377,17 @@ int RunIngest(const IngestOptions& o, const CommandIo& io) {
       ++blank;
       return;
     }
-    write_error = writer.Append(parser.Parse(line, dropped));
+    if (!multiline) {
+      write_error = writer.Append(parser.Parse(line, dropped));
+      return;
+    }
+    const int64_t now = io.clock->MonotonicNs();
+    std::optional<LogRecord> full;
+    if (dropped == 0 && joiner.Join(line, now, full) != Continuation::kNone) {
+      append(std::move(full));
+      return;
+    }
+    append(joiner.Start(parser.Parse(line, dropped), now));
   };
 
   const int fd = fileno(io.in);
@@ -240,6 +395,19 @@ int RunIngest(const IngestOptions& o, const CommandIo& io) {
   bool tee = o.tee;
   Status read_error;
   while (write_error.ok() && !StopRequested()) {
+    // A record waiting for its stack trace is stored once the input has been quiet for the idle
+    // time: a pipe (tail -f) may not send the next record for hours.
+    if (std::optional<int64_t> deadline = joiner.IdleDeadline()) {
+      const int64_t wait_ns = *deadline - io.clock->MonotonicNs();
+      pollfd readable{fd, POLLIN, 0};
+      const int ready =
+          wait_ns <= 0 ? 0 : poll(&readable, 1, static_cast<int>((wait_ns + 999'999) / 1'000'000));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) {
+        append(joiner.TakeIfIdle(io.clock->MonotonicNs()));
+        continue;
+      }
+    }
     const ssize_t n = read(fd, buffer.data(), buffer.size());
     if (n == 0) break;
     if (n < 0) {
@@ -255,6 +423,7 @@ int RunIngest(const IngestOptions& o, const CommandIo& io) {
     splitter.Feed(chunk, on_line);
   }
   splitter.Finish(on_line);
+  append(joiner.Take());
   Status closed = writer.Close();
   if (write_error.ok()) write_error = closed;
 
@@ -266,6 +435,12 @@ int RunIngest(const IngestOptions& o, const CommandIo& io) {
     notes += notes.empty() ? " (" : ", ";
     notes += std::to_string(n) + " " + what;
   };
+  const TextLogFormat* detected = parser.detected_format();
+  note(c.recognised, std::string("with time and level read from the line") +
+                         (detected ? ", mostly " + std::string(detected->name) : ""));
+  note(joiner.counters().joined_lines, "stack-trace lines joined to their record");
+  note(joiner.counters().split_records,
+       "records split at " + std::to_string(kMaxRecordLines) + " lines or --max-line bytes");
   note(c.parse_errors, "unparsed, stored as text with parse_error");
   note(c.sanitized, "with invalid UTF-8 or NUL replaced");
   note(c.truncated, "truncated at " + std::to_string(o.max_line_bytes) + " bytes");

@@ -34,11 +34,17 @@ struct WriteOptions {
 struct IngestOptions {
   BackendOptions backend;
   std::string service;
-  std::string format = "json";
-  std::string level = "info";  // for lines that carry none
+  std::string format = "auto";  // auto|json|logfmt|text, or a text format's name
+  std::string format_name;      // force this text format (same as -f NAME)
+  std::string level = "info";   // for lines that carry none
+  std::string tz;               // zone of zone-less times: local (default), UTC, +01:00, Europe/Paris
+  int year = 0;                 // year of year-less times (syslog); 0: the file's mtime rule
   bool tee = false;
   size_t max_line_bytes = 1 << 20;
   bool index = true;  // feed the full-text index while input is idle
+  bool explain = false;         // print how the first lines parse, store nothing
+  size_t explain_lines = 20;
+  int idle_flush_ms = 500;      // a multi-line record waits at most this long for more lines
 };
 
 struct TailOptions {
@@ -65,6 +71,9 @@ struct StatsOptions {
   LogFilterOptions filter;
   std::string output = "table";
 };
+
+// The help text of ingest's --format, naming every text format.
+std::string IngestFormatHelp();
 
 int RunWrite(const WriteOptions& options, const CommandIo& io);
 int RunIngest(const IngestOptions& options, const CommandIo& io);

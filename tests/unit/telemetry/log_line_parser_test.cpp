@@ -7,6 +7,7 @@
 #include <string>
 
 #include "mesh/base/json_text.h"
+#include "mesh/base/time_format.h"
 #include "mesh/base/utf8.h"
 #include "test_support.h"
 
@@ -37,7 +38,8 @@ class LogLineParserTest : public ::testing::Test {
   testing::FakeClock clock_{kNow};
 };
 
-TEST(ParseInputFormat, NamesTheThreeFormats) {
+TEST(ParseInputFormat, NamesTheFourFormats) {
+  EXPECT_EQ(ParseInputFormat("auto"), InputFormat::kAuto);
   EXPECT_EQ(ParseInputFormat("json"), InputFormat::kJson);
   EXPECT_EQ(ParseInputFormat("logfmt"), InputFormat::kLogfmt);
   EXPECT_EQ(ParseInputFormat("text"), InputFormat::kText);
@@ -255,7 +257,8 @@ TEST_F(LogLineParserTest, EveryTruncationOfAJsonLineGivesARecord) {
 
 TEST_F(LogLineParserTest, RandomBytesAlwaysGiveAPrintableRecord) {
   testing::Garbage garbage(13, "{}[]\":,=\\ 0123456789levmsgtrace_id\xC3\xA9\xFF");
-  for (InputFormat format : {InputFormat::kJson, InputFormat::kLogfmt, InputFormat::kText}) {
+  for (InputFormat format :
+       {InputFormat::kJson, InputFormat::kLogfmt, InputFormat::kText, InputFormat::kAuto}) {
     LogLineParser p = Make(format);
     for (int i = 0; i < 5000; ++i) {
       const std::string line = garbage.Next(64);
@@ -266,6 +269,84 @@ TEST_F(LogLineParserTest, RandomBytesAlwaysGiveAPrintableRecord) {
     }
     EXPECT_EQ(p.counters().records, 5000u);
   }
+}
+
+// ---- auto and text formats ------------------------------------------------------------------
+
+TEST_F(LogLineParserTest, AutoReadsJsonLogfmtAndTextLinesEachInItsFormat) {
+  LogLineParser p = Make(InputFormat::kAuto);
+  LogRecord r = p.Parse(R"({"level":"error","message":"json"})");
+  EXPECT_EQ(p.last_format(), "json");
+  EXPECT_EQ(r.level, LogLevel::kError);
+  r = p.Parse("level=warn msg=logfmt");
+  EXPECT_EQ(p.last_format(), "logfmt");
+  EXPECT_EQ(r.level, LogLevel::kWarn);
+  EXPECT_EQ(r.message, "logfmt");
+  r = p.Parse("2025-11-25T13:00:00Z ERROR text");
+  EXPECT_EQ(p.last_format(), "iso8601");
+  EXPECT_EQ(r.ts_ns, kNov25);
+  EXPECT_EQ(r.level, LogLevel::kError);
+  EXPECT_EQ(p.counters().parse_errors, 0u);
+}
+
+TEST_F(LogLineParserTest, AutoKeepsAPlainLineAsTextDoes) {
+  LogLineParser automatic = Make(InputFormat::kAuto);
+  LogLineParser text = Make(InputFormat::kText);
+  for (const char* line : {"WARN disk at 91%", "just words", "x = 1, spaced out"}) {
+    const LogRecord a = automatic.Parse(line);
+    const LogRecord t = text.Parse(line);
+    EXPECT_EQ(ToJson(a), ToJson(t)) << line;
+    EXPECT_EQ(automatic.last_format(), "") << line;
+  }
+  EXPECT_EQ(automatic.counters().parse_errors, 0u);
+}
+
+TEST_F(LogLineParserTest, AutoAfterAJsonFirstLineKeepsJsonsParseErrorForPlainLines) {
+  LogLineParser automatic = Make(InputFormat::kAuto);
+  LogLineParser json = Make(InputFormat::kJson);
+  automatic.Parse(R"({"message":"first"})");
+  json.Parse(R"({"message":"first"})");
+  const LogRecord a = automatic.Parse("not json at all");
+  EXPECT_EQ(ToJson(a), ToJson(json.Parse("not json at all")));
+  EXPECT_TRUE(Attributes(a).isMember("parse_error"));
+  EXPECT_EQ(automatic.counters().parse_errors, 1u);
+}
+
+TEST_F(LogLineParserTest, FirstLinesChooseTheFileFormatAndOtherLinesStillParse) {
+  LogLineParser p = Make(InputFormat::kText);
+  p.Parse("17/06/09 20:10:40 INFO a.B: one");
+  p.Parse("not a log line");
+  p.Parse("17/06/09 20:10:41 WARN a.B: two");
+  ASSERT_NE(p.detected_format(), nullptr);
+  EXPECT_EQ(p.detected_format()->name, "spark");
+  const LogRecord r = p.Parse("2026/12/07 08:45:43 [error] 1#0: an nginx line");
+  EXPECT_EQ(p.last_format(), "nginx-error");
+  EXPECT_EQ(r.level, LogLevel::kError);
+  EXPECT_EQ(p.counters().recognised, 3u);
+}
+
+TEST_F(LogLineParserTest, ZoneLessTimesAreReadInTheGivenZone) {
+  for (auto [zone, expected] : {std::pair{"UTC", "2026-12-07T08:45:43.123Z"},
+                                std::pair{"+01:00", "2026-12-07T07:45:43.123Z"},
+                                std::pair{"America/New_York", "2026-12-07T13:45:43.123Z"}}) {
+    LogLineParser::Options o{.format = InputFormat::kText, .service = "s"};
+    o.zone = std::move(MakeTimeZone(zone)).value();
+    LogLineParser p(o, clock_);
+    EXPECT_EQ(FormatRfc3339(p.Parse("2026-12-07 08:45:43,123 WARN [main] a.B - x").ts_ns), expected)
+        << zone;
+  }
+}
+
+TEST_F(LogLineParserTest, YearLessTimesUseTheYearOptionOrTheReference) {
+  LogLineParser::Options o{.format = InputFormat::kText, .service = "s"};
+  o.zone = std::move(MakeTimeZone("UTC")).value();
+  o.year = 2019;
+  LogLineParser with_year(o, clock_);
+  EXPECT_EQ(FormatRfc3339(with_year.Parse("Dec 10 06:55:46 h p: x").ts_ns), "2019-12-10T06:55:46.000Z");
+  o.year.reset();
+  LogLineParser with_clock(o, clock_);  // no reference: the clock's now, 2025-11-25
+  EXPECT_EQ(FormatRfc3339(with_clock.Parse("Dec 10 06:55:46 h p: x").ts_ns), "2024-12-10T06:55:46.000Z");
+  EXPECT_EQ(FormatRfc3339(with_clock.Parse("Nov 25 06:55:46 h p: x").ts_ns), "2025-11-25T06:55:46.000Z");
 }
 
 }  // namespace
