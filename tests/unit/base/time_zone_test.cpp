@@ -9,7 +9,7 @@
 #include "mesh/base/time_format.h"
 
 namespace mesh {
-namespace {
+namespace base_time_zone_test {
 
 CivilTime At(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
   CivilTime t;

@@ -7,7 +7,7 @@
 #include <vector>
 
 namespace mesh {
-namespace {
+namespace telemetry_multiline_joiner_test {
 
 constexpr int64_t kMs = 1'000'000;
 

@@ -16,7 +16,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_text_log_formats_test {
 
 struct CorpusLine {
   const char* format;

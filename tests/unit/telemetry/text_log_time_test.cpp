@@ -5,7 +5,7 @@
 #include "mesh/base/time_format.h"
 
 namespace mesh {
-namespace {
+namespace telemetry_text_log_time_test {
 
 constexpr int64_t kSec = 1'000'000'000;
 constexpr int64_t kJan2 = int64_t{1'798'884'000} * kSec;  // 2027-01-02T10:00:00Z
