@@ -196,7 +196,8 @@ TEST_F(OtelJs, LogsFromTheProtobufExporterAreStored) {
   const HttpClientResponse r = meshd.Request("GET", "/v1/logs?service=otel-js-shop&limit=10");
   ASSERT_EQ(r.status, 200) << r.body;
   std::map<std::string, Json::Value> records;
-  for (const Json::Value& entry : interop::ParseJson(r.body)["records"]) {
+  const Json::Value page = interop::ParseJson(r.body);
+  for (const Json::Value& entry : page["records"]) {
     records[entry["record"]["message"].asString()] = entry["record"];
   }
   ASSERT_EQ(records.size(), 2u) << r.body;
