@@ -75,6 +75,18 @@ std::string Base64(const std::string& bytes) {
   return out;
 }
 
+// A name or message as the JSON path stores it: JsonTape reads \u0000 as U+FFFD there, since
+// the stores and printers take such fields as C-safe text (attribute values keep NUL, escaped).
+std::string WithoutNul(const std::string& s) {
+  if (s.find('\0') == std::string::npos) return s;
+  std::string out;
+  for (char c : s) {
+    if (c == '\0') out += "\xEF\xBF\xBD";
+    else out += c;
+  }
+  return out;
+}
+
 std::string Printable(const std::string& s) {
   std::string out;
   AppendSanitizedUtf8(out, s.substr(0, 64));
@@ -173,7 +185,7 @@ std::string ServiceName(const KeyValues& resource_attributes) {
   for (const common::KeyValue& kv : resource_attributes) {
     if (kv.key() == "service.name" && kv.value().value_case() == common::AnyValue::kStringValue &&
         !kv.value().string_value().empty()) {
-      return kv.value().string_value();
+      return WithoutNul(kv.value().string_value());
     }
   }
   return "unknown_service";
@@ -224,8 +236,8 @@ bool DecodeSpan(const trace::Span& s, Span& span, std::string* why) {
     *why = "span " + span.span_id + ": " + attributes_why;
     return false;
   }
-  span.name = s.name();
-  span.trace_state = s.trace_state();
+  span.name = WithoutNul(s.name());
+  span.trace_state = WithoutNul(s.trace_state());
   if (s.kind() < 0 || s.kind() > 5) {
     *why = "span " + span.span_id + ": kind must be 0..5 or a SPAN_KIND_ name";
     return false;
@@ -236,7 +248,7 @@ bool DecodeSpan(const trace::Span& s, Span& span, std::string* why) {
     return false;
   }
   span.status = static_cast<SpanStatus>(s.status().code());
-  span.status_message = s.status().message();
+  span.status_message = WithoutNul(s.status().message());
   if (!s.events().empty()) {
     span.events = "[";
     for (const trace::Span::Event& e : s.events()) {
@@ -244,7 +256,7 @@ bool DecodeSpan(const trace::Span& s, Span& span, std::string* why) {
       // As the JSON path: a time past int64 is no time.
       const int64_t time = e.time_unix_nano() > uint64_t{INT64_MAX} ? 0 : static_cast<int64_t>(e.time_unix_nano());
       span.events += "{\"time_ns\":" + std::to_string(time) + ",\"name\":";
-      AppendJsonString(span.events, e.name());
+      AppendJsonString(span.events, WithoutNul(e.name()));
       span.events += ",\"attributes\":";
       if (!AppendKeyValues(span.events, e.attributes(), 0, {}, {}, &attributes_why)) {
         *why = "span " + span.span_id + ": event: " + attributes_why;
@@ -269,7 +281,7 @@ bool DecodeSpan(const trace::Span& s, Span& span, std::string* why) {
       span.links += "{\"trace_id\":\"" + trace_id + "\",\"span_id\":\"" + span_id + '"';
       if (!l.trace_state().empty()) {
         span.links += ",\"trace_state\":";
-        AppendJsonString(span.links, l.trace_state());
+        AppendJsonString(span.links, WithoutNul(l.trace_state()));
       }
       span.links += ",\"attributes\":";
       if (!AppendKeyValues(span.links, l.attributes(), 0, {}, {}, &attributes_why)) {
@@ -317,7 +329,7 @@ bool DecodeLogRecord(const logs::LogRecord& l, LogRecord& r, std::string* why) {
     r.level = *parsed;
   }
   if (l.body().value_case() == common::AnyValue::kStringValue) {
-    r.message = l.body().string_value();
+    r.message = WithoutNul(l.body().string_value());
   } else if (l.has_body()) {
     std::string body_why;
     if (!AppendAnyValue(r.message, l.body(), 0, &body_why)) {
@@ -342,11 +354,35 @@ void FillKeyValues(const JsonTape& t, uint32_t object, KeyValues& out) {
   });
 }
 
+// A JSON string node's text. JsonTape::String turns \u0000 into U+FFFD (its other readers want
+// C strings); a stored attribute value may hold a NUL and must encode back to one.
+std::string StringWithNuls(const JsonTape& t, uint32_t i) {
+  std::string_view raw = t.node(i).raw;
+  raw = raw.substr(1, raw.size() - 2);
+  std::string out;
+  size_t start = 0;
+  for (size_t p = raw.find("\\u0000"); p != std::string_view::npos; p = raw.find("\\u0000", p + 1)) {
+    size_t backslashes = 0;  // an escaped backslash before "u0000" is no escape of NUL
+    while (p > backslashes && raw[p - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 1) continue;
+    out += UnescapeJsonString(raw.substr(start, p - start));
+    out += '\0';
+    start = p + 6;
+  }
+  return out + UnescapeJsonString(raw.substr(start));
+}
+
+// The string member `name` of object node `obj`, NULs kept; "" when absent or not a string.
+std::string StringMemberWithNuls(const JsonTape& t, uint32_t obj, std::string_view name) {
+  const uint32_t i = t.Member(obj, name);
+  return i != JsonTape::kNone && t.node(i).kind == JsonKind::kString ? StringWithNuls(t, i) : std::string();
+}
+
 void FillAnyValue(const JsonTape& t, uint32_t i, common::AnyValue& v) {
   const JsonTape::Node& n = t.node(i);
   switch (n.kind) {
     case JsonKind::kString:
-      v.set_string_value(t.String(i));
+      v.set_string_value(StringWithNuls(t, i));
       break;
     case JsonKind::kNumber: {
       int64_t integer = 0;
@@ -410,7 +446,7 @@ void FillSpan(const Span& s, trace::Span& p) {
         int64_t ns = 0;
         if (time != JsonTape::kNone) std::from_chars(t.node(time).raw.data(), t.node(time).raw.data() + t.node(time).raw.size(), ns);
         event->set_time_unix_nano(static_cast<uint64_t>(std::max<int64_t>(ns, 0)));
-        event->set_name(t.StringMember(e, "name"));
+        event->set_name(StringMemberWithNuls(t, e, "name"));
         FillKeyValues(t, t.Member(e, "attributes"), *event->mutable_attributes());
       });
     }
@@ -423,7 +459,7 @@ void FillSpan(const Span& s, trace::Span& p) {
         trace::Span::Link* link = p.add_links();
         link->set_trace_id(Unhex(t.StringMember(l, "trace_id")));
         link->set_span_id(Unhex(t.StringMember(l, "span_id")));
-        link->set_trace_state(t.StringMember(l, "trace_state"));
+        link->set_trace_state(StringMemberWithNuls(t, l, "trace_state"));
         FillKeyValues(t, t.Member(l, "attributes"), *link->mutable_attributes());
       });
     }
@@ -466,7 +502,7 @@ Result<OtlpTraces> DecodeOtlpTracesProto(std::string_view body) {
         }
         span.service = service;
         span.resource = resource;
-        span.scope = ss.scope().name();
+        span.scope = WithoutNul(ss.scope().name());
         out.spans.push_back(std::move(span));
       }
     }

@@ -175,6 +175,10 @@ TEST(EncodeOtlpTracesProto, DecodesBackToEqualSpans) {
   Span other = spans[1];
   other.service = "payments";
   other.span_id = "00000000000000a1";
+  // A NUL in an attribute value is text like any other (found by the otlp_proto fuzz target:
+  // JsonTape::String reads \u0000 as U+FFFD, which names and messages get, as in JSON).
+  other.attributes = R"({"nul":"a\u0000b","list":["\u0000"]})";
+  other.resource = R"({"host":"n\u00001"})";
   spans.push_back(other);
   Result<OtlpTraces> back = DecodeOtlpTracesProto(EncodeOtlpTracesProto(spans));
   ASSERT_TRUE(back.ok()) << back.status().message();
@@ -251,6 +255,15 @@ TEST(DecodeOtlpTracesProto, KvlistsNestedDeeperThanTheJsonBoundRejectTheSpan) {
   ASSERT_FALSE(abyss.ok());
   EXPECT_EQ(abyss.status().code(), Status::Code::kInvalidArgument);
   EXPECT_THAT(abyss.status().message(), HasSubstr("nested more than 100"));
+}
+
+TEST(DecodeOtlpTracesProto, ANulInANameBecomesTheReplacementCharacterAsInJson) {
+  Result<OtlpTraces> r = DecodeOtlpTracesProto(
+      TracesRequest(std::string("sh\0p", 4), {SpanBytes(kTraceId, kRootId, Len(5, std::string("a\0b", 3)))}));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->spans.size(), 1u);
+  EXPECT_EQ(r->spans[0].service, "sh\xEF\xBF\xBDp");
+  EXPECT_EQ(r->spans[0].name, "a\xEF\xBF\xBD" "b");  // the last name field wins, as protobuf says
 }
 
 TEST(DecodeOtlpTracesProto, RefusesStringsThatAreNotUtf8) {
