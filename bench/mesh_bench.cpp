@@ -1,10 +1,12 @@
 // mesh_bench: Google Benchmark micro-benchmarks of the pure functions on meshlog's hot paths:
 // parsing one input line (JSON, logfmt, text), scanning a JSON object without a tree versus
-// building a jsoncpp tree, printing a record as JSON, and formatting a timestamp.
+// building a jsoncpp tree, printing a record as JSON, and formatting a timestamp; and meshd's
+// OTLP span decoding, the same batch as OTLP/JSON and as protobuf (items are spans).
 //
 //   build/bench/mesh_bench [--benchmark_filter=REGEX] [--benchmark_min_time=0.5]
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +15,8 @@
 #include "mesh/base/json_scan.h"
 #include "mesh/base/json_text.h"
 #include "mesh/base/time_format.h"
+#include "mesh/otlp_proto/otlp_proto.h"
+#include "mesh/telemetry/otlp.h"
 #include "mesh/telemetry/log_line_parser.h"
 #include "mesh/telemetry/log_record.h"
 
@@ -115,6 +119,49 @@ void BM_FormatRfc3339(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 BENCHMARK(BM_FormatRfc3339);
+
+// bench/otlp_load's batch: 1,000 spans, 10 per trace, 3 attributes each, every span new.
+std::vector<mesh::Span> OtlpBatch() {
+  std::vector<mesh::Span> spans;
+  for (int i = 0; i < 1000; ++i) {
+    mesh::Span s;
+    char trace_id[33], span_id[17];
+    std::snprintf(trace_id, sizeof trace_id, "4bf92f3577b34da6a3ce929d%08x", i / 10 + 1);
+    std::snprintf(span_id, sizeof span_id, "00f067aa%08x", i + 1);
+    s.trace_id = trace_id;
+    s.span_id = span_id;
+    s.service = "svc1";
+    s.name = "GET /api/orders";
+    s.kind = mesh::SpanKind::kServer;
+    s.start_ns = 1'795'605'465'120'731'000 + i * 1'000'000;
+    s.duration_ns = 2'500'000;
+    s.attributes = R"({"http.method":"GET","http.status_code":200,"http.route":"/api/orders"})";
+    spans.push_back(std::move(s));
+  }
+  return spans;
+}
+
+void BM_DecodeOtlpTracesJson(benchmark::State& state) {
+  const std::string body = mesh::EncodeOtlpTraces(OtlpBatch());
+  for (auto _ : state) {
+    mesh::Result<mesh::OtlpTraces> r = mesh::DecodeOtlpTraces(body);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 1000));
+}
+BENCHMARK(BM_DecodeOtlpTracesJson);
+
+void BM_DecodeOtlpTracesProto(benchmark::State& state) {
+  const std::string body = mesh::EncodeOtlpTracesProto(OtlpBatch());
+  for (auto _ : state) {
+    mesh::Result<mesh::OtlpTraces> r = mesh::DecodeOtlpTracesProto(body);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 1000));
+}
+BENCHMARK(BM_DecodeOtlpTracesProto);
 
 }  // namespace
 

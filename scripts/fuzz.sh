@@ -32,7 +32,7 @@ if [ "${1:-}" = "--no-build" ]; then
 fi
 build=${1:-build-fuzz}
 [ $# -gt 0 ] && shift
-targets=(traceparent duration otlp prometheus_text alert_rules log_line log_filter level_counts json zipkin http_request gzip security api_json text_output)  # MESH_FUZZ_TARGETS
+targets=(traceparent duration otlp otlp_proto prometheus_text alert_rules log_line log_filter level_counts json zipkin http_request gzip security api_json text_output)  # MESH_FUZZ_TARGETS
 if [ $# -gt 0 ]; then
   targets=("$@")
 fi

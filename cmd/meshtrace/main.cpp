@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   mesh::ShowOptions show;
   CLI::App* show_cmd = app.add_subcommand("show", "Show one trace as a tree with a waterfall");
   show_cmd->add_option("id", show.id, "Trace id, or a prefix naming one trace")->required();
-  show_cmd->add_flag("-v,--verbose", show.verbose, "Add attributes and events");
+  show_cmd->add_flag("-v,--verbose", show.verbose, "Add attributes, events and links");
   show_cmd->add_flag("--logs", show.logs, "Interleave the trace's log records under their spans");
   show_cmd->add_option("--output,-o", show.output, "tree|json|otlp|zipkin")->capture_default_str();
   show_cmd->add_option("--width", show.width, "Line width (default: $COLUMNS, else 120)");

@@ -1,5 +1,6 @@
 // meshd against the real OpenTelemetry JS SDK: otel/send_trace.js, run by node with the npm
-// packages pinned in otel/package-lock.json, exports a three-span trace over OTLP/HTTP JSON.
+// packages pinned in otel/package-lock.json, exports a three-span trace over OTLP/HTTP JSON and
+// over OTLP/HTTP protobuf; otel/send_logs.js exports log records over protobuf.
 #include <gtest/gtest.h>
 #include <json/json.h>
 
@@ -130,6 +131,86 @@ TEST_F(OtelJs, TraceFromTheSdkKeepsItsTreeAttributeTypesAndErrorStatus) {
   EXPECT_EQ(child["events"][0]["name"].asString(), "card declined");
   EXPECT_EQ(child["events"][0]["attributes"]["decline.code"].asString(), "51");
 
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
+// The protobuf exporter (exporter-trace-otlp-proto, Content-Type application/x-protobuf): the
+// same trace as the JSON exporter sends, stored field for field as the JSON one is, and shown
+// by meshtrace.
+TEST_F(OtelJs, TraceFromTheProtobufExporterIsStoredAsTheJsonOneIs) {
+  MeshdProcess meshd(dir_.File("mesh.db"));
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  std::map<std::string, std::map<std::string, Json::Value>> by_protocol;
+  for (const std::string protocol : {"json", "proto"}) {
+    const RunResult sent = RunFor(
+        {NODE_BIN, std::string(OTEL_DIR) + "/send_trace.js", meshd.url(), "shop-" + protocol, protocol}, 60s);
+    ASSERT_EQ(sent.exit_code, 0) << protocol << ": " << sent.out << sent.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(sent.out, m, std::regex("^([0-9a-f]{32})\n$"))) << sent.out;
+    const HttpClientResponse r = meshd.Request("GET", "/v1/traces/" + m[1].str());
+    ASSERT_EQ(r.status, 200) << r.body;
+    by_protocol[protocol] = ByName(interop::ParseJson(r.body)["spans"]);
+    ASSERT_EQ(by_protocol[protocol].size(), 3u) << r.body;
+    if (protocol == "proto") {
+      const RunResult shown =
+          RunFor({MESHTRACE_BIN, "--db", dir_.File("mesh.db"), "show", m[1].str()}, 30s);
+      EXPECT_EQ(shown.exit_code, 0) << shown.err;
+      for (const char* name : {"checkout", "charge card", "db query", "card declined"}) {
+        EXPECT_NE(shown.out.find(name), std::string::npos) << name << " in\n" << shown.out;
+      }
+    }
+  }
+  // Everything but what differs between two runs (ids, times, the service named after the
+  // protocol) is the same.
+  for (const char* name : {"checkout", "charge card", "db query"}) {
+    const Json::Value& a = by_protocol["json"][name];
+    const Json::Value& b = by_protocol["proto"][name];
+    for (const char* field : {"name", "kind", "status", "status_message", "attributes", "events", "resource", "scope"}) {
+      if (std::string(field) == "events") {
+        ASSERT_EQ(a[field].size(), b[field].size()) << name;
+        for (Json::ArrayIndex i = 0; i < a[field].size(); ++i) {
+          EXPECT_EQ(a[field][i]["name"], b[field][i]["name"]) << name;
+          EXPECT_EQ(a[field][i]["attributes"], b[field][i]["attributes"]) << name;
+        }
+        continue;
+      }
+      EXPECT_EQ(a[field], b[field]) << name << "." << field;
+    }
+    EXPECT_EQ(b["service"].asString(), "shop-proto");
+    EXPECT_EQ(a["parent_span_id"].asString().empty(), b["parent_span_id"].asString().empty()) << name;
+  }
+  const Json::Value& ca = by_protocol["proto"]["charge card"]["attributes"];
+  EXPECT_EQ(ca["retry.count"].type(), Json::intValue) << ca;
+  EXPECT_EQ(ca["payment.amount"].type(), Json::realValue) << ca;
+  EXPECT_EQ(by_protocol["proto"]["charge card"]["status"].asString(), "ERROR");
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
+// The protobuf log exporter (sdk-logs, exporter-logs-otlp-proto): level, message, trace
+// context, attribute types and the resource's service.
+TEST_F(OtelJs, LogsFromTheProtobufExporterAreStored) {
+  MeshdProcess meshd(dir_.File("mesh.db"));
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  const RunResult sent = RunFor({NODE_BIN, std::string(OTEL_DIR) + "/send_logs.js", meshd.url()}, 60s);
+  ASSERT_EQ(sent.exit_code, 0) << sent.out << sent.err;
+  const HttpClientResponse r = meshd.Request("GET", "/v1/logs?service=otel-js-shop&limit=10");
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::map<std::string, Json::Value> records;
+  const Json::Value page = interop::ParseJson(r.body);
+  for (const Json::Value& entry : page["records"]) {
+    records[entry["record"]["message"].asString()] = entry["record"];
+  }
+  ASSERT_EQ(records.size(), 2u) << r.body;
+  const Json::Value& failed = records["payment failed"];
+  EXPECT_EQ(failed["level"].asString(), "ERROR") << failed;
+  EXPECT_EQ(failed["service"].asString(), "otel-js-shop");
+  EXPECT_EQ(failed["trace_id"].asString(), "5b8efff798038103d269b633813fc60c");
+  EXPECT_EQ(failed["span_id"].asString(), "eee19b7ec3c1b174");
+  EXPECT_EQ(failed["payment.provider"].asString(), "acme");
+  EXPECT_EQ(failed["retry.count"].type(), Json::intValue) << failed;
+  EXPECT_EQ(failed["payment.amount"].asDouble(), 12.75);
+  EXPECT_EQ(failed["payment.declined"].type(), Json::booleanValue);
+  EXPECT_EQ(records["retrying"]["level"].asString(), "WARN");
   EXPECT_EQ(meshd.Stop().exit_code, 0);
 }
 

@@ -263,6 +263,39 @@ TEST_F(Promtool, KeepsTheHelpTextOfPushedFamilies) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
+// What client_golang exposes for a summary with no observation yet, and a gauge at +Inf: the
+// push is stored whole (it once failed whole, with a retryable 503 from a NOT NULL constraint)
+// and /metrics serves NaN and +Inf back as they came, in an exposition promtool accepts.
+TEST_F(Promtool, StoresAndServesNaNAndInfinitiesAsPushed) {
+  const HttpClientResponse r = meshd_->Request(
+      "POST", "/v1/metrics?service=golang&instance=g1",
+      "# HELP rpc_durations_seconds RPC latency distributions.\n"
+      "# TYPE rpc_durations_seconds summary\n"
+      "rpc_durations_seconds{service=\"exponential\",quantile=\"0.5\"} NaN\n"
+      "rpc_durations_seconds{service=\"exponential\",quantile=\"0.9\"} NaN\n"
+      "rpc_durations_seconds{service=\"exponential\",quantile=\"0.99\"} NaN\n"
+      "rpc_durations_seconds_sum{service=\"exponential\"} 0\n"
+      "rpc_durations_seconds_count{service=\"exponential\"} 0\n"
+      "# HELP go_gc_duration_limit_seconds A limit.\n"
+      "# TYPE go_gc_duration_limit_seconds gauge\n"
+      "go_gc_duration_limit_seconds +Inf\n");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "{\"samples\":6}");
+  const std::string exposition = Exposition();
+  EXPECT_NE(exposition.find("rpc_durations_seconds{instance=\"g1\",quantile=\"0.5\",service=\"exponential\"} NaN\n"),
+            std::string::npos)
+      << exposition;
+  EXPECT_NE(exposition.find("rpc_durations_seconds_count{instance=\"g1\",service=\"exponential\"} 0\n"),
+            std::string::npos)
+      << exposition;
+  EXPECT_NE(exposition.find("go_gc_duration_limit_seconds{instance=\"g1\",service=\"golang\"} +Inf\n"),
+            std::string::npos)
+      << exposition;
+  const RunResult check = CheckMetrics(exposition);
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_TRUE(Problems(check).empty()) << check.out << check.err;
+}
+
 // meshproxy's admin port after traffic through both of its sides (inbound 200s, an outbound
 // call to an unknown service answered 503 by the proxy itself).
 TEST(PromtoolOnMeshproxy, FindsNoFormatErrorInTheSidecarsExposition) {

@@ -282,6 +282,7 @@ class Renderer {
     if (options_.verbose && span != nullptr) {
       AppendAttributes(*span, indent);
       AppendEvents(*span, indent);
+      AppendLinks(*span, indent);
     }
     for (size_t i : logs_by_node_[n]) AppendLog(logs_[i], indent);
   }
@@ -337,6 +338,41 @@ class Renderer {
       if (__builtin_sub_overflow(time_ns, span.start_ns, &offset)) offset = 0;
       out_ += SignedDuration(offset) + ' ';
       AppendTerminalSafe(out_, name);
+      out_ += attributes;
+      out_ += '\n';
+    }
+  }
+
+  // "link <trace id>/<span id> [trace_state] {attributes}", one line per link.
+  void AppendLinks(const Span& span, const std::string& indent) {
+    if (span.links.empty()) return;
+    std::vector<std::string_view> elements;
+    if (!ScanJsonArray(span.links, elements).ok()) {
+      out_ += indent + "links: ";
+      AppendTerminalSafe(out_, span.links);
+      out_ += '\n';
+      return;
+    }
+    std::vector<JsonMember> members;
+    for (std::string_view element : elements) {
+      out_ += indent + "link ";
+      if (!ScanJsonObject(element, members).ok()) {
+        AppendTerminalSafe(out_, element);
+        out_ += '\n';
+        continue;
+      }
+      std::string trace_id, span_id, trace_state, attributes;
+      for (const JsonMember& m : members) {
+        if (m.key == "trace_id") trace_id = MemberText(m);
+        else if (m.key == "span_id") span_id = MemberText(m);
+        else if (m.key == "trace_state") trace_state = MemberText(m);
+        else if (m.key == "attributes" && m.kind == JsonKind::kObject) AppendInlineAttributes(attributes, m.value);
+      }
+      AppendTerminalSafe(out_, trace_id + "/" + span_id);
+      if (!trace_state.empty()) {
+        out_ += " tracestate=";
+        AppendTerminalSafe(out_, trace_state);
+      }
       out_ += attributes;
       out_ += '\n';
     }

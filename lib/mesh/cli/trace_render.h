@@ -20,7 +20,7 @@ namespace mesh {
 struct TraceRenderOptions {
   int width = 100;      // total line width in columns; the bar takes what the text leaves
   bool color = false;   // ANSI colors (a terminal)
-  bool verbose = false; // attributes and events
+  bool verbose = false; // attributes, events and links
 };
 
 // A header line (trace id, span count, services, duration, start time), then the tree.

@@ -1,4 +1,4 @@
-// ControlPlane: the ingest routes: OTLP/HTTP JSON traces and logs, Zipkin v2 spans, Prometheus text and
+// ControlPlane: the ingest routes: OTLP/HTTP traces and logs (JSON and protobuf), Zipkin v2 spans, Prometheus text and
 // the seed's JSON metrics push.
 #include "mesh/controlplane/control_plane.h"
 
@@ -9,6 +9,7 @@
 
 #include "mesh/base/json_text.h"
 #include "mesh/controlplane/control_plane_internal.h"
+#include "mesh/otlp_proto/otlp_proto.h"
 #include "mesh/store/metric_store.h"
 #include "mesh/telemetry/otlp.h"
 #include "mesh/telemetry/prometheus_text.h"
@@ -18,13 +19,21 @@ namespace mesh {
 
 using namespace control_plane_internal;
 
+namespace {
+
+// OTLP answers in the content type it was sent (protobuf or JSON); errors are JSON either way.
+HttpResponse OtlpAnswer(bool protobuf, std::string body) {
+  HttpResponse response = HttpResponse::Json(200, std::move(body));
+  if (protobuf) response.content_type = kOtlpProtobufContentType;
+  return response;
+}
+
+}  // namespace
+
 HttpResponse ControlPlane::IngestTraces(const HttpRequest& r) {
-  if (IsProtobuf(r)) {
-    return HttpResponse::Error(415, "protobuf is not supported: send OTLP/HTTP JSON "
-                                    "(Content-Type: application/json)");
-  }
+  const bool protobuf = IsProtobuf(r);
   const auto started = std::chrono::steady_clock::now();
-  Result<OtlpTraces> decoded = DecodeOtlpTraces(r.body);
+  Result<OtlpTraces> decoded = protobuf ? DecodeOtlpTracesProto(r.body) : DecodeOtlpTraces(r.body);
   if (!decoded.ok()) return HttpResponse::Error(400, decoded.status().message());
   if (!decoded->spans.empty()) {
     Status s = writer_->Submit([&](WriteContext& c) { return c.spans.InsertRows(decoded->spans).status(); });
@@ -32,7 +41,7 @@ HttpResponse ControlPlane::IngestTraces(const HttpRequest& r) {
   }
   own_.spans->Inc(static_cast<double>(decoded->spans.size()));
   CountIngest(own_, "spans", decoded->rejected, started);
-  return HttpResponse::Json(200, OtlpTracesResponse(*decoded));
+  return OtlpAnswer(protobuf, protobuf ? OtlpTracesProtoResponse(*decoded) : OtlpTracesResponse(*decoded));
 }
 
 HttpResponse ControlPlane::IngestZipkin(const HttpRequest& r) {
@@ -57,12 +66,9 @@ HttpResponse ControlPlane::IngestZipkin(const HttpRequest& r) {
 }
 
 HttpResponse ControlPlane::IngestLogs(const HttpRequest& r) {
-  if (IsProtobuf(r)) {
-    return HttpResponse::Error(415, "protobuf is not supported: send OTLP/HTTP JSON "
-                                    "(Content-Type: application/json)");
-  }
+  const bool protobuf = IsProtobuf(r);
   const auto started = std::chrono::steady_clock::now();
-  Result<OtlpLogs> decoded = DecodeOtlpLogs(r.body);
+  Result<OtlpLogs> decoded = protobuf ? DecodeOtlpLogsProto(r.body) : DecodeOtlpLogs(r.body);
   if (!decoded.ok()) return HttpResponse::Error(400, decoded.status().message());
   const int64_t now = clock_.NowNs();
   for (LogRecord& rec : decoded->records) {
@@ -74,7 +80,7 @@ HttpResponse ControlPlane::IngestLogs(const HttpRequest& r) {
   }
   own_.logs->Inc(static_cast<double>(decoded->records.size()));
   CountIngest(own_, "logs", decoded->rejected, started);
-  return HttpResponse::Json(200, OtlpLogsResponse(*decoded));
+  return OtlpAnswer(protobuf, protobuf ? OtlpLogsProtoResponse(*decoded) : OtlpLogsResponse(*decoded));
 }
 
 HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) {

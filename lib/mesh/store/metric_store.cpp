@@ -5,6 +5,7 @@
 #include <set>
 #include <tuple>
 
+#include "mesh/store/sample_value.h"
 #include "mesh/store/sqlite_db.h"
 #include "mesh/telemetry/prometheus_text.h"
 
@@ -92,7 +93,7 @@ Result<int64_t> MetricStore::InsertRows(const std::vector<MetricFamily>& familie
       if (!id.ok()) return id.status();
       insert->Bind(1, *id);
       insert->Bind(2, s.timestamp_ms ? *s.timestamp_ms * 1'000'000 : now_ns);
-      insert->BindDouble(3, s.value);
+      BindSampleValue(*insert, 3, s.value);
       Result<bool> r = insert->Step();
       insert->Reset();
       if (!r.ok()) return r.status();
@@ -160,7 +161,7 @@ Result<std::vector<MetricFamily>> MetricStore::Latest(int64_t since_ns) {
       families.push_back({family, "", type, {}});
     }
     if (families[it->second].help.empty()) families[it->second].help = stmt->ColumnText(3);
-    families[it->second].samples.push_back({name, std::move(labels).value(), stmt->ColumnDouble(4), {}});
+    families[it->second].samples.push_back({name, std::move(labels).value(), SampleValueAt(*stmt, 4), {}});
   }
   for (MetricFamily& f : families) {
     if (f.type == MetricType::kHistogram) SortHistogramSamples(f);
@@ -183,7 +184,7 @@ Result<std::vector<TimedValue>> MetricStore::Window(int64_t series_id, int64_t f
     Result<bool> row = stmt->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    points.push_back({stmt->ColumnInt64(0), stmt->ColumnDouble(1)});
+    points.push_back({stmt->ColumnInt64(0), SampleValueAt(*stmt, 1)});
   }
   return points;
 }
@@ -217,6 +218,9 @@ Result<GoldenSignals> MetricStore::Signals(const std::string& service, int64_t w
     if (LabelValue(s.labels, "direction") == "outbound") continue;
     Result<std::vector<TimedValue>> points = Window(s.id, from, now_ns);
     if (!points.ok()) return points.status();
+    // A NaN counter sample counts no requests: skipped, so that one cannot blank a service's
+    // signals (PromQL's increase() would answer NaN for the whole series).
+    std::erase_if(*points, [](const TimedValue& p) { return std::isnan(p.value); });
     const double increase = CounterIncrease(*points);
     if (s.name == "mesh_requests_total") {
       requests += increase;

@@ -220,7 +220,8 @@ SqlQuery BuildReportSql(ReportSql which, const std::string& service, int64_t sin
     case ReportSql::kInFlightMax:
       // The series id is the first parameter, inserted by the caller.
       return {
-          "SELECT MAX(value) FROM metric_samples WHERE series_id = ? AND ts_ns >= ? AND ts_ns <= ?",
+          "SELECT MAX(value) FROM metric_samples WHERE series_id = ? AND ts_ns >= ? AND ts_ns <= ? "
+          "AND typeof(value) != 'text'",  // NaN samples (sample_value.h), as max_over_time skips them
           {since_ns, until_ns}};
   }
   return {};

@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kSpanColumns =
     "trace_id, span_id, parent_span_id, trace_state, service, name, kind, start_ns, "
-    "duration_ns, status, status_message, attributes, events, resource, scope";
+    "duration_ns, status, status_message, attributes, events, resource, scope, links";
 
 // The kSpanColumns of a row, from column `first` on.
 Span ReadSpan(const Statement& s, int first = 0) {
@@ -31,6 +31,7 @@ Span ReadSpan(const Statement& s, int first = 0) {
   span.events = s.ColumnText(first + 12);
   span.resource = s.ColumnText(first + 13);
   span.scope = s.ColumnText(first + 14);
+  span.links = s.ColumnText(first + 15);
   return span;
 }
 
@@ -64,7 +65,7 @@ Result<int64_t> SpanStore::InsertRows(const std::vector<Span>& spans) {
   if (!insert_) {
     Result<Statement> stmt = db.Prepare(std::string("INSERT OR IGNORE INTO spans (") +
                                         kSpanColumns +
-                                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!stmt.ok()) return stmt.status();
     insert_ = std::make_unique<Statement>(std::move(stmt).value());
   }
@@ -86,6 +87,7 @@ Result<int64_t> SpanStore::InsertRows(const std::vector<Span>& spans) {
     s.BindOptionalStatic(13, span.events);
     s.BindOptionalStatic(14, span.resource);
     s.BindOptionalStatic(15, span.scope);
+    s.BindOptionalStatic(16, span.links);
     Result<bool> step = s.Step();
     s.Reset();
     if (!step.ok()) return step.status();

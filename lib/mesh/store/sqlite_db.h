@@ -45,6 +45,9 @@ class Statement {
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
+    // A constraint the data breaks will break again on every retry: bad input, not a
+    // transient failure (an HTTP caller answers 400, not 503).
+    if ((rc & 0xFF) == SQLITE_CONSTRAINT) return Status::InvalidArgument(sqlite3_errmsg(db_));
     return Status::IOError(sqlite3_errmsg(db_));
   }
   void Reset() {
@@ -55,6 +58,7 @@ class Statement {
   int64_t ColumnInt64(int col) const { return sqlite3_column_int64(stmt_, col); }
   double ColumnDouble(int col) const { return sqlite3_column_double(stmt_, col); }
   bool ColumnIsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  bool ColumnIsText(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_TEXT; }
   std::string ColumnText(int col) const {
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
     if (text == nullptr) return {};

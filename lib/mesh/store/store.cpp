@@ -173,6 +173,10 @@ constexpr const char* kMigrations[] = {
       last_used_ns INTEGER NOT NULL DEFAULT 0
     ) WITHOUT ROWID;
     )sql",
+    // 10: span links (OTLP), a JSON array as Span::links holds it; NULL for none.
+    R"sql(
+    ALTER TABLE spans ADD COLUMN links TEXT;
+    )sql",
 };
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
 

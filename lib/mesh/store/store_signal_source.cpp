@@ -1,10 +1,12 @@
 #include "mesh/store/store_signal_source.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "mesh/store/metric_store.h"
 #include "mesh/store/registry.h"
+#include "mesh/store/sample_value.h"
 #include "mesh/store/sqlite_db.h"
 #include "mesh/telemetry/prometheus_text.h"
 
@@ -157,7 +159,7 @@ Result<std::optional<double>> StoreSignalSource::MetricValue(const AlertSignal& 
   if (!samples.ok()) return samples.status();
 
   double sum = 0, min = std::numeric_limits<double>::infinity(), max = -min;
-  int64_t count = 0;
+  int64_t count = 0, numbers = 0;
   double total = 0;  // sum of newest values, or of per-second rates
   bool any = false;
   while (true) {
@@ -178,13 +180,17 @@ Result<std::optional<double>> StoreSignalSource::MetricValue(const AlertSignal& 
       Result<bool> s = samples->Step();
       if (!s.ok()) return s.status();
       if (!*s) break;
-      points.push_back({samples->ColumnInt64(0), samples->ColumnDouble(1)});
+      points.push_back({samples->ColumnInt64(0), SampleValueAt(*samples, 1)});
     }
     samples->Reset();
     if (points.empty()) continue;
     any = true;
+    // As PromQL's *_over_time: a NaN sample makes a sum or average NaN (a rule then compares
+    // false and does not fire); min and max skip it unless every sample is NaN.
     for (const TimedValue& p : points) {
       sum += p.value;
+      if (std::isnan(p.value)) continue;
+      ++numbers;
       min = std::min(min, p.value);
       max = std::max(max, p.value);
     }
@@ -199,8 +205,8 @@ Result<std::optional<double>> StoreSignalSource::MetricValue(const AlertSignal& 
   if (!any) return std::optional<double>();
   switch (signal.aggregate) {
     case MetricAggregate::kAvg: return std::optional<double>(sum / static_cast<double>(count));
-    case MetricAggregate::kMin: return std::optional<double>(min);
-    case MetricAggregate::kMax: return std::optional<double>(max);
+    case MetricAggregate::kMin: return std::optional<double>(numbers > 0 ? min : std::nan(""));
+    case MetricAggregate::kMax: return std::optional<double>(numbers > 0 ? max : std::nan(""));
     default: return std::optional<double>(total);
   }
 }

@@ -93,12 +93,6 @@ void AppendAnyValue(std::string& out, const Tape& t, uint32_t value) {
   }
 }
 
-// The members the JSON form of a log record prints itself (LogRecord's AppendJson), into which
-// its attributes are spliced: an attribute of the same name would print the name twice, and a
-// reader keeping the last one (JavaScript's JSON.parse does) would show the sender's value in
-// place of the record's. Such attributes are kept as "<name>_raw", as LogRecordFromJson keeps them.
-constexpr std::string_view kLogRecordMembers[] = {"timestamp", "level", "service", "message", "trace_id", "span_id"};
-
 // [{"key":k,"value":AnyValue}, ...] as a JSON object, leaving out `skip_key`; a key among
 // `renamed` gets "_raw" appended.
 void AppendKeyValues(std::string& out, const Tape& t, uint32_t list, std::string_view skip_key,
@@ -212,7 +206,7 @@ std::string JsonStringProblem(std::string_view raw, bool nul_allowed) {
 std::string AttributesProblem(const Tape& t, uint32_t list, int depth = 0) {
   if (list == kNone || t.node(list).kind == JsonKind::kNull) return {};
   if (t.node(list).kind != JsonKind::kArray) return "attributes must be an array";
-  if (depth > 16) return "attributes nest too deeply";
+  if (depth > kMaxAttributeDepth) return "attributes nest too deeply";
   std::string why;
   std::function<void(uint32_t)> check_value = [&](uint32_t value) {
     if (!why.empty() || value == kNone || t.node(value).kind != JsonKind::kObject) return;
@@ -403,6 +397,31 @@ void AppendEvents(std::string& out, std::string_view events) {
   out += ']';
 }
 
+// Span::links as OTLP links.
+void AppendLinks(std::string& out, std::string_view links) {
+  thread_local Tape t;
+  if (links.empty() || !t.Parse(links).ok() || t.node(t.root()).kind != JsonKind::kArray) return;
+  out += ",\"links\":[";
+  bool comma = false;
+  t.ForEachChild(t.root(), [&](uint32_t l) {
+    if (t.node(l).kind != JsonKind::kObject) return;
+    if (comma) out += ',';
+    comma = true;
+    out += "{\"traceId\":";
+    AppendJsonString(out, t.StringMember(l, "trace_id"));
+    out += ",\"spanId\":";
+    AppendJsonString(out, t.StringMember(l, "span_id"));
+    if (const std::string state = t.StringMember(l, "trace_state"); !state.empty()) {
+      out += ",\"traceState\":";
+      AppendJsonString(out, state);
+    }
+    out += ",\"attributes\":[";
+    AppendMembersAsKeyValues(out, t, t.Member(l, "attributes"), false);
+    out += "]}";
+  });
+  out += ']';
+}
+
 void AppendOtlpSpan(std::string& out, const Span& s) {
   out += "{\"traceId\":";
   AppendJsonString(out, s.trace_id);
@@ -428,6 +447,7 @@ void AppendOtlpSpan(std::string& out, const Span& s) {
     AppendAttributesAsKeyValues(out, s.attributes);
   }
   AppendEvents(out, s.events);
+  AppendLinks(out, s.links);
   if (s.status != SpanStatus::kUnset || !s.status_message.empty()) {
     out += ",\"status\":{\"code\":" + std::to_string(static_cast<int>(s.status));
     if (!s.status_message.empty()) {
@@ -615,6 +635,29 @@ Result<OtlpTraces> DecodeOtlpTraces(std::string_view json) {
             span.events += '}';
           });
           span.events += ']';
+        }
+        // A link names a span: one with malformed ids rejects the span, as its own ids would.
+        const uint32_t links = t.Member(s, "links");
+        if (Status list = CheckList(t, links, "links"); !list.ok()) {
+          return reject("span " + span.span_id + ": " + list.message());
+        }
+        if (links != kNone && t.node(links).first_child != kNone) {
+          span.links = "[";
+          t.ForEachChild(links, [&](uint32_t l) {
+            std::string link_trace, link_span;
+            if (!why.empty() || !ReadIds(t, l, true, &link_trace, &link_span, &why)) return;
+            if (span.links.size() > 1) span.links += ',';
+            span.links += "{\"trace_id\":\"" + link_trace + "\",\"span_id\":\"" + link_span + '"';
+            if (const std::string state = t.StringMember(l, "traceState"); !state.empty()) {
+              span.links += ",\"trace_state\":";
+              AppendJsonString(span.links, state);
+            }
+            span.links += ",\"attributes\":";
+            AppendKeyValues(span.links, t, t.Member(l, "attributes"), {});
+            span.links += '}';
+          });
+          span.links += ']';
+          if (!why.empty()) return reject("span " + span.span_id + ": link: " + why);
         }
         out.spans.push_back(std::move(span));
       });

@@ -30,6 +30,18 @@ struct OtlpLogs {
   std::string first_error;
 };
 
+// The members the JSON form of a log record prints itself (LogRecord's AppendJson), into which
+// its attributes are spliced: an attribute of the same name would print the name twice, and a
+// reader keeping the last one (JavaScript's JSON.parse does) would show the sender's value in
+// place of the record's. Both OTLP decoders keep such attributes as "<name>_raw", as
+// LogRecordFromJson does.
+inline constexpr std::string_view kLogRecordMembers[] = {"timestamp", "level",    "service",
+                                                         "message",   "trace_id", "span_id"};
+
+// How deeply kvlistValues may nest in an attribute value (both OTLP decoders): deeper, the
+// span or record is rejected.
+inline constexpr int kMaxAttributeDepth = 16;
+
 // Errors: InvalidArgument when the body is not JSON or not an ExportTraceServiceRequest.
 Result<OtlpTraces> DecodeOtlpTraces(std::string_view json);
 // Log records take their service from the resource's service.name, else "unknown_service".
@@ -43,7 +55,7 @@ std::string EncodeOtlpLogs(const std::vector<LogRecord>& records);
 // one scope per scope name, in order of first appearance), so that DecodeOtlpTraces gives
 // back equal spans: ids, times as decimal strings, kind, status, trace state, typed
 // attributes (strings, int64 as intValue strings, doubles, booleans, arrays, objects as
-// kvlistValue), events, resource attributes and scope. What meshtrace export and the Tracer
+// kvlistValue), events, links, resource attributes and scope. What meshtrace export and the Tracer
 // send.
 std::string EncodeOtlpTraces(const std::vector<Span>& spans);
 

@@ -61,13 +61,14 @@ Status ReadObject(const JsonMember& m, std::string_view field, std::string* out)
   return Status::Ok();
 }
 
-Status ReadEvents(const JsonMember& m, std::string* out) {
+// An array of objects: events, links.
+Status ReadObjects(const JsonMember& m, std::string_view field, std::string* out) {
   std::vector<std::string_view> elements;
   if (m.kind != JsonKind::kArray || !ScanJsonArray(m.value, elements).ok()) {
-    return FieldError("events", "expected a JSON array, got " + Printable(m.value));
+    return FieldError(field, "expected a JSON array, got " + Printable(m.value));
   }
   for (std::string_view e : elements) {
-    if (e.front() != '{') return FieldError("events", "expected objects, got " + Printable(e));
+    if (e.front() != '{') return FieldError(field, "expected objects, got " + Printable(e));
   }
   *out = elements.empty() ? std::string() : std::string(m.value);
   return Status::Ok();
@@ -143,6 +144,7 @@ void AppendJson(std::string& out, const Span& s) {
   if (!s.scope.empty()) field("scope", s.scope);
   raw("attributes", s.attributes, "{}");
   raw("events", s.events, "[]");
+  raw("links", s.links, "[]");
   raw("resource", s.resource, "{}");
   out += '}';
 }
@@ -200,7 +202,9 @@ Result<Span> DecodeSpanJson(std::string_view json) {
     } else if (key == "resource") {
       s = ReadObject(m, key, &span.resource);
     } else if (key == "events") {
-      s = ReadEvents(m, &span.events);
+      s = ReadObjects(m, key, &span.events);
+    } else if (key == "links") {
+      s = ReadObjects(m, key, &span.links);
     }
     // Anything else ("start", which start_ns states exactly, or fields of later versions) is
     // left alone.

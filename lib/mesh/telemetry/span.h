@@ -37,6 +37,9 @@ struct Span {
   std::string status_message;
   std::string attributes;  // JSON object, or empty
   std::string events;      // JSON array of {"time_ns":N,"name":S,"attributes":{...}}, or empty
+  // JSON array of {"trace_id":T,"span_id":S,"trace_state":TS (when set),"attributes":{...}}:
+  // the spans this one links to (OTLP span links), or empty.
+  std::string links;
   std::string resource;    // JSON object of the other resource attributes, or empty
   std::string scope;       // instrumentation scope name
 };
@@ -48,7 +51,7 @@ std::string_view SpanKindName(SpanKind kind);  // "SERVER", "CLIENT", ...
 namespace mesh {
 
 // Appends the span as our JSON API shows it: ids, service, name, kind and status by name,
-// start (RFC 3339) and start_ns, duration_ns, attributes, events, resource.
+// start (RFC 3339) and start_ns, duration_ns, attributes, events, links, resource.
 void AppendJson(std::string& out, const Span& span);
 
 // Decodes one object of that form (a line of `meshtrace export --format jsonl`) back into an

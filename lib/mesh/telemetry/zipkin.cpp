@@ -42,6 +42,77 @@ SpanKind KindOf(const std::string& kind) {
   return SpanKind::kUnspecified;
 }
 
+// Zipkin endpoints as attributes, named as the OpenTelemetry Collector's Zipkin receiver names
+// them: the remote side as peer.service, net.peer.ip, net.peer.port; the local address (its
+// serviceName is the span's service) as net.host.ip, net.host.port. Encoding reads them back.
+struct EndpointKeys {
+  const char* service;  // nullptr: the serviceName is not an attribute
+  const char* ip;
+  const char* port;
+};
+constexpr EndpointKeys kRemoteEndpoint = {"peer.service", "net.peer.ip", "net.peer.port"};
+constexpr EndpointKeys kLocalEndpoint = {nullptr, "net.host.ip", "net.host.port"};
+
+// Whether an attribute goes into an endpoint when encoding (EndpointMembers takes strings for
+// names and addresses, numbers for ports); any other stays a tag, so nothing is lost.
+bool GoesToAnEndpoint(std::string_view key, JsonKind kind) {
+  for (const EndpointKeys& k : {kRemoteEndpoint, kLocalEndpoint}) {
+    if (kind == JsonKind::kString && ((k.service != nullptr && key == k.service) || key == k.ip)) return true;
+    if (kind == JsonKind::kNumber && key == k.port) return true;
+  }
+  return false;
+}
+
+// Appends the endpoint's fields to `attributes` (a JSON object's text, or empty); a tag of the
+// same name was sent explicitly and wins.
+void AppendEndpointAttributes(std::string& attributes, const Json::Value& endpoint, const EndpointKeys& keys,
+                              const Json::Value& tags) {
+  if (!endpoint.isObject()) return;
+  const auto add = [&](const char* key, const std::string& json_value) {
+    if (tags.isObject() && tags.isMember(key)) return;
+    if (attributes.empty()) attributes = "{";
+    else attributes.back() = ',';
+    AppendJsonString(attributes, key);
+    attributes += ':' + json_value + '}';
+  };
+  const auto text = [](const Json::Value& v) {
+    std::string out;
+    AppendJsonString(out, SanitizedUtf8(Text(v)));
+    return out;
+  };
+  if (keys.service != nullptr && !Text(endpoint["serviceName"]).empty()) add(keys.service, text(endpoint["serviceName"]));
+  if (!Text(endpoint["ipv6"]).empty()) add(keys.ip, text(endpoint["ipv6"]));
+  else if (!Text(endpoint["ipv4"]).empty()) add(keys.ip, text(endpoint["ipv4"]));
+  const Json::Value& port = endpoint["port"];
+  if (port.isInt() && port.asInt() > 0 && port.asInt() <= 65535) add(keys.port, std::to_string(port.asInt()));
+}
+
+// The endpoint an attributes object describes, as Zipkin JSON members (without braces), or "".
+std::string EndpointMembers(const JsonTape& t, const EndpointKeys& keys) {
+  std::string out;
+  const auto member = [&](const char* name, const std::string& json_value) {
+    if (!out.empty()) out += ',';
+    out += '"';
+    out += name;
+    out += "\":" + json_value;
+  };
+  if (keys.service != nullptr) {
+    const uint32_t service = t.Member(t.root(), keys.service);
+    if (service != JsonTape::kNone && t.node(service).kind == JsonKind::kString) {
+      member("serviceName", std::string(t.node(service).raw));
+    }
+  }
+  const uint32_t ip = t.Member(t.root(), keys.ip);
+  if (ip != JsonTape::kNone && t.node(ip).kind == JsonKind::kString) {
+    member(t.String(ip).find(':') != std::string::npos ? "ipv6" : "ipv4", std::string(t.node(ip).raw));
+  }
+  const uint32_t port = t.Member(t.root(), keys.port);
+  if (port != JsonTape::kNone && t.node(port).kind == JsonKind::kNumber) {
+    member("port", std::string(t.node(port).raw));
+  }
+  return out;
+}
+
 // Nanoseconds as Zipkin's microseconds, rounded down; negative times have no Zipkin form.
 int64_t Micros(int64_t ns) { return std::max<int64_t>(ns, 0) / 1000; }
 
@@ -59,7 +130,9 @@ void AppendTags(std::string& out, const Span& s) {
       t.node(t.root()).kind == JsonKind::kObject) {
     t.ForEachChild(t.root(), [&](uint32_t m) {
       const JsonTape::Node& n = t.node(m);
-      if ((n.key_escaped ? UnescapeJsonString(n.key) : std::string(n.key)) == "error") return;
+      const std::string key = n.key_escaped ? UnescapeJsonString(n.key) : std::string(n.key);
+      // The endpoints' fields go back into the endpoints, not the tags.
+      if (key == "error" || GoesToAnEndpoint(key, n.kind)) return;
       open();
       out += '"';
       out += n.key;
@@ -157,6 +230,8 @@ Result<OtlpTraces> DecodeZipkinSpans(std::string_view json) {
         s.status_message = SanitizedUtf8(Text(tags["error"]));
       }
     }
+    AppendEndpointAttributes(s.attributes, z["remoteEndpoint"], kRemoteEndpoint, tags);
+    AppendEndpointAttributes(s.attributes, z["localEndpoint"], kLocalEndpoint, tags);
     const Json::Value& annotations = z["annotations"];
     if (annotations.isArray() && !annotations.empty()) {
       s.events = "[";
@@ -199,7 +274,18 @@ std::string EncodeZipkinSpans(const std::vector<Span>& spans) {
     out += ",\"timestamp\":" + std::to_string(Micros(s.start_ns)) +
            ",\"duration\":" + std::to_string(duration) + ",\"localEndpoint\":{\"serviceName\":";
     AppendJsonString(out, s.service);
+    thread_local JsonTape t;
+    const bool attributes = !s.attributes.empty() && t.Parse(s.attributes).ok() &&
+                            t.node(t.root()).kind == JsonKind::kObject;
+    if (attributes) {
+      if (std::string local = EndpointMembers(t, kLocalEndpoint); !local.empty()) out += ',' + local;
+    }
     out += '}';
+    if (attributes) {
+      if (std::string remote = EndpointMembers(t, kRemoteEndpoint); !remote.empty()) {
+        out += ",\"remoteEndpoint\":{" + remote + '}';
+      }
+    }
     AppendTags(out, s);
     AppendAnnotations(out, s.events);
     out += '}';

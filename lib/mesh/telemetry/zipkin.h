@@ -1,7 +1,11 @@
 // Zipkin v2 JSON decoding (POST /api/v2/spans): a JSON array of spans with hex ids (64-bit
 // trace ids are widened to 128 bits with leading zeros), kind CLIENT|SERVER|PRODUCER|
 // CONSUMER, timestamp and duration in microseconds, localEndpoint.serviceName, string tags
-// (an "error" tag marks the span as failed) and annotations (which become events). Invalid
+// (an "error" tag marks the span as failed) and annotations (which become events). The
+// endpoints' other fields become attributes, as the OpenTelemetry Collector names them:
+// remoteEndpoint serviceName, ipv4 or ipv6, port as peer.service, net.peer.ip, net.peer.port;
+// localEndpoint ipv4 or ipv6, port as net.host.ip, net.host.port (a tag of the same name wins).
+// Encoding puts those attributes back into the endpoints. Invalid
 // spans are rejected one by one and counted. Pure, thread-safe.
 #pragma once
 

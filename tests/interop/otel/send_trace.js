@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Sends one trace to meshd with the real OpenTelemetry JS SDK and its OTLP/HTTP JSON exporter.
+// Sends one trace to meshd with the real OpenTelemetry JS SDK and its OTLP/HTTP exporter: the
+// JSON one (exporter-trace-otlp-http), or the protobuf one (exporter-trace-otlp-proto) when the
+// third argument is "proto".
 //
-//   node send_trace.js http://127.0.0.1:PORT [service-name]
+//   node send_trace.js http://127.0.0.1:PORT [service-name] [json|proto]
 //
 // The trace: "checkout" (root, SERVER) -> "charge card" (CLIENT, status ERROR) -> "db query"
 // (INTERNAL), with string, int, double and bool attributes and one event. Prints the trace id
@@ -11,10 +13,16 @@
 
 const api = require("@opentelemetry/api");
 const { BasicTracerProvider, BatchSpanProcessor } = require("@opentelemetry/sdk-trace-base");
-const { OTLPTraceExporter } = require("@opentelemetry/exporter-trace-otlp-http");
 const { resourceFromAttributes } = require("@opentelemetry/resources");
 
-const [baseUrl, serviceName = "otel-js-shop"] = process.argv.slice(2);
+const [baseUrl, serviceName = "otel-js-shop", protocol = "json"] = process.argv.slice(2);
+if (protocol !== "json" && protocol !== "proto") {
+  process.stderr.write("send_trace: protocol must be json or proto, not " + protocol + "\n");
+  process.exit(2);
+}
+const { OTLPTraceExporter } = require(
+  protocol === "proto" ? "@opentelemetry/exporter-trace-otlp-proto" : "@opentelemetry/exporter-trace-otlp-http",
+);
 if (!baseUrl) {
   process.stderr.write("send_trace: missing the meshd URL (usage: send_trace.js http://127.0.0.1:PORT)\n");
   process.exit(2);

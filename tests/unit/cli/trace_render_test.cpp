@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "mesh/base/json_text.h"
 #include "test_support.h"
 
 namespace mesh {
@@ -303,6 +304,33 @@ TEST(TraceRender, VerboseShowsAttributesAndEventsUnderTheSpan) {
   EXPECT_THAT(lines[3], HasSubstr("http.status_code=200"));
   EXPECT_THAT(lines[4], HasSubstr("event +12ms retry attempt=2"));
   EXPECT_THAT(lines[5], HasSubstr("op-c"));
+}
+
+TEST(TraceRender, VerboseShowsOneLinePerLink) {
+  Span s = MakeSpan("r", "", kT0, 100 * kMs);
+  s.links =
+      R"([{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","trace_state":"k=v",)"
+      R"("attributes":{"reason":"batch"}},{"trace_id":"5b8efff798038103d269b633813fc60c","span_id":"eee19b7ec3c1b174",)"
+      R"("attributes":{}}])";
+  const std::string out = Render({s}, {.verbose = true});
+  const std::vector<std::string> lines = Lines(out);
+  ASSERT_EQ(lines.size(), 4u) << out;
+  EXPECT_THAT(lines[2], HasSubstr("link 0af7651916cd43dd8448eb211c80319c/b7ad6b7169203331 tracestate=k=v reason=batch"));
+  EXPECT_THAT(lines[3], HasSubstr("link 5b8efff798038103d269b633813fc60c/eee19b7ec3c1b174"));
+  EXPECT_THAT(Render({s}), Not(HasSubstr("link ")));
+}
+
+TEST(TraceRender, LinksWithControlCharactersAreShownTerminalSafe) {
+  Span s = MakeSpan("r", "", kT0, 100 * kMs);
+  std::string links = "[{\"trace_id\":";
+  AppendJsonString(links, "\x1b[31mred");
+  links += ",\"span_id\":\"x\",\"attributes\":{}}]";
+  s.links = links;
+  const std::string out = Render({s}, {.verbose = true});
+  EXPECT_THAT(out, HasSubstr("link "));
+  EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
+  s.links = "[1,";
+  EXPECT_THAT(Render({s}, {.verbose = true}), HasSubstr("links: [1,"));
 }
 
 TEST(TraceRender, WithoutVerboseAttributesAndEventsAreHidden) {

@@ -15,6 +15,7 @@ namespace mesh {
 namespace store_metric_store_test {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kT1 = 1764075600 * kSecond;
@@ -100,6 +101,45 @@ TEST_F(MetricStoreTest, LatestReturnsTheNewestValuePerSeries) {
   EXPECT_EQ(f.samples[0].value, 9);
   EXPECT_EQ(LabelValue(f.samples[1].labels, "queue"), "b");
   EXPECT_EQ(f.samples[1].value, 1);
+}
+
+// What client_golang pushes for a summary that has seen no observation yet.
+TEST_F(MetricStoreTest, StoresNaNAndInfinitiesAsTheyWerePushed) {
+  Result<int64_t> n = metrics_->InsertRows(
+      ParseOrDie("# TYPE rpc_seconds summary\n"
+                 "rpc_seconds{service=\"api\",quantile=\"0.5\"} NaN\n"
+                 "rpc_seconds{service=\"api\",quantile=\"0.9\"} NaN\n"
+                 "rpc_seconds_sum{service=\"api\"} 0\n"
+                 "rpc_seconds_count{service=\"api\"} 0\n"
+                 "# TYPE limits gauge\n"
+                 "limits{service=\"api\",side=\"hi\"} +Inf\n"
+                 "limits{service=\"api\",side=\"lo\"} -Inf\n"),
+      kT1);
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 6);
+  Result<std::vector<MetricFamily>> latest = metrics_->Latest(0);
+  ASSERT_TRUE(latest.ok()) << latest.status().message();
+  ASSERT_EQ(latest->size(), 2u);
+  const MetricFamily& limits = (*latest)[0];
+  ASSERT_EQ(limits.samples.size(), 2u);
+  EXPECT_EQ(limits.samples[0].value, INFINITY);
+  EXPECT_EQ(limits.samples[1].value, -INFINITY);
+  const MetricFamily& summary = (*latest)[1];
+  ASSERT_EQ(summary.samples.size(), 4u);
+  EXPECT_TRUE(std::isnan(summary.samples[0].value));
+  EXPECT_TRUE(std::isnan(summary.samples[1].value));
+  EXPECT_EQ(summary.samples[2].value, 0);
+  EXPECT_THAT(FormatPrometheusText(*latest), HasSubstr("rpc_seconds{quantile=\"0.5\",service=\"api\"} NaN\n"));
+  EXPECT_THAT(FormatPrometheusText(*latest), HasSubstr("limits{service=\"api\",side=\"hi\"} +Inf\n"));
+}
+
+TEST_F(MetricStoreTest, ANaNRequestCounterSampleCountsNothing) {
+  Insert(Push(10, 0, 0, {10, 10, 10, 10}, 1), kT1);
+  Insert("# TYPE mesh_requests_total counter\nmesh_requests_total{service=\"api\",code=\"200\"} NaN\n",
+         kT1 + 30 * kSecond);
+  Insert(Push(40, 0, 0, {40, 40, 40, 40}, 4), kT2);
+  const GoldenSignals g = SignalsOrDie("api", 120 * kSecond, kT2);
+  EXPECT_EQ(g.requests, 30);
 }
 
 TEST_F(MetricStoreTest, LatestLeavesOutSeriesNotUpdatedSince) {

@@ -123,6 +123,7 @@ TEST_F(SpanStoreTest, GetTraceKeepsEveryFieldAndOrdersByStart) {
   spans[1].status_message = "fine";
   spans[1].attributes = R"({"http.method":"GET"})";
   spans[1].events = R"([{"time_ns":1,"name":"e","attributes":{}}])";
+  spans[1].links = R"([{"trace_id":"abc10000000000000000000000000002","span_id":"000000000000b001","attributes":{}}])";
   spans[1].resource = R"({"host.name":"n1"})";
   spans[1].scope = "lib";
   ASSERT_TRUE(spans_->Insert(spans).ok());
@@ -145,6 +146,7 @@ TEST_F(SpanStoreTest, GetTraceKeepsEveryFieldAndOrdersByStart) {
   EXPECT_EQ(root.status_message, "fine");
   EXPECT_EQ(root.attributes, R"({"http.method":"GET"})");
   EXPECT_EQ(root.events, R"([{"time_ns":1,"name":"e","attributes":{}}])");
+  EXPECT_EQ(root.links, R"([{"trace_id":"abc10000000000000000000000000002","span_id":"000000000000b001","attributes":{}}])");
   EXPECT_EQ(root.resource, R"({"host.name":"n1"})");
   EXPECT_EQ(root.scope, "lib");
   EXPECT_EQ((*trace)[1].parent_span_id, "000000000000a001");

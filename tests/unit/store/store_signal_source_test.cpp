@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "alert_fixture.h"
 #include "mesh/store/registry.h"
 
@@ -105,6 +107,25 @@ TEST_F(SignalSourceTest, AggregatesAnyStoredMetric) {
   EXPECT_FALSE(Measure(rate, "w", 10, kT0 + 3600 * kSecond).has_value());
   s.metric = "absent_metric";
   EXPECT_FALSE(Measure(s, "w", 120, at).has_value());
+}
+
+TEST_F(SignalSourceTest, ANaNSampleMakesSumAndAverageNaNWhileMinAndMaxSkipIt) {
+  const std::string g = "# TYPE queue_depth gauge\n";
+  PushText(g + "queue_depth{service=\"w\"} 4\n", kT0);
+  PushText(g + "queue_depth{service=\"w\"} NaN\n", kT0 + 10 * kSecond);
+  PushText(g + "queue_depth{service=\"w\"} 8\n", kT0 + 20 * kSecond);
+  PushText(g + "only_nan{service=\"w\"} NaN\n", kT0 + 20 * kSecond);
+  const int64_t at = kT0 + 30 * kSecond;
+  AlertSignal s = Of(SignalKind::kMetric);
+  s.metric = "queue_depth";
+  s.aggregate = MetricAggregate::kAvg;
+  EXPECT_TRUE(std::isnan(*Measure(s, "w", 120, at)));
+  s.aggregate = MetricAggregate::kMin;
+  EXPECT_DOUBLE_EQ(*Measure(s, "w", 120, at), 4);
+  s.aggregate = MetricAggregate::kMax;
+  EXPECT_DOUBLE_EQ(*Measure(s, "w", 120, at), 8);
+  s.metric = "only_nan";
+  EXPECT_TRUE(std::isnan(*Measure(s, "w", 120, at)));
 }
 
 TEST_F(SignalSourceTest, ListsTheServicesThatHaveData) {

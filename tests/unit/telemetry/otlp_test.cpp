@@ -735,6 +735,7 @@ void ExpectSameSpan(const Span& got, const Span& want) {
   EXPECT_EQ(got.status_message, want.status_message);
   EXPECT_EQ(got.attributes, want.attributes);
   EXPECT_EQ(got.events, want.events);
+  EXPECT_EQ(got.links, want.links);
   EXPECT_EQ(got.resource, want.resource);
   EXPECT_EQ(got.scope, want.scope);
 }
@@ -761,9 +762,31 @@ Span EverythingSpan() {
   s.events =
       R"([{"time_ns":1764075600200000000,"name":"retry \"1\"","attributes":{"attempt":2,"why":"timeout"}},)"
       R"({"time_ns":1764075600300000000,"name":"exception","attributes":{}}])";
+  s.links =
+      R"([{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","trace_state":"a=b",)"
+      R"("attributes":{"n":1,"s":"x"}},{"trace_id":"5b8efff798038103d269b633813fc60c","span_id":"eee19b7ec3c1b174",)"
+      R"("attributes":{}}])";
   s.resource = R"({"host.name":"node-1","process.pid":4242,"labels":{"b":"2","a":"1"}})";
   s.scope = "io.opentelemetry.http";
   return s;
+}
+
+TEST(DecodeOtlpTraces, KeepsLinksAndRejectsASpanWithAMalformedLink) {
+  const std::string links =
+      R"(,"links":[{"traceId":"0AF7651916CD43DD8448EB211C80319C","spanId":"b7ad6b7169203331","traceState":"k=v",)"
+      R"("attributes":[{"key":"reason","value":{"stringValue":"batch"}}]},)"
+      R"({"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174"}])";
+  Result<OtlpTraces> r = DecodeOtlpTraces(TracesBody({SpanJson(kTraceId, kRootId, links),
+                                                      SpanJson(kTraceId, kChildId, R"(,"links":[{"traceId":"x","spanId":"y"}])"),
+                                                      SpanJson(kTraceId, kGrandchildId, R"(,"links":5)")}));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->spans.size(), 1u);
+  EXPECT_EQ(r->spans[0].links,
+            R"([{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","trace_state":"k=v",)"
+            R"("attributes":{"reason":"batch"}},{"trace_id":"5b8efff798038103d269b633813fc60c",)"
+            R"("span_id":"eee19b7ec3c1b174","attributes":{}}])");
+  EXPECT_EQ(r->rejected, 2);
+  EXPECT_THAT(r->first_error, HasSubstr("link: invalid traceId"));
 }
 
 TEST(EncodeOtlpTraces, RoundTripsASpanWithEveryFieldSet) {

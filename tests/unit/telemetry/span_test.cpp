@@ -29,6 +29,7 @@ Span FullSpan() {
   s.status_message = "card declined";
   s.attributes = R"({"http.status_code":402,"retry":false})";
   s.events = R"([{"time_ns":1764075600200000000,"name":"exception","attributes":{}}])";
+  s.links = R"([{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","attributes":{"n":1}}])";
   s.resource = R"({"host.name":"node-1"})";
   s.scope = "io.opentelemetry.http";
   return s;
@@ -48,7 +49,7 @@ TEST(SpanJson, HasEveryFieldInOrder) {
   EXPECT_THAT(Keys(out),
               ElementsAre("trace_id", "span_id", "parent_span_id", "service", "name", "kind",
                           "start", "start_ns", "duration_ns", "status", "status_message",
-                          "trace_state", "scope", "attributes", "events", "resource"));
+                          "trace_state", "scope", "attributes", "events", "links", "resource"));
   Result<Json::Value> json = ParseJson(out);
   ASSERT_TRUE(json.ok()) << out;
   const Json::Value& j = *json;
@@ -67,6 +68,8 @@ TEST(SpanJson, HasEveryFieldInOrder) {
   EXPECT_EQ(j["scope"].asString(), "io.opentelemetry.http");
   EXPECT_EQ(j["attributes"]["http.status_code"].asInt(), 402);
   EXPECT_EQ(j["events"][0]["name"].asString(), "exception");
+  EXPECT_EQ(j["links"][0]["span_id"].asString(), "b7ad6b7169203331");
+  EXPECT_EQ(j["links"][0]["attributes"]["n"].asInt(), 1);
   EXPECT_EQ(j["resource"]["host.name"].asString(), "node-1");
 }
 
@@ -89,7 +92,7 @@ TEST(SpanJson, MinimalSpanHasDefaultsAndLeavesOutOptionalFields) {
             R"({"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7",)"
             R"("parent_span_id":"","service":"api","name":"op","kind":"UNSPECIFIED",)"
             R"("start":"1970-01-01T00:00:00.000Z","start_ns":0,"duration_ns":0,"status":"UNSET",)"
-            R"("attributes":{},"events":[],"resource":{}})");
+            R"("attributes":{},"events":[],"links":[],"resource":{}})");
   EXPECT_TRUE(ParseJson(out).ok());
 }
 
@@ -141,6 +144,7 @@ void ExpectSameSpan(const Span& got, const Span& want) {
   EXPECT_EQ(got.status_message, want.status_message);
   EXPECT_EQ(got.attributes, want.attributes);
   EXPECT_EQ(got.events, want.events);
+  EXPECT_EQ(got.links, want.links);
   EXPECT_EQ(got.resource, want.resource);
   EXPECT_EQ(got.scope, want.scope);
 }

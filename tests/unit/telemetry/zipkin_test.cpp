@@ -100,8 +100,35 @@ TEST(DecodeZipkinSpans, TagsBecomeStringAttributes) {
   EXPECT_EQ((*attributes)["http.method"].asString(), "GET");
   EXPECT_EQ((*attributes)["http.path"].asString(), "/api");
   EXPECT_EQ((*attributes)["error"].asString(), "upstream timed out");
-  EXPECT_EQ(attributes->size(), 3u);
-  EXPECT_EQ(r->spans[1].attributes, "");  // no tags, no attributes
+  EXPECT_EQ((*attributes)["net.host.ip"].asString(), "10.0.0.1");  // from localEndpoint
+  EXPECT_EQ(attributes->size(), 4u);
+  EXPECT_EQ(r->spans[1].attributes, "");  // no tags, no endpoint fields, no attributes
+}
+
+TEST(DecodeZipkinSpans, EndpointsBecomeTheCollectorsAttributesAndAreEncodedBack) {
+  Result<OtlpTraces> r = DecodeZipkinSpans(OneSpan(
+      R"(,"kind":"CLIENT","localEndpoint":{"serviceName":"web","ipv6":"::1","port":8080},)"
+      R"("remoteEndpoint":{"serviceName":"db","ipv4":"10.0.0.9","port":5432},"tags":{"sql":"SELECT 1"})"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->spans.size(), 1u);
+  EXPECT_EQ(r->spans[0].service, "web");
+  EXPECT_EQ(r->spans[0].attributes,
+            R"({"sql":"SELECT 1","peer.service":"db","net.peer.ip":"10.0.0.9","net.peer.port":5432,)"
+            R"("net.host.ip":"::1","net.host.port":8080})");
+  const std::string encoded = EncodeZipkinSpans(r->spans);
+  EXPECT_THAT(encoded, HasSubstr(R"("localEndpoint":{"serviceName":"web","ipv6":"::1","port":8080})"));
+  EXPECT_THAT(encoded, HasSubstr(R"("remoteEndpoint":{"serviceName":"db","ipv4":"10.0.0.9","port":5432})"));
+  EXPECT_THAT(encoded, HasSubstr(R"("tags":{"sql":"SELECT 1"})"));
+  Result<OtlpTraces> again = DecodeZipkinSpans(encoded);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->spans[0].attributes, r->spans[0].attributes);
+}
+
+TEST(DecodeZipkinSpans, ATagWinsOverAnEndpointFieldOfTheSameNameAndBadPortsAreLeftOut) {
+  Result<OtlpTraces> r = DecodeZipkinSpans(OneSpan(
+      R"(,"remoteEndpoint":{"serviceName":"db","port":70000},"tags":{"peer.service":"explicit"})"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->spans[0].attributes, R"({"peer.service":"explicit"})");
 }
 
 TEST(DecodeZipkinSpans, ErrorTagMarksTheSpanFailed) {
