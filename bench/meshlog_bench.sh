@@ -7,7 +7,7 @@
 #   1. `meshlog ingest` (default and --no-index) vs the sqlite3 shell `.import`ing the same rows
 #      as CSV into the same table and B-tree indexes in one transaction (WAL,
 #      synchronous=NORMAL), with sqlite3's default page cache and with meshlog's 32 MiB.
-#   2. the full-text catch-up of the first `meshlog query` after a bulk ingest.
+#   2. the first `meshlog query` after a bulk ingest (and the catch-up it does after --no-index).
 #   3. `meshlog tail --service S -n 100` vs `jq -c 'select(.service=="S")' | tail -100`.
 #   4. `meshlog query WORD` (default output, limit 100) and `--count` vs `grep -c WORD`.
 #   5. peak RSS (GNU time %M) of ingest at 1M and N lines.
@@ -110,8 +110,10 @@ cpu_s() { [ -z "${CPU[$1]:-}" ] || awk -v s="$(median "${CPU[$1]}")" 'BEGIN {pri
 loads() { local v=${LOAD[$1]% }; echo "${v// / / }"; }
 rss_mb() { awk -v kb="$(median "${RSS[$1]}")" 'BEGIN {printf "%.1f", kb / 1024}'; }
 count_rows() { sqlite3 "$1" "SELECT count(*) FROM logs"; }
-pending_rows() {
-  sqlite3 "$1" "SELECT count(*) FROM logs WHERE id > (SELECT indexed_through FROM logs_fts_state)"
+pending_rows() {  # rows in neither full-text index: logs_fts, nor the tail index beside the store
+  local tail=0
+  [ ! -e "$1-fts" ] || tail=$(sqlite3 "$1-fts" "SELECT coalesce(max(through_id), 0) FROM tail_state")
+  sqlite3 "$1" "SELECT count(*) FROM logs WHERE id > max((SELECT indexed_through FROM logs_fts_state), $tail)"
 }
 size_mb() {  # total MiB of the files that exist
   local f files=()
@@ -160,13 +162,14 @@ PENDING_DEFAULT=""
 for r in $(seq "$REPEATS"); do
   log "ingest (default) run $r/$REPEATS"
   db=$work/ingest.db
-  rm -f "$db" "$db-wal" "$db-shm"
+  rm -f "$db" "$db-wal" "$db-shm" "$db-fts" "$db-fts-wal" "$db-fts-shm"
   timed ingest_default "$jsonl" /dev/null "$meshlog" --db "$db" ingest --service gen
   [ "$(count_rows "$db")" = "$N" ] || { log "ingest stored $(count_rows "$db") rows, not $N"; exit 1; }
   PENDING_DEFAULT+="$(pending_rows "$db") "
   timed catchup_default /dev/null "$work/count" "$meshlog" --db "$db" query --count "$COMMON"
-  rm -f "$main_db" "$main_db-wal" "$main_db-shm"
+  rm -f "$main_db" "$main_db-wal" "$main_db-shm" "$main_db-fts" "$main_db-fts-wal" "$main_db-fts-shm"
   mv "$db" "$main_db"
+  [ ! -e "$db-fts" ] || mv "$db-fts" "$main_db-fts"
   if [ "$r" = 1 ]; then
     log "exporting the stored rows as CSV"
     sqlite3 -csv "$main_db" "SELECT id, ts_ns, service, level, message, trace_id, span_id, \
@@ -177,22 +180,22 @@ for r in $(seq "$REPEATS"); do
 
   log "ingest --no-index run $r/$REPEATS"
   db=$work/noindex.db
-  rm -f "$db" "$db-wal" "$db-shm"
+  rm -f "$db" "$db-wal" "$db-shm" "$db-fts" "$db-fts-wal" "$db-fts-shm"
   timed ingest_noindex "$jsonl" /dev/null "$meshlog" --db "$db" ingest --service gen --no-index
   db_plain_mb=$(size_mb "$db" "$db-wal")
   timed catchup_noindex /dev/null "$work/count" "$meshlog" --db "$db" query --count "$COMMON"
-  rm -f "$db" "$db-wal" "$db-shm"
+  rm -f "$db" "$db-wal" "$db-shm" "$db-fts" "$db-fts-wal" "$db-fts-shm"
 
   for cache in default 32mib; do
     log "sqlite3 .import (cache $cache) run $r/$REPEATS"
     db=$work/peer.db
-    rm -f "$db" "$db-wal" "$db-shm"
+    rm -f "$db" "$db-wal" "$db-shm" "$db-fts" "$db-fts-wal" "$db-fts-shm"
     sqlite3 "$db" <"$work/schema.sql" >/dev/null
     timed "import_$cache" "$work/import-$cache.sql" /dev/null sqlite3 -bail "$db"
     [ "$(count_rows "$db")" = "$N" ] || { log ".import stored $(count_rows "$db") rows, not $N"; exit 1; }
     traced=$(sqlite3 "$db" "SELECT count(*) FROM logs INDEXED BY logs_trace WHERE trace_id != ''")
     [ "$traced" = "$expected_traced" ] || { log "peer indexes $traced traced rows, meshlog $expected_traced"; exit 1; }
-    rm -f "$db" "$db-wal" "$db-shm"
+    rm -f "$db" "$db-wal" "$db-shm" "$db-fts" "$db-fts-wal" "$db-fts-shm"
   done
 done
 db_indexed_mb=$(size_mb "$main_db")
@@ -249,11 +252,11 @@ fi
 for r in $(seq "$REPEATS"); do
   log "ingest of $small_n lines run $r/$REPEATS"
   db=$work/small.db
-  rm -f "$db" "$db-wal" "$db-shm"
+  rm -f "$db" "$db-wal" "$db-shm" "$db-fts" "$db-fts-wal" "$db-fts-shm"
   timed ingest_small "$small" /dev/null "$meshlog" --db "$db" ingest --service gen
-  rm -f "$db" "$db-wal" "$db-shm"
+  rm -f "$db" "$db-wal" "$db-shm" "$db-fts" "$db-fts-wal" "$db-fts-shm"
 done
-rm -f "$main_db" "$main_db-wal" "$main_db-shm"
+rm -f "$main_db" "$main_db-wal" "$main_db-shm" "$main_db-fts" "$main_db-fts-wal" "$main_db-fts-shm"
 
 # ---- report ----------------------------------------------------------------------------------
 ms() { fmt_ms "$(med_us "$1")"; }

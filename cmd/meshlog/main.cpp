@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   ingest_cmd->add_flag("--tee", ingest.tee, "Copy input to standard output as it is read");
   ingest_cmd->add_option("--max-line", ingest.max_line_bytes, "Longer lines are cut at this many bytes")
       ->capture_default_str();
-  ingest_cmd->add_flag("!--no-index", ingest.index, "Do not feed the full-text index while idle");
+  ingest_cmd->add_flag("!--no-index", ingest.index, "Do not index while ingesting (the next query indexes what it stored)");
 
   mesh::TailOptions tail;
   CLI::App* tail_cmd = app.add_subcommand("tail", "Show the newest records, oldest first; -f to follow");

@@ -22,6 +22,7 @@
 #include "mesh/sdk/remote_log.h"
 #include "mesh/store/log_batch_writer.h"
 #include "mesh/store/log_store.h"
+#include "mesh/store/log_tail_index.h"
 #include "mesh/telemetry/log_format.h"
 #include "mesh/telemetry/log_line_parser.h"
 #include "mesh/telemetry/multiline_joiner.h"
@@ -361,6 +362,17 @@ int RunIngest(const IngestOptions& o, const CommandIo& io) {
   if (!backend.ok()) return Fail(io, backend.status());
   LogBatchWriter::Options writer_options;
   writer_options.index_when_idle = o.index;
+  // Under bulk load the writer is never idle: the tail index keeps up on another core instead.
+  std::unique_ptr<LogTailIndexer> tail_index;
+  if (backend->local && o.index) {
+    Result<std::unique_ptr<LogTailIndexer>> opened = LogTailIndexer::Open(backend->store->path(), {});
+    if (opened.ok()) {
+      tail_index = std::move(opened).value();
+      tail_index->Start();
+    } else {
+      std::fprintf(io.err, "meshlog: warning: %s\n", opened.status().message().c_str());
+    }
+  }
   LogBatchWriter writer(*backend->destination, writer_options);
   LogLineParser parser(std::move(parser_options).value(), *io.clock);
   MultilineJoiner joiner(limits);
@@ -426,6 +438,12 @@ int RunIngest(const IngestOptions& o, const CommandIo& io) {
   append(joiner.Take());
   Status closed = writer.Close();
   if (write_error.ok()) write_error = closed;
+  if (tail_index) {
+    // What the thread has not reached yet: a search would copy it into a temporary index.
+    if (Status s = tail_index->Finish(10'000); !s.ok()) {
+      std::fprintf(io.err, "meshlog: warning: %s\n", s.message().c_str());
+    }
+  }
 
   const LogLineParser::Counters& c = parser.counters();
   const LogBatchWriter::Counters w = writer.counters();
@@ -502,11 +520,11 @@ int RunQuery(const QueryOptions& o, const CommandIo& io) {
   Result<Backend> backend = OpenBackend(o.backend, io, /*create=*/false);
   if (!backend.ok()) return Fail(io, backend.status());
   LogSource& source = *backend->source;
-  // The first search after a bulk ingest feeds the full-text index what the ingest left:
+  // A search after an ingest with --no-index feeds the full-text index what the ingest left:
   // say so, rather than look hung for seconds.
   if (backend->local) {
-    Result<int64_t> pending = backend->local->PendingIndexRows();
-    if (pending.ok() && *pending >= 100000) {
+    Result<int64_t> pending = backend->local->RowsToIndexBeforeSearch();
+    if (pending.ok() && *pending > 0) {
       std::fprintf(io.err, "meshlog: indexing %lld records for full-text search (once)...\n",
                    static_cast<long long>(*pending));
     }

@@ -1,7 +1,11 @@
 #include "mesh/store/log_store.h"
 
-#include <algorithm>
+#include <unistd.h>
 
+#include <algorithm>
+#include <optional>
+
+#include "mesh/store/log_tail_index.h"
 #include "mesh/store/sqlite_db.h"
 
 namespace mesh {
@@ -105,30 +109,47 @@ SqlQuery BuildAfterQuery(int64_t cursor, const LogFilter& filter, size_t limit) 
   return q;
 }
 
+namespace {
+
+// The name MATCH takes: FTS5 accepts the table's own name there, unqualified, not an alias.
+std::string BareName(const std::string& table) {
+  const size_t dot = table.rfind('.');
+  return dot == std::string::npos ? table : table.substr(dot + 1);
+}
+
+}  // namespace
+
 SqlQuery BuildSearchQuery(const std::string& fts_table, const std::string& match,
-                          const LogFilter& filter, size_t limit, bool oldest_first) {
+                          const LogFilter& filter, size_t limit, bool oldest_first,
+                          int64_t after_id) {
+  const std::string fts = BareName(fts_table);
   SqlQuery q;
   q.sql = std::string("SELECT ") + kColumns + " FROM " + fts_table + " JOIN logs ON logs.id = " +
-          fts_table + ".rowid WHERE " + fts_table + " MATCH ?";
+          fts + ".rowid WHERE " + fts + " MATCH ?";
   q.params.emplace_back(match);
+  if (after_id > 0) {
+    q.sql += " AND " + fts + ".rowid > ?";
+    q.params.emplace_back(after_id);
+  }
   AppendConditions(q, filter, /*with_services=*/true);
-  q.sql += " ORDER BY " + fts_table + ".rowid " + (oldest_first ? "ASC" : "DESC") + " LIMIT ?";
+  q.sql += " ORDER BY " + fts + ".rowid " + (oldest_first ? "ASC" : "DESC") + " LIMIT ?";
   q.params.emplace_back(static_cast<int64_t>(limit));
   return q;
 }
 
 SqlQuery BuildCountQuery(const std::string& fts_table, const std::string& match,
-                         const LogFilter& filter) {
+                         const LogFilter& filter, int64_t after_id, bool join_logs) {
+  const std::string fts = BareName(fts_table);
   SqlQuery q;
-  if (!HasRowConditions(filter)) {
-    q.sql = "SELECT count(*) FROM " + fts_table + " WHERE " + fts_table + " MATCH ?";
-    q.params.emplace_back(match);
-    return q;
-  }
-  q.sql = "SELECT count(*) FROM " + fts_table + " JOIN logs ON logs.id = " + fts_table +
-          ".rowid WHERE " + fts_table + " MATCH ?";
+  const bool join = join_logs || HasRowConditions(filter);
+  q.sql = "SELECT count(*) FROM " + fts_table +
+          (join ? " JOIN logs ON logs.id = " + fts + ".rowid" : "") + " WHERE " + fts + " MATCH ?";
   q.params.emplace_back(match);
-  AppendConditions(q, filter, /*with_services=*/true);
+  if (after_id > 0) {
+    q.sql += " AND " + fts + ".rowid > ?";
+    q.params.emplace_back(after_id);
+  }
+  if (join) AppendConditions(q, filter, /*with_services=*/true);
   return q;
 }
 
@@ -141,7 +162,7 @@ SqlQuery BuildStatsQuery(const LogFilter& filter) {
 }
 
 LogStore::LogStore(Store& store) : store_(store) {}
-LogStore::~LogStore() = default;
+LogStore::~LogStore() { EndRead(); }
 
 Status LogStore::InsertRows(const std::vector<LogRecord>& records) {
   Db& db = store_.db();
@@ -270,59 +291,129 @@ Result<int64_t> LogStore::LatestCursor() {
   return QueryInt64(store_.db(), {"SELECT coalesce(max(id), 0) FROM logs", {}});
 }
 
-Result<std::vector<std::string>> LogStore::PrepareSearch() {
-  std::vector<std::string> tables = {"logs_fts"};
-  if (!store_.read_only()) {
-    while (true) {
-      Result<int64_t> n = IndexPending(50'000);
-      if (!n.ok() || *n == 0) break;  // a busy or failing writer: the temporary index covers it
+void LogStore::AttachTailIndex() {
+  if (tail_attached_ || store_.path() == ":memory:") return;
+  const std::string path = LogTailIndexPath(store_.path());
+  // ATTACH would create a missing file on a writable connection: only an existing one.
+  if (access(path.c_str(), F_OK) != 0) return;
+  tail_attached_ = ExecQuery(store_.db(), {"ATTACH DATABASE ? AS tail", {path}}).ok();
+}
+
+Result<LogStore::Coverage> LogStore::ReadCoverage() {
+  AttachTailIndex();
+  Db& db = store_.db();
+  Coverage c;
+  Result<int64_t> indexed = QueryInt64(db, {"SELECT indexed_through FROM logs_fts_state", {}});
+  if (!indexed.ok()) return indexed.status();
+  c.indexed_through = *indexed;
+  c.covered_through = *indexed;
+  if (tail_attached_) {
+    if (std::optional<LogTailIndexState> tail = ReadValidTailState(db, "tail", *indexed);
+        tail && tail->through_id > *indexed) {
+      c.tail_through = tail->through_id;
+      c.covered_through = tail->through_id;
     }
   }
-  Db& db = store_.db();
-  Result<int64_t> pending = PendingIndexRows();
-  if (!pending.ok()) return pending.status();
-  if (*pending == 0) return tables;
-  if (Status s = db.Exec(("CREATE VIRTUAL TABLE IF NOT EXISTS temp." + std::string(kPendingTable) +
-                          " USING fts5(message); DELETE FROM temp." + kPendingTable)
-                             .c_str());
-      !s.ok()) {
-    return s;
+  Result<int64_t> last = QueryInt64(db, {"SELECT coalesce(max(id), 0) FROM logs", {}});
+  if (!last.ok()) return last.status();
+  c.uncovered = std::max<int64_t>(0, *last - c.covered_through);
+  return c;
+}
+
+Result<int64_t> LogStore::RowsToIndexBeforeSearch() {
+  if (store_.read_only()) return 0;
+  Result<Coverage> c = ReadCoverage();
+  if (!c.ok()) return c.status();
+  return c->uncovered > kSearchTailRows ? c->uncovered : 0;
+}
+
+Result<std::vector<LogStore::SearchPart>> LogStore::PrepareSearch() {
+  // More unindexed records than a temporary index copies quickly (an ingest with --no-index,
+  // or without the tail index): index them for good, as later searches need them too.
+  if (Result<int64_t> n = RowsToIndexBeforeSearch(); n.ok() && *n > 0) {
+    while (true) {
+      Result<int64_t> step = IndexPending(50'000);
+      if (!step.ok() || *step == 0) break;  // a busy or failing writer: the temporary index covers it
+    }
   }
-  Result<Statement> copy = db.Prepare(
-      "INSERT INTO temp." + std::string(kPendingTable) +
-      " (rowid, message) SELECT id, message FROM logs WHERE id > (SELECT indexed_through FROM "
-      "logs_fts_state)");
-  if (!copy.ok()) return copy.status();
-  if (Result<bool> r = copy->Step(); !r.ok()) return r.status();
-  tables.insert(tables.begin(), kPendingTable);  // newer ids first
-  return tables;
+  AttachTailIndex();  // not within the transaction: SQLite refuses that
+  Db& db = store_.db();
+  if (Status s = db.Exec("BEGIN"); !s.ok()) return s;
+  in_read_ = true;
+  Result<Coverage> c = ReadCoverage();
+  if (!c.ok()) return c.status();
+  // Newest records first; each part answers for ids the others do not.
+  std::vector<SearchPart> parts;
+  if (c->uncovered > 0) {
+    // Dropped rather than emptied: an FTS5 DELETE re-reads and re-tokenizes every row.
+    if (Status s = db.Exec(("DROP TABLE IF EXISTS temp." + std::string(kPendingTable) +
+                            "; CREATE VIRTUAL TABLE temp." + kPendingTable + " USING fts5(message)")
+                               .c_str());
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = ExecQuery(db, {"INSERT INTO temp." + std::string(kPendingTable) +
+                                      " (rowid, message) SELECT id, message FROM logs WHERE id > ?",
+                                  {c->covered_through}});
+        !s.ok()) {
+      return s;
+    }
+    parts.push_back({kPendingTable, 0, false});
+  }
+  // The tail index may hold records logs_fts has since indexed, and records retention has
+  // since deleted: it answers only past logs_fts, and always through a join with logs.
+  if (c->tail_through > 0) parts.push_back({"tail.tail_fts", c->indexed_through, true});
+  parts.push_back({"logs_fts", 0, false});
+  return parts;
+}
+
+void LogStore::EndRead() {
+  if (!in_read_) return;
+  in_read_ = false;
+  store_.db().Exec("COMMIT");
 }
 
 Result<std::vector<LogRecord>> LogStore::Search(const std::string& query, const LogFilter& filter,
                                                 size_t limit, bool oldest_first) {
-  Result<std::vector<std::string>> tables = PrepareSearch();
-  if (!tables.ok()) return tables.status().WithContext("cannot search " + store_.path());
-  if (oldest_first) std::reverse(tables->begin(), tables->end());
-  std::vector<LogRecord> out;
-  for (const std::string& table : *tables) {
-    if (out.size() >= limit) break;
-    Result<std::vector<LogRecord>> part =
-        Fetch(BuildSearchQuery(table, query, filter, limit - out.size(), oldest_first));
-    if (!part.ok()) return SearchError(query, part.status());
-    std::move(part->begin(), part->end(), std::back_inserter(out));
+  // One read transaction: every part reads the same snapshot, so none misses or repeats a record.
+  Result<std::vector<SearchPart>> parts = PrepareSearch();
+  if (!parts.ok()) {
+    EndRead();
+    return parts.status().WithContext("cannot search " + store_.path());
   }
+  if (oldest_first) std::reverse(parts->begin(), parts->end());
+  std::vector<LogRecord> out;
+  for (const SearchPart& part : *parts) {
+    if (out.size() >= limit) break;
+    Result<std::vector<LogRecord>> rows = Fetch(
+        BuildSearchQuery(part.table, query, filter, limit - out.size(), oldest_first, part.after_id));
+    if (!rows.ok()) {
+      EndRead();
+      return SearchError(query, rows.status());
+    }
+    std::move(rows->begin(), rows->end(), std::back_inserter(out));
+  }
+  EndRead();
   return out;
 }
 
 Result<int64_t> LogStore::CountMatches(const std::string& query, const LogFilter& filter) {
-  Result<std::vector<std::string>> tables = PrepareSearch();
-  if (!tables.ok()) return tables.status().WithContext("cannot search " + store_.path());
+  Result<std::vector<SearchPart>> parts = PrepareSearch();
+  if (!parts.ok()) {
+    EndRead();
+    return parts.status().WithContext("cannot search " + store_.path());
+  }
   int64_t total = 0;
-  for (const std::string& table : *tables) {
-    Result<int64_t> n = QueryInt64(store_.db(), BuildCountQuery(table, query, filter));
-    if (!n.ok()) return SearchError(query, n.status());
+  for (const SearchPart& part : *parts) {
+    Result<int64_t> n = QueryInt64(
+        store_.db(), BuildCountQuery(part.table, query, filter, part.after_id, part.join_logs));
+    if (!n.ok()) {
+      EndRead();
+      return SearchError(query, n.status());
+    }
     total += *n;
   }
+  EndRead();
   return total;
 }
 
