@@ -16,7 +16,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace controlplane_otlp_protobuf_ingest_test {
 
 using testing::InProcessMeshd;
 using testing::RawHttp;

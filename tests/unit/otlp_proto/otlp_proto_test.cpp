@@ -12,7 +12,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace otlp_proto_otlp_proto_test {
 
 using ::testing::HasSubstr;
 

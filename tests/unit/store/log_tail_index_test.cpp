@@ -15,7 +15,7 @@
 #include "test_support.h"
 
 namespace mesh {
-namespace {
+namespace store_log_tail_index_test {
 
 constexpr int64_t kRows = 1200;
 
