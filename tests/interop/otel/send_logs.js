@@ -21,29 +21,7 @@ if (!baseUrl) {
   process.exit(2);
 }
 
-const failures = [];
-api.diag.setLogger(
-  { error: (...a) => failures.push(a.join(" ")), warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} },
-  api.DiagLogLevel.ERROR,
-);
-
-class CheckingExporter {
-  constructor(inner) {
-    this.inner = inner;
-  }
-  export(records, done) {
-    this.inner.export(records, (result) => {
-      if (result.code !== 0) failures.push("export failed: " + (result.error ? result.error.message : "code " + result.code));
-      done(result);
-    });
-  }
-  shutdown() {
-    return this.inner.shutdown();
-  }
-  forceFlush() {
-    return this.inner.forceFlush ? this.inner.forceFlush() : Promise.resolve();
-  }
-}
+const { failures, CheckingExporter } = require("./checking_exporter");
 
 async function main() {
   const exporter = new OTLPLogExporter({ url: baseUrl.replace(/\/$/, "") + "/v1/logs", timeoutMillis: 10000 });

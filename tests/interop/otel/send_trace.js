@@ -28,31 +28,7 @@ if (!baseUrl) {
   process.exit(2);
 }
 
-// The SDK reports export failures through the diag logger and a result callback, never by
-// throwing: record both so that the exit code tells the truth.
-const failures = [];
-api.diag.setLogger(
-  { error: (...a) => failures.push(a.join(" ")), warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} },
-  api.DiagLogLevel.ERROR,
-);
-
-class CheckingExporter {
-  constructor(inner) {
-    this.inner = inner;
-  }
-  export(spans, done) {
-    this.inner.export(spans, (result) => {
-      if (result.code !== 0) failures.push("export failed: " + (result.error ? result.error.message : "code " + result.code));
-      done(result);
-    });
-  }
-  shutdown() {
-    return this.inner.shutdown();
-  }
-  forceFlush() {
-    return this.inner.forceFlush ? this.inner.forceFlush() : Promise.resolve();
-  }
-}
+const { failures, CheckingExporter } = require("./checking_exporter");
 
 async function main() {
   const exporter = new OTLPTraceExporter({ url: baseUrl.replace(/\/$/, "") + "/v1/traces", timeoutMillis: 10000 });
