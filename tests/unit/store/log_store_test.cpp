@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "raw_sqlite.h"
 #include "test_support.h"
 
 namespace mesh {
@@ -42,17 +43,6 @@ std::vector<int64_t> Seconds(const std::vector<LogRecord>& records) {
   std::vector<int64_t> out;
   for (const LogRecord& r : records) out.push_back(r.ts_ns / kSec);
   return out;
-}
-
-void ExecRaw(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  const std::string message = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << message;
 }
 
 class LogStoreTest : public ::testing::Test {

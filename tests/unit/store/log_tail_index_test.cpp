@@ -12,6 +12,7 @@
 
 #include "mesh/store/log_store.h"
 #include "mesh/store/store.h"
+#include "raw_sqlite.h"
 #include "test_support.h"
 
 namespace mesh {
@@ -56,17 +57,6 @@ int64_t QueryOne(const std::string& path, const std::string& sql) {
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   return value;
-}
-
-void ExecRaw(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  const std::string message = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << message;
 }
 
 struct OpenStore {

@@ -12,24 +12,13 @@
 
 #include "mesh/store/log_store.h"
 #include "mesh/store/sqlite_db.h"
+#include "raw_sqlite.h"
 #include "test_support.h"
 
 namespace mesh {
 namespace store_store_test {
 
 using ::testing::HasSubstr;
-
-// Runs SQL on `path` through the plain SQLite C API, outside the library.
-void ExecRaw(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  const std::string message = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << message;
-}
 
 // The first column of the first row of `sql`, as text.
 std::string QueryRaw(const std::string& path, const std::string& sql) {
