@@ -44,7 +44,7 @@ mesh demo is running: meshd at $url, store $MESH_DB
   prometheus:  curl -s $url/v1/prometheus/targets | jq .   (what share/mesh/prometheus.yml scrapes)
   logs:        MESH_SERVER=$url $bin/meshlog tail -f --level error
   report:      MESH_SERVER=$url $bin/meshstat report --since 5m     (or: meshstat top)
-  alerts:      MESH_SERVER=$url $bin/meshalert check --rules share/mesh/rules.example.json
+  alerts:      MESH_SERVER=$url $bin/meshalert check    (the built-in rules; meshalert list shows them)
   mTLS:        the sidecars' certificates: openssl x509 -noout -text -in $demo_dir/orders/cert.pem
   policy:      curl -s $url/v1/policy | jq .    (share/mesh/policy.example.json)
   a denied call, payments -> orders:  curl -s -H 'Host: orders' http://127.0.0.1:$((base + 9))/
