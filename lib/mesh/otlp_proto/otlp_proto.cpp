@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "mesh/base/base64.h"
 #include "mesh/base/json_depth.h"
 #include "mesh/base/json_scan.h"
 #include "mesh/base/json_tape.h"
@@ -52,29 +53,6 @@ std::string Hex(const std::string& bytes) {
   return out;
 }
 
-// The OTLP JSON mapping writes bytesValue as standard base64 with padding.
-std::string Base64(const std::string& bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(n >> shift) & 63];
-  }
-  if (i + 1 == bytes.size()) {
-    const uint32_t n = uint8_t(bytes[i]) << 16;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == bytes.size()) {
-    const uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
-    for (int shift : {18, 12, 6}) out += kAlphabet[(n >> shift) & 63];
-    out += '=';
-  }
-  return out;
-}
-
 // A name or message as the JSON path stores it: JsonTape reads \u0000 as U+FFFD there, since
 // the stores and printers take such fields as C-safe text (attribute values keep NUL, escaped).
 std::string WithoutNul(const std::string& s) {
@@ -104,7 +82,7 @@ bool AppendAnyValue(std::string& out, const common::AnyValue& v, int depth, std:
       AppendJsonString(out, v.string_value());
       return true;
     case common::AnyValue::kBytesValue:
-      AppendJsonString(out, Base64(v.bytes_value()));
+      out += "{\"bytesValue\":\"" + Base64Encode(v.bytes_value()) + "\"}";
       return true;
     case common::AnyValue::kIntValue:
       out += std::to_string(v.int_value());
@@ -403,6 +381,10 @@ void FillAnyValue(const JsonTape& t, uint32_t i, common::AnyValue& v) {
       break;
     }
     case JsonKind::kObject:
+      if (const uint32_t bytes = StoredBytesValue(t, i); bytes != JsonTape::kNone) {
+        v.set_bytes_value(Base64Decode(t.String(bytes)).value_or(std::string()));
+        break;
+      }
       FillKeyValues(t, i, *v.mutable_kvlist_value()->mutable_values());
       break;
   }
@@ -503,6 +485,7 @@ Result<OtlpTraces> DecodeOtlpTracesProto(std::string_view body) {
         span.service = service;
         span.resource = resource;
         span.scope = WithoutNul(ss.scope().name());
+        span.scope_version = WithoutNul(ss.scope().version());
         out.spans.push_back(std::move(span));
       }
     }
@@ -566,7 +549,7 @@ std::string OtlpLogsProtoResponse(const OtlpLogs& decoded) {
 std::string EncodeOtlpTracesProto(const std::vector<Span>& spans) {
   collector_trace::ExportTraceServiceRequest request;
   // Grouped as EncodeOtlpTraces groups: one resource per service and resource attributes, one
-  // scope per scope name, in order of first appearance.
+  // scope per scope name and version, in order of first appearance.
   std::vector<std::pair<std::string_view, std::string_view>> resources;  // service, resource
   for (const Span& s : spans) {
     const auto key = std::make_pair(std::string_view(s.service), std::string_view(s.resource));
@@ -584,11 +567,13 @@ std::string EncodeOtlpTracesProto(const std::vector<Span>& spans) {
     }
     trace::ScopeSpans* scope = nullptr;
     for (trace::ScopeSpans& candidate : *rs->mutable_scope_spans()) {
-      if (candidate.scope().name() == s.scope) scope = &candidate;
+      const common::InstrumentationScope& named = candidate.scope();
+      if (named.name() == s.scope && named.version() == s.scope_version) scope = &candidate;
     }
     if (scope == nullptr) {
       scope = rs->add_scope_spans();
       scope->mutable_scope()->set_name(s.scope);
+      scope->mutable_scope()->set_version(s.scope_version);
     }
     FillSpan(s, *scope->add_spans());
   }

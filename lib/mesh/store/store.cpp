@@ -177,6 +177,10 @@ constexpr const char* kMigrations[] = {
     R"sql(
     ALTER TABLE spans ADD COLUMN links TEXT;
     )sql",
+    // 11: the instrumentation scope's version (OTLP scope.version); NULL when none was sent.
+    R"sql(
+    ALTER TABLE spans ADD COLUMN scope_version TEXT;
+    )sql",
 };
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
 
