@@ -29,7 +29,7 @@ inline bool IsEmptyOrJson(const std::string& text, mesh::JsonKind kind) {
 inline auto Fields(const mesh::Span& s) {
   return std::tie(s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.service, s.name, s.kind,
                   s.start_ns, s.duration_ns, s.status, s.status_message, s.attributes, s.events,
-                  s.resource, s.scope, s.scope_version, s.links);
+                  s.resource, s.scope, s.scope_version, s.scope_attributes, s.links);
 }
 
 inline auto Fields(const mesh::LogRecord& r) {
@@ -59,6 +59,7 @@ inline void CheckSpan(const mesh::Span& s) {
   }
   FUZZ_CHECK(IsEmptyOrJson(s.attributes, mesh::JsonKind::kObject));
   FUZZ_CHECK(IsEmptyOrJson(s.resource, mesh::JsonKind::kObject));
+  FUZZ_CHECK(IsEmptyOrJson(s.scope_attributes, mesh::JsonKind::kObject));
   FUZZ_CHECK(IsEmptyOrJson(s.events, mesh::JsonKind::kArray));
   FUZZ_CHECK(IsEmptyOrJson(s.links, mesh::JsonKind::kArray));
 }

@@ -470,10 +470,14 @@ Result<OtlpTraces> DecodeOtlpTracesProto(std::string_view body) {
       resource_problem = "resource: " + resource_problem;
     }
     for (const trace::ScopeSpans& ss : rs.scope_spans()) {
+      std::string scope_attributes, scope_problem;
+      if (!KeyValuesJson(ss.scope().attributes(), &scope_attributes, &scope_problem)) {
+        scope_problem = "scope: " + scope_problem;
+      }
       for (const trace::Span& s : ss.spans()) {
-        // A resource that cannot be stored as sent takes its spans with it.
-        if (!resource_problem.empty()) {
-          reject(resource_problem);
+        // A resource or scope that cannot be stored as sent takes its spans with it.
+        if (!resource_problem.empty() || !scope_problem.empty()) {
+          reject(!resource_problem.empty() ? resource_problem : scope_problem);
           continue;
         }
         Span span;
@@ -486,6 +490,7 @@ Result<OtlpTraces> DecodeOtlpTracesProto(std::string_view body) {
         span.resource = resource;
         span.scope = WithoutNul(ss.scope().name());
         span.scope_version = WithoutNul(ss.scope().version());
+        span.scope_attributes = scope_attributes;
         out.spans.push_back(std::move(span));
       }
     }
@@ -549,8 +554,9 @@ std::string OtlpLogsProtoResponse(const OtlpLogs& decoded) {
 std::string EncodeOtlpTracesProto(const std::vector<Span>& spans) {
   collector_trace::ExportTraceServiceRequest request;
   // Grouped as EncodeOtlpTraces groups: one resource per service and resource attributes, one
-  // scope per scope name and version, in order of first appearance.
+  // scope per scope name, version and attributes, in order of first appearance.
   std::vector<std::pair<std::string_view, std::string_view>> resources;  // service, resource
+  std::vector<std::vector<const Span*>> scope_firsts;                    // per resource
   for (const Span& s : spans) {
     const auto key = std::make_pair(std::string_view(s.service), std::string_view(s.resource));
     auto found = std::find(resources.begin(), resources.end(), key);
@@ -558,22 +564,30 @@ std::string EncodeOtlpTracesProto(const std::vector<Span>& spans) {
     if (found != resources.end()) {
       rs = request.mutable_resource_spans(static_cast<int>(found - resources.begin()));
     } else {
-      resources.push_back(key);
+      found = resources.insert(resources.end(), key);
       rs = request.add_resource_spans();
       common::KeyValue* name = rs->mutable_resource()->add_attributes();
       name->set_key("service.name");
       name->mutable_value()->set_string_value(s.service);
       FillAttributes(s.resource, *rs->mutable_resource()->mutable_attributes());
     }
+    // The first span of each scope, per resource: what the scope's attributes came from.
+    const size_t r = static_cast<size_t>(found - resources.begin());
+    if (scope_firsts.size() <= r) scope_firsts.resize(r + 1);
     trace::ScopeSpans* scope = nullptr;
-    for (trace::ScopeSpans& candidate : *rs->mutable_scope_spans()) {
-      const common::InstrumentationScope& named = candidate.scope();
-      if (named.name() == s.scope && named.version() == s.scope_version) scope = &candidate;
+    for (size_t i = 0; i < scope_firsts[r].size() && scope == nullptr; ++i) {
+      const Span& first = *scope_firsts[r][i];
+      if (first.scope == s.scope && first.scope_version == s.scope_version &&
+          first.scope_attributes == s.scope_attributes) {
+        scope = rs->mutable_scope_spans(static_cast<int>(i));
+      }
     }
     if (scope == nullptr) {
+      scope_firsts[r].push_back(&s);
       scope = rs->add_scope_spans();
       scope->mutable_scope()->set_name(s.scope);
       scope->mutable_scope()->set_version(s.scope_version);
+      FillAttributes(s.scope_attributes, *scope->mutable_scope()->mutable_attributes());
     }
     FillSpan(s, *scope->add_spans());
   }

@@ -534,6 +534,7 @@ std::string EncodeOtlpTraces(const std::vector<Span>& spans) {
   struct Scope {
     std::string_view name;
     std::string_view version;
+    std::string_view attributes;
     std::vector<const Span*> spans;
   };
   struct Resource {
@@ -548,8 +549,13 @@ std::string EncodeOtlpTraces(const std::vector<Span>& spans) {
     });
     if (r == resources.end()) r = resources.insert(r, Resource{s.service, s.resource, {}});
     auto scope = std::find_if(r->scopes.begin(), r->scopes.end(),
-                              [&](const Scope& x) { return x.name == s.scope && x.version == s.scope_version; });
-    if (scope == r->scopes.end()) scope = r->scopes.insert(scope, Scope{s.scope, s.scope_version, {}});
+                              [&](const Scope& x) {
+                                return x.name == s.scope && x.version == s.scope_version &&
+                                       x.attributes == s.scope_attributes;
+                              });
+    if (scope == r->scopes.end()) {
+      scope = r->scopes.insert(scope, Scope{s.scope, s.scope_version, s.scope_attributes, {}});
+    }
     scope->spans.push_back(&s);
   }
   std::string out = "{\"resourceSpans\":[";
@@ -568,6 +574,10 @@ std::string EncodeOtlpTraces(const std::vector<Span>& spans) {
       if (!scope.version.empty()) {
         out += ",\"version\":";
         AppendJsonString(out, scope.version);
+      }
+      if (!scope.attributes.empty()) {
+        out += ",\"attributes\":";
+        AppendAttributesAsKeyValues(out, std::string(scope.attributes));
       }
       out += "},\"spans\":[";
       for (size_t k = 0; k < scope.spans.size(); ++k) {
@@ -613,11 +623,15 @@ Result<OtlpTraces> DecodeOtlpTraces(std::string_view json) {
       if (scope == kNone) scope = t.Member(ss, "instrumentationLibrary");
       const std::string scope_name = t.StringMember(scope, "name");
       const std::string scope_version = t.StringMember(scope, "version");
+      const std::string scope_attributes = KeyValuesJson(t, t.Member(scope, "attributes"));
+      // A scope that cannot be stored as sent takes its spans with it, as a resource does.
+      const std::string scope_problem = AttributesProblem(t, t.Member(scope, "attributes"));
       t.ForEachChild(t.Member(ss, "spans"), [&](uint32_t s) {
         Span span;
         std::string why;
         if (t.node(s).kind != JsonKind::kObject) return reject("span is not an object");
         if (!resource_problem.empty()) return reject("resource: " + resource_problem);
+        if (!scope_problem.empty()) return reject("scope: " + scope_problem);
         if (!ReadIds(t, s, true, &span.trace_id, &span.span_id, &why)) return reject(why);
         span.parent_span_id = LowerHex(t, s, "parentSpanId");
         if (!span.parent_span_id.empty() && !IsValidSpanId(span.parent_span_id)) {
@@ -644,6 +658,7 @@ Result<OtlpTraces> DecodeOtlpTraces(std::string_view json) {
         span.resource = resource;
         span.scope = scope_name;
         span.scope_version = scope_version;
+        span.scope_attributes = scope_attributes;
         if (const uint32_t kind = t.Member(s, "kind"); kind != kNone) {
           const std::optional<int64_t> k = ReadEnum(
               t, kind, {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",

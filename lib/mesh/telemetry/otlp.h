@@ -60,11 +60,11 @@ uint32_t StoredBytesValue(const JsonTape& t, uint32_t object);
 std::string EncodeOtlpLogs(const std::vector<LogRecord>& records);
 
 // Encodes spans as an ExportTraceServiceRequest (one resource per service and resource JSON,
-// one scope per scope name and version, in order of first appearance), so that DecodeOtlpTraces
+// one scope per scope name, version and attributes, in order of first appearance), so that DecodeOtlpTraces
 // gives back equal spans: ids, times as decimal strings, kind, status, trace state, typed
 // attributes (strings, int64 as intValue strings, doubles, booleans, arrays, objects as
 // kvlistValue, a stored {"bytesValue":B} as bytesValue B), events, links, resource attributes
-// and scope (name and version). What meshtrace export and the Tracer
+// and scope (name, version and attributes). What meshtrace export and the Tracer
 // send.
 std::string EncodeOtlpTraces(const std::vector<Span>& spans);
 

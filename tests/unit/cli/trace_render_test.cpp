@@ -340,6 +340,9 @@ TEST(TraceRender, VerboseShowsTheScopeWithItsVersionAndBytesAttributesReadably) 
   s.attributes = R"({"blob":{"bytesValue":"aGVsbG8="}})";
   const std::string out = Render({s}, {.verbose = true});
   EXPECT_THAT(out, HasSubstr("scope io.opentelemetry.http 1.2.0\n"));
+  s.scope_attributes = R"({"lib.flavour":"fast"})";
+  EXPECT_THAT(Render({s}, {.verbose = true}), HasSubstr("scope io.opentelemetry.http 1.2.0 lib.flavour=fast\n"));
+  s.scope_attributes.clear();
   EXPECT_THAT(out, HasSubstr(R"(blob={"bytesValue":"aGVsbG8="})"));
   s.scope_version.clear();
   EXPECT_THAT(Render({s}, {.verbose = true}), HasSubstr("scope io.opentelemetry.http\n"));

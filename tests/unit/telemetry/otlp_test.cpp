@@ -740,6 +740,7 @@ void ExpectSameSpan(const Span& got, const Span& want) {
   EXPECT_EQ(got.resource, want.resource);
   EXPECT_EQ(got.scope, want.scope);
   EXPECT_EQ(got.scope_version, want.scope_version);
+  EXPECT_EQ(got.scope_attributes, want.scope_attributes);
 }
 
 Span EverythingSpan() {
@@ -771,6 +772,7 @@ Span EverythingSpan() {
   s.resource = R"({"host.name":"node-1","process.pid":4242,"labels":{"b":"2","a":"1"}})";
   s.scope = "io.opentelemetry.http";
   s.scope_version = "1.2.0";
+  s.scope_attributes = R"({"lib.flavour":"fast","lib.id":{"bytesValue":"AQI="}})";
   return s;
 }
 
@@ -807,6 +809,24 @@ TEST(DecodeOtlpTraces, BytesValueIsStoredAsBytesInEitherAlphabetAndRefusedWhenNo
   EXPECT_EQ(r->spans[1].attributes, R"({"b":{"bytesValue":"//8="}})");
   EXPECT_EQ(r->rejected, 2);
   EXPECT_THAT(r->first_error, HasSubstr("bytesValue must be base64"));
+}
+
+TEST(DecodeOtlpTraces, KeepsScopeAttributesAndAScopeThatCannotBeStoredTakesItsSpansWithIt) {
+  const auto body = [](const std::string& scope_attributes) {
+    return R"({"resourceSpans":[{"scopeSpans":[{"scope":{"name":"lib","version":"3","attributes":)" +
+           scope_attributes + R"(},"spans":[)" + SpanJson(kTraceId, kRootId) + "]}]}]}";
+  };
+  Result<OtlpTraces> good = DecodeOtlpTraces(body(R"([{"key":"k","value":{"intValue":"7"}}])"));
+  ASSERT_TRUE(good.ok());
+  ASSERT_EQ(good->spans.size(), 1u);
+  EXPECT_EQ(good->spans[0].scope, "lib");
+  EXPECT_EQ(good->spans[0].scope_version, "3");
+  EXPECT_EQ(good->spans[0].scope_attributes, R"({"k":7})");
+  Result<OtlpTraces> bad = DecodeOtlpTraces(body(R"([{"key":"k","value":{"intValue":"x"}}])"));
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->spans.size(), 0u);
+  EXPECT_EQ(bad->rejected, 1);
+  EXPECT_THAT(bad->first_error, HasSubstr("scope: intValue must be a 64-bit integer"));
 }
 
 TEST(EncodeOtlpTraces, WritesStoredBytesAsBytesValueAndLookalikeObjectsAsKvlists) {
@@ -884,6 +904,9 @@ TEST(EncodeOtlpTraces, GroupsByResourceThenScopeInOrderOfFirstAppearance) {
   Span f = a;  // a's scope name in another version: a scope of its own
   f.span_id = "eee19b7ec3c1b16f";
   f.scope_version = "2.0";
+  Span g = a;  // a's scope name and version with other attributes: a scope of its own too
+  g.span_id = "eee19b7ec3c1b16e";
+  g.scope_attributes.clear();
   Span c = a;
   c.span_id = kRootId;
   c.parent_span_id.clear();
@@ -893,33 +916,37 @@ TEST(EncodeOtlpTraces, GroupsByResourceThenScopeInOrderOfFirstAppearance) {
   d.resource = R"({"host.name":"node-2"})";
   Span e = a;
   e.span_id = "eee19b7ec3c1b170";
-  const std::string encoded = EncodeOtlpTraces({a, b, c, d, e, f});
+  const std::string encoded = EncodeOtlpTraces({a, b, c, d, e, f, g});
   Result<Json::Value> json = ParseJson(encoded);
   ASSERT_TRUE(json.ok()) << encoded;
   const Json::Value& rs = (*json)["resourceSpans"];
   ASSERT_EQ(rs.size(), 3u);  // (checkout, node-1), (worker, node-1), (checkout, node-2)
   EXPECT_EQ(rs[0]["resource"]["attributes"][0]["key"].asString(), "service.name");
   EXPECT_EQ(rs[0]["resource"]["attributes"][1]["key"].asString(), "host.name");
-  ASSERT_EQ(rs[0]["scopeSpans"].size(), 3u);
+  ASSERT_EQ(rs[0]["scopeSpans"].size(), 4u);
   EXPECT_EQ(rs[0]["scopeSpans"][0]["scope"]["name"].asString(), "io.opentelemetry.http");
   EXPECT_EQ(rs[0]["scopeSpans"][0]["scope"]["version"].asString(), "1.2.0");
   EXPECT_EQ(rs[0]["scopeSpans"][0]["spans"].size(), 2u);  // a and e
   EXPECT_EQ(rs[0]["scopeSpans"][1]["scope"]["name"].asString(), "other");
   EXPECT_EQ(rs[0]["scopeSpans"][2]["scope"]["name"].asString(), "io.opentelemetry.http");
   EXPECT_EQ(rs[0]["scopeSpans"][2]["scope"]["version"].asString(), "2.0");
+  EXPECT_EQ(rs[0]["scopeSpans"][0]["scope"]["attributes"][0]["key"].asString(), "lib.flavour");
+  EXPECT_EQ(rs[0]["scopeSpans"][0]["scope"]["attributes"][1]["value"]["bytesValue"].asString(), "AQI=");
+  EXPECT_FALSE(rs[0]["scopeSpans"][3]["scope"].isMember("attributes"));
   EXPECT_EQ(rs[1]["resource"]["attributes"][0]["value"]["stringValue"].asString(), "worker");
   EXPECT_EQ(rs[2]["resource"]["attributes"][1]["value"]["stringValue"].asString(), "node-2");
 
   Result<OtlpTraces> decoded = DecodeOtlpTraces(encoded);
   ASSERT_TRUE(decoded.ok());
-  ASSERT_EQ(decoded->spans.size(), 6u);
-  // Decoding walks the groups, so the order is a, e, b, f, c, d; every span comes back intact.
+  ASSERT_EQ(decoded->spans.size(), 7u);
+  // Decoding walks the groups, so the order is a, e, b, f, g, c, d; every span comes back intact.
   ExpectSameSpan(decoded->spans[0], a);
   ExpectSameSpan(decoded->spans[1], e);
   ExpectSameSpan(decoded->spans[2], b);
   ExpectSameSpan(decoded->spans[3], f);
-  ExpectSameSpan(decoded->spans[4], c);
-  ExpectSameSpan(decoded->spans[5], d);
+  ExpectSameSpan(decoded->spans[4], g);
+  ExpectSameSpan(decoded->spans[5], c);
+  ExpectSameSpan(decoded->spans[6], d);
 }
 
 TEST(EncodeOtlpTraces, SixtyFourBitIntegersAreIntValueStringsAndDoublesStayDoubles) {
