@@ -29,7 +29,7 @@ inline bool IsEmptyOrJson(const std::string& text, mesh::JsonKind kind) {
 inline auto Fields(const mesh::Span& s) {
   return std::tie(s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.service, s.name, s.kind,
                   s.start_ns, s.duration_ns, s.status, s.status_message, s.attributes, s.events,
-                  s.resource, s.scope, s.links);
+                  s.resource, s.scope, s.scope_version, s.scope_attributes, s.links);
 }
 
 inline auto Fields(const mesh::LogRecord& r) {
@@ -54,11 +54,12 @@ inline void CheckSpan(const mesh::Span& s) {
   FUZZ_CHECK(static_cast<int>(s.kind) >= 0 && static_cast<int>(s.kind) <= 5);
   FUZZ_CHECK(static_cast<int>(s.status) >= 0 && static_cast<int>(s.status) <= 2);
   for (const std::string* text : {&s.trace_state, &s.service, &s.name, &s.status_message, &s.attributes,
-                                  &s.events, &s.resource, &s.scope}) {
+                                  &s.events, &s.resource, &s.scope, &s.scope_version}) {
     FUZZ_CHECK(mesh::IsCleanUtf8(*text));
   }
   FUZZ_CHECK(IsEmptyOrJson(s.attributes, mesh::JsonKind::kObject));
   FUZZ_CHECK(IsEmptyOrJson(s.resource, mesh::JsonKind::kObject));
+  FUZZ_CHECK(IsEmptyOrJson(s.scope_attributes, mesh::JsonKind::kObject));
   FUZZ_CHECK(IsEmptyOrJson(s.events, mesh::JsonKind::kArray));
   FUZZ_CHECK(IsEmptyOrJson(s.links, mesh::JsonKind::kArray));
 }

@@ -87,6 +87,9 @@ TEST_F(OtelJs, TraceFromTheSdkKeepsItsTreeAttributeTypesAndErrorStatus) {
     EXPECT_TRUE(std::regex_match((*s)["span_id"].asString(), std::regex("[0-9a-f]{16}")));
     EXPECT_EQ((*s)["service"].asString(), "otel-js-shop");
     EXPECT_EQ((*s)["resource"]["service.version"].asString(), "1.2.3");
+    // provider.getTracer("mesh-interop", "0.1.0"): the scope's name and version.
+    EXPECT_EQ((*s)["scope"].asString(), "mesh-interop");
+    EXPECT_EQ((*s)["scope_version"].asString(), "0.1.0");
     EXPECT_GT((*s)["duration_ns"].asInt64(), 0);
     EXPECT_GT((*s)["start_ns"].asInt64(), 1'600'000'000'000'000'000);
   }
@@ -165,7 +168,8 @@ TEST_F(OtelJs, TraceFromTheProtobufExporterIsStoredAsTheJsonOneIs) {
   for (const char* name : {"checkout", "charge card", "db query"}) {
     const Json::Value& a = by_protocol["json"][name];
     const Json::Value& b = by_protocol["proto"][name];
-    for (const char* field : {"name", "kind", "status", "status_message", "attributes", "events", "resource", "scope"}) {
+    for (const char* field : {"name", "kind", "status", "status_message", "attributes", "events", "resource", "scope",
+                              "scope_version"}) {
       if (std::string(field) == "events") {
         ASSERT_EQ(a[field].size(), b[field].size()) << name;
         for (Json::ArrayIndex i = 0; i < a[field].size(); ++i) {

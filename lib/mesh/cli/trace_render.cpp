@@ -280,11 +280,25 @@ class Renderer {
   void AppendDetails(size_t n, const std::string& indent) {
     const Span* span = SpanOf(n);
     if (options_.verbose && span != nullptr) {
+      AppendScope(*span, indent);
       AppendAttributes(*span, indent);
       AppendEvents(*span, indent);
       AppendLinks(*span, indent);
     }
     for (size_t i : logs_by_node_[n]) AppendLog(logs_[i], indent);
+  }
+
+  // "scope <name> [<version>] [key=value...]": the instrumentation scope that recorded the span.
+  void AppendScope(const Span& span, const std::string& indent) {
+    if (span.scope.empty() && span.scope_version.empty() && span.scope_attributes.empty()) return;
+    out_ += indent + "scope ";
+    AppendTerminalSafe(out_, span.scope);
+    if (!span.scope_version.empty()) {
+      out_ += ' ';
+      AppendTerminalSafe(out_, span.scope_version);
+    }
+    if (!span.scope_attributes.empty()) AppendInlineAttributes(out_, span.scope_attributes);
+    out_ += '\n';
   }
 
   void AppendAttributes(const Span& span, const std::string& indent) {

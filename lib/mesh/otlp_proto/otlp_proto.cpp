@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "mesh/base/base64.h"
 #include "mesh/base/json_depth.h"
 #include "mesh/base/json_scan.h"
 #include "mesh/base/json_tape.h"
@@ -52,29 +53,6 @@ std::string Hex(const std::string& bytes) {
   return out;
 }
 
-// The OTLP JSON mapping writes bytesValue as standard base64 with padding.
-std::string Base64(const std::string& bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(n >> shift) & 63];
-  }
-  if (i + 1 == bytes.size()) {
-    const uint32_t n = uint8_t(bytes[i]) << 16;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == bytes.size()) {
-    const uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
-    for (int shift : {18, 12, 6}) out += kAlphabet[(n >> shift) & 63];
-    out += '=';
-  }
-  return out;
-}
-
 // A name or message as the JSON path stores it: JsonTape reads \u0000 as U+FFFD there, since
 // the stores and printers take such fields as C-safe text (attribute values keep NUL, escaped).
 std::string WithoutNul(const std::string& s) {
@@ -104,7 +82,7 @@ bool AppendAnyValue(std::string& out, const common::AnyValue& v, int depth, std:
       AppendJsonString(out, v.string_value());
       return true;
     case common::AnyValue::kBytesValue:
-      AppendJsonString(out, Base64(v.bytes_value()));
+      out += "{\"bytesValue\":\"" + Base64Encode(v.bytes_value()) + "\"}";
       return true;
     case common::AnyValue::kIntValue:
       out += std::to_string(v.int_value());
@@ -403,6 +381,10 @@ void FillAnyValue(const JsonTape& t, uint32_t i, common::AnyValue& v) {
       break;
     }
     case JsonKind::kObject:
+      if (const uint32_t bytes = StoredBytesValue(t, i); bytes != JsonTape::kNone) {
+        v.set_bytes_value(Base64Decode(t.String(bytes)).value_or(std::string()));
+        break;
+      }
       FillKeyValues(t, i, *v.mutable_kvlist_value()->mutable_values());
       break;
   }
@@ -488,10 +470,14 @@ Result<OtlpTraces> DecodeOtlpTracesProto(std::string_view body) {
       resource_problem = "resource: " + resource_problem;
     }
     for (const trace::ScopeSpans& ss : rs.scope_spans()) {
+      std::string scope_attributes, scope_problem;
+      if (!KeyValuesJson(ss.scope().attributes(), &scope_attributes, &scope_problem)) {
+        scope_problem = "scope: " + scope_problem;
+      }
       for (const trace::Span& s : ss.spans()) {
-        // A resource that cannot be stored as sent takes its spans with it.
-        if (!resource_problem.empty()) {
-          reject(resource_problem);
+        // A resource or scope that cannot be stored as sent takes its spans with it.
+        if (!resource_problem.empty() || !scope_problem.empty()) {
+          reject(!resource_problem.empty() ? resource_problem : scope_problem);
           continue;
         }
         Span span;
@@ -503,6 +489,8 @@ Result<OtlpTraces> DecodeOtlpTracesProto(std::string_view body) {
         span.service = service;
         span.resource = resource;
         span.scope = WithoutNul(ss.scope().name());
+        span.scope_version = WithoutNul(ss.scope().version());
+        span.scope_attributes = scope_attributes;
         out.spans.push_back(std::move(span));
       }
     }
@@ -566,8 +554,9 @@ std::string OtlpLogsProtoResponse(const OtlpLogs& decoded) {
 std::string EncodeOtlpTracesProto(const std::vector<Span>& spans) {
   collector_trace::ExportTraceServiceRequest request;
   // Grouped as EncodeOtlpTraces groups: one resource per service and resource attributes, one
-  // scope per scope name, in order of first appearance.
+  // scope per scope name, version and attributes, in order of first appearance.
   std::vector<std::pair<std::string_view, std::string_view>> resources;  // service, resource
+  std::vector<std::vector<const Span*>> scope_firsts;                    // per resource
   for (const Span& s : spans) {
     const auto key = std::make_pair(std::string_view(s.service), std::string_view(s.resource));
     auto found = std::find(resources.begin(), resources.end(), key);
@@ -575,20 +564,30 @@ std::string EncodeOtlpTracesProto(const std::vector<Span>& spans) {
     if (found != resources.end()) {
       rs = request.mutable_resource_spans(static_cast<int>(found - resources.begin()));
     } else {
-      resources.push_back(key);
+      found = resources.insert(resources.end(), key);
       rs = request.add_resource_spans();
       common::KeyValue* name = rs->mutable_resource()->add_attributes();
       name->set_key("service.name");
       name->mutable_value()->set_string_value(s.service);
       FillAttributes(s.resource, *rs->mutable_resource()->mutable_attributes());
     }
+    // The first span of each scope, per resource: what the scope's attributes came from.
+    const size_t r = static_cast<size_t>(found - resources.begin());
+    if (scope_firsts.size() <= r) scope_firsts.resize(r + 1);
     trace::ScopeSpans* scope = nullptr;
-    for (trace::ScopeSpans& candidate : *rs->mutable_scope_spans()) {
-      if (candidate.scope().name() == s.scope) scope = &candidate;
+    for (size_t i = 0; i < scope_firsts[r].size() && scope == nullptr; ++i) {
+      const Span& first = *scope_firsts[r][i];
+      if (first.scope == s.scope && first.scope_version == s.scope_version &&
+          first.scope_attributes == s.scope_attributes) {
+        scope = rs->mutable_scope_spans(static_cast<int>(i));
+      }
     }
     if (scope == nullptr) {
+      scope_firsts[r].push_back(&s);
       scope = rs->add_scope_spans();
       scope->mutable_scope()->set_name(s.scope);
+      scope->mutable_scope()->set_version(s.scope_version);
+      FillAttributes(s.scope_attributes, *scope->mutable_scope()->mutable_attributes());
     }
     FillSpan(s, *scope->add_spans());
   }

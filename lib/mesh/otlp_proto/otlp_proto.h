@@ -4,9 +4,9 @@
 // Same outcome as the JSON decoders of mesh/telemetry/otlp.h, field for field: an export sent
 // as protobuf gives the spans and records its JSON encoding gives (ids as lowercase hex,
 // attributes as the same JSON text up to string escapes: the JSON path keeps a sender's \u00e9,
-// protobuf strings are escaped as mesh writes JSON; bytesValue as its base64 text, as the OTLP
-// JSON mapping writes it; links), with the same per-span and per-record rejections counted for
-// partial success.
+// protobuf strings are escaped as mesh writes JSON; bytesValue as {"bytesValue":"<base64>"}, as
+// the JSON path stores it; scope name and version; links), with the same per-span and
+// per-record rejections counted for partial success.
 // What protobuf cannot carry the same way: a time that is absent reads as 0 (proto3 has no
 // presence), and a string that is not UTF-8 makes the whole body malformed, as it does for
 // the OpenTelemetry Collector. Nesting is bounded by libprotobuf's recursion limit (100

@@ -11,7 +11,8 @@ namespace {
 
 constexpr const char* kSpanColumns =
     "trace_id, span_id, parent_span_id, trace_state, service, name, kind, start_ns, "
-    "duration_ns, status, status_message, attributes, events, resource, scope, links";
+    "duration_ns, status, status_message, attributes, events, resource, scope, links, scope_version, "
+    "scope_attributes";
 
 // The kSpanColumns of a row, from column `first` on.
 Span ReadSpan(const Statement& s, int first = 0) {
@@ -32,6 +33,8 @@ Span ReadSpan(const Statement& s, int first = 0) {
   span.resource = s.ColumnText(first + 13);
   span.scope = s.ColumnText(first + 14);
   span.links = s.ColumnText(first + 15);
+  span.scope_version = s.ColumnText(first + 16);
+  span.scope_attributes = s.ColumnText(first + 17);
   return span;
 }
 
@@ -65,7 +68,7 @@ Result<int64_t> SpanStore::InsertRows(const std::vector<Span>& spans) {
   if (!insert_) {
     Result<Statement> stmt = db.Prepare(std::string("INSERT OR IGNORE INTO spans (") +
                                         kSpanColumns +
-                                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!stmt.ok()) return stmt.status();
     insert_ = std::make_unique<Statement>(std::move(stmt).value());
   }
@@ -88,6 +91,8 @@ Result<int64_t> SpanStore::InsertRows(const std::vector<Span>& spans) {
     s.BindOptionalStatic(14, span.resource);
     s.BindOptionalStatic(15, span.scope);
     s.BindOptionalStatic(16, span.links);
+    s.BindOptionalStatic(17, span.scope_version);
+    s.BindOptionalStatic(18, span.scope_attributes);
     Result<bool> step = s.Step();
     s.Reset();
     if (!step.ok()) return step.status();

@@ -177,6 +177,12 @@ constexpr const char* kMigrations[] = {
     R"sql(
     ALTER TABLE spans ADD COLUMN links TEXT;
     )sql",
+    // 11: the instrumentation scope's version and attributes (OTLP scope.version, a JSON
+    // object as Span::scope_attributes holds it); NULL when none were sent.
+    R"sql(
+    ALTER TABLE spans ADD COLUMN scope_version TEXT;
+    ALTER TABLE spans ADD COLUMN scope_attributes TEXT;
+    )sql",
 };
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
 

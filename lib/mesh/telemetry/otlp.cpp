@@ -11,6 +11,7 @@
 #include <span>
 #include <string_view>
 
+#include "mesh/base/base64.h"
 #include "mesh/base/json_scan.h"
 #include "mesh/base/json_tape.h"
 #include "mesh/base/json_text.h"
@@ -58,7 +59,8 @@ bool ReadInt64(const Tape& t, uint32_t i, int64_t* out) {
 void AppendKeyValues(std::string& out, const Tape& t, uint32_t list, std::string_view skip_key,
                      std::span<const std::string_view> renamed = {});
 
-// An OTLP AnyValue as plain JSON.
+// An OTLP AnyValue as plain JSON, but for bytesValue: {"bytesValue":"<standard base64>"}, so
+// that it stays bytes when encoded back (a JSON string would come back as a stringValue).
 void AppendAnyValue(std::string& out, const Tape& t, uint32_t value) {
   const uint32_t first = value == kNone || t.node(value).kind != JsonKind::kObject ? kNone : t.node(value).first_child;
   if (first == kNone) {
@@ -66,9 +68,18 @@ void AppendAnyValue(std::string& out, const Tape& t, uint32_t value) {
     return;
   }
   const Tape::Node& m = t.node(first);
-  if (KeyIs(m, "stringValue") || KeyIs(m, "bytesValue")) {
+  if (KeyIs(m, "stringValue")) {
     if (m.kind == JsonKind::kString) out += m.raw;  // already JSON string text
     else out += "null";
+  } else if (KeyIs(m, "bytesValue")) {
+    // AttributesProblem has refused what is not base64; a log body is not checked.
+    const std::optional<std::string> bytes =
+        m.kind == JsonKind::kString ? Base64Decode(t.String(first)) : std::nullopt;
+    if (bytes) {
+      out += "{\"bytesValue\":\"" + Base64Encode(*bytes) + "\"}";
+    } else {
+      out += "null";
+    }
   } else if (KeyIs(m, "intValue")) {
     int64_t n = 0;
     out += ReadInt64(t, first, &n) ? std::to_string(n) : "null";
@@ -201,8 +212,8 @@ std::string JsonStringProblem(std::string_view raw, bool nul_allowed) {
 }
 
 // Why the attributes list (and the AnyValues in it) is malformed, or "" when it is fine:
-// not an array, an entry without a string key, an intValue that is not a 64-bit integer, an
-// arrayValue or kvlistValue whose values are not a list.
+// not an array, an entry without a string key, an intValue that is not a 64-bit integer, a
+// bytesValue that is not base64, an arrayValue or kvlistValue whose values are not a list.
 std::string AttributesProblem(const Tape& t, uint32_t list, int depth = 0) {
   if (list == kNone || t.node(list).kind == JsonKind::kNull) return {};
   if (t.node(list).kind != JsonKind::kArray) return "attributes must be an array";
@@ -218,6 +229,8 @@ std::string AttributesProblem(const Tape& t, uint32_t list, int depth = 0) {
       why = JsonStringProblem(m.raw, true);
     } else if (KeyIs(m, "intValue") && !ReadInt64(t, first, &n)) {
       why = "intValue must be a 64-bit integer";
+    } else if (KeyIs(m, "bytesValue") && (m.kind != JsonKind::kString || !Base64Decode(t.String(first)))) {
+      why = "bytesValue must be base64";
     } else if (KeyIs(m, "arrayValue")) {
       const uint32_t values = t.Member(first, "values");
       if (values != kNone && t.node(values).kind != JsonKind::kArray) why = "arrayValue.values must be an array";
@@ -339,6 +352,12 @@ void AppendAsAnyValue(std::string& out, const Tape& t, uint32_t i) {
       break;
     }
     case JsonKind::kObject:
+      if (const uint32_t bytes = StoredBytesValue(t, i); bytes != kNone) {
+        out += "{\"bytesValue\":";
+        out += t.node(bytes).raw;
+        out += '}';
+        break;
+      }
       out += "{\"kvlistValue\":{\"values\":[";
       AppendMembersAsKeyValues(out, t, i, false);
       out += "]}}";
@@ -461,6 +480,19 @@ void AppendOtlpSpan(std::string& out, const Span& s) {
 
 }  // namespace
 
+uint32_t StoredBytesValue(const JsonTape& t, uint32_t object) {
+  const uint32_t member = t.node(object).first_child;
+  if (member == kNone || t.node(member).next_sibling != kNone || !KeyIs(t.node(member), "bytesValue") ||
+      t.node(member).kind != JsonKind::kString) {
+    return kNone;
+  }
+  // Only the text the decoders write (standard alphabet, padded, no escapes): a kvlist that
+  // merely looks like it stays a kvlist, so decode -> encode -> decode gives the same text.
+  const std::string_view raw = t.node(member).raw;
+  const std::optional<std::string> bytes = Base64Decode(raw.substr(1, raw.size() - 2));
+  return bytes && Base64Encode(*bytes) == raw.substr(1, raw.size() - 2) ? member : kNone;
+}
+
 std::string EncodeOtlpLogs(const std::vector<LogRecord>& records) {
   std::vector<std::string> services;
   for (const LogRecord& r : records) {
@@ -501,6 +533,8 @@ std::string EncodeOtlpLogs(const std::vector<LogRecord>& records) {
 std::string EncodeOtlpTraces(const std::vector<Span>& spans) {
   struct Scope {
     std::string_view name;
+    std::string_view version;
+    std::string_view attributes;
     std::vector<const Span*> spans;
   };
   struct Resource {
@@ -515,8 +549,13 @@ std::string EncodeOtlpTraces(const std::vector<Span>& spans) {
     });
     if (r == resources.end()) r = resources.insert(r, Resource{s.service, s.resource, {}});
     auto scope = std::find_if(r->scopes.begin(), r->scopes.end(),
-                              [&](const Scope& x) { return x.name == s.scope; });
-    if (scope == r->scopes.end()) scope = r->scopes.insert(scope, Scope{s.scope, {}});
+                              [&](const Scope& x) {
+                                return x.name == s.scope && x.version == s.scope_version &&
+                                       x.attributes == s.scope_attributes;
+                              });
+    if (scope == r->scopes.end()) {
+      scope = r->scopes.insert(scope, Scope{s.scope, s.scope_version, s.scope_attributes, {}});
+    }
     scope->spans.push_back(&s);
   }
   std::string out = "{\"resourceSpans\":[";
@@ -532,6 +571,14 @@ std::string EncodeOtlpTraces(const std::vector<Span>& spans) {
       if (i) out += ',';
       out += "{\"scope\":{\"name\":";
       AppendJsonString(out, scope.name);
+      if (!scope.version.empty()) {
+        out += ",\"version\":";
+        AppendJsonString(out, scope.version);
+      }
+      if (!scope.attributes.empty()) {
+        out += ",\"attributes\":";
+        AppendAttributesAsKeyValues(out, std::string(scope.attributes));
+      }
       out += "},\"spans\":[";
       for (size_t k = 0; k < scope.spans.size(); ++k) {
         if (k) out += ',';
@@ -575,11 +622,16 @@ Result<OtlpTraces> DecodeOtlpTraces(std::string_view json) {
       uint32_t scope = t.Member(ss, "scope");
       if (scope == kNone) scope = t.Member(ss, "instrumentationLibrary");
       const std::string scope_name = t.StringMember(scope, "name");
+      const std::string scope_version = t.StringMember(scope, "version");
+      const std::string scope_attributes = KeyValuesJson(t, t.Member(scope, "attributes"));
+      // A scope that cannot be stored as sent takes its spans with it, as a resource does.
+      const std::string scope_problem = AttributesProblem(t, t.Member(scope, "attributes"));
       t.ForEachChild(t.Member(ss, "spans"), [&](uint32_t s) {
         Span span;
         std::string why;
         if (t.node(s).kind != JsonKind::kObject) return reject("span is not an object");
         if (!resource_problem.empty()) return reject("resource: " + resource_problem);
+        if (!scope_problem.empty()) return reject("scope: " + scope_problem);
         if (!ReadIds(t, s, true, &span.trace_id, &span.span_id, &why)) return reject(why);
         span.parent_span_id = LowerHex(t, s, "parentSpanId");
         if (!span.parent_span_id.empty() && !IsValidSpanId(span.parent_span_id)) {
@@ -605,6 +657,8 @@ Result<OtlpTraces> DecodeOtlpTraces(std::string_view json) {
         span.service = service;
         span.resource = resource;
         span.scope = scope_name;
+        span.scope_version = scope_version;
+        span.scope_attributes = scope_attributes;
         if (const uint32_t kind = t.Member(s, "kind"); kind != kNone) {
           const std::optional<int64_t> k = ReadEnum(
               t, kind, {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mesh/base/json_tape.h"
 #include "mesh/base/status.h"
 #include "mesh/telemetry/log_record.h"
 #include "mesh/telemetry/span.h"
@@ -47,15 +48,23 @@ Result<OtlpTraces> DecodeOtlpTraces(std::string_view json);
 // Log records take their service from the resource's service.name, else "unknown_service".
 Result<OtlpLogs> DecodeOtlpLogs(std::string_view json);
 
+// A bytesValue is stored in attribute JSON as {"bytesValue":"<standard base64>"}, which the
+// encoders turn back into bytesValue (a plain string would come back as a stringValue). Of
+// object node `object` of `t`: its base64 string node when it is exactly that (one member of
+// that name holding standard padded base64 without escapes), or JsonTape::kNone (a kvlistValue). A kvlistValue of that
+// one shape is indistinguishable from it and comes back as bytes.
+uint32_t StoredBytesValue(const JsonTape& t, uint32_t object);
+
 // Encodes records as an ExportLogsServiceRequest (one resource per service, in order of
 // first appearance); attributes become typed AnyValues. What meshlog sends to meshd.
 std::string EncodeOtlpLogs(const std::vector<LogRecord>& records);
 
 // Encodes spans as an ExportTraceServiceRequest (one resource per service and resource JSON,
-// one scope per scope name, in order of first appearance), so that DecodeOtlpTraces gives
-// back equal spans: ids, times as decimal strings, kind, status, trace state, typed
+// one scope per scope name, version and attributes, in order of first appearance), so that DecodeOtlpTraces
+// gives back equal spans: ids, times as decimal strings, kind, status, trace state, typed
 // attributes (strings, int64 as intValue strings, doubles, booleans, arrays, objects as
-// kvlistValue), events, links, resource attributes and scope. What meshtrace export and the Tracer
+// kvlistValue, a stored {"bytesValue":B} as bytesValue B), events, links, resource attributes
+// and scope (name, version and attributes). What meshtrace export and the Tracer
 // send.
 std::string EncodeOtlpTraces(const std::vector<Span>& spans);
 

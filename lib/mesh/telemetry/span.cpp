@@ -142,6 +142,8 @@ void AppendJson(std::string& out, const Span& s) {
   if (!s.status_message.empty()) field("status_message", s.status_message);
   if (!s.trace_state.empty()) field("trace_state", s.trace_state);
   if (!s.scope.empty()) field("scope", s.scope);
+  if (!s.scope_version.empty()) field("scope_version", s.scope_version);
+  if (!s.scope_attributes.empty()) raw("scope_attributes", s.scope_attributes, "{}");
   raw("attributes", s.attributes, "{}");
   raw("events", s.events, "[]");
   raw("links", s.links, "[]");
@@ -197,6 +199,10 @@ Result<Span> DecodeSpanJson(std::string_view json) {
       s = text(&span.trace_state);
     } else if (key == "scope") {
       s = text(&span.scope);
+    } else if (key == "scope_version") {
+      s = text(&span.scope_version);
+    } else if (key == "scope_attributes") {
+      s = ReadObject(m, key, &span.scope_attributes);
     } else if (key == "attributes") {
       s = ReadObject(m, key, &span.attributes);
     } else if (key == "resource") {

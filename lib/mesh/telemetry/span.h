@@ -42,6 +42,8 @@ struct Span {
   std::string links;
   std::string resource;    // JSON object of the other resource attributes, or empty
   std::string scope;       // instrumentation scope name
+  std::string scope_version;     // its version, or empty
+  std::string scope_attributes;  // JSON object of its attributes, or empty
 };
 
 std::string_view SpanKindName(SpanKind kind);  // "SERVER", "CLIENT", ...

@@ -333,6 +333,24 @@ TEST(TraceRender, LinksWithControlCharactersAreShownTerminalSafe) {
   EXPECT_THAT(Render({s}, {.verbose = true}), HasSubstr("links: [1,"));
 }
 
+TEST(TraceRender, VerboseShowsTheScopeWithItsVersionAndBytesAttributesReadably) {
+  Span s = MakeSpan("r", "", kT0, 100 * kMs);
+  s.scope = "io.opentelemetry.http";
+  s.scope_version = "1.2.0";
+  s.attributes = R"({"blob":{"bytesValue":"aGVsbG8="}})";
+  const std::string out = Render({s}, {.verbose = true});
+  EXPECT_THAT(out, HasSubstr("scope io.opentelemetry.http 1.2.0\n"));
+  s.scope_attributes = R"({"lib.flavour":"fast"})";
+  EXPECT_THAT(Render({s}, {.verbose = true}), HasSubstr("scope io.opentelemetry.http 1.2.0 lib.flavour=fast\n"));
+  s.scope_attributes.clear();
+  EXPECT_THAT(out, HasSubstr(R"(blob={"bytesValue":"aGVsbG8="})"));
+  s.scope_version.clear();
+  EXPECT_THAT(Render({s}, {.verbose = true}), HasSubstr("scope io.opentelemetry.http\n"));
+  EXPECT_THAT(Render({s}), Not(HasSubstr("scope ")));
+  s.scope = "\x1b[31mred";
+  EXPECT_EQ(Render({s}, {.verbose = true}).find('\x1b'), std::string::npos);
+}
+
 TEST(TraceRender, WithoutVerboseAttributesAndEventsAreHidden) {
   Span s = MakeSpan("r", "", kT0, 100 * kMs);
   s.attributes = R"({"http.method":"GET"})";

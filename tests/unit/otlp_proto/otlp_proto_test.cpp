@@ -56,10 +56,11 @@ std::string StringAttribute(const std::string& key, const std::string& value) {
 }
 
 // ExportTraceServiceRequest { resource_spans 1 { resource 1 { attributes 1 }, scope_spans 2
-// { scope 1 { name 1, version 2 }, spans 2 } } }.
+// { scope 1 { name 1, version 2, attributes 3 }, spans 2 } } }.
 std::string TracesRequest(const std::string& service, const std::vector<std::string>& spans,
                           const std::string& extra_resource_attributes = "") {
-  std::string scope_spans = Len(1, Len(1, "io.opentelemetry.http") + Len(2, "1.2.0"));
+  std::string scope_spans =
+      Len(1, Len(1, "io.opentelemetry.http") + Len(2, "1.2.0") + Len(3, StringAttribute("lib.flavour", "fast")));
   for (const std::string& s : spans) scope_spans += Len(2, s);
   const std::string resource = Len(1, StringAttribute("service.name", service)) + extra_resource_attributes;
   return Len(1, Len(1, resource) + Len(2, scope_spans));
@@ -80,7 +81,8 @@ std::string SpanBytes(const std::string& trace_id, const std::string& span_id, c
 const std::string kJsonExport = R"({"resourceSpans":[{
   "resource":{"attributes":[{"key":"service.name","value":{"stringValue":"checkout"}},
                             {"key":"host.name","value":{"stringValue":"node-1"}}]},
-  "scopeSpans":[{"scope":{"name":"io.opentelemetry.http","version":"1.2.0"},"spans":[
+  "scopeSpans":[{"scope":{"name":"io.opentelemetry.http","version":"1.2.0",
+                          "attributes":[{"key":"lib.flavour","value":{"stringValue":"fast"}}]},"spans":[
     {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","traceState":"vendor=x",
      "name":"POST /checkout","kind":2,"startTimeUnixNano":"1764075600000000000","endTimeUnixNano":"1764075600250000000",
      "attributes":[{"key":"http.method","value":{"stringValue":"POST \"quoted\" é"}},
@@ -143,6 +145,8 @@ void ExpectEqualSpans(const std::vector<Span>& a, const std::vector<Span>& b) {
     EXPECT_EQ(a[i].links, b[i].links);
     EXPECT_EQ(a[i].resource, b[i].resource);
     EXPECT_EQ(a[i].scope, b[i].scope);
+    EXPECT_EQ(a[i].scope_version, b[i].scope_version);
+    EXPECT_EQ(a[i].scope_attributes, b[i].scope_attributes);
   }
 }
 
@@ -158,7 +162,10 @@ TEST(DecodeOtlpTracesProto, GivesTheSpansTheSameExportGivesAsJson) {
   // What the fields hold, not only that both paths agree.
   EXPECT_EQ(proto->spans[0].attributes,
             R"({"http.method":"POST \"quoted\" é","http.status_code":500,"ratio":0.25,"whole":2.0,)"
-            R"("cached":false,"tags":["a",-7,true],"user":{"id":12},"blob":"aGVsbG8=","empty":null})");
+            R"("cached":false,"tags":["a",-7,true],"user":{"id":12},"blob":{"bytesValue":"aGVsbG8="},"empty":null})");
+  EXPECT_EQ(proto->spans[0].scope, "io.opentelemetry.http");
+  EXPECT_EQ(proto->spans[0].scope_version, "1.2.0");
+  EXPECT_EQ(proto->spans[0].scope_attributes, R"({"lib.flavour":"fast"})");
   EXPECT_EQ(proto->spans[0].resource, R"({"host.name":"node-1"})");
   EXPECT_EQ(proto->spans[0].events, R"([{"time_ns":1764075600100000000,"name":"retry","attributes":{"attempt":2}}])");
   EXPECT_EQ(proto->spans[0].links,
@@ -183,6 +190,49 @@ TEST(EncodeOtlpTracesProto, DecodesBackToEqualSpans) {
   Result<OtlpTraces> back = DecodeOtlpTracesProto(EncodeOtlpTracesProto(spans));
   ASSERT_TRUE(back.ok()) << back.status().message();
   ExpectEqualSpans(back->spans, spans);
+}
+
+TEST(EncodeOtlpTracesProto, WritesBytesValueAsBytesAndGroupsScopesByNameAndVersion) {
+  Result<OtlpTraces> json = DecodeOtlpTraces(kJsonExport);
+  ASSERT_TRUE(json.ok());
+  std::vector<Span> spans = json->spans;
+  spans[1].scope_version = "2.0.0";  // same name, another version: a scope of its own
+  spans[0].scope_attributes = R"({"lib.id":{"bytesValue":"AQI="}})";
+  const std::string encoded = EncodeOtlpTracesProto(spans);
+  // AnyValue field 7 holding the raw bytes, not their base64 text in field 1.
+  EXPECT_NE(encoded.find(KeyValue("blob", Len(7, "hello"))), std::string::npos);
+  EXPECT_EQ(encoded.find("aGVsbG8="), std::string::npos);
+  // InstrumentationScope { name 1, version 2 }, once per version.
+  // InstrumentationScope attributes 3.
+  EXPECT_NE(encoded.find(Len(1, Len(1, "io.opentelemetry.http") + Len(2, "1.2.0") +
+                                    Len(3, KeyValue("lib.id", Len(7, std::string("\x01\x02", 2)))))),
+            std::string::npos);
+  EXPECT_NE(encoded.find(Len(1, Len(1, "io.opentelemetry.http") + Len(2, "2.0.0") +
+                                    Len(3, StringAttribute("lib.flavour", "fast")))),
+            std::string::npos);
+  Result<OtlpTraces> back = DecodeOtlpTracesProto(encoded);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  ExpectEqualSpans(back->spans, spans);
+  // And through JSON: the same spans, bytes still bytes.
+  Result<OtlpTraces> via_json = DecodeOtlpTraces(EncodeOtlpTraces(back->spans));
+  ASSERT_TRUE(via_json.ok());
+  ExpectEqualSpans(via_json->spans, spans);
+}
+
+TEST(DecodeOtlpTracesProto, BytesValueOfEveryByteRoundTripsAsBytes) {
+  std::string every_byte;
+  for (int i = 0; i < 256; ++i) every_byte += static_cast<char>(i);
+  const std::string root = SpanBytes(kTraceId, kRootId, Len(9, KeyValue("raw", Len(7, every_byte))) +
+                                                            Len(9, KeyValue("none", Len(7, ""))));
+  Result<OtlpTraces> decoded = DecodeOtlpTracesProto(TracesRequest("api", {root}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  ASSERT_EQ(decoded->spans.size(), 1u);
+  const std::string encoded = EncodeOtlpTracesProto(decoded->spans);
+  EXPECT_NE(encoded.find(KeyValue("raw", Len(7, every_byte))), std::string::npos);
+  EXPECT_NE(encoded.find(KeyValue("none", Len(7, ""))), std::string::npos);
+  Result<OtlpTraces> back = DecodeOtlpTracesProto(encoded);
+  ASSERT_TRUE(back.ok());
+  ExpectEqualSpans(back->spans, decoded->spans);
 }
 
 TEST(DecodeOtlpTracesProto, RejectsBadSpansAndKeepsTheOthers) {

@@ -126,6 +126,8 @@ TEST_F(SpanStoreTest, GetTraceKeepsEveryFieldAndOrdersByStart) {
   spans[1].links = R"([{"trace_id":"abc10000000000000000000000000002","span_id":"000000000000b001","attributes":{}}])";
   spans[1].resource = R"({"host.name":"n1"})";
   spans[1].scope = "lib";
+  spans[1].scope_version = "1.4.2";
+  spans[1].scope_attributes = R"({"lib.flavour":"fast"})";
   ASSERT_TRUE(spans_->Insert(spans).ok());
   Result<std::vector<Span>> trace = spans_->GetTrace(kTraceA);
   ASSERT_TRUE(trace.ok()) << trace.status().message();
@@ -149,6 +151,8 @@ TEST_F(SpanStoreTest, GetTraceKeepsEveryFieldAndOrdersByStart) {
   EXPECT_EQ(root.links, R"([{"trace_id":"abc10000000000000000000000000002","span_id":"000000000000b001","attributes":{}}])");
   EXPECT_EQ(root.resource, R"({"host.name":"n1"})");
   EXPECT_EQ(root.scope, "lib");
+  EXPECT_EQ(root.scope_version, "1.4.2");
+  EXPECT_EQ(root.scope_attributes, R"({"lib.flavour":"fast"})");
   EXPECT_EQ((*trace)[1].parent_span_id, "000000000000a001");
   EXPECT_EQ((*trace)[1].kind, SpanKind::kClient);
   EXPECT_EQ((*trace)[2].status, SpanStatus::kError);

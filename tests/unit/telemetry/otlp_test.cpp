@@ -120,6 +120,7 @@ TEST(DecodeOtlpTraces, DecodesARealisticExportRequest) {
   EXPECT_EQ(root.status, SpanStatus::kError);
   EXPECT_EQ(root.status_message, "card declined");
   EXPECT_EQ(root.scope, "io.opentelemetry.http");
+  EXPECT_EQ(root.scope_version, "1.2.0");
   // service.name is the span's service, not repeated among the resource attributes.
   EXPECT_EQ(root.resource, R"({"host.name":"node-1","process.pid":4242})");
 
@@ -149,7 +150,7 @@ TEST(DecodeOtlpTraces, MapsEveryAnyValueKindToPlainJson) {
   EXPECT_EQ(r->spans[0].attributes,
             R"({"http.method":"POST","http.status_code":500,"retries":3,"ratio":0.25,)"
             R"("whole":2.0,"cached":false,"tags":["a",7,true],"user":{"id":12,"name":"ann"},)"
-            R"("blob":"aGVsbG8=","empty":null})");
+            R"("blob":{"bytesValue":"aGVsbG8="},"empty":null})");
   // And it is JSON a reader takes back with the right types.
   Result<Json::Value> parsed = ParseJson(r->spans[0].attributes);
   ASSERT_TRUE(parsed.ok());
@@ -738,6 +739,8 @@ void ExpectSameSpan(const Span& got, const Span& want) {
   EXPECT_EQ(got.links, want.links);
   EXPECT_EQ(got.resource, want.resource);
   EXPECT_EQ(got.scope, want.scope);
+  EXPECT_EQ(got.scope_version, want.scope_version);
+  EXPECT_EQ(got.scope_attributes, want.scope_attributes);
 }
 
 Span EverythingSpan() {
@@ -758,7 +761,7 @@ Span EverythingSpan() {
       R"("min":-9223372036854775808,"ratio":0.1,"whole":2.0,"huge":1e+300,"neg":-0.5,)"
       R"("ok":true,"no":false,"none":null,"esc":"q\"b\\n\n\u0001","uni":"\u00e9\ud83d\ude80",)"
       R"("raw":"é🚀","list":[1,"two",[3,[4.5]],{"b":1,"a":2}],"obj":{"z":{"y":[true]},"a":"x"},)"
-      R"("empty_list":[],"empty_obj":{}})";
+      R"("empty_list":[],"empty_obj":{},"bytes":{"bytesValue":"AP+A"},"no_bytes":{"bytesValue":""}})";
   s.events =
       R"([{"time_ns":1764075600200000000,"name":"retry \"1\"","attributes":{"attempt":2,"why":"timeout"}},)"
       R"({"time_ns":1764075600300000000,"name":"exception","attributes":{}}])";
@@ -768,6 +771,8 @@ Span EverythingSpan() {
       R"("attributes":{}}])";
   s.resource = R"({"host.name":"node-1","process.pid":4242,"labels":{"b":"2","a":"1"}})";
   s.scope = "io.opentelemetry.http";
+  s.scope_version = "1.2.0";
+  s.scope_attributes = R"({"lib.flavour":"fast","lib.id":{"bytesValue":"AQI="}})";
   return s;
 }
 
@@ -787,6 +792,61 @@ TEST(DecodeOtlpTraces, KeepsLinksAndRejectsASpanWithAMalformedLink) {
             R"("span_id":"eee19b7ec3c1b174","attributes":{}}])");
   EXPECT_EQ(r->rejected, 2);
   EXPECT_THAT(r->first_error, HasSubstr("link: invalid traceId"));
+}
+
+TEST(DecodeOtlpTraces, BytesValueIsStoredAsBytesInEitherAlphabetAndRefusedWhenNotBase64) {
+  const auto attribute = [](const std::string& value) {
+    return R"(,"attributes":[{"key":"b","value":)" + value + "}]";
+  };
+  // protojson reads both alphabets, padded or not; one canonical text is stored.
+  Result<OtlpTraces> r = DecodeOtlpTraces(TracesBody({SpanJson(kTraceId, kRootId, attribute(R"({"bytesValue":"__8"})")),
+                                                      SpanJson(kTraceId, kChildId, attribute(R"({"bytesValue":"//8="})")),
+                                                      SpanJson(kTraceId, kGrandchildId, attribute(R"({"bytesValue":"a b"})")),
+                                                      SpanJson(kTraceId, "eee19b7ec3c1b171", attribute(R"({"bytesValue":7})"))}));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->spans.size(), 2u);
+  EXPECT_EQ(r->spans[0].attributes, R"({"b":{"bytesValue":"//8="}})");
+  EXPECT_EQ(r->spans[1].attributes, R"({"b":{"bytesValue":"//8="}})");
+  EXPECT_EQ(r->rejected, 2);
+  EXPECT_THAT(r->first_error, HasSubstr("bytesValue must be base64"));
+}
+
+TEST(DecodeOtlpTraces, KeepsScopeAttributesAndAScopeThatCannotBeStoredTakesItsSpansWithIt) {
+  const auto body = [](const std::string& scope_attributes) {
+    return R"({"resourceSpans":[{"scopeSpans":[{"scope":{"name":"lib","version":"3","attributes":)" +
+           scope_attributes + R"(},"spans":[)" + SpanJson(kTraceId, kRootId) + "]}]}]}";
+  };
+  Result<OtlpTraces> good = DecodeOtlpTraces(body(R"([{"key":"k","value":{"intValue":"7"}}])"));
+  ASSERT_TRUE(good.ok());
+  ASSERT_EQ(good->spans.size(), 1u);
+  EXPECT_EQ(good->spans[0].scope, "lib");
+  EXPECT_EQ(good->spans[0].scope_version, "3");
+  EXPECT_EQ(good->spans[0].scope_attributes, R"({"k":7})");
+  Result<OtlpTraces> bad = DecodeOtlpTraces(body(R"([{"key":"k","value":{"intValue":"x"}}])"));
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->spans.size(), 0u);
+  EXPECT_EQ(bad->rejected, 1);
+  EXPECT_THAT(bad->first_error, HasSubstr("scope: intValue must be a 64-bit integer"));
+}
+
+TEST(EncodeOtlpTraces, WritesStoredBytesAsBytesValueAndLookalikeObjectsAsKvlists) {
+  Span s = EverythingSpan();
+  s.attributes = R"({"b":{"bytesValue":"aGk="},"in_list":[{"bytesValue":""}],)"
+                 R"("two_members":{"bytesValue":"aGk=","x":1},"not_base64":{"bytesValue":"a b"},)"
+                 R"("not_string":{"bytesValue":1},"unpadded":{"bytesValue":"aGk"},"escaped":{"bytesValue":"\u0061Gk="}})";
+  const std::string encoded = EncodeOtlpTraces({s});
+  EXPECT_THAT(encoded, HasSubstr(R"({"key":"b","value":{"bytesValue":"aGk="}})"));
+  EXPECT_THAT(encoded, HasSubstr(R"("arrayValue":{"values":[{"bytesValue":""}]})"));
+  EXPECT_THAT(encoded, HasSubstr(R"({"key":"two_members","value":{"kvlistValue":)"));
+  EXPECT_THAT(encoded, HasSubstr(R"({"key":"not_base64","value":{"kvlistValue":)"));
+  EXPECT_THAT(encoded, HasSubstr(R"({"key":"not_string","value":{"kvlistValue":)"));
+  // Only the text the decoders write is bytes: anything else would not decode back the same.
+  EXPECT_THAT(encoded, HasSubstr(R"({"key":"unpadded","value":{"kvlistValue":)"));
+  EXPECT_THAT(encoded, HasSubstr(R"({"key":"escaped","value":{"kvlistValue":)"));
+  Result<OtlpTraces> decoded = DecodeOtlpTraces(encoded);
+  ASSERT_TRUE(decoded.ok());
+  ASSERT_EQ(decoded->spans.size(), 1u) << decoded->first_error;
+  ExpectSameSpan(decoded->spans[0], s);
 }
 
 TEST(EncodeOtlpTraces, RoundTripsASpanWithEveryFieldSet) {
@@ -841,6 +901,12 @@ TEST(EncodeOtlpTraces, GroupsByResourceThenScopeInOrderOfFirstAppearance) {
   Span b = a;
   b.span_id = kGrandchildId;
   b.scope = "other";
+  Span f = a;  // a's scope name in another version: a scope of its own
+  f.span_id = "eee19b7ec3c1b16f";
+  f.scope_version = "2.0";
+  Span g = a;  // a's scope name and version with other attributes: a scope of its own too
+  g.span_id = "eee19b7ec3c1b16e";
+  g.scope_attributes.clear();
   Span c = a;
   c.span_id = kRootId;
   c.parent_span_id.clear();
@@ -850,29 +916,37 @@ TEST(EncodeOtlpTraces, GroupsByResourceThenScopeInOrderOfFirstAppearance) {
   d.resource = R"({"host.name":"node-2"})";
   Span e = a;
   e.span_id = "eee19b7ec3c1b170";
-  const std::string encoded = EncodeOtlpTraces({a, b, c, d, e});
+  const std::string encoded = EncodeOtlpTraces({a, b, c, d, e, f, g});
   Result<Json::Value> json = ParseJson(encoded);
   ASSERT_TRUE(json.ok()) << encoded;
   const Json::Value& rs = (*json)["resourceSpans"];
   ASSERT_EQ(rs.size(), 3u);  // (checkout, node-1), (worker, node-1), (checkout, node-2)
   EXPECT_EQ(rs[0]["resource"]["attributes"][0]["key"].asString(), "service.name");
   EXPECT_EQ(rs[0]["resource"]["attributes"][1]["key"].asString(), "host.name");
-  ASSERT_EQ(rs[0]["scopeSpans"].size(), 2u);
+  ASSERT_EQ(rs[0]["scopeSpans"].size(), 4u);
   EXPECT_EQ(rs[0]["scopeSpans"][0]["scope"]["name"].asString(), "io.opentelemetry.http");
+  EXPECT_EQ(rs[0]["scopeSpans"][0]["scope"]["version"].asString(), "1.2.0");
   EXPECT_EQ(rs[0]["scopeSpans"][0]["spans"].size(), 2u);  // a and e
   EXPECT_EQ(rs[0]["scopeSpans"][1]["scope"]["name"].asString(), "other");
+  EXPECT_EQ(rs[0]["scopeSpans"][2]["scope"]["name"].asString(), "io.opentelemetry.http");
+  EXPECT_EQ(rs[0]["scopeSpans"][2]["scope"]["version"].asString(), "2.0");
+  EXPECT_EQ(rs[0]["scopeSpans"][0]["scope"]["attributes"][0]["key"].asString(), "lib.flavour");
+  EXPECT_EQ(rs[0]["scopeSpans"][0]["scope"]["attributes"][1]["value"]["bytesValue"].asString(), "AQI=");
+  EXPECT_FALSE(rs[0]["scopeSpans"][3]["scope"].isMember("attributes"));
   EXPECT_EQ(rs[1]["resource"]["attributes"][0]["value"]["stringValue"].asString(), "worker");
   EXPECT_EQ(rs[2]["resource"]["attributes"][1]["value"]["stringValue"].asString(), "node-2");
 
   Result<OtlpTraces> decoded = DecodeOtlpTraces(encoded);
   ASSERT_TRUE(decoded.ok());
-  ASSERT_EQ(decoded->spans.size(), 5u);
-  // Decoding walks the groups, so the order is a, e, b, c, d; every span comes back intact.
+  ASSERT_EQ(decoded->spans.size(), 7u);
+  // Decoding walks the groups, so the order is a, e, b, f, g, c, d; every span comes back intact.
   ExpectSameSpan(decoded->spans[0], a);
   ExpectSameSpan(decoded->spans[1], e);
   ExpectSameSpan(decoded->spans[2], b);
-  ExpectSameSpan(decoded->spans[3], c);
-  ExpectSameSpan(decoded->spans[4], d);
+  ExpectSameSpan(decoded->spans[3], f);
+  ExpectSameSpan(decoded->spans[4], g);
+  ExpectSameSpan(decoded->spans[5], c);
+  ExpectSameSpan(decoded->spans[6], d);
 }
 
 TEST(EncodeOtlpTraces, SixtyFourBitIntegersAreIntValueStringsAndDoublesStayDoubles) {

@@ -32,6 +32,8 @@ Span FullSpan() {
   s.links = R"([{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","attributes":{"n":1}}])";
   s.resource = R"({"host.name":"node-1"})";
   s.scope = "io.opentelemetry.http";
+  s.scope_version = "1.2.0";
+  s.scope_attributes = R"({"lib.flavour":"fast"})";
   return s;
 }
 
@@ -49,7 +51,8 @@ TEST(SpanJson, HasEveryFieldInOrder) {
   EXPECT_THAT(Keys(out),
               ElementsAre("trace_id", "span_id", "parent_span_id", "service", "name", "kind",
                           "start", "start_ns", "duration_ns", "status", "status_message",
-                          "trace_state", "scope", "attributes", "events", "links", "resource"));
+                          "trace_state", "scope", "scope_version", "scope_attributes", "attributes",
+                          "events", "links", "resource"));
   Result<Json::Value> json = ParseJson(out);
   ASSERT_TRUE(json.ok()) << out;
   const Json::Value& j = *json;
@@ -66,6 +69,8 @@ TEST(SpanJson, HasEveryFieldInOrder) {
   EXPECT_EQ(j["status_message"].asString(), "card declined");
   EXPECT_EQ(j["trace_state"].asString(), "congo=t61rcWkgMzE");
   EXPECT_EQ(j["scope"].asString(), "io.opentelemetry.http");
+  EXPECT_EQ(j["scope_version"].asString(), "1.2.0");
+  EXPECT_EQ(j["scope_attributes"]["lib.flavour"].asString(), "fast");
   EXPECT_EQ(j["attributes"]["http.status_code"].asInt(), 402);
   EXPECT_EQ(j["events"][0]["name"].asString(), "exception");
   EXPECT_EQ(j["links"][0]["span_id"].asString(), "b7ad6b7169203331");
@@ -147,6 +152,8 @@ void ExpectSameSpan(const Span& got, const Span& want) {
   EXPECT_EQ(got.links, want.links);
   EXPECT_EQ(got.resource, want.resource);
   EXPECT_EQ(got.scope, want.scope);
+  EXPECT_EQ(got.scope_version, want.scope_version);
+  EXPECT_EQ(got.scope_attributes, want.scope_attributes);
 }
 
 Result<Span> RoundTrip(const Span& s) {
