@@ -16,6 +16,7 @@
 #include "mesh/controlplane/security_api.h"
 #include "mesh/controlplane/token_commands.h"
 #include "mesh/http/asio_http_server.h"
+#include "mesh/http/host_port.h"
 #include "mesh/security/certificate_authority.h"
 #include "mesh/security/certificate_ttl.h"
 #include "mesh/security/x509.h"
@@ -26,6 +27,7 @@ namespace {
 
 struct Options {
   std::string listen = "127.0.0.1:9000";
+  std::string advertise;  // host:port meshd hands out for itself; "": the listen address
   std::string db;
   std::string retention = "7d";
   std::string token_file;
@@ -65,14 +67,26 @@ constexpr int64_t kServerCertificateNs = 365LL * 24 * 3600 * 1'000'000'000;
 // wildcard), 127.0.0.1, ::1 and localhost.
 std::vector<std::string> TlsHosts(const Options& o) {
   if (!o.tls_sans.empty()) return o.tls_sans;
-  std::string host = o.listen.substr(0, o.listen.rfind(':'));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   std::vector<std::string> hosts{"127.0.0.1", "::1", "localhost"};
-  if (!host.empty() && host != "0.0.0.0" && host != "::" &&
-      std::find(hosts.begin(), hosts.end(), host) == hosts.end()) {
-    hosts.insert(hosts.begin(), host);
+  for (const std::string* address : {&o.listen, &o.advertise}) {
+    mesh::Result<mesh::HostPort> at = mesh::ParseHostPort(*address);
+    if (at.ok() && !mesh::IsWildcardHost(at->host) && std::find(hosts.begin(), hosts.end(), at->host) == hosts.end()) {
+      hosts.insert(hosts.begin(), at->host);
+    }
   }
   return hosts;
+}
+
+// --advertise: host:port or [v6]:port with a real port, not a wildcard. Errors: InvalidArgument.
+mesh::Status CheckAdvertise(const std::string& advertise) {
+  mesh::Result<mesh::HostPort> at = mesh::ParseHostPort(advertise);
+  if (!at.ok()) return at.status().WithContext("--advertise");
+  if (at->port == 0 || mesh::IsWildcardHost(at->host)) {
+    return mesh::Status::InvalidArgument("--advertise '" + advertise +
+                                         "': expected the host:port others reach meshd at (a port 1..65535, not "
+                                         "0.0.0.0 or [::])");
+  }
+  return mesh::Status::Ok();
 }
 
 // The server's key (new at each start, never written to disk) and certificate from the CA.
@@ -150,8 +164,13 @@ int Run(const Options& o) {
   mesh::Result<int> idle_timeout_ms = TimeoutMs("--idle-timeout", o.idle_timeout);
   if (!idle_timeout_ms.ok()) return Fail(idle_timeout_ms.status().message(), 2);
 
+  if (!o.advertise.empty()) {
+    if (mesh::Status s = CheckAdvertise(o.advertise); !s.ok()) return Fail(s.message(), 2);
+  }
+
   mesh::ControlPlane::Options plane_options;
   plane_options.db_path = StorePath(o);
+  plane_options.advertise = o.advertise.empty() ? "" : mesh::FormatHostPort(*mesh::ParseHostPort(o.advertise));
   plane_options.retention_ns = *retention;
   plane_options.series_limits = o.series_limits;
   mesh::Result<mesh::UrlAllowList> alert_urls = mesh::UrlAllowList::Parse(o.alert_url_allow);
@@ -239,7 +258,10 @@ int Run(const Options& o) {
              "can reach meshd; keep it on loopback, or give --token-file and a scoped token per service");
   }
   const std::string host = o.listen.substr(0, o.listen.rfind(':'));
-  log.Info("meshd listening", {{"url", (o.tls ? "https://" : "http://") + host + ":" + std::to_string((*server)->port())},
+  const std::string scheme = o.tls ? "https://" : "http://";
+  log.Info("meshd listening", {{"url", scheme + host + ":" + std::to_string((*server)->port())},
+                               {"advertised", plane_options.advertise.empty() ? "(the Host of each request)"
+                                                                                : scheme + plane_options.advertise},
                                {"db", plane_options.db_path},
                                {"auth", plane_options.token.empty() ? "none" : "bearer"},
                                {"ca", CaDir(o, plane_options.db_path)},
@@ -265,6 +287,10 @@ int main(int argc, char** argv) {
   CLI::App app{"meshd: the mesh control plane (registry, telemetry ingest, query API)", "meshd"};
   app.set_version_flag("--version", std::string("meshd ") + MESH_VERSION);
   app.add_option("--listen", o.listen, "host:port to serve on (port 0 picks a free one)")->capture_default_str();
+  app.add_option("--advertise", o.advertise,
+                 "host:port (or [v6]:port) others reach meshd at, handed out for meshd itself (Prometheus "
+                 "targets; with --tls, named in its certificate); needed with a wildcard --listen such as "
+                 "0.0.0.0:9000 (default: the Host each request was sent to)");
   app.add_option("--db", o.db, "Store file (default: $MESH_DB, else $XDG_DATA_HOME/mesh/mesh.db)");
   app.add_option("--retention", o.retention, "Drop telemetry older than this (e.g. 7d, 12h)")->capture_default_str();
   app.add_option("--token-file", o.token_file, "Require this bearer token on write endpoints (file mode 0600)");

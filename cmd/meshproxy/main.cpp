@@ -24,6 +24,10 @@ int main(int argc, char** argv) {
   app.add_option("--service", flags.service, "This service's name (the seed's ServiceName)");
   app.add_option("--service-port", flags.service_port, "The local service's port on 127.0.0.1 (ServicePort)");
   app.add_option("--listen", flags.listen, "Inbound address, in front of the service")->capture_default_str();
+  app.add_option("--advertise", flags.advertise,
+                 "Address registered with meshd, which other proxies dial: HOST:PORT or [V6]:PORT, a numeric address "
+                 "(port 0: the listen port). Default: the listen address, or for a wildcard listen (0.0.0.0, [::]) "
+                 "the address of the interface holding the default route");
   app.add_option("--outbound", flags.outbound, "Outbound address for the service's calls (\"\" turns it off)")
       ->capture_default_str();
   app.add_option("--admin", flags.admin, "Admin address: /metrics /healthz /ready /config")->capture_default_str();
@@ -85,6 +89,7 @@ int main(int argc, char** argv) {
     if (given("--service")) config.service = flags.service;
     if (given("--service-port")) config.service_port = flags.service_port;
     if (given("--listen")) config.listen = flags.listen;
+    if (given("--advertise")) config.advertise = flags.advertise;
     if (given("--outbound")) config.outbound = flags.outbound;
     if (given("--admin")) config.admin = flags.admin;
     if (given("--meshd")) config.meshd = flags.meshd;

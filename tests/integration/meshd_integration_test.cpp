@@ -523,6 +523,32 @@ TEST_F(MeshdTest, PrometheusTargetsListMeshdSidecarsAndApps) {
   EXPECT_EQ(meshd.Stop().exit_code, 0);
 }
 
+// meshd --advertise: the address meshd hands out for itself wins over the Host header, and an
+// instance registered on IPv6 is listed in brackets.
+TEST_F(MeshdTest, PrometheusTargetsNameMeshdAtItsAdvertisedAddress) {
+  MeshdProcess meshd(Db(), {"--advertise", "[2001:db8::9]:9000"});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  EXPECT_NE(meshd.process().err().find("\"advertised\":\"http://[2001:db8::9]:9000\""), std::string::npos)
+      << meshd.process().err();
+  auto r = meshd.Request("POST", "/v1/register",
+                         R"({"service":"api","host":"::1","port":15001,"meta":{"admin":"0.0.0.0:15090"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = meshd.Request("GET", "/v1/prometheus/targets", "", {{"Host", "meshd.example:9000"}});
+  const Json::Value groups = ParseBody(r.body);
+  ASSERT_EQ(groups.size(), 2u) << r.body;
+  EXPECT_EQ(groups[0]["targets"][0].asString(), "[2001:db8::9]:9000") << r.body;
+  EXPECT_EQ(groups[1]["targets"][0].asString(), "[::1]:15090") << r.body;
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
+TEST_F(MeshdTest, RefusesAnAdvertiseAddressNobodyCanReach) {
+  for (const char* bad : {"0.0.0.0:9000", "[::]:9000", "10.0.0.5", "10.0.0.5:0", "::1:9000", "[x]:9000"}) {
+    const RunResult r = RunProcess({MESHD_BIN, "--db", Db(), "--listen", "127.0.0.1:0", "--advertise", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("meshd: --advertise"), std::string::npos) << r.err;
+  }
+}
+
 TEST_F(MeshdTest, AcceptsGzippedBodiesAndRefusesUnknownEncodings) {
   MeshdProcess meshd(Db());
   ASSERT_TRUE(meshd.ready()) << meshd.process().err();

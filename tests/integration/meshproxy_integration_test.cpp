@@ -868,5 +868,47 @@ TEST_F(MtlsMeshTest, AnotherServicesTokenGetsTheSidecarNoCertificate) {
   EXPECT_NE(r.err.find("cannot act for service orders"), std::string::npos) << r.err;
 }
 
+// IPv6 end to end: a sidecar listening on [::1] registers ::1, meshd lists its admin port in
+// brackets, and a caller's sidecar dials it.
+TEST_F(MeshproxyTest, AnIpv6SidecarIsRegisteredAndCalledOverIpv6) {
+  Subprocess payments({DEMO_SERVICE_BIN, "--name", "payments", "--port", "0"});
+  ASSERT_TRUE(payments.WaitForOutput("listening on", 10s)) << payments.err();
+  std::smatch m;
+  const std::string out = payments.out();
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("127\\.0\\.0\\.1:([0-9]+)")));
+  Subprocess sidecar({MESHPROXY_BIN, "--service", "payments", "--service-port", m[1].str(), "--listen", "[::1]:0",
+                      "--outbound", "", "--admin", "[::1]:0", "--meshd", meshd_->url(), "--threads", "1"});
+  ASSERT_TRUE(sidecar.WaitForStderr("meshproxy listening", 10s)) << sidecar.err();
+  std::smatch advertised;
+  const std::string err = sidecar.err();
+  ASSERT_TRUE(std::regex_search(err, advertised, std::regex("\"advertised\":\"\\[::1\\]:([0-9]+)\""))) << err;
+  ASSERT_TRUE(AllRegistered({"payments"}));
+  const Json::Value service = ParseJsonText(meshd_->Request("GET", "/v1/services/payments").body);
+  EXPECT_EQ(service["instances"][0]["host"].asString(), "::1");
+  EXPECT_EQ(service["instances"][0]["port"].asString(), advertised[1].str());
+  const std::string targets = meshd_->Request("GET", "/v1/prometheus/targets").body;
+  EXPECT_NE(targets.find("\"[::1]:"), std::string::npos) << targets;
+
+  Instance& orders = Start("orders", "payments");
+  HttpClientResponse r;
+  for (int attempt = 0; attempt < 100 && r.status != 200; ++attempt) {
+    r = Get(orders.inbound, "/pay");
+    if (r.status != 200) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(ParseJsonText(r.body)["next"]["service"].asString(), "payments") << r.body;
+  sidecar.Signal(SIGTERM);
+  EXPECT_EQ(sidecar.Wait(20s).exit_code, 0) << sidecar.err();
+}
+
+TEST_F(MeshproxyTest, RefusesAnAdvertiseAddressOtherProxiesCannotDial) {
+  for (const char* bad : {"0.0.0.0:15001", "[::]:15001", "orders.example:15001", "10.0.0.5", "::1:15001"}) {
+    const RunResult r = RunProcess({MESHPROXY_BIN, "--service", "orders", "--service-port", "8081", "--meshd",
+                                    meshd_->url(), "--advertise", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("meshproxy: --advertise"), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace mesh

@@ -34,6 +34,8 @@ class ControlPlane {
     std::string read_token;  // when set, reads need it or `token` (access_rules.h)
     std::string trust_domain = "mesh.local";  // of the client certificates that name a service
     int64_t default_ttl_ns = 15'000'000'000;
+    // host:port meshd hands out for itself (meshd --advertise); "": the Host a request came to.
+    std::string advertise;
     SeriesLimits series_limits;  // on every metrics push
     // Where alert checks posted to meshd may make it send (webhook, Alertmanager); empty: nowhere.
     UrlAllowList alert_urls;
@@ -94,8 +96,8 @@ class ControlPlane {
   Result<std::vector<ServiceSummary>> Summaries(Store& store);
   HttpResponse GetService(const HttpRequest& request);
   // GET /v1/prometheus/targets: the registry as Prometheus http_sd / file_sd target groups
-  // (prometheus_targets.h). meshd's own group is the request's Host header: the address the
-  // scraper reached meshd at (meshd does not know its advertised address otherwise).
+  // (prometheus_targets.h). meshd's own group is options_.advertise, else the request's Host
+  // header: the address the scraper reached meshd at.
   HttpResponse PrometheusTargets(const HttpRequest& request);
   HttpResponse IngestMetrics(const HttpRequest& request, bool seed_route);
   // Counts the refusal on /metrics and answers it.

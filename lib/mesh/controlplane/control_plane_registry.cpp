@@ -194,7 +194,9 @@ HttpResponse ControlPlane::PrometheusTargets(const HttpRequest& r) {
   if (!instances.ok()) return StoreError(instances.status());
   const InstanceLiveness::Judged judged = liveness_.Judge(std::move(*instances));
   return HttpResponse::Json(
-      200, FormatTargetGroups(BuildPrometheusTargets(judged.instances, judged.now_ns, r.Header("host"), judged.up_since_ns)));
+      200, FormatTargetGroups(BuildPrometheusTargets(judged.instances, judged.now_ns,
+                                                   options_.advertise.empty() ? r.Header("host") : options_.advertise,
+                                                   judged.up_since_ns)));
 }
 
 }  // namespace mesh

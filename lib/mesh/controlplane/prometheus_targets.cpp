@@ -49,6 +49,11 @@ bool IsWildcardHost(const std::string& host) {
 
 std::string Join(const Address& a) { return a.host + ":" + std::to_string(a.port); }
 
+// An instance's registered host in an address: an IPv6 one goes in brackets.
+std::string AddressHost(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
 std::string MetaString(const Json::Value& meta, const char* key) {
   const Json::Value& v = meta[key];
   return v.isString() ? v.asString() : std::string();
@@ -86,7 +91,7 @@ std::vector<TargetGroup> BuildPrometheusTargets(const std::vector<Instance>& ins
     const std::map<std::string, std::string> common = {{"service", i->service},
                                                        {"mesh_instance", i->id}};
     if (std::optional<Address> admin = ParseAddress(MetaString(*meta, "admin"))) {
-      if (IsWildcardHost(admin->host)) admin->host = i->host;
+      if (IsWildcardHost(admin->host)) admin->host = AddressHost(i->host);
       if (!admin->host.empty()) {
         TargetGroup proxy{{Join(*admin)}, common};
         proxy.labels["mesh_role"] = "proxy";
@@ -96,7 +101,7 @@ std::vector<TargetGroup> BuildPrometheusTargets(const std::vector<Instance>& ins
     const std::string path = MetaString(*meta, "app_metrics_path");
     std::optional<Address> app = ParseAddress(MetaString(*meta, "app"));
     if (app && IsMetricsPath(path)) {
-      if (IsWildcardHost(app->host)) app->host = i->host;
+      if (IsWildcardHost(app->host)) app->host = AddressHost(i->host);
       if (!app->host.empty()) {
         TargetGroup group{{Join(*app)}, common};
         group.labels["mesh_role"] = "app";

@@ -19,6 +19,7 @@ ConfigReview ReviewReloadedConfig(const ProxyConfig& running, const Result<Proxy
   differs("service", next.service != running.service);
   differs("service_port", next.service_port != running.service_port);
   differs("listen", next.listen != running.listen);
+  differs("advertise", next.advertise != running.advertise);
   differs("outbound", next.outbound != running.outbound);
   differs("admin", next.admin != running.admin);
   differs("meshd", next.meshd != running.meshd);

@@ -13,6 +13,7 @@
 #include "mesh/base/token_file.h"
 #include "mesh/http/asio_http_client.h"
 #include "mesh/http/asio_http_server.h"
+#include "mesh/proxy/advertised_address.h"
 #include "mesh/proxy/config_reload.h"
 #include "mesh/proxy/discovery_upstreams.h"
 #include "mesh/proxy/http_proxy.h"
@@ -81,7 +82,7 @@ uint64_t OpenFilesLimit() {
   return limit.rlim_cur;
 }
 
-std::string Url(const HostPort& hp, int port) { return "http://" + hp.host + ":" + std::to_string(port); }
+std::string Url(const HostPort& hp, int port) { return "http://" + FormatHostPort({hp.host, port}); }
 
 // SIGHUP: the config file is read again and checked (a bad one is refused, the running
 // configuration stays; a good one's changes wait for the next start: see config_reload.h), and
@@ -133,6 +134,15 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   }
   const HostPort inbound_at = *ParseHostPort(config.listen);
   const HostPort admin_at = *ParseHostPort(config.admin);
+  // What other proxies dial (registered with meshd). Without meshd nobody finds it in the
+  // registry, so a host without a default route needs no --advertise then.
+  HostPort advertised{IsWildcardHost(inbound_at.host) ? (inbound_at.host == "::" ? "::1" : "127.0.0.1") : inbound_at.host,
+                      inbound_at.port};
+  if (!config.meshd.empty() || !config.advertise.empty()) {
+    Result<HostPort> chosen = AdvertisedAddress(config.advertise, inbound_at, inbound_at.port, KernelDefaultRoute());
+    if (!chosen.ok()) return FailCommand("meshproxy", io, chosen.status());
+    advertised = *chosen;
+  }
   // An https:// meshd: every client of it shares what it trusts and, once the proxy has a
   // workload certificate, presents it (meshd takes it as this service's credential).
   std::shared_ptr<ClientTls> meshd_tls;
@@ -231,11 +241,10 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   shipping.meshd_url = config.meshd;
   shipping.token = token;
   shipping.service = config.service;
-  shipping.instance = (inbound_at.host == "0.0.0.0" ? std::string("127.0.0.1") : inbound_at.host) + ":" +
-                      std::to_string(inbound_at.port);
   shipping.access_log = config.access_log;
   shipping.access_log_sample = config.access_log_sample;
   shipping.queue_capacity = static_cast<size_t>(config.telemetry_queue);
+  shipping.instance = FormatHostPort(advertised);
   TelemetryShipper shipper(shipping, registry, meshd_client(2000));
 
   // mTLS: a certificate before any listener starts, so that the first connection is already
@@ -297,8 +306,9 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   reg.meshd_url = config.meshd;
   reg.token = token;
   reg.service = config.meshd.empty() ? "" : config.service;
-  reg.host = inbound_at.host == "0.0.0.0" ? "127.0.0.1" : inbound_at.host;
-  reg.port = (*inbound)->port();  // the address other proxies call: ours, not the service's
+  if (advertised.port == 0) advertised.port = (*inbound)->port();  // listening on port 0
+  reg.host = advertised.host;
+  reg.port = advertised.port;  // the address other proxies call: ours, not the service's
   RegistryClient registry_client(reg, meshd_client(2000));
 
   auto discovery = std::make_shared<DiscoveryUpstreams>(registry_client, *io.clock);
@@ -399,11 +409,12 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   std::string meta = "{\"proxy\":\"meshproxy " MESH_VERSION "\",";
   if (mtls_inbound) meta += "\"mtls\":true,";  // callers must come over mTLS
   meta += "\"admin\":";
-  AppendJsonString(meta, admin_at.host + ":" + std::to_string((*admin_server)->port()));
+  // A wildcard admin address is scraped at the advertised host.
+  AppendJsonString(meta, FormatHostPort({IsWildcardHost(admin_at.host) ? reg.host : admin_at.host, (*admin_server)->port()}));
   if (!config.app_metrics_path.empty()) {
     // The service listens on 127.0.0.1 beside its sidecar, so it is scraped at the sidecar's host.
     meta += ",\"app\":";
-    AppendJsonString(meta, reg.host + ":" + std::to_string(config.service_port));
+    AppendJsonString(meta, FormatHostPort({reg.host, config.service_port}));
     meta += ",\"app_metrics_path\":";
     AppendJsonString(meta, config.app_metrics_path);
   }
@@ -412,8 +423,8 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   InstallStopHandlers();
   log.Info("meshproxy listening", {{"mesh_service", config.service},
                                    {"inbound", Url(inbound_at, (*inbound)->port())},
-                                   {"outbound", outbound ? "http://" + ParseHostPort(config.outbound)->host + ":" +
-                                                               std::to_string(outbound->port())
+                                   {"advertised", FormatHostPort(advertised)},
+                                   {"outbound", outbound ? Url(*ParseHostPort(config.outbound), outbound->port())
                                                          : std::string("off")},
                                    {"admin", Url(admin_at, (*admin_server)->port())},
                                    {"service_port", config.service_port},

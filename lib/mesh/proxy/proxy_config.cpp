@@ -2,29 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <limits>
 
 #include "mesh/base/json_text.h"
 #include "mesh/base/time_format.h"
+#include "mesh/proxy/advertised_address.h"
 #include "mesh/security/certificate_ttl.h"
 
 namespace mesh {
-
-Result<HostPort> ParseHostPort(std::string_view text) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    return Status::InvalidArgument("invalid address '" + std::string(text) + "' (expected host:port)");
-  }
-  HostPort hp;
-  hp.host = std::string(text.substr(0, colon));
-  const std::string_view port = text.substr(colon + 1);
-  const auto r = std::from_chars(port.data(), port.data() + port.size(), hp.port);
-  if (port.empty() || r.ec != std::errc() || r.ptr != port.data() + port.size() || hp.port < 0 || hp.port > 65535) {
-    return Status::InvalidArgument("invalid port in '" + std::string(text) + "' (expected 0..65535)");
-  }
-  return hp;
-}
 
 Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& c) {
   Result<Json::Value> doc = ParseJson(json);
@@ -52,6 +37,8 @@ Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& c) {
       s = port(c.service_port);
     } else if (key == "listen") {
       s = text(c.listen);
+    } else if (key == "advertise") {
+      s = text(c.advertise);
     } else if (key == "ProxyPort") {
       int p = 0;
       s = port(p);
@@ -130,6 +117,9 @@ Status ValidateProxyConfig(const ProxyConfig& c) {
   if (!c.outbound.empty()) {
     if (Result<HostPort> hp = ParseHostPort(c.outbound); !hp.ok()) return hp.status();
   }
+  if (!c.advertise.empty()) {
+    if (Status s = ValidateAdvertise(c.advertise); !s.ok()) return s;
+  }
   if (!c.meshd.empty() && c.meshd.rfind("http://", 0) != 0 && c.meshd.rfind("https://", 0) != 0) {
     return Status::InvalidArgument("invalid meshd URL '" + c.meshd + "' (expected http://host:port)");
   }
@@ -174,6 +164,8 @@ std::string ProxyConfigJson(const ProxyConfig& c) {
   AppendJsonString(out, c.service);
   out += ",\"service_port\":" + std::to_string(c.service_port) + ",\"listen\":";
   AppendJsonString(out, c.listen);
+  out += ",\"advertise\":";
+  AppendJsonString(out, c.advertise);
   out += ",\"outbound\":";
   AppendJsonString(out, c.outbound);
   out += ",\"admin\":";

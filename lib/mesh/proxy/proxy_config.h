@@ -1,7 +1,7 @@
 // ProxyConfig: what a meshproxy runs with, from its config file and flags. The file is JSON
 // with our names or the seed's (ServiceName, ServicePort, ProxyPort, ControlPlaneURL):
 //   {"service": "orders", "service_port": 8081, "listen": "127.0.0.1:15001",
-//    "outbound": "127.0.0.1:15002", "admin": "127.0.0.1:15090", "meshd": "http://127.0.0.1:9000",
+//    "advertise": "10.0.0.5:15001", "outbound": "127.0.0.1:15002", "admin": "127.0.0.1:15090", "meshd": "http://127.0.0.1:9000",
 //    "threads": 2, "timeout": "10s", "access_log": true, "access_log_sample": 0.1,
 //    "telemetry_queue": 4096, "token_file": "/etc/mesh/token", "mtls": true, "data_dir": "/var/lib/mesh/orders",
 //    "join_token_file": "/etc/mesh/join-token", "cert_ttl": "24h", "meshd_ca_hash": "sha256:...", "max_client_connections": 4096,
@@ -15,18 +15,17 @@
 #include <string_view>
 
 #include "mesh/base/status.h"
+#include "mesh/http/host_port.h"
 
 namespace mesh {
-
-struct HostPort {
-  std::string host;
-  int port = 0;
-};
 
 struct ProxyConfig {
   std::string service;
   int service_port = 0;
   std::string listen = "127.0.0.1:15001";    // inbound, in front of the service
+  // The address registered with meshd, which other proxies dial ("" : the listen address, or
+  // for a wildcard listen the default route's interface address; see advertised_address.h).
+  std::string advertise;
   std::string outbound = "127.0.0.1:15002";  // the service's calls to others; "" turns it off
   std::string admin = "127.0.0.1:15090";     // /metrics, /healthz, /ready, /config
   std::string meshd;                         // "" runs without a control plane
@@ -69,13 +68,11 @@ struct ProxyConfig {
 inline constexpr uint64_t kReservedDescriptors = 64;
 int64_t ClientConnectionLimit(uint64_t open_files, int listeners);
 
-// "host:port" with a numeric port 0..65535 (0: any free port). Errors: InvalidArgument.
-Result<HostPort> ParseHostPort(std::string_view text);
-
 // Overlays the file's settings on `config`. Errors: InvalidArgument naming the field.
 Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& config);
 
-// Checks a complete configuration: a service name, a service port, valid addresses, an
+// Checks a complete configuration: a service name, a service port, valid addresses (an
+// advertise address numeric and not a wildcard), an
 // http(s) meshd URL when set, threads 0..256, a positive timeout, a telemetry queue of
 // 1..1,048,576, limits not negative; mtls needs meshd; meshd_ca_hash is sha256:<64 hex> and needs
 // an https:// meshd.

@@ -18,18 +18,26 @@ ProxyConfig Valid() {
   return c;
 }
 
-TEST(ParseHostPort, SplitsHostAndPort) {
-  Result<HostPort> hp = ParseHostPort("127.0.0.1:15001");
-  ASSERT_TRUE(hp.ok());
-  EXPECT_EQ(hp->host, "127.0.0.1");
-  EXPECT_EQ(hp->port, 15001);
-  EXPECT_EQ(ParseHostPort("0.0.0.0:0")->port, 0);
+TEST(ProxyConfig, TakesAnAdvertiseAddressFromTheFileAndChecksIt) {
+  ProxyConfig c = Valid();
+  ASSERT_TRUE(ApplyProxyConfigFile(R"({"listen":"0.0.0.0:15001","advertise":"[2001:db8::5]:15001"})", c).ok());
+  EXPECT_EQ(c.advertise, "[2001:db8::5]:15001");
+  EXPECT_TRUE(ValidateProxyConfig(c).ok());
+  EXPECT_NE(ProxyConfigJson(c).find("\"advertise\":\"[2001:db8::5]:15001\""), std::string::npos);
+  for (const char* bad : {"0.0.0.0:15001", "[::]:15001", "mesh.example:15001", "10.0.0.5", "10.0.0.5:99999", "::1:15001"}) {
+    c.advertise = bad;
+    const Status s = ValidateProxyConfig(c);
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << bad;
+    EXPECT_NE(s.message().find("--advertise"), std::string::npos) << s.message();
+  }
 }
 
-TEST(ParseHostPort, RejectsMissingOrBadPorts) {
-  for (const char* bad : {"", "localhost", ":80", "h:", "h:x", "h:65536", "h:-1", "h:80a"}) {
-    EXPECT_EQ(ParseHostPort(bad).status().code(), Status::Code::kInvalidArgument) << bad;
-  }
+TEST(ProxyConfig, ListensOnAnIpv6AddressInBrackets) {
+  ProxyConfig c = Valid();
+  c.listen = "[::1]:15001";
+  EXPECT_TRUE(ValidateProxyConfig(c).ok());
+  c.listen = "::1:15001";  // ambiguous without brackets
+  EXPECT_EQ(ValidateProxyConfig(c).code(), Status::Code::kInvalidArgument);
 }
 
 TEST(ProxyConfigFile, ReadsOurNames) {
