@@ -7,19 +7,18 @@
 // down, processes first (by pid), then the namespaces, also when it fails; namespaces left by an
 // interrupted run (same prefix, a pid no longer alive) are removed first.
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <json/json.h>
 #include <sched.h>
 #include <signal.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
-#include <json/json.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <set>
@@ -28,8 +27,8 @@
 #include <thread>
 #include <vector>
 
-#include "meshd_fixture.h"
 #include "mesh/http_curl/curl_http_client.h"
+#include "meshd_fixture.h"
 #include "subprocess.h"
 
 namespace mesh::multihost_test {
@@ -78,11 +77,13 @@ void RemoveLeftovers() {
   for (std::string line; std::getline(in, line);) {
     const std::string name = line.substr(0, line.find(' '));
     if (!name.starts_with(kPrefix)) continue;
-    const pid_t owner = static_cast<pid_t>(std::atol(name.c_str() + std::string_view(kPrefix).size()));
+    const pid_t owner =
+        static_cast<pid_t>(std::atol(name.c_str() + std::string_view(kPrefix).size()));
     if (owner > 0 && (kill(owner, 0) == 0 || errno != ESRCH)) continue;  // a live run's
     RemoveNamespace(name);
     std::error_code ignored;
-    std::filesystem::remove_all(std::filesystem::temp_directory_path() / ("meshmh-" + std::to_string(owner)), ignored);
+    std::filesystem::remove_all(
+        std::filesystem::temp_directory_path() / ("meshmh-" + std::to_string(owner)), ignored);
   }
 }
 
@@ -91,7 +92,8 @@ std::string WhyNotRunnable() {
   if (geteuid() != 0) return "needs root (creates network namespaces); run as root to include it";
   if (IpTool().empty()) return "no `ip` tool (iproute2) found";
   const std::string probe = std::string(kPrefix) + std::to_string(getpid()) + "-probe";
-  if (std::string failed = Ip({"netns", "add", probe}); !failed.empty()) return "`ip netns` unavailable: " + failed;
+  if (std::string failed = Ip({"netns", "add", probe}); !failed.empty())
+    return "`ip netns` unavailable: " + failed;
   (void)Ip({"netns", "del", probe});
   return "";
 }
@@ -114,7 +116,8 @@ class Network {
     if (std::string e = Ip({"netns", "add", Ns("br")}); !e.empty()) return e;
     bridge_made_ = true;
     for (const std::vector<std::string>& step : std::vector<std::vector<std::string>>{
-             {"-n", Ns("br"), "link", "add", "br0", "type", "bridge"}, {"-n", Ns("br"), "link", "set", "br0", "up"}}) {
+             {"-n", Ns("br"), "link", "add", "br0", "type", "bridge"},
+             {"-n", Ns("br"), "link", "set", "br0", "up"}}) {
       if (std::string e = Ip(step); !e.empty()) return e;
     }
     return "";
@@ -124,7 +127,8 @@ class Network {
     hosts_.push_back(host);
     const std::string veth = "v" + host;
     for (const std::vector<std::string>& step : std::vector<std::vector<std::string>>{
-             {"-n", Ns("br"), "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", Ns(host)},
+             {"-n", Ns("br"), "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns",
+              Ns(host)},
              {"-n", Ns("br"), "link", "set", veth, "master", "br0"},
              {"-n", Ns("br"), "link", "set", veth, "up"},
              {"-n", Ns(host), "addr", "add", Address(n) + "/24", "dev", "eth0"},
@@ -160,7 +164,8 @@ auto OnHost(const std::string& ns, F f) -> decltype(f()) {
 }
 
 // A GET from the calling thread; status -1 when no HTTP answer came.
-HttpClientResponse Get(const std::string& url, std::vector<std::pair<std::string, std::string>> headers = {},
+HttpClientResponse Get(const std::string& url,
+                       std::vector<std::pair<std::string, std::string>> headers = {},
                        long timeout_ms = 3000) {
   CurlHttpClient client(timeout_ms);
   Result<HttpClientResponse> r = client.Send("GET", url, "", headers);
@@ -180,18 +185,22 @@ Json::Value ParseJson(const std::string& text) {
 class MultiHostTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (const std::string why = WhyNotRunnable(); !why.empty()) GTEST_SKIP() << "multihost suite skipped: " << why;
+    if (const std::string why = WhyNotRunnable(); !why.empty())
+      GTEST_SKIP() << "multihost suite skipped: " << why;
     RemoveLeftovers();
     net_ = std::make_unique<Network>(std::string(kPrefix) + std::to_string(getpid()));
-    dir_ = (std::filesystem::temp_directory_path() / ("meshmh-" + std::to_string(getpid()))).string();
+    dir_ =
+        (std::filesystem::temp_directory_path() / ("meshmh-" + std::to_string(getpid()))).string();
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     ASSERT_EQ(net_->Bridge(), "");
-    for (const auto& [host, n] : std::vector<std::pair<std::string, int>>{{"m", 1}, {"b", 2}, {"c", 3}, {"d", 4}}) {
+    for (const auto& [host, n] :
+         std::vector<std::pair<std::string, int>>{{"m", 1}, {"b", 2}, {"c", 3}, {"d", 4}}) {
       ASSERT_EQ(net_->AddHost(host, n), "");
     }
     // B may call C and C may call D: nothing else.
-    std::ofstream(dir_ + "/policy.json") << R"({"allow":[{"from":"b","to":"c"},{"from":"c","to":"d"}]})";
+    std::ofstream(dir_ + "/policy.json")
+        << R"({"allow":[{"from":"b","to":"c"},{"from":"c","to":"d"}]})";
     StartMeshd();
     ASSERT_TRUE(meshd_ready_) << meshd_->err();
     // Three ways of saying the address: listen on the host's address (C on c), listen on every
@@ -201,10 +210,11 @@ class MultiHostTest : public ::testing::Test {
     StartService("c", "c", "d", 8080, {"--listen", Network::Address(3) + ":15001"});
     StartService("d", "d", "", 8080, {"--listen", "0.0.0.0:15001"});
     StartService("d", "c", "d", 8081,
-                 {"--listen", "0.0.0.0:15011", "--advertise", Network::Address(4) + ":15011", "--outbound",
-                  "127.0.0.1:15012", "--admin", "0.0.0.0:15091"});
+                 {"--listen", "0.0.0.0:15011", "--advertise", Network::Address(4) + ":15011",
+                  "--outbound", "127.0.0.1:15012", "--admin", "0.0.0.0:15091"});
     for (const std::string& admin : {Admin(2), Admin(3), Admin(4), Admin(4, 15091)}) {
-      ASSERT_TRUE(PollFromM(admin + "/ready", [](const HttpClientResponse& r) { return r.status == 200; }, 30s))
+      ASSERT_TRUE(PollFromM(
+          admin + "/ready", [](const HttpClientResponse& r) { return r.status == 200; }, 30s))
           << admin << " never ready";
     }
   }
@@ -219,31 +229,49 @@ class MultiHostTest : public ::testing::Test {
 
   void StartMeshd() {
     meshd_ = std::make_unique<Subprocess>(std::vector<std::string>{
-        IpTool(), "netns", "exec", net_->Ns("m"), MESHD_BIN, "--listen", "0.0.0.0:9000", "--advertise",
-        Network::Address(1) + ":9000", "--db", dir_ + "/mesh.db", "--retention", "36500d", "--policy",
-        dir_ + "/policy.json"});
+        IpTool(), "netns", "exec", net_->Ns("m"), MESHD_BIN, "--listen", "0.0.0.0:9000",
+        "--advertise", Network::Address(1) + ":9000", "--db", dir_ + "/mesh.db", "--retention",
+        "36500d", "--policy", dir_ + "/policy.json"});
     meshd_ready_ = meshd_->WaitForStderr("meshd listening", 15s);
   }
 
   // Demo service `service` on `host` at `port` (calling `next` through its sidecar), and its
   // sidecar with mTLS and the service's own scoped token.
-  void StartService(const std::string& host, const std::string& service, const std::string& next, int port,
-                    std::vector<std::string> sidecar_flags) {
+  void StartService(const std::string& host, const std::string& service, const std::string& next,
+                    int port, std::vector<std::string> sidecar_flags) {
     const std::string token = test_support::WriteTokenFile(
-        dir_ + "/" + service + "-" + host + ".token", test_support::CreateToken(dir_ + "/mesh.db", service, {"--ttl", "0"}));
-    std::vector<std::string> proxy = {IpTool(), "netns", "exec", net_->Ns(host), MESHPROXY_BIN, "--service", service,
-                                      "--service-port", std::to_string(port), "--meshd", MeshdUrl(), "--mtls",
-                                      "--token-file", token, "--data-dir", dir_ + "/" + service + "-" + host};
+        dir_ + "/" + service + "-" + host + ".token",
+        test_support::CreateToken(dir_ + "/mesh.db", service, {"--ttl", "0"}));
+    std::vector<std::string> proxy = {IpTool(),
+                                      "netns",
+                                      "exec",
+                                      net_->Ns(host),
+                                      MESHPROXY_BIN,
+                                      "--service",
+                                      service,
+                                      "--service-port",
+                                      std::to_string(port),
+                                      "--meshd",
+                                      MeshdUrl(),
+                                      "--mtls",
+                                      "--token-file",
+                                      token,
+                                      "--data-dir",
+                                      dir_ + "/" + service + "-" + host};
     const auto has = [&](const char* flag) {
       return std::find(sidecar_flags.begin(), sidecar_flags.end(), flag) != sidecar_flags.end();
     };
-    if (!has("--outbound")) sidecar_flags.insert(sidecar_flags.end(), {"--outbound", "127.0.0.1:15002"});
+    if (!has("--outbound"))
+      sidecar_flags.insert(sidecar_flags.end(), {"--outbound", "127.0.0.1:15002"});
     if (!has("--admin")) sidecar_flags.insert(sidecar_flags.end(), {"--admin", "0.0.0.0:15090"});
-    const std::string outbound = sidecar_flags[std::find(sidecar_flags.begin(), sidecar_flags.end(), "--outbound") -
-                                               sidecar_flags.begin() + 1];
+    const std::string outbound =
+        sidecar_flags[std::find(sidecar_flags.begin(), sidecar_flags.end(), "--outbound") -
+                      sidecar_flags.begin() + 1];
     proxy.insert(proxy.end(), sidecar_flags.begin(), sidecar_flags.end());
-    std::vector<std::string> app = {IpTool(), "netns", "exec", net_->Ns(host), DEMO_SERVICE_BIN, "--name", service,
-                                    "--port", std::to_string(port), "--meshd", MeshdUrl()};
+    std::vector<std::string> app = {IpTool(),       "netns",          "exec",
+                                    net_->Ns(host), DEMO_SERVICE_BIN, "--name",
+                                    service,        "--port",         std::to_string(port),
+                                    "--meshd",      MeshdUrl()};
     if (!next.empty()) app.insert(app.end(), {"--next", next, "--outbound", outbound});
     processes_.push_back(std::make_unique<Subprocess>(app));
     processes_.push_back(std::make_unique<Subprocess>(proxy));
@@ -284,7 +312,8 @@ class MultiHostTest : public ::testing::Test {
     double total = 0;
     std::istringstream in(r.body);
     for (std::string line; std::getline(in, line);) {
-      if (line.starts_with("mesh_requests_total{") && line.find("direction=\"inbound\"") != std::string::npos) {
+      if (line.starts_with("mesh_requests_total{") &&
+          line.find("direction=\"inbound\"") != std::string::npos) {
         total += std::stod(line.substr(line.rfind(' ') + 1));
       }
     }
@@ -323,7 +352,8 @@ class MultiHostTest : public ::testing::Test {
   bool TrafficFor(int64_t more, std::chrono::milliseconds timeout) {
     const int64_t until = sent_ + more;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (sent_ < until && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    while (sent_ < until && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(50ms);
     return sent_ >= until;
   }
 
@@ -342,18 +372,32 @@ class MultiHostTest : public ::testing::Test {
 TEST_F(MultiHostTest, BCallsCCallsDAcrossThreeHostsOverMtlsInOneTrace) {
   // Each sidecar registered the address other hosts reach it at.
   const std::string services = MeshdUrl() + "/v1/services/";
-  EXPECT_TRUE(PollFromM(services + "b", [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.2", 15001); }, 5s));
-  EXPECT_TRUE(PollFromM(services + "c", [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.3", 15001); }, 5s));
-  EXPECT_TRUE(PollFromM(services + "c", [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.4", 15011); }, 5s));
-  EXPECT_TRUE(PollFromM(services + "d", [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.4", 15001); }, 5s));
+  EXPECT_TRUE(PollFromM(
+      services + "b", [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.2", 15001); },
+      5s));
+  EXPECT_TRUE(PollFromM(
+      services + "c", [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.3", 15001); },
+      5s));
+  EXPECT_TRUE(PollFromM(
+      services + "c", [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.4", 15011); },
+      5s));
+  EXPECT_TRUE(PollFromM(
+      services + "d", [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.4", 15001); },
+      5s));
 
   const std::string traceparent = std::string("00-") + kTraceId + "-00f067aa0ba902b7-01";
   HttpClientResponse r;
-  ASSERT_TRUE(PollFromM(Edge() + "/checkout", [&](const HttpClientResponse& got) {
-    r = got;
-    return got.status == 200;
-  }, 20s)) << r.status << " " << r.body;
-  r = OnHost(net_->Ns("m"), [&] { return Get(Edge() + "/checkout", {{"traceparent", traceparent}}); });
+  ASSERT_TRUE(PollFromM(
+      Edge() + "/checkout",
+      [&](const HttpClientResponse& got) {
+        r = got;
+        return got.status == 200;
+      },
+      20s))
+      << r.status << " " << r.body;
+  r = OnHost(net_->Ns("m"), [&] {
+    return Get(Edge() + "/checkout", {{"traceparent", traceparent}});
+  });
   ASSERT_EQ(r.status, 200) << r.body;
   const Json::Value answer = ParseJson(r.body);
   EXPECT_EQ(answer["service"].asString(), "b") << r.body;
@@ -362,36 +406,43 @@ TEST_F(MultiHostTest, BCallsCCallsDAcrossThreeHostsOverMtlsInOneTrace) {
 
   // One trace, its spans from the three hosts' services.
   std::set<std::string> traced;
-  const bool stitched = PollFromM(MeshdUrl() + "/v1/traces/" + kTraceId, [&](const HttpClientResponse& got) {
-    traced.clear();
-    std::function<void(const Json::Value&)> collect = [&](const Json::Value& v) {
-      if (v.isObject()) {
-        if (v["service"].isString()) traced.insert(v["service"].asString());
-        for (const std::string& k : v.getMemberNames()) collect(v[k]);
-      } else if (v.isArray()) {
-        for (const Json::Value& e : v) collect(e);
-      }
-    };
-    if (got.status == 200) collect(ParseJson(got.body));
-    return traced.contains("b") && traced.contains("c") && traced.contains("d");
-  }, 15s);
+  const bool stitched = PollFromM(
+      MeshdUrl() + "/v1/traces/" + kTraceId,
+      [&](const HttpClientResponse& got) {
+        traced.clear();
+        std::function<void(const Json::Value&)> collect = [&](const Json::Value& v) {
+          if (v.isObject()) {
+            if (v["service"].isString()) traced.insert(v["service"].asString());
+            for (const std::string& k : v.getMemberNames()) collect(v[k]);
+          } else if (v.isArray()) {
+            for (const Json::Value& e : v) collect(e);
+          }
+        };
+        if (got.status == 200) collect(ParseJson(got.body));
+        return traced.contains("b") && traced.contains("c") && traced.contains("d");
+      },
+      15s);
   EXPECT_TRUE(stitched) << "services in trace: " << traced.size();
 
   // mTLS only: a plain caller on another host gets no answer from C's inbound port.
-  const HttpClientResponse plain = OnHost(net_->Ns("m"), [] { return Get("http://10.213.0.3:15001/"); });
+  const HttpClientResponse plain =
+      OnHost(net_->Ns("m"), [] { return Get("http://10.213.0.3:15001/"); });
   EXPECT_NE(plain.status, 200) << plain.body;
   // The policy allows B -> C and C -> D only: B's call straight to D is refused by D's sidecar.
-  const HttpClientResponse denied =
-      OnHost(net_->Ns("b"), [] { return Get("http://127.0.0.1:15002/x", {{"Host", "d"}}); });
+  const HttpClientResponse denied = OnHost(net_->Ns("b"), [] {
+    return Get("http://127.0.0.1:15002/x", {{"Host", "d"}});
+  });
   EXPECT_EQ(denied.status, 403) << denied.body;
-  EXPECT_NE(denied.body.find("policy does not allow b to call d"), std::string::npos) << denied.body;
+  EXPECT_NE(denied.body.find("policy does not allow b to call d"), std::string::npos)
+      << denied.body;
 }
 
 TEST_F(MultiHostTest, AHostCutOffIsEjectedItsTrafficFailsOverAndItRejoins) {
   StartTraffic();
   // Both instances of C serve before the cut.
   const auto until_both = std::chrono::steady_clock::now() + 20s;
-  while ((Served(Admin(3)) < 1 || Served(Admin(4, 15091)) < 1) && std::chrono::steady_clock::now() < until_both) {
+  while ((Served(Admin(3)) < 1 || Served(Admin(4, 15091)) < 1) &&
+         std::chrono::steady_clock::now() < until_both) {
     std::this_thread::sleep_for(200ms);
   }
   ASSERT_GE(Served(Admin(3)), 1);
@@ -403,15 +454,21 @@ TEST_F(MultiHostTest, AHostCutOffIsEjectedItsTrafficFailsOverAndItRejoins) {
   // meshd stops hearing from host c: its instance is marked unhealthy (one TTL, 15 s), while
   // B's calls go on through the C on host d.
   const std::string services_c = MeshdUrl() + "/v1/services/c";
-  EXPECT_TRUE(PollFromM(services_c, [](const HttpClientResponse& r) {
-    return r.status == 200 && !Healthy(r, "10.213.0.3", 15001) && Healthy(r, "10.213.0.4", 15011);
-  }, 30s));
+  EXPECT_TRUE(PollFromM(
+      services_c,
+      [](const HttpClientResponse& r) {
+        return r.status == 200 && !Healthy(r, "10.213.0.3", 15001) &&
+               Healthy(r, "10.213.0.4", 15011);
+      },
+      30s));
   EXPECT_TRUE(TrafficFor(20, 15s));
   EXPECT_GT(sent_ - sent_at_cut, 20);
 
   // Back on the bridge: heartbeats reach meshd again and the instance serves again.
   ASSERT_EQ(net_->SetLink("c", true), "");
-  EXPECT_TRUE(PollFromM(services_c, [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.3", 15001); }, 20s));
+  EXPECT_TRUE(PollFromM(
+      services_c, [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.3", 15001); },
+      20s));
   const double served_before = Served(Admin(3));
   const auto until_served = std::chrono::steady_clock::now() + 45s;
   while (Served(Admin(3)) <= served_before && std::chrono::steady_clock::now() < until_served) {
@@ -434,8 +491,12 @@ TEST_F(MultiHostTest, MeshdRestartedOnItsHostWhileTrafficFlows) {
   ASSERT_TRUE(meshd_ready_) << meshd_->err();
   // The new meshd hears from every sidecar again, and the calls never stopped succeeding.
   const std::string services = MeshdUrl() + "/v1/services/";
-  EXPECT_TRUE(PollFromM(services + "c", [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.3", 15001); }, 20s));
-  EXPECT_TRUE(PollFromM(services + "d", [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.4", 15001); }, 20s));
+  EXPECT_TRUE(PollFromM(
+      services + "c", [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.3", 15001); },
+      20s));
+  EXPECT_TRUE(PollFromM(
+      services + "d", [](const HttpClientResponse& r) { return Healthy(r, "10.213.0.4", 15001); },
+      20s));
   EXPECT_TRUE(TrafficFor(20, 20s));
   StopTraffic();
   std::cout << "meshd restart: " << sent_ << " requests, " << failed_ << " failed\n";
@@ -446,21 +507,23 @@ TEST_F(MultiHostTest, MeshdRestartedOnItsHostWhileTrafficFlows) {
 // A host with no default route cannot tell which of its addresses others reach: a sidecar
 // listening on every interface there refuses to start and asks for --advertise.
 TEST(MultiHostAddress, AWildcardListenWithoutADefaultRouteAsksForAdvertise) {
-  if (const std::string why = WhyNotRunnable(); !why.empty()) GTEST_SKIP() << "multihost suite skipped: " << why;
+  if (const std::string why = WhyNotRunnable(); !why.empty())
+    GTEST_SKIP() << "multihost suite skipped: " << why;
   RemoveLeftovers();
   Network isolated(std::string(kPrefix) + std::to_string(getpid()) + "x");
   ASSERT_EQ(isolated.Bridge(), "");  // a namespace with only its loopback up: no route out
   ASSERT_EQ(Ip({"-n", isolated.Ns("br"), "link", "set", "lo", "up"}), "");
-  const RunResult r = RunProcess({IpTool(), "netns", "exec", isolated.Ns("br"), MESHPROXY_BIN, "--service", "orders",
-                                  "--service-port", "8081", "--listen", "0.0.0.0:15001", "--meshd",
-                                  "http://127.0.0.1:9000"});
+  const RunResult r = RunProcess({IpTool(), "netns", "exec", isolated.Ns("br"), MESHPROXY_BIN,
+                                  "--service", "orders", "--service-port", "8081", "--listen",
+                                  "0.0.0.0:15001", "--meshd", "http://127.0.0.1:9000"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("give --advertise HOST:PORT"), std::string::npos) << r.err;
   // With it, the same sidecar starts (and is stopped here once it listens).
-  Subprocess advertised({IpTool(), "netns", "exec", isolated.Ns("br"), MESHPROXY_BIN, "--service", "orders",
-                         "--service-port", "8081", "--listen", "0.0.0.0:15001", "--advertise", "10.213.0.9:15001",
-                         "--meshd", "http://127.0.0.1:9000"});
-  EXPECT_TRUE(advertised.WaitForStderr("\"advertised\":\"10.213.0.9:15001\"", 10s)) << advertised.err();
+  Subprocess advertised({IpTool(), "netns", "exec", isolated.Ns("br"), MESHPROXY_BIN, "--service",
+                         "orders", "--service-port", "8081", "--listen", "0.0.0.0:15001",
+                         "--advertise", "10.213.0.9:15001", "--meshd", "http://127.0.0.1:9000"});
+  EXPECT_TRUE(advertised.WaitForStderr("\"advertised\":\"10.213.0.9:15001\"", 10s))
+      << advertised.err();
 }
 
 }  // namespace mesh::multihost_test

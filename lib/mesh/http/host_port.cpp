@@ -17,13 +17,15 @@ Result<HostPort> ParseHostPort(std::string_view text) {
   const std::string_view port = text.substr(colon + 1);
   HostPort hp;
   const auto r = std::from_chars(port.data(), port.data() + port.size(), hp.port);
-  if (port.empty() || r.ec != std::errc() || r.ptr != port.data() + port.size() || hp.port < 0 || hp.port > 65535) {
+  if (port.empty() || r.ec != std::errc() || r.ptr != port.data() + port.size() || hp.port < 0 ||
+      hp.port > 65535) {
     return invalid("the port is not a number in 0..65535");
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
     in6_addr ignored{};
-    if (inet_pton(AF_INET6, std::string(host).c_str(), &ignored) != 1) return invalid("not an IPv6 address in brackets");
+    if (inet_pton(AF_INET6, std::string(host).c_str(), &ignored) != 1)
+      return invalid("not an IPv6 address in brackets");
   } else if (host.find_first_of("[]") != std::string_view::npos) {
     return invalid("unbalanced brackets");
   } else if (host.find(':') != std::string_view::npos) {

@@ -12,7 +12,8 @@ namespace mesh {
 
 Result<std::string> KernelDefaultRoute::Lookup(bool ipv6) const {
   const int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::NotFound(std::string("no socket of that family: ") + std::strerror(errno));
+  if (fd < 0)
+    return Status::NotFound(std::string("no socket of that family: ") + std::strerror(errno));
   // TEST-NET-3 and the IPv6 documentation prefix: only a default route reaches them, and a
   // UDP connect sends nothing.
   sockaddr_storage remote{};
@@ -36,10 +37,12 @@ Result<std::string> KernelDefaultRoute::Lookup(bool ipv6) const {
                       getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0;
   const int error = errno;
   close(fd);
-  if (!routed) return Status::NotFound(std::string("no default route (") + std::strerror(error) + ")");
+  if (!routed)
+    return Status::NotFound(std::string("no default route (") + std::strerror(error) + ")");
   char text[INET6_ADDRSTRLEN] = {};
-  const void* address = ipv6 ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr)
-                             : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&local)->sin_addr);
+  const void* address =
+      ipv6 ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr)
+           : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&local)->sin_addr);
   if (inet_ntop(ipv6 ? AF_INET6 : AF_INET, address, text, sizeof text) == nullptr) {
     return Status::IOError(std::string("inet_ntop: ") + std::strerror(errno));
   }
@@ -50,15 +53,16 @@ Status ValidateAdvertise(const std::string& advertise) {
   Result<HostPort> hp = ParseHostPort(advertise);
   if (!hp.ok()) return hp.status().WithContext("--advertise");
   if (!IsNumericHost(hp->host) || IsWildcardHost(hp->host)) {
-    return Status::InvalidArgument("--advertise '" + advertise +
-                                   "': expected the IP address other proxies reach this one at (not a name, not "
-                                   "0.0.0.0 or ::), e.g. 10.0.0.5:15001 or [2001:db8::5]:15001");
+    return Status::InvalidArgument(
+        "--advertise '" + advertise +
+        "': expected the IP address other proxies reach this one at (not a name, not "
+        "0.0.0.0 or ::), e.g. 10.0.0.5:15001 or [2001:db8::5]:15001");
   }
   return Status::Ok();
 }
 
-Result<HostPort> AdvertisedAddress(const std::string& advertise, const HostPort& listen, int bound_port,
-                                   const DefaultRouteAddress& route) {
+Result<HostPort> AdvertisedAddress(const std::string& advertise, const HostPort& listen,
+                                   int bound_port, const DefaultRouteAddress& route) {
   if (!advertise.empty()) {
     if (Status s = ValidateAdvertise(advertise); !s.ok()) return s;
     HostPort hp = *ParseHostPort(advertise);
@@ -69,9 +73,10 @@ Result<HostPort> AdvertisedAddress(const std::string& advertise, const HostPort&
   const bool ipv6 = listen.host == "::";
   Result<std::string> local = route.Lookup(ipv6);
   if (!local.ok()) {
-    return Status::NotFound("listening on " + FormatHostPort({listen.host, bound_port}) +
-                            " and this host's address is unknown: " + local.status().message() +
-                            "; give --advertise HOST:PORT, the address other proxies reach this one at");
+    return Status::NotFound(
+        "listening on " + FormatHostPort({listen.host, bound_port}) +
+        " and this host's address is unknown: " + local.status().message() +
+        "; give --advertise HOST:PORT, the address other proxies reach this one at");
   }
   return HostPort{*local, bound_port};
 }

@@ -31,8 +31,8 @@ class KernelDefaultRoute : public DefaultRouteAddress {
 // the port bound); `listen`: the inbound listen address; `bound_port`: the port it got.
 // Errors: InvalidArgument for a bad --advertise; NotFound, asking for --advertise, when the
 // listen address is a wildcard and the host has no default route.
-Result<HostPort> AdvertisedAddress(const std::string& advertise, const HostPort& listen, int bound_port,
-                                   const DefaultRouteAddress& route);
+Result<HostPort> AdvertisedAddress(const std::string& advertise, const HostPort& listen,
+                                   int bound_port, const DefaultRouteAddress& route);
 
 // Checks an --advertise value: host:port or [v6]:port, a numeric address that is not a
 // wildcard (proxies dial it without a resolver). Errors: InvalidArgument saying so.

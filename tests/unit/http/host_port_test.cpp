@@ -24,14 +24,15 @@ TEST(ParseHostPort, TakesIpv6InBracketsAndKeepsItWithout) {
 }
 
 TEST(ParseHostPort, RejectsMissingOrBadPorts) {
-  for (const char* bad : {"", "localhost", ":80", "h:", "h:x", "h:65536", "h:-1", "h:80a", "[::1]", "[::1]:"}) {
+  for (const char* bad :
+       {"", "localhost", ":80", "h:", "h:x", "h:65536", "h:-1", "h:80a", "[::1]", "[::1]:"}) {
     EXPECT_EQ(ParseHostPort(bad).status().code(), Status::Code::kInvalidArgument) << bad;
   }
 }
 
 TEST(ParseHostPort, RejectsIpv6WithoutBracketsAndBracketsAroundOtherThings) {
-  for (const char* bad : {"::1:15001", "fd00::5:80", "[127.0.0.1]:80", "[host]:80", "[::1:80", "::1]:80", "[]:80",
-                          "[[::1]]:80", "[::1]x:80"}) {
+  for (const char* bad : {"::1:15001", "fd00::5:80", "[127.0.0.1]:80", "[host]:80", "[::1:80",
+                          "::1]:80", "[]:80", "[[::1]]:80", "[::1]x:80"}) {
     const Result<HostPort> hp = ParseHostPort(bad);
     EXPECT_EQ(hp.status().code(), Status::Code::kInvalidArgument) << bad;
     EXPECT_NE(hp.status().message().find(bad), std::string::npos) << hp.status().message();

@@ -32,7 +32,8 @@ TEST(AdvertisedAddress, IsTheListenAddressWhenItNamesOneInterface) {
 
 TEST(AdvertisedAddress, IsTheDefaultRoutesInterfaceForAWildcardListen) {
   FakeRoute route("10.213.0.2", "fd00::2");
-  EXPECT_EQ(FormatHostPort(*AdvertisedAddress("", {"0.0.0.0", 15001}, 15001, route)), "10.213.0.2:15001");
+  EXPECT_EQ(FormatHostPort(*AdvertisedAddress("", {"0.0.0.0", 15001}, 15001, route)),
+            "10.213.0.2:15001");
   EXPECT_EQ(FormatHostPort(*AdvertisedAddress("", {"::", 0}, 41000, route)), "[fd00::2]:41000");
   EXPECT_EQ(route.asked, 2);
 }
@@ -42,21 +43,24 @@ TEST(AdvertisedAddress, AsksForAdvertiseWhenAWildcardHostHasNoDefaultRoute) {
   Result<HostPort> a = AdvertisedAddress("", {"0.0.0.0", 15001}, 15001, route);
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), Status::Code::kNotFound);
-  EXPECT_NE(a.status().message().find("--advertise HOST:PORT"), std::string::npos) << a.status().message();
+  EXPECT_NE(a.status().message().find("--advertise HOST:PORT"), std::string::npos)
+      << a.status().message();
   EXPECT_NE(a.status().message().find("0.0.0.0:15001"), std::string::npos) << a.status().message();
 }
 
 TEST(AdvertisedAddress, TheFlagWinsAndItsPortZeroIsTheBoundPort) {
   FakeRoute route("", "");
-  EXPECT_EQ(FormatHostPort(*AdvertisedAddress("192.0.2.7:8443", {"0.0.0.0", 15001}, 15001, route)), "192.0.2.7:8443");
-  EXPECT_EQ(FormatHostPort(*AdvertisedAddress("[2001:db8::7]:0", {"::", 0}, 42000, route)), "[2001:db8::7]:42000");
+  EXPECT_EQ(FormatHostPort(*AdvertisedAddress("192.0.2.7:8443", {"0.0.0.0", 15001}, 15001, route)),
+            "192.0.2.7:8443");
+  EXPECT_EQ(FormatHostPort(*AdvertisedAddress("[2001:db8::7]:0", {"::", 0}, 42000, route)),
+            "[2001:db8::7]:42000");
   EXPECT_EQ(route.asked, 0);
 }
 
 TEST(AdvertisedAddress, RefusesAFlagOthersCannotDial) {
   FakeRoute route("10.213.0.2", "");
-  for (const char* bad : {"0.0.0.0:15001", "[::]:15001", "mesh.example:15001", "10.0.0.5", "10.0.0.5:x", "::1:15001",
-                          "[10.0.0.5]:1", ""}) {
+  for (const char* bad : {"0.0.0.0:15001", "[::]:15001", "mesh.example:15001", "10.0.0.5",
+                          "10.0.0.5:x", "::1:15001", "[10.0.0.5]:1", ""}) {
     if (std::string(bad).empty()) continue;  // "": not given
     const Result<HostPort> a = AdvertisedAddress(bad, {"0.0.0.0", 15001}, 15001, route);
     EXPECT_EQ(a.status().code(), Status::Code::kInvalidArgument) << bad;
