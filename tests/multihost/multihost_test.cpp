@@ -94,7 +94,12 @@ std::string WhyNotRunnable() {
   const std::string probe = std::string(kPrefix) + std::to_string(getpid()) + "-probe";
   if (std::string failed = Ip({"netns", "add", probe}); !failed.empty())
     return "`ip netns` unavailable: " + failed;
+  // Some containers allow namespaces but not the links the suite needs: try both kinds there.
+  std::string failed = Ip({"-n", probe, "link", "add", "probe-a", "type", "veth", "peer", "name",
+                           "probe-b"});
+  if (failed.empty()) failed = Ip({"-n", probe, "link", "add", "probe-br", "type", "bridge"});
   (void)Ip({"netns", "del", probe});
+  if (!failed.empty()) return "veth or bridge links unavailable: " + failed;
   return "";
 }
 
