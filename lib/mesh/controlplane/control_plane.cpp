@@ -200,6 +200,7 @@ void ControlPlane::AddRoutes(HttpRouter& router) {
   router.Add("GET", "/v1/services", [this](const HttpRequest& r) { return ListServices(r, false); });
   router.Add("GET", "/services", [this](const HttpRequest& r) { return ListServices(r, true); });
   router.Add("GET", "/v1/services/{name}", bind(&ControlPlane::GetService));
+  router.Add("GET", "/v1/services/{name}/saturation", bind(&ControlPlane::Saturation));
   router.Add("GET", "/v1/prometheus/targets", bind(&ControlPlane::PrometheusTargets));
   router.Add("POST", "/v1/metrics", [this](const HttpRequest& r) { return IngestMetrics(r, false); });
   router.Add("POST", "/metrics", [this](const HttpRequest& r) { return IngestMetrics(r, true); });
