@@ -1,16 +1,17 @@
 // Saturation, the fourth golden signal: per instance of a service, the CPU it burns, its resident
 // memory, file descriptors against their limit, open connections and the telemetry queue, each
 // with its sparkline over the window. The service page places the section (saturationSection).
-const fmtBytes = (v) => {
-  if (v === null || v === undefined) return "–";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; ++i; }
-  return v.toFixed(i ? 1 : 0) + " " + units[i];
-};
 
 // One <section>: a row per instance that pushed in the window (GET /v1/services/{name}/saturation).
+// Only this function is global: the pages' scripts share one scope.
 async function saturationSection(service, window) {
+  const fmtBytes = (v) => {
+    if (v === null || v === undefined) return "–";
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) { v /= 1024; ++i; }
+    return v.toFixed(i ? 1 : 0) + " " + units[i];
+  };
   const data = await getJson("/v1/services/" + encodeURIComponent(service) + "/saturation?window=" + encodeURIComponent(window));
   const table = el("table", { id: "saturation" },
     el("tr", {}, ...["instance", "CPU (cores)", "", "memory", "", "fds", "fd %", "connections", "", "queue", "", "last sample"].map((h) => el("th", {}, h))));
