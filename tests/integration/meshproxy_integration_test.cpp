@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -224,6 +225,63 @@ TEST_F(MeshproxyTest, AdminPortServesMetricsHealthReadinessAndConfig) {
   EXPECT_EQ(Get(i.admin, "/healthz").status, 200);
   EXPECT_EQ(Get(i.admin, "/ready").status, 200);
   EXPECT_NE(Get(i.admin, "/config").body.find("\"service\":\"shop\""), std::string::npos);
+}
+
+// A figure of an exposition: the value of the first sample line starting with `series ` (or NaN).
+double SampleValue(const std::string& exposition, const std::string& series) {
+  const size_t at = exposition.find("\n" + series + " ");
+  if (at == std::string::npos) return std::nan("");
+  return std::strtod(exposition.c_str() + at + series.size() + 2, nullptr);
+}
+
+TEST_F(MeshproxyTest, AdminMetricsHaveSaneProcessSeriesAndMeshdListsTheInstancesSaturation) {
+  const double started = static_cast<double>(time(nullptr));
+  Instance& i = Start("shop");
+  ASSERT_TRUE(AllRegistered({"shop"}));
+  ASSERT_EQ(Get(i.inbound, "/").status, 200);
+  const std::string metrics = Get(i.admin, "/metrics").body;
+  const double cpu = SampleValue(metrics, "process_cpu_seconds_total");
+  const double rss = SampleValue(metrics, "process_resident_memory_bytes");
+  const double open_fds = SampleValue(metrics, "process_open_fds");
+  const double max_fds = SampleValue(metrics, "process_max_fds");
+  const double start = SampleValue(metrics, "process_start_time_seconds");
+  EXPECT_GE(cpu, 0) << metrics;
+  EXPECT_LT(cpu, 600);
+  EXPECT_GT(rss, 1 << 20) << metrics;      // a running sidecar holds more than a mebibyte
+  EXPECT_LT(rss, 1024.0 * (1 << 20));      // and less than a gibibyte
+  EXPECT_GE(open_fds, 5) << metrics;       // stdio, listeners, the admin port at least
+  EXPECT_LE(open_fds, max_fds);
+  EXPECT_NEAR(start, started, 60) << metrics;
+  EXPECT_NE(metrics.find("# TYPE process_cpu_seconds_total counter\n"), std::string::npos);
+  EXPECT_NE(metrics.find("mesh_telemetry_queue_capacity{service=\"shop\"} 4096\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("mesh_telemetry_queue_depth{service=\"shop\"} "), std::string::npos) << metrics;
+
+  // The sidecar pushes every 5 s: meshd then lists the instance under its inbound address.
+  const std::string instance = "127.0.0.1:" + std::to_string(i.inbound);
+  Json::Value saturation;
+  for (int attempt = 0; attempt < 300; ++attempt) {
+    saturation = ParseJsonText(meshd_->Request("GET", "/v1/services/shop/saturation?window=15m").body);
+    if (saturation["instances"].size() == 1 && !saturation["instances"][0]["resident_bytes"].isNull()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(saturation["instances"].size(), 1u) << saturation;
+  const Json::Value& shop = saturation["instances"][0];
+  EXPECT_EQ(shop["instance"].asString(), instance);
+  EXPECT_GT(shop["resident_bytes"].asDouble(), 1 << 20) << shop;
+  EXPECT_GE(shop["open_fds"].asDouble(), 5) << shop;
+  EXPECT_EQ(shop["max_fds"].asDouble(), max_fds) << shop;
+  EXPECT_TRUE(shop["connections"].isNumeric()) << shop;
+  EXPECT_EQ(shop["queue_capacity"].asDouble(), 4096) << shop;
+  EXPECT_EQ(shop["history"].size(), 30u);
+
+  // meshd's /metrics: its own process series, and the sidecar's beside them in the same family.
+  const std::string meshd_metrics = meshd_->Request("GET", "/metrics").body;
+  EXPECT_GT(SampleValue(meshd_metrics, "process_resident_memory_bytes"), 1 << 20) << meshd_metrics;
+  EXPECT_GT(SampleValue(meshd_metrics, "process_max_fds"), 0);
+  EXPECT_NE(meshd_metrics.find("process_resident_memory_bytes{instance=\"" + instance + "\",service=\"shop\"} "),
+            std::string::npos)
+      << meshd_metrics;
+  EXPECT_NE(meshd_metrics.find("\nmesh_store_write_queue_depth "), std::string::npos);
 }
 
 TEST_F(MeshproxyTest, RegistersTheAdminPortItBoundAndTheAppsMetricsForPrometheus) {

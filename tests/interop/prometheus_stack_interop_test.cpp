@@ -148,7 +148,7 @@ TEST(GrafanaDashboard, FollowsGrafanasImportRulesAndHasTheGoldenSignalPanels) {
 
   std::set<int> ids;
   std::set<std::string> kinds;
-  bool detail_row = false, traces_link = false;
+  bool detail_row = false, traces_link = false, traces_table = false;
   for (const Json::Value& p : AllPanels(d)) {
     const std::string title = p["title"].asString();
     SCOPED_TRACE(title);
@@ -172,6 +172,10 @@ TEST(GrafanaDashboard, FollowsGrafanasImportRulesAndHasTheGoldenSignalPanels) {
                     content.find("meshtrace") != std::string::npos;
       continue;
     }
+    for (const Json::Value& link : p["fieldConfig"]["defaults"]["links"]) {
+      traces_table = traces_table || (p["type"] == "table" &&
+                                      link["url"].asString().starts_with("${meshd}/dashboard/traces?service="));
+    }
     ASSERT_TRUE(p["targets"].isArray() && !p["targets"].empty()) << "no targets";
     EXPECT_EQ(p["datasource"]["uid"].asString(), "${datasource}");
     std::set<std::string> refs;
@@ -183,7 +187,9 @@ TEST(GrafanaDashboard, FollowsGrafanasImportRulesAndHasTheGoldenSignalPanels) {
   }
   EXPECT_TRUE(detail_row) << "no service-detail row repeated per $service";
   EXPECT_TRUE(traces_link) << "no text panel linking to meshd's dashboard and meshtrace";
-  EXPECT_TRUE(kinds.count("stat") && kinds.count("timeseries")) << ::testing::PrintToString(kinds);
+  EXPECT_TRUE(traces_table) << "no table linking each service to its traces in meshd";
+  EXPECT_TRUE(kinds.count("stat") && kinds.count("timeseries") && kinds.count("heatmap") && kinds.count("table"))
+      << ::testing::PrintToString(kinds);
 
   // No two panels on the same cells (Grafana would push one down, out of its row).
   const std::vector<Json::Value> panels = AllPanels(d);
@@ -203,7 +209,14 @@ TEST(GrafanaDashboard, FollowsGrafanasImportRulesAndHasTheGoldenSignalPanels) {
   for (const std::string& e : Expressions(d)) all += e + "\n";
   for (const char* needle :
        {"histogram_quantile(0.5,", "histogram_quantile(0.95,", "histogram_quantile(0.99,",
-        "mesh_instance_up", "code=~\"5..\"", "rate(mesh_requests_total"}) {
+        "mesh_instance_up", "code=~\"5..\"", "rate(mesh_requests_total",
+        // Service details: the request timeline by status class, the latency distribution, callers.
+        "code=~\"2..\"", "code=~\"4..\"", "increase(mesh_request_duration_seconds_bucket", "topk(10,",
+        // Saturation per instance, and meshd's own.
+        "rate(process_cpu_seconds_total{mesh_role=\"proxy\"", "process_resident_memory_bytes{mesh_role=\"proxy\"",
+        "process_open_fds{mesh_role=\"proxy\"", "process_max_fds{mesh_role=\"proxy\"",
+        "mesh_client_connections{mesh_role=\"proxy\"", "mesh_telemetry_queue_depth{mesh_role=\"proxy\"",
+        "process_cpu_seconds_total{job=\"meshd\", service=\"\"}", "mesh_store_write_queue_depth{job=\"meshd\"}"}) {
     EXPECT_NE(all.find(needle), std::string::npos) << needle;
   }
 }
@@ -222,7 +235,7 @@ std::string RecordingRules(const std::vector<std::string>& exprs) {
 TEST(GrafanaDashboard, EveryExpressionParsesUnderPromtool) {
   ASSERT_TRUE(interop::PeerInstalled(PROMTOOL_BIN, "promtool"));
   const std::vector<std::string> exprs = Expressions(Dashboard());
-  ASSERT_GE(exprs.size(), 15u);
+  ASSERT_GE(exprs.size(), 35u);
   for (const std::string& e : exprs) {
     EXPECT_EQ(e.find('$'), std::string::npos) << "a variable left unsubstituted: " << e;
   }

@@ -6,6 +6,7 @@
 // written when used: an idle queue costs its sequence numbers, not capacity × sizeof(T) of memory.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <memory>
@@ -36,6 +37,13 @@ class BoundedQueue {
   BoundedQueue& operator=(const BoundedQueue&) = delete;
 
   size_t capacity() const { return mask_ + 1; }
+  // How many values wait, for a gauge: exact when no push or pop runs at once, otherwise a
+  // figure between the sizes before and after them (never above capacity).
+  size_t SizeApprox() const {
+    const size_t head = head_.load(std::memory_order_relaxed);
+    const size_t tail = tail_.load(std::memory_order_relaxed);
+    return tail > head ? std::min(tail - head, capacity()) : 0;
+  }
 
   // false when full (the value is not moved from).
   bool TryPush(T&& value) {

@@ -12,6 +12,7 @@
 #include "mesh/store/log_store.h"
 #include "mesh/store/registry.h"
 #include "mesh/store/store_upkeep.h"
+#include "mesh/telemetry/process_metrics.h"
 #include "mesh/telemetry/prometheus_text.h"
 
 namespace mesh {
@@ -114,6 +115,16 @@ void ControlPlane::RegisterOwnMetrics() {
       "Requests refused for their credential, by route class (read, telemetry, registry, certs, admin) and "
       "reason (missing, unknown, expired, revoked, used_up, other_service, wrong_credential)",
       {"route_class", "reason"});
+  registry_.AddCollector([process = std::shared_ptr<const ProcessInfoSource>(LinuxProcessInfo())] {
+    return ProcessMetricFamilies(ReadProcessStats(*process));
+  });
+  Gauge* write_queue = *(*registry_.AddGauge(
+      "mesh_store_write_queue_depth",
+      "Write jobs (ingest requests, registrations) waiting for the store's single writer"))->WithLabels({});
+  registry_.AddCollector([this, write_queue] {
+    if (writer_) write_queue->Set(static_cast<double>(writer_->queued()));
+    return std::vector<MetricFamily>{};
+  });
 }
 
 ControlPlane::~ControlPlane() { Stop(); }
@@ -189,6 +200,7 @@ void ControlPlane::AddRoutes(HttpRouter& router) {
   router.Add("GET", "/v1/services", [this](const HttpRequest& r) { return ListServices(r, false); });
   router.Add("GET", "/services", [this](const HttpRequest& r) { return ListServices(r, true); });
   router.Add("GET", "/v1/services/{name}", bind(&ControlPlane::GetService));
+  router.Add("GET", "/v1/services/{name}/saturation", bind(&ControlPlane::Saturation));
   router.Add("GET", "/v1/prometheus/targets", bind(&ControlPlane::PrometheusTargets));
   router.Add("POST", "/v1/metrics", [this](const HttpRequest& r) { return IngestMetrics(r, false); });
   router.Add("POST", "/metrics", [this](const HttpRequest& r) { return IngestMetrics(r, true); });

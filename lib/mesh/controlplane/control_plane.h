@@ -95,6 +95,7 @@ class ControlPlane {
   // Each service's instances and how many are healthy now, by service name.
   Result<std::vector<ServiceSummary>> Summaries(Store& store);
   HttpResponse GetService(const HttpRequest& request);
+  HttpResponse Saturation(const HttpRequest& request);
   // GET /v1/prometheus/targets: the registry as Prometheus http_sd / file_sd target groups
   // (prometheus_targets.h). meshd's own group is options_.advertise, else the request's Host
   // header: the address the scraper reached meshd at.

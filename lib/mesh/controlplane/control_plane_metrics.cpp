@@ -46,15 +46,27 @@ HttpResponse ControlPlane::Exposition(const HttpRequest& r) {
   families.push_back(std::move(bytes));
 
   // What proxies and services pushed, as a Pushgateway would show it: the latest value of each
-  // series seen in the last five minutes. Names meshd uses itself are not repeated.
-  std::vector<std::string> own_names;
-  for (const MetricFamily& f : families) own_names.push_back(f.name);
+  // series seen in the last five minutes. Names meshd uses itself are not repeated, except the
+  // process metrics: the pushed ones carry their service and instance, meshd's own no label, so
+  // they join meshd's family.
+  const size_t own_count = families.size();
+  const auto own = [&](const std::string& name) -> MetricFamily* {
+    for (size_t k = 0; k < own_count; ++k) {
+      if (families[k].name == name) return &families[k];
+    }
+    return nullptr;
+  };
   if (Result<std::vector<MetricFamily>> pushed =
           MetricStore(**lease).Latest(now - 5LL * 60 * kNsPerSecond);
       pushed.ok()) {
     for (MetricFamily& f : *pushed) {
-      if (std::find(own_names.begin(), own_names.end(), f.name) == own_names.end()) {
+      MetricFamily* mine = own(f.name);
+      if (mine == nullptr) {
         families.push_back(std::move(f));
+      } else if (f.name.starts_with("process_") && f.type == mine->type) {
+        for (MetricSample& sample : f.samples) {
+          if (!sample.labels.empty()) mine->samples.push_back(std::move(sample));
+        }
       }
     }
   }

@@ -25,6 +25,7 @@
 #include "mesh/proxy/workload_identity.h"
 #include "mesh/telemetry/logger.h"
 #include "mesh/telemetry/metrics.h"
+#include "mesh/telemetry/process_metrics.h"
 #include "mesh/telemetry/prometheus_text.h"
 
 namespace mesh {
@@ -168,6 +169,9 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   };
 
   MetricsRegistry registry;
+  registry.AddCollector([process = std::shared_ptr<const ProcessInfoSource>(LinuxProcessInfo())] {
+    return ProcessMetricFamilies(ReadProcessStats(*process));
+  });
   Family<Gauge>* in_flight = *registry.AddGauge("mesh_requests_in_flight", "Requests being proxied", {"service", "direction"});
   Family<Gauge>* up = *registry.AddGauge("mesh_instance_up", "1 while this proxy serves", {"service"});
   Family<Counter>* ejections = *registry.AddCounter("mesh_outlier_ejections_total",
@@ -244,6 +248,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   shipping.access_log = config.access_log;
   shipping.access_log_sample = config.access_log_sample;
   shipping.queue_capacity = static_cast<size_t>(config.telemetry_queue);
+  // As advertised; a port 0 is known once the inbound listener is up (SetInstance below).
   shipping.instance = FormatHostPort(advertised);
   TelemetryShipper shipper(shipping, registry, meshd_client(2000));
 
@@ -309,6 +314,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   if (advertised.port == 0) advertised.port = (*inbound)->port();  // listening on port 0
   reg.host = advertised.host;
   reg.port = advertised.port;  // the address other proxies call: ours, not the service's
+  shipper.SetInstance(FormatHostPort(advertised));  // the pushes name it so too
   RegistryClient registry_client(reg, meshd_client(2000));
 
   auto discovery = std::make_shared<DiscoveryUpstreams>(registry_client, *io.clock);
@@ -356,11 +362,14 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   std::atomic<bool> draining{false};
   int64_t ejections_seen = 0;
   int64_t handshake_failures_seen = 0;
-  std::mutex metrics_mu;  // ejections_seen: concurrent scrapes
-  HttpRouter admin;
-  admin.Add("GET", "/metrics", [&](const HttpRequest& request) {
+  std::mutex metrics_mu;  // ejections_seen, collecting: a scrape and a push at once
+  bool collecting = true;
+  // The figures copied from the data plane, brought up to date at every collection: a scrape of
+  // /metrics and the shipper's pushes to meshd alike.
+  registry.AddCollector([&] {
     {
       std::lock_guard lock(metrics_mu);
+      if (!collecting) return std::vector<MetricFamily>{};
       if (auto g = in_flight->WithLabels({config.service, "inbound"}); g.ok()) (*g)->Set(static_cast<double>((*inbound)->in_flight()));
       if (outbound) {
         if (auto g = in_flight->WithLabels({config.service, "outbound"}); g.ok()) (*g)->Set(static_cast<double>(outbound->in_flight()));
@@ -383,6 +392,20 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
         if (auto g = cert_renewals->WithLabels({config.service, "failure"}); g.ok()) (*g)->Set(static_cast<double>(identity->renewal_failures()));
       }
     }
+    return std::vector<MetricFamily>{};
+  });
+  // The collector reads objects of this scope, and the registry and the shipper's thread outlive
+  // them: it stops, on every return path, before they go.
+  struct StopCollecting {
+    std::mutex& mu;
+    bool& collecting;
+    ~StopCollecting() {
+      std::lock_guard lock(mu);
+      collecting = false;
+    }
+  } stop_collecting{metrics_mu, collecting};
+  HttpRouter admin;
+  admin.Add("GET", "/metrics", [&](const HttpRequest& request) {
     auto exposed = ExposeMetrics(registry.Collect(), request.Header("accept"));
     HttpResponse r;
     r.status = 200;

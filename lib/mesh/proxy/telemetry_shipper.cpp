@@ -72,6 +72,15 @@ TelemetryShipper::TelemetryShipper(Options options, MetricsRegistry& registry,
   spans_dropped_ = MustRegister(dropped->WithLabels({"spans"}));
   logs_dropped_ = MustRegister(dropped->WithLabels({"logs"}));
   pushes_dropped_ = MustRegister(dropped->WithLabels({"metrics"}));
+  queue_depth_ = MustRegister(MustRegister(registry.AddGauge(
+      "mesh_telemetry_queue_depth",
+      "Requests waiting in the telemetry queue at its last drain (its peak between two drains)", {"service"}))
+                                  ->WithLabels({options_.service}));
+  MustRegister(MustRegister(registry.AddGauge("mesh_telemetry_queue_capacity",
+                                              "Requests the telemetry queue holds at most (full: spans dropped)",
+                                              {"service"}))
+                   ->WithLabels({options_.service}))
+      ->Set(static_cast<double>(queue_.capacity()));
   while (!options_.meshd_url.empty() && options_.meshd_url.back() == '/') options_.meshd_url.pop_back();
   thread_ = std::thread([this] { Run(); });
 }
@@ -110,6 +119,7 @@ void TelemetryShipper::Drop(Counter& kind, size_t n) {
 }
 
 void TelemetryShipper::Drain() {
+  queue_depth_->Set(static_cast<double>(queue_.SizeApprox()));
   while (std::optional<Entry> e = queue_.TryPop()) {
     const ProxiedRequest& r = e->request;
     // What meshd cannot take yet stays bounded: the oldest goes first.
@@ -176,10 +186,21 @@ void TelemetryShipper::Ship() {
   }
 }
 
+void TelemetryShipper::SetInstance(std::string instance) {
+  std::lock_guard lock(instance_mu_);
+  options_.instance = std::move(instance);
+}
+
 void TelemetryShipper::PushMetrics() {
   if (options_.meshd_url.empty()) return;
   // Like a Pushgateway grouping key: series of two instances of a service stay apart.
-  const std::string path = "/v1/metrics?instance=" + UrlEncode(options_.instance);
+  // The service labels what carries no service label (the process metrics, the queue's drops).
+  std::string instance;
+  {
+    std::lock_guard lock(instance_mu_);
+    instance = options_.instance;
+  }
+  const std::string path = "/v1/metrics?service=" + UrlEncode(options_.service) + "&instance=" + UrlEncode(instance);
   if (!Post(path, "text/plain; version=0.0.4", FormatPrometheusText(registry_.Collect()))) {
     Drop(*pushes_dropped_, 1);
   }

@@ -9,7 +9,9 @@
 // request path, so that a dropped record's log is counted exactly. A background thread drains
 // the queue every `drain_every` into a SERVER (inbound) or CLIENT (outbound) span and an
 // access-log record per request, and POSTs them to meshd as OTLP/HTTP JSON every `flush_every`;
-// every `metrics_every` it pushes the registry in Prometheus text to /v1/metrics. A batch meshd
+// every `metrics_every` it pushes the registry in Prometheus text to /v1/metrics (labelled with the
+// service and instance, as a Pushgateway grouping key). mesh_telemetry_queue_depth is the queue's
+// length at each drain, against mesh_telemetry_queue_capacity. A batch meshd
 // does not accept (down, slow, erroring) is dropped and counted in the same counter
 // (kind="spans", "logs" or "metrics"): requests keep flowing at full speed, and shipping resumes
 // by itself when meshd returns.
@@ -67,6 +69,10 @@ class TelemetryShipper {
   // Drains and ships now (tests, and shutdown).
   void Flush();
 
+  // The instance label of the next pushes: the address as bound, known once the listener is up
+  // (a port 0 picks one).
+  void SetInstance(std::string instance);
+
   int64_t shipped_spans() const { return shipped_spans_.load(); }
   // Spans, log records and metric pushes lost so far.
   int64_t dropped() const { return lost_.load(); }
@@ -93,6 +99,7 @@ class TelemetryShipper {
   Counter* spans_dropped_;
   Counter* logs_dropped_;
   Counter* pushes_dropped_;
+  Gauge* queue_depth_;
   // Built, not shipped yet (thread only). Deques: when meshd is away the oldest is dropped for
   // each new one, which a vector made cost the whole backlog's length per record.
   std::deque<Span> spans_;
@@ -100,6 +107,7 @@ class TelemetryShipper {
   std::atomic<int64_t> shipped_spans_{0};
   std::atomic<int64_t> lost_{0};  // spans, logs and pushes dropped
   std::mutex mu_;  // one drain and ship at a time (the thread, or Flush)
+  std::mutex instance_mu_;  // options_.instance
   std::mutex wake_mu_;
   std::condition_variable wake_;
   bool stop_ = false;

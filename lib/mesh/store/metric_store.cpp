@@ -254,4 +254,81 @@ Result<GoldenSignals> MetricStore::Signals(const std::string& service, int64_t w
   return g;
 }
 
+SqlQuery MetricStore::SaturationSeriesQuery(const std::string& service) {
+  std::string names;
+  for (const char* name : kSaturationSeries) names += std::string(names.empty() ? "'" : ",'") + name + "'";
+  return {"SELECT id, name, labels FROM metric_series WHERE service = ? AND name IN (" + names + ")", {service}};
+}
+
+Result<std::vector<InstanceSaturation>> MetricStore::Saturation(const std::string& service, int64_t window_ns,
+                                                                int64_t now_ns) {
+  Result<Statement> stmt = PrepareQuery(store_.db(), SaturationSeriesQuery(service));
+  if (!stmt.ok()) return stmt.status();
+  struct Series {
+    int64_t id;
+    std::string name;
+    std::string instance;
+  };
+  std::vector<Series> series;
+  while (true) {
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Result<Labels> labels = ParseLabelsText(stmt->ColumnText(2));
+    if (labels.ok()) series.push_back({stmt->ColumnInt64(0), stmt->ColumnText(1), LabelValue(*labels, "instance")});
+  }
+  const int64_t from = now_ns - window_ns;
+  const int n = kSaturationHistoryPoints;
+  std::map<std::string, InstanceSaturation> by_instance;
+  // A figure summed over series (the connections of both listeners): absent until one has it.
+  const auto add = [](std::optional<double>& sum, const std::optional<double>& v) {
+    if (v) sum = sum.value_or(0) + *v;
+  };
+  for (const Series& s : series) {
+    Result<std::vector<TimedValue>> points = Window(s.id, from, now_ns);
+    if (!points.ok()) return points.status();
+    std::erase_if(*points, [](const TimedValue& p) { return std::isnan(p.value); });
+    if (points->empty() || points->back().ts_ns < from) continue;  // nothing in the window
+    InstanceSaturation& inst = by_instance[s.instance];
+    if (inst.history.empty()) {
+      inst.instance = s.instance;
+      inst.history.resize(n);
+      for (int k = 0; k < n; ++k) inst.history[k].end_ns = k == n - 1 ? now_ns : from + (window_ns / n) * (k + 1);
+    }
+    inst.last_sample_ns = std::max(inst.last_sample_ns, points->back().ts_ns);
+    const double latest = points->back().value;
+    if (s.name == "process_cpu_seconds_total") {
+      inst.cpu_cores = CounterRate(*points);
+      const std::vector<std::optional<double>> rates = RatePerBucket(*points, from, now_ns, n);
+      for (int k = 0; k < n; ++k) inst.history[k].cpu_cores = rates[k];
+      continue;
+    }
+    const std::vector<std::optional<TimedValue>> last = LastPerBucket(*points, from, now_ns, n);
+    const auto bucketed = [&](std::optional<double> SaturationPoint::*field) {
+      for (int k = 0; k < n; ++k) {
+        if (last[k]) add(inst.history[k].*field, last[k]->value);
+      }
+    };
+    if (s.name == "process_resident_memory_bytes") {
+      inst.resident_bytes = latest;
+      bucketed(&SaturationPoint::resident_bytes);
+    } else if (s.name == "process_open_fds") {
+      inst.open_fds = latest;
+    } else if (s.name == "process_max_fds") {
+      inst.max_fds = latest;
+    } else if (s.name == "mesh_client_connections") {
+      add(inst.connections, latest);
+      bucketed(&SaturationPoint::connections);
+    } else if (s.name == "mesh_telemetry_queue_depth") {
+      add(inst.queue_depth, latest);
+      bucketed(&SaturationPoint::queue_depth);
+    } else {
+      add(inst.queue_capacity, latest);
+    }
+  }
+  std::vector<InstanceSaturation> out;
+  for (auto& [name, inst] : by_instance) out.push_back(std::move(inst));
+  return out;
+}
+
 }  // namespace mesh

@@ -13,6 +13,7 @@
 #include "mesh/store/store.h"
 #include "mesh/telemetry/golden_signals.h"
 #include "mesh/telemetry/metric_sample.h"
+#include "mesh/telemetry/saturation.h"
 
 namespace mesh {
 
@@ -39,6 +40,13 @@ class MetricStore {
   // From mesh_requests_total{service,code} and mesh_request_duration_seconds (or, for services
   // that only push the seed's JSON, mesh_seed_requests_total / mesh_seed_errors_total).
   Result<GoldenSignals> Signals(const std::string& service, int64_t window_ns, int64_t now_ns);
+
+  // Per instance (the instance label) of the service with a kSaturationSeries sample in
+  // (now - window, now]: its CPU rate over the window, its newest gauges and a history of
+  // kSaturationHistoryPoints buckets; ordered by instance. NaN samples are skipped.
+  Result<std::vector<InstanceSaturation>> Saturation(const std::string& service, int64_t window_ns, int64_t now_ns);
+  // The series lookup Saturation makes (one seek on the (service, name) index per name).
+  static SqlQuery SaturationSeriesQuery(const std::string& service);
 
  private:
   Result<int64_t> SeriesId(const std::string& name, const Labels& labels, const MetricFamily& family,

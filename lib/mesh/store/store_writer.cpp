@@ -54,6 +54,11 @@ Status StoreWriter::Submit(Job job) {
   return pending->result;
 }
 
+size_t StoreWriter::queued() {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
 void StoreWriter::Stop() {
   {
     std::lock_guard lock(mu_);

@@ -48,6 +48,9 @@ class StoreWriter {
   // Finishes queued jobs, checkpoints the WAL and stops the thread. Idempotent.
   void Stop();
 
+  // Jobs submitted and not yet taken into a transaction (meshd's write queue depth).
+  size_t queued();
+
  private:
   struct Pending {
     Job job;

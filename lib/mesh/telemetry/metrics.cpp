@@ -140,7 +140,21 @@ Result<Family<Histogram>*> MetricsRegistry::AddHistogram(const std::string& name
   return histograms_.back().get();
 }
 
+void MetricsRegistry::AddCollector(Collector collector) {
+  std::lock_guard lock(mu_);
+  collectors_.push_back(std::move(collector));
+}
+
 std::vector<MetricFamily> MetricsRegistry::Collect() const {
+  std::vector<Collector> collectors;
+  {
+    std::lock_guard lock(mu_);
+    collectors = collectors_;
+  }
+  std::vector<MetricFamily> collected;
+  for (const Collector& collect : collectors) {
+    for (MetricFamily& f : collect()) collected.push_back(std::move(f));
+  }
   std::lock_guard lock(mu_);
   std::vector<MetricFamily> out;
   const auto simple = [&](const auto& family, MetricType type) {
@@ -177,6 +191,7 @@ std::vector<MetricFamily> MetricsRegistry::Collect() const {
       out.push_back(std::move(f));
     }
   }
+  for (MetricFamily& f : collected) out.push_back(std::move(f));
   return out;
 }
 

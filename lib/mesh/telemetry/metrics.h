@@ -3,10 +3,12 @@
 // label values; the series is then updated without any lock (atomics), so callers on a hot
 // path look a series up once and keep the reference. A family refuses new label sets past
 // its cardinality cap instead of growing without bound. Collect() snapshots everything as
-// MetricFamily values for prometheus_text.h. Thread-safe.
+// MetricFamily values for prometheus_text.h, with the families of its collectors (figures read
+// at collection time, like the process metrics). Thread-safe.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -133,6 +135,13 @@ class MetricsRegistry {
                                           std::vector<double> buckets = DefaultLatencyBuckets(),
                                           size_t max_series = kDefaultMaxSeries);
 
+  // A function run at each Collect(), before the registry's own series are read and without the
+  // registry's lock held: it may update those series (gauges copied from elsewhere) and returns
+  // families of its own, appended after the registry's. It must be thread-safe (a scrape and a
+  // push may collect at once) and may not call Collect().
+  using Collector = std::function<std::vector<MetricFamily>()>;
+  void AddCollector(Collector collector);
+
   std::vector<MetricFamily> Collect() const;
 
  private:
@@ -142,6 +151,7 @@ class MetricsRegistry {
   std::vector<std::unique_ptr<Family<Gauge>>> gauges_;
   std::vector<std::unique_ptr<Family<Histogram>>> histograms_;
   std::vector<std::string> order_;  // family names in registration order
+  std::vector<Collector> collectors_;
 };
 
 }  // namespace mesh

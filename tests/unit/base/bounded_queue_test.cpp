@@ -20,6 +20,18 @@ TEST(BoundedQueue, PopsInPushOrder) {
   EXPECT_EQ(q.TryPop(), std::nullopt);
 }
 
+TEST(BoundedQueue, SizeCountsWhatWaitsUpToCapacity) {
+  BoundedQueue<int> q(4);
+  EXPECT_EQ(q.SizeApprox(), 0u);
+  for (int i = 0; i < 5; ++i) q.TryPush(int{i});  // the fifth is refused
+  EXPECT_EQ(q.SizeApprox(), 4u);
+  q.TryPop();
+  EXPECT_EQ(q.SizeApprox(), 3u);
+  while (q.TryPop()) {
+  }
+  EXPECT_EQ(q.SizeApprox(), 0u);
+}
+
 TEST(BoundedQueue, APushIntoAFullQueueFailsAndKeepsTheValue) {
   BoundedQueue<std::string> q(2);
   EXPECT_EQ(q.capacity(), 2u);

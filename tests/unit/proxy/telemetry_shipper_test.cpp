@@ -123,6 +123,48 @@ TEST_F(TelemetryShipperTest, DropsAndCountsWhileMeshdIsDownThenResumes) {
   EXPECT_EQ(meshd_.Request("GET", "/v1/traces/00000000000000000000000000000003").status, 200);
 }
 
+// The queue's depth is taken at each drain, before it is emptied: the peak between two drains.
+TEST_F(TelemetryShipperTest, QueueDepthIsMeasuredAtEachDrainAgainstItsCapacity) {
+  TelemetryShipper::Options o = Options();
+  o.queue_capacity = 4;
+  TelemetryShipper shipper(o, registry_);
+  EXPECT_EQ(CounterValue(registry_, "mesh_telemetry_queue_capacity", {{"service", "orders"}}), 4);
+  EXPECT_EQ(CounterValue(registry_, "mesh_telemetry_queue_depth", {{"service", "orders"}}), 0);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(shipper.Record(Request(i, 200), HttpProxy::Direction::kInbound));
+  shipper.Flush();
+  EXPECT_EQ(CounterValue(registry_, "mesh_telemetry_queue_depth", {{"service", "orders"}}), 3);
+  shipper.Flush();
+  EXPECT_EQ(CounterValue(registry_, "mesh_telemetry_queue_depth", {{"service", "orders"}}), 0);
+}
+
+// Pushes are labelled with the service and the instance (as set once the port is bound), so that
+// what carries no service label (the process metrics, the drop counter) is stored as this
+// instance's: meshd's saturation answer lists it.
+TEST_F(TelemetryShipperTest, PushesLabelUnlabelledSeriesWithTheServiceAndInstance) {
+  TelemetryShipper::Options o = Options();
+  o.instance = "127.0.0.1:0";  // as configured: the port is known once the listener is up
+  o.metrics_every = 20ms;
+  o.drain_every = 10ms;
+  registry_.AddCollector([] {
+    return std::vector<MetricFamily>{
+        {"process_resident_memory_bytes", "", MetricType::kGauge, {{"process_resident_memory_bytes", {}, 4321987, {}}}}};
+  });
+  TelemetryShipper shipper(o, registry_);
+  shipper.SetInstance("10.0.0.9:8080");
+  std::string body;
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    body = meshd_.Request("GET", "/v1/services/orders/saturation?window=5m").body;
+    if (body.find("\"resident_bytes\":4321987") != std::string::npos) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_NE(body.find("\"instance\":\"10.0.0.9:8080\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"resident_bytes\":4321987"), std::string::npos) << body;
+  const std::string metrics = meshd_.Request("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("mesh_telemetry_dropped_total{instance=\"10.0.0.9:8080\",kind=\"spans\",service=\"orders\"} 0"),
+            std::string::npos)
+      << metrics;
+}
+
 // Draining runs far more often than shipping, so the queue can stay small under load.
 TEST_F(TelemetryShipperTest, DrainsTheQueueInTheBackgroundBetweenShipments) {
   TelemetryShipper::Options o = Options();

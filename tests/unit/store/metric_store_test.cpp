@@ -369,6 +369,76 @@ TEST_F(MetricStoreTest, NewSeriesByServiceCountsOnlySeriesNotYetStored) {
   EXPECT_EQ(*metrics_->SeriesCount("web"), 0);
 }
 
+// What a sidecar pushes for its saturation, labelled as the shipper labels it.
+std::string SaturationPush(const std::string& instance, double cpu, double rss, double inbound, double outbound,
+                           double queue, const std::string& service = "api") {
+  const std::string l = "{service=\"" + service + "\",instance=\"" + instance + "\"";
+  return "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total" + l + "} " + FormatMetricValue(cpu) +
+         "\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes" + l + "} " +
+         FormatMetricValue(rss) + "\nprocess_open_fds" + l + "} 40\nprocess_max_fds" + l + "} 1024\n" +
+         "# TYPE mesh_client_connections gauge\nmesh_client_connections" + l + ",direction=\"inbound\"} " +
+         FormatMetricValue(inbound) + "\nmesh_client_connections" + l + ",direction=\"outbound\"} " +
+         FormatMetricValue(outbound) + "\nmesh_telemetry_queue_depth" + l + "} " + FormatMetricValue(queue) +
+         "\nmesh_telemetry_queue_capacity" + l + "} 4096\n";
+}
+
+TEST_F(MetricStoreTest, SaturationGivesEachInstanceItsCpuRateAndNewestGauges) {
+  Insert(SaturationPush("a:1", 10, 100, 1, 2, 0), kT1);
+  Insert(SaturationPush("a:1", 40, 300, 5, 1, 7), kT2);  // 30 CPU seconds in 60 s
+  Insert(SaturationPush("b:2", 5, 50, 0, 0, 0), kT2);
+  Insert(SaturationPush("c:3", 5, 50, 0, 0, 0, "web"), kT2);  // another service
+  Result<std::vector<InstanceSaturation>> s = metrics_->Saturation("api", 3600 * kSecond, kT2);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_EQ(s->size(), 2u);
+  const InstanceSaturation& a = (*s)[0];
+  EXPECT_EQ(a.instance, "a:1");
+  EXPECT_EQ(a.last_sample_ns, kT2);
+  EXPECT_DOUBLE_EQ(*a.cpu_cores, 0.5);
+  EXPECT_EQ(*a.resident_bytes, 300);
+  EXPECT_EQ(*a.open_fds, 40);
+  EXPECT_EQ(*a.max_fds, 1024);
+  EXPECT_EQ(*a.connections, 6);  // inbound and outbound listeners
+  EXPECT_EQ(*a.queue_depth, 7);
+  EXPECT_EQ(*a.queue_capacity, 4096);
+  ASSERT_EQ(a.history.size(), static_cast<size_t>(kSaturationHistoryPoints));
+  EXPECT_EQ(a.history.back().end_ns, kT2);
+  EXPECT_EQ(*a.history.back().resident_bytes, 300);
+  EXPECT_EQ(*a.history.back().connections, 6);
+  EXPECT_DOUBLE_EQ(*a.history.back().cpu_cores, 0.5);
+  const InstanceSaturation& b = (*s)[1];
+  EXPECT_EQ(b.instance, "b:2");
+  EXPECT_FALSE(b.cpu_cores);  // one sample: no rate yet
+  EXPECT_EQ(*b.resident_bytes, 50);
+}
+
+TEST_F(MetricStoreTest, SaturationLeavesOutInstancesSilentInTheWindowAndOtherSeries) {
+  Insert(SaturationPush("old:1", 1, 1, 0, 0, 0), kT1);
+  Insert("# TYPE mesh_requests_total counter\nmesh_requests_total{service=\"api\",instance=\"new:1\"} 5\n", kT2);
+  Result<std::vector<InstanceSaturation>> s = metrics_->Saturation("api", 30 * kSecond, kT2);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s->empty());
+  Result<std::vector<InstanceSaturation>> none = metrics_->Saturation("nobody", 3600 * kSecond, kT2);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(MetricStoreTest, SaturationSkipsNaNSamplesAndTakesACpuCounterRestart) {
+  Insert(SaturationPush("a:1", 100, 10, 0, 0, 0), kT1);
+  Insert(SaturationPush("a:1", 6, std::nan(""), 0, 0, 0), kT2);  // restarted: 6 s since
+  Result<std::vector<InstanceSaturation>> s = metrics_->Saturation("api", 3600 * kSecond, kT2);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_EQ(s->size(), 1u);
+  EXPECT_DOUBLE_EQ(*(*s)[0].cpu_cores, 0.1);
+  EXPECT_EQ(*(*s)[0].resident_bytes, 10);  // the NaN is skipped, the last number stays
+}
+
+TEST_F(MetricStoreTest, SaturationSeriesLookupUsesTheServiceIndex) {
+  Result<std::vector<std::string>> plan = store_->ExplainQueryPlan(MetricStore::SaturationSeriesQuery("api"));
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_FALSE(plan->empty());
+  for (const std::string& step : *plan) EXPECT_NE(step.find("metric_series_service"), std::string::npos) << step;
+}
+
 TEST_F(MetricStoreTest, SeriesLookupsUseAnIndex) {
   for (const SqlQuery& q :
        {SqlQuery{"SELECT COUNT(*) FROM metric_series WHERE service = ?", {std::string("api")}},

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -104,6 +105,30 @@ TEST_F(StoreWriterTest, SubmitReturnsAfterTheJobIsCommitted) {
   // Submit has returned: the span is on disk for any other connection.
   EXPECT_EQ(CountRows(path_, "spans"), 1);
   EXPECT_TRUE(Visible(1));
+}
+
+TEST_F(StoreWriterTest, QueuedCountsTheJobsWaitingBehindARunningOne) {
+  EXPECT_EQ(writer_->queued(), 0u);
+  std::promise<void> running;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::thread first([&] {
+    (void)writer_->Submit([&](WriteContext&) {
+      running.set_value();
+      released.wait();
+      return Status::Ok();
+    });
+  });
+  running.get_future().wait();
+  std::thread second([&] { (void)writer_->Submit(InsertSpanJob(2)); });
+  // The second job waits for the writer thread, busy with the first: poll until it is queued.
+  for (int i = 0; i < 10000 && writer_->queued() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(writer_->queued(), 1u);
+  release.set_value();
+  first.join();
+  second.join();
+  EXPECT_EQ(writer_->queued(), 0u);
+  EXPECT_TRUE(Visible(2));
 }
 
 TEST_F(StoreWriterTest, JobsCanWriteLogsAndSpans) {

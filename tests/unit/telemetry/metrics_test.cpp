@@ -206,6 +206,23 @@ TEST(MetricsRegistry, CollectKeepsRegistrationOrderAndTypes) {
   EXPECT_EQ(f[2].type, MetricType::kHistogram);
 }
 
+TEST(MetricsRegistry, CollectorsRunFirstAndTheirFamiliesComeLast) {
+  MetricsRegistry registry;
+  Gauge* copied = *(*registry.AddGauge("copied", "set by the collector"))->WithLabels({});
+  int runs = 0;
+  registry.AddCollector([&] {
+    copied->Set(++runs);
+    return std::vector<MetricFamily>{{"read_now", "h", MetricType::kGauge, {{"read_now", {}, 7, {}}}}};
+  });
+  const std::vector<MetricFamily> first = registry.Collect();
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].name, "copied");
+  EXPECT_EQ(first[0].samples[0].value, 1);  // updated before it was read
+  EXPECT_EQ(first[1].name, "read_now");
+  EXPECT_EQ(first[1].samples[0].value, 7);
+  EXPECT_EQ(registry.Collect()[0].samples[0].value, 2);
+}
+
 TEST(MetricsRegistry, CollectLabelsSeriesAndSortsLabelsByName) {
   MetricsRegistry registry;
   Family<Counter>* family = *registry.AddCounter("req_total", "R.", {"service", "code"});
