@@ -66,7 +66,7 @@ function latencySection(view) {
   const table = el("table", { id: "latency" }, el("tr", {}, el("th", {}, "latency ≤"), el("th", {}, "requests")));
   buckets.forEach((b, i) => {
     const label = b.le === "+Inf" ? "+Inf" : fmtMs(b.le * 1000);
-    const h = (b.count / max) * (height - 4);
+    const h = (b.count / max) * (height - 16);  // room above the tallest bar for its count
     svg.append(titled(svgEl("rect", { x: (i * step + 2).toFixed(1), y: (height - h).toFixed(1), width: Math.max(step - 4, 1).toFixed(1), height: h.toFixed(1), fill: "#3b6fd8" }), `≤ ${label}: ${b.count}`));
     svg.append(svgText((i * step + step / 2).toFixed(1), height + 14, label, { "text-anchor": "middle", class: "axis" }));
     if (b.count) svg.append(svgText((i * step + step / 2).toFixed(1), Math.max(height - h - 3, 10).toFixed(1), num(b.count, 0), { "text-anchor": "middle", class: "axis" }));
@@ -88,7 +88,10 @@ function percentilesSection(view) {
     let d = "";
     view.timeline.forEach((p, i) => {
       if (p[key] === null) return;
-      d += (d ? "L" : "M") + (i * step).toFixed(1) + " " + (height - 2 - (p[key] / max) * (height - 6)).toFixed(1) + " ";
+      const x = (i * step).toFixed(1), y = (height - 2 - (p[key] / max) * (height - 6)).toFixed(1);
+      d += (d ? "L" : "M") + x + " " + y + " ";
+      // A dot per step with requests: a lone step draws no line.
+      svg.append(titled(svgEl("circle", { cx: x, cy: y, r: "2.5", fill: color }), `${p.t} ${key.replace("_ms", "")} ${fmtMs(p[key])}`));
     });
     if (d) svg.append(titled(svgEl("path", { d, fill: "none", stroke: color, "stroke-width": "1.5", "data-series": key }), key.replace("_ms", "")));
   }
@@ -185,6 +188,18 @@ function layoutMap(services, edges) {
   for (const s of names) if (!depth.has(s)) walk([s]);
   const columns = [];
   for (const s of names) (columns[depth.get(s)] ||= []).push(s);
+  // Within a column, a service sits near the mean row of its callers to its left (one
+  // barycentre pass): far fewer crossing edges than by name alone.
+  const row = new Map();
+  columns.forEach((col, c) => {
+    const key = (s) => {
+      const rows = edges.filter((e) => e.callee === s && depth.get(e.caller) < c).map((e) => row.get(e.caller));
+      return rows.length ? rows.reduce((a, b) => a + b, 0) / rows.length : Infinity;
+    };
+    const keys = new Map(col.map((s) => [s, key(s)]));
+    col.sort((a, b) => keys.get(a) - keys.get(b) || (a < b ? -1 : a > b ? 1 : 0));
+    col.forEach((s, r) => row.set(s, r / Math.max(col.length - 1, 1)));
+  });
   return columns;
 }
 
