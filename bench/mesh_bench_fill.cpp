@@ -6,13 +6,16 @@
 // (group commit, one transaction per hour of data).
 //
 //   mesh_bench_fill --db PATH --services 50 --hours 24 --interval 15s [--end RFC3339|now]
-//                   [--spans-per-interval 2] [--logs-per-interval 2] [--seed 1]
+//                   [--spans-per-interval 2] [--logs-per-interval 2] [--calls] [--seed 1]
 //
 // Per service and interval: mesh_requests_total{service,direction="inbound",code="200"|"500",
 // instance} (2 to 40 requests a second with a daily swing, 0.5% to 5% errors),
 // mesh_request_duration_seconds (DefaultLatencyBuckets, log-normal around a per-service median),
 // mesh_requests_in_flight; spans of eight operations (3% errors); log records, a quarter of
 // them at level error with one of five messages. The same arguments give the same store.
+// With --calls the services call each other as a binary tree (service k's spans are children
+// of service (k-1)/2's, in the same traces): the service map's edges, for
+// bench/service_views_bench.sh.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
@@ -51,6 +54,7 @@ struct Options {
   std::string end = "now";
   int spans_per_interval = 2;
   int logs_per_interval = 2;
+  bool calls = false;
   uint64_t seed = 1;
 };
 
@@ -110,6 +114,22 @@ struct Batch {
   std::vector<mesh::LogRecord> logs;
   int64_t samples = 0;
 };
+
+// The batch holds the same number of spans per service, service after service: span j of
+// service k becomes a child of span j of service (k-1)/2, in its trace, starting just after it.
+void LinkCalls(std::vector<mesh::Span>& spans, size_t services) {
+  const size_t per = spans.size() / services;
+  for (size_t k = 1; k < services; ++k) {
+    for (size_t j = 0; j < per; ++j) {
+      const mesh::Span& parent = spans[(k - 1) / 2 * per + j];
+      mesh::Span& child = spans[k * per + j];
+      child.trace_id = parent.trace_id;
+      child.parent_span_id = parent.span_id;
+      child.start_ns = parent.start_ns + 1'000'000;
+      child.kind = mesh::SpanKind::kServer;
+    }
+  }
+}
 
 // One interval of one service ending at t_ns: traffic into its registry, then a "push".
 void Simulate(Service& s, int64_t t_ns, int64_t interval_ns, const Options& o, std::mt19937_64& rng,
@@ -196,6 +216,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--logs-per-interval", o.logs_per_interval, "Log records per service per interval")
       ->capture_default_str();
+  app.add_flag("--calls", o.calls, "Make each service's spans children of another service's (a binary tree of calls)");
   app.add_option("--seed", o.seed, "Random seed")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -232,6 +253,7 @@ int main(int argc, char** argv) {
         Simulate(s, t, *interval, o, rng, batch);
       }
     }
+    if (o.calls) LinkCalls(batch.spans, services.size());
     mesh::Status status = writer.Submit([&](mesh::WriteContext& c) -> mesh::Status {
       mesh::Result<int64_t> n = mesh::MetricStore(c.store).InsertRows(batch.families, now);
       if (!n.ok()) return n.status();

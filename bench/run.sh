@@ -14,6 +14,7 @@
 # 8. bench/mtls_bench.sh: two meshproxy sidecars over mTLS against plaintext, through meshd (wrk, openssl).
 # 9. bench/controlplane_load.sh: 1,000 simulated sidecars against meshd, steady and across a kill -9.
 # 10. bench/meshlog_formats_bench.sh: meshlog ingest's text-format detection against -f text.
+# 11. bench/service_views_bench.sh: the dashboard's service page and map API on 1.15 million spans.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-build}
@@ -48,3 +49,5 @@ echo
 "$here/mtls_bench.sh" "$build"
 echo
 "$here/controlplane_load.sh" "$build"
+echo
+"$here/service_views_bench.sh" "$build"

@@ -68,7 +68,8 @@ RouteClass ClassifyRoute(const HttpRoute& r) {
   if (r.method != "GET") return RouteClass::kAdmin;
   // The CA certificate is what everyone must be able to trust; the dashboard page is fixed HTML
   // without data (its script asks for the token the API calls need).
-  for (std::string_view pattern : {"/healthz", "/", "/dashboard", "/dashboard/traces/{id}", "/v1/ca"}) {
+  for (std::string_view pattern : {"/healthz", "/", "/dashboard", "/dashboard/traces/{id}",
+                                    "/dashboard/services/{name}", "/dashboard/map", "/v1/ca"}) {
     if (r.pattern == pattern) return RouteClass::kPublic;
   }
   if (r.pattern == "/v1/services/{name}" || r.pattern == "/v1/policy") return RouteClass::kSidecarRead;

@@ -201,6 +201,8 @@ void ControlPlane::AddRoutes(HttpRouter& router) {
   router.Add("GET", "/services", [this](const HttpRequest& r) { return ListServices(r, true); });
   router.Add("GET", "/v1/services/{name}", bind(&ControlPlane::GetService));
   router.Add("GET", "/v1/services/{name}/saturation", bind(&ControlPlane::Saturation));
+  router.Add("GET", "/v1/services/{name}/dashboard", bind(&ControlPlane::ServiceDashboard));
+  router.Add("GET", "/v1/service-map", bind(&ControlPlane::ServiceMapView));
   router.Add("GET", "/v1/prometheus/targets", bind(&ControlPlane::PrometheusTargets));
   router.Add("POST", "/v1/metrics", [this](const HttpRequest& r) { return IngestMetrics(r, false); });
   router.Add("POST", "/metrics", [this](const HttpRequest& r) { return IngestMetrics(r, true); });
@@ -224,6 +226,8 @@ void ControlPlane::AddRoutes(HttpRouter& router) {
   router.Add("GET", "/", dashboard);
   router.Add("GET", "/dashboard", dashboard);
   router.Add("GET", "/dashboard/traces/{id}", dashboard);
+  router.Add("GET", "/dashboard/services/{name}", dashboard);
+  router.Add("GET", "/dashboard/map", dashboard);
 }
 
 bool ControlPlane::AnswersWithoutTheStore(const HttpRequest& request) {

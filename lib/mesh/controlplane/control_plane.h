@@ -100,6 +100,11 @@ class ControlPlane {
   // (prometheus_targets.h). meshd's own group is options_.advertise, else the request's Host
   // header: the address the scraper reached meshd at.
   HttpResponse PrometheusTargets(const HttpRequest& request);
+  // The dashboard's service page and service map (control_plane_service_views.cpp).
+  HttpResponse ServiceDashboard(const HttpRequest& request);
+  HttpResponse ServiceMapView(const HttpRequest& request);
+  // ?window= of those: one of 15m, 1h (the default), 6h, 24h, 7d, ending now.
+  Result<std::pair<int64_t, int64_t>> ServiceViewWindow(const HttpRequest& request) const;
   HttpResponse IngestMetrics(const HttpRequest& request, bool seed_route);
   // Counts the refusal on /metrics and answers it.
   HttpResponse RefuseSeries(const SeriesRefusal& refusal, int64_t push_series);

@@ -13,6 +13,7 @@
 #include "mesh/controlplane/control_plane.h"
 #include "mesh/http/http_message.h"
 #include "mesh/store/store.h"
+#include "mesh/telemetry/service_instance.h"
 
 namespace mesh {
 namespace control_plane_internal {
@@ -28,6 +29,8 @@ Result<size_t> LimitParam(const HttpRequest& r);
 bool IsProtobuf(const HttpRequest& r);
 // Service names are path segments and label values: keep them to a safe alphabet.
 bool IsValidServiceName(const std::string& s);
+// An instance as GET /v1/services/{name} lists it (its stored times, the health judged now).
+void AppendInstanceJson(std::string& out, const Instance& instance, bool healthy);
 // A number in JSON, or null.
 std::string OptionalNumber(const std::optional<double>& v);
 

@@ -16,9 +16,7 @@ namespace mesh {
 
 using namespace control_plane_internal;
 
-namespace {
-
-void AppendInstanceJson(std::string& out, const Instance& i, bool healthy) {
+void control_plane_internal::AppendInstanceJson(std::string& out, const Instance& i, bool healthy) {
   out += "{\"id\":";
   AppendJsonString(out, i.id);
   out += ",\"service\":";
@@ -34,8 +32,6 @@ void AppendInstanceJson(std::string& out, const Instance& i, bool healthy) {
   out += ",\"meta\":" + (i.meta.empty() ? std::string("{}") : i.meta);
   out += '}';
 }
-
-}  // namespace
 
 Result<std::vector<ServiceSummary>> ControlPlane::Summaries(Store& store) {
   Result<std::vector<Instance>> instances = Registry(store).Instances("");  // ordered by service

@@ -11,7 +11,7 @@ async function servicesSection() {
     const errClass = sig.error_percent > 5 ? "num bad" : "num";
     const healthClass = reg.healthy < reg.instances ? "num bad" : "num ok";
     table.append(el("tr", { "data-service": name },
-      el("td", {}, el("a", { href: "/v1/services/" + encodeURIComponent(name) }, name)),
+      el("td", {}, el("a", { href: "/dashboard/services/" + encodeURIComponent(name) }, name)),
       el("td", { class: "num" }, reg.instances), el("td", { class: healthClass }, reg.healthy),
       el("td", { class: "num" }, num(sig.rps, 2)), el("td", { class: errClass }, num(sig.error_percent, 1)),
       el("td", { class: "num" }, fmtMs(sig.p50_ms)), el("td", { class: "num" }, fmtMs(sig.p95_ms)), el("td", { class: "num" }, fmtMs(sig.p99_ms)),

@@ -73,7 +73,8 @@ bool IsJsonError(const std::string& body) {
 }
 
 // What must stay open whatever the tokens: liveness probes and the page (fixed HTML, no data).
-const std::set<std::string> kPublic = {"GET /healthz", "GET /", "GET /dashboard", "GET /dashboard/traces/{id}"};
+const std::set<std::string> kPublic = {"GET /healthz", "GET /", "GET /dashboard", "GET /dashboard/traces/{id}",
+                                        "GET /dashboard/services/{name}", "GET /dashboard/map"};
 
 class ControlPlaneAuth : public ::testing::Test {
  protected:
