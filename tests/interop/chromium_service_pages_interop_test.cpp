@@ -186,6 +186,12 @@ class ServicePages : public ::testing::Test {
     const int64_t now_ms = now / kMs;
     Post("/v1/metrics", MetricsPush(now_ms - 50 * 60'000, 0, 0, 0, {0, 0, 0, 0}), "text/plain");
     Post("/v1/metrics", MetricsPush(now_ms - 20 * 60'000, 100, 4, 6, {60, 95, 105, 110}), "text/plain");
+    // checkout's sidecar's process metrics, as meshproxy pushes them (the saturation section).
+    Post("/v1/metrics?service=checkout&instance=127.0.0.1:9000",
+         "process_resident_memory_bytes 52428800 " + std::to_string(now_ms - 60'000) + "\n" +
+             "process_open_fds 40 " + std::to_string(now_ms - 60'000) + "\n" +
+             "process_max_fds 1000 " + std::to_string(now_ms - 60'000) + "\n",
+         "text/plain");
     Json::Value logs;
     Json::Value& record = logs["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
     logs["resourceLogs"][0]["resource"]["attributes"][0]["key"] = "service.name";
@@ -277,6 +283,11 @@ TEST_F(ServicePages, ServicePageShowsTheStoredValues) {
   const std::string logs = Element(dom, "<table id=\"error-logs\">");
   EXPECT_NE(logs.find("card declined &lt;b onmouseover=alert(1)&gt;boom&lt;/b&gt;"), std::string::npos) << logs;
   EXPECT_NE(logs.find(std::string("href=\"/dashboard/traces/") + kFailingTrace + "\""), std::string::npos) << logs;
+  // Saturation, per instance: its memory and its fds against their limit.
+  const std::string saturation = Element(Element(dom, "<table id=\"saturation\">"), "<tr data-instance=\"127.0.0.1:9000\">");
+  EXPECT_NE(saturation.find(">50.0 MiB</td>"), std::string::npos) << saturation;
+  EXPECT_NE(saturation.find(">40 / 1000</td>"), std::string::npos) << saturation;
+  EXPECT_NE(saturation.find(">4.0</td>"), std::string::npos) << saturation;
 }
 
 TEST_F(ServicePages, TheWindowIsTakenFromTheAddressAndOffered) {

@@ -4,7 +4,7 @@
 
 // One <section>: a row per instance that pushed in the window (GET /v1/services/{name}/saturation).
 // Only this function is global: the pages' scripts share one scope.
-async function saturationSection(service, window) {
+async function saturationSection(service, windowValue) {
   const fmtBytes = (v) => {
     if (v === null || v === undefined) return "–";
     const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -12,7 +12,7 @@ async function saturationSection(service, window) {
     while (v >= 1024 && i < units.length - 1) { v /= 1024; ++i; }
     return v.toFixed(i ? 1 : 0) + " " + units[i];
   };
-  const data = await getJson("/v1/services/" + encodeURIComponent(service) + "/saturation?window=" + encodeURIComponent(window));
+  const data = await getJson("/v1/services/" + encodeURIComponent(service) + "/saturation?window=" + encodeURIComponent(windowValue));
   const table = el("table", { id: "saturation" },
     el("tr", {}, ...["instance", "CPU (cores)", "", "memory", "", "fds", "fd %", "connections", "", "queue", "", "last sample"].map((h) => el("th", {}, h))));
   for (const i of data.instances) {
@@ -35,5 +35,5 @@ async function saturationSection(service, window) {
   if (data.instances.length === 0) {
     table.append(el("tr", {}, el("td", { colspan: "12", class: "muted" }, "no process metrics pushed in the window: instances behind meshproxy push them every 5 s")));
   }
-  return el("section", { id: "saturation-section" }, el("h2", {}, "Saturation (last " + window + ")"), table);
+  return el("section", { id: "saturation-section" }, el("h2", {}, "Saturation (last " + windowValue + ")"), table);
 }

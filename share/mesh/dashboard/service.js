@@ -160,7 +160,7 @@ async function servicePage(match) {
     el("a", { href: "/dashboard/map?window=" + windowValue }, "service map"));
   return [head, timelineSection(view), latencySection(view), percentilesSection(view), slowestSection(view),
     errorTypesSection(view), instancesSection(view), neighboursSection(view), errorLogsSection(view),
-    ...(typeof saturationSection === "function" ? [await saturationSection(name, windowValue)] : [])];
+    await saturationSection(name, windowValue)];
 }
 
 // Columns by call depth (the shortest path from a service nobody calls; a cycle's first member

@@ -92,14 +92,23 @@ TEST_F(SaturationApi, AServiceWithoutSamplesHasNoInstances) {
   EXPECT_EQ(Parse(r.body)["window_seconds"].asDouble(), 3600);  // the default
 }
 
-TEST_F(SaturationApi, RefusesABadWindowOrNameWithJson) {
+TEST_F(SaturationApi, RefusesABadWindowWithJson) {
   for (const char* path : {"/v1/services/api/saturation?window=soon", "/v1/services/api/saturation?window=0s",
                            "/v1/services/api/saturation?window=30s", "/v1/services/api/saturation?window=8d",
-                           "/v1/services/api/saturation?window=-1h", "/v1/services/a%20b/saturation"}) {
+                           "/v1/services/api/saturation?window=-1h"}) {
     const HttpClientResponse r = Get(path);
     EXPECT_EQ(r.status, 400) << path;
     EXPECT_TRUE(Parse(r.body)["error"].isString()) << path << ": " << r.body;
   }
+}
+
+// The service page of a span's service the registry would refuse draws its saturation too.
+TEST_F(SaturationApi, ANameTheRegistryWouldRefuseHasNoInstances) {
+  const HttpClientResponse r = Get("/v1/services/%3Cimg%20src%3Dx%3E/saturation");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json::Value body = Parse(r.body);
+  EXPECT_EQ(body["service"].asString(), "<img src=x>");
+  EXPECT_EQ(body["instances"].size(), 0u);
 }
 
 TEST_F(SaturationApi, NeedsTheReadToken) {
