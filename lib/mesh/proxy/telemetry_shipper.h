@@ -8,7 +8,7 @@
 // mesh_telemetry_dropped_total{kind="spans"|"logs"}. The access-log sample is drawn on the
 // request path, so that a dropped record's log is counted exactly. A background thread drains
 // the queue every `drain_every` into a SERVER (inbound) or CLIENT (outbound) span and an
-// access-log record per request, and POSTs them to meshd as OTLP/HTTP JSON every `flush_every`;
+// access-log record per request (no span for a request its caller marked unsampled), and POSTs them to meshd as OTLP/HTTP JSON every `flush_every`;
 // every `metrics_every` it pushes the registry in Prometheus text to /v1/metrics. A batch meshd
 // does not accept (down, slow, erroring) is dropped and counted in the same counter
 // (kind="spans", "logs" or "metrics"): requests keep flowing at full speed, and shipping resumes
