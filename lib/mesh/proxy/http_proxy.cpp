@@ -1566,7 +1566,7 @@ Task<void> Pump(From& from, To& to, beast::flat_buffer& pending, TunnelState& st
     const size_t n = pending.size();
     co_await asio::async_write(to, pending.data(), Redirect(ec));
     pending.consume(n);
-    bytes += static_cast<int64_t>(n);
+    if (!ec) bytes += static_cast<int64_t>(n);
   }
   BorrowedChunk chunk(chunks);
   while (!ec) {
