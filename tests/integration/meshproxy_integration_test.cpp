@@ -501,12 +501,15 @@ TEST_F(MeshproxyTest, TwoHundredMebibytesStreamBothWaysInBoundedMemory) {
   std::ofstream(file).close();
   std::filesystem::resize_file(file, static_cast<uintmax_t>(mib) << 20);  // sparse: no disk needed
   const std::string base = "http://127.0.0.1:" + std::to_string(i.inbound);
-  RunResult down = RunProcess({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
-                               base + "/bytes/" + std::to_string(mib)});
+  // Each transfer gets most of the test's budget rather than RunProcess's 60 s: on a loaded
+  // machine a chunked 200 MiB upload through three processes has taken longer.
+  const auto transfer = [](const std::vector<std::string>& argv) { return Subprocess(argv).Wait(170s); };
+  RunResult down = transfer({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                             base + "/bytes/" + std::to_string(mib)});
   EXPECT_EQ(down.out, "200 " + bytes) << down.err;
-  RunResult up = RunProcess({"/usr/bin/curl", "-s", "-T", file, "-H", "Transfer-Encoding: chunked", base + "/size"});
+  RunResult up = transfer({"/usr/bin/curl", "-s", "-T", file, "-H", "Transfer-Encoding: chunked", base + "/size"});
   EXPECT_EQ(up.out, "{\"received\":" + bytes + "}") << up.err;
-  RunResult up_length = RunProcess({"/usr/bin/curl", "-s", "-T", file, base + "/size"});
+  RunResult up_length = transfer({"/usr/bin/curl", "-s", "-T", file, base + "/size"});
   EXPECT_EQ(up_length.out, "{\"received\":" + bytes + "}") << up_length.err;
   const long peak = PeakRssKib(i.proxy->pid());
   EXPECT_GT(peak, 0);
