@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   mesh::ProxyConfig flags;
   std::string config_file;
   std::string timeout;
+  std::string stream_idle_timeout;
   CLI::App app{"meshproxy: the mesh sidecar (inbound and outbound proxy, discovery, balancing, "
                "retries, telemetry)",
                "meshproxy"};
@@ -34,7 +35,12 @@ int main(int argc, char** argv) {
   app.add_option("--meshd", flags.meshd, "meshd URL, e.g. http://127.0.0.1:9000 (ControlPlaneURL)");
   app.add_option("--token-file", flags.token_file, "Bearer token for meshd (file readable by its owner only)");
   app.add_option("--threads", flags.threads, "I/O threads (0: one per core)")->capture_default_str();
-  app.add_option("--timeout", timeout, "Per-request timeout, bodies included (default 10s; x-mesh-timeout overrides)");
+  app.add_option("--timeout,--request-timeout", timeout,
+                 "Head timeout: from a request to its answer's head, a request body's streaming excepted "
+                 "(default 10s; x-mesh-timeout overrides); 504 when it passes");
+  app.add_option("--stream-idle-timeout", stream_idle_timeout,
+                 "Longest silence in a body being relayed (either way) or a WebSocket tunnel before it is cut "
+                 "and counted (default 60s; x-mesh-idle-timeout overrides)");
   app.add_flag("!--no-access-log", flags.access_log, "Do not ship an access-log record per request");
   app.add_option("--access-log-sample", flags.access_log_sample, "Share of requests logged, 0..1")
       ->capture_default_str();
@@ -109,6 +115,11 @@ int main(int argc, char** argv) {
     if (given("--max-upstream-requests")) config.max_upstream_requests = flags.max_upstream_requests;
     if (given("--max-upstream-connections")) config.max_upstream_connections = flags.max_upstream_connections;
     if (given("--max-upstream-pending")) config.max_upstream_pending = flags.max_upstream_pending;
+    if (given("--stream-idle-timeout")) {
+      mesh::Result<int64_t> ns = mesh::ParseDuration(stream_idle_timeout);
+      if (!ns.ok()) return ns.status().WithContext("--stream-idle-timeout");
+      config.stream_idle_timeout = std::chrono::milliseconds(*ns / 1'000'000);
+    }
     if (given("--timeout")) {
       mesh::Result<int64_t> ns = mesh::ParseDuration(timeout);
       if (!ns.ok()) return ns.status().WithContext("--timeout");

@@ -26,6 +26,7 @@
 #include "free_port.h"
 #include "sanitizer_build.h"
 #include "silent_listener.h"
+#include "stream_app.h"
 #include "subprocess.h"
 
 namespace mesh {
@@ -88,8 +89,23 @@ class MeshproxyTest : public ::testing::Test {
     std::smatch m;
     const std::string out = i.service->out();
     EXPECT_TRUE(std::regex_search(out, m, std::regex("127\\.0\\.0\\.1:([0-9]+)")));
+    LaunchProxy(i, name, m[1].str(), proxy_flags);
+    return i;
+  }
+
+  // Starts a meshproxy for `name` in front of an app of the test's own on `service_port`.
+  Instance& StartSidecar(const std::string& name, int service_port, const std::vector<std::string>& proxy_flags = {}) {
+    Instance& i = instances_[name];
+    i.outbound = FreePort();
+    LaunchProxy(i, name, std::to_string(service_port), proxy_flags);
+    return i;
+  }
+
+  // Starts `i`'s meshproxy and waits until it listens, reading its ports from its log.
+  void LaunchProxy(Instance& i, const std::string& name, const std::string& service_port,
+                   const std::vector<std::string>& proxy_flags) {
     std::vector<std::string> proxy_args = {
-        MESHPROXY_BIN, "--service", name, "--service-port", m[1].str(), "--listen", "127.0.0.1:0", "--outbound",
+        MESHPROXY_BIN, "--service", name, "--service-port", service_port, "--listen", "127.0.0.1:0", "--outbound",
         "127.0.0.1:" + std::to_string(i.outbound), "--admin", "127.0.0.1:0", "--meshd",
         meshd_url_.empty() ? meshd_->url() : meshd_url_, "--threads", "1"};
     proxy_args.insert(proxy_args.end(), proxy_flags.begin(), proxy_flags.end());
@@ -103,7 +119,6 @@ class MeshproxyTest : public ::testing::Test {
       }
       EXPECT_NE(*port, 0) << key << " port not in the log: " << err;
     }
-    return i;
   }
 
   HttpClientResponse Get(int port, const std::string& path,
@@ -133,6 +148,22 @@ class MeshproxyTest : public ::testing::Test {
     std::smatch m;
     const std::regex line("mesh_requests_total\\{code=\"200\",direction=\"inbound\",service=\"" + service + "\"\\} ([0-9]+)");
     return std::regex_search(metrics, m, line) ? std::stoi(m[1].str()) : 0;
+  }
+
+  // The number `series` (a whole series, labels included) has on the sidecar's /metrics, or -1.
+  double MetricValue(const Instance& i, const std::string& series) {
+    const std::string metrics = Get(i.admin, "/metrics").body;
+    const size_t at = metrics.find(series + " ");
+    return at == std::string::npos ? -1 : std::stod(metrics.substr(at + series.size() + 1));
+  }
+  // Whether the sidecar's /metrics shows `needle` within a few seconds (records are turned
+  // into metrics by the telemetry thread, every 500 ms).
+  bool MetricsShow(const Instance& i, const std::string& needle) {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      if (Get(i.admin, "/metrics").body.find(needle) != std::string::npos) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
   }
 
   std::string dir_;
@@ -516,9 +547,10 @@ long PeakRssKib(pid_t pid) {
 }
 
 TEST_F(MeshproxyTest, TwoHundredMebibytesStreamBothWaysInBoundedMemory) {
-  // What is measured is memory, not speed: a loaded machine may take longer than the default
-  // 10 s request timeout to move 200 MiB through three processes.
-  Instance& i = Start("bulk", "", {"--max-body-mib", "256"}, "", {"--timeout", "120s"});
+  // What is measured is memory, not speed. However long a loaded machine takes to move 200 MiB
+  // through three processes, the default timeouts hold: the head timeout (10 s) does not count
+  // a body's streaming, and the stream idle timeout (60 s) only cuts a body that stops moving.
+  Instance& i = Start("bulk", "", {"--max-body-mib", "256"});
   // Under ASan, whose memory figures mean nothing (sanitizer_build.h), a quarter of it: streaming
   // is proven as well and a sanitized build moves it at a tenth of the speed.
   const unsigned mib = test_support::kAddressSanitizer ? 50 : 200;
@@ -527,18 +559,116 @@ TEST_F(MeshproxyTest, TwoHundredMebibytesStreamBothWaysInBoundedMemory) {
   std::ofstream(file).close();
   std::filesystem::resize_file(file, static_cast<uintmax_t>(mib) << 20);  // sparse: no disk needed
   const std::string base = "http://127.0.0.1:" + std::to_string(i.inbound);
-  RunResult down = RunProcess({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
-                               base + "/bytes/" + std::to_string(mib)});
+  // Each transfer gets most of the test's budget rather than RunProcess's 60 s: on a loaded
+  // machine a chunked 200 MiB upload through three processes has taken longer.
+  const auto transfer = [](const std::vector<std::string>& argv) { return Subprocess(argv).Wait(170s); };
+  RunResult down = transfer({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                             base + "/bytes/" + std::to_string(mib)});
   EXPECT_EQ(down.out, "200 " + bytes) << down.err;
-  RunResult up = RunProcess({"/usr/bin/curl", "-s", "-T", file, "-H", "Transfer-Encoding: chunked", base + "/size"});
+  RunResult up = transfer({"/usr/bin/curl", "-s", "-T", file, "-H", "Transfer-Encoding: chunked", base + "/size"});
   EXPECT_EQ(up.out, "{\"received\":" + bytes + "}") << up.err;
-  RunResult up_length = RunProcess({"/usr/bin/curl", "-s", "-T", file, base + "/size"});
+  RunResult up_length = transfer({"/usr/bin/curl", "-s", "-T", file, base + "/size"});
   EXPECT_EQ(up_length.out, "{\"received\":" + bytes + "}") << up_length.err;
   const long peak = PeakRssKib(i.proxy->pid());
   EXPECT_GT(peak, 0);
   if (!test_support::kAddressSanitizer) {
     EXPECT_LT(peak, 64 * 1024) << "the proxy held no body whole (peak RSS " << peak << " KiB)";
   }
+}
+
+// A WebSocket handshake as a browser sends it, for the service `host`.
+std::string UpgradeRequest(const std::string& host) {
+  return "GET /upgrade HTTP/1.1\r\nHost: " + host +
+         "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n";
+}
+
+// Through `port`: the handshake, a 101, bytes echoed both ways, and a clean close.
+void ExpectEchoTunnel(int port, const std::string& host) {
+  test_support::RawConnection c(port);
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.Write(UpgradeRequest(host)));
+  const std::string head = c.ReadUntil("\r\n\r\n");
+  ASSERT_EQ(head.rfind("HTTP/1.1 101 ", 0), 0u) << head;
+  EXPECT_NE(head.find("Upgrade: websocket\r\n"), std::string::npos) << head;
+  std::string big(256 * 1024, 'x');
+  for (size_t k = 0; k < big.size(); ++k) big[k] = static_cast<char>('a' + k % 26);
+  for (const std::string& message : {std::string("ping"), big}) {
+    const size_t before = c.received().size();
+    ASSERT_TRUE(c.Write(message));
+    EXPECT_TRUE(c.ReadAtLeast(before + message.size()).substr(before) == message)
+        << "echo of " << message.size() << " bytes differs (" << c.received().size() - before << " came)";
+  }
+  c.HalfClose();
+  EXPECT_TRUE(c.ReadToEnd()) << "the close went through";
+}
+
+TEST_F(MeshproxyTest, AWebSocketHandshakeBecomesATunnelThroughTheSidecar) {
+  test_support::StreamApp app;
+  Instance& i = StartSidecar("chat", app.port());
+  ExpectEchoTunnel(i.inbound, "chat");
+  ASSERT_EQ(app.heads().size(), 1u);
+  EXPECT_NE(app.heads()[0].find("Upgrade: websocket\r\n"), std::string::npos) << app.heads()[0];
+  EXPECT_NE(app.heads()[0].find("Connection: Upgrade\r\n"), std::string::npos) << app.heads()[0];
+  EXPECT_TRUE(MetricsShow(i, "mesh_tunnels_total{direction=\"inbound\",service=\"chat\"} 1"));
+  EXPECT_TRUE(MetricsShow(i, "mesh_requests_total{code=\"101\",direction=\"inbound\",service=\"chat\"} 1"));
+  EXPECT_TRUE(MetricsShow(i, "mesh_tunnel_bytes_total{direction=\"inbound\",service=\"chat\",way=\"to_upstream\"} " +
+                                 std::to_string(4 + 256 * 1024)));
+}
+
+TEST_F(MeshproxyTest, AThirtySecondEventStreamPassesAndASilentOneIsCutAndCounted) {
+  test_support::StreamApp app;
+  Instance& i = StartSidecar("feed", app.port());
+  const std::string base = "http://127.0.0.1:" + std::to_string(i.inbound);
+  // The silent stream runs meanwhile: cut after 2 s without a byte.
+  Subprocess silent({"/usr/bin/curl", "-sS", "-N", "-H", "x-mesh-idle-timeout: 2s", base + "/silent"});
+  // 30 events a second apart: three times the head timeout (10 s), never idle for long.
+  const RunResult events = RunProcess({"/usr/bin/curl", "-sS", "-N", "--max-time", "90", base + "/events/30/1000"});
+  EXPECT_EQ(events.exit_code, 0) << events.err;
+  EXPECT_NE(events.out.find("data: tick 0\n\n"), std::string::npos) << events.out;
+  EXPECT_NE(events.out.find("data: tick 29\n\n"), std::string::npos) << events.out;
+  const RunResult cut = silent.Wait(30s);
+  EXPECT_NE(cut.exit_code, 0) << "the client sees the stream end unfinished: " << cut.out;
+  EXPECT_EQ(cut.out, "data: tick 0\n\n");
+  EXPECT_TRUE(MetricsShow(i, "mesh_stream_idle_timeouts_total{direction=\"inbound\",service=\"feed\"} 1"));
+}
+
+TEST_F(MeshproxyTest, TraceContextCrossesTheSidecarAsTheW3cRulesSay) {
+  test_support::StreamApp app;
+  Instance& i = StartSidecar("w3c", app.port());
+  const std::string unsampled_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string sampled_trace = "0af7651916cd43dd8448eb211c80319c";
+  // Unsampled, with a tracestate: both go on as they came (the list normalised), no span.
+  EXPECT_EQ(Get(i.inbound, "/a", {{"traceparent", "00-" + unsampled_trace + "-00f067aa0ba902b7-00"},
+                                  {"tracestate", "rojo=00f067aa0ba902b7, congo=t61rcWkgMzE"}})
+                .status,
+            200);
+  // Two traceparent headers: a new trace, and the tracestate dropped.
+  EXPECT_EQ(Get(i.inbound, "/b", {{"traceparent", "00-" + unsampled_trace + "-00f067aa0ba902b7-01"},
+                                  {"traceparent", "00-" + sampled_trace + "-b7ad6b7169203331-01"},
+                                  {"tracestate", "rojo=1"}})
+                .status,
+            200);
+  // Sampled: a span in meshd.
+  EXPECT_EQ(Get(i.inbound, "/c", {{"traceparent", "00-" + sampled_trace + "-b7ad6b7169203331-01"}}).status, 200);
+  const std::vector<std::string> heads = app.heads();
+  ASSERT_EQ(heads.size(), 3u);
+  EXPECT_TRUE(std::regex_search(heads[0], std::regex("traceparent: 00-" + unsampled_trace + "-[0-9a-f]{16}-00\r\n")))
+      << heads[0];
+  EXPECT_NE(heads[0].find("tracestate: rojo=00f067aa0ba902b7,congo=t61rcWkgMzE\r\n"), std::string::npos) << heads[0];
+  EXPECT_EQ(heads[1].find(unsampled_trace), std::string::npos) << heads[1];
+  EXPECT_EQ(heads[1].find(sampled_trace), std::string::npos) << heads[1];
+  EXPECT_EQ(heads[1].find("tracestate"), std::string::npos) << heads[1];
+  EXPECT_TRUE(std::regex_search(heads[1], std::regex("traceparent: 00-[0-9a-f]{32}-[0-9a-f]{16}-01\r\n"))) << heads[1];
+  // Spans ship in order: once the sampled request's span is in meshd, the unsampled one's
+  // would be too.
+  HttpClientResponse sampled;
+  for (int attempt = 0; attempt < 100 && sampled.status != 200; ++attempt) {
+    sampled = meshd_->Request("GET", "/v1/traces/" + sampled_trace);
+    if (sampled.status != 200) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(sampled.status, 200) << sampled.body;
+  EXPECT_EQ(meshd_->Request("GET", "/v1/traces/" + unsampled_trace).status, 404);
 }
 
 TEST_F(MeshproxyTest, TokenFileWithMode0644IsRefusedAtStartUp) {
@@ -653,21 +783,6 @@ class MtlsMeshTest : public MeshproxyTest {
                              (mtls ? "\"mtls\":true" : "") + "}}";
     const HttpClientResponse r = meshd_->Request("POST", "/v1/register", body);
     ASSERT_EQ(r.status / 100, 2) << r.body;
-  }
-  // The number `series` (a whole series, labels included) has on the sidecar's /metrics, or -1.
-  double MetricValue(const Instance& i, const std::string& series) {
-    const std::string metrics = Get(i.admin, "/metrics").body;
-    const size_t at = metrics.find(series + " ");
-    return at == std::string::npos ? -1 : std::stod(metrics.substr(at + series.size() + 1));
-  }
-  // Whether the sidecar's /metrics shows `needle` within a few seconds (records are turned
-  // into metrics by the telemetry thread, every 500 ms).
-  bool MetricsShow(const Instance& i, const std::string& needle) {
-    for (int attempt = 0; attempt < 50; ++attempt) {
-      if (Get(i.admin, "/metrics").body.find(needle) != std::string::npos) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return false;
   }
 };
 
@@ -966,6 +1081,21 @@ TEST_F(MeshproxyTest, RefusesAnAdvertiseAddressOtherProxiesCannotDial) {
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
     EXPECT_NE(r.err.find("meshproxy: --advertise"), std::string::npos) << r.err;
   }
+}
+
+TEST_F(MtlsMeshTest, AWebSocketTunnelCrossesOutboundMtlsAndInbound) {
+  StartMeshd();
+  test_support::StreamApp app;
+  Instance& chat = StartSidecar("chat", app.port(), MtlsFlags("chat"));
+  Instance& web = Start("web", "chat", {}, "", MtlsFlags("web", {"--plaintext-inbound"}));
+  ASSERT_TRUE(AllRegistered({"web", "chat"}));
+  // Once the outbound side knows chat's instance (a plain call answers), the handshake goes.
+  EXPECT_EQ(GetUntil(web.outbound, "/ready", 200, {{"Host", "chat"}}).status, 200);
+  ExpectEchoTunnel(web.outbound, "chat");
+  EXPECT_TRUE(MetricsShow(web, "mesh_tunnels_total{direction=\"outbound\",service=\"web\"} 1"));
+  EXPECT_TRUE(MetricsShow(chat, "mesh_tunnels_total{direction=\"inbound\",service=\"chat\"} 1"));
+  EXPECT_TRUE(MetricsShow(
+      chat, "mesh_requests_total{client_service=\"web\",code=\"101\",direction=\"inbound\",service=\"chat\"} 1"));
 }
 
 }  // namespace

@@ -707,6 +707,9 @@ class ChaosUpstream {
     } else if (path == "/slow-body") {
       SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n");
       for (int i = 0; i < 10 && !stop_ && SendAll(fd, "0123456789"); ++i) std::this_thread::sleep_for(300ms);
+    } else if (path == "/stalled-body") {
+      SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n0123456789");
+      HoldUntilPeerCloses(fd);
     } else if (path == "/mid-body") {
       SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + std::string(100, 'x'));
     } else if (path == "/garbage-status") {
@@ -742,12 +745,13 @@ class ChaosUpstream {
 
 // What a client must see for each misbehaviour. Before the upstream's status line: the proxy
 // answers 502/504 with its JSON body. After it (the proxy streams): the status already went
-// out, so the body is visibly cut short and the connection closed.
-enum class Expect { k502, k504, kCutShort, k200 };
+// out, so the body is visibly cut short and the connection closed. A body that keeps moving
+// passes whole, however long it takes.
+enum class Expect { k502, k504, kCutShort, k200, kWhole };
 
 TEST(ProxyReliability, MisbehavingUpstreamGets502Or504NeverHangsAndLeaksNothing) {
   ChaosUpstream upstream;
-  Sidecar proxy = StartSidecar("chaos", upstream.port(), "", {"--timeout", "1s"});
+  Sidecar proxy = StartSidecar("chaos", upstream.port(), "", {"--timeout", "1s", "--stream-idle-timeout", "1s"});
   const pid_t pid = proxy.pid();
   const std::vector<std::pair<std::string, Expect>> fast = {
       {"/reset", Expect::k502},        {"/close", Expect::k502},      {"/garbage-status", Expect::k502},
@@ -756,7 +760,7 @@ TEST(ProxyReliability, MisbehavingUpstreamGets502Or504NeverHangsAndLeaksNothing)
       {"/ok", Expect::k200}};
   const std::vector<std::pair<std::string, Expect>> slow = {
       {"/stall", Expect::k504}, {"/slow", Expect::k504}, {"/interim-forever", Expect::k504},
-      {"/slow-body", Expect::kCutShort}};
+      {"/slow-body", Expect::kWhole}, {"/stalled-body", Expect::kCutShort}};
   const auto exchange = [&](const std::string& path, Expect expect, std::string& why) {
     const int fd = Connect(proxy.inbound);
     if (fd < 0) {
@@ -773,6 +777,7 @@ TEST(ProxyReliability, MisbehavingUpstreamGets502Or504NeverHangsAndLeaksNothing)
       case Expect::k504: ok = r.status == 504 && r.complete && IsProxyJsonError(r); break;
       case Expect::kCutShort: ok = cut_short; break;
       case Expect::k200: ok = r.status == 200 && r.complete && r.body == "ok"; break;
+      case Expect::kWhole: ok = r.status == 200 && r.complete && r.body.size() == 100; break;
     }
     if (!ok) {
       why = path + ": status " + std::to_string(r.status) + (r.timed_out ? " (hung)" : "") +

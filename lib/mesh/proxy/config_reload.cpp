@@ -26,6 +26,7 @@ ConfigReview ReviewReloadedConfig(const ProxyConfig& running, const Result<Proxy
   differs("token_file", next.token_file != running.token_file);
   differs("threads", next.threads != running.threads);
   differs("timeout", next.timeout != running.timeout);
+  differs("stream_idle_timeout", next.stream_idle_timeout != running.stream_idle_timeout);
   differs("access_log", next.access_log != running.access_log);
   differs("access_log_sample", next.access_log_sample != running.access_log_sample);
   differs("telemetry_queue", next.telemetry_queue != running.telemetry_queue);

@@ -42,6 +42,7 @@
 #include "mesh/security/spiffe_id.h"
 #include "mesh/security/x509_internal.h"
 #include "mesh/telemetry/traceparent.h"
+#include "mesh/telemetry/tracestate.h"
 
 namespace mesh {
 namespace {
@@ -274,16 +275,17 @@ class ClientWatch {
   std::shared_ptr<State> state_;
 };
 
-// When a stream's next operation must be over: the request deadline (upstream side), or the
-// idle timeout renewed before each operation (client side).
+// When a stream's next operation must be over: a deadline, or an idle timeout renewed before
+// each operation (bodies, either way: the stream idle timeout).
 struct Expiry {
   std::optional<SteadyTime> deadline;
+  std::chrono::nanoseconds idle = kClientIdleTimeout;
   template <class Stream>
   void Arm(Stream& stream) const {
     if (deadline) {
       beast::get_lowest_layer(stream).expires_at(*deadline);
     } else {
-      beast::get_lowest_layer(stream).expires_after(kClientIdleTimeout);
+      beast::get_lowest_layer(stream).expires_after(idle);
     }
   }
 };
@@ -624,8 +626,13 @@ struct Exchange {
   HeadBuffers* heads = nullptr;
   ProxiedRequest record;
   SteadyTime started;
-  SteadyTime deadline;
+  SteadyTime deadline;  // for the answer's head
+  std::chrono::nanoseconds head_timeout{0};
+  std::chrono::nanoseconds idle_timeout{0};
+  std::string tracestate;  // passed on with a continued trace; "" when none or dropped
   bool client_keep_alive = false;
+  bool upgrade = false;    // asks to switch protocols (WebSocket)
+  bool completed = false;  // the record was handed over (at a 101, before the tunnel)
   bool client_http10 = false;
   bool head = false;
   bool has_body = false;
@@ -751,6 +758,12 @@ struct HttpProxy::Impl {
                                           SteadyTime deadline, std::string_view service, std::string& error);
   Task<beast::error_code> Open(Worker& w, TlsStream& upstream, const Endpoint& endpoint,
                                           SteadyTime deadline, std::string_view service, std::string& error);
+  // Relays bytes both ways between a client and an upstream that switched protocols, starting
+  // with what each side already sent past the handshake, until both ends close, one fails, or
+  // nothing crosses for `idle`.
+  template <class Client, class Upstream>
+  Task<void> Tunnel(Worker& w, Client& client, beast::flat_buffer& client_buffer, Upstream& upstream,
+                    beast::flat_buffer& upstream_buffer, std::chrono::nanoseconds idle);
   template <class Client>
   Task<bool> AnswerError(Client& client, Exchange& x, http::status status,
                                     std::string error, bool body_consumed);
@@ -785,6 +798,7 @@ struct HttpProxy::Impl {
   void WriteRequestHead(std::string& out, const RequestParser& parser, const Exchange& x,
                         std::string_view default_host) const;
   ResponseFraming WriteResponseHead(std::string& out, const ResponseParser& parser, const Exchange& x) const;
+  void WriteSwitchHead(std::string& out, const ResponseParser& parser, const Exchange& x) const;
   void AppendOwnHeaders(std::string& out, const Exchange& x, bool keep_alive) const;
   std::optional<std::chrono::milliseconds> RetryDelay(Worker& w, int attempt,
                                                       const Exchange& x) const;
@@ -806,6 +820,10 @@ struct HttpProxy::Impl {
   std::atomic<int64_t> client_connections{0};
   std::atomic<int64_t> connections_refused{0};
   std::atomic<int64_t> accept_failures{0};
+  std::atomic<int64_t> idle_timeouts{0};
+  std::atomic<int64_t> tunnels{0};
+  std::atomic<int64_t> tunnel_bytes_to_upstream{0};
+  std::atomic<int64_t> tunnel_bytes_to_client{0};
   RateLimitedWarning refused_warning;
   RateLimitedWarning accept_warning;
   RateLimitedWarning plaintext_warning;
@@ -837,7 +855,8 @@ Task<beast::error_code> ReadResponseHeader(Upstream& upstream,
                                                       std::optional<ResponseParser>& parser,
                                                       bool head, SteadyTime deadline) {
   beast::error_code ec;
-  // Interim 1xx answers (103 Early Hints, a stray 100) precede the real one: skip them.
+  // Interim 1xx answers (103 Early Hints, a stray 100) precede the real one: skip them. A 101
+  // is final: the connection speaks another protocol after it.
   do {
     parser.emplace();
     parser->header_limit(kResponseHeaderLimit);
@@ -845,7 +864,7 @@ Task<beast::error_code> ReadResponseHeader(Upstream& upstream,
     parser->skip(head);
     beast::get_lowest_layer(upstream).expires_at(deadline);
     co_await http::async_read_header(upstream, buffer, *parser, Redirect(ec));
-  } while (!ec && parser->get().result_int() / 100 == 1);
+  } while (!ec && parser->get().result_int() / 100 == 1 && parser->get().result_int() != 101);
   co_return ec;
 }
 
@@ -955,20 +974,34 @@ Task<void> HttpProxy::Impl::RefuseMalformed(Client& client, const beast::error_c
 void HttpProxy::Impl::StartExchange(Exchange& x, const http::request_header<>& req,
                                     const std::string& client_ip) const {
   x.started = steady_clock::now();
-  x.deadline = x.started + options.request_timeout;
+  x.head_timeout = options.request_timeout;
+  x.idle_timeout = options.stream_idle_timeout;
+  x.deadline = x.started + x.head_timeout;
   ProxiedRequest& r = x.record;
   r.start_ns = SystemClock::Instance().NowNs();
   r.client_address = client_ip;
   IdGenerator& ids = IdGenerator::ThreadLocal();
   const std::string_view request_id = Sv(req["X-Request-ID"]);
   r.request_id = request_id.empty() ? ids.NewTraceId() : std::string(request_id);
-  // Most requests come without one: not parsing "" spares building an error per request.
-  const std::string_view traceparent = Sv(req["traceparent"]);
+  // Most requests come without one: not parsing "" spares building an error per request. Two
+  // traceparent headers are invalid (W3C test suite: test_traceparent_duplicated).
+  const auto [first, last] = req.equal_range("traceparent");
+  const bool one = first != last && std::next(first) == last;
+  const std::string_view traceparent = one ? Sv(first->value()) : std::string_view();
   if (Result<TraceParent> parent = traceparent.empty() ? Status::InvalidArgument("") : ParseTraceParent(traceparent);
       parent.ok()) {
     r.trace_id = parent->trace_id;
     r.parent_span_id = parent->span_id;
+    r.sampled = parent->sampled;
+    // The caller's tracestate goes on with its trace, unless the list is invalid.
+    const auto [state_first, state_last] = req.equal_range("tracestate");
+    if (state_first != state_last) {
+      std::vector<std::string_view> lines;
+      for (auto it = state_first; it != state_last; ++it) lines.push_back(Sv(it->value()));
+      if (Result<std::string> state = CombineTraceState(lines); state.ok()) x.tracestate = std::move(state).value();
+    }
   } else {
+    // A trace this proxy starts is sampled: its request is recorded as a span.
     r.trace_id = ids.NewTraceId();
   }
   r.span_id = ids.NewSpanId();
@@ -992,20 +1025,30 @@ Task<bool> HttpProxy::Impl::Handle(Worker& w, Client& client, beast::flat_buffer
   x.head = req.method() == http::verb::head;
   x.has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
   x.idempotent = IsIdempotent(req.method());
+  // RFC 9110 §7.8: Upgrade means something only with a Connection header naming it; HTTP/1.0
+  // has no Upgrade.
+  if (!x.client_http10 && req.count(http::field::upgrade) > 0) {
+    const auto [first, last] = req.equal_range(http::field::connection);
+    for (auto it = first; it != last && !x.upgrade; ++it) x.upgrade = ListNames(Sv(it->value()), "upgrade");
+  }
 
-  const std::string_view timeout = Sv(req["x-mesh-timeout"]);
-  if (!timeout.empty()) {
-    Result<int64_t> ns = ParseDuration(timeout);
+  const std::array<std::pair<const char*, std::chrono::nanoseconds*>, 2> overrides{
+      {{"x-mesh-timeout", &x.head_timeout}, {"x-mesh-idle-timeout", &x.idle_timeout}}};
+  for (const auto& [name, timeout] : overrides) {
+    const std::string_view value = Sv(req[name]);
+    if (value.empty()) continue;
+    Result<int64_t> ns = ParseDuration(value);
     if (!ns.ok() || *ns <= 0) {
       x.client_keep_alive = false;
       const std::string why = ns.ok() ? "must be positive" : ns.status().message();
       const bool keep = co_await AnswerError(client, x, http::status::bad_request,
-                                             "invalid x-mesh-timeout: " + why, false);
+                                             "invalid " + std::string(name) + ": " + why, false);
       Complete(x);
       co_return keep;
     }
-    x.deadline = x.started + std::chrono::nanoseconds(*ns);
+    *timeout = std::chrono::nanoseconds(*ns);
   }
+  x.deadline = x.started + x.head_timeout;
 
   // RFC 9112 §6.3: a Transfer-Encoding that does not end in chunked leaves the body's length
   // unknowable. Forwarded without it (it is hop-by-hop), the body would be read as the next
@@ -1062,7 +1105,7 @@ void HttpProxy::Impl::WriteRequestHead(std::string& out, const RequestParser& pa
     if (hop_by_hop(f) || f.name() == http::field::expect ||
         (chunked && f.name() == http::field::content_length) || NameIs(f, "X-Request-ID") ||
         NameIs(f, "X-Forwarded-For") || NameIs(f, "X-Forwarded-Proto") || NameIs(f, "traceparent") ||
-        NameIs(f, "x-mesh-timeout")) {
+        NameIs(f, "tracestate") || NameIs(f, "x-mesh-timeout") || NameIs(f, "x-mesh-idle-timeout")) {
       continue;
     }
     has_host = has_host || f.name() == http::field::host;
@@ -1077,8 +1120,14 @@ void HttpProxy::Impl::WriteRequestHead(std::string& out, const RequestParser& pa
   out.append(x.record.client_address).append("\r\n");
   AppendField(out, "X-Forwarded-Proto", "http");
   out.append("traceparent: ");
-  AppendTraceParent(out, x.record.trace_id, x.record.span_id, true);
+  AppendTraceParent(out, x.record.trace_id, x.record.span_id, x.record.sampled);
   out.append("\r\n");
+  if (!x.tracestate.empty()) AppendField(out, "tracestate", x.tracestate);
+  if (x.upgrade) {
+    const auto [first, last] = req.equal_range(http::field::upgrade);
+    for (auto it = first; it != last; ++it) AppendField(out, "Upgrade", Sv(it->value()));
+    out.append("Connection: Upgrade\r\n");
+  }
   if (chunked) out.append("Transfer-Encoding: chunked\r\n");
   out.append("\r\n");
 }
@@ -1302,8 +1351,9 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
                                               const Endpoint& endpoint, const std::string& key,
                                               EndpointCounts& counts, std::string_view service) {
   Attempt a;
-  const Expiry to_upstream{x.deadline};
-  const Expiry to_client{};
+  // Bodies stream under the idle timeout both ways; the head is awaited under x.deadline.
+  const Expiry to_upstream{.deadline = std::nullopt, .idle = x.idle_timeout};
+  const Expiry to_client{.deadline = std::nullopt, .idle = x.idle_timeout};
   const bool replayable = x.idempotent && !x.has_body;
   IdlePool<Upstream>& pool = Pool(w, std::type_identity<Upstream>());
   const std::string_view identity = IdentityOf(std::type_identity<Upstream>(), service);
@@ -1357,11 +1407,14 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
     if (sent.failure == RelayFailure::kRead) {
       // The client stopped sending its body: nobody to answer, and the upstream is not to
       // blame.
+      if (sent.ec == beast::error::timeout) ++idle_timeouts;
       x.record.error = "client request body: " + sent.ec.message();
       a.answered = true;
       co_return a;
     }
     ec = sent.ec;
+    // The head timeout does not count the time a body took to stream: it starts again.
+    if (!ec && x.has_body) x.deadline = std::max(x.deadline, steady_clock::now() + x.head_timeout);
     if (!ec) {
       stage = Stage::kReceive;
       ClientWatch watch(beast::get_lowest_layer(client).socket(),
@@ -1417,6 +1470,30 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
 
   const http::response<http::buffer_body>& res = rp->get();
   const unsigned code = res.result_int();
+  if (code == 101) {
+    if (!x.upgrade) {
+      a.outcome = AttemptOutcome::kReset;
+      a.error = "invalid response from upstream " + endpoint.host + ":" + std::to_string(endpoint.port) +
+                ": 101 Switching Protocols to a request that asked for no upgrade";
+      co_return a;
+    }
+    // The handshake is the request: recorded now, and reported to the selector with its time,
+    // before the tunnel, which may last hours.
+    x.record.status = 101;
+    a.answered = true;
+    options.upstreams->Report(endpoint, AttemptOutcome::kSuccess,
+                              std::chrono::nanoseconds(steady_clock::now() - a.started_at).count());
+    a.started = false;
+    WriteSwitchHead(x.heads->response, *rp, x);
+    std::array<asio::const_buffer, 1> head{asio::buffer(x.heads->response)};
+    if (const beast::error_code written = co_await Write(client, to_client, head); written) {
+      x.record.error = "client went away: " + written.message();
+      co_return a;
+    }
+    Complete(x);
+    co_await Tunnel(w, client, buffer, *upstream, upstream_buffer, x.idle_timeout);
+    co_return a;
+  }
   if ((code == 502 || code == 503 || code == 504) && replayable) {
     a.retry_after = RetryDelay(w, attempt, x);
     if (a.retry_after) {
@@ -1434,9 +1511,16 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
       co_await RelayMessage(*upstream, upstream_buffer, to_upstream, *rp, client, to_client, x.heads->response,
                             framing.chunked, w.chunks, x.record.response_bytes);
   if (relayed.failure == RelayFailure::kRead) {
-    a.outcome =
-        relayed.ec == beast::error::timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kReset;
-    x.record.error = "upstream response body: " + relayed.ec.message();
+    if (relayed.ec == beast::error::timeout) {
+      ++idle_timeouts;
+      a.outcome = AttemptOutcome::kTimeout;
+      x.record.error = "upstream response body: nothing for the stream idle timeout (" +
+                       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(x.idle_timeout).count()) +
+                       " ms): stream cut";
+    } else {
+      a.outcome = AttemptOutcome::kReset;
+      x.record.error = "upstream response body: " + relayed.ec.message();
+    }
     co_return a;
   }
   if (relayed.failure == RelayFailure::kWrite) {
@@ -1453,6 +1537,87 @@ Task<Attempt> HttpProxy::Impl::Try(Worker& w, Client& client, beast::flat_buffer
     }
   }
   co_return a;
+}
+
+namespace {
+
+// What the two directions of a tunnel share (on one thread): when a byte last crossed, and how
+// many directions still run.
+struct TunnelState {
+  SteadyTime last_activity = steady_clock::now();
+  int running = 2;
+};
+
+template <class Stream>
+void CloseStream(Stream& s) {
+  beast::error_code ignored;
+  beast::get_lowest_layer(s).socket().close(ignored);
+}
+
+// One direction of a tunnel: what `from` sent already (`pending`), then everything it sends,
+// written to `to`. When `from` ends cleanly, `to` is told so: a plaintext `to` is half-closed
+// (its peer may still answer), a TLS one closed (Asio has no TLS half-close); on an error both
+// close. `bytes` counts what was written.
+template <class From, class To>
+Task<void> Pump(From& from, To& to, beast::flat_buffer& pending, TunnelState& state, ChunkPool& chunks,
+                std::atomic<int64_t>& bytes) {
+  beast::error_code ec;
+  if (pending.size() > 0) {
+    const size_t n = pending.size();
+    co_await asio::async_write(to, pending.data(), Redirect(ec));
+    pending.consume(n);
+    if (!ec) bytes += static_cast<int64_t>(n);
+  }
+  BorrowedChunk chunk(chunks);
+  while (!ec) {
+    const size_t n = co_await from.async_read_some(asio::buffer(chunk.get(), kRelayChunk), Redirect(ec));
+    if (ec) break;
+    state.last_activity = steady_clock::now();
+    co_await asio::async_write(to, asio::buffer(chunk.get(), n), Redirect(ec));
+    if (ec) break;
+    state.last_activity = steady_clock::now();
+    bytes += static_cast<int64_t>(n);
+  }
+  const bool ended = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+  if (ended && std::is_same_v<To, TcpStream>) {
+    beast::error_code ignored;
+    beast::get_lowest_layer(to).socket().shutdown(tcp::socket::shutdown_send, ignored);
+  } else {
+    CloseStream(from);
+    CloseStream(to);
+  }
+}
+
+}  // namespace
+
+template <class Client, class Upstream>
+Task<void> HttpProxy::Impl::Tunnel(Worker& w, Client& client, beast::flat_buffer& client_buffer, Upstream& upstream,
+                                   beast::flat_buffer& upstream_buffer, std::chrono::nanoseconds idle) {
+  ++tunnels;
+  // Silence is watched here, over both directions at once: a stream's own timeout would cut a
+  // healthy tunnel whose traffic goes one way only.
+  beast::get_lowest_layer(client).expires_never();
+  beast::get_lowest_layer(upstream).expires_never();
+  TunnelState state;
+  Timer watchdog(w.ioc);
+  const auto done = [&state, &watchdog](std::exception_ptr) {
+    if (--state.running == 0) watchdog.cancel();
+  };
+  asio::co_spawn(w.ioc, Pump(client, upstream, client_buffer, state, w.chunks, tunnel_bytes_to_upstream), done);
+  asio::co_spawn(w.ioc, Pump(upstream, client, upstream_buffer, state, w.chunks, tunnel_bytes_to_client), done);
+  // Both directions refer to this frame: it waits for them to end, however they end.
+  bool closed = false;
+  while (state.running > 0) {
+    watchdog.expires_at(closed ? SteadyTime::max() : state.last_activity + idle);
+    beast::error_code ec;
+    co_await watchdog.async_wait(Redirect(ec));
+    if (!closed && state.running > 0 && steady_clock::now() >= state.last_activity + idle) {
+      ++idle_timeouts;
+      closed = true;
+      CloseStream(client);
+      CloseStream(upstream);
+    }
+  }
 }
 
 // The status line and headers toward the client: the upstream's status and end-to-end headers,
@@ -1484,6 +1649,29 @@ ResponseFraming HttpProxy::Impl::WriteResponseHead(std::string& out, const Respo
   if (framing.chunked) out.append("Transfer-Encoding: chunked\r\n");
   AppendOwnHeaders(out, x, framing.keep_alive);
   return framing;
+}
+
+// The 101 toward the client: the upstream's end-to-end headers, its Upgrade, Connection: Upgrade
+// and ours; no body follows, the other protocol does.
+void HttpProxy::Impl::WriteSwitchHead(std::string& out, const ResponseParser& parser, const Exchange& x) const {
+  const http::response<http::buffer_body>& res = parser.get();
+  out.clear();
+  const std::string_view reason = Sv(res.reason());
+  AppendStatusLine(out, 101, reason.empty() ? std::string_view("Switching Protocols") : reason);
+  const HopByHop hop_by_hop(res);
+  for (const auto& f : res) {
+    if (hop_by_hop(f) || NameIs(f, "X-Service-Name") || NameIs(f, "X-Proxy-Version") || NameIs(f, "X-Trace-ID")) {
+      continue;
+    }
+    AppendField(out, Sv(f.name_string()), Sv(f.value()));
+  }
+  const auto [first, last] = res.equal_range(http::field::upgrade);
+  for (auto it = first; it != last; ++it) AppendField(out, "Upgrade", Sv(it->value()));
+  out.append("Connection: Upgrade\r\n");
+  AppendField(out, "X-Service-Name", options.service);
+  AppendField(out, "X-Proxy-Version", MESH_VERSION);
+  AppendField(out, "X-Trace-ID", x.record.trace_id);
+  out.append("\r\n");
 }
 
 // What ends every head toward the client: our headers, Connection when the default is not
@@ -1535,6 +1723,7 @@ std::optional<std::chrono::milliseconds> HttpProxy::Impl::RetryDelay(Worker& w, 
 
 // The exchange ends here: its record is handed over, not copied.
 void HttpProxy::Impl::Complete(Exchange& x) const {
+  if (std::exchange(x.completed, true)) return;
   x.record.duration_ns = std::chrono::nanoseconds(steady_clock::now() - x.started).count();
   if (options.on_complete) options.on_complete(std::move(x.record));
 }
@@ -1635,7 +1824,11 @@ HttpProxy::Counters HttpProxy::counters() const {
           .upstream_overflow_connections = impl_->overflow_connections.load(),
           .upstream_abandoned = impl_->abandoned.load(),
           .upstream_tls_refused_plaintext = impl_->tls_refused_plaintext.load(),
-          .upstream_tls_identity_mismatches = impl_->tls_identity_mismatches.load()};
+          .upstream_tls_identity_mismatches = impl_->tls_identity_mismatches.load(),
+          .stream_idle_timeouts = impl_->idle_timeouts.load(),
+          .tunnels = impl_->tunnels.load(),
+          .tunnel_bytes_to_upstream = impl_->tunnel_bytes_to_upstream.load(),
+          .tunnel_bytes_to_client = impl_->tunnel_bytes_to_client.load()};
 }
 
 }  // namespace mesh

@@ -9,11 +9,26 @@
 //   Transfer-Encoding, Upgrade) removed; bodies streamed both ways without being buffered whole
 //   (chunked or Content-Length), so memory stays bounded whatever the size;
 // - X-Request-ID added when absent; X-Forwarded-For (appended) and X-Forwarded-Proto;
-// - W3C traceparent continued (or a trace started): the upstream gets a traceparent naming the
-//   proxy's own span; the answer carries X-Service-Name, X-Proxy-Version and X-Trace-ID;
-// - the upstream's status passes through unchanged; refused/reset → 502, no answer within the
-//   timeout (default 10 s, `x-mesh-timeout: 250ms` overrides) → 504, no healthy instance → 503,
-//   each with a JSON body {"error":..,"service":..,"request_id":..};
+// - W3C Trace Context (telemetry/traceparent.h, tracestate.h): exactly one valid traceparent is
+//   continued with its sampled flag unchanged, and its tracestate passed on checked and
+//   normalised (dropped when invalid); none, an invalid one or two traceparent headers start a
+//   new, sampled trace and drop tracestate. The upstream gets a traceparent naming the proxy's
+//   own span; the answer carries X-Service-Name, X-Proxy-Version and X-Trace-ID. The record says
+//   whether the request was sampled (an unsampled one gets no span);
+// - the upstream's status passes through unchanged; refused/reset → 502, no answer head within
+//   the head timeout (`request_timeout`, default 10 s, `x-mesh-timeout: 250ms` overrides) → 504,
+//   no healthy instance → 503, each with a JSON body {"error":..,"service":..,"request_id":..}.
+//   The head timeout runs from the request's arrival to the answer's head; a request body that
+//   is still streaming holds it off (it restarts once the body is sent). Bodies then stream for as
+//   long as bytes keep coming: a body (either way) or a tunnel silent for `stream_idle_timeout`
+//   (default 60 s, `x-mesh-idle-timeout` overrides) is cut and counted (Envoy's `timeout` and
+//   `stream_idle_timeout`), so that a server-sent-event stream of hours passes;
+// - Upgrade (WebSocket): an HTTP/1.1 request with `Connection: upgrade` and an Upgrade header
+//   goes upstream with both (the other hop-by-hop headers still dropped); a 101 answer is
+//   relayed with them, the request completes (status 101, its span), and the connection becomes
+//   a byte tunnel both ways until either side closes or nothing crosses it for the idle timeout
+//   (bytes counted). Any other answer is an ordinary response. The policy applies to the
+//   handshake. Over TLS, one side closing closes the tunnel (no TLS half-close);
 // - retries: on connect failures (nothing sent yet), and for idempotent methods on 502/503/504
 //   when the request had no body, while `may_retry` allows (the retry budget), with jittered
 //   exponential backoff; a body already streamed is never retried;
@@ -85,6 +100,7 @@ struct ProxiedRequest {
   std::string client_service;  // inbound mTLS: the caller's service, from its certificate
   bool denied = false;         // refused by the authorization policy (403)
   bool ambiguous_path = false;  // denied: the path was ambiguous (see security/policy_path.h)
+  bool sampled = true;         // the trace's sampled flag as passed on: false gets no span
 };
 
 class HttpProxy {
@@ -98,7 +114,11 @@ class HttpProxy {
     Direction direction = Direction::kInbound;
     std::string service;      // our own service: X-Service-Name, JSON errors
     std::shared_ptr<UpstreamSelector> upstreams;
+    // The head timeout: until the answer's head (x-mesh-timeout overrides per request).
     std::chrono::milliseconds request_timeout{10000};
+    // The longest silence within a body being relayed, either way, or a tunnel
+    // (x-mesh-idle-timeout overrides per request).
+    std::chrono::milliseconds stream_idle_timeout{60000};
     std::chrono::milliseconds connect_timeout{2000};
     int max_attempts = 3;                 // first try included
     // Pooled upstream connections idle this long are closed.
@@ -162,6 +182,12 @@ class HttpProxy {
     // called (closed after the handshake).
     int64_t upstream_tls_refused_plaintext = 0;
     int64_t upstream_tls_identity_mismatches = 0;
+    // Bodies or tunnels cut because nothing came for the stream idle timeout.
+    int64_t stream_idle_timeouts = 0;
+    // Upgraded connections (101) turned into tunnels, and the bytes they carried each way.
+    int64_t tunnels = 0;
+    int64_t tunnel_bytes_to_upstream = 0;
+    int64_t tunnel_bytes_to_client = 0;
   };
   Counters counters() const;
 

@@ -218,6 +218,16 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
       "Calls to mesh instances refused for their transport (plaintext_endpoint: the registry does not mark the "
       "instance mTLS, nothing was sent; identity_mismatch: its certificate names another service)",
       {"service", "direction", "reason"});
+  Family<Counter>* idle_cut = *registry.AddCounter(
+      "mesh_stream_idle_timeouts_total",
+      "Bodies (either way) and WebSocket tunnels cut because nothing crossed them for the stream idle timeout",
+      {"service", "direction"});
+  Family<Counter>* tunnels = *registry.AddCounter(
+      "mesh_tunnels_total", "Upgraded connections (101 Switching Protocols, WebSocket) turned into byte tunnels",
+      {"service", "direction"});
+  Family<Counter>* tunnel_bytes = *registry.AddCounter(
+      "mesh_tunnel_bytes_total", "Bytes carried by tunnels, by way (to_upstream, to_client)",
+      {"service", "direction", "way"});
   const int listeners = config.outbound.empty() ? 1 : 2;
   const int64_t client_connection_limit =
       config.max_client_connections > 0 ? config.max_client_connections : ClientConnectionLimit(OpenFilesLimit(), listeners);
@@ -234,6 +244,10 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
     set(overflow, {config.service, direction, "pending"}, c.upstream_overflow_pending);
     set(overflow, {config.service, direction, "connections"}, c.upstream_overflow_connections);
     set(abandoned, {config.service, direction}, c.upstream_abandoned);
+    set(idle_cut, {config.service, direction}, c.stream_idle_timeouts);
+    set(tunnels, {config.service, direction}, c.tunnels);
+    set(tunnel_bytes, {config.service, direction, "to_upstream"}, c.tunnel_bytes_to_upstream);
+    set(tunnel_bytes, {config.service, direction, "to_client"}, c.tunnel_bytes_to_client);
     if (config.mtls && direction == "outbound") {
       set(tls_refused, {config.service, direction, "plaintext_endpoint"}, c.upstream_tls_refused_plaintext);
       set(tls_refused, {config.service, direction, "identity_mismatch"}, c.upstream_tls_identity_mismatches);
@@ -289,6 +303,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
       std::make_shared<FixedUpstream>(Endpoint{"127.0.0.1", config.service_port, ""}), *attempts,
       config.service, "inbound");
   in.request_timeout = config.timeout;
+  in.stream_idle_timeout = config.stream_idle_timeout;
   in.max_client_connections = client_connection_limit;
   in.max_upstream_requests = config.max_upstream_requests;
   in.max_upstream_connections = config.max_upstream_connections;
@@ -330,6 +345,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
     out.service = config.service;
     out.upstreams = std::make_shared<CountingUpstreams>(discovery, *attempts, config.service, "outbound");
     out.request_timeout = config.timeout;
+    out.stream_idle_timeout = config.stream_idle_timeout;
     out.max_client_connections = client_connection_limit;
     out.max_upstream_requests = config.max_upstream_requests;
     out.max_upstream_connections = config.max_upstream_connections;

@@ -54,13 +54,13 @@ Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& c) {
     } else if (key == "threads") {
       if (!value.isInt()) s = Status::InvalidArgument("config file: threads must be an integer");
       else c.threads = value.asInt();
-    } else if (key == "timeout") {
+    } else if (key == "timeout" || key == "stream_idle_timeout") {
       std::string t;
       s = text(t);
       if (s.ok()) {
         Result<int64_t> ns = ParseDuration(t);
-        if (!ns.ok()) return ns.status().WithContext("config file: timeout");
-        c.timeout = std::chrono::milliseconds(*ns / 1'000'000);
+        if (!ns.ok()) return ns.status().WithContext("config file: " + key);
+        (key == "timeout" ? c.timeout : c.stream_idle_timeout) = std::chrono::milliseconds(*ns / 1'000'000);
       }
     } else if (key == "access_log_sample") {
       if (!value.isNumeric()) s = Status::InvalidArgument("config file: access_log_sample must be a number");
@@ -125,6 +125,7 @@ Status ValidateProxyConfig(const ProxyConfig& c) {
   }
   if (c.threads < 0 || c.threads > 256) return Status::InvalidArgument("threads must be 0..256");
   if (c.timeout.count() <= 0) return Status::InvalidArgument("timeout must be positive");
+  if (c.stream_idle_timeout.count() <= 0) return Status::InvalidArgument("stream idle timeout must be positive");
   if (!(c.access_log_sample >= 0 && c.access_log_sample <= 1)) {
     return Status::InvalidArgument("access-log sample must be in 0..1");
   }
@@ -176,6 +177,7 @@ std::string ProxyConfigJson(const ProxyConfig& c) {
   AppendJsonString(out, c.meshd_ca_hash);
   out += ",\"threads\":" + std::to_string(c.threads) +
          ",\"timeout_ms\":" + std::to_string(c.timeout.count()) +
+         ",\"stream_idle_timeout_ms\":" + std::to_string(c.stream_idle_timeout.count()) +
          ",\"access_log\":" + (c.access_log ? "true" : "false") +
          ",\"access_log_sample\":" + std::to_string(c.access_log_sample) + ",\"app_metrics_path\":";
   AppendJsonString(out, c.app_metrics_path);

@@ -2,7 +2,7 @@
 // with our names or the seed's (ServiceName, ServicePort, ProxyPort, ControlPlaneURL):
 //   {"service": "orders", "service_port": 8081, "listen": "127.0.0.1:15001",
 //    "advertise": "10.0.0.5:15001", "outbound": "127.0.0.1:15002", "admin": "127.0.0.1:15090", "meshd": "http://127.0.0.1:9000",
-//    "threads": 2, "timeout": "10s", "access_log": true, "access_log_sample": 0.1,
+//    "threads": 2, "timeout": "10s", "stream_idle_timeout": "60s", "access_log": true, "access_log_sample": 0.1,
 //    "telemetry_queue": 4096, "token_file": "/etc/mesh/token", "mtls": true, "data_dir": "/var/lib/mesh/orders",
 //    "join_token_file": "/etc/mesh/join-token", "cert_ttl": "24h", "meshd_ca_hash": "sha256:...", "max_client_connections": 4096,
 //    "max_upstream_requests": 1024, "max_upstream_connections": 1024, "max_upstream_pending": 1024}
@@ -34,7 +34,10 @@ struct ProxyConfig {
   std::string meshd_ca_hash;
   std::string token_file;
   int threads = 0;  // 0: one per core
+  // The head timeout: until the answer's head (see HttpProxy::Options::request_timeout).
   std::chrono::milliseconds timeout{10000};
+  // The longest silence in a body being relayed, or a WebSocket tunnel.
+  std::chrono::milliseconds stream_idle_timeout{60000};
   bool access_log = true;
   double access_log_sample = 1.0;  // the share of requests with an access-log record, 0..1
   // Spans and access-log records queued between two drains of the telemetry thread; a full
@@ -73,7 +76,7 @@ Status ApplyProxyConfigFile(std::string_view json, ProxyConfig& config);
 
 // Checks a complete configuration: a service name, a service port, valid addresses (an
 // advertise address numeric and not a wildcard), an
-// http(s) meshd URL when set, threads 0..256, a positive timeout, a telemetry queue of
+// http(s) meshd URL when set, threads 0..256, positive timeouts, a telemetry queue of
 // 1..1,048,576, limits not negative; mtls needs meshd; meshd_ca_hash is sha256:<64 hex> and needs
 // an https:// meshd.
 Status ValidateProxyConfig(const ProxyConfig& config);

@@ -106,8 +106,11 @@ bool TelemetryShipper::Record(ProxiedRequest request, HttpProxy::Direction direc
     log = options_.access_log_sample >= 1.0 ||
           std::uniform_real_distribution<double>(0.0, 1.0)(random) < options_.access_log_sample;
   }
+  // An unsampled request (its caller's traceparent says so) gets no span, only its log record.
+  const bool span = request.sampled;
+  if (!span && !log) return true;
   if (queue_.TryPush(Entry{std::move(request), direction, log})) return true;
-  Drop(*spans_dropped_, 1);
+  if (span) Drop(*spans_dropped_, 1);
   if (log) Drop(*logs_dropped_, 1);
   return false;
 }
@@ -123,7 +126,7 @@ void TelemetryShipper::Drain() {
   while (std::optional<Entry> e = queue_.TryPop()) {
     const ProxiedRequest& r = e->request;
     // What meshd cannot take yet stays bounded: the oldest goes first.
-    if (spans_.size() >= options_.queue_capacity) {
+    if (r.sampled && spans_.size() >= options_.queue_capacity) {
       spans_.pop_front();
       Drop(*spans_dropped_, 1);
     }
@@ -156,7 +159,7 @@ void TelemetryShipper::Drain() {
       l.attributes = s.attributes;
       logs_.push_back(std::move(l));
     }
-    spans_.push_back(std::move(s));
+    if (r.sampled) spans_.push_back(std::move(s));
   }
 }
 

@@ -8,7 +8,7 @@
 // mesh_telemetry_dropped_total{kind="spans"|"logs"}. The access-log sample is drawn on the
 // request path, so that a dropped record's log is counted exactly. A background thread drains
 // the queue every `drain_every` into a SERVER (inbound) or CLIENT (outbound) span and an
-// access-log record per request, and POSTs them to meshd as OTLP/HTTP JSON every `flush_every`;
+// access-log record per request (no span for a request its caller marked unsampled), and POSTs them to meshd as OTLP/HTTP JSON every `flush_every`;
 // every `metrics_every` it pushes the registry in Prometheus text to /v1/metrics (labelled with the
 // service and instance, as a Pushgateway grouping key). mesh_telemetry_queue_depth is the queue's
 // length at each drain, against mesh_telemetry_queue_capacity. A batch meshd

@@ -1,7 +1,11 @@
 #include "mesh/proxy/http_proxy.h"
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -32,6 +36,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -122,6 +127,10 @@ struct Seen {
 //   /close         closes the connection without answering
 //   /then-close    answers 200 (keep-alive) and closes the connection right after
 //   /hop           answers with hop-by-hop headers
+//   /upgrade       answers 101 with the request's Upgrade and "hello\n" in the same write, then
+//                  echoes every byte back until the proxy half-closes, and closes
+//   /trickle/N/MS  answers N chunks "tick\n", one every MS milliseconds
+//   /stall         answers one chunk "tick\n", then nothing for 5 s, then ends
 //   anything else  answers 200 "ok"
 // With force_status set, every request gets that status instead.
 class TestUpstream {
@@ -194,6 +203,10 @@ class TestUpstream {
         seen_.push_back(seen);
       }
       const bool keep_alive = parser.keep_alive();
+      if (seen.target == "/upgrade") {
+        co_await Echo(stream, buffer, seen.Header("upgrade"));
+        co_return;
+      }
       if (!co_await Answer(stream, seen, keep_alive) || !keep_alive) co_return;
     }
   }
@@ -218,6 +231,12 @@ class TestUpstream {
       res.body() = "status " + path.substr(8);
     } else if (path.rfind("/download/", 0) == 0) {
       co_return co_await Download(stream, std::stoull(path.substr(10)), keep_alive);
+    } else if (path.rfind("/trickle/", 0) == 0) {
+      const size_t slash = path.find('/', 9);
+      co_return co_await Trickle(stream, std::stoi(path.substr(9, slash - 9)),
+                                 std::chrono::milliseconds(std::stoi(path.substr(slash + 1))), {});
+    } else if (path == "/stall") {
+      co_return co_await Trickle(stream, 1, {}, 5s);
     } else if (path == "/hop") {
       res.set(http::field::connection, "X-Up-Hop");
       res.set("X-Up-Hop", "1");
@@ -234,6 +253,38 @@ class TestUpstream {
       co_await http::async_write(stream, sr, Redirect(ec));
     }
     co_return !ec && !close_after;
+  }
+
+  asio::awaitable<void> Echo(beast::tcp_stream& stream, beast::flat_buffer& buffer, const std::string& upgrade) {
+    beast::error_code ec;
+    const std::string head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + upgrade +
+                             "\r\nConnection: Upgrade\r\nX-Up-End: 1\r\n\r\nhello\n";
+    co_await asio::async_write(stream, asio::buffer(head), Redirect(ec));
+    if (!ec && buffer.size() > 0) co_await asio::async_write(stream, buffer.data(), Redirect(ec));
+    std::array<char, 4096> chunk;
+    while (!ec) {
+      const size_t n = co_await stream.async_read_some(asio::buffer(chunk), Redirect(ec));
+      if (!ec) co_await asio::async_write(stream, asio::buffer(chunk.data(), n), Redirect(ec));
+    }
+  }
+
+  // `n` chunks "tick\n", `every` apart, then `silence` before the last chunk.
+  asio::awaitable<bool> Trickle(beast::tcp_stream& stream, int n, std::chrono::milliseconds every,
+                                std::chrono::milliseconds silence) {
+    beast::error_code ec;
+    static constexpr std::string_view kHead = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    co_await asio::async_write(stream, asio::buffer(kHead), Redirect(ec));
+    for (int i = 0; i < n && !ec; ++i) {
+      if (i > 0) {
+        asio::steady_timer wait(ioc_, every);
+        co_await wait.async_wait(Redirect(ec));
+      }
+      co_await asio::async_write(stream, asio::buffer("5\r\ntick\n\r\n", 10), Redirect(ec));
+    }
+    asio::steady_timer wait(ioc_, silence);
+    co_await wait.async_wait(Redirect(ec));
+    if (!ec) co_await asio::async_write(stream, asio::buffer("0\r\n\r\n", 5), Redirect(ec));
+    co_return !ec;
   }
 
   asio::awaitable<bool> Download(beast::tcp_stream& stream, uint64_t size, bool keep_alive) {
@@ -776,6 +827,60 @@ class Abandoner {
   asio::io_context ioc_;
   tcp::socket socket_;
 };
+
+// A raw client connection (POSIX calls: each read is bounded by 10 s), for what the HTTP
+// client above cannot do: speak another protocol after a 101.
+class RawClient {
+ public:
+  explicit RawClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const timeval bound{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
+    connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawClient() { ::close(fd_); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool connected() const { return connected_; }
+  bool Write(std::string_view bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  }
+  void HalfClose() { ::shutdown(fd_, SHUT_WR); }
+  // Everything received so far, once `needle` is in it (or the peer closed, or 10 s passed).
+  const std::string& ReadUntil(std::string_view needle) {
+    while (received_.find(needle) == std::string::npos && ReadSome()) {
+    }
+    return received_;
+  }
+  // Whether the peer closed (end of file) within 10 s; what came meanwhile is kept.
+  bool ReadToEnd() {
+    while (ReadSome()) {
+    }
+    return eof_;
+  }
+  const std::string& received() const { return received_; }
+
+ private:
+  bool ReadSome() {
+    char buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) received_.append(buf, static_cast<size_t>(n));
+    eof_ = n == 0;
+    return n > 0;
+  }
+  int fd_;
+  bool connected_ = false;
+  bool eof_ = false;
+  std::string received_;
+};
+
+constexpr std::string_view kUpgradeRequest =
+    "GET /upgrade HTTP/1.1\r\nHost: api\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
 
 Json::Value ParseBody(const Reply& reply) {
   Result<Json::Value> json = ParseJson(reply.body);
@@ -1724,6 +1829,228 @@ TEST(HttpProxy, APassedDeadlineGives504AndClosesTheUpstreamConnection) {
   EXPECT_EQ(reply.status, 504);
   EXPECT_TRUE(WaitFor([&] { return upstream.abandoned() == 1; })) << "the upstream saw its connection closed";
   EXPECT_EQ(Get(proxy.port(), "/now").status, 200) << "the connection slot came back";
+}
+
+TEST(HttpProxy, AnUpgradeBecomesATunnelBothWaysAfterThe101) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  RawClient client(proxy.port());
+  ASSERT_TRUE(client.connected());
+  // "early" follows the request head at once: it must reach the upstream after the handshake.
+  ASSERT_TRUE(client.Write(std::string(kUpgradeRequest) + "\r\nearly"));
+  const std::string head = client.ReadUntil("hello\nearly");
+  EXPECT_EQ(head.rfind("HTTP/1.1 101 ", 0), 0u) << head;
+  EXPECT_NE(head.find("Upgrade: websocket\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("Connection: Upgrade\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Up-End: 1\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("hello\nearly"), std::string::npos) << head;
+  // The upstream got the handshake with the headers that make it one.
+  const Seen seen = upstream.last();
+  EXPECT_EQ(seen.Header("upgrade"), "websocket");
+  EXPECT_EQ(seen.Header("connection"), "Upgrade");
+  EXPECT_EQ(seen.Header("sec-websocket-key"), "dGhlIHNhbXBsZSBub25jZQ==");
+  // The record is the handshake's, there before the tunnel ends.
+  const auto records = proxy.Records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].status, 101);
+  EXPECT_TRUE(records[0].error.empty()) << records[0].error;
+
+  ASSERT_TRUE(client.Write("ping"));
+  EXPECT_NE(client.ReadUntil("earlyping").find("earlyping"), std::string::npos) << client.received();
+  // The client's half-close reaches the upstream, which closes: so does the proxy.
+  client.HalfClose();
+  EXPECT_TRUE(client.ReadToEnd());
+  EXPECT_TRUE(WaitFor([&] { return proxy->counters().tunnel_bytes_to_upstream == 9; }))
+      << proxy->counters().tunnel_bytes_to_upstream;
+  const HttpProxy::Counters c = proxy->counters();
+  EXPECT_EQ(c.tunnels, 1);
+  EXPECT_EQ(c.tunnel_bytes_to_client, static_cast<int64_t>(std::string_view("hello\nearlyping").size()));
+  EXPECT_EQ(c.stream_idle_timeouts, 0);
+  EXPECT_TRUE(WaitFor([&] { return proxy->in_flight() == 0; }));
+}
+
+TEST(HttpProxy, ASilentTunnelIsClosedAtTheIdleTimeoutAndCounted) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  RawClient client(proxy.port());
+  ASSERT_TRUE(client.Write(std::string(kUpgradeRequest) + "x-mesh-idle-timeout: 200ms\r\n\r\n"));
+  EXPECT_NE(client.ReadUntil("hello\n").find("101"), std::string::npos) << client.received();
+  EXPECT_TRUE(client.ReadToEnd()) << "the proxy closes a tunnel nothing crosses";
+  EXPECT_EQ(proxy->counters().stream_idle_timeouts, 1);
+  EXPECT_EQ(proxy->counters().tunnels, 1);
+}
+
+TEST(HttpProxy, AnUpgradeAnsweredWithoutA101IsAnOrdinaryResponse) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  Client client(proxy.port());
+  const Reply refused =
+      client.Send({.target = "/status/426", .headers = {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}}});
+  EXPECT_EQ(refused.status, 426) << refused.error;
+  EXPECT_EQ(upstream.last().Header("upgrade"), "websocket");
+  // The connection goes on as HTTP.
+  EXPECT_EQ(client.Send({.target = "/"}).status, 200);
+  EXPECT_EQ(proxy->counters().tunnels, 0);
+}
+
+TEST(HttpProxy, AnUpgradeHeaderWithoutConnectionUpgradeIsDroppedAsHopByHop) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  EXPECT_EQ(Get(proxy.port(), "/", {{"Upgrade", "websocket"}}).status, 200);
+  EXPECT_FALSE(upstream.last().Has("upgrade"));
+  EXPECT_FALSE(upstream.last().Has("connection"));
+}
+
+TEST(HttpProxy, A101ToARequestThatAskedForNoUpgradeIs502) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const Reply reply = Get(proxy.port(), "/upgrade");
+  EXPECT_EQ(reply.status, 502) << reply.error;
+  EXPECT_NE(ParseBody(reply)["error"].asString().find("101"), std::string::npos) << reply.body;
+  EXPECT_EQ(proxy->counters().tunnels, 0);
+}
+
+TEST(HttpProxy, AStreamLongerThanTheHeadTimeoutPassesWhileBytesKeepComing) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream), [](HttpProxy::Options& o) { o.request_timeout = 300ms; });
+  // Eight chunks 100 ms apart: the body lasts twice the head timeout.
+  const Reply reply = Get(proxy.port(), "/trickle/8/100");
+  EXPECT_EQ(reply.status, 200) << reply.error;
+  EXPECT_TRUE(reply.error.empty()) << reply.error;
+  std::string ticks;
+  for (int i = 0; i < 8; ++i) ticks += "tick\n";
+  EXPECT_EQ(reply.body, ticks);
+  EXPECT_EQ(proxy->counters().stream_idle_timeouts, 0);
+}
+
+TEST(HttpProxy, AStreamSilentForTheIdleTimeoutIsCutAndCounted) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const Reply reply = Get(proxy.port(), "/stall", {{"x-mesh-idle-timeout", "200ms"}});
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_NE(reply.error, "") << "the body must end cut, not complete";
+  EXPECT_EQ(reply.body, "tick\n");
+  EXPECT_FALSE(upstream.last().Has("x-mesh-idle-timeout"));
+  const auto records = proxy.Records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_NE(records[0].error.find("idle timeout"), std::string::npos) << records[0].error;
+  EXPECT_EQ(proxy->counters().stream_idle_timeouts, 1);
+}
+
+TEST(HttpProxy, TheStreamIdleTimeoutOptionCutsASilentStream) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream), [](HttpProxy::Options& o) { o.stream_idle_timeout = 200ms; });
+  const Reply reply = Get(proxy.port(), "/stall");
+  EXPECT_NE(reply.error, "");
+  EXPECT_EQ(proxy->counters().stream_idle_timeouts, 1);
+}
+
+TEST(HttpProxy, InvalidIdleTimeoutIs400) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  for (const std::string bad : {"soon", "0s", "-1s"}) {
+    const Reply reply = Get(proxy.port(), "/", {{"x-mesh-idle-timeout", bad}});
+    EXPECT_EQ(reply.status, 400) << bad;
+    EXPECT_NE(ParseBody(reply)["error"].asString().find("x-mesh-idle-timeout"), std::string::npos) << reply.body;
+  }
+  EXPECT_EQ(upstream.seen().size(), 0u);
+}
+
+constexpr char kTrace[] = "4bf92f3577b34da6a3ce929d0e0e4736";
+constexpr char kCallerSpan[] = "00f067aa0ba902b7";
+
+TEST(HttpProxy, KeepsTheCallersSampledFlagAndMarksTheRecord) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  for (const char* flags : {"00", "01"}) {
+    const std::string incoming = std::string("00-") + kTrace + "-" + kCallerSpan + "-" + flags;
+    ASSERT_EQ(Get(proxy.port(), "/", {{"traceparent", incoming}}).status, 200);
+    const std::string sent = upstream.last().Header("traceparent");
+    EXPECT_EQ(sent.substr(0, 36), std::string("00-") + kTrace + "-") << sent;
+    EXPECT_EQ(sent.substr(53), flags) << sent;
+  }
+  const auto records = proxy.Records(2);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_FALSE(records[0].sampled);
+  EXPECT_TRUE(records[1].sampled);
+}
+
+TEST(HttpProxy, ATraceItStartsIsSampled) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  ASSERT_EQ(Get(proxy.port(), "/").status, 200);
+  EXPECT_EQ(upstream.last().Header("traceparent").substr(53), "01");
+  const auto records = proxy.Records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_TRUE(records[0].sampled);
+}
+
+TEST(HttpProxy, PassesTracestateOnWithAContinuedTraceCombinedAndTrimmed) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const std::string incoming = std::string("00-") + kTrace + "-" + kCallerSpan + "-01";
+  ASSERT_EQ(
+      Get(proxy.port(), "/", {{"traceparent", incoming}, {"tracestate", "foo=1 , bar=2"}, {"tracestate", "baz=3"}})
+          .status,
+      200);
+  const Seen seen = upstream.last();
+  EXPECT_EQ(seen.headers.count("tracestate"), 1u);
+  EXPECT_EQ(seen.Header("tracestate"), "foo=1,bar=2,baz=3");
+}
+
+TEST(HttpProxy, DropsTracestateWhenItRestartsTheTrace) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const std::vector<std::vector<std::pair<std::string, std::string>>> cases = {
+      {{"tracestate", "foo=1"}},  // no traceparent
+      {{"traceparent", std::string("00-") + kTrace + "-0000000000000000-01"}, {"tracestate", "foo=1"}},
+      {{"traceparent", std::string("ff-") + kTrace + "-" + kCallerSpan + "-01"}, {"tracestate", "foo=1"}},
+  };
+  for (const auto& headers : cases) {
+    ASSERT_EQ(Get(proxy.port(), "/", headers).status, 200);
+    const Seen seen = upstream.last();
+    EXPECT_FALSE(seen.Has("tracestate")) << headers[0].second;
+    EXPECT_NE(seen.Header("traceparent").substr(3, 32), kTrace);
+  }
+}
+
+TEST(HttpProxy, DropsAnInvalidTracestateButKeepsTheTrace) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const std::string incoming = std::string("00-") + kTrace + "-" + kCallerSpan + "-01";
+  for (const std::string bad : {"foo=1,foo=2", "FOO=1", "foo=bar=baz"}) {
+    ASSERT_EQ(Get(proxy.port(), "/", {{"traceparent", incoming}, {"tracestate", bad}}).status, 200);
+    EXPECT_FALSE(upstream.last().Has("tracestate")) << bad;
+    EXPECT_EQ(upstream.last().Header("traceparent").substr(3, 32), kTrace);
+  }
+}
+
+TEST(HttpProxy, TwoTraceparentHeadersStartANewTrace) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const std::string one = std::string("00-") + kTrace + "-" + kCallerSpan + "-01";
+  const std::string other = "00-12345678901234567890123456789012-1234567890123456-01";
+  ASSERT_EQ(Get(proxy.port(), "/", {{"traceparent", one}, {"traceparent", other}, {"tracestate", "foo=1"}}).status,
+            200);
+  const Seen seen = upstream.last();
+  EXPECT_EQ(seen.headers.count("traceparent"), 1u);
+  const std::string trace = seen.Header("traceparent").substr(3, 32);
+  EXPECT_NE(trace, kTrace);
+  EXPECT_NE(trace, "12345678901234567890123456789012");
+  EXPECT_FALSE(seen.Has("tracestate"));
+  const auto records = proxy.Records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].parent_span_id, "");
+}
+
+TEST(HttpProxy, ContinuesATraceOfAHigherVersionAndSendsVersion00) {
+  TestUpstream upstream;
+  Proxy proxy(To(upstream));
+  const std::string future = std::string("cc-") + kTrace + "-" + kCallerSpan + "-01-what-the-future-will-be-like";
+  ASSERT_EQ(Get(proxy.port(), "/", {{"traceparent", future}, {"tracestate", "foo=1"}}).status, 200);
+  const Seen seen = upstream.last();
+  EXPECT_EQ(seen.Header("traceparent").substr(0, 36), std::string("00-") + kTrace + "-");
+  EXPECT_EQ(seen.Header("tracestate"), "foo=1");
 }
 
 }  // namespace

@@ -68,6 +68,19 @@ TEST(ProxyConfigFile, ReadsTheTelemetryQueueAndRefusesOneOutOfRange) {
   }
 }
 
+TEST(ProxyConfigFile, ReadsTheStreamIdleTimeoutAndRefusesABadOne) {
+  ProxyConfig c = Valid();
+  EXPECT_EQ(c.stream_idle_timeout.count(), 60000);
+  ASSERT_TRUE(ApplyProxyConfigFile(R"({"stream_idle_timeout":"5m"})", c).ok());
+  EXPECT_EQ(c.stream_idle_timeout.count(), 300000);
+  EXPECT_TRUE(ValidateProxyConfig(c).ok());
+  EXPECT_NE(ProxyConfigJson(c).find("\"stream_idle_timeout_ms\":300000"), std::string::npos);
+  const Status bad = ApplyProxyConfigFile(R"({"stream_idle_timeout":"soon"})", c);
+  EXPECT_NE(bad.message().find("stream_idle_timeout"), std::string::npos) << bad.message();
+  c.stream_idle_timeout = std::chrono::milliseconds(0);
+  EXPECT_NE(ValidateProxyConfig(c).message().find("stream idle timeout"), std::string::npos);
+}
+
 TEST(ProxyConfigFile, ReadsTheSeedsNames) {
   ProxyConfig c;
   ASSERT_TRUE(ApplyProxyConfigFile(R"({"ServiceName":"payments","ServicePort":8082,"ProxyPort":15003,

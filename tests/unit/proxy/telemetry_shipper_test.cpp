@@ -89,6 +89,21 @@ TEST_F(TelemetryShipperTest, ShipsAServerSpanAndAnAccessLogPerRequest) {
   EXPECT_NE(logs.body.find("\"level\":\"ERROR\""), std::string::npos) << logs.body;
 }
 
+TEST_F(TelemetryShipperTest, AnUnsampledRequestGetsNoSpanButItsLogAndCount) {
+  TelemetryShipper shipper(Options(), registry_);
+  ProxiedRequest unsampled = Request(1, 200);
+  unsampled.sampled = false;
+  ASSERT_TRUE(shipper.Record(unsampled, HttpProxy::Direction::kInbound));
+  ASSERT_TRUE(shipper.Record(Request(2, 200), HttpProxy::Direction::kInbound));
+  shipper.Flush();
+  EXPECT_EQ(shipper.shipped_spans(), 1);
+  EXPECT_EQ(meshd_.Request("GET", "/v1/traces/00000000000000000000000000000002").status, 404);
+  EXPECT_EQ(meshd_.Request("GET", "/v1/traces/00000000000000000000000000000003").status, 200);
+  const HttpClientResponse logs = meshd_.Request("GET", "/v1/logs?trace_id=00000000000000000000000000000002");
+  EXPECT_NE(logs.body.find("GET /orders/1"), std::string::npos) << logs.body;
+  EXPECT_EQ(CounterValue(registry_, "mesh_requests_total", {{"direction", "inbound"}, {"code", "200"}}), 2);
+}
+
 TEST_F(TelemetryShipperTest, CountsRequestsByDirectionAndCodeAndTheProxysOwnErrors) {
   TelemetryShipper::Options o = Options();
   o.meshd_url.clear();  // metrics only
