@@ -22,6 +22,7 @@
 #include "mesh/store/store_writer.h"
 #include "mesh/telemetry/golden_signals.h"
 #include "mesh/telemetry/metrics.h"
+#include "mesh/telemetry/otlp_metric_mapper.h"
 
 namespace mesh {
 
@@ -97,7 +98,13 @@ class ControlPlane {
   // (prometheus_targets.h). meshd's own group is the request's Host header: the address the
   // scraper reached meshd at (meshd does not know its advertised address otherwise).
   HttpResponse PrometheusTargets(const HttpRequest& request);
+  // POST /v1/metrics: Prometheus text, OTLP (protobuf, or JSON without the seed's "service"
+  // member), the seed's JSON push; POST /metrics: the seed's JSON push.
   HttpResponse IngestMetrics(const HttpRequest& request, bool seed_route);
+  HttpResponse IngestOtlpMetrics(const HttpRequest& request);
+  // Stores pushed families within the series bounds: nothing (with `stored` set) when they are
+  // stored, else the answer that refuses them.
+  std::optional<HttpResponse> StoreMetrics(const std::vector<MetricFamily>& families, int64_t* stored);
   // Counts the refusal on /metrics and answers it.
   HttpResponse RefuseSeries(const SeriesRefusal& refusal, int64_t push_series);
   HttpResponse Exposition(const HttpRequest& request);
@@ -136,6 +143,9 @@ class ControlPlane {
   std::unique_ptr<AccessControl> access_;
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Store>> readers_;
+  // Held from mapping an OTLP metrics export until it is stored and its delta totals kept.
+  std::mutex otlp_metrics_mu_;
+  OtlpMetricMapper otlp_metrics_;
 };
 
 }  // namespace mesh
