@@ -78,8 +78,9 @@ std::optional<int64_t> TimestampMs(const OtlpMetricPoint& p) {
 // Why a histogram point cannot be exposed as Prometheus buckets, or "".
 std::string HistogramProblem(const OtlpMetricPoint& p) {
   for (size_t i = 0; i < p.bounds.size(); ++i) {
-    if (std::isnan(p.bounds[i]) || (i > 0 && !(p.bounds[i - 1] < p.bounds[i]))) {
-      return "explicit bounds must be ascending numbers";
+    // An infinite bound would repeat le="+Inf", which the last bucket always is.
+    if (!std::isfinite(p.bounds[i]) || (i > 0 && !(p.bounds[i - 1] < p.bounds[i]))) {
+      return "explicit bounds must be ascending finite numbers";
     }
   }
   if (p.bucket_counts.empty() && !p.bounds.empty()) return "explicit bounds without bucket counts";
