@@ -125,7 +125,9 @@ TEST(DecodeOtlpMetricsProto, RefusesGarbageAndEveryTruncation) {
   const std::string body = Request(MetricBytes("temp", "Cel", 5, Len(1, Fixed64(3, 5) + Double(4, 1))));
   for (size_t n = 1; n < body.size(); ++n) {
     Result<OtlpMetrics> cut = DecodeOtlpMetricsProto(std::string_view(body).substr(0, n));
-    if (cut.ok()) EXPECT_LE(cut->metrics.size(), 1u);  // a cut between fields is a shorter message
+    if (cut.ok()) {
+      EXPECT_LE(cut->metrics.size(), 1u);  // a cut between fields is a shorter message
+    }
   }
 }
 
