@@ -1,6 +1,7 @@
 #include "mesh/telemetry/journal_record.h"
 
 #include <charconv>
+#include <optional>
 #include <string>
 
 #include "mesh/base/json_tape.h"
@@ -11,6 +12,12 @@ namespace mesh {
 namespace {
 
 constexpr std::string_view kDropped[] = {"__CURSOR", "__SEQNUM", "__SEQNUM_ID", "__MONOTONIC_TIMESTAMP", "_BOOT_ID"};
+
+// Names the record's JSON form prints itself, and the id names reading it back would take for
+// the ids: a field of such a name is kept as "<name>_raw", as LogRecordFromJson keeps it, so
+// that meshlog's output reads back as the same record.
+constexpr std::string_view kRenamed[] = {"timestamp", "level",   "service", "message",
+                                         "trace_id",  "span_id", "traceId", "spanId"};
 
 bool KeyIs(const JsonTape::Node& n, std::string_view name) {
   return n.key_escaped ? UnescapeJsonString(n.key) == name : n.key == name;
@@ -102,6 +109,9 @@ Result<LogRecord> LogRecordFromJournalJson(std::string_view line, const LogRecor
     if (attributes.size() > 1) attributes += ',';
     attributes += '"';
     attributes += n.key;  // still escaped: valid JSON member text as it came
+    for (std::string_view renamed : kRenamed) {
+      if (KeyIs(n, renamed)) attributes += "_raw";
+    }
     attributes += "\":";
     if (text) AppendJsonString(attributes, *text);
     else attributes += n.raw;

@@ -8,7 +8,8 @@
 // Every other field is an attribute (a multi-valued field as the JSON array journald writes),
 // but for the cursor and sequence fields, the monotonic time and the boot id
 // (__CURSOR, __SEQNUM, __SEQNUM_ID, __MONOTONIC_TIMESTAMP, _BOOT_ID), which only locate the
-// entry in one machine's journal. A PRIORITY or __REALTIME_TIMESTAMP that cannot be read is
+// entry in one machine's journal; a field named like one of the record's own (message,
+// service, ...) is kept as "<name>_raw". A PRIORITY or __REALTIME_TIMESTAMP that cannot be read is
 // kept as an attribute and the default level or time applies. Pure functions, thread-safe.
 #pragma once
 

@@ -98,6 +98,20 @@ TEST(LogRecordFromJournalJson, ServiceFlagWinsOverTheRecordsOwn) {
   EXPECT_THAT(r->attributes, HasSubstr(R"("SYSLOG_IDENTIFIER":"sshd")"));
 }
 
+TEST(LogRecordFromJournalJson, RenamesFieldsNamedLikeTheRecordsOwnSoItsJsonReadsBack) {
+  Result<LogRecord> r = LogRecordFromJournalJson(
+      R"({"__REALTIME_TIMESTAMP":"1700000000000000","MESSAGE":"m","message":"forged","traceId":"4bf92f3577b34da6a3ce929d0e0e4736"})",
+      Defaults("svc"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_THAT(r->attributes, HasSubstr(R"("message_raw":"forged")"));
+  EXPECT_THAT(r->attributes, HasSubstr(R"("traceId_raw":)"));
+  Result<LogRecord> back = LogRecordFromJson(ToJson(*r), Defaults());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->message, "m");
+  EXPECT_EQ(back->trace_id, "");
+  EXPECT_EQ(back->attributes, r->attributes);
+}
+
 TEST(LogRecordFromJournalJson, RefusesWhatIsNotAJsonObject) {
   EXPECT_FALSE(LogRecordFromJournalJson("[1]", Defaults()).ok());
   EXPECT_FALSE(LogRecordFromJournalJson(R"({"MESSAGE":)", Defaults()).ok());
