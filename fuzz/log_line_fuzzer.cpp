@@ -59,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const FixedClock clock;
   const std::string_view line(reinterpret_cast<const char*>(data), size);
   for (mesh::InputFormat format : {mesh::InputFormat::kJson, mesh::InputFormat::kLogfmt,
-                                   mesh::InputFormat::kText, mesh::InputFormat::kAuto}) {
+                                   mesh::InputFormat::kText, mesh::InputFormat::kAuto,
+                                   mesh::InputFormat::kJournal}) {
     mesh::LogLineParser parser({.format = format, .service = "fuzz", .default_level = mesh::LogLevel::kInfo},
                                clock);
     const mesh::LogRecord record = parser.Parse(line);

@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
   mesh::IngestOptions ingest;
   CLI::App* ingest_cmd = app.add_subcommand(
       "ingest", "Store lines read from standard input (./app 2>&1 | meshlog ingest --service app)");
-  ingest_cmd->add_option("--service,-s", ingest.service, "Service of lines that name none (required)");
+  ingest_cmd->add_option("--service,-s", ingest.service,
+                         "Service of lines that name none (required, but with -f journal: there it names every record)");
   ingest_cmd
       ->add_option("--format,-f", ingest.format, mesh::IngestFormatHelp())
       ->capture_default_str();

@@ -112,6 +112,41 @@ TEST_F(MeshlogTest, IngestThenTailThroughJqPreservesEveryField) {
   EXPECT_EQ(copies[0], copies[1]);
 }
 
+// `journalctl -o json | meshlog ingest -f journal`, with records written as journald writes them
+// (every value a string, a non-UTF-8 MESSAGE as an array of byte values): level, time, service
+// and fields; without --service each record names its own.
+TEST_F(MeshlogTest, IngestJournalJsonKeepsLevelTimeServiceAndFields) {
+  const std::string input =
+      R"({"__CURSOR":"s=1;i=2","__REALTIME_TIMESTAMP":"1795600800123456","__MONOTONIC_TIMESTAMP":"99",)"
+      R"("_BOOT_ID":"b1","PRIORITY":"3","SYSLOG_IDENTIFIER":"sshd","_SYSTEMD_UNIT":"ssh.service","_PID":"812",)"
+      R"("MESSAGE":"Connection closed by 10.0.0.9"})"
+      "\n"
+      R"({"__REALTIME_TIMESTAMP":"1795600801000000","PRIORITY":"4","_SYSTEMD_UNIT":"cron.service",)"
+      R"("MESSAGE":[98,97,100,32,255]})"
+      "\n"
+      R"({"__REALTIME_TIMESTAMP":"1795600802000000","PRIORITY":"x","SYSLOG_IDENTIFIER":"kernel"})"
+      "\n";
+  RunResult ingest = Meshlog({"ingest", "-f", "journal"}, input);
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  std::vector<Json::Value> lines = JsonLines(Meshlog({"tail", "-n", "10", "-o", "json"}).out);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["timestamp"].asString(), "2026-11-25T10:00:00.123456Z");
+  EXPECT_EQ(lines[0]["level"].asString(), "ERROR");
+  EXPECT_EQ(lines[0]["service"].asString(), "sshd");
+  EXPECT_EQ(lines[0]["message"].asString(), "Connection closed by 10.0.0.9");
+  EXPECT_EQ(lines[0]["_PID"].asString(), "812");
+  EXPECT_FALSE(lines[0].isMember("__CURSOR"));
+  EXPECT_EQ(lines[1]["level"].asString(), "WARN");
+  EXPECT_EQ(lines[1]["service"].asString(), "cron.service");
+  EXPECT_EQ(lines[1]["message"].asString(), "bad \xEF\xBF\xBD");
+  EXPECT_EQ(lines[2]["level"].asString(), "INFO");
+  EXPECT_EQ(lines[2]["message"].asString(), "");
+  EXPECT_EQ(lines[2]["PRIORITY"].asString(), "x");
+  // The default -f auto detects the records; --service then names every one.
+  ASSERT_EQ(Meshlog({"ingest", "--service", "host"}, input).exit_code, 0);
+  EXPECT_EQ(JsonLines(Meshlog({"tail", "--service", "host", "-o", "json"}).out).size(), 3u);
+}
+
 TEST_F(MeshlogTest, FollowSeesRecordsWrittenByAnotherProcess) {
   ASSERT_EQ(Meshlog({"write", "--service", "api", "before"}).exit_code, 0);
   Subprocess follow(Cmd({"tail", "-f", "--poll", "50", "-o", "json", "--service", "api"}));

@@ -1,11 +1,13 @@
 // meshd against the real OpenTelemetry JS SDK: otel/send_trace.js, run by node with the npm
 // packages pinned in otel/package-lock.json, exports a three-span trace over OTLP/HTTP JSON and
-// over OTLP/HTTP protobuf; otel/send_logs.js exports log records over protobuf.
+// over OTLP/HTTP protobuf; otel/send_logs.js exports log records over protobuf; otel/send_metrics.js
+// exports a counter, an up-down counter, a histogram and a gauge over protobuf or JSON.
 #include <gtest/gtest.h>
 #include <json/json.h>
 
 #include <map>
 #include <regex>
+#include <sstream>
 #include <string>
 
 #include "interop_support.h"
@@ -215,6 +217,71 @@ TEST_F(OtelJs, LogsFromTheProtobufExporterAreStored) {
   EXPECT_EQ(failed["payment.amount"].asDouble(), 12.75);
   EXPECT_EQ(failed["payment.declined"].type(), Json::booleanValue);
   EXPECT_EQ(records["retrying"]["level"].asString(), "WARN");
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+}
+
+// The samples of meshd's /metrics exposition, by series text (name{labels}), for the names
+// starting with `prefix`.
+std::map<std::string, std::string> Exposed(const std::string& text, const std::string& prefix) {
+  std::map<std::string, std::string> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    const size_t space = line.rfind(' ');
+    out[line.substr(0, space)] = line.substr(space + 1);
+  }
+  return out;
+}
+
+// The metrics exporters (sdk-metrics; exporter-metrics-otlp-proto and -http), with cumulative and
+// with delta temporality: two collections, and /metrics shows the values the SDK holds after the
+// second, under the names and labels of the OpenTelemetry-to-Prometheus mapping.
+TEST_F(OtelJs, MetricsFromBothExportersAndTemporalitiesShowOnMetricsAsTheSdkHoldsThem) {
+  MeshdProcess meshd(dir_.File("mesh.db"));
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  for (const std::string protocol : {"proto", "json"}) {
+    for (const std::string temporality : {"cumulative", "delta"}) {
+      const std::string service = "shop-" + protocol + "-" + temporality;
+      const RunResult sent = RunFor(
+          {NODE_BIN, std::string(OTEL_DIR) + "/send_metrics.js", meshd.url(), protocol, temporality, service}, 60s);
+      ASSERT_EQ(sent.exit_code, 0) << service << ": " << sent.out << sent.err;
+    }
+  }
+  const HttpClientResponse r = meshd.Request("GET", "/metrics");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::map<std::string, std::string> exposed = Exposed(r.body, "shop_");
+  for (const std::string protocol : {"proto", "json"}) {
+    for (const std::string temporality : {"cumulative", "delta"}) {
+      const std::string labels =
+          R"(attempt="2",instance="shop-1",region="eu-west",service="shop-)" + protocol + "-" + temporality + "\"";
+      const std::map<std::string, std::string> expected = {
+          {"shop_orders_total{attempt=\"2\",instance=\"shop-1\",payment_method=\"card\",region=\"eu-west\","
+           "service=\"shop-" + protocol + "-" + temporality + "\"}", "5"},
+          {"shop_queue_depth{" + labels + "}", "3"},
+          {"shop_temperature_celsius{" + labels + "}", "19.25"},
+          {"shop_checkout_duration_milliseconds_bucket{attempt=\"2\",instance=\"shop-1\",le=\"10\",region=\"eu-west\","
+           "service=\"shop-" + protocol + "-" + temporality + "\"}", "1"},
+          {"shop_checkout_duration_milliseconds_bucket{attempt=\"2\",instance=\"shop-1\",le=\"100\",region=\"eu-west\","
+           "service=\"shop-" + protocol + "-" + temporality + "\"}", "2"},
+          {"shop_checkout_duration_milliseconds_bucket{attempt=\"2\",instance=\"shop-1\",le=\"1000\",region=\"eu-west\","
+           "service=\"shop-" + protocol + "-" + temporality + "\"}", "3"},
+          {"shop_checkout_duration_milliseconds_bucket{attempt=\"2\",instance=\"shop-1\",le=\"+Inf\",region=\"eu-west\","
+           "service=\"shop-" + protocol + "-" + temporality + "\"}", "3"},
+          {"shop_checkout_duration_milliseconds_sum{" + labels + "}", "555"},
+          {"shop_checkout_duration_milliseconds_count{" + labels + "}", "3"},
+      };
+      for (const auto& [series, value] : expected) {
+        const auto found = exposed.find(series);
+        ASSERT_NE(found, exposed.end()) << series << " not in\n" << r.body;
+        EXPECT_EQ(found->second, value) << series;
+      }
+    }
+  }
+  EXPECT_NE(r.body.find("# TYPE shop_orders_total counter"), std::string::npos);
+  EXPECT_NE(r.body.find("# TYPE shop_queue_depth gauge"), std::string::npos);
+  EXPECT_NE(r.body.find("# TYPE shop_checkout_duration_milliseconds histogram"), std::string::npos);
+  EXPECT_NE(r.body.find("# HELP shop_temperature_celsius Shop temperature"), std::string::npos);
+  EXPECT_EQ(exposed.size(), 4u * 9u) << r.body;
   EXPECT_EQ(meshd.Stop().exit_code, 0);
 }
 

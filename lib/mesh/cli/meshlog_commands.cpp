@@ -194,7 +194,7 @@ Result<LogLineParser::Options> IngestParserOptions(const IngestOptions& o, const
     p.text_format = text;
   } else {
     return Status::InvalidArgument("unknown input format '" + o.format +
-                                   "' (use auto, json, logfmt, text, or a text format: " +
+                                   "' (use auto, json, logfmt, text, journal, or a text format: " +
                                    TextFormatNames() + ")");
   }
   if (!o.format_name.empty()) {
@@ -301,8 +301,9 @@ int RunExplain(const IngestOptions& o, LogLineParser::Options parser_options, bo
 }  // namespace
 
 std::string IngestFormatHelp() {
-  return "auto|json|logfmt|text, or a text format to force: " + TextFormatNames() +
-         " (auto: JSON, logfmt and every text format, detected per file and per line)";
+  return "auto|json|logfmt|text|journal, or a text format to force: " + TextFormatNames() +
+         " (journal: journalctl -o json; auto: journal records, JSON, logfmt and every text format, detected per "
+         "file and per line)";
 }
 
 int RunWrite(const WriteOptions& o, const CommandIo& io) {
@@ -342,8 +343,10 @@ int RunWrite(const WriteOptions& o, const CommandIo& io) {
 }
 
 int RunIngest(const IngestOptions& o, const CommandIo& io) {
-  if (o.service.empty() && !o.explain) {
-    return Fail(io, Status::InvalidArgument("--service is required"));
+  // A journal record names its service (SYSLOG_IDENTIFIER, _SYSTEMD_UNIT): -f journal needs no
+  // --service, which, when given, names the service of every record.
+  if (o.service.empty() && !o.explain && o.format != "journal") {
+    return Fail(io, Status::InvalidArgument("--service is required (except with -f journal)"));
   }
   Result<LogLineParser::Options> parser_options = IngestParserOptions(o, io);
   if (!parser_options.ok()) return Fail(io, parser_options.status());

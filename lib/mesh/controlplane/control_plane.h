@@ -22,6 +22,7 @@
 #include "mesh/store/store_writer.h"
 #include "mesh/telemetry/golden_signals.h"
 #include "mesh/telemetry/metrics.h"
+#include "mesh/telemetry/otlp_metric_mapper.h"
 
 namespace mesh {
 
@@ -105,7 +106,13 @@ class ControlPlane {
   HttpResponse ServiceMapView(const HttpRequest& request);
   // ?window= of those: one of 15m, 1h (the default), 6h, 24h, 7d, ending now.
   Result<std::pair<int64_t, int64_t>> ServiceViewWindow(const HttpRequest& request) const;
+  // POST /v1/metrics: Prometheus text, OTLP (protobuf, or JSON without the seed's "service"
+  // member), the seed's JSON push; POST /metrics: the seed's JSON push.
   HttpResponse IngestMetrics(const HttpRequest& request, bool seed_route);
+  HttpResponse IngestOtlpMetrics(const HttpRequest& request);
+  // Stores pushed families within the series bounds: nothing (with `stored` set) when they are
+  // stored, else the answer that refuses them.
+  std::optional<HttpResponse> StoreMetrics(const std::vector<MetricFamily>& families, int64_t* stored);
   // Counts the refusal on /metrics and answers it.
   HttpResponse RefuseSeries(const SeriesRefusal& refusal, int64_t push_series);
   HttpResponse Exposition(const HttpRequest& request);
@@ -144,6 +151,9 @@ class ControlPlane {
   std::unique_ptr<AccessControl> access_;
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Store>> readers_;
+  // Held from mapping an OTLP metrics export until it is stored and its delta totals kept.
+  std::mutex otlp_metrics_mu_;
+  OtlpMetricMapper otlp_metrics_;
 };
 
 }  // namespace mesh

@@ -1,5 +1,5 @@
-// ControlPlane: the ingest routes: OTLP/HTTP traces and logs (JSON and protobuf), Zipkin v2 spans, Prometheus text and
-// the seed's JSON metrics push.
+// ControlPlane: the ingest routes: OTLP/HTTP traces, logs and metrics (JSON and protobuf), Zipkin v2 spans,
+// Prometheus text and the seed's JSON metrics push.
 #include "mesh/controlplane/control_plane.h"
 
 #include <charconv>
@@ -7,8 +7,10 @@
 #include <optional>
 #include <string>
 
+#include "mesh/base/json_tape.h"
 #include "mesh/base/json_text.h"
 #include "mesh/controlplane/control_plane_internal.h"
+#include "mesh/otlp_proto/otlp_metrics_proto.h"
 #include "mesh/otlp_proto/otlp_proto.h"
 #include "mesh/store/metric_store.h"
 #include "mesh/telemetry/otlp.h"
@@ -26,6 +28,14 @@ HttpResponse OtlpAnswer(bool protobuf, std::string body) {
   HttpResponse response = HttpResponse::Json(200, std::move(body));
   if (protobuf) response.content_type = kOtlpProtobufContentType;
   return response;
+}
+
+// The seed's push, {"service": ..., "requests": ...}, shares /v1/metrics and application/json
+// with OTLP/JSON: it is told apart by its top-level "service" member, which OTLP has not.
+bool IsSeedPush(const HttpRequest& r) {
+  JsonTape t;
+  return t.Parse(r.body).ok() && t.node(t.root()).kind == JsonKind::kObject &&
+         t.Member(t.root(), "service") != JsonTape::kNone;
 }
 
 }  // namespace
@@ -84,9 +94,10 @@ HttpResponse ControlPlane::IngestLogs(const HttpRequest& r) {
 }
 
 HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) {
+  const bool json = seed_route || r.Header("content-type").find("json") != std::string::npos;
+  if (!seed_route && (IsProtobuf(r) || (json && !IsSeedPush(r)))) return IngestOtlpMetrics(r);
   const auto started = std::chrono::steady_clock::now();
   std::vector<MetricFamily> families;
-  const bool json = seed_route || r.Header("content-type").find("json") != std::string::npos;
   if (json) {
     // The seed's push: {"service", "requests", "errors", "avg_latency_ms"}, cumulative.
     Result<Json::Value> body = ParseJson(r.body);
@@ -114,9 +125,6 @@ HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) 
                         MetricType::kGauge,
                         {{"mesh_seed_avg_latency_seconds", labels, v["avg_latency_ms"].asDouble() / 1000, {}}}});
   } else {
-    if (r.Header("content-type").find("protobuf") != std::string::npos) {
-      return HttpResponse::Error(415, "protobuf is not supported: push Prometheus text format 0.0.4");
-    }
     Result<std::vector<MetricFamily>> parsed = ParsePrometheusText(r.body);
     if (!parsed.ok()) return HttpResponse::Error(400, parsed.status().message());
     if (Status s = CheckHistograms(*parsed); !s.ok()) return HttpResponse::Error(400, s.message());
@@ -134,6 +142,32 @@ HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) 
       }
     }
   }
+  int64_t stored = 0;
+  if (std::optional<HttpResponse> refused = StoreMetrics(families, &stored)) return *refused;
+  CountIngest(own_, "samples", 0, started);
+  if (seed_route) return HttpResponse::Json(200, "{\"status\":\"recorded\"}");
+  return HttpResponse::Json(200, "{\"samples\":" + std::to_string(stored) + "}");
+}
+
+HttpResponse ControlPlane::IngestOtlpMetrics(const HttpRequest& r) {
+  const bool protobuf = IsProtobuf(r);
+  const auto started = std::chrono::steady_clock::now();
+  Result<OtlpMetrics> decoded = protobuf ? DecodeOtlpMetricsProto(r.body) : DecodeOtlpMetricsJson(r.body);
+  if (!decoded.ok()) return HttpResponse::Error(400, decoded.status().message());
+  // Mapped, stored and committed under one lock: two exports of a delta series add up, and an
+  // export that is not stored (refused, store error) adds nothing, so its retry counts once.
+  std::lock_guard lock(otlp_metrics_mu_);
+  OtlpMetricMapper::Mapped mapped = otlp_metrics_.Map(*decoded);
+  int64_t stored = 0;
+  if (std::optional<HttpResponse> refused = StoreMetrics(mapped.families, &stored)) return *refused;
+  otlp_metrics_.Commit(mapped);
+  const int64_t rejected = decoded->rejected + mapped.rejected;
+  const std::string& why = decoded->rejected > 0 ? decoded->first_error : mapped.first_error;
+  CountIngest(own_, "samples", rejected, started);
+  return OtlpAnswer(protobuf, protobuf ? OtlpMetricsProtoResponse(rejected, why) : OtlpMetricsResponse(rejected, why));
+}
+
+std::optional<HttpResponse> ControlPlane::StoreMetrics(const std::vector<MetricFamily>& families, int64_t* stored) {
   const std::map<std::string, int64_t> by_service = DistinctSeriesByService(families);
   int64_t push_series = 0;
   for (const auto& [service, n] : by_service) push_series += n;
@@ -141,7 +175,6 @@ HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) 
           CheckSeriesPerPush(by_service, options_.series_limits)) {
     return RefuseSeries(*refused, push_series);
   }
-  int64_t stored = 0;
   std::optional<SeriesRefusal> over;
   const int64_t now = clock_.NowNs();
   // On the writer's thread, so that two pushes of one service cannot both pass the bound. The
@@ -161,15 +194,13 @@ HttpResponse ControlPlane::IngestMetrics(const HttpRequest& r, bool seed_route) 
     if (!counted.ok()) return counted;
     if (over) return Status::Ok();  // nothing written: the refusal is an answer, not a failed job
     Result<int64_t> n = metrics.InsertRows(families, now);
-    if (n.ok()) stored = *n;
+    if (n.ok()) *stored = *n;
     return n.status();
   });
   if (!s.ok()) return StoreError(s);
   if (over) return RefuseSeries(*over, push_series);
-  own_.samples->Inc(static_cast<double>(stored));
-  CountIngest(own_, "samples", 0, started);
-  if (seed_route) return HttpResponse::Json(200, "{\"status\":\"recorded\"}");
-  return HttpResponse::Json(200, "{\"samples\":" + std::to_string(stored) + "}");
+  own_.samples->Inc(static_cast<double>(*stored));
+  return std::nullopt;
 }
 
 HttpResponse ControlPlane::RefuseSeries(const SeriesRefusal& refusal, int64_t push_series) {

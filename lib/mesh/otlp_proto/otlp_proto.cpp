@@ -1,7 +1,6 @@
 #include "mesh/otlp_proto/otlp_proto.h"
 
 #include <google/protobuf/arena.h>
-#include <google/protobuf/stubs/logging.h>
 #include <opentelemetry/proto/collector/logs/v1/logs_service.pb.h>
 #include <opentelemetry/proto/collector/trace/v1/trace_service.pb.h>
 
@@ -9,7 +8,6 @@
 #include <charconv>
 #include <climits>
 #include <cmath>
-#include <mutex>
 #include <span>
 #include <string>
 #include <utility>
@@ -22,6 +20,7 @@
 #include "mesh/base/json_text.h"
 #include "mesh/base/trace_id.h"
 #include "mesh/base/utf8.h"
+#include "mesh/otlp_proto/otlp_proto_parse.h"
 
 namespace mesh {
 namespace {
@@ -39,7 +38,7 @@ using KeyValues = pb::RepeatedPtrField<common::KeyValue>;
 // becomes: a value sits at least six messages down and each array or kvlist level costs two or
 // three more, so at most 47 levels, and the stored JSON stays within the kMaxJsonDepth (64)
 // every JSON reader of the project takes, as the JSON path's input does.
-constexpr int kRecursionLimit = 100;
+constexpr int kRecursionLimit = kOtlpProtoRecursionLimit;
 static_assert(3 + (kRecursionLimit - 6) / 2 < kMaxJsonDepth);
 
 std::string Hex(const std::string& bytes) {
@@ -167,21 +166,6 @@ std::string ServiceName(const KeyValues& resource_attributes) {
     }
   }
   return "unknown_service";
-}
-
-// Parses the body into `message`. Errors: InvalidArgument naming what was expected.
-Status Parse(std::string_view body, pb::Message& message, const char* what) {
-  static std::once_flag quiet;
-  // libprotobuf logs an invalid UTF-8 string to stderr: a hostile body must not write there.
-  std::call_once(quiet, [] { pb::SetLogHandler(nullptr); });
-  // ParseFromArray bounds nesting by libprotobuf's default recursion limit (kRecursionLimit).
-  if (body.size() > static_cast<size_t>(INT_MAX) ||
-      !message.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    return Status::InvalidArgument(std::string("not a protobuf ") + what +
-                                   " (truncated or malformed, a string that is not UTF-8, or nested more "
-                                   "than " + std::to_string(kRecursionLimit) + " messages deep)");
-  }
-  return Status::Ok();
 }
 
 // The span as the JSON decoder makes it, or why it is rejected.
@@ -457,7 +441,7 @@ void FillSpan(const Span& s, trace::Span& p) {
 Result<OtlpTraces> DecodeOtlpTracesProto(std::string_view body) {
   pb::Arena arena;
   auto* request = pb::Arena::CreateMessage<collector_trace::ExportTraceServiceRequest>(&arena);
-  if (Status s = Parse(body, *request, "OTLP ExportTraceServiceRequest"); !s.ok()) return s;
+  if (Status s = ParseOtlpProto(body, *request, "OTLP ExportTraceServiceRequest"); !s.ok()) return s;
   OtlpTraces out;
   const auto reject = [&](const std::string& why) {
     ++out.rejected;
@@ -501,7 +485,7 @@ Result<OtlpTraces> DecodeOtlpTracesProto(std::string_view body) {
 Result<OtlpLogs> DecodeOtlpLogsProto(std::string_view body) {
   pb::Arena arena;
   auto* request = pb::Arena::CreateMessage<collector_logs::ExportLogsServiceRequest>(&arena);
-  if (Status s = Parse(body, *request, "OTLP ExportLogsServiceRequest"); !s.ok()) return s;
+  if (Status s = ParseOtlpProto(body, *request, "OTLP ExportLogsServiceRequest"); !s.ok()) return s;
   OtlpLogs out;
   const auto reject = [&](const std::string& why) {
     ++out.rejected;

@@ -4,6 +4,7 @@
 
 #include "mesh/base/json_text.h"
 #include "mesh/base/utf8.h"
+#include "mesh/telemetry/journal_record.h"
 #include "mesh/telemetry/logfmt.h"
 #include "mesh/telemetry/text_log_time.h"
 
@@ -66,6 +67,7 @@ std::optional<InputFormat> ParseInputFormat(std::string_view text) {
   if (text == "json") return InputFormat::kJson;
   if (text == "logfmt") return InputFormat::kLogfmt;
   if (text == "text") return InputFormat::kText;
+  if (text == "journal") return InputFormat::kJournal;
   return std::nullopt;
 }
 
@@ -182,6 +184,10 @@ LogRecord LogLineParser::Parse(std::string_view line, uint64_t dropped_bytes) {
       parsed = ParseLogfmtLine(line, defaults);
       if (parsed.ok()) last_format_ = "logfmt";
       break;
+    case InputFormat::kJournal:
+      parsed = LogRecordFromJournalJson(line, defaults);
+      if (parsed.ok()) last_format_ = "journal";
+      break;
     case InputFormat::kText:
       if (std::optional<LogRecord> r = ParseTextFormats(line, defaults)) {
         parsed = std::move(*r);
@@ -193,7 +199,9 @@ LogRecord LogLineParser::Parse(std::string_view line, uint64_t dropped_bytes) {
       const size_t first = line.find_first_not_of(" \t");
       const bool json = first != std::string_view::npos && line[first] == '{';
       if (!first_line_json_) first_line_json_ = json;
-      if (json) {
+      if (json && LooksLikeJournalJson(line) && (parsed = LogRecordFromJournalJson(line, defaults)).ok()) {
+        last_format_ = "journal";
+      } else if (json) {
         parsed = LogRecordFromJson(line, defaults);
         if (parsed.ok()) last_format_ = "json";
       } else if (std::optional<LogRecord> r = ParseTextFormats(line, defaults)) {

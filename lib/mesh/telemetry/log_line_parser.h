@@ -9,8 +9,9 @@
 // every other one, so a file is read in its own format and a stray line in another still parses.
 // A recognised line gives its time (text_log_time.h's year and zone rules), level and fields
 // (program, logger, pid, thread, ...) as attributes; a line that matches none is kept as before:
-// a text record whose level is its first word's, if any. kAuto reads a line starting with '{' as
-// JSON and one starting with key=value as logfmt, and once the first line was JSON, a line that
+// a text record whose level is its first word's, if any. kJournal reads `journalctl -o json`
+// records (journal_record.h). kAuto reads a line starting with '{' as a journal record when it
+// has __REALTIME_TIMESTAMP or __CURSOR, else as JSON, and one starting with key=value as logfmt, and once the first line was JSON, a line that
 // is in no format gets json's "parse_error", as with -f json.
 #pragma once
 
@@ -29,9 +30,9 @@
 
 namespace mesh {
 
-enum class InputFormat { kAuto, kJson, kLogfmt, kText };
+enum class InputFormat { kAuto, kJson, kLogfmt, kText, kJournal };
 
-// "auto", "json", "logfmt", "text"; nullopt otherwise (a text format's name is not an
+// "auto", "json", "logfmt", "text", "journal"; nullopt otherwise (a text format's name is not an
 // InputFormat: see FindTextLogFormat).
 std::optional<InputFormat> ParseInputFormat(std::string_view text);
 
@@ -39,7 +40,7 @@ class LogLineParser {
  public:
   struct Options {
     InputFormat format = InputFormat::kJson;
-    std::string service;  // used when the line names none
+    std::string service;  // used when the line names none (a journal record: used over its own)
     LogLevel default_level = LogLevel::kInfo;
     const TextLogFormat* text_format = nullptr;  // kText: this format only (--format-name)
     std::shared_ptr<const TimeZone> zone;        // for zone-less times; null: the local time
@@ -64,7 +65,7 @@ class LogLineParser {
 
   const Counters& counters() const { return counters_; }
 
-  // What the last Parse read the line as: "json", "logfmt", a text format's name, or "" when it
+  // What the last Parse read the line as: "json", "logfmt", "journal", a text format's name, or "" when it
   // is in none (kept as plain text).
   std::string_view last_format() const { return last_format_; }
   // Whether the last record's time came from its line (otherwise it is the clock's now).

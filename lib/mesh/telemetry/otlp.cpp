@@ -804,4 +804,8 @@ std::string OtlpLogsResponse(const OtlpLogs& decoded) {
   return PartialSuccess("rejectedLogRecords", decoded.rejected, decoded.first_error);
 }
 
+std::string OtlpMetricsResponse(int64_t rejected, const std::string& first_error) {
+  return PartialSuccess("rejectedDataPoints", rejected, first_error);
+}
+
 }  // namespace mesh

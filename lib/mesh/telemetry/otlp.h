@@ -71,5 +71,7 @@ std::string EncodeOtlpTraces(const std::vector<Span>& spans);
 // The OTLP response body: {} or {"partialSuccess":{"rejectedSpans":N,"errorMessage":"..."}}.
 std::string OtlpTracesResponse(const OtlpTraces& decoded);
 std::string OtlpLogsResponse(const OtlpLogs& decoded);
+// {} or {"partialSuccess":{"rejectedDataPoints":N,"errorMessage":"..."}}.
+std::string OtlpMetricsResponse(int64_t rejected, const std::string& first_error);
 
 }  // namespace mesh

@@ -11,6 +11,7 @@
 
 #include "in_process_meshd.h"
 #include "mesh/base/json_text.h"
+#include "mesh/otlp_proto/otlp_metrics_proto.h"
 #include "mesh/otlp_proto/otlp_proto.h"
 #include "raw_http.h"
 #include "test_support.h"
@@ -123,6 +124,47 @@ TEST(OtlpProtobufIngest, MalformedBodiesAreAJson400) {
     }
   }
   EXPECT_EQ(meshd.Request("GET", std::string("/v1/traces/") + kTraceId).status, 404);
+}
+
+// POST /v1/metrics dispatches on Content-Type: OTLP/JSON (partial success for what it refuses),
+// the seed's JSON push (told apart by its "service" member), Prometheus text, and protobuf,
+// whose malformed bodies get a JSON 400; what is stored shows on /metrics.
+TEST(OtlpMetricsIngest, DispatchesOnContentTypeAndKeepsTheOtherPushes) {
+  TempDir dir;
+  InProcessMeshd meshd(dir.File("mesh.db"));
+  const std::vector<std::pair<std::string, std::string>> json = {{"Content-Type", "application/json"}};
+  const std::string otlp = R"({"resourceMetrics":[{"resource":{"attributes":[
+      {"key":"service.name","value":{"stringValue":"shop"}}]},"scopeMetrics":[{"metrics":[
+      {"name":"shop.temperature","unit":"Cel","gauge":{"dataPoints":[{"asDouble":21.5}]}},
+      {"name":"shop.latency","exponentialHistogram":{"aggregationTemporality":2,"dataPoints":[{"count":"1"}]}}]}]}]})";
+  HttpClientResponse r = meshd.Request("POST", "/v1/metrics", otlp, json);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Result<Json::Value> v = ParseJson(r.body);
+  ASSERT_TRUE(v.ok()) << r.body;
+  EXPECT_EQ((*v)["partialSuccess"]["rejectedDataPoints"].asInt(), 1) << r.body;
+  EXPECT_NE((*v)["partialSuccess"]["errorMessage"].asString().find("exponential"), std::string::npos) << r.body;
+
+  r = meshd.Request("POST", "/v1/metrics", R"({"service":"seed","requests":3,"errors":0,"avg_latency_ms":5})", json);
+  EXPECT_EQ(r.status, 200) << r.body;
+  r = meshd.Request("POST", "/v1/metrics", "# TYPE up gauge\nup{service=\"text\"} 1\n",
+                    {{"Content-Type", "text/plain; version=0.0.4"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "{\"samples\":1}");
+  r = meshd.Request("POST", "/v1/metrics", "{\"resourceMetrics\":7}", json);
+  EXPECT_EQ(r.status, 400) << r.body;
+
+  const RawReply bad = Post(meshd.port(), "/v1/metrics", std::string("\xff\xff\xff\xff", 4));
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_TRUE(ParseJson(bad.body).ok()) << bad.body;
+  const RawReply empty = Post(meshd.port(), "/v1/metrics", "");
+  EXPECT_EQ(empty.status, 200) << empty.body;
+  EXPECT_TRUE(HasProtobufContentType(empty)) << empty.head;
+  EXPECT_EQ(empty.body, OtlpMetricsProtoResponse(0, ""));
+
+  const HttpClientResponse exposed = meshd.Request("GET", "/metrics");
+  EXPECT_NE(exposed.body.find("shop_temperature_celsius{service=\"shop\"} 21.5"), std::string::npos) << exposed.body;
+  EXPECT_NE(exposed.body.find("mesh_seed_requests_total{service=\"seed\"} 3"), std::string::npos);
+  EXPECT_NE(exposed.body.find("up{service=\"text\"} 1"), std::string::npos);
 }
 
 }  // namespace
