@@ -519,7 +519,7 @@ TEST_F(TracePages, DrawsATwoThousandSpanTrace) {
   std::sort(redraws.begin(), redraws.end());
   std::printf("2,000-span trace page redraw in Chromium: median %.0f ms, max %.0f ms\n", redraws[2], redraws[4]);
   RecordProperty("redraw_median_ms", static_cast<int>(redraws[2]));
-  EXPECT_LT(redraws[2], 5000.0);
+  EXPECT_LT(redraws[2], 15000.0);
 }
 
 }  // namespace
