@@ -4,7 +4,8 @@
 # included), median and max of 20 runs; the peer is the sqlite3 shell answering the same
 # question on the same file.
 #  1. show <id>               vs sqlite3 selecting the trace's spans
-#  2. list --service S --min-duration D --limit 20   (D matching every span, and none)
+#  2. list --service S --min-duration D --limit 20   (D matching every span, and none);
+#     list --attr K=V (the dashboard explorer's attribute search), matching every span and none
 #  3. show of a 10,000-span trace, rendered as a tree (imported from generated JSON lines)
 # Usage: bench/meshtrace_bench.sh BUILD_DIR
 set -euo pipefail
@@ -33,6 +34,11 @@ echo "  peer sqlite3 (same spans):     $(timed sqlite3 "$db" "SELECT * FROM span
 echo "list -s svc1 --min-duration 100ms --limit 20: $(timed "$build/meshtrace" --db "$db" list --service svc1 --min-duration 100ms --limit 20)"
 echo "list -s svc1 --min-duration 1s --limit 20 (no match): $(timed "$build/meshtrace" --db "$db" list --service svc1 --min-duration 1s --limit 20)"
 echo "  peer sqlite3 (newest 20 traces of svc1, no match): $(timed sqlite3 "$db" "SELECT DISTINCT trace_id FROM spans WHERE service = 'svc1' AND duration_ns >= 1000000000 ORDER BY start_ns DESC LIMIT 20")"
+# The dashboard explorer's attribute search (GET /v1/traces?attr= runs the same query): every
+# span carries http.status_code=200, none 503 (a pass over the window's spans).
+echo "list --attr http.status_code=200 --limit 20: $(timed "$build/meshtrace" --db "$db" list --attr http.status_code=200 --limit 20)"
+echo "list --attr http.status_code=503 --limit 20 (no match): $(timed "$build/meshtrace" --db "$db" list --attr http.status_code=503 --limit 20)"
+echo "  peer sqlite3 (json_extract, no match): $(timed sqlite3 "$db" "SELECT DISTINCT trace_id FROM spans WHERE json_extract(attributes, '$.\"http.status_code\"') = 503 ORDER BY start_ns DESC LIMIT 20")"
 
 # A 10,000-span trace: a root with 100 children of 99 grandchildren each.
 trace=4bf92f3577b34da6a3ce929d0e0e4736

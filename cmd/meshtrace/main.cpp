@@ -51,6 +51,8 @@ int main(int argc, char** argv) {
   list_cmd->add_option("--min-duration", list.min_duration, "... lasting at least, e.g. 200ms");
   list_cmd->add_option("--max-duration", list.max_duration, "... lasting at most");
   list_cmd->add_flag("--errors", list.errors, "Only traces with an error span");
+  list_cmd->add_option("--attr", list.attr,
+                       "... with a span (or resource) attribute of this value, e.g. http.status_code=503");
   list_cmd->add_option("--since", list.since, "Spans at or after: 15m, 2h, RFC 3339, Unix seconds")
       ->capture_default_str();
   list_cmd->add_option("--until", list.until, "Spans before (same forms)");

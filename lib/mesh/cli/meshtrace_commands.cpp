@@ -445,6 +445,11 @@ int RunList(const ListOptions& o, const CommandIo& io) {
   f.service = o.service;
   f.operation = o.operation;
   f.errors_only = o.errors;
+  if (!o.attr.empty()) {
+    Result<AttributeMatch> match = ParseAttributeMatch(o.attr);
+    if (!match.ok()) return Fail(io, match.status().WithContext("--attr"));
+    f.attribute = std::move(match).value();
+  }
   for (const auto& [flag, text, target] :
        {std::tuple{"--min-duration", &o.min_duration, &f.min_duration_ns},
         std::tuple{"--max-duration", &o.max_duration, &f.max_duration_ns}}) {

@@ -28,6 +28,7 @@ struct ListOptions {
   std::string min_duration;
   std::string max_duration;
   bool errors = false;
+  std::string attr;  // key=value
   std::string since = "1h";
   std::string until;
   size_t limit = 20;

@@ -225,6 +225,7 @@ void ControlPlane::AddRoutes(HttpRouter& router) {
   };
   router.Add("GET", "/", dashboard);
   router.Add("GET", "/dashboard", dashboard);
+  router.Add("GET", "/dashboard/traces", dashboard);
   router.Add("GET", "/dashboard/traces/{id}", dashboard);
   router.Add("GET", "/dashboard/services/{name}", dashboard);
   router.Add("GET", "/dashboard/map", dashboard);

@@ -10,6 +10,8 @@
 #include "mesh/store/span_store.h"
 #include "mesh/telemetry/span_stats.h"
 #include "mesh/telemetry/trace_api.h"
+#include "mesh/telemetry/trace_statistics.h"
+#include "mesh/telemetry/trace_tree.h"
 
 namespace mesh {
 
@@ -20,14 +22,24 @@ HttpResponse ControlPlane::GetTrace(const HttpRequest& r) {
   if (!lease.ok()) return StoreError(lease.status());
   Result<std::vector<Span>> spans = SpanStore(**lease).GetTrace(r.PathParam("id"));
   if (!spans.ok()) return StoreError(spans.status());
+  // The critical path and the statistics come from the TraceTree `meshtrace show` draws, so
+  // the dashboard marks the same spans the terminal does.
+  const TraceTree tree = TraceTree::Build(std::move(spans).value());
   std::string out = "{\"trace_id\":";
-  AppendJsonString(out, spans->front().trace_id);
+  AppendJsonString(out, tree.spans().front().trace_id);
   out += ",\"spans\":[";
-  for (size_t i = 0; i < spans->size(); ++i) {
+  for (size_t i = 0; i < tree.spans().size(); ++i) {
     if (i) out += ',';
-    AppendJson(out, (*spans)[i]);
+    AppendJson(out, tree.spans()[i]);
   }
-  out += "]}";
+  out += "],\"critical_path\":[";
+  for (size_t i = 0; i < tree.critical_path().size(); ++i) {
+    if (i) out += ',';
+    AppendJsonString(out, tree.spans()[tree.critical_path()[i]].span_id);
+  }
+  out += "],\"statistics\":";
+  AppendJson(out, ComputeTraceStatistics(tree));
+  out += '}';
   return HttpResponse::Json(200, std::move(out));
 }
 
@@ -37,8 +49,9 @@ HttpResponse ControlPlane::ListTraces(const HttpRequest& r) {
   if (!filter.ok()) return HttpResponse::Error(400, filter.status().message());
   TraceFilter& f = *filter;
   // Like Jaeger's default lookback: without since, the last hour (an index range on start
-  // time rather than a pass over every span stored).
-  if (!f.since_ns) f.since_ns = now - 3600 * kNsPerSecond;
+  // time rather than a pass over every span stored). A trace id prefix is already an index
+  // range, and the trace it names may be older.
+  if (!f.since_ns && f.trace_id_prefix.empty()) f.since_ns = now - 3600 * kNsPerSecond;
   Result<size_t> limit = LimitParam(r);
   if (!limit.ok()) return HttpResponse::Error(400, limit.status().message());
   // Each trace listed is read whole: keep a page to what a person looks at.

@@ -177,6 +177,25 @@ Result<std::vector<TraceSummary>> SpanStore::ListTraces(const TraceFilter& f, si
     q.params.emplace_back(*f.max_duration_ns);
   }
   if (f.errors_only) q.sql += " AND status = 2";
+  if (f.attribute) {
+    // A span attribute or a resource attribute, its value compared as text: a JSON boolean
+    // reads as true/false (json_each gives 1/0), a number as JSON writes it.
+    const std::string matches =
+        ") WHERE key = ? AND CASE type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+        "ELSE CAST(value AS TEXT) END = ?)";
+    q.sql += " AND (EXISTS (SELECT 1 FROM json_each(spans.attributes" + matches +
+             " OR EXISTS (SELECT 1 FROM json_each(spans.resource" + matches + ")";
+    for (int column = 0; column < 2; ++column) {
+      q.params.emplace_back(f.attribute->key);
+      q.params.emplace_back(f.attribute->value);
+    }
+  }
+  if (!f.trace_id_prefix.empty()) {
+    // A range on the (trace_id, span_id) index, as GetTrace's prefix.
+    q.sql += " AND trace_id >= ? AND trace_id < ?";
+    q.params.emplace_back(f.trace_id_prefix);
+    q.params.emplace_back(f.trace_id_prefix + "g");
+  }
   if (f.since_ns) {
     q.sql += " AND start_ns >= ?";
     q.params.emplace_back(*f.since_ns);

@@ -1,5 +1,8 @@
 #include "mesh/telemetry/trace_api.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "mesh/base/json_text.h"
 #include "mesh/base/time_format.h"
 
@@ -57,6 +60,8 @@ std::map<std::string, std::string> TraceFilterToQuery(const TraceFilter& f) {
   if (f.min_duration_ns) q["min_duration"] = std::to_string(*f.min_duration_ns) + "ns";
   if (f.max_duration_ns) q["max_duration"] = std::to_string(*f.max_duration_ns) + "ns";
   if (f.errors_only) q["errors"] = "true";
+  if (f.attribute) q["attr"] = f.attribute->key + "=" + f.attribute->value;
+  if (!f.trace_id_prefix.empty()) q["trace_prefix"] = f.trace_id_prefix;
   if (f.since_ns) q["since"] = FormatUnixSeconds(*f.since_ns);
   if (f.until_ns) q["until"] = FormatUnixSeconds(*f.until_ns);
   return q;
@@ -80,8 +85,36 @@ Result<TraceFilter> TraceFilterFromQuery(const std::map<std::string, std::string
     if (!t.ok()) return Status::InvalidArgument("parameter " + std::string(key) + ": " + t.status().message());
     (std::string(key) == "since" ? f.since_ns : f.until_ns) = *t;
   }
-  if (const std::string* v = Param(q, "errors")) f.errors_only = *v == "true" || *v == "1";
+  if (const std::string* v = Param(q, "errors")) {
+    if (*v != "true" && *v != "1" && *v != "false" && *v != "0") {
+      return Status::InvalidArgument("parameter errors: '" + *v + "' is not true, 1, false or 0");
+    }
+    f.errors_only = *v == "true" || *v == "1";
+  }
+  if (const std::string* v = Param(q, "attr")) {
+    Result<AttributeMatch> match = ParseAttributeMatch(*v);
+    if (!match.ok()) return Status::InvalidArgument("parameter attr: " + match.status().message());
+    f.attribute = std::move(match).value();
+  }
+  if (const std::string* v = Param(q, "trace_prefix")) {
+    std::string prefix = *v;
+    for (char& c : prefix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const bool hex = std::all_of(prefix.begin(), prefix.end(),
+                                 [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    if (!hex || prefix.size() > 32) {
+      return Status::InvalidArgument("parameter trace_prefix: '" + *v + "' is not 1 to 32 hex digits");
+    }
+    f.trace_id_prefix = std::move(prefix);
+  }
   return f;
+}
+
+Result<AttributeMatch> ParseAttributeMatch(std::string_view text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return Status::InvalidArgument("'" + std::string(text) + "' is not key=value");
+  }
+  return AttributeMatch{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
 }
 
 void AppendJson(std::string& out, const TraceSummary& t) {

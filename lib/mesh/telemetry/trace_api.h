@@ -3,7 +3,7 @@
 // `meshtrace list` prints what a local one prints. Pure functions, thread-safe.
 //
 //   GET /v1/traces?service=S&operation=O&min_duration=<n>ns&max_duration=<n>ns&errors=true
-//                 &since=<unix s>&until=<unix s>&limit=N
+//                 &attr=<key>=<value>&trace_prefix=<hex>&since=<unix s>&until=<unix s>&limit=N
 //   -> {"traces":[{"trace_id","start","start_ns","duration_ns","root_service","root_name",
 //                  "span_count","services":[...],"error"}, ...]}
 //
@@ -24,9 +24,14 @@ namespace mesh {
 
 // Only the filter's set fields become parameters.
 std::map<std::string, std::string> TraceFilterToQuery(const TraceFilter& filter);
-// Times may be anything ParseTimeSpec reads (relative to now_ns); errors is "true" or "1".
+// Times may be anything ParseTimeSpec reads (relative to now_ns); errors is true/1 or
+// false/0; attr is ParseAttributeMatch's form; trace_prefix is 1 to 32 hex digits (either case).
 // Errors: InvalidArgument "parameter <name>: <why>".
 Result<TraceFilter> TraceFilterFromQuery(const std::map<std::string, std::string>& query, int64_t now_ns);
+
+// "key=value", split at the first '=' (a value may hold '='; the key may not be empty).
+// Errors: InvalidArgument.
+Result<AttributeMatch> ParseAttributeMatch(std::string_view text);
 
 // Appends one entry of the list: also what `meshtrace list -o json` prints per line.
 void AppendJson(std::string& out, const TraceSummary& trace);

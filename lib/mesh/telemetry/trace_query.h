@@ -10,12 +10,21 @@
 
 namespace mesh {
 
+// A span attribute (or resource attribute) of this key whose value, written as text, is this
+// value: the string itself, a number as JSON writes it, true or false.
+struct AttributeMatch {
+  std::string key;
+  std::string value;
+};
+
 struct TraceFilter {
   std::string service;    // traces with a span of this service
   std::string operation;  // ... with this span name
   std::optional<int64_t> min_duration_ns;  // ... lasting at least this long
   std::optional<int64_t> max_duration_ns;
   bool errors_only = false;                // traces with an error span
+  std::optional<AttributeMatch> attribute;  // ... with a span carrying this attribute value
+  std::string trace_id_prefix;             // traces whose id starts so (lowercase hex)
   std::optional<int64_t> since_ns;
   std::optional<int64_t> until_ns;
 };

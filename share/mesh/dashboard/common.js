@@ -29,7 +29,11 @@ const getJson = async (url) => {
   const token = sessionStorage.getItem(tokenKey);
   const r = await fetch(url, { cache: "no-store", headers: token ? { Authorization: "Bearer " + token } : {} });
   if (r.status === 401) throw new NeedsToken(token ? "meshd refused that token" : "meshd wants its read token");
-  if (!r.ok) throw new Error(url + " answered " + r.status);
+  if (!r.ok) {
+    // meshd says why in {"error": "..."}: a bad search parameter is worth reading.
+    const why = await r.json().then((body) => body.error, () => "");
+    throw new Error(url + " answered " + r.status + (why ? ": " + why : ""));
+  }
   return r.json();
 };
 const fmtMs = (v) => v === null || v === undefined ? "–" : (v >= 1000 ? (v / 1000).toFixed(2) + " s" : v.toFixed(1) + " ms");
@@ -89,7 +93,13 @@ async function render() {
   const { page, match } = currentPage();
   try {
     const sections = await page.renderPage(match);
-    main.replaceChildren(...sections);
+    // A section the page hands back again (a search form being typed in) stays where it is,
+    // keeping its focus and what was typed; the others are swapped in its place.
+    sections.forEach((section, i) => {
+      const old = main.children[i];
+      if (old !== section) old ? old.replaceWith(section) : main.append(section);
+    });
+    while (main.children.length > sections.length) main.lastElementChild.remove();
     status.textContent = "updated " + new Date().toLocaleTimeString();
     document.body.dataset.ready = "true";
   } catch (e) {

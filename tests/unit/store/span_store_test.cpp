@@ -311,6 +311,45 @@ TEST_F(SpanStoreTest, ListTracesCombinesFilters) {
   EXPECT_THAT(ListIds({.service = "api", .min_duration_ns = 100 * kMs}), ElementsAre(kTraceA));
 }
 
+TEST_F(SpanStoreTest, ListTracesFiltersByAnAttributeValueOfAnyType) {
+  std::vector<Span> spans = Fixture();
+  spans[0].attributes = R"({"http.status_code":503,"cache.hit":true,"ratio":0.25,"user":"ann"})";
+  spans[3].attributes = R"({"http.status_code":200,"user":"bob=\"x\""})";
+  spans[4].resource = R"({"deployment.environment":"canary"})";
+  ASSERT_TRUE(spans_->Insert(spans).ok());
+  const auto attr = [](const char* key, const char* value) {
+    return TraceFilter{.attribute = AttributeMatch{key, value}};
+  };
+  EXPECT_THAT(ListIds(attr("http.status_code", "503")), ElementsAre(kTraceA));
+  EXPECT_THAT(ListIds(attr("http.status_code", "200")), ElementsAre(kTraceB));
+  EXPECT_THAT(ListIds(attr("cache.hit", "true")), ElementsAre(kTraceA));
+  EXPECT_THAT(ListIds(attr("ratio", "0.25")), ElementsAre(kTraceA));
+  EXPECT_THAT(ListIds(attr("user", "bob=\"x\"")), ElementsAre(kTraceB));
+  // A resource attribute matches too.
+  EXPECT_THAT(ListIds(attr("deployment.environment", "canary")), ElementsAre(kTraceC));
+  // Exact value and key: no substring, no other key's value, no 1 for true.
+  EXPECT_TRUE(ListIds(attr("user", "an")).empty());
+  EXPECT_TRUE(ListIds(attr("http.status_code", "ann")).empty());
+  EXPECT_TRUE(ListIds(attr("cache.hit", "1")).empty());
+  // SQL and JSON path syntax in a key or value is only text.
+  EXPECT_TRUE(ListIds(attr("$.user", "ann")).empty());
+  EXPECT_TRUE(ListIds(attr("user", "' OR 1=1 --")).empty());
+  // Combined with another filter.
+  TraceFilter both = attr("http.status_code", "503");
+  both.service = "db";
+  EXPECT_TRUE(ListIds(both).empty());
+  both.service = "api";
+  EXPECT_THAT(ListIds(both), ElementsAre(kTraceA));
+}
+
+TEST_F(SpanStoreTest, ListTracesFiltersByTraceIdPrefix) {
+  InsertFixture();
+  EXPECT_THAT(ListIds({.trace_id_prefix = "abc1"}), ElementsAre(kTraceB, kTraceA));
+  EXPECT_THAT(ListIds({.trace_id_prefix = "abc10000000000000000000000000002"}), ElementsAre(kTraceB));
+  EXPECT_THAT(ListIds({.trace_id_prefix = "def"}), ElementsAre(kTraceC));
+  EXPECT_TRUE(ListIds({.trace_id_prefix = "abc2"}).empty());
+}
+
 TEST_F(SpanStoreTest, ListTracesHonoursTheLimit) {
   InsertFixture();
   EXPECT_THAT(ListIds({}, 2), ElementsAre(kTraceC, kTraceB));

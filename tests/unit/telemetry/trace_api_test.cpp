@@ -99,10 +99,58 @@ TEST(TraceFilterFromQuery, AcceptsHumanDurationsTimesAndErrorsOne) {
   EXPECT_EQ(f->since_ns, kNow - 15 * 60 * 1'000'000'000LL);
   EXPECT_EQ(f->until_ns, kNow);
   EXPECT_TRUE(f->errors_only);
-  Result<TraceFilter> no = TraceFilterFromQuery({{"errors", "yes"}, {"service", ""}}, kNow);
+  Result<TraceFilter> no = TraceFilterFromQuery({{"errors", "false"}, {"service", ""}}, kNow);
   ASSERT_TRUE(no.ok());
   EXPECT_FALSE(no->errors_only);
   EXPECT_EQ(no->service, "");
+}
+
+TEST(TraceFilterFromQuery, RefusesAnErrorsValueThatIsNotABoolean) {
+  Result<TraceFilter> f = TraceFilterFromQuery({{"errors", "yes"}}, kNow);
+  ASSERT_FALSE(f.ok());
+  EXPECT_THAT(f.status().message(), HasSubstr("parameter errors: 'yes'"));
+}
+
+TEST(TraceFilterQuery, AttributeAndTracePrefixRoundTrip) {
+  TraceFilter f;
+  f.attribute = AttributeMatch{"http.route", "/a?b=c&d=<script>"};
+  f.trace_id_prefix = "4bf92f35";
+  Result<TraceFilter> back = RoundTrip(f);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_TRUE(back->attribute);
+  EXPECT_EQ(back->attribute->key, "http.route");
+  EXPECT_EQ(back->attribute->value, "/a?b=c&d=<script>");
+  EXPECT_EQ(back->trace_id_prefix, "4bf92f35");
+}
+
+TEST(TraceFilterFromQuery, TracePrefixIsLowercasedAndMustBeHex) {
+  Result<TraceFilter> f = TraceFilterFromQuery({{"trace_prefix", "4BF92F35"}}, kNow);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->trace_id_prefix, "4bf92f35");
+  for (const char* bad : {"4bf9zz", "4bf9' OR 1=1--", "4bf92f3577b34da6a3ce929d0e0e47360"}) {
+    Result<TraceFilter> refused = TraceFilterFromQuery({{"trace_prefix", bad}}, kNow);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_THAT(refused.status().message(), HasSubstr("parameter trace_prefix: "));
+  }
+}
+
+TEST(ParseAttributeMatch, SplitsAtTheFirstEqualsSign) {
+  Result<AttributeMatch> m = ParseAttributeMatch("q=a=b");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->key, "q");
+  EXPECT_EQ(m->value, "a=b");
+  Result<AttributeMatch> empty_value = ParseAttributeMatch("user.id=");
+  ASSERT_TRUE(empty_value.ok());
+  EXPECT_EQ(empty_value->value, "");
+}
+
+TEST(ParseAttributeMatch, RefusesNoEqualsSignOrAnEmptyKey) {
+  for (const char* bad : {"http.route", "=200", ""}) {
+    EXPECT_FALSE(ParseAttributeMatch(bad).ok()) << bad;
+  }
+  Result<TraceFilter> f = TraceFilterFromQuery({{"attr", "novalue"}}, kNow);
+  ASSERT_FALSE(f.ok());
+  EXPECT_THAT(f.status().message(), HasSubstr("parameter attr: "));
 }
 
 TEST(TraceFilterFromQuery, BadValuesAreInvalidArgumentNamingTheParameter) {
