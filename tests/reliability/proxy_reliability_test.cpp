@@ -563,13 +563,14 @@ TEST(ProxyReliability, SidecarKilledUnderTrafficFailsAtMostInFlightAndRejoinsWhe
   const auto killed_at = Clock::now();
   victim.process->Wait(5s);
 
-  // The balancer stops trying the dead instance: connect failures stop growing.
+  // The balancer soon stops trying the dead instance. How soon depends on the machine's pace:
+  // its failure penalty steers traffic away at once but decays, so a slow run tries it again
+  // now and then until 5 failures in a row eject it (for 30 s, beyond the test). So what is
+  // asserted is the bound, not a moment: see connect failures at the end.
   const std::vector<std::string> connect_failure = {"direction=\"outbound\"", "outcome=\"connect_failure\""};
   std::this_thread::sleep_for(2s);
   const double failures_at_2s = MetricSum(Metrics(caller.admin), "mesh_upstream_attempts_total", connect_failure);
-  const double ejections = MetricSum(Metrics(caller.admin), "mesh_outlier_ejections_total");
   std::this_thread::sleep_for(2s);
-  const double failures_at_4s = MetricSum(Metrics(caller.admin), "mesh_upstream_attempts_total", connect_failure);
   const int served_others_at_4s = ServedInbound(sidecars[1].admin, "payments") + ServedInbound(sidecars[2].admin, "payments");
 
   // A new sidecar for the same app rejoins (on a new port, as a restarted pod would) and gets
@@ -593,10 +594,15 @@ TEST(ProxyReliability, SidecarKilledUnderTrafficFailsAtMostInFlightAndRejoinsWhe
   const double left_s = Seconds(Clock::now() - killed_at);
   const int restarted_served = ServedInbound(restarted.admin, "payments");
   traffic.Stop();
+  const std::string caller_metrics = Metrics(caller.admin);
+  const double failures_at_end = MetricSum(caller_metrics, "mesh_upstream_attempts_total", connect_failure);
+  const double ejections = MetricSum(caller_metrics, "mesh_outlier_ejections_total");
 
   EXPECT_LE(traffic.failed(), kClients) << "at most the requests in flight at the kill fail: "
                                         << (failures.empty() ? "" : failures.front());
-  EXPECT_EQ(failures_at_2s, failures_at_4s) << "the dead instance is no longer tried";
+  // At most 5 in a row before the ejection, plus the attempts the other clients had already
+  // sent its way when the fifth failed.
+  EXPECT_LE(failures_at_end, 5 + kClients - 1) << "the dead instance is no longer tried";
   EXPECT_GT(served_others_at_4s, 0);
   EXPECT_TRUE(rejoined) << "the restarted sidecar is back in the healthy set";
   EXPECT_GT(restarted_served, 0) << "the restarted sidecar gets traffic again";
@@ -606,7 +612,7 @@ TEST(ProxyReliability, SidecarKilledUnderTrafficFailsAtMostInFlightAndRejoinsWhe
           std::to_string(sent_before_kill) + " before the kill), failed " + std::to_string(traffic.failed()) +
           " with " + std::to_string(kClients) + " clients; caller connect failures " +
           std::to_string(static_cast<int64_t>(failures_at_2s)) + " at +2 s, " +
-          std::to_string(static_cast<int64_t>(failures_at_4s)) + " at +4 s; ejections " +
+          std::to_string(static_cast<int64_t>(failures_at_end)) + " in all; ejections " +
           std::to_string(static_cast<int64_t>(ejections)) + "; restarted sidecar served " +
           std::to_string(restarted_served) + ", first after " + std::to_string(rejoin_s) +
           " s (registered); dead instance unhealthy in meshd " + std::to_string(left_s) + " s after the kill");
