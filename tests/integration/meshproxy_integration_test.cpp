@@ -26,6 +26,7 @@
 #include "free_port.h"
 #include "sanitizer_build.h"
 #include "silent_listener.h"
+#include "raw_connection.h"
 #include "stream_app.h"
 #include "subprocess.h"
 

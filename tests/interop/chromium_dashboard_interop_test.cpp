@@ -2,21 +2,15 @@
 // /dashboard/traces/{id}, runs the page's script against meshd's JSON API, and dumps the DOM it
 // built; a screenshot of each page is kept in the build tree for people to look at. What the
 // DOM cannot show (the page's address) is asked of the page over the DevTools protocol.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <json/json.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "chromium_page.h"
 #include "interop_support.h"
 #include "meshd_fixture.h"
 #include "subprocess.h"
@@ -25,11 +19,9 @@ namespace mesh {
 namespace {
 
 using interop::CountOf;
+using interop::Element;
 using interop::TempDir;
 using test_support::MeshdProcess;
-using test_support::RunResult;
-using test_support::Subprocess;
-using namespace std::chrono_literals;
 
 constexpr char kTraceId[] = "aaaabbbbccccddddeeeeffff00001111";
 constexpr char kRootSpan[] = "1111111111111111";
@@ -88,160 +80,29 @@ class Dashboard : public ::testing::Test {
 
   virtual std::vector<std::string> MeshdArgs() { return {}; }
 
-  // Loads `path` in headless Chromium with a fresh profile, lets the page's script run for five
-  // seconds of virtual time, and returns the DOM it built; saves a screenshot to `png`.
+  // The DOM that the page at `path` built in headless Chromium; its screenshot goes to `png`.
   std::string Render(const std::string& path, const std::string& png) {
-    std::error_code ec;
-    std::filesystem::remove(png, ec);  // a stale screenshot must not pass for a new one
-    const std::string profile = dir_.File("chromium-profile-" + std::to_string(++renders_));
-    Subprocess chromium({CHROMIUM_BIN, "--headless", "--no-sandbox", "--disable-gpu",
-                         "--disable-quic", "--no-first-run", "--disable-background-networking",
-                         "--disable-component-update", "--disable-sync",
-                         // A container's small /dev/shm crashes renderers; /tmp has room.
-                         "--disable-dev-shm-usage", "--user-data-dir=" + profile,
-                         "--virtual-time-budget=5000", "--window-size=1280,800",
-                         "--screenshot=" + png, "--dump-dom", meshd_->url() + path});
-    const RunResult r = chromium.Wait(60s);
-    EXPECT_EQ(r.exit_code, 0) << "chromium on " << path << ":\n" << r.err;
-    EXPECT_NE(r.out.find("</html>"), std::string::npos) << "no DOM dumped for " << path << ":\n"
-                                                        << r.err;
-    const std::string image = interop::ReadFile(png);
-    EXPECT_GT(image.size(), 1000u) << png;
-    EXPECT_EQ(image.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << png;
-    return r.out;
+    return interop::RenderPage(CHROMIUM_BIN, meshd_->url() + path, NextProfile(), png);
   }
 
-  // Loads `path` in headless Chromium and returns location.href as the page's own script left
-  // it once the page is ready (body data-ready="true"); empty, with a test failure, when it does
-  // not get there in 30 s. --dump-dom cannot show the address, so this asks the page over the
-  // DevTools protocol: --remote-debugging-pipe reads JSON commands, each ended by a NUL, on the
-  // browser's fd 3 and writes the answers, the same way, on its fd 4.
+  // location.href as the page's own script left it once the page is ready (body
+  // data-ready="true"); empty, with a test failure, when it does not get there in 30 s.
+  // --dump-dom cannot show the address, so this asks the page over the DevTools protocol.
   std::string LocationOnceReady(const std::string& path) {
-    int to_browser[2], from_browser[2];
-    if (pipe(to_browser) != 0 || pipe(from_browser) != 0) {
-      ADD_FAILURE() << "pipe failed";
-      return "";
-    }
-    const std::vector<std::string> argv = {
-        CHROMIUM_BIN, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--user-data-dir=" + dir_.File("chromium-profile-" + std::to_string(++renders_)),
-        "--remote-debugging-pipe", meshd_->url() + path};
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-      // The pipe ends go to 3 and 4 by way of higher numbers, so no dup2 overwrites another.
-      const int in = fcntl(to_browser[0], F_DUPFD, 10), out = fcntl(from_browser[1], F_DUPFD, 10);
-      dup2(in, 3);
-      dup2(out, 4);
-      const int null = open("/dev/null", O_RDWR);
-      dup2(null, 0);
-      dup2(null, 1);
-      dup2(null, 2);
-      for (int fd = 5; fd < 1024; ++fd) close(fd);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(to_browser[0]);
-    close(from_browser[1]);
-    signal(SIGPIPE, SIG_IGN);  // a browser that died fails the write, not the test process
-    const int commands = to_browser[1], answers = from_browser[0];
-    std::string buffered;
-    int next_id = 0;
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    // Sends one command and returns the answer with its id (events in between are skipped);
-    // null on a closed pipe or at the deadline.
-    const auto call = [&](const std::string& method, const Json::Value& params, const std::string& session) {
-      Json::Value command;
-      command["id"] = ++next_id;
-      command["method"] = method;
-      command["params"] = params;
-      if (!session.empty()) command["sessionId"] = session;
-      const std::string text = interop::ToJson(command) + '\0';
-      if (write(commands, text.data(), text.size()) != static_cast<ssize_t>(text.size())) return Json::Value();
-      while (true) {
-        for (size_t end; (end = buffered.find('\0')) != std::string::npos;) {
-          const Json::Value message = interop::ParseJson(buffered.substr(0, end));
-          buffered.erase(0, end + 1);
-          if (message["id"].asInt() == next_id) return message;
-        }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        struct pollfd p {answers, POLLIN, 0};
-        if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) return Json::Value();
-        char chunk[65536];
-        const ssize_t n = read(answers, chunk, sizeof chunk);
-        if (n <= 0) return Json::Value();
-        buffered.append(chunk, static_cast<size_t>(n));
-      }
-    };
-    std::string href;
-    std::string session;
-    while (session.empty() && std::chrono::steady_clock::now() < deadline) {
-      const Json::Value targets = call("Target.getTargets", Json::Value(Json::objectValue), "");
-      if (targets.isNull()) break;
-      for (const Json::Value& t : targets["result"]["targetInfos"]) {
-        if (t["type"].asString() != "page") continue;
-        Json::Value attach;
-        attach["targetId"] = t["targetId"];
-        attach["flatten"] = true;
-        session = call("Target.attachToTarget", attach, "")["result"]["sessionId"].asString();
-        break;
-      }
-      if (session.empty()) std::this_thread::sleep_for(100ms);
-    }
-    EXPECT_FALSE(session.empty()) << "no page to attach to in Chromium";
-    while (!session.empty() && std::chrono::steady_clock::now() < deadline) {
-      Json::Value evaluate;
-      evaluate["expression"] = "document.body && document.body.dataset.ready === 'true' ? location.href : ''";
-      evaluate["returnByValue"] = true;
-      const Json::Value answer = call("Runtime.evaluate", evaluate, session);
-      if (answer.isNull()) break;
-      href = answer["result"]["result"]["value"].asString();
-      if (!href.empty()) break;
-      std::this_thread::sleep_for(100ms);
-    }
+    interop::DevToolsBrowser browser(CHROMIUM_BIN, meshd_->url() + path, NextProfile());
+    EXPECT_TRUE(browser.attached()) << "no page to attach to in Chromium";
+    const std::string href =
+        browser.WaitFor("document.body && document.body.dataset.ready === 'true' ? location.href : ''");
     EXPECT_FALSE(href.empty()) << "the page at " << path << " never became ready";
-    call("Browser.close", Json::Value(Json::objectValue), "");
-    close(commands);
-    close(answers);
-    int status = 0;
-    for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(100ms);
-    if (waitpid(pid, &status, WNOHANG) == 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-    }
     return href;
   }
+
+  std::string NextProfile() { return dir_.File("chromium-profile-" + std::to_string(++renders_)); }
 
   TempDir dir_;
   std::unique_ptr<MeshdProcess> meshd_;
   int renders_ = 0;
 };
-
-// The HTML of the element that starts at the first match of `open` (a tag with its attributes)
-// and ends at the matching close of the same tag name; empty when there is none.
-std::string Element(const std::string& dom, const std::string& open) {
-  const size_t start = dom.find(open);
-  if (start == std::string::npos) return "";
-  const std::string tag = open.substr(1, open.find_first_of(" >") - 1);
-  size_t depth = 0, at = start;
-  while (at < dom.size()) {
-    const size_t next_open = dom.find("<" + tag, at + 1);
-    const size_t next_close = dom.find("</" + tag + ">", at + 1);
-    if (next_close == std::string::npos) return "";
-    if (next_open != std::string::npos && next_open < next_close) {
-      ++depth;
-      at = next_open;
-      continue;
-    }
-    if (depth == 0) return dom.substr(start, next_close + tag.size() + 3 - start);
-    --depth;
-    at = next_close;
-  }
-  return "";
-}
 
 TEST_F(Dashboard, OverviewListsServicesAndTracesAndEscapesHostileNames) {
   const std::string dom = Render("/dashboard", DASHBOARD_PNG_DIR "/dashboard.png");

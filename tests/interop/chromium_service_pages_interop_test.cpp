@@ -7,23 +7,21 @@
 #include <json/json.h>
 
 #include <chrono>
-#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "chromium_page.h"
 #include "interop_support.h"
 #include "meshd_fixture.h"
-#include "subprocess.h"
 
 namespace mesh {
 namespace {
 
+using interop::AttributeValues;
 using interop::CountOf;
+using interop::Element;
 using interop::TempDir;
 using test_support::MeshdProcess;
-using test_support::RunResult;
-using test_support::Subprocess;
-using namespace std::chrono_literals;
 
 constexpr int64_t kMs = 1'000'000;
 constexpr char kFailingTrace[] = "c0ffee00000000000000000000000001";
@@ -96,40 +94,6 @@ std::string MetricsPush(int64_t at_ms, int ok, int not_found, int unavailable, c
             std::to_string(buckets[i]) + ts;
   }
   return text;
-}
-
-// The HTML of the element that starts at the first match of `open` and ends at the matching
-// close of the same tag name; empty when there is none.
-std::string Element(const std::string& dom, const std::string& open) {
-  const size_t start = dom.find(open);
-  if (start == std::string::npos) return "";
-  const std::string tag = open.substr(1, open.find_first_of(" >") - 1);
-  size_t depth = 0, at = start;
-  while (at < dom.size()) {
-    const size_t next_open = dom.find("<" + tag, at + 1);
-    const size_t next_close = dom.find("</" + tag + ">", at + 1);
-    if (next_close == std::string::npos) return "";
-    if (next_open != std::string::npos && next_open < next_close) {
-      ++depth;
-      at = next_open;
-      continue;
-    }
-    if (depth == 0) return dom.substr(start, next_close + tag.size() + 3 - start);
-    --depth;
-    at = next_close;
-  }
-  return "";
-}
-
-// The values of attribute `name` in the order they appear.
-std::vector<std::string> AttributeValues(const std::string& html, const std::string& name) {
-  std::vector<std::string> out;
-  const std::string key = " " + name + "=\"";
-  for (size_t at = html.find(key); at != std::string::npos; at = html.find(key, at + 1)) {
-    const size_t from = at + key.size();
-    out.push_back(html.substr(from, html.find('"', from) - from));
-  }
-  return out;
 }
 
 class ServicePages : public ::testing::Test {
@@ -218,32 +182,21 @@ class ServicePages : public ::testing::Test {
     }
   }
 
-  // Loads `path` in headless Chromium with a fresh profile, lets the page's script run for five
-  // seconds of virtual time, and returns the DOM it built; saves a screenshot to `png`. The
-  // console must stay silent (Chromium logs every console message as "CONSOLE" on stderr).
+  // The DOM that the page at `path` built in headless Chromium, whose console must stay silent;
+  // its screenshot goes to `png`.
   std::string Render(const std::string& path, const std::string& png) {
-    std::error_code ec;
-    std::filesystem::remove(png, ec);  // a stale screenshot must not pass for a new one
-    const std::string profile = dir_.File("chromium-profile-" + std::to_string(++renders_));
-    Subprocess chromium({CHROMIUM_BIN, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                         "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + profile,
-                         "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
-                         "--window-size=1280,1600", "--screenshot=" + png, "--dump-dom", meshd_->url() + path});
-    const RunResult r = chromium.Wait(60s);
-    EXPECT_EQ(r.exit_code, 0) << "chromium on " << path << ":\n" << r.err;
-    EXPECT_EQ(r.err.find(":CONSOLE"), std::string::npos) << "console output on " << path << ":\n" << r.err;
-    const std::string image = interop::ReadFile(png);
-    EXPECT_GT(image.size(), 1000u) << png;
-    EXPECT_EQ(image.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << png;
-    EXPECT_NE(r.out.find("<body data-ready=\"true\">"), std::string::npos) << "the page never finished:\n" << r.out;
+    const std::string dom =
+        interop::RenderPage(CHROMIUM_BIN, meshd_->url() + path,
+                            dir_.File("chromium-profile-" + std::to_string(++renders_)), png,
+                            {.window_size = "1280,1600", .silent_console = true});
+    EXPECT_NE(dom.find("<body data-ready=\"true\">"), std::string::npos) << "the page never finished:\n" << dom;
     // Hostile strings stay text: the page's own script is the only one, no <img> or <b> was
     // created, and the canary handler never ran.
-    EXPECT_EQ(CountOf(r.out, "<script"), 1u) << r.out;
-    EXPECT_EQ(r.out.find("<img"), std::string::npos) << r.out;
-    EXPECT_EQ(r.out.find("<b onmouseover"), std::string::npos) << r.out;
-    EXPECT_EQ(r.out.find("data-pwned"), std::string::npos) << r.out;
-    return r.out;
+    EXPECT_EQ(CountOf(dom, "<script"), 1u) << dom;
+    EXPECT_EQ(dom.find("<img"), std::string::npos) << dom;
+    EXPECT_EQ(dom.find("<b onmouseover"), std::string::npos) << dom;
+    EXPECT_EQ(dom.find("data-pwned"), std::string::npos) << dom;
+    return dom;
   }
 
   TempDir dir_;

@@ -3,37 +3,31 @@
 // the DOM the page's script builds is dumped and checked, a screenshot of each page is kept in
 // the build tree, the browser's console must stay silent (a script error, a refused fetch or a
 // CSP violation all print there), and what needs a click is driven over the DevTools protocol.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <json/json.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "chromium_page.h"
 #include "interop_support.h"
 #include "mesh/base/url_encoding.h"
 #include "meshd_fixture.h"
-#include "subprocess.h"
 
 namespace mesh {
 namespace {
 
+using interop::AttributeValues;
 using interop::CountOf;
+using interop::DevToolsBrowser;
+using interop::Element;
 using interop::TempDir;
 using test_support::MeshdProcess;
-using test_support::RunResult;
-using test_support::Subprocess;
 using namespace std::chrono_literals;
 
 // Trace one: web GET /checkout 0..100 ms calls api charge 10..40 ms and api reserve 20..90 ms,
@@ -108,39 +102,6 @@ std::string OtlpLog(const std::string& service, const std::string& span_id, cons
   return interop::ToJson(body);
 }
 
-// The HTML of the element that starts at the first match of `open` and ends at the matching
-// close of the same tag name; empty when there is none.
-std::string Element(const std::string& dom, const std::string& open) {
-  const size_t start = dom.find(open);
-  if (start == std::string::npos) return "";
-  const std::string tag = open.substr(1, open.find_first_of(" >") - 1);
-  size_t depth = 0, at = start;
-  while (at < dom.size()) {
-    const size_t next_open = dom.find("<" + tag, at + 1);
-    const size_t next_close = dom.find("</" + tag + ">", at + 1);
-    if (next_close == std::string::npos) return "";
-    if (next_open != std::string::npos && next_open < next_close) {
-      ++depth;
-      at = next_open;
-      continue;
-    }
-    if (depth == 0) return dom.substr(start, next_close + tag.size() + 3 - start);
-    --depth;
-    at = next_close;
-  }
-  return "";
-}
-
-// The values of `attribute` on the elements of `html` that carry it, in document order.
-std::vector<std::string> AttributeValues(const std::string& html, const std::string& attribute) {
-  std::vector<std::string> out;
-  const std::regex re(attribute + "=\"([^\"]*)\"");
-  for (auto it = std::sregex_iterator(html.begin(), html.end(), re); it != std::sregex_iterator(); ++it) {
-    out.push_back((*it)[1].str());
-  }
-  return out;
-}
-
 // The span ids of the waterfall rows that carry `marker` (e.g. data-critical="true").
 std::vector<std::string> RowsMarked(const std::string& waterfall, const std::string& marker) {
   std::vector<std::string> out;
@@ -150,128 +111,6 @@ std::vector<std::string> RowsMarked(const std::string& waterfall, const std::str
   }
   return out;
 }
-
-// A headless Chromium driven over the DevTools protocol (--remote-debugging-pipe: JSON
-// commands, each ended by a NUL, on the browser's fd 3, answers the same way on its fd 4).
-class DevToolsBrowser {
- public:
-  DevToolsBrowser(const std::string& url, const std::string& profile) {
-    int to_browser[2], from_browser[2];
-    if (pipe(to_browser) != 0 || pipe(from_browser) != 0) return;
-    const std::vector<std::string> argv = {
-        CHROMIUM_BIN, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--window-size=1280,900", "--user-data-dir=" + profile,
-        "--remote-debugging-pipe", url};
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      // The pipe ends go to 3 and 4 by way of higher numbers, so no dup2 overwrites another.
-      const int in = fcntl(to_browser[0], F_DUPFD, 10), out = fcntl(from_browser[1], F_DUPFD, 10);
-      dup2(in, 3);
-      dup2(out, 4);
-      const int null = open("/dev/null", O_RDWR);
-      dup2(null, 0);
-      dup2(null, 1);
-      dup2(null, 2);
-      for (int fd = 5; fd < 1024; ++fd) close(fd);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(to_browser[0]);
-    close(from_browser[1]);
-    signal(SIGPIPE, SIG_IGN);  // a browser that died fails the write, not the test process
-    commands_ = to_browser[1];
-    answers_ = from_browser[0];
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (session_.empty() && std::chrono::steady_clock::now() < deadline) {
-      const Json::Value targets = Call("Target.getTargets", Json::Value(Json::objectValue), "");
-      if (targets.isNull()) break;
-      for (const Json::Value& t : targets["result"]["targetInfos"]) {
-        if (t["type"].asString() != "page") continue;
-        Json::Value attach;
-        attach["targetId"] = t["targetId"];
-        attach["flatten"] = true;
-        session_ = Call("Target.attachToTarget", attach, "")["result"]["sessionId"].asString();
-        break;
-      }
-      if (session_.empty()) std::this_thread::sleep_for(100ms);
-    }
-  }
-
-  ~DevToolsBrowser() {
-    if (pid_ <= 0) return;
-    Call("Browser.close", Json::Value(Json::objectValue), "");
-    close(commands_);
-    close(answers_);
-    int status = 0;
-    for (int i = 0; i < 100 && waitpid(pid_, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(100ms);
-    if (waitpid(pid_, &status, WNOHANG) == 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-    }
-  }
-
-  bool attached() const { return !session_.empty(); }
-
-  // The value of `expression` (awaited when it is a promise), as a string; "" on failure.
-  std::string Evaluate(const std::string& expression) {
-    Json::Value params;
-    params["expression"] = expression;
-    params["returnByValue"] = true;
-    params["awaitPromise"] = true;
-    const Json::Value answer = Call("Runtime.evaluate", params, session_);
-    const Json::Value& value = answer["result"]["result"]["value"];
-    return value.isString() ? value.asString() : value.isNull() ? "" : interop::ToJson(value);
-  }
-
-  // Polls `expression` until it gives a non-empty string or `timeout` passes ("" then).
-  std::string WaitFor(const std::string& expression, std::chrono::milliseconds timeout = 30s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const std::string value = Evaluate(expression);
-      if (!value.empty()) return value;
-      std::this_thread::sleep_for(100ms);
-    }
-    return "";
-  }
-
- private:
-  // Sends one command and returns the answer with its id (events in between are skipped);
-  // null on a closed pipe or after 30 s.
-  Json::Value Call(const std::string& method, const Json::Value& params, const std::string& session) {
-    if (pid_ <= 0) return Json::Value();
-    Json::Value command;
-    command["id"] = ++next_id_;
-    command["method"] = method;
-    command["params"] = params;
-    if (!session.empty()) command["sessionId"] = session;
-    const std::string text = interop::ToJson(command) + '\0';
-    if (write(commands_, text.data(), text.size()) != static_cast<ssize_t>(text.size())) return Json::Value();
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (true) {
-      for (size_t end; (end = buffered_.find('\0')) != std::string::npos;) {
-        const Json::Value message = interop::ParseJson(buffered_.substr(0, end));
-        buffered_.erase(0, end + 1);
-        if (message["id"].asInt() == next_id_) return message;
-      }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      struct pollfd p {answers_, POLLIN, 0};
-      if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) return Json::Value();
-      char chunk[65536];
-      const ssize_t n = read(answers_, chunk, sizeof chunk);
-      if (n <= 0) return Json::Value();
-      buffered_.append(chunk, static_cast<size_t>(n));
-    }
-  }
-
-  pid_t pid_ = -1;
-  int commands_ = -1, answers_ = -1;
-  std::string session_, buffered_;
-  int next_id_ = 0;
-};
 
 class TracePages : public ::testing::Test {
  protected:
@@ -310,27 +149,14 @@ class TracePages : public ::testing::Test {
     }
   }
 
-  // Loads `path` in headless Chromium with a fresh profile, lets the page's script run for five
-  // seconds of virtual time, and returns the DOM it built; saves a screenshot as `png` in the
-  // build tree. The console must stay silent.
+  // The DOM that the page at `path` built in headless Chromium, whose console must stay silent;
+  // its screenshot goes to `png` in the build tree.
   std::string Render(const std::string& path, const std::string& png) {
-    const std::string file = std::string(DASHBOARD_PNG_DIR) + "/" + png;
-    std::error_code ec;
-    std::filesystem::remove(file, ec);  // a stale screenshot must not pass for a new one
-    Subprocess chromium({CHROMIUM_BIN, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                         "--disable-sync", "--disable-dev-shm-usage",
-                         "--user-data-dir=" + dir_.File("profile-" + std::to_string(++renders_)),
-                         "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
-                         "--window-size=1280,1000", "--screenshot=" + file, "--dump-dom", meshd_->url() + path});
-    const RunResult r = chromium.Wait(60s);
-    EXPECT_EQ(r.exit_code, 0) << "chromium on " << path << ":\n" << r.err;
-    EXPECT_EQ(r.err.find(":CONSOLE"), std::string::npos) << "console output on " << path << ":\n" << r.err;
-    EXPECT_NE(r.out.find("<body data-ready=\"true\">"), std::string::npos) << "never ready: " << path << "\n"
-                                                                           << r.out;
-    const std::string image = interop::ReadFile(file);
-    EXPECT_EQ(image.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << file;
-    return r.out;
+    const std::string dom = interop::RenderPage(
+        CHROMIUM_BIN, meshd_->url() + path, dir_.File("profile-" + std::to_string(++renders_)),
+        std::string(DASHBOARD_PNG_DIR) + "/" + png, {.window_size = "1280,1000", .silent_console = true});
+    EXPECT_NE(dom.find("<body data-ready=\"true\">"), std::string::npos) << "never ready: " << path << "\n" << dom;
+    return dom;
   }
 
   // The trace ids of the explorer's result rows for `query`.
@@ -427,7 +253,7 @@ TEST_F(TracePages, TracePageMarksTheCriticalPathAndShowsTheSelectedSpan) {
 }
 
 TEST_F(TracePages, ClickingSelectsASpanAndCollapsingHidesItsSubtree) {
-  DevToolsBrowser browser(meshd_->url() + "/dashboard/traces/" + kTraceOne, dir_.File("profile-devtools"));
+  DevToolsBrowser browser(CHROMIUM_BIN, meshd_->url() + "/dashboard/traces/" + kTraceOne, dir_.File("profile-devtools"));
   ASSERT_TRUE(browser.attached());
   ASSERT_EQ(browser.WaitFor("document.body.dataset.ready === 'true' ? 'yes' : ''"), "yes");
   browser.Evaluate(std::string("document.querySelector('.wf-row[data-span=\"") + kRoot + "\"]').click(), ''");
@@ -449,7 +275,7 @@ TEST_F(TracePages, ClickingSelectsASpanAndCollapsingHidesItsSubtree) {
 
 TEST_F(TracePages, HeaderSearchOpensATraceByPrefixOrListsTheTracesItMatches) {
   const auto search = [&](const std::string& text, const std::string& expect_path) {
-    DevToolsBrowser browser(meshd_->url() + "/dashboard", dir_.File("profile-search-" + text));
+    DevToolsBrowser browser(CHROMIUM_BIN, meshd_->url() + "/dashboard", dir_.File("profile-search-" + text));
     EXPECT_TRUE(browser.attached());
     EXPECT_EQ(browser.WaitFor("document.body.dataset.ready === 'true' ? 'yes' : ''"), "yes");
     browser.Evaluate("document.querySelector('#trace-id-search input').value = '" + text +
@@ -502,7 +328,7 @@ TEST_F(TracePages, DrawsATwoThousandSpanTrace) {
   HttpClientResponse r = meshd_->Request("POST", "/v1/traces", interop::ToJson(body), {{"Content-Type", "application/json"}});
   ASSERT_EQ(r.status, 200) << r.body;
 
-  DevToolsBrowser browser(meshd_->url() + "/dashboard/traces/" + kBig, dir_.File("profile-big"));
+  DevToolsBrowser browser(CHROMIUM_BIN, meshd_->url() + "/dashboard/traces/" + kBig, dir_.File("profile-big"));
   ASSERT_TRUE(browser.attached());
   const auto loaded_by = std::chrono::steady_clock::now() + 30s;
   ASSERT_EQ(browser.WaitFor("document.body.dataset.ready === 'true' ? 'yes' : ''"), "yes");

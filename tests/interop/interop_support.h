@@ -1,7 +1,8 @@
 // Helpers for the interop suites, which run meshd against real third-party peers (Prometheus,
 // promtool, the OpenTelemetry JS SDK under node, headless Chromium): a temporary directory that
-// removes itself, plain HTTP GETs, JSON parsing, a deadline-bound poll, a check that a peer's
-// binary is installed, the port a Prometheus-project server bound, and a Prometheus server.
+// removes itself, a program run to its end, plain HTTP GETs, JSON parsing, a deadline-bound
+// poll, a check that a peer's binary is installed, the port a Prometheus-project server bound,
+// and a Prometheus server.
 // Not thread-safe.
 #pragma once
 
@@ -21,6 +22,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "mesh/http/http_client.h"
 #include "mesh/http/http_message.h"
@@ -66,6 +68,12 @@ inline int ListeningPort(test_support::Subprocess& process, std::chrono::millise
   std::smatch m;
   if (!std::regex_search(err, m, std::regex(R"(msg="Listening on" address=127\.0\.0\.1:([0-9]+))"))) return 0;
   return std::stoi(m[1].str());
+}
+
+// Runs `argv` to its end (killed by pid past `timeout`) and returns what it printed and its exit.
+inline test_support::RunResult RunFor(const std::vector<std::string>& argv, std::chrono::seconds timeout) {
+  test_support::Subprocess p(argv);
+  return p.Wait(timeout);
 }
 
 // One HTTP request; a transport failure comes back as status 0 with the reason as the body, so

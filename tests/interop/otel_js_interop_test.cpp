@@ -17,16 +17,11 @@
 namespace mesh {
 namespace {
 
+using interop::RunFor;
 using interop::TempDir;
 using test_support::MeshdProcess;
 using test_support::RunResult;
-using test_support::Subprocess;
 using namespace std::chrono_literals;
-
-RunResult RunFor(const std::vector<std::string>& argv, std::chrono::seconds timeout) {
-  Subprocess p(argv);
-  return p.Wait(timeout);
-}
 
 class OtelJs : public ::testing::Test {
  protected:

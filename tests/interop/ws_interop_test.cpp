@@ -19,16 +19,12 @@
 namespace mesh {
 namespace {
 
+using interop::RunFor;
 using interop::TempDir;
 using test_support::MeshdProcess;
 using test_support::RunResult;
 using test_support::Subprocess;
 using namespace std::chrono_literals;
-
-RunResult RunFor(const std::vector<std::string>& argv, std::chrono::seconds timeout) {
-  Subprocess p(argv);
-  return p.Wait(timeout);
-}
 
 // A meshproxy and the ports it bound (read from its log).
 struct Sidecar {

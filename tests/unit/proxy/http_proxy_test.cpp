@@ -1,11 +1,6 @@
 #include "mesh/proxy/http_proxy.h"
 
 #include <gtest/gtest.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -44,6 +39,7 @@
 #include "mesh/base/json_text.h"
 #include "mesh/base/trace_id.h"
 #include "mesh/telemetry/traceparent.h"
+#include "raw_connection.h"
 
 namespace mesh {
 namespace proxy_http_proxy_test {
@@ -828,55 +824,9 @@ class Abandoner {
   tcp::socket socket_;
 };
 
-// A raw client connection (POSIX calls: each read is bounded by 10 s), for what the HTTP
-// client above cannot do: speak another protocol after a 101.
-class RawClient {
- public:
-  explicit RawClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const timeval bound{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
-    connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawClient() { ::close(fd_); }
-  RawClient(const RawClient&) = delete;
-  RawClient& operator=(const RawClient&) = delete;
-
-  bool connected() const { return connected_; }
-  bool Write(std::string_view bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
-  }
-  void HalfClose() { ::shutdown(fd_, SHUT_WR); }
-  // Everything received so far, once `needle` is in it (or the peer closed, or 10 s passed).
-  const std::string& ReadUntil(std::string_view needle) {
-    while (received_.find(needle) == std::string::npos && ReadSome()) {
-    }
-    return received_;
-  }
-  // Whether the peer closed (end of file) within 10 s; what came meanwhile is kept.
-  bool ReadToEnd() {
-    while (ReadSome()) {
-    }
-    return eof_;
-  }
-  const std::string& received() const { return received_; }
-
- private:
-  bool ReadSome() {
-    char buf[4096];
-    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n > 0) received_.append(buf, static_cast<size_t>(n));
-    eof_ = n == 0;
-    return n > 0;
-  }
-  int fd_;
-  bool connected_ = false;
-  bool eof_ = false;
-  std::string received_;
-};
+// A raw client connection, for what the HTTP client above cannot do: speak another protocol
+// after a 101.
+using test_support::RawConnection;
 
 constexpr std::string_view kUpgradeRequest =
     "GET /upgrade HTTP/1.1\r\nHost: api\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
@@ -1834,7 +1784,7 @@ TEST(HttpProxy, APassedDeadlineGives504AndClosesTheUpstreamConnection) {
 TEST(HttpProxy, AnUpgradeBecomesATunnelBothWaysAfterThe101) {
   TestUpstream upstream;
   Proxy proxy(To(upstream));
-  RawClient client(proxy.port());
+  RawConnection client(proxy.port());
   ASSERT_TRUE(client.connected());
   // "early" follows the request head at once: it must reach the upstream after the handshake.
   ASSERT_TRUE(client.Write(std::string(kUpgradeRequest) + "\r\nearly"));
@@ -1872,7 +1822,7 @@ TEST(HttpProxy, AnUpgradeBecomesATunnelBothWaysAfterThe101) {
 TEST(HttpProxy, ASilentTunnelIsClosedAtTheIdleTimeoutAndCounted) {
   TestUpstream upstream;
   Proxy proxy(To(upstream));
-  RawClient client(proxy.port());
+  RawConnection client(proxy.port());
   ASSERT_TRUE(client.Write(std::string(kUpgradeRequest) + "x-mesh-idle-timeout: 200ms\r\n\r\n"));
   EXPECT_NE(client.ReadUntil("hello\n").find("101"), std::string::npos) << client.received();
   EXPECT_TRUE(client.ReadToEnd()) << "the proxy closes a tunnel nothing crosses";
