@@ -13,13 +13,14 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-namespace mesh::testing {
+namespace mesh::test_support {
 
 class Http2TestClient {
  public:
@@ -79,19 +80,33 @@ class Http2TestClient {
   // Over a connected socket: writes what is pending and reads until `stream_id` closed, the
   // connection ended, or the deadline passed. True when the stream closed.
   bool Exchange(int fd, int32_t stream_id, std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
+    return Exchange(
+        [fd](std::string_view out) {
+          for (size_t sent = 0; sent < out.size();) {
+            const ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+            if (n <= 0) return false;
+            sent += static_cast<size_t>(n);
+          }
+          return true;
+        },
+        [fd](char* buf, size_t size) {
+          pollfd p{fd, POLLIN, 0};
+          if (::poll(&p, 1, 100) <= 0) return ssize_t{-2};  // nothing yet
+          return ::recv(fd, buf, size, 0);
+        },
+        stream_id, deadline);
+  }
+  // The same over any transport: `send` writes all of its bytes (false: failed); `receive`
+  // reads some (> 0), says nothing came yet (-2), or that the connection ended (0, or < 0).
+  bool Exchange(const std::function<bool(std::string_view)>& send, const std::function<ssize_t(char*, size_t)>& receive,
+                int32_t stream_id, std::chrono::milliseconds deadline) {
     const auto until = std::chrono::steady_clock::now() + deadline;
     while (!replies_[stream_id].closed && std::chrono::steady_clock::now() < until) {
-      const std::string out = TakeOutput();
-      for (size_t sent = 0; sent < out.size();) {
-        const ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) return false;
-        sent += static_cast<size_t>(n);
-      }
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
+      if (!send(TakeOutput())) return false;
       char buf[16384];
-      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0 || !Receive(std::string_view(buf, static_cast<size_t>(n)))) return replies_[stream_id].closed;
+      const ssize_t n = receive(buf, sizeof buf);
+      if (n == -2) continue;
+      if (n <= 0 || !Receive(std::string_view(buf, static_cast<size_t>(n)))) break;
     }
     return replies_[stream_id].closed;
   }
@@ -141,4 +156,4 @@ class Http2TestClient {
   std::map<int32_t, Reply> replies_;
 };
 
-}  // namespace mesh::testing
+}  // namespace mesh::test_support

@@ -3,11 +3,16 @@
 // GET /v1/traces/{id}; a gzip message is taken; a missing or wrong token is UNAUTHENTICATED;
 // framing garbage INVALID_ARGUMENT; an unknown method UNIMPLEMENTED; a body over --max-body
 // RESOURCE_EXHAUSTED; HTTP/1.1 bytes on the gRPC port close that connection and nothing else.
+// Under --tls the port is TLS with ALPN h2, verified against meshd's CA; a client that does not
+// offer h2 fails the handshake.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <poll.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -24,7 +29,7 @@ namespace {
 
 using test_support::MeshdProcess;
 using test_support::WriteTokenFile;
-using testing::Http2TestClient;
+using test_support::Http2TestClient;
 
 constexpr char kTraceExport[] = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 constexpr char kLogsExport[] = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
@@ -204,6 +209,74 @@ TEST_F(MeshdGrpcTest, Http1BytesCloseTheirConnectionAndTheServerGoesOn) {
   ::close(fd);
   EXPECT_EQ(Call(kTraceExport, EncodeGrpcMessage(TraceRequest("7bf92f3577b34da6a3ce929d0e0e4736", "a", "b"))).grpc_status,
             "0");
+}
+
+// A TLS client (OpenSSL) that trusts `ca_file`, checks the 127.0.0.1 SAN and offers `alpn` (in
+// ALPN wire form); null when the handshake fails.
+struct TlsConnection {
+  SSL_CTX* ctx = nullptr;
+  SSL* ssl = nullptr;
+  int fd = -1;
+  ~TlsConnection() {
+    if (ssl != nullptr) SSL_free(ssl);
+    if (ctx != nullptr) SSL_CTX_free(ctx);
+    if (fd >= 0) ::close(fd);
+  }
+};
+std::unique_ptr<TlsConnection> ConnectTls(int port, const std::string& ca_file, const std::string& alpn) {
+  auto c = std::make_unique<TlsConnection>();
+  c->ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_load_verify_locations(c->ctx, ca_file.c_str(), nullptr);
+  SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_alpn_protos(c->ctx, reinterpret_cast<const unsigned char*>(alpn.data()), static_cast<unsigned>(alpn.size()));
+  c->fd = Connect(port);
+  if (c->fd < 0) return nullptr;
+  c->ssl = SSL_new(c->ctx);
+  X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), "127.0.0.1");
+  SSL_set_fd(c->ssl, c->fd);
+  if (SSL_connect(c->ssl) != 1) return nullptr;
+  return c;
+}
+
+TEST(MeshdGrpcTls, ExportOverTlsWithAlpnH2IsStoredAndHttp11OnlyClientsAreRefused) {
+  char tmpl[] = "/tmp/meshd-grpc-tls-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  MeshdProcess meshd(dir + "/mesh.db", {"--tls", "--otlp-grpc-listen", "127.0.0.1:0"});
+  ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  ASSERT_TRUE(meshd.process().WaitForStderr("OTLP/gRPC listening", std::chrono::seconds(10)));
+  std::smatch m;
+  const std::string err = meshd.process().err();
+  ASSERT_TRUE(std::regex_search(err, m, std::regex("OTLP/gRPC listening[^\\n]*127\\.0\\.0\\.1:([0-9]+)"))) << err;
+  const int port = std::stoi(m[1].str());
+  const std::string ca = dir + "/ca/ca.crt";
+
+  EXPECT_EQ(ConnectTls(port, ca, std::string("\x08http/1.1", 9)), nullptr);
+
+  std::unique_ptr<TlsConnection> tls = ConnectTls(port, ca, std::string("\x02h2", 3));
+  ASSERT_NE(tls, nullptr);
+  const std::string trace_id = "8bf92f3577b34da6a3ce929d0e0e4736";
+  Http2TestClient client;
+  const int32_t id = client.Submit("POST", kTraceExport, {{"content-type", "application/grpc"}},
+                                   EncodeGrpcMessage(TraceRequest(trace_id, "tls-svc", "tls-span")));
+  SSL* ssl = tls->ssl;
+  const bool closed = client.Exchange(
+      [ssl](std::string_view out) { return out.empty() || SSL_write(ssl, out.data(), static_cast<int>(out.size())) > 0; },
+      [ssl, fd = tls->fd](char* buf, size_t size) {
+        pollfd p{fd, POLLIN, 0};
+        if (SSL_pending(ssl) == 0 && ::poll(&p, 1, 100) <= 0) return ssize_t{-2};
+        return static_cast<ssize_t>(SSL_read(ssl, buf, static_cast<int>(size)));
+      },
+      id, std::chrono::seconds(20));
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(client.reply(id).trailers.count("grpc-status") ? client.reply(id).trailers.at("grpc-status") : "", "0");
+  tls.reset();
+  EXPECT_EQ(meshd.Stop().exit_code, 0);
+  // The API is HTTPS now: read the span back from the store meshd committed it to.
+  const test_support::RunResult shown =
+      test_support::RunProcess({MESHTRACE_BIN, "--db", dir + "/mesh.db", "show", trace_id});
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("tls-span"), std::string::npos) << shown.out;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -234,6 +234,10 @@ void AsioHttp2Server::Impl::Accept() {
     if (!acceptor.is_open()) return;
     if (!ec) {
       ++open;
+      // Small frames (a SETTINGS ack, a WINDOW_UPDATE) go out ahead of an answer: with Nagle's
+      // algorithm the answer would wait for their ACK, which the peer delays.
+      boost::system::error_code nodelay_ec;
+      socket.set_option(tcp::no_delay(true), nodelay_ec);
       if (tls == nullptr) {
         std::make_shared<Connection<tcp::socket>>(*this, std::move(socket))->Start("");
       } else {

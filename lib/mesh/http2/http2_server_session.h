@@ -48,8 +48,10 @@ class Http2ServerSession {
   Http2ServerSession(const Http2ServerSession&) = delete;
   Http2ServerSession& operator=(const Http2ServerSession&) = delete;
 
-  // Feeds bytes read from the peer. Errors: InvalidArgument when they break the protocol (a bad
-  // preface, a malformed frame); the connection should then write TakeOutput() (a GOAWAY) and close.
+  // Feeds bytes read from the peer. Errors: InvalidArgument when nghttp2 cannot go on at all (a
+  // bad client preface, a flood of frames, a callback that failed); the connection should then
+  // write TakeOutput() and close. Other protocol errors (a malformed frame) are answered by
+  // nghttp2 itself with a GOAWAY, after which WantsIo() turns false.
   Status Receive(std::string_view bytes);
   // What to write to the peer now (may be empty).
   std::string TakeOutput();

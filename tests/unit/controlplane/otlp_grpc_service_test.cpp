@@ -22,7 +22,7 @@ HttpRequest Call(std::string path, std::string body, std::map<std::string, std::
 
 // The routes, faked: records what they were asked and answers `answer`.
 struct Routes {
-  HttpResponse answer{.status = 200, .content_type = "application/x-protobuf", .body = "\x12\x00"};
+  HttpResponse answer{.status = 200, .content_type = "application/x-protobuf", .body = std::string("\x12\x00", 2)};
   std::optional<HttpRequest> seen;
   HttpHandler handler() {
     return [this](const HttpRequest& r) {

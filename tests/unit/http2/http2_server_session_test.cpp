@@ -11,7 +11,7 @@
 namespace mesh {
 namespace http2_http2_server_session_test {
 
-using mesh::testing::Http2TestClient;
+using mesh::test_support::Http2TestClient;
 
 struct Handed {
   int32_t stream_id;
@@ -138,16 +138,23 @@ TEST(Http2ServerSession, RefusesBytesThatAreNotTheHttp2Preface) {
   EXPECT_NE((*server)->TakeOutput(), "");  // its GOAWAY
 }
 
-TEST(Http2ServerSession, RefusesAFrameOutOfPlaceAtEveryCut) {
-  // After a valid start, a CONTINUATION with no HEADERS before it, cut at every length: a
-  // connection error once whole, never a crash before.
-  const std::string frame("\x00\x00\x10\x09\x00\x00\x00\x00\x01garbage-garbage!", 25);
+TEST(Http2ServerSession, EndsTheSessionOnAMalformedFrameAtEveryCut) {
+  // After a valid start, a SETTINGS frame whose length is no multiple of 6, cut at every length:
+  // once its 9-byte header is in (the length alone is the error), a GOAWAY and the end of the
+  // session; never a crash before.
+  const std::string frame("\x00\x00\x05\x04\x00\x00\x00\x00\x00junk!", 14);
   for (size_t n = 1; n <= frame.size(); ++n) {
     Pair p;
     ASSERT_TRUE(p.Pump());
-    const Status received = p.server->Receive(frame.substr(0, n));
-    if (n == frame.size()) EXPECT_FALSE(received.ok());
-    (void)p.server->TakeOutput();
+    EXPECT_TRUE(p.server->Receive(frame.substr(0, n)).ok());
+    const std::string answer = p.server->TakeOutput();
+    if (n >= 9) {
+      ASSERT_GE(answer.size(), 9u);
+      EXPECT_EQ(answer[3], '\x07') << "a GOAWAY frame";
+      EXPECT_FALSE(p.server->WantsIo());
+    } else {
+      EXPECT_TRUE(p.server->WantsIo());
+    }
   }
 }
 
