@@ -123,7 +123,9 @@ class MeshdGrpcTest : public ::testing::Test {
     grpc_port_ = std::stoi(m[1].str());
   }
   void TearDown() override {
-    if (meshd_) EXPECT_EQ(meshd_->Stop().exit_code, 0);
+    if (meshd_) {
+      EXPECT_EQ(meshd_->Stop().exit_code, 0);
+    }
     std::filesystem::remove_all(dir_);
   }
 
