@@ -13,10 +13,12 @@
 #include "mesh/base/time_format.h"
 #include "mesh/base/token_file.h"
 #include "mesh/controlplane/control_plane.h"
+#include "mesh/controlplane/otlp_grpc_service.h"
 #include "mesh/controlplane/security_api.h"
 #include "mesh/controlplane/token_commands.h"
 #include "mesh/http/asio_http_server.h"
 #include "mesh/http/host_port.h"
+#include "mesh/http2/asio_http2_server.h"
 #include "mesh/security/certificate_authority.h"
 #include "mesh/security/certificate_ttl.h"
 #include "mesh/security/x509.h"
@@ -25,9 +27,12 @@
 
 namespace {
 
+constexpr std::string_view kDefaultOtlpGrpcListen = "127.0.0.1:4317";
+
 struct Options {
   std::string listen = "127.0.0.1:9000";
   std::string advertise;  // host:port meshd hands out for itself; "": the listen address
+  std::string otlp_grpc_listen = std::string(kDefaultOtlpGrpcListen);  // "": no OTLP/gRPC port
   std::string db;
   std::string retention = "7d";
   std::string token_file;
@@ -231,6 +236,8 @@ int Run(const Options& o) {
   server_options.max_header_bytes = o.max_header_bytes;
   server_options.header_timeout_ms = *header_timeout_ms;
   server_options.keep_alive_timeout_ms = *idle_timeout_ms;
+  std::optional<mesh::AsioHttp2Server::Options::Tls> grpc_tls;
+  if (tls) grpc_tls = mesh::AsioHttp2Server::Options::Tls{tls->certificate_pem, tls->private_key_pem, tls->client_ca_pem};
   server_options.tls = std::move(tls);
   // Liveness is answered even while every handler thread waits on the store.
   server_options.answers_inline = &mesh::ControlPlane::AnswersWithoutTheStore;
@@ -250,6 +257,40 @@ int Run(const Options& o) {
     return response;
   });
   if (!server.ok()) return Fail(server.status().message(), 1);
+
+  // OTLP/gRPC: the same routes (token guard, limits, store path) behind the gRPC adapter.
+  std::unique_ptr<mesh::AsioHttp2Server> grpc_server;
+  if (!o.otlp_grpc_listen.empty()) {
+    mesh::AsioHttp2Server::Options grpc_options;
+    grpc_options.listen = o.otlp_grpc_listen;
+    grpc_options.threads = o.threads;
+    grpc_options.max_connections = server_options.max_connections;
+    grpc_options.max_body_bytes = o.max_body + 5;  // the message's 5-byte gRPC prefix
+    grpc_options.idle_timeout_ms = *idle_timeout_ms;
+    grpc_options.tls = std::move(grpc_tls);
+    auto started = mesh::AsioHttp2Server::Start(grpc_options, [&](const mesh::HttpRequest& r, bool too_large) {
+      mesh::Http2Response response = mesh::HandleOtlpGrpcCall(r, too_large, [&](const mesh::HttpRequest& http) {
+        return router.Handle(http);
+      });
+      if (log.Enabled(mesh::LogLevel::kDebug)) {
+        log.Log(mesh::LogLevel::kDebug, "grpc call", {{"path", r.path}, {"remote", r.remote_addr}});
+      }
+      return response;
+    });
+    // The default port taken (a second meshd on the host, a collector) costs the gRPC port, not
+    // meshd; a port asked for by name must be had.
+    if (!started.ok() && o.otlp_grpc_listen != kDefaultOtlpGrpcListen) {
+      return Fail("--otlp-grpc-listen: " + started.status().message(), 1);
+    }
+    if (!started.ok()) {
+      log.Warn("OTLP/gRPC is off: " + started.status().message() + " (give --otlp-grpc-listen a free host:port)");
+    } else {
+      grpc_server = std::move(started).value();
+      const std::string grpc_host = o.otlp_grpc_listen.substr(0, o.otlp_grpc_listen.rfind(':'));
+      log.Info("meshd OTLP/gRPC listening",
+               {{"address", grpc_host + ":" + std::to_string(grpc_server->port())}, {"tls", o.tls ? "h2" : "h2c"}});
+    }
+  }
 
   log.Info("certificates are issued only to scoped tokens (meshd token create --service NAME) and client "
            "certificates; the write and read tokens get none");
@@ -274,6 +315,7 @@ int Run(const Options& o) {
     if (mesh::TakeReloadRequest()) ReloadOnSighup(**security_api, log);
   }
   log.Info("meshd stopping: draining requests and flushing the store");
+  if (grpc_server) grpc_server->Stop();
   (*server)->Stop();
   (*plane)->Stop();
   log.Info("meshd stopped");
@@ -287,6 +329,10 @@ int main(int argc, char** argv) {
   CLI::App app{"meshd: the mesh control plane (registry, telemetry ingest, query API)", "meshd"};
   app.set_version_flag("--version", std::string("meshd ") + MESH_VERSION);
   app.add_option("--listen", o.listen, "host:port to serve on (port 0 picks a free one)")->capture_default_str();
+  app.add_option("--otlp-grpc-listen", o.otlp_grpc_listen,
+                 "host:port of the OTLP/gRPC port (the Trace, Logs and Metrics Export services; HTTP/2, with --tls "
+                 "over TLS); \"\" turns it off; the default port already taken turns it off with a warning")
+      ->capture_default_str();
   app.add_option("--advertise", o.advertise,
                  "host:port (or [v6]:port) others reach meshd at, handed out for meshd itself (Prometheus "
                  "targets; with --tls, named in its certificate); needed with a wildcard --listen such as "

@@ -1,7 +1,8 @@
 // meshd against the real OpenTelemetry JS SDK: otel/send_trace.js, run by node with the npm
 // packages pinned in otel/package-lock.json, exports a three-span trace over OTLP/HTTP JSON and
-// over OTLP/HTTP protobuf; otel/send_logs.js exports log records over protobuf; otel/send_metrics.js
-// exports a counter, an up-down counter, a histogram and a gauge over protobuf or JSON.
+// over OTLP/HTTP protobuf and over OTLP/gRPC (@grpc/grpc-js to meshd's --otlp-grpc-listen port);
+// otel/send_logs.js exports log records over protobuf and gRPC; otel/send_metrics.js exports a
+// counter, an up-down counter, a histogram and a gauge over protobuf, JSON or gRPC.
 #include <gtest/gtest.h>
 #include <json/json.h>
 
@@ -46,6 +47,23 @@ class OtelJs : public ::testing::Test {
 };
 
 RunResult OtelJs::install_;
+
+// meshd with its OTLP/gRPC port on a free port.
+std::unique_ptr<MeshdProcess> StartMeshd(const std::string& db) {
+  return std::make_unique<MeshdProcess>(db, std::vector<std::string>{"--otlp-grpc-listen", "127.0.0.1:0"});
+}
+
+// The URL of its gRPC port, from the "meshd OTLP/gRPC listening" line ("" with a test failure).
+std::string GrpcUrl(MeshdProcess& meshd) {
+  EXPECT_TRUE(meshd.process().WaitForStderr("OTLP/gRPC listening", std::chrono::seconds(10)));
+  std::smatch m;
+  const std::string err = meshd.process().err();
+  if (!std::regex_search(err, m, std::regex("OTLP/gRPC listening[^\\n]*\"(127\\.0\\.0\\.1:[0-9]+)\""))) {
+    ADD_FAILURE() << "no gRPC port in\n" << err;
+    return "";
+  }
+  return "http://" + m[1].str();
+}
 
 // The spans of a trace by name.
 std::map<std::string, Json::Value> ByName(const Json::Value& spans) {
@@ -134,16 +152,19 @@ TEST_F(OtelJs, TraceFromTheSdkKeepsItsTreeAttributeTypesAndErrorStatus) {
   EXPECT_EQ(meshd.Stop().exit_code, 0);
 }
 
-// The protobuf exporter (exporter-trace-otlp-proto, Content-Type application/x-protobuf): the
-// same trace as the JSON exporter sends, stored field for field as the JSON one is, and shown
-// by meshtrace.
-TEST_F(OtelJs, TraceFromTheProtobufExporterIsStoredAsTheJsonOneIs) {
-  MeshdProcess meshd(dir_.File("mesh.db"));
+// The protobuf exporter (exporter-trace-otlp-proto, Content-Type application/x-protobuf) and the
+// gRPC one (exporter-trace-otlp-grpc): the same trace as the JSON exporter sends, stored field for
+// field as the JSON one is, and shown by meshtrace.
+TEST_F(OtelJs, TraceFromTheProtobufAndGrpcExportersIsStoredAsTheJsonOneIs) {
+  std::unique_ptr<MeshdProcess> started = StartMeshd(dir_.File("mesh.db"));
+  MeshdProcess& meshd = *started;
   ASSERT_TRUE(meshd.ready()) << meshd.process().err();
+  const std::string grpc_url = GrpcUrl(meshd);
   std::map<std::string, std::map<std::string, Json::Value>> by_protocol;
-  for (const std::string protocol : {"json", "proto"}) {
-    const RunResult sent = RunFor(
-        {NODE_BIN, std::string(OTEL_DIR) + "/send_trace.js", meshd.url(), "shop-" + protocol, protocol}, 60s);
+  for (const std::string protocol : {"json", "proto", "grpc"}) {
+    const std::string url = protocol == "grpc" ? grpc_url : meshd.url();
+    const RunResult sent =
+        RunFor({NODE_BIN, std::string(OTEL_DIR) + "/send_trace.js", url, "shop-" + protocol, protocol}, 60s);
     ASSERT_EQ(sent.exit_code, 0) << protocol << ": " << sent.out << sent.err;
     std::smatch m;
     ASSERT_TRUE(std::regex_search(sent.out, m, std::regex("^([0-9a-f]{32})\n$"))) << sent.out;
@@ -162,56 +183,64 @@ TEST_F(OtelJs, TraceFromTheProtobufExporterIsStoredAsTheJsonOneIs) {
   }
   // Everything but what differs between two runs (ids, times, the service named after the
   // protocol) is the same.
-  for (const char* name : {"checkout", "charge card", "db query"}) {
-    const Json::Value& a = by_protocol["json"][name];
-    const Json::Value& b = by_protocol["proto"][name];
-    for (const char* field : {"name", "kind", "status", "status_message", "attributes", "events", "resource", "scope",
-                              "scope_version"}) {
-      if (std::string(field) == "events") {
-        ASSERT_EQ(a[field].size(), b[field].size()) << name;
-        for (Json::ArrayIndex i = 0; i < a[field].size(); ++i) {
-          EXPECT_EQ(a[field][i]["name"], b[field][i]["name"]) << name;
-          EXPECT_EQ(a[field][i]["attributes"], b[field][i]["attributes"]) << name;
+  for (const std::string protocol : {"proto", "grpc"}) {
+    for (const char* name : {"checkout", "charge card", "db query"}) {
+      const Json::Value& a = by_protocol["json"][name];
+      const Json::Value& b = by_protocol[protocol][name];
+      for (const char* field : {"name", "kind", "status", "status_message", "attributes", "events", "resource", "scope",
+                                "scope_version"}) {
+        if (std::string(field) == "events") {
+          ASSERT_EQ(a[field].size(), b[field].size()) << name;
+          for (Json::ArrayIndex i = 0; i < a[field].size(); ++i) {
+            EXPECT_EQ(a[field][i]["name"], b[field][i]["name"]) << name;
+            EXPECT_EQ(a[field][i]["attributes"], b[field][i]["attributes"]) << name;
+          }
+          continue;
         }
-        continue;
+        EXPECT_EQ(a[field], b[field]) << name << "." << field;
       }
-      EXPECT_EQ(a[field], b[field]) << name << "." << field;
+      EXPECT_EQ(b["service"].asString(), "shop-" + protocol);
+      EXPECT_EQ(a["parent_span_id"].asString().empty(), b["parent_span_id"].asString().empty()) << name;
     }
-    EXPECT_EQ(b["service"].asString(), "shop-proto");
-    EXPECT_EQ(a["parent_span_id"].asString().empty(), b["parent_span_id"].asString().empty()) << name;
+    const Json::Value& ca = by_protocol[protocol]["charge card"]["attributes"];
+    EXPECT_EQ(ca["retry.count"].type(), Json::intValue) << ca;
+    EXPECT_EQ(ca["payment.amount"].type(), Json::realValue) << ca;
+    EXPECT_EQ(by_protocol[protocol]["charge card"]["status"].asString(), "ERROR");
   }
-  const Json::Value& ca = by_protocol["proto"]["charge card"]["attributes"];
-  EXPECT_EQ(ca["retry.count"].type(), Json::intValue) << ca;
-  EXPECT_EQ(ca["payment.amount"].type(), Json::realValue) << ca;
-  EXPECT_EQ(by_protocol["proto"]["charge card"]["status"].asString(), "ERROR");
   EXPECT_EQ(meshd.Stop().exit_code, 0);
 }
 
-// The protobuf log exporter (sdk-logs, exporter-logs-otlp-proto): level, message, trace
-// context, attribute types and the resource's service.
-TEST_F(OtelJs, LogsFromTheProtobufExporterAreStored) {
-  MeshdProcess meshd(dir_.File("mesh.db"));
+// The protobuf and gRPC log exporters (sdk-logs, exporter-logs-otlp-proto and -grpc): level,
+// message, trace context, attribute types and the resource's service.
+TEST_F(OtelJs, LogsFromTheProtobufAndGrpcExportersAreStored) {
+  std::unique_ptr<MeshdProcess> started = StartMeshd(dir_.File("mesh.db"));
+  MeshdProcess& meshd = *started;
   ASSERT_TRUE(meshd.ready()) << meshd.process().err();
-  const RunResult sent = RunFor({NODE_BIN, std::string(OTEL_DIR) + "/send_logs.js", meshd.url()}, 60s);
-  ASSERT_EQ(sent.exit_code, 0) << sent.out << sent.err;
-  const HttpClientResponse r = meshd.Request("GET", "/v1/logs?service=otel-js-shop&limit=10");
-  ASSERT_EQ(r.status, 200) << r.body;
-  std::map<std::string, Json::Value> records;
-  const Json::Value page = interop::ParseJson(r.body);
-  for (const Json::Value& entry : page["records"]) {
-    records[entry["record"]["message"].asString()] = entry["record"];
+  const std::string grpc_url = GrpcUrl(meshd);
+  for (const std::string protocol : {"proto", "grpc"}) {
+    const std::string service = "otel-js-" + protocol;
+    const std::string url = protocol == "grpc" ? grpc_url : meshd.url();
+    const RunResult sent = RunFor({NODE_BIN, std::string(OTEL_DIR) + "/send_logs.js", url, service, protocol}, 60s);
+    ASSERT_EQ(sent.exit_code, 0) << protocol << ": " << sent.out << sent.err;
+    const HttpClientResponse r = meshd.Request("GET", "/v1/logs?service=" + service + "&limit=10");
+    ASSERT_EQ(r.status, 200) << r.body;
+    std::map<std::string, Json::Value> records;
+    const Json::Value page = interop::ParseJson(r.body);
+    for (const Json::Value& entry : page["records"]) {
+      records[entry["record"]["message"].asString()] = entry["record"];
+    }
+    ASSERT_EQ(records.size(), 2u) << r.body;
+    const Json::Value& failed = records["payment failed"];
+    EXPECT_EQ(failed["level"].asString(), "ERROR") << failed;
+    EXPECT_EQ(failed["service"].asString(), service);
+    EXPECT_EQ(failed["trace_id"].asString(), "5b8efff798038103d269b633813fc60c");
+    EXPECT_EQ(failed["span_id"].asString(), "eee19b7ec3c1b174");
+    EXPECT_EQ(failed["payment.provider"].asString(), "acme");
+    EXPECT_EQ(failed["retry.count"].type(), Json::intValue) << failed;
+    EXPECT_EQ(failed["payment.amount"].asDouble(), 12.75);
+    EXPECT_EQ(failed["payment.declined"].type(), Json::booleanValue);
+    EXPECT_EQ(records["retrying"]["level"].asString(), "WARN");
   }
-  ASSERT_EQ(records.size(), 2u) << r.body;
-  const Json::Value& failed = records["payment failed"];
-  EXPECT_EQ(failed["level"].asString(), "ERROR") << failed;
-  EXPECT_EQ(failed["service"].asString(), "otel-js-shop");
-  EXPECT_EQ(failed["trace_id"].asString(), "5b8efff798038103d269b633813fc60c");
-  EXPECT_EQ(failed["span_id"].asString(), "eee19b7ec3c1b174");
-  EXPECT_EQ(failed["payment.provider"].asString(), "acme");
-  EXPECT_EQ(failed["retry.count"].type(), Json::intValue) << failed;
-  EXPECT_EQ(failed["payment.amount"].asDouble(), 12.75);
-  EXPECT_EQ(failed["payment.declined"].type(), Json::booleanValue);
-  EXPECT_EQ(records["retrying"]["level"].asString(), "WARN");
   EXPECT_EQ(meshd.Stop().exit_code, 0);
 }
 
@@ -228,24 +257,27 @@ std::map<std::string, std::string> Exposed(const std::string& text, const std::s
   return out;
 }
 
-// The metrics exporters (sdk-metrics; exporter-metrics-otlp-proto and -http), with cumulative and
+// The metrics exporters (sdk-metrics; exporter-metrics-otlp-proto, -http and -grpc), with cumulative and
 // with delta temporality: two collections, and /metrics shows the values the SDK holds after the
 // second, under the names and labels of the OpenTelemetry-to-Prometheus mapping.
-TEST_F(OtelJs, MetricsFromBothExportersAndTemporalitiesShowOnMetricsAsTheSdkHoldsThem) {
-  MeshdProcess meshd(dir_.File("mesh.db"));
+TEST_F(OtelJs, MetricsFromEveryExporterAndTemporalityShowOnMetricsAsTheSdkHoldsThem) {
+  std::unique_ptr<MeshdProcess> started = StartMeshd(dir_.File("mesh.db"));
+  MeshdProcess& meshd = *started;
   ASSERT_TRUE(meshd.ready()) << meshd.process().err();
-  for (const std::string protocol : {"proto", "json"}) {
+  const std::string grpc_url = GrpcUrl(meshd);
+  for (const std::string protocol : {"proto", "json", "grpc"}) {
     for (const std::string temporality : {"cumulative", "delta"}) {
       const std::string service = "shop-" + protocol + "-" + temporality;
+      const std::string url = protocol == "grpc" ? grpc_url : meshd.url();
       const RunResult sent = RunFor(
-          {NODE_BIN, std::string(OTEL_DIR) + "/send_metrics.js", meshd.url(), protocol, temporality, service}, 60s);
+          {NODE_BIN, std::string(OTEL_DIR) + "/send_metrics.js", url, protocol, temporality, service}, 60s);
       ASSERT_EQ(sent.exit_code, 0) << service << ": " << sent.out << sent.err;
     }
   }
   const HttpClientResponse r = meshd.Request("GET", "/metrics");
   ASSERT_EQ(r.status, 200) << r.body;
   const std::map<std::string, std::string> exposed = Exposed(r.body, "shop_");
-  for (const std::string protocol : {"proto", "json"}) {
+  for (const std::string protocol : {"proto", "json", "grpc"}) {
     for (const std::string temporality : {"cumulative", "delta"}) {
       const std::string labels =
           R"(attempt="2",instance="shop-1",region="eu-west",service="shop-)" + protocol + "-" + temporality + "\"";
@@ -276,7 +308,7 @@ TEST_F(OtelJs, MetricsFromBothExportersAndTemporalitiesShowOnMetricsAsTheSdkHold
   EXPECT_NE(r.body.find("# TYPE shop_queue_depth gauge"), std::string::npos);
   EXPECT_NE(r.body.find("# TYPE shop_checkout_duration_milliseconds histogram"), std::string::npos);
   EXPECT_NE(r.body.find("# HELP shop_temperature_celsius Shop temperature"), std::string::npos);
-  EXPECT_EQ(exposed.size(), 4u * 9u) << r.body;
+  EXPECT_EQ(exposed.size(), 6u * 9u) << r.body;  // 3 exporters x 2 temporalities, 9 series each
   EXPECT_EQ(meshd.Stop().exit_code, 0);
 }
 

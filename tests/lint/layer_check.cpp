@@ -301,6 +301,24 @@ void CheckSqlOutsideStore(const fs::path& root, std::vector<Violation>& out) {
   }
 }
 
+// nghttp2 is the http2 layer's: every other layer speaks HTTP/2 through it, so that meshproxy and
+// meshd share one engine and a second HTTP/2 stack cannot grow beside it.
+void CheckNghttp2OutsideHttp2(const fs::path& root, std::vector<Violation>& out) {
+  for (const char* top : {"lib", "cmd"}) {
+    for (const fs::path& file : SourcesUnder(root / top)) {
+      const std::string rel = Relative(root, file);
+      if (rel.rfind("lib/mesh/http2/", 0) == 0) continue;
+      const std::optional<std::string> text = ReadText(file);
+      if (!text) continue;  // reported by CheckSqlOutsideStore
+      for (const Include& inc : IncludesOf(ScanSource(*text).code)) {
+        if (inc.path.rfind("nghttp2/", 0) == 0) {
+          out.push_back({rel, inc.line, "includes " + inc.path + ": only lib/mesh/http2/ talks to nghttp2"});
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::string FormatViolation(const Violation& v) {
@@ -486,6 +504,7 @@ std::vector<Violation> CheckTree(const fs::path& root) {
   CheckLayerFiles(root, layers, out);
   CheckTools(root, layers, out);
   CheckSqlOutsideStore(root, out);
+  CheckNghttp2OutsideHttp2(root, out);
   std::stable_sort(out.begin(), out.end(), [](const Violation& a, const Violation& b) {
     return std::tie(a.path, a.line) < std::tie(b.path, b.line);
   });

@@ -8,7 +8,8 @@
 //   - cmd/<tool>/ includes only its executable's layer (MESH_TOOL_LAYER_<tool> in the top-level
 //     CMakeLists.txt) and what that layer depends on;
 //   - outside lib/mesh/store/, no file of lib/ or cmd/ includes <sqlite3.h> or
-//     mesh/store/sqlite_db.h, or holds a string literal that reads as an SQL statement.
+//     mesh/store/sqlite_db.h, or holds a string literal that reads as an SQL statement;
+//   - outside lib/mesh/http2/, no file of lib/ or cmd/ includes an nghttp2/ header.
 // Pure functions of the files they read; thread-safe.
 #pragma once
 

@@ -165,6 +165,15 @@ TEST(LayerCheck, SqliteOutsideStoreFailsEvenWhereStoreIsADependency) {
                 "to SQLite"}));
 }
 
+TEST(LayerCheck, Nghttp2OutsideHttp2Fails) {
+  Tree tree;
+  tree.Layer("http2", "target_link_libraries(mesh_http2 PUBLIC mesh_http PRIVATE PkgConfig::NGHTTP2)\n");
+  tree.Write("lib/mesh/http2/session.cpp", "#include <nghttp2/nghttp2.h>\n");
+  tree.Write("lib/mesh/http/h2.cpp", "// <nghttp2/nghttp2.h> in a comment is fine\n#include <nghttp2/nghttp2.h>\n");
+  EXPECT_EQ(tree.Check(), std::vector<std::string>{
+                              "lib/mesh/http/h2.cpp:2: includes nghttp2/nghttp2.h: only lib/mesh/http2/ talks to nghttp2"});
+}
+
 TEST(LayerCheck, MissingHeaderFails) {
   Tree tree;
   tree.Write("lib/mesh/telemetry/t.cpp", "#include \"mesh/base/gone.h\"\n");

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Sends two log records to meshd with the real OpenTelemetry JS SDK (sdk-logs) and its OTLP/HTTP
-// protobuf exporter (exporter-logs-otlp-proto).
+// protobuf exporter (exporter-logs-otlp-proto), or its OTLP/gRPC one (exporter-logs-otlp-grpc)
+// when the third argument is "grpc": the URL is then meshd's gRPC port.
 //
-//   node send_logs.js http://127.0.0.1:PORT [service-name]
+//   node send_logs.js http://127.0.0.1:PORT [service-name] [proto|grpc]
 //
 // The records: "payment failed" (ERROR, with string, int, double and bool attributes and a
 // trace context) and "retrying" (WARN). Prints the trace id on stdout; exits 1 (with the reason
@@ -12,10 +13,14 @@
 const api = require("@opentelemetry/api");
 const { SeverityNumber } = require("@opentelemetry/api-logs");
 const { LoggerProvider, SimpleLogRecordProcessor } = require("@opentelemetry/sdk-logs");
-const { OTLPLogExporter } = require("@opentelemetry/exporter-logs-otlp-proto");
 const { resourceFromAttributes } = require("@opentelemetry/resources");
 
-const [baseUrl, serviceName = "otel-js-shop"] = process.argv.slice(2);
+const [baseUrl, serviceName = "otel-js-shop", protocol = "proto"] = process.argv.slice(2);
+if (protocol !== "proto" && protocol !== "grpc") {
+  process.stderr.write("send_logs: protocol must be proto or grpc, not " + protocol + "\n");
+  process.exit(2);
+}
+const { OTLPLogExporter } = require("@opentelemetry/exporter-logs-otlp-" + protocol);
 if (!baseUrl) {
   process.stderr.write("send_logs: missing the meshd URL (usage: send_logs.js http://127.0.0.1:PORT)\n");
   process.exit(2);
@@ -24,7 +29,8 @@ if (!baseUrl) {
 const { failures, CheckingExporter } = require("./checking_exporter");
 
 async function main() {
-  const exporter = new OTLPLogExporter({ url: baseUrl.replace(/\/$/, "") + "/v1/logs", timeoutMillis: 10000 });
+  const url = protocol === "grpc" ? baseUrl : baseUrl.replace(/\/$/, "") + "/v1/logs";
+  const exporter = new OTLPLogExporter({ url, timeoutMillis: 10000 });
   const provider = new LoggerProvider({
     resource: resourceFromAttributes({ "service.name": serviceName, "service.version": "1.2.3" }),
     processors: [new SimpleLogRecordProcessor({ exporter: new CheckingExporter(exporter) })],

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Sends metrics to meshd with the real OpenTelemetry JS SDK (sdk-metrics) and its OTLP/HTTP
-// metrics exporters: protobuf (exporter-metrics-otlp-proto) or JSON (exporter-metrics-otlp-http).
+// metrics exporters: protobuf (exporter-metrics-otlp-proto) or JSON (exporter-metrics-otlp-http),
+// or its OTLP/gRPC one (exporter-metrics-otlp-grpc; the URL is then meshd's gRPC port).
 //
-//   node send_metrics.js http://127.0.0.1:PORT proto|json cumulative|delta [service-name]
+//   node send_metrics.js http://127.0.0.1:PORT proto|json|grpc cumulative|delta [service-name]
 //
 // Two collections, each exported when the provider is flushed:
 //   1. counter shop.orders {order} +3 (payment.method=card), up-down counter shop.queue.depth
@@ -18,12 +19,12 @@ const { AggregationTemporalityPreference } = require("@opentelemetry/exporter-me
 const { resourceFromAttributes } = require("@opentelemetry/resources");
 
 const [baseUrl, protocol, temporality, serviceName = "otel-js-shop"] = process.argv.slice(2);
-if (!baseUrl || !["proto", "json"].includes(protocol) || !["cumulative", "delta"].includes(temporality)) {
-  process.stderr.write("send_metrics: usage: send_metrics.js http://127.0.0.1:PORT proto|json cumulative|delta [service]\n");
+if (!baseUrl || !["proto", "json", "grpc"].includes(protocol) || !["cumulative", "delta"].includes(temporality)) {
+  process.stderr.write("send_metrics: usage: send_metrics.js http://127.0.0.1:PORT proto|json|grpc cumulative|delta [service]\n");
   process.exit(2);
 }
 const { OTLPMetricExporter } =
-  protocol === "proto" ? require("@opentelemetry/exporter-metrics-otlp-proto") : require("@opentelemetry/exporter-metrics-otlp-http");
+  require(protocol === "json" ? "@opentelemetry/exporter-metrics-otlp-http" : "@opentelemetry/exporter-metrics-otlp-" + protocol);
 const { failures } = require("./checking_exporter");
 
 // Forwards to the exporter and records failed exports (the reader needs the exporter's
@@ -54,7 +55,7 @@ class CheckingMetricExporter {
 
 async function main() {
   const exporter = new OTLPMetricExporter({
-    url: baseUrl.replace(/\/$/, "") + "/v1/metrics",
+    url: protocol === "grpc" ? baseUrl : baseUrl.replace(/\/$/, "") + "/v1/metrics",
     timeoutMillis: 10000,
     temporalityPreference:
       temporality === "delta" ? AggregationTemporalityPreference.DELTA : AggregationTemporalityPreference.CUMULATIVE,

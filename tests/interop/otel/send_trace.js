@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Sends one trace to meshd with the real OpenTelemetry JS SDK and its OTLP/HTTP exporter: the
 // JSON one (exporter-trace-otlp-http), or the protobuf one (exporter-trace-otlp-proto) when the
-// third argument is "proto".
+// third argument is "proto", or its OTLP/gRPC exporter (exporter-trace-otlp-grpc, @grpc/grpc-js)
+// when it is "grpc": the URL is then meshd's gRPC port.
 //
-//   node send_trace.js http://127.0.0.1:PORT [service-name] [json|proto]
+//   node send_trace.js http://127.0.0.1:PORT [service-name] [json|proto|grpc]
 //
 // The trace: "checkout" (root, SERVER) -> "charge card" (CLIENT, status ERROR) -> "db query"
 // (INTERNAL), with string, int, double and bool attributes and one event. Prints the trace id
@@ -16,13 +17,16 @@ const { BasicTracerProvider, BatchSpanProcessor } = require("@opentelemetry/sdk-
 const { resourceFromAttributes } = require("@opentelemetry/resources");
 
 const [baseUrl, serviceName = "otel-js-shop", protocol = "json"] = process.argv.slice(2);
-if (protocol !== "json" && protocol !== "proto") {
-  process.stderr.write("send_trace: protocol must be json or proto, not " + protocol + "\n");
+const exporters = {
+  json: "@opentelemetry/exporter-trace-otlp-http",
+  proto: "@opentelemetry/exporter-trace-otlp-proto",
+  grpc: "@opentelemetry/exporter-trace-otlp-grpc",
+};
+if (!exporters[protocol]) {
+  process.stderr.write("send_trace: protocol must be json, proto or grpc, not " + protocol + "\n");
   process.exit(2);
 }
-const { OTLPTraceExporter } = require(
-  protocol === "proto" ? "@opentelemetry/exporter-trace-otlp-proto" : "@opentelemetry/exporter-trace-otlp-http",
-);
+const { OTLPTraceExporter } = require(exporters[protocol]);
 if (!baseUrl) {
   process.stderr.write("send_trace: missing the meshd URL (usage: send_trace.js http://127.0.0.1:PORT)\n");
   process.exit(2);
@@ -31,7 +35,8 @@ if (!baseUrl) {
 const { failures, CheckingExporter } = require("./checking_exporter");
 
 async function main() {
-  const exporter = new OTLPTraceExporter({ url: baseUrl.replace(/\/$/, "") + "/v1/traces", timeoutMillis: 10000 });
+  const url = protocol === "grpc" ? baseUrl : baseUrl.replace(/\/$/, "") + "/v1/traces";
+  const exporter = new OTLPTraceExporter({ url, timeoutMillis: 10000 });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ "service.name": serviceName, "service.version": "1.2.3" }),
     spanProcessors: [new BatchSpanProcessor(new CheckingExporter(exporter), { scheduledDelayMillis: 60000 })],
