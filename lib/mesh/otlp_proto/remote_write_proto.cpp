@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <map>
 
-#include "prometheus/remote.pb.h"
+#include <prometheus/remote.pb.h>
 
 namespace mesh {
 
