@@ -8,8 +8,9 @@
 # the fuzz targets of make fuzz and make test; llvm's llvm-symbolizer puts file:line in their
 # crash reports. binutils' readelf is the ctest lint.meshproxy_needs's reader of NEEDED entries;
 # stress-ng is the CPU load of make flaky-check. libprotobuf-dev and protobuf-compiler build the
-# OTLP protobuf messages meshd decodes; libnghttp2-dev is meshd's HTTP/2 engine (OTLP/gRPC), and
-# nghttp2-client (nghttp, h2load) the HTTP/2 clients of the tests and benchmarks.)
+# OTLP protobuf messages meshd decodes and the remote-write messages it sends, which libsnappy-dev
+# compresses; libnghttp2-dev is meshd's HTTP/2 engine (OTLP/gRPC), and nghttp2-client (nghttp,
+# h2load) the HTTP/2 clients of the tests and benchmarks.)
 # A no-op when everything is present; runs `apt-get update` once, only when it must install.
 set -euo pipefail
 
@@ -19,7 +20,7 @@ demo_packages=(
   build-essential cmake ninja-build pkg-config
   libsqlite3-dev libjsoncpp-dev libcli11-dev
   libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev zlib1g-dev libmimalloc-dev
-  libprotobuf-dev protobuf-compiler libnghttp2-dev
+  libprotobuf-dev protobuf-compiler libnghttp2-dev libsnappy-dev
   curl jq ca-certificates
 )
 packages=(
@@ -27,7 +28,7 @@ packages=(
   libsqlite3-dev sqlite3
   libjsoncpp-dev libcli11-dev
   libcivetweb-dev libcurl4-openssl-dev libssl-dev libboost-dev zlib1g-dev libmimalloc-dev
-  libprotobuf-dev protobuf-compiler libnghttp2-dev
+  libprotobuf-dev protobuf-compiler libnghttp2-dev libsnappy-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev llvm
   jq time curl stress-ng nghttp2-client

@@ -63,7 +63,48 @@ struct Options {
   size_t max_header_bytes = 64 << 10;
   bool tls = false;
   std::vector<std::string> tls_sans;
+  std::string remote_write;
+  std::vector<std::string> remote_write_headers;
+  std::string remote_write_token_file;
+  int64_t remote_write_max_samples = 1'000'000;
+  std::string remote_write_max_age = "6h";
 };
+
+// --remote-write and its companions into the exporter's options. Errors: InvalidArgument.
+mesh::Status RemoteWriteOptions(const Options& o, mesh::RemoteWriteExporter::Options& out) {
+  if (o.remote_write.empty()) {
+    if (!o.remote_write_headers.empty() || !o.remote_write_token_file.empty()) {
+      return mesh::Status::InvalidArgument("--remote-write-header and --remote-write-bearer-token-file need --remote-write");
+    }
+    return mesh::Status::Ok();
+  }
+  if (o.remote_write.rfind("http://", 0) != 0 && o.remote_write.rfind("https://", 0) != 0) {
+    return mesh::Status::InvalidArgument("--remote-write '" + o.remote_write +
+                                         "': expected an http:// or https:// URL (e.g. "
+                                         "http://prometheus:9090/api/v1/write)");
+  }
+  out.url = o.remote_write;
+  for (const std::string& header : o.remote_write_headers) {
+    const size_t colon = header.find(':');
+    if (colon == std::string::npos || colon == 0 || header.find_first_of("\r\n") != std::string::npos) {
+      return mesh::Status::InvalidArgument("--remote-write-header '" + header + "': expected Name: value on one line");
+    }
+    const size_t value = header.find_first_not_of(' ', colon + 1);
+    out.headers.emplace_back(header.substr(0, colon), value == std::string::npos ? "" : header.substr(value));
+  }
+  if (!o.remote_write_token_file.empty()) {
+    mesh::Result<std::string> token = mesh::ReadTokenFile(o.remote_write_token_file);
+    if (!token.ok()) return token.status().WithContext("--remote-write-bearer-token-file");
+    out.headers.emplace_back("Authorization", "Bearer " + *token);
+  }
+  mesh::Result<int64_t> age = mesh::ParseDuration(o.remote_write_max_age);
+  if (!age.ok() || *age <= 0) {
+    return mesh::Status::InvalidArgument("--remote-write-max-age '" + o.remote_write_max_age + "': expected a duration such as 6h");
+  }
+  out.max_age_ns = *age;
+  out.max_samples = o.remote_write_max_samples;
+  return mesh::Status::Ok();
+}
 
 // meshd's server certificate lasts this long from each start, and is issued anew at every start.
 constexpr int64_t kServerCertificateNs = 365LL * 24 * 3600 * 1'000'000'000;
@@ -216,6 +257,8 @@ int Run(const Options& o) {
     tls = std::move(made).value();
   }
 
+  if (mesh::Status s = RemoteWriteOptions(o, plane_options.remote_write); !s.ok()) return Fail(s.message(), 2);
+  plane_options.remote_write.report = [&log](const std::string& message) { log.Warn(message); };
   auto plane = mesh::ControlPlane::Open(plane_options, clock);
   if (!plane.ok()) return Fail(plane.status().message(), 1);
   auto security_api = mesh::SecurityApi::Create(std::move(ca).value(), security, clock, (*plane)->access());
@@ -396,6 +439,23 @@ int main(int argc, char** argv) {
                  "meshd may send to (webhook, Alertmanager); default: none, such checks cannot "
                  "make meshd send anywhere (403)")
       ->allow_extra_args(false);
+  app.add_option("--remote-write", o.remote_write,
+                 "Send every metric sample meshd stores to this Prometheus remote-write 1.0 receiver (Prometheus "
+                 "with --web.enable-remote-write-receiver: http://HOST:9090/api/v1/write; Mimir, Thanos, "
+                 "VictoriaMetrics), through an outbox in the store that survives outages and restarts");
+  app.add_option("--remote-write-header", o.remote_write_headers,
+                 "Repeatable. 'Name: value' sent with every remote-write request (e.g. X-Scope-OrgID: team)")
+      ->allow_extra_args(false);
+  app.add_option("--remote-write-bearer-token-file", o.remote_write_token_file,
+                 "Send 'Authorization: Bearer <the file's token>' with remote-write requests (file mode 0600)");
+  app.add_option("--remote-write-max-samples", o.remote_write_max_samples,
+                 "Most samples the remote-write outbox keeps; beyond it the oldest are dropped "
+                 "(mesh_export_dropped_total{reason=\"queue_full\"})")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1000}, int64_t{1'000'000'000}));
+  app.add_option("--remote-write-max-age", o.remote_write_max_age,
+                 "Samples queued longer than this are dropped unsent (mesh_export_dropped_total{reason=\"too_old\"})")
+      ->capture_default_str();
   // --db and --ca-dir may come after "ca import" as well as before it.
   app.fallthrough();
   CLI::App* ca_cmd = app.add_subcommand("ca", "Manage the certificate authority");

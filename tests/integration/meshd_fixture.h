@@ -31,7 +31,8 @@ class MeshdProcess {
     if (!process_->WaitForStderr("meshd listening", std::chrono::seconds(10))) return;
     std::smatch m;
     const std::string err = process_->err();
-    if (std::regex_search(err, m, std::regex("(https?)://127\\.0\\.0\\.1:([0-9]+)"))) {
+    // The "meshd listening" line's url: other lines may name other servers (--remote-write's).
+    if (std::regex_search(err, m, std::regex("\"url\":\"(https?)://127\\.0\\.0\\.1:([0-9]+)"))) {
       url_ = m[1].str() + "://127.0.0.1:" + m[2].str();
     }
   }

@@ -167,12 +167,15 @@ inline Json::Value QueryPrometheus(const std::string& prometheus, const std::str
 // early.
 class PrometheusServer {
  public:
-  PrometheusServer(const TempDir& dir, const std::string& config, const std::string& binary) {
+  // `listen` is 127.0.0.1:PORT to come back on a port a stopped server had; `extra`, more flags.
+  PrometheusServer(const TempDir& dir, const std::string& config, const std::string& binary,
+                   const std::string& listen = "127.0.0.1:0", const std::vector<std::string>& extra = {}) {
     EXPECT_TRUE(WriteFile(dir.File("prometheus.yml"), config));
-    process_ = std::make_unique<test_support::Subprocess>(std::vector<std::string>{
-        binary, "--config.file=" + dir.File("prometheus.yml"),
-        "--storage.tsdb.path=" + dir.File("tsdb"), "--web.listen-address=127.0.0.1:0",
-        "--log.level=info"});
+    std::vector<std::string> args = {binary, "--config.file=" + dir.File("prometheus.yml"),
+                                     "--storage.tsdb.path=" + dir.File("tsdb"), "--web.listen-address=" + listen,
+                                     "--log.level=info"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    process_ = std::make_unique<test_support::Subprocess>(args);
   }
 
   // Reads the port Prometheus bound from its log, then polls /-/ready; false when Prometheus

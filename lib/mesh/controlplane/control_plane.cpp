@@ -8,6 +8,7 @@
 #include "mesh/base/time_format.h"
 #include "mesh/controlplane/control_plane_internal.h"
 #include "mesh/controlplane/dashboard.h"
+#include "mesh/http_curl/curl_http_client.h"
 #include "mesh/store/join_token_store.h"
 #include "mesh/store/log_store.h"
 #include "mesh/store/registry.h"
@@ -75,6 +76,13 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
   ControlPlane* raw = plane.get();
   plane->writer_->SetIdleTask([raw](WriteContext& c) { raw->Upkeep(c); },
                               std::chrono::milliseconds(1000));
+  if (!options.remote_write.url.empty()) {
+    Result<RemoteWriteExporter::Metrics> metrics = RemoteWriteExporter::RegisterMetrics(plane->registry_);
+    if (!metrics.ok()) return metrics.status();
+    plane->remote_write_ = std::make_unique<RemoteWriteExporter>(
+        options.remote_write, *plane->writer_, std::make_unique<CurlHttpClient>(), clock, *metrics);
+    plane->remote_write_->Start();
+  }
   return plane;
 }
 
@@ -130,6 +138,8 @@ void ControlPlane::RegisterOwnMetrics() {
 ControlPlane::~ControlPlane() { Stop(); }
 
 void ControlPlane::Stop() {
+  // The exporter writes through the writer: it stops first.
+  if (remote_write_) remote_write_->Stop();
   if (writer_) writer_->Stop();
   std::lock_guard lock(readers_mu_);
   readers_.clear();

@@ -14,6 +14,7 @@
 #include "mesh/base/clock.h"
 #include "mesh/controlplane/access_control.h"
 #include "mesh/controlplane/instance_liveness.h"
+#include "mesh/controlplane/remote_write_exporter.h"
 #include "mesh/controlplane/series_limits.h"
 #include "mesh/base/status.h"
 #include "mesh/http/http_router.h"
@@ -44,6 +45,9 @@ class ControlPlane {
     // Compressed bodies, inflated once their route and token are accepted.
     InflateLimits inflate_limits{.max_bytes_name = "--max-body",
                                  .max_ratio_name = "--max-inflate-ratio"};
+    // meshd --remote-write: every metric sample stored is also queued in the store's outbox and
+    // sent to this receiver; url "": none.
+    RemoteWriteExporter::Options remote_write;
   };
 
   // Opens (creating or migrating) the store. Errors: as Store::Open.
@@ -154,6 +158,7 @@ class ControlPlane {
   // Held from mapping an OTLP metrics export until it is stored and its delta totals kept.
   std::mutex otlp_metrics_mu_;
   OtlpMetricMapper otlp_metrics_;
+  std::unique_ptr<RemoteWriteExporter> remote_write_;  // null without --remote-write
 };
 
 }  // namespace mesh

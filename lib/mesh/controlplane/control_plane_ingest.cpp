@@ -13,6 +13,7 @@
 #include "mesh/otlp_proto/otlp_metrics_proto.h"
 #include "mesh/otlp_proto/otlp_proto.h"
 #include "mesh/store/metric_store.h"
+#include "mesh/store/remote_write_outbox.h"
 #include "mesh/telemetry/otlp.h"
 #include "mesh/telemetry/prometheus_text.h"
 #include "mesh/telemetry/zipkin.h"
@@ -194,8 +195,11 @@ std::optional<HttpResponse> ControlPlane::StoreMetrics(const std::vector<MetricF
     if (!counted.ok()) return counted;
     if (over) return Status::Ok();  // nothing written: the refusal is an answer, not a failed job
     Result<int64_t> n = metrics.InsertRows(families, now);
-    if (n.ok()) *stored = *n;
-    return n.status();
+    if (!n.ok()) return n.status();
+    *stored = *n;
+    // In the same transaction: what the producer is told was stored is queued for export too.
+    if (remote_write_) return RemoteWriteOutbox(c.store).Enqueue(families, now).status();
+    return Status::Ok();
   });
   if (!s.ok()) return StoreError(s);
   if (over) return RefuseSeries(*over, push_series);

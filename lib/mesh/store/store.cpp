@@ -183,6 +183,20 @@ constexpr const char* kMigrations[] = {
     ALTER TABLE spans ADD COLUMN scope_version TEXT;
     ALTER TABLE spans ADD COLUMN scope_attributes TEXT;
     )sql",
+    // 12: the remote-write outbox (meshd --remote-write): each stored sample, written in the
+    // transaction that stores it, until the receiver took it. Self-contained (name and labels,
+    // not a series id) so that retention of metric_series never loses a queued sample.
+    // AUTOINCREMENT: ids only grow, so the order sent is the order received.
+    R"sql(
+    CREATE TABLE remote_write_outbox (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      enqueued_ns INTEGER NOT NULL,
+      name TEXT NOT NULL,
+      labels TEXT NOT NULL,
+      ts_ms INTEGER NOT NULL,
+      value REAL NOT NULL
+    );
+    )sql",
 };
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
 
