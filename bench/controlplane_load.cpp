@@ -2,14 +2,19 @@
 // Each sidecar does what meshproxy's RegistryClient does, on its own keep-alive connection:
 // POST /v1/register (again every second until meshd answers 200), POST
 // /v1/instances/{id}/heartbeat every 5 s (a 404 registers again), GET /v1/services/{upstream}
-// every 2 s, every call bounded by 2 s and a failed or timed-out connection replaced by a new
+// every 2 s (with --etag sending the ETag of the last answer as If-None-Match, as RegistryClient
+// does), every call bounded by 2 s and a failed or timed-out connection replaced by a new
 // one; a kept connection the server closed before answering is retried once on a fresh one, as
 // AsioHttpClient does. Starts are jittered over one heartbeat interval. A prober GETs /healthz
 // every 100 ms, each on a fresh connection.
 //
 // With a command after `--` the tool starts meshd itself ("{port}" in it becomes 0 at the first
 // start, then the port meshd chose) and can kill -9 it and start it again (--restart-after) to
-// measure the recovery. Prints one line of key=value figures; latencies are exact percentiles
+// measure the recovery. --pollers N lets only the first N sidecars poll (the rest register and
+// heartbeat only: 10,000 instances need not mean 10,000 watchers), each watching --watch services
+// plus "watched", a service every poller watches; --change-at S registers a new instance of
+// "watched" (TTL 2 s, never heartbeated) S seconds in and measures how long until every poller
+// has seen it, then how long after its TTL until every poller has seen it unhealthy. Prints one line of key=value figures; latencies are exact percentiles
 // (nearest rank) of every answered request, failures are counted apart.
 // Exit: 0 all registered, no failed probe (but while meshd is down) and, with a restart, every
 // sidecar heartbeated within one heartbeat interval plus a second of it; 1 a target missed;
@@ -79,8 +84,16 @@ struct Options {
   int timeout_ms = 2000;
   int probe_ms = 100;
   unsigned seed = 1;
+  int pollers = -1;   // -1: every sidecar polls
+  int watch = 1;      // services each poller watches, besides "watched"
+  bool etag = false;  // send If-None-Match
+  double change_at_s = 0;  // 0: no change measured
   std::vector<std::string> meshd_command;
 };
+
+constexpr char kWatched[] = "watched";
+constexpr char kChangeId[] = "watched@127.0.0.2:1";
+constexpr int kChangeTtlS = 2;
 
 auto Redirect(beast::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
@@ -110,6 +123,7 @@ struct Reply {
   bool answered = false;  // false: transport failure or time-out
   int status = 0;
   std::string body;
+  std::string etag;
   Clock::time_point started;
   double ms = 0;
 };
@@ -127,7 +141,8 @@ class Connection {
  public:
   Connection(asio::io_context& io, const Target& target) : stream_(io), target_(target) {}
 
-  asio::awaitable<Reply> Send(http::verb verb, const std::string& path, const std::string& body) {
+  asio::awaitable<Reply> Send(http::verb verb, const std::string& path, const std::string& body,
+                              const std::string& if_none_match = "") {
     Reply reply;
     reply.started = Clock::now();
     stream_.expires_at(reply.started + target_.timeout);
@@ -135,6 +150,7 @@ class Connection {
     request.set(http::field::host, target_.authority);
     request.set(http::field::content_type, "application/json");
     if (!target_.token.empty()) request.set(http::field::authorization, "Bearer " + target_.token);
+    if (!if_none_match.empty()) request.set(http::field::if_none_match, if_none_match);
     if (verb != http::verb::get || !body.empty()) request.content_length(body.size());
     request.body() = body;
     while (true) {
@@ -156,6 +172,7 @@ class Connection {
           reply.answered = true;
           reply.status = static_cast<int>(parser.get().result_int());
           reply.body = std::move(parser.get().body());
+          reply.etag = std::string(parser.get()[http::field::etag]);
           if (!parser.get().keep_alive() || buffer_.size() > 0) Close();
           break;
         }
@@ -293,7 +310,10 @@ class MeshdProcess {
 };
 
 struct Sidecar {
-  std::string service, upstream, body, id;
+  std::string service, body, id;
+  std::vector<std::string> upstreams;  // polled, "watched" first; none: not a poller
+  std::vector<std::string> etags;      // of each upstream's last answer (--etag)
+  bool saw_change = false, saw_ejection = false;
   bool registered = false;
   bool recovered = false;  // a heartbeat or registration answered 200 after the restart
 };
@@ -306,6 +326,15 @@ struct Run {
   Clock::time_point start, end;
   std::vector<Sidecar> sidecars;
   Samples registers, heartbeats, discoveries, probes;
+  long unchanged = 0;          // discoveries answered 304
+  long discovery_bytes = 0;    // response bodies of discoveries
+  int pollers = 0;
+  // The change: when the instance was registered, and when every poller had seen it, then seen
+  // it unhealthy (from the end of its TTL).
+  std::optional<Clock::time_point> changed_at;
+  int saw_change = 0, saw_ejection = 0;
+  std::optional<double> all_saw_change_ms, all_saw_ejection_ms;
+  std::string change_error;
   long reregistrations = 0;
   MeshdProcess* meshd = nullptr;  // when this tool started it
   int meshd_pid = 0;
@@ -385,13 +414,45 @@ asio::awaitable<void> Heartbeat(Run& run, Sidecar& s, Connection& c) {
   }
 }
 
+// Whether an answer about "watched" shows the changed instance, and healthy or not.
+void NoteChange(Run& run, Sidecar& s, const Reply& r) {
+  if (!run.changed_at || r.started < *run.changed_at || r.status != 200) return;
+  const size_t at = r.body.find(std::string("\"id\":\"") + kChangeId + "\"");
+  if (at == std::string::npos) return;
+  if (!s.saw_change) {
+    s.saw_change = true;
+    if (++run.saw_change == run.pollers) run.all_saw_change_ms = MsSince(*run.changed_at);
+  }
+  const size_t health = r.body.find("\"healthy\":", at);
+  const auto ejected_at = *run.changed_at + std::chrono::seconds(kChangeTtlS);
+  if (!s.saw_ejection && health != std::string::npos && r.body.compare(health + 10, 5, "false") == 0) {
+    s.saw_ejection = true;
+    if (++run.saw_ejection == run.pollers) run.all_saw_ejection_ms = MsSince(ejected_at);
+  }
+}
+
 asio::awaitable<void> Discover(Run& run, Sidecar& s, Connection& c) {
-  const Reply r =
-      co_await c.Send(http::verb::get, "/v1/services/" + mesh::UrlEncode(s.upstream), "");
-  ++run.discoveries.calls;
-  if (r.answered) run.discoveries.ms.push_back(r.ms);
-  // A 404 is an answer: the upstream has no instance yet.
-  if (!r.answered || (r.status != 200 && r.status != 404)) run.Failed(run.discoveries, r);
+  for (size_t i = 0; i < s.upstreams.size(); ++i) {
+    // Named, not temporaries of the co_await expression: GCC 12 frees a conditional's
+    // temporary there twice.
+    const std::string path = "/v1/services/" + mesh::UrlEncode(s.upstreams[i]);
+    const std::string tag = run.options.etag ? s.etags[i] : std::string();
+    const Reply r = co_await c.Send(http::verb::get, path, "", tag);
+    ++run.discoveries.calls;
+    if (r.answered) run.discoveries.ms.push_back(r.ms);
+    // A 404 is an answer: the upstream has no instance yet; a 304: no change since the tag.
+    if (!r.answered || (r.status != 200 && r.status != 404 && r.status != 304)) {
+      run.Failed(run.discoveries, r);
+      continue;
+    }
+    run.discovery_bytes += static_cast<long>(r.body.size());
+    if (r.status == 304) {
+      ++run.unchanged;
+      continue;
+    }
+    s.etags[i] = r.etag;
+    if (i == 0) NoteChange(run, s, r);
+  }
 }
 
 // RegistryClient::Run's schedule.
@@ -410,7 +471,7 @@ asio::awaitable<void> RunSidecar(Run& run, Sidecar& s, Clock::time_point first) 
         co_await Register(run, s, c);
       next_heartbeat = now + (s.registered ? heartbeat_every : Ms(1000));
     }
-    if (now >= next_discovery) {
+    if (now >= next_discovery && !s.upstreams.empty()) {
       co_await Discover(run, s, c);
       next_discovery = now + discovery_every;
     }
@@ -435,6 +496,24 @@ asio::awaitable<void> Probe(Run& run) {
   run.probes.ms.push_back(r.ms);
   if (run.restarted_at && !run.ready_ms && r.started >= *run.restarted_at)
     run.ready_ms = MsSince(*run.restarted_at);
+}
+
+// "watched" exists from the start (an instance that never expires); with --change-at, a second
+// instance appears then and is left to expire.
+asio::awaitable<void> RunChange(Run& run) {
+  Connection c(run.io, run.target);
+  const std::string stays = std::string("{\"service\":\"") + kWatched +
+                            "\",\"host\":\"127.0.0.3\",\"port\":1,\"ttl_seconds\":86400}";
+  const Reply base = co_await c.Send(http::verb::post, "/v1/register", stays);
+  if (!base.answered || base.status != 200) run.change_error = "cannot register the watched service's first instance";
+  if (run.options.change_at_s <= 0) co_return;
+  co_await SleepUntil(run.start + Ms(static_cast<long>(run.options.change_at_s * 1000)));
+  const std::string appears = std::string("{\"service\":\"") + kWatched +
+                              "\",\"host\":\"127.0.0.2\",\"port\":1,\"ttl_seconds\":" +
+                              std::to_string(kChangeTtlS) + "}";
+  run.changed_at = Clock::now();
+  const Reply r = co_await c.Send(http::verb::post, "/v1/register", appears);
+  if (!r.answered || r.status != 200) run.change_error = "cannot register the changed instance";
 }
 
 asio::awaitable<void> RunProber(Run& run) {
@@ -493,7 +572,12 @@ void BuildSidecars(Run& run) {
   for (int i = 0; i < o.sidecars; ++i) {
     Sidecar s;
     s.service = "svc-" + std::to_string(i % o.services);
-    s.upstream = "svc-" + std::to_string((i + 1) % o.services);  // whom this sidecar calls
+    if (o.pollers < 0 || i < o.pollers) {  // whom this sidecar calls
+      s.upstreams.push_back(kWatched);
+      for (int w = 1; w <= o.watch; ++w) s.upstreams.push_back("svc-" + std::to_string((i + w) % o.services));
+      s.etags.resize(s.upstreams.size());
+      ++run.pollers;
+    }
     // One pod address per sidecar, its inbound port as meshproxy registers it.
     const std::string host = "10." + std::to_string(i >> 16 & 255) + "." +
                              std::to_string(i >> 8 & 255) + "." + std::to_string(i & 255);
@@ -577,6 +661,7 @@ int Measure(Run& run) {
   std::uniform_int_distribution<int> jitter(0, o.heartbeat_ms - 1);
   for (Sidecar& s : run.sidecars) run.Spawn(RunSidecar(run, s, run.start + Ms(jitter(random))));
   run.Spawn(RunProber(run));
+  run.Spawn(RunChange(run));
   if (o.restart_after_s > 0) run.Spawn(RunRestart(run));
   asio::signal_set signals(run.io, SIGINT, SIGTERM);
   bool interrupted = false;
@@ -626,6 +711,9 @@ int Measure(Run& run) {
   add("discoveries", std::to_string(run.discoveries.calls));
   add("discovery_failures", std::to_string(run.discoveries.failures));
   add("discovery_p99_ms", run.discoveries.Percentile(0.99));
+  add("discovery_304", std::to_string(run.unchanged));
+  add("discovery_body_mib", fixed(static_cast<double>(run.discovery_bytes) / (1 << 20)));
+  add("pollers", std::to_string(run.pollers));
   add("healthz_probes", std::to_string(run.probes.calls));
   add("healthz_failures", std::to_string(run.probes.failures));
   add("healthz_p99_ms", run.probes.Percentile(0.99));
@@ -639,7 +727,16 @@ int Measure(Run& run) {
                                        static_cast<double>(sysconf(_SC_CLK_TCK)) / wall_s));
   add("meshd_rss_kb", run.peak_rss_kb < 0 ? "unknown" : std::to_string(run.peak_rss_kb));
   add("bench_cpu_percent", fixed(100.0 * own_cpu / wall_s));
-  bool ok = registered == n && run.probes.failures == run.probe_failures_in_outage;
+  bool ok = registered == n && run.probes.failures == run.probe_failures_in_outage && run.change_error.empty();
+  if (!run.change_error.empty()) std::fprintf(stderr, "controlplane_load: %s\n", run.change_error.c_str());
+  if (o.change_at_s > 0) {
+    const auto ms = [&](const std::optional<double>& v) { return v ? fixed(*v) : std::string("never"); };
+    add("change_seen", std::to_string(run.saw_change) + "/" + std::to_string(run.pollers));
+    add("change_all_seen_ms", ms(run.all_saw_change_ms));
+    add("ejection_seen", std::to_string(run.saw_ejection) + "/" + std::to_string(run.pollers));
+    add("ejection_all_seen_ms", ms(run.all_saw_ejection_ms));
+    ok = ok && run.all_saw_change_ms && run.all_saw_ejection_ms;
+  }
   if (o.restart_after_s > 0) {
     const auto ms = [&](const std::optional<double>& v) {
       return v ? fixed(*v) : std::string("never");
@@ -690,6 +787,10 @@ std::string Validate(const Options& o) {
   if (o.timeout_ms < 10 || o.timeout_ms > 60000) return "--timeout-ms must be in 10..60000";
   if (o.probe_ms < 10 || o.probe_ms > 60000) return "--probe-ms must be in 10..60000";
   if (o.meshd_pid < 0) return "--meshd-pid must be a process id";
+  if (o.pollers < -1 || o.pollers > o.sidecars) return "--pollers must be in 0..--sidecars";
+  if (o.watch < 0 || o.watch > o.services) return "--watch must be in 0..--services";
+  if (o.change_at_s != 0 && !(o.change_at_s > 0 && o.change_at_s + kChangeTtlS < o.duration_s))
+    return "--change-at must be in (0, --duration - 2)";
   if (o.meshd_pid > 0 && CpuTicks(o.meshd_pid) < 0)
     return "no process " + std::to_string(o.meshd_pid) + " to measure";
   if (spawns && o.meshd_pid)
@@ -745,6 +846,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--probe-ms", o.probe_ms, "/healthz probe interval")->capture_default_str();
   app.add_option("--seed", o.seed, "seed of the start jitter")->capture_default_str();
+  app.add_option("--pollers", o.pollers, "sidecars that poll discovery, the first N (default: all)");
+  app.add_option("--watch", o.watch, "services each poller watches besides \"watched\"")->capture_default_str();
+  app.add_flag("--etag", o.etag, "send each service's last ETag as If-None-Match (meshproxy does)");
+  app.add_option("--change-at", o.change_at_s,
+                 "register a new instance of \"watched\" (TTL 2 s) after this many seconds; measure "
+                 "when every poller has seen it, then seen it unhealthy");
   app.add_option("meshd_command", o.meshd_command, "after --: meshd and its arguments");
   if (std::optional<int> exit = mesh::cmd::ParseCommandLine(app, argc, argv)) return *exit;
   if (const std::string wrong = Validate(o); !wrong.empty()) return Usage(wrong);

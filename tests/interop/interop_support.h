@@ -83,7 +83,7 @@ inline HttpClientResponse Fetch(const std::string& method, const std::string& ur
                                 std::vector<std::pair<std::string, std::string>> headers = {}) {
   CurlHttpClient client(5000);
   Result<HttpClientResponse> r = client.Send(method, url, body, headers);
-  if (!r.ok()) return {0, r.status().message()};
+  if (!r.ok()) return {0, r.status().message(), {}};
   return *r;
 }
 

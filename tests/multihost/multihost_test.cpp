@@ -174,7 +174,7 @@ HttpClientResponse Get(const std::string& url,
                        long timeout_ms = 3000) {
   CurlHttpClient client(timeout_ms);
   Result<HttpClientResponse> r = client.Send("GET", url, "", headers);
-  if (!r.ok()) return HttpClientResponse{.status = -1, .body = r.status().message()};
+  if (!r.ok()) return HttpClientResponse{.status = -1, .body = r.status().message(), .headers = {}};
   return *r;
 }
 

@@ -74,6 +74,14 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
   auto writer = std::make_unique<StoreWriter>(std::move(store).value());
   std::unique_ptr<ControlPlane> plane(new ControlPlane(options, clock, std::move(writer)));
   ControlPlane* raw = plane.get();
+  // The registry versions start from what the store holds, before the sweep may remove any.
+  {
+    Result<ReadLease> lease = plane->AcquireReader();
+    if (!lease.ok()) return lease.status();
+    Result<std::vector<Instance>> instances = Registry(**lease).Instances("");
+    if (!instances.ok()) return instances.status();
+    plane->versions_.Seed(plane->liveness_.Judge(std::move(*instances)));
+  }
   plane->writer_->SetIdleTask([raw](WriteContext& c) { raw->Upkeep(c); },
                               std::chrono::milliseconds(1000));
   if (!options.remote_write.url.empty()) {
@@ -87,7 +95,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
 }
 
 ControlPlane::ControlPlane(Options options, const Clock& clock, std::unique_ptr<StoreWriter> writer)
-    : options_(std::move(options)), clock_(clock), liveness_(clock), writer_(std::move(writer)) {
+    : options_(std::move(options)), clock_(clock), liveness_(clock), versions_(clock, clock.NowNs()), writer_(std::move(writer)) {
   RegisterOwnMetrics();
   auto find_token = [this](const std::string& id) -> Result<std::optional<JoinTokenRecord>> {
     Result<ReadLease> lease = AcquireReader();
@@ -177,7 +185,9 @@ void ControlPlane::Upkeep(WriteContext& c) {
     const InstanceLiveness::Judged judged = liveness_.Judge(std::move(*instances));
     for (size_t i = 0; i < judged.instances.size(); ++i) {
       if (!judged.Expired(i)) continue;
-      if (Registry(c.store).Remove(judged.instances[i].id).ok()) liveness_.Forget(judged.instances[i].id);
+      if (!Registry(c.store).Remove(judged.instances[i].id).ok()) continue;
+      liveness_.Forget(judged.instances[i].id);
+      versions_.Removed(judged.instances[i].id);
     }
   }
   c.logs.IndexPending(20'000);

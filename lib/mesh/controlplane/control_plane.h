@@ -14,6 +14,7 @@
 #include "mesh/base/clock.h"
 #include "mesh/controlplane/access_control.h"
 #include "mesh/controlplane/instance_liveness.h"
+#include "mesh/controlplane/registry_versions.h"
 #include "mesh/controlplane/remote_write_exporter.h"
 #include "mesh/controlplane/series_limits.h"
 #include "mesh/base/status.h"
@@ -149,6 +150,8 @@ class ControlPlane {
   // When this meshd heard from each instance, on the monotonic clock: health and sweeping
   // survive a step of the wall clock.
   InstanceLiveness liveness_;
+  // Each service's registry version: the ETag of GET /v1/services/{name}, answered from memory.
+  RegistryVersions versions_;
   std::unique_ptr<StoreWriter> writer_;
   MetricsRegistry registry_;
   OwnMetrics own_;

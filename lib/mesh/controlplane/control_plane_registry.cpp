@@ -8,6 +8,7 @@
 #include "mesh/base/time_format.h"
 #include "mesh/controlplane/control_plane_internal.h"
 #include "mesh/controlplane/prometheus_targets.h"
+#include "mesh/http/entity_tag.h"
 #include "mesh/store/join_token_store.h"
 #include "mesh/store/registry.h"
 #include "mesh/telemetry/service_instance.h"
@@ -91,6 +92,7 @@ HttpResponse ControlPlane::Register(const HttpRequest& r, bool seed_payload) {
   });
   if (!s.ok()) return StoreError(s);
   liveness_.Heard(i.id);
+  versions_.Registered(i);
   std::string out = "{\"status\":\"registered\",\"id\":";
   AppendJsonString(out, i.id);
   out += ",\"ttl_seconds\":" + std::to_string(i.ttl_ns / kNsPerSecond) + "}";
@@ -129,6 +131,7 @@ HttpResponse ControlPlane::Heartbeat(const HttpRequest& r) {
       ChangeInstance(r, [now](Store& store, const std::string& id) { return Registry(store).Heartbeat(id, now); });
   if (response.status != 200) return response;
   liveness_.Heard(r.PathParam("id"));
+  versions_.Heard(r.PathParam("id"));
   return HttpResponse::Json(200, "{\"status\":\"ok\"}");
 }
 
@@ -137,6 +140,7 @@ HttpResponse ControlPlane::Deregister(const HttpRequest& r) {
       ChangeInstance(r, [](Store& store, const std::string& id) { return Registry(store).Remove(id); });
   if (response.status != 200) return response;
   liveness_.Forget(r.PathParam("id"));
+  versions_.Removed(r.PathParam("id"));
   return HttpResponse::Json(200, "{\"status\":\"deregistered\"}");
 }
 
@@ -163,12 +167,25 @@ HttpResponse ControlPlane::ListServices(const HttpRequest&, bool seed_format) {
 }
 
 HttpResponse ControlPlane::GetService(const HttpRequest& r) {
+  const std::string name = r.PathParam("name");
+  // The version is read before the store: an answer is never older than its tag (a change
+  // meanwhile costs the client one more full answer, never a missed change).
+  const int64_t version = versions_.Version(name);
+  const std::string etag = versions_.ETagOf(version);
+  if (IfNoneMatchHits(r.Header("if-none-match"), etag, version != 0)) {
+    HttpResponse unchanged = HttpResponse::Json(304, "");
+    unchanged.headers.emplace_back("ETag", etag);
+    return unchanged;
+  }
   Result<ReadLease> lease = AcquireReader();
   if (!lease.ok()) return StoreError(lease.status());
-  const std::string name = r.PathParam("name");
   Result<std::vector<Instance>> instances = Registry(**lease).Instances(name);
   if (!instances.ok()) return StoreError(instances.status());
-  if (instances->empty()) return HttpResponse::Error(404, "no service " + name);
+  if (instances->empty()) {
+    HttpResponse absent = HttpResponse::Error(404, "no service " + name);
+    absent.headers.emplace_back("ETag", etag);
+    return absent;
+  }
   const InstanceLiveness::Judged judged = liveness_.Judge(*instances);
   std::string out = "{\"name\":";
   AppendJsonString(out, name);
@@ -180,7 +197,9 @@ HttpResponse ControlPlane::GetService(const HttpRequest& r) {
   out += "],\"signals\":";
   AppendSignalsJson(out, **lease, name, 60 * kNsPerSecond);
   out += "}";
-  return HttpResponse::Json(200, std::move(out));
+  HttpResponse response = HttpResponse::Json(200, std::move(out));
+  response.headers.emplace_back("ETag", etag);
+  return response;
 }
 
 HttpResponse ControlPlane::PrometheusTargets(const HttpRequest& r) {

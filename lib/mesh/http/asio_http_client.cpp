@@ -229,6 +229,9 @@ struct AsioHttpClient::Impl {
     }
     response.status = static_cast<int>(parser.get().result_int());
     response.body = std::move(parser.get().body());
+    for (const auto& field : parser.get()) {
+      response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
     // Bytes past the answer mean the connection is out of step: not kept.
     if (!parser.get().keep_alive() || buffer.size() > 0) Close();
     return {};

@@ -6,7 +6,10 @@
 // uses AsioHttpClient (asio_http_client.h) so as not to load libcurl.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,6 +20,20 @@ namespace mesh {
 struct HttpClientResponse {
   int status = 0;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // as received, in order
+
+  // The first header named `name` (any case), or "".
+  std::string Header(std::string_view name) const {
+    for (const auto& [key, value] : headers) {
+      if (key.size() == name.size() &&
+          std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+          })) {
+        return value;
+      }
+    }
+    return "";
+  }
 };
 
 class HttpClient {

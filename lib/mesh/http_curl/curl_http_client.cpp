@@ -4,6 +4,9 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
 #include <utility>
 
 namespace mesh {
@@ -16,6 +19,30 @@ size_t Collect(char* data, size_t size, size_t n, void* user) {
   const size_t bytes = size * n;
   if (body->size() + bytes > kMaxResponseBytes) return 0;  // aborts the transfer
   body->append(data, bytes);
+  return bytes;
+}
+
+// One header line ("Name: value\r\n"); a status line starts a new answer's headers (an
+// interim 1xx before the final one). No exception may cross this C callback: a failed
+// allocation aborts the transfer.
+size_t CollectHeader(char* data, size_t size, size_t n, void* user) {
+  auto* headers = static_cast<std::vector<std::pair<std::string, std::string>>*>(user);
+  const size_t bytes = size * n;
+  std::string_view line(data, bytes);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  if (line.starts_with("HTTP/")) {
+    headers->clear();
+    return bytes;
+  }
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos || headers->size() >= 256) return bytes;
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  try {
+    headers->emplace_back(std::string(line.substr(0, colon)), std::string(value));
+  } catch (...) {
+    return 0;
+  }
   return bytes;
 }
 
@@ -52,6 +79,8 @@ Result<HttpClientResponse> CurlHttpClient::Send(
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(impl_->timeout_ms, 5000L));
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, CollectHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.headers);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   // libcurl ignores OpenSSL's environment for its own compiled-in bundle: honour it as
   // AsioHttpClient does, so a CLI trusts meshd --tls's CA with SSL_CERT_FILE=ca.crt.

@@ -182,6 +182,9 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
       {"service", "direction", "outcome"});
   Family<Gauge>* meshd_failures = *registry.AddGauge(
       "mesh_control_plane_failures", "Calls to meshd's registry that failed since start", {"service"});
+  Family<Counter>* not_modified = *registry.AddCounter(
+      "mesh_discovery_not_modified_total",
+      "Discovery refreshes meshd answered 304: the instances held were current", {"service"});
   Family<Counter>* handshake_failures = *registry.AddCounter(
       "mesh_tls_handshake_failures_total",
       "Inbound connections refused at the mTLS handshake (no, expired or foreign certificate)", {"service"});
@@ -378,7 +381,8 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   std::atomic<bool> draining{false};
   int64_t ejections_seen = 0;
   int64_t handshake_failures_seen = 0;
-  std::mutex metrics_mu;  // ejections_seen, collecting: a scrape and a push at once
+  int64_t not_modified_seen = 0;
+  std::mutex metrics_mu;  // the *_seen counts, collecting: a scrape and a push at once
   bool collecting = true;
   // The figures copied from the data plane, brought up to date at every collection: a scrape of
   // /metrics and the shipper's pushes to meshd alike.
@@ -397,6 +401,9 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
       if (auto c = ejections->WithLabels({config.service}); c.ok()) (*c)->Inc(static_cast<double>(total - ejections_seen));
       ejections_seen = total;
       if (auto g = meshd_failures->WithLabels({config.service}); g.ok()) (*g)->Set(static_cast<double>(registry_client.meshd_failures()));
+      const int64_t unchanged = registry_client.unchanged_refreshes();
+      if (auto c = not_modified->WithLabels({config.service}); c.ok()) (*c)->Inc(static_cast<double>(unchanged - not_modified_seen));
+      not_modified_seen = unchanged;
       if (identity) {
         const int64_t refused = (*inbound)->tls_handshake_failures();
         if (auto c = handshake_failures->WithLabels({config.service}); c.ok()) {

@@ -30,8 +30,9 @@ std::string RegistryClient::instance_id() const {
 }
 
 Result<HttpClientResponse> RegistryClient::Send(const std::string& method, const std::string& path,
-                                                const std::string& body) {
+                                                const std::string& body, const std::string& if_none_match) {
   std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/json"}};
+  if (!if_none_match.empty()) headers.emplace_back("If-None-Match", if_none_match);
   if (!options_.token.empty()) headers.emplace_back("Authorization", "Bearer " + options_.token);
   Result<HttpClientResponse> r = client_->Send(method, options_.meshd_url + path, body, headers);
   if (!r.ok() || r->status / 100 == 5) ++failures_;
@@ -45,7 +46,7 @@ void RegistryClient::Register() {
   AppendJsonString(body, options_.host);
   body += ",\"port\":" + std::to_string(options_.port) +
           ",\"ttl_seconds\":" + std::to_string(options_.ttl_seconds) + ",\"meta\":" + options_.meta_json + "}";
-  Result<HttpClientResponse> r = Send("POST", "/v1/register", body);
+  Result<HttpClientResponse> r = Send("POST", "/v1/register", body, "");
   if (!r.ok() || r->status != 200) return;
   Result<Json::Value> answer = ParseJson(r->body);
   if (!answer.ok() || !answer->isObject() || !(*answer)["id"].isString()) return;
@@ -58,7 +59,7 @@ void RegistryClient::Register() {
 }
 
 void RegistryClient::Heartbeat() {
-  Result<HttpClientResponse> r = Send("POST", "/v1/instances/" + UrlEncode(instance_id()) + "/heartbeat", "");
+  Result<HttpClientResponse> r = Send("POST", "/v1/instances/" + UrlEncode(instance_id()) + "/heartbeat", "", "");
   // meshd forgot us (removed after 3 missed TTLs, deleted, or a fresh store): Run registers
   // again on the one-second retry cadence rather than at once, so that a meshd that keeps
   // dropping the instance is not asked in a tight loop; /ready says so meanwhile.
@@ -77,8 +78,17 @@ void RegistryClient::Refresh(bool new_only) {
   auto next = std::make_shared<Snapshot>(*snapshot_.load());
   for (const std::string& service : watched) {
     if (new_only && next->contains(service)) continue;
-    Result<HttpClientResponse> r = Send("GET", "/v1/services/" + UrlEncode(service), "");
+    // The tag of the instances held: meshd answers 304, no body and no query, while they are
+    // still current. Only sent with a snapshot entry to keep.
+    const auto tag = etags_.find(service);
+    const bool have = tag != etags_.end() && next->contains(service);
+    Result<HttpClientResponse> r = Send("GET", "/v1/services/" + UrlEncode(service), "", have ? tag->second : "");
     if (!r.ok() || r->status / 100 == 5) continue;  // keep the last known instances
+    if (r->status == 304) {
+      ++unchanged_;
+      continue;
+    }
+    const std::string etag = r->Header("ETag");
     std::vector<Endpoint> healthy;
     if (r->status == 200) {
       Result<Json::Value> doc = ParseJson(r->body);
@@ -91,6 +101,8 @@ void RegistryClient::Refresh(bool new_only) {
       }
     }
     (*next)[service] = std::move(healthy);  // a 404: the service has no instance any more
+    if (etag.empty()) etags_.erase(service);
+    else etags_[service] = etag;
   }
   snapshot_.store(std::move(next));
 }
@@ -149,7 +161,7 @@ Status RegistryClient::Deregister() {
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
   if (!registered_) return Status::Ok();
-  Result<HttpClientResponse> r = Send("DELETE", "/v1/instances/" + UrlEncode(instance_id()), "");
+  Result<HttpClientResponse> r = Send("DELETE", "/v1/instances/" + UrlEncode(instance_id()), "", "");
   if (!r.ok()) return r.status();
   if (r->status / 100 != 2) return Status::IOError("meshd answered " + std::to_string(r->status) + " to the deregistration");
   registered_ = false;

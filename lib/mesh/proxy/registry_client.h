@@ -7,7 +7,9 @@
 //   GET /v1/services/{name}; a service asked for the first time is fetched at once, in one
 //   request however many callers ask (until then Instances() says it is not known yet). When
 //   meshd is unreachable the last known instances stay in use: routing survives a
-//   control-plane outage.
+//   control-plane outage. Each refresh sends the ETag of the instances held (If-None-Match):
+//   meshd answers 304 with no body while the service's instances and their health are
+//   unchanged, so an unchanged registry costs a poll no transfer and meshd no query.
 // Instances() takes no lock when the service is already watched (an atomic snapshot): it is
 // called on the proxy's request path. Thread-safe.
 #pragma once
@@ -69,6 +71,8 @@ class RegistryClient {
   bool dropped() const { return dropped_.load(); }
   std::string instance_id() const;
   int64_t meshd_failures() const { return failures_.load(); }
+  // Refreshes meshd answered 304: the instances held were still current.
+  int64_t unchanged_refreshes() const { return unchanged_.load(); }
 
  private:
   using Snapshot = std::map<std::string, std::vector<Endpoint>>;
@@ -77,8 +81,9 @@ class RegistryClient {
   void Heartbeat();
   // Fetches the watched services (only those never answered for, when `new_only`).
   void Refresh(bool new_only);
+  // `if_none_match`: an ETag to send as If-None-Match, or "".
   Result<HttpClientResponse> Send(const std::string& method, const std::string& path,
-                                  const std::string& body);
+                                  const std::string& body, const std::string& if_none_match);
 
   Options options_;
   std::unique_ptr<HttpClient> client_;  // used by the thread only (and Deregister after it)
@@ -91,6 +96,8 @@ class RegistryClient {
   std::atomic<bool> registered_{false};
   std::atomic<bool> dropped_{false};
   std::atomic<int64_t> failures_{0};
+  std::atomic<int64_t> unchanged_{0};
+  std::map<std::string, std::string> etags_;  // service -> ETag of its snapshot entry; the thread's
   std::thread thread_;
 };
 

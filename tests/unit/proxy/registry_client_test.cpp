@@ -92,6 +92,27 @@ TEST_F(RegistryClientTest, DiscoversTheHealthyInstancesOfAService) {
   EXPECT_FALSE(client.registered());
 }
 
+TEST_F(RegistryClientTest, AnUnchangedRegistryIsAnswered304AndAChangeStillArrives) {
+  RegisterPayments(9001);
+  RegistryClient::Options o = Orders();
+  o.service.clear();
+  RegistryClient client(o);
+  client.Instances("payments");
+  client.RefreshNow();
+  ASSERT_EQ(client.Instances("payments")->size(), 1u);
+  EXPECT_EQ(client.unchanged_refreshes(), 0);
+  client.RefreshNow();
+  client.RefreshNow();
+  EXPECT_EQ(client.unchanged_refreshes(), 2) << "the tag held was current: no body";
+  EXPECT_EQ(client.Instances("payments")->size(), 1u) << "a 304 keeps the instances held";
+  RegisterPayments(9002);
+  client.RefreshNow();
+  EXPECT_EQ(client.unchanged_refreshes(), 2);
+  EXPECT_EQ(client.Instances("payments")->size(), 2u);
+  client.RefreshNow();
+  EXPECT_EQ(client.unchanged_refreshes(), 3);
+}
+
 TEST_F(RegistryClientTest, KeepsTheLastKnownInstancesWhileMeshdIsDown) {
   RegisterPayments(9001);
   RegistryClient::Options o = Orders();
