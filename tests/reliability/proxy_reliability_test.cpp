@@ -1448,9 +1448,12 @@ TEST(ProxyReliability, ABurstTowardASlowUpstreamOpensAtMostTheLimitAndAnswersThe
   // Requests in progress stay at their default (1024): those beyond the queue are refused at
   // once, so in progress never pass connections + pending (150) here.
   constexpr int kConnections = 50, kPending = 100, kClients = 2000;
+  // The upstream holds its answers for the whole refusal phase, which takes over 10 s under
+  // ASan on a loaded machine: a head timeout above the test's own deadlines (20 s + 30 s), so
+  // that the proxy's 504s never stand in for the limits this test is about.
   Sidecar proxy = StartSidecar("burst", upstream.port(), "",
                                {"--max-upstream-connections", std::to_string(kConnections), "--max-upstream-pending",
-                                std::to_string(kPending)});
+                                std::to_string(kPending), "--timeout", "120s"});
   std::vector<int> conns;
   for (int i = 0; i < kClients; ++i) {
     const int fd = Connect(proxy.inbound);
