@@ -1,4 +1,5 @@
 #include "mesh/http/asio_http_server.h"
+#include "mesh/http/verified_peer.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -227,24 +228,6 @@ Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const AsioHttpServer:
   return ctx;
 }
 
-// The first spiffe:// URI SAN of the peer's certificate, once OpenSSL verified it; else "".
-std::string VerifiedPeerSpiffeId(TlsStream& stream) {
-  SSL* ssl = stream.native_handle();
-  X509* cert = SSL_get0_peer_certificate(ssl);
-  if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return "";
-  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
-  std::string found;
-  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names) && found.empty(); ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
-    if (name->type != GEN_URI) continue;
-    const std::string_view uri(reinterpret_cast<const char*>(ASN1_STRING_get0_data(name->d.uniformResourceIdentifier)),
-                               static_cast<size_t>(ASN1_STRING_length(name->d.uniformResourceIdentifier)));
-    if (uri.starts_with("spiffe://")) found = uri;
-  }
-  GENERAL_NAMES_free(names);
-  return found;
-}
-
 }  // namespace
 
 struct AsioHttpServer::Impl {
@@ -337,7 +320,7 @@ asio::awaitable<void> AsioHttpServer::Impl::Session(tcp::socket socket) {
   stream.next_layer().expires_after(std::chrono::milliseconds(options.header_timeout_ms));
   co_await stream.async_handshake(asio::ssl::stream_base::server, Redirect(ec));
   if (ec) co_return;  // not TLS, a client certificate that does not verify, too slow
-  co_await Serve(stream, VerifiedPeerSpiffeId(stream));
+  co_await Serve(stream, VerifiedPeerSpiffeId(stream.native_handle()));
   co_await Linger(stream.next_layer());
 }
 

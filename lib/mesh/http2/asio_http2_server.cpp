@@ -1,4 +1,5 @@
 #include "mesh/http2/asio_http2_server.h"
+#include "mesh/http/verified_peer.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -70,24 +71,6 @@ Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const AsioHttp2Server
   SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext, sizeof(kSessionContext) - 1);
   SSL_CTX_set_alpn_select_cb(ctx->native_handle(), &SelectH2, nullptr);
   return ctx;
-}
-
-// The first spiffe:// URI SAN of the peer's certificate, once OpenSSL verified it; else "".
-std::string VerifiedPeerSpiffeId(TlsStream& stream) {
-  SSL* ssl = stream.native_handle();
-  X509* cert = SSL_get0_peer_certificate(ssl);
-  if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return "";
-  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
-  std::string found;
-  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names) && found.empty(); ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
-    if (name->type != GEN_URI) continue;
-    const std::string_view uri(reinterpret_cast<const char*>(ASN1_STRING_get0_data(name->d.uniformResourceIdentifier)),
-                               static_cast<size_t>(ASN1_STRING_length(name->d.uniformResourceIdentifier)));
-    if (uri.starts_with("spiffe://")) found = uri;
-  }
-  GENERAL_NAMES_free(names);
-  return found;
 }
 
 }  // namespace
@@ -253,7 +236,7 @@ void AsioHttp2Server::Impl::Accept() {
           if (!hs_ec) SSL_get0_alpn_selected(c->stream().native_handle(), &alpn, &alpn_len);
           if (hs_ec || alpn_len != 2 || std::memcmp(alpn, "h2", 2) != 0) return c->Close();
           c->timer().cancel();
-          c->Start(VerifiedPeerSpiffeId(c->stream()));
+          c->Start(VerifiedPeerSpiffeId(c->stream().native_handle()));
         });
       }
     }
