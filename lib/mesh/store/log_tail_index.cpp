@@ -35,7 +35,7 @@ Result<std::unique_ptr<Db>> OpenTail(const std::string& path) {
   auto db = std::make_unique<Db>(raw);
   if (rc != SQLITE_OK) return Status::IOError("cannot open " + path + ": " + sqlite3_errmsg(raw));
   sqlite3_busy_timeout(raw, 30000);
-  if (Status s = db->Exec("PRAGMA journal_mode=WAL"); !s.ok()) return s;
+  if (Status s = EnableWal(*db, std::chrono::seconds(30)); !s.ok()) return s;
   db->Exec("PRAGMA synchronous=NORMAL");
   if (Status s = db->Exec(kTailSchema); !s.ok()) return s;
   return db;

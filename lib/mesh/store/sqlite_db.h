@@ -5,10 +5,12 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "mesh/base/status.h"
 #include "mesh/store/store.h"
@@ -141,6 +143,19 @@ inline Result<int64_t> QueryInt64(Db& db, const SqlQuery& query) {
   Result<bool> row = stmt->Step();
   if (!row.ok()) return row.status();
   return *row ? stmt->ColumnInt64(0) : 0;
+}
+
+// Switches the connection to WAL, waiting up to `patience` for other connections doing the
+// same. The switch reads the header and then upgrades to a write lock; SQLite never calls the
+// busy handler for that upgrade (two such upgrades would deadlock), so when several processes
+// open a new store together all but one get SQLITE_BUSY at once, whatever busy_timeout says.
+inline Status EnableWal(Db& db, std::chrono::milliseconds patience) {
+  constexpr std::chrono::milliseconds kPause{5};
+  for (auto waited = std::chrono::milliseconds{0};; waited += kPause) {
+    Status s = db.Exec("PRAGMA journal_mode=WAL");
+    if (s.ok() || (sqlite3_errcode(db.raw()) & 0xFF) != SQLITE_BUSY || waited >= patience) return s;
+    std::this_thread::sleep_for(kPause);
+  }
 }
 
 }  // namespace mesh

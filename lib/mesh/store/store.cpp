@@ -312,7 +312,7 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
     return Status::IOError("cannot read " + path + ": " + probe.status().message());
   }
   if (writable) {
-    if (Status s = db->Exec("PRAGMA journal_mode=WAL"); !s.ok()) {
+    if (Status s = EnableWal(*db, std::chrono::seconds(30)); !s.ok()) {
       return Status::IOError("cannot enable WAL on " + path + ": " + s.message());
     }
   }

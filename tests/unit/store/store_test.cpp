@@ -5,9 +5,11 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mesh/store/log_store.h"
@@ -112,6 +114,26 @@ TEST_F(StoreTest, NewStoreIsAtTheLatestSchemaVersion) {
 TEST_F(StoreTest, TurnsOnWriteAheadLogging) {
   std::unique_ptr<Store> store = OpenOrDie(dir_.File("mesh.db"));
   EXPECT_EQ(QueryRaw(dir_.File("mesh.db"), "PRAGMA journal_mode"), "wal");
+}
+
+// Four `meshlog ingest` processes starting on a new store at once: while one switches it to
+// WAL the others must wait for it rather than fail with "database is locked".
+TEST_F(StoreTest, OpenWaitsForAnotherConnectionHoldingTheWriteLockOfANewStore) {
+  const std::string path = dir_.File("mesh.db");
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE; CREATE TABLE held (x)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  std::thread release([other] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
+  });
+  Result<std::unique_ptr<Store>> store = Open(path);
+  release.join();
+  sqlite3_close(other);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  EXPECT_EQ(QueryRaw(path, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ((*store)->schema_version(), Store::LatestSchemaVersion());
 }
 
 TEST_F(StoreTest, MissingFileIsNotFoundWhenCreationIsOff) {
