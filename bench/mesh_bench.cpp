@@ -1,7 +1,8 @@
 // mesh_bench: Google Benchmark micro-benchmarks of the pure functions on meshlog's hot paths:
 // parsing one input line (JSON, logfmt, text), scanning a JSON object without a tree versus
 // building a jsoncpp tree, printing a record as JSON, and formatting a timestamp; and meshd's
-// OTLP span decoding, the same batch as OTLP/JSON and as protobuf (items are spans).
+// OTLP span decoding, the same batch as OTLP/JSON and as protobuf (items are spans), and OTLP
+// metrics decoding, the same export both ways (items are data points).
 //
 //   build/bench/mesh_bench [--benchmark_filter=REGEX] [--benchmark_min_time=0.5]
 #include <benchmark/benchmark.h>
