@@ -6,7 +6,8 @@
 # 1. the Google Benchmark micro-benchmarks of the hot pure functions (BUILD_DIR/bench/mesh_bench),
 #    3 repetitions, median/mean/stddev reported (MESH_BENCH_ARGS replaces those flags);
 # 2. bench/meshlog_bench.sh: meshlog against sqlite3 .import, jq and grep on N log lines;
-# 3. bench/meshd_bench.sh: meshd span ingest against raw SQLite inserts, trace lookups;
+# 3. bench/meshd_bench.sh: meshd span ingest (OTLP JSON and protobuf, into an empty store and one
+#    of a million spans) against raw SQLite inserts, trace lookups;
 # 4. bench/meshtrace_bench.sh: meshtrace show/list on a million spans, a 10,000-span trace;
 # 5. bench/proxy_bench.sh: meshproxy against nginx and haproxy in front of one upstream (wrk).
 # 6. bench/meshstat_bench.sh: meshstat report over 50 services x 24 h of 15 s samples.
