@@ -5,6 +5,9 @@
 #include "mesh/store/sqlite_db.h"
 
 namespace mesh {
+namespace {
+constexpr int64_t kSecondNs = 1'000'000'000;
+}  // namespace
 
 Status PruneBefore(Store& store, int64_t cutoff_ns, int64_t batch) {
   Db& db = store.db();
@@ -22,9 +25,16 @@ Status PruneBefore(Store& store, int64_t cutoff_ns, int64_t batch) {
          "AND id <= (SELECT indexed_through FROM logs_fts_state)",
          {}},
         {"DELETE FROM logs WHERE id IN (SELECT id FROM temp.prune_ids)", {}},
+        // The newest row stays: SQLite gives a new row the largest id + 1, so deleting it would
+        // hand its id out again, below the span roll-up's watermark.
         {"DELETE FROM spans WHERE id IN (SELECT id FROM spans WHERE start_ns < ? ORDER BY start_ns "
-         "LIMIT ?)",
+         "LIMIT ?) AND id < (SELECT max(id) FROM spans)",
          {cutoff_ns, batch}},
+        // Roll-up buckets that ended before the cutoff (few rows: one per operation or edge).
+        {"DELETE FROM span_rollup_ops WHERE width_s = 60 AND start_ns <= ?", {cutoff_ns - 60 * kSecondNs}},
+        {"DELETE FROM span_rollup_ops WHERE width_s = 3600 AND start_ns <= ?", {cutoff_ns - 3600 * kSecondNs}},
+        {"DELETE FROM span_rollup_edges WHERE width_s = 60 AND start_ns <= ?", {cutoff_ns - 60 * kSecondNs}},
+        {"DELETE FROM span_rollup_edges WHERE width_s = 3600 AND start_ns <= ?", {cutoff_ns - 3600 * kSecondNs}},
         {"DELETE FROM metric_samples WHERE rowid IN (SELECT rowid FROM metric_samples WHERE "
          "ts_ns < ? ORDER BY ts_ns LIMIT ?)",
          {cutoff_ns, batch}},
