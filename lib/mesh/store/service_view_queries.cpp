@@ -196,7 +196,7 @@ Result<ServiceView> QueryServiceView(Store& store, const std::string& service, i
   Status s = FillRequestMetrics(store, service, view);
   if (s.ok()) s = FillErrors(store, view);
   if (s.ok()) {
-    Result<SpanTallies> tallies = QuerySpanTallies(store, since_ns, until_ns);
+    Result<SpanTallies> tallies = QuerySpanTallies(store, since_ns, until_ns, {.service = service, .operation_durations = true});
     if (tallies.ok()) {
       FillOperations(*tallies, view);
       FillNeighbours(*tallies, view);
@@ -214,7 +214,8 @@ Result<ServiceMap> QueryServiceMap(Store& store, int64_t since_ns, int64_t until
   map.since_ns = since_ns;
   map.until_ns = until_ns;
   if (Status s = store.db().Exec("BEGIN"); !s.ok()) return s;
-  Result<SpanTallies> tallies = QuerySpanTallies(store, since_ns, until_ns);
+  // The map names the services with spans and draws the edges: no operation's percentiles.
+  Result<SpanTallies> tallies = QuerySpanTallies(store, since_ns, until_ns, {.service = "", .operation_durations = false});
   (void)store.db().Exec("COMMIT");
   if (!tallies.ok()) return tallies.status();
   for (const auto& [key, tally] : tallies->ops) {

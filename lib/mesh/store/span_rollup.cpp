@@ -1,6 +1,8 @@
 #include "mesh/store/span_rollup.h"
 
+#include <functional>
 #include <limits>
+#include <tuple>
 
 #include "mesh/store/sqlite_db.h"
 
@@ -75,26 +77,41 @@ void Count(SpanTallies::Tally& tally, int64_t status, int64_t duration_ns) {
   tally.durations.Add(duration_ns);
 }
 
+bool OpInScope(const TallyScope& scope, const std::string& service) {
+  return scope.service.empty() || service == scope.service;
+}
+bool EdgeInScope(const TallyScope& scope, const std::string& caller, const std::string& callee) {
+  return scope.service.empty() || caller == scope.service || callee == scope.service;
+}
+
 // Adds the spans and calls of `spans_sql` and `edges_sql` (with `params`) to `into`.
 Status AddSpanRows(Store& store, const char* spans_sql, const char* edges_sql,
-                   const std::vector<SqlQuery::Value>& params, SpanTallies& into) {
+                   const std::vector<SqlQuery::Value>& params, const TallyScope& scope, SpanTallies& into) {
   Status s = ForEachRow(store, {spans_sql, params}, [&](const Statement& row) {
-    Count(into.ops[{row.ColumnText(0), row.ColumnText(1)}], row.ColumnInt64(4), row.ColumnInt64(3));
+    const std::string service = row.ColumnText(0);
+    if (!OpInScope(scope, service)) return Status::Ok();
+    SpanTallies::Tally& tally = into.ops[{service, row.ColumnText(1)}];
+    if (scope.operation_durations) Count(tally, row.ColumnInt64(4), row.ColumnInt64(3));
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return ForEachRow(store, {edges_sql, params}, [&](const Statement& row) {
-    Count(into.edges[{row.ColumnText(0), row.ColumnText(1)}], row.ColumnInt64(3), row.ColumnInt64(4));
+    const std::string caller = row.ColumnText(0), callee = row.ColumnText(1);
+    if (EdgeInScope(scope, caller, callee)) Count(into.edges[{caller, callee}], row.ColumnInt64(3), row.ColumnInt64(4));
     return Status::Ok();
   });
 }
 
-Status AddRolledRows(Store& store, const char* sql, const WindowPiece& piece,
+Status AddRolledRows(Store& store, const char* sql, const WindowPiece& piece, bool decode,
+                     const std::function<bool(const std::string&, const std::string&)>& in_scope,
                      std::map<std::pair<std::string, std::string>, SpanTallies::Tally>& into) {
   return ForEachRow(store, {sql, {piece.width_s, piece.since_ns, piece.until_ns}}, [&](const Statement& row) {
+    const std::string first = row.ColumnText(0), second = row.ColumnText(1);
+    if (!in_scope(first, second)) return Status::Ok();
+    SpanTallies::Tally& tally = into[{first, second}];
+    if (!decode) return Status::Ok();
     Result<DurationHistogram> durations = DurationHistogram::Decode(row.ColumnText(3));
     if (!durations.ok()) return Status::Corruption(durations.status().message() + " in " + store.path());
-    SpanTallies::Tally& tally = into[{row.ColumnText(0), row.ColumnText(1)}];
     tally.errors += row.ColumnInt64(2);
     tally.durations.Merge(*durations);
     return Status::Ok();
@@ -203,7 +220,11 @@ Result<int64_t> RollUpSpans(Store& store, int64_t batch) {
   return rolled;
 }
 
-Result<SpanTallies> QuerySpanTallies(Store& store, int64_t since_ns, int64_t until_ns) {
+Result<SpanTallies> QuerySpanTallies(Store& store, int64_t since_ns, int64_t until_ns, const TallyScope& scope) {
+  const auto op_in_scope = [&](const std::string& service, const std::string&) { return OpInScope(scope, service); };
+  const auto edge_in_scope = [&](const std::string& caller, const std::string& callee) {
+    return EdgeInScope(scope, caller, callee);
+  };
   SpanTallies tallies;
   Result<int64_t> watermark = QueryInt64(store.db(), {kWatermarkSql, {}});
   if (!watermark.ok()) return watermark.status().WithContext("cannot read " + store.path());
@@ -211,18 +232,19 @@ Result<SpanTallies> QuerySpanTallies(Store& store, int64_t since_ns, int64_t unt
   for (const WindowPiece& piece : SplitWindow(since_ns, until_ns)) {
     Status s;
     if (piece.width_s == 0) {
-      s = AddSpanRows(store, kRawSpansSql, kRawEdgesSql, {piece.since_ns, piece.until_ns}, tallies);
+      s = AddSpanRows(store, kRawSpansSql, kRawEdgesSql, {piece.since_ns, piece.until_ns}, scope, tallies);
     } else {
       rolled_since = std::min(rolled_since, piece.since_ns);
       rolled_until = std::max(rolled_until, piece.until_ns);
-      s = AddRolledRows(store, kRolledOpsSql, piece, tallies.ops);
-      if (s.ok()) s = AddRolledRows(store, kRolledEdgesSql, piece, tallies.edges);
+      s = AddRolledRows(store, kRolledOpsSql, piece, scope.operation_durations, op_in_scope, tallies.ops);
+      if (s.ok()) s = AddRolledRows(store, kRolledEdgesSql, piece, true, edge_in_scope, tallies.edges);
     }
     if (!s.ok()) return s;
   }
   // What the roll-ups do not hold yet inside their pieces.
   if (rolled_since < rolled_until) {
-    Status s = AddSpanRows(store, kNewSpansSql, kNewEdgesSql, {rolled_since, rolled_until, *watermark, kNoLimit}, tallies);
+    Status s = AddSpanRows(store, kNewSpansSql, kNewEdgesSql, {rolled_since, rolled_until, *watermark, kNoLimit}, scope,
+                           tallies);
     if (!s.ok()) return s;
   }
   return tallies;

@@ -56,10 +56,17 @@ std::vector<WindowPiece> SplitWindow(int64_t since_ns, int64_t until_ns);
 // after which nothing changed.
 Result<int64_t> RollUpSpans(Store& store, int64_t batch = kRollUpBatchSpans);
 
+// What a caller needs of the tallies: decoding roll-up histograms is most of a long window's
+// cost, so only the operations and edges asked for are decoded.
+struct TallyScope {
+  std::string service;             // non-empty: only its operations, and the edges to or from it
+  bool operation_durations = true;  // false: operations are listed with empty tallies
+};
+
 // The spans that started in [since, until) and the calls to them, by operation and edge. Reads
 // inside the caller's read transaction, if one is open. Errors: the store's, or Corruption for a
 // damaged roll-up row.
-Result<SpanTallies> QuerySpanTallies(Store& store, int64_t since_ns, int64_t until_ns);
+Result<SpanTallies> QuerySpanTallies(Store& store, int64_t since_ns, int64_t until_ns, const TallyScope& scope = {});
 
 // The statements, for the EXPLAIN QUERY PLAN test: every one reads by an index.
 std::vector<SqlQuery> SpanRollupQueriesForPlanCheck();

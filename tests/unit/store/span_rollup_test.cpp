@@ -190,6 +190,32 @@ TEST_F(SpanRollupTest, EveryWindowIsExactBeforeDuringAndAfterTheRollUp) {
   ExpectEveryWindowExact(spans, "all rolled up");
 }
 
+TEST_F(SpanRollupTest, AServiceScopeHasExactlyThatServicesOperationsAndEdges) {
+  const std::vector<Span> spans = Traces(300, 8);
+  Insert(*store_, spans);
+  RollUp(*store_, 500);  // part rolled up, part raw
+  for (const auto& [since, until] : kWindows) {
+    SpanTallies want = Expected(spans, since, until);
+    std::erase_if(want.ops, [](const auto& op) { return op.first.first != "db"; });
+    std::erase_if(want.edges, [](const auto& e) { return e.first.first != "db" && e.first.second != "db"; });
+    Result<SpanTallies> got = QuerySpanTallies(*store_, since, until, {.service = "db", .operation_durations = true});
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    ExpectSame(*got, want, "db's scope from " + std::to_string(since - kT0));
+    // Without operation durations: the same operations, no counts; edges in full.
+    Result<SpanTallies> names = QuerySpanTallies(*store_, since, until, {.service = "", .operation_durations = false});
+    ASSERT_TRUE(names.ok());
+    const SpanTallies all = Expected(spans, since, until);
+    ASSERT_EQ(names->ops.size(), all.ops.size());
+    for (const auto& [key, tally] : names->ops) {
+      EXPECT_EQ(all.ops.count(key), 1u) << key.first;
+      EXPECT_EQ(tally.durations.count(), 0);
+    }
+    SpanTallies edges_only = all;
+    edges_only.ops = names->ops;
+    ExpectSame(*names, edges_only, "names only");
+  }
+}
+
 TEST_F(SpanRollupTest, ALateSpanForARolledUpHourCountsOnce) {
   std::vector<Span> spans = Traces(200, 2);
   Insert(*store_, spans);
