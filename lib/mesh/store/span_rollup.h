@@ -13,8 +13,9 @@
 // QuerySpanTallies reads a window as: the rolled-up hours and minutes inside it, the spans
 // above the watermark inside those, and the partial minutes at its ends raw; the sum is what
 // reading every span of the window would give, exactly (same histogram buckets, same max).
-// Ids never go back (PruneBefore keeps the newest row, so SQLite never reuses a rowid), and the
-// watermark is read in the reader's snapshot. Not thread-safe: one call at a time per Store.
+// SQLite reuses the ids of the newest rows once they are deleted: PruneBefore lowers the
+// watermark to the largest id left (everything above it is gone), so a reused id is above it
+// too. The watermark is read in the reader's snapshot. Not thread-safe: one call at a time per Store.
 #pragma once
 
 #include <cstdint>

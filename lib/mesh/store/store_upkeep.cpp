@@ -25,11 +25,15 @@ Status PruneBefore(Store& store, int64_t cutoff_ns, int64_t batch) {
          "AND id <= (SELECT indexed_through FROM logs_fts_state)",
          {}},
         {"DELETE FROM logs WHERE id IN (SELECT id FROM temp.prune_ids)", {}},
-        // The newest row stays: SQLite gives a new row the largest id + 1, so deleting it would
-        // hand its id out again, below the span roll-up's watermark.
         {"DELETE FROM spans WHERE id IN (SELECT id FROM spans WHERE start_ns < ? ORDER BY start_ns "
-         "LIMIT ?) AND id < (SELECT max(id) FROM spans)",
+         "LIMIT ?)",
          {cutoff_ns, batch}},
+        // SQLite gives a new row the largest id + 1: with the newest spans gone, their ids come
+        // back, so the roll-up watermark comes down to the largest id left (every span above it
+        // is gone, so nothing is counted twice).
+        {"UPDATE span_rollup_state SET rolled_through_id = "
+         "min(rolled_through_id, coalesce((SELECT max(id) FROM spans), 0))",
+         {}},
         // Roll-up buckets that ended before the cutoff (few rows: one per operation or edge).
         {"DELETE FROM span_rollup_ops WHERE width_s = 60 AND start_ns <= ?", {cutoff_ns - 60 * kSecondNs}},
         {"DELETE FROM span_rollup_ops WHERE width_s = 3600 AND start_ns <= ?", {cutoff_ns - 3600 * kSecondNs}},

@@ -250,26 +250,54 @@ TEST_F(SpanRollupTest, AParentArrivingAfterItsRolledUpChildCountsTheCallOnce) {
   EXPECT_EQ(got->edges.begin()->second.errors, 1);
 }
 
-TEST_F(SpanRollupTest, PruningForgetsEndedBucketsAndNeverHandsOutARolledUpIdAgain) {
+TEST_F(SpanRollupTest, PruningForgetsEndedBucketsAndCountsASpanThatReusesAPrunedId) {
   const std::vector<Span> spans = Traces(100, 3);
   Insert(*store_, spans);
   while (RollUp(*store_) > 0) {
   }
   const int64_t newest = Rows("SELECT max(id) FROM spans");
   const int64_t cutoff = kT0 + 10 * kHour;
-  while (Rows("SELECT count(*) FROM spans") > 1) ASSERT_TRUE(PruneBefore(*store_, cutoff, 50).ok());
-  EXPECT_EQ(Rows("SELECT max(id) FROM spans"), newest);  // the newest row stays
+  for (int i = 0; i < 100 && Rows("SELECT count(*) FROM spans") > 0; ++i) {
+    ASSERT_TRUE(PruneBefore(*store_, cutoff, 50).ok());
+  }
+  EXPECT_EQ(Rows("SELECT count(*) FROM spans"), 0);
+  EXPECT_EQ(Rows("SELECT rolled_through_id FROM span_rollup_state"), 0);
   EXPECT_EQ(Rows("SELECT count(*) FROM span_rollup_ops"), 0);
   EXPECT_EQ(Rows("SELECT count(*) FROM span_rollup_edges"), 0);
-  // A span stored after the prune gets a new id, above the watermark: it is counted.
+  // A span stored after the prune gets an id a pruned span had: it is counted, once.
   const Span fresh = MakeSpan(5000, 50000, 0, "api", "fresh", kT0 + 30 * kMinute, 1'000'000, false);
   Insert(*store_, {fresh});
-  EXPECT_GT(Rows("SELECT max(id) FROM spans"), newest);
+  EXPECT_LE(Rows("SELECT max(id) FROM spans"), newest);
   Result<SpanTallies> got = QuerySpanTallies(*store_, kT0, kT0 + kHour);
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->ops.count({"api", "fresh"}), 1u);
   EXPECT_EQ(got->ops.at({"api", "fresh"}).durations.count(), 1);
   EXPECT_EQ(RollUp(*store_), 1);
+  got = QuerySpanTallies(*store_, kT0, kT0 + kHour);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->ops.size(), 1u);
+  EXPECT_EQ(got->ops.at({"api", "fresh"}).durations.count(), 1);
+}
+
+// Pruning only the newest spans (late ones, with old start times): ids come back below the old
+// watermark, and are still counted.
+TEST_F(SpanRollupTest, PruningTheNewestIdsLowersTheWatermark) {
+  std::vector<Span> spans = Traces(50, 9);
+  Insert(*store_, spans);
+  const Span old_late = MakeSpan(6000, 60000, 0, "auth", "ancient", kT0 - 48 * kHour, 5'000'000, false);
+  Insert(*store_, {old_late});
+  while (RollUp(*store_) > 0) {
+  }
+  const int64_t newest = Rows("SELECT max(id) FROM spans");
+  ASSERT_TRUE(PruneBefore(*store_, kT0 - 24 * kHour).ok());  // only the ancient, newest span
+  EXPECT_EQ(Rows("SELECT rolled_through_id FROM span_rollup_state"), newest - 1);
+  const Span fresh = MakeSpan(6001, 60001, 0, "auth", "fresh", kT0 + kMinute, 2'000'000, false);
+  Insert(*store_, {fresh});
+  EXPECT_EQ(Rows("SELECT max(id) FROM spans"), newest);  // the pruned span's id again
+  spans.push_back(fresh);
+  ExpectEveryWindowExact(spans, "reused id, not rolled up");
+  EXPECT_EQ(RollUp(*store_), 1);
+  ExpectEveryWindowExact(spans, "reused id, rolled up");
 }
 
 TEST_F(SpanRollupTest, PruningKeepsBucketsThatEndAfterTheCutoff) {

