@@ -300,6 +300,21 @@ TEST_F(SpanRollupTest, PruningTheNewestIdsLowersTheWatermark) {
   ExpectEveryWindowExact(spans, "reused id, rolled up");
 }
 
+TEST_F(SpanRollupTest, OnePrunePassDeletesAtMostSixtyBucketStartsOfEachWidth) {
+  std::vector<Span> spans;
+  for (int m = 0; m < 180; ++m) spans.push_back(MakeSpan(7000 + m, 70000 + m, 0, "api", "tick", kT0 + m * kMinute, 1000, false));
+  Insert(*store_, spans);
+  while (RollUp(*store_) > 0) {
+  }
+  ASSERT_EQ(Rows("SELECT count(DISTINCT start_ns) FROM span_rollup_ops WHERE width_s = 60"), 180);
+  const int64_t cutoff = kT0 + 100 * kHour;
+  ASSERT_TRUE(PruneBefore(*store_, cutoff, 1000).ok());
+  EXPECT_EQ(Rows("SELECT count(DISTINCT start_ns) FROM span_rollup_ops WHERE width_s = 60"), 120);
+  EXPECT_EQ(Rows("SELECT count(*) FROM span_rollup_ops WHERE width_s = 3600"), 0);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(PruneBefore(*store_, cutoff, 1000).ok());
+  EXPECT_EQ(Rows("SELECT count(*) FROM span_rollup_ops"), 0);
+}
+
 TEST_F(SpanRollupTest, PruningKeepsBucketsThatEndAfterTheCutoff) {
   const std::vector<Span> spans = Traces(100, 4);
   Insert(*store_, spans);
