@@ -321,7 +321,7 @@ TEST_F(SpanRollupTest, PruningKeepsBucketsThatEndAfterTheCutoff) {
   while (RollUp(*store_) > 0) {
   }
   const int64_t cutoff = kT0 + 90 * kMinute + 30 * kSecond;
-  ASSERT_TRUE(PruneBefore(*store_, cutoff, 100000).ok());
+  for (int pass = 0; pass < 3; ++pass) ASSERT_TRUE(PruneBefore(*store_, cutoff, 100000).ok());  // 60 minutes a pass
   EXPECT_EQ(Rows("SELECT count(*) FROM span_rollup_ops WHERE start_ns + width_s * 1000000000 <= " +
                  std::to_string(cutoff)),
             0);
