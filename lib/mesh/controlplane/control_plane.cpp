@@ -12,6 +12,7 @@
 #include "mesh/store/join_token_store.h"
 #include "mesh/store/log_store.h"
 #include "mesh/store/registry.h"
+#include "mesh/store/span_rollup.h"
 #include "mesh/store/store_upkeep.h"
 #include "mesh/telemetry/process_metrics.h"
 #include "mesh/telemetry/prometheus_text.h"
@@ -191,6 +192,9 @@ void ControlPlane::Upkeep(WriteContext& c) {
     }
   }
   c.logs.IndexPending(20'000);
+  // Spans into the per-minute and per-hour roll-ups the dashboard reads; what a pass leaves,
+  // readers count raw until the next.
+  RollUpSpans(c.store);
   // Retention in small batches, oldest first, so that no pass holds the lock for long; what a
   // failed pass leaves, the next idle turn prunes.
   PruneBefore(c.store, now - options_.retention_ns);

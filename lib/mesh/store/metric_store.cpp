@@ -189,6 +189,40 @@ Result<std::vector<TimedValue>> MetricStore::Window(int64_t series_id, int64_t f
   return points;
 }
 
+Result<std::vector<TimedValue>> MetricStore::ThinnedWindow(int64_t series_id, int64_t from_ns, int64_t to_ns, int n) {
+  Result<Statement> first = store_.db().Prepare(
+      "SELECT ts_ns, value FROM metric_samples WHERE series_id = ?1 AND ts_ns >= ?2 AND ts_ns < ?3 "
+      "AND typeof(value) != 'text' ORDER BY ts_ns LIMIT 1");
+  if (!first.ok()) return first.status();
+  Result<Statement> last = store_.db().Prepare(
+      "SELECT ts_ns, value FROM metric_samples WHERE series_id = ?1 AND ts_ns >= ?2 AND ts_ns < ?3 "
+      "AND typeof(value) != 'text' ORDER BY ts_ns DESC LIMIT 1");
+  if (!last.ok()) return last.status();
+  std::vector<TimedValue> points;
+  const auto one = [&](Statement& stmt, int64_t since, int64_t until) -> Status {
+    stmt.Reset();
+    stmt.Bind(1, series_id);
+    stmt.Bind(2, since);
+    stmt.Bind(3, until);
+    Result<bool> row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (*row && (points.empty() || points.back().ts_ns < stmt.ColumnInt64(0))) {
+      points.push_back({stmt.ColumnInt64(0), stmt.ColumnDouble(1)});
+    }
+    return Status::Ok();
+  };
+  if (Status s = one(*last, INT64_MIN, from_ns); !s.ok()) return s;
+  // Parts end inclusive at to_ns (as Window reads); bounds are exact integers.
+  const int64_t span = to_ns - from_ns;
+  for (int k = 0; k < n; ++k) {
+    const int64_t since = from_ns + static_cast<int64_t>(static_cast<__int128>(span) * k / n);
+    const int64_t until = k == n - 1 ? to_ns + 1 : from_ns + static_cast<int64_t>(static_cast<__int128>(span) * (k + 1) / n);
+    if (Status s = one(*first, since, until); !s.ok()) return s;
+    if (Status s = one(*last, since, until); !s.ok()) return s;
+  }
+  return points;
+}
+
 Result<GoldenSignals> MetricStore::Signals(const std::string& service, int64_t window_ns, int64_t now_ns) {
   Result<Statement> stmt = PrepareQuery(
       store_.db(), {"SELECT id, name, labels FROM metric_series WHERE service = ? AND name IN "
@@ -285,7 +319,8 @@ Result<std::vector<InstanceSaturation>> MetricStore::Saturation(const std::strin
     if (v) sum = sum.value_or(0) + *v;
   };
   for (const Series& s : series) {
-    Result<std::vector<TimedValue>> points = Window(s.id, from, now_ns);
+    Result<std::vector<TimedValue>> points =
+        window_ns > kSaturationExactWindowNs ? ThinnedWindow(s.id, from, now_ns, n) : Window(s.id, from, now_ns);
     if (!points.ok()) return points.status();
     std::erase_if(*points, [](const TimedValue& p) { return std::isnan(p.value); });
     if (points->empty() || points->back().ts_ns < from) continue;  // nothing in the window

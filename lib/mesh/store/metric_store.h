@@ -43,8 +43,15 @@ class MetricStore {
 
   // Per instance (the instance label) of the service with a kSaturationSeries sample in
   // (now - window, now]: its CPU rate over the window, its newest gauges and a history of
-  // kSaturationHistoryPoints buckets; ordered by instance. NaN samples are skipped.
+  // kSaturationHistoryPoints buckets; ordered by instance. NaN samples are skipped. A window
+  // over kSaturationExactWindowNs reads each series thinned (ThinnedWindow), so that 7 days
+  // cost a few rows per bucket: the gauges and the history are the same, but the CPU rate
+  // over the window misses a counter reset inside a bucket (the increase before it).
   Result<std::vector<InstanceSaturation>> Saturation(const std::string& service, int64_t window_ns, int64_t now_ns);
+  static constexpr int64_t kSaturationExactWindowNs = int64_t{86400} * 1'000'000'000;
+  // The non-NaN samples of a series Saturation needs of [from, to] cut in n equal parts: the
+  // newest before from, and the first and the last of each part; at most 2n + 1 index seeks.
+  Result<std::vector<TimedValue>> ThinnedWindow(int64_t series_id, int64_t from_ns, int64_t to_ns, int n);
   // The series lookup Saturation makes (one seek on the (service, name) index per name).
   static SqlQuery SaturationSeriesQuery(const std::string& service);
 

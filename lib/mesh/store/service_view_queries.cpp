@@ -5,6 +5,7 @@
 #include <map>
 
 #include "mesh/store/sample_value.h"
+#include "mesh/store/span_rollup.h"
 #include "mesh/store/sqlite_db.h"
 #include "mesh/telemetry/golden_signals.h"
 #include "mesh/telemetry/prometheus_text.h"
@@ -27,32 +28,6 @@ Status ForEachRow(Store& store, const SqlQuery& query, Row&& row) {
     row(*stmt);
   }
 }
-
-// Edges keyed by (caller, callee), with their callee durations for the p99.
-class EdgeTally {
- public:
-  void Add(const std::string& caller, const std::string& callee, bool error, int64_t duration_ns) {
-    Entry& e = entries_[{caller, callee}];
-    ++e.calls;
-    if (error) ++e.errors;
-    e.durations.Add(duration_ns);
-  }
-  std::vector<ServiceEdge> Edges() const {
-    std::vector<ServiceEdge> out;
-    for (const auto& [key, e] : entries_) {
-      out.push_back({key.first, key.second, e.calls, e.errors, e.durations.Quantile(0.99)});
-    }
-    return out;
-  }
-
- private:
-  struct Entry {
-    int64_t calls = 0;
-    int64_t errors = 0;
-    DurationHistogram durations;
-  };
-  std::map<std::pair<std::string, std::string>, Entry> entries_;
-};
 
 // The status class index (0 for 2xx .. 3 for 5xx) of a code label; -1 for any other.
 int StatusClass(const std::string& code) {
@@ -124,18 +99,15 @@ Status FillRequestMetrics(Store& store, const std::string& service, ServiceView&
   return Status::Ok();
 }
 
-Status FillOperations(Store& store, ServiceView& view) {
-  SpanStats stats;
-  Status s = ForEachRow(store, BuildServiceViewSql(ServiceViewSql::kOperations, view.service, view.since_ns, view.until_ns),
-                        [&](const Statement& row) {
-    stats.AddSpan(view.service, row.ColumnText(0), row.ColumnInt64(1), row.ColumnInt64(2) == kErrorStatus);
-  });
-  if (!s.ok()) return s;
-  view.slowest = stats.Operations();
+void FillOperations(const SpanTallies& tallies, ServiceView& view) {
+  for (const auto& [key, tally] : tallies.ops) {
+    if (key.first != view.service) continue;
+    view.slowest.push_back({key.first, key.second, tally.durations.count(), tally.errors, tally.durations.Quantile(0.50),
+                            tally.durations.Quantile(0.95), tally.durations.Quantile(0.99)});
+  }
   std::stable_sort(view.slowest.begin(), view.slowest.end(),
                    [](const OperationStats& a, const OperationStats& b) { return a.p99_ns > b.p99_ns; });
   if (view.slowest.size() > kSlowestOperations) view.slowest.resize(kSlowestOperations);
-  return Status::Ok();
 }
 
 Status FillErrors(Store& store, ServiceView& view) {
@@ -165,20 +137,17 @@ Status FillErrors(Store& store, ServiceView& view) {
   return Status::Ok();
 }
 
-// kCallers and kCallees answer (other service, child status, child duration).
-Result<std::vector<ServiceEdge>> Neighbours(Store& store, ServiceViewSql which, const ServiceView& view) {
-  EdgeTally tally;
-  const bool callers = which == ServiceViewSql::kCallers;
-  Status s = ForEachRow(store, BuildServiceViewSql(which, view.service, view.since_ns, view.until_ns),
-                        [&](const Statement& row) {
-    const std::string other = row.ColumnText(0);
-    tally.Add(callers ? other : view.service, callers ? view.service : other,
-              row.ColumnInt64(1) == kErrorStatus, row.ColumnInt64(2));
-  });
-  if (!s.ok()) return s;
-  std::vector<ServiceEdge> edges = tally.Edges();
-  SortEdgesByCalls(edges);
-  return edges;
+ServiceEdge EdgeOf(const std::pair<std::string, std::string>& key, const SpanTallies::Tally& tally) {
+  return {key.first, key.second, tally.durations.count(), tally.errors, tally.durations.Quantile(0.99)};
+}
+
+void FillNeighbours(const SpanTallies& tallies, ServiceView& view) {
+  for (const auto& [key, tally] : tallies.edges) {
+    if (key.second == view.service) view.callers.push_back(EdgeOf(key, tally));
+    if (key.first == view.service) view.callees.push_back(EdgeOf(key, tally));
+  }
+  SortEdgesByCalls(view.callers);
+  SortEdgesByCalls(view.callees);
 }
 
 }  // namespace
@@ -197,10 +166,6 @@ SqlQuery BuildServiceViewSql(ServiceViewSql which, const std::string& service, i
               "(SELECT ts_ns, value FROM metric_samples WHERE series_id = ?1 AND ts_ns >= ?2 AND "
               "ts_ns < ?3 ORDER BY ts_ns)",
               {int64_t{0}, since_ns, until_ns}};
-    case ServiceViewSql::kOperations:
-      return {"SELECT name, duration_ns, status FROM spans WHERE service = ?1 AND start_ns >= ?2 "
-              "AND start_ns < ?3",
-              {service, since_ns, until_ns}};
     case ServiceViewSql::kErrorSpans:
       // Attributes and events are JSON the store wrote; json_valid guards a damaged row, on
       // which json_extract would fail the whole query.
@@ -216,36 +181,6 @@ SqlQuery BuildServiceViewSql(ServiceViewSql which, const std::string& service, i
               "FROM spans WHERE service = ?1 AND start_ns >= ?2 AND start_ns < ?3 AND status = " +
                   std::to_string(kErrorStatus),
               {service, since_ns, until_ns}};
-    case ServiceViewSql::kCallers:
-      return {"SELECT p.service, c.status, c.duration_ns FROM spans c "
-              "JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id "
-              "WHERE c.service = ?1 AND c.start_ns >= ?2 AND c.start_ns < ?3 "
-              "AND c.parent_span_id IS NOT NULL AND p.service != c.service",
-              {service, since_ns, until_ns}};
-    case ServiceViewSql::kCallees:
-      // Children are found among their trace's spans (the (trace_id, span_id) index): no index
-      // leads from a parent to its children, and a trace holds few spans.
-      return {"SELECT c.service, c.status, c.duration_ns FROM spans p "
-              "JOIN spans c ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id "
-              "WHERE p.service = ?1 AND p.start_ns >= ?2 AND p.start_ns < ?3 AND c.service != p.service",
-              {service, since_ns, until_ns}};
-    case ServiceViewSql::kServiceNames:
-      // One index seek per service (a loose index scan) rather than a pass over every span.
-      return {"WITH RECURSIVE names(service) AS ("
-              "  SELECT min(service) FROM spans"
-              "  UNION ALL SELECT (SELECT min(service) FROM spans WHERE service > names.service)"
-              "  FROM names WHERE names.service IS NOT NULL)"
-              "SELECT service FROM names WHERE service IS NOT NULL",
-              {}};
-    case ServiceViewSql::kServiceActive:
-      return {"SELECT 1 FROM spans WHERE service = ?1 AND start_ns >= ?2 AND start_ns < ?3 LIMIT 1",
-              {service, since_ns, until_ns}};
-    case ServiceViewSql::kEdges:
-      return {"SELECT p.service, c.service, c.status, c.duration_ns FROM spans c "
-              "JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id "
-              "WHERE c.start_ns >= ?1 AND c.start_ns < ?2 AND c.parent_span_id IS NOT NULL "
-              "AND p.service != c.service",
-              {since_ns, until_ns}};
   }
   return {};
 }
@@ -259,13 +194,15 @@ Result<ServiceView> QueryServiceView(Store& store, const std::string& service, i
   // One read transaction: the sections agree with each other while ingest goes on.
   if (Status s = store.db().Exec("BEGIN"); !s.ok()) return s;
   Status s = FillRequestMetrics(store, service, view);
-  if (s.ok()) s = FillOperations(store, view);
   if (s.ok()) s = FillErrors(store, view);
-  for (ServiceViewSql which : {ServiceViewSql::kCallers, ServiceViewSql::kCallees}) {
-    if (!s.ok()) break;
-    Result<std::vector<ServiceEdge>> edges = Neighbours(store, which, view);
-    if (!edges.ok()) s = edges.status();
-    else (which == ServiceViewSql::kCallers ? view.callers : view.callees) = std::move(edges).value();
+  if (s.ok()) {
+    Result<SpanTallies> tallies = QuerySpanTallies(store, since_ns, until_ns, {.service = service, .operation_durations = true});
+    if (tallies.ok()) {
+      FillOperations(*tallies, view);
+      FillNeighbours(*tallies, view);
+    } else {
+      s = tallies.status();
+    }
   }
   (void)store.db().Exec("COMMIT");
   if (!s.ok()) return s;
@@ -277,25 +214,14 @@ Result<ServiceMap> QueryServiceMap(Store& store, int64_t since_ns, int64_t until
   map.since_ns = since_ns;
   map.until_ns = until_ns;
   if (Status s = store.db().Exec("BEGIN"); !s.ok()) return s;
-  std::vector<std::string> names;
-  Status s = ForEachRow(store, BuildServiceViewSql(ServiceViewSql::kServiceNames, "", 0, 0),
-                        [&](const Statement& row) { names.push_back(row.ColumnText(0)); });
-  for (size_t i = 0; s.ok() && i < names.size(); ++i) {
-    bool active = false;
-    s = ForEachRow(store, BuildServiceViewSql(ServiceViewSql::kServiceActive, names[i], since_ns, until_ns),
-                   [&](const Statement&) { active = true; });
-    if (active) map.services.push_back(names[i]);
-  }
-  EdgeTally tally;
-  if (s.ok()) {
-    s = ForEachRow(store, BuildServiceViewSql(ServiceViewSql::kEdges, "", since_ns, until_ns),
-                   [&](const Statement& row) {
-      tally.Add(row.ColumnText(0), row.ColumnText(1), row.ColumnInt64(2) == kErrorStatus, row.ColumnInt64(3));
-    });
-  }
+  // The map names the services with spans and draws the edges: no operation's percentiles.
+  Result<SpanTallies> tallies = QuerySpanTallies(store, since_ns, until_ns, {.service = "", .operation_durations = false});
   (void)store.db().Exec("COMMIT");
-  if (!s.ok()) return s;
-  map.edges = tally.Edges();
+  if (!tallies.ok()) return tallies.status();
+  for (const auto& [key, tally] : tallies->ops) {
+    if (map.services.empty() || map.services.back() != key.first) map.services.push_back(key.first);
+  }
+  for (const auto& [key, tally] : tallies->edges) map.edges.push_back(EdgeOf(key, tally));
   return map;
 }
 

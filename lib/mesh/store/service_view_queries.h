@@ -2,6 +2,9 @@
 // the request timeline and latency distribution from a service's pushed request metrics, its
 // slowest operations, errors and callers and callees from its spans, and the call graph of
 // every service. Each reads through an index (BuildServiceViewSql's EXPLAIN QUERY PLAN test).
+// Operations, callers, callees and the map come from the span roll-ups (span_rollup.h), so a
+// long window costs per-minute and per-hour rows, not per-span ones; a call counts in the
+// window its callee's span started in.
 //
 // Not thread-safe: one call at a time per Store connection.
 #pragma once
@@ -17,13 +20,7 @@ namespace mesh {
 enum class ServiceViewSql {
   kRequestSeries,   // ?1 service
   kSeriesSamples,   // ?1 series id, ?2 since, ?3 until
-  kOperations,      // ?1 service, ?2 since, ?3 until
-  kErrorSpans,      // same
-  kCallers,         // same
-  kCallees,         // same
-  kServiceNames,    // none
-  kServiceActive,   // ?1 service, ?2 since, ?3 until
-  kEdges,           // ?1 since, ?2 until
+  kErrorSpans,      // ?1 service, ?2 since, ?3 until
 };
 // The statement and its parameters (series id 0, since and until as given).
 SqlQuery BuildServiceViewSql(ServiceViewSql which, const std::string& service, int64_t since_ns,

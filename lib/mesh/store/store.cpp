@@ -197,6 +197,34 @@ constexpr const char* kMigrations[] = {
       value REAL NOT NULL
     );
     )sql",
+    // 13: span roll-ups (span_rollup.h): per minute (width_s 60) and hour (3600), per service
+    // and operation and per caller -> callee edge, the spans' count, errors and duration
+    // histogram (DurationHistogram::Encode); rolled_through_id is the last spans.id added in.
+    // An existing store starts at 0 and is rolled up in the background.
+    R"sql(
+    CREATE TABLE span_rollup_ops (
+      width_s INTEGER NOT NULL,
+      start_ns INTEGER NOT NULL,
+      service TEXT NOT NULL,
+      name TEXT NOT NULL,
+      count INTEGER NOT NULL,
+      errors INTEGER NOT NULL,
+      durations TEXT NOT NULL,
+      PRIMARY KEY (width_s, start_ns, service, name)
+    ) WITHOUT ROWID;
+    CREATE TABLE span_rollup_edges (
+      width_s INTEGER NOT NULL,
+      start_ns INTEGER NOT NULL,
+      caller TEXT NOT NULL,
+      callee TEXT NOT NULL,
+      count INTEGER NOT NULL,
+      errors INTEGER NOT NULL,
+      durations TEXT NOT NULL,
+      PRIMARY KEY (width_s, start_ns, caller, callee)
+    ) WITHOUT ROWID;
+    CREATE TABLE span_rollup_state (rolled_through_id INTEGER NOT NULL);
+    INSERT INTO span_rollup_state VALUES (0);
+    )sql",
 };
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
 

@@ -1,10 +1,24 @@
 #include "mesh/store/store_upkeep.h"
 
+#include <string>
 #include <vector>
 
 #include "mesh/store/sqlite_db.h"
 
 namespace mesh {
+namespace {
+
+constexpr int64_t kSecondNs = 1'000'000'000;
+
+// Deletes the `table` buckets of `width_s` that ended by the cutoff, at most 60 bucket starts.
+SqlQuery RollupPrune(const std::string& table, int64_t width_s, int64_t cutoff_ns) {
+  const std::string width = std::to_string(width_s);
+  return {"DELETE FROM " + table + " WHERE width_s = " + width + " AND start_ns <= min(?1, coalesce((SELECT min(start_ns) FROM " +
+              table + " WHERE width_s = " + width + "), 0) + ?2)",
+          {cutoff_ns - width_s * kSecondNs, 59 * width_s * kSecondNs}};
+}
+
+}  // namespace
 
 Status PruneBefore(Store& store, int64_t cutoff_ns, int64_t batch) {
   Db& db = store.db();
@@ -25,6 +39,19 @@ Status PruneBefore(Store& store, int64_t cutoff_ns, int64_t batch) {
         {"DELETE FROM spans WHERE id IN (SELECT id FROM spans WHERE start_ns < ? ORDER BY start_ns "
          "LIMIT ?)",
          {cutoff_ns, batch}},
+        // SQLite gives a new row the largest id + 1: with the newest spans gone, their ids come
+        // back, so the roll-up watermark comes down to the largest id left (every span above it
+        // is gone, so nothing is counted twice).
+        {"UPDATE span_rollup_state SET rolled_through_id = "
+         "min(rolled_through_id, coalesce((SELECT max(id) FROM spans), 0))",
+         {}},
+        // Roll-up buckets that ended before the cutoff, the oldest 60 of each width per pass (a
+        // minute holds one row per operation and edge; a shortened retention must not delete
+        // days of them under one lock).
+        RollupPrune("span_rollup_ops", 60, cutoff_ns),
+        RollupPrune("span_rollup_ops", 3600, cutoff_ns),
+        RollupPrune("span_rollup_edges", 60, cutoff_ns),
+        RollupPrune("span_rollup_edges", 3600, cutoff_ns),
         {"DELETE FROM metric_samples WHERE rowid IN (SELECT rowid FROM metric_samples WHERE "
          "ts_ns < ? ORDER BY ts_ns LIMIT ?)",
          {cutoff_ns, batch}},

@@ -16,8 +16,9 @@ inline constexpr int64_t kPruneBatchRows = 5000;
 
 // In one write transaction (so no transaction of the caller's may be open), deletes up to
 // `batch` of the oldest rows before `cutoff_ns` from each of: logs (and their full-text index
-// entries), spans, metric samples, alert events; every silence that ended before the cutoff;
-// and up to `batch` metric series left without samples. Alert states stay. Errors: IOError
+// entries), spans (lowering the span roll-up's watermark to the largest id left), metric
+// samples, alert events; every span roll-up bucket and every silence that ended before the
+// cutoff; and up to `batch` metric series left without samples. Alert states stay. Errors: IOError
 // from the store, after which nothing was deleted.
 Status PruneBefore(Store& store, int64_t cutoff_ns, int64_t batch = kPruneBatchRows);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <unordered_map>
@@ -55,6 +56,47 @@ int64_t DurationHistogram::Quantile(double q) const {
     if (seen >= rank) return std::min(UpperBound(bucket), max_);
   }
   return max_;
+}
+
+void DurationHistogram::Merge(const DurationHistogram& other) {
+  for (const auto& [bucket, n] : other.buckets_) buckets_[bucket] += n;
+  count_ += other.count_;
+  max_ = std::max(max_, other.max_);
+}
+
+std::string DurationHistogram::Encode() const {
+  std::string out = std::to_string(max_) + ";";
+  for (const auto& [bucket, n] : buckets_) {
+    if (out.back() != ';') out += ',';
+    out += std::to_string(bucket) + ":" + std::to_string(n);
+  }
+  return out;
+}
+
+Result<DurationHistogram> DurationHistogram::Decode(std::string_view text) {
+  const auto number = [](std::string_view digits, int64_t& out) {
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+    return ec == std::errc() && end == digits.data() + digits.size() && out >= 0;
+  };
+  const auto bad = [&] { return Status::InvalidArgument("bad duration histogram: " + std::string(text.substr(0, 64))); };
+  DurationHistogram h;
+  const size_t semi = text.find(';');
+  if (semi == std::string_view::npos || !number(text.substr(0, semi), h.max_) || text.back() == ',') return bad();
+  constexpr int64_t kMaxBucket = 64 * kSub;
+  for (size_t at = semi + 1; at < text.size();) {
+    const size_t end = std::min(text.find(',', at), text.size());
+    const std::string_view pair = text.substr(at, end - at);
+    const size_t colon = pair.find(':');
+    int64_t bucket = 0, n = 0;
+    if (colon == std::string_view::npos || !number(pair.substr(0, colon), bucket) || bucket >= kMaxBucket ||
+        !number(pair.substr(colon + 1), n) || n == 0 || n > INT64_MAX - h.count_) {
+      return bad();
+    }
+    h.buckets_[static_cast<int>(bucket)] += n;
+    h.count_ += n;
+    at = end + 1;
+  }
+  return h;
 }
 
 void SpanStats::AddSpan(const std::string& service, const std::string& operation,

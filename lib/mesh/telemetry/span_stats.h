@@ -28,6 +28,13 @@ class DurationHistogram {
   // The q-quantile (0 < q <= 1): the upper bound of the bucket holding that rank, capped at the
   // largest value seen. 0 when empty.
   int64_t Quantile(double q) const;
+  // Adds another histogram's counts: the quantiles of the sum are those of every duration
+  // added to either, exactly (the store's span roll-ups rely on it).
+  void Merge(const DurationHistogram& other);
+  // "max;bucket:count,bucket:count..." and back. Decode refuses text Encode did not write
+  // (InvalidArgument).
+  std::string Encode() const;
+  static Result<DurationHistogram> Decode(std::string_view text);
 
  private:
   std::map<int, int64_t> buckets_;  // sparse: bucket index -> count

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "mesh/store/sqlite_db.h"
 #include "mesh/telemetry/prometheus_text.h"
 #include "test_support.h"
 
@@ -430,6 +431,53 @@ TEST_F(MetricStoreTest, SaturationSkipsNaNSamplesAndTakesACpuCounterRestart) {
   ASSERT_EQ(s->size(), 1u);
   EXPECT_DOUBLE_EQ(*(*s)[0].cpu_cores, 0.1);
   EXPECT_EQ(*(*s)[0].resident_bytes, 10);  // the NaN is skipped, the last number stays
+}
+
+// A 7-day window reads each series thinned; its answer is the one every sample gives (a
+// counter without resets, gauges with a NaN among them).
+TEST_F(MetricStoreTest, SaturationOverSevenDaysAnswersAsEverySampleWould) {
+  const int64_t week = 7 * 86400 * kSecond, step = 1200 * kSecond;
+  const int64_t now = kT1 + week + 1800 * kSecond;
+  std::vector<TimedValue> cpu, rss;
+  for (int64_t t = kT1, k = 0; t <= now; t += step, ++k) {
+    const double c = 3.0 * static_cast<double>(k) + static_cast<double>(k % 7) * 0.25;
+    const double r = k % 50 == 3 ? std::nan("") : 1000.0 + static_cast<double>((k * 37) % 500);
+    Insert(SaturationPush("a:1", c, r, static_cast<double>(k % 9), 1, 0), t);
+    cpu.push_back({t, c});
+    if (!std::isnan(r)) rss.push_back({t, r});
+  }
+  Result<std::vector<InstanceSaturation>> s = metrics_->Saturation("api", week, now);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_EQ(s->size(), 1u);
+  const InstanceSaturation& a = (*s)[0];
+  const int64_t from = now - week;
+  std::vector<TimedValue> cpu_window;  // Window's rows: the newest before from, then the window
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    if (cpu[i].ts_ns >= from || (i + 1 < cpu.size() && cpu[i + 1].ts_ns >= from)) cpu_window.push_back(cpu[i]);
+  }
+  EXPECT_NEAR(*a.cpu_cores, *CounterRate(cpu_window), 1e-9 * *CounterRate(cpu_window));
+  const auto last_rss = LastPerBucket(rss, from, now, kSaturationHistoryPoints);
+  const auto rates = RatePerBucket(cpu, from, now, kSaturationHistoryPoints);
+  for (int k = 0; k < kSaturationHistoryPoints; ++k) {
+    ASSERT_TRUE(last_rss[k] && rates[k]) << k;
+    EXPECT_EQ(a.history[k].resident_bytes, last_rss[k]->value) << k;
+    EXPECT_DOUBLE_EQ(*a.history[k].cpu_cores, *rates[k]) << k;
+  }
+  EXPECT_EQ(*a.resident_bytes, rss.back().value);
+  EXPECT_EQ(a.last_sample_ns, cpu.back().ts_ns);
+}
+
+// Thinned, a series is read by at most two seeks per part and one for the baseline.
+TEST_F(MetricStoreTest, ThinnedWindowKeepsTheBaselineAndEachPartsFirstAndLast) {
+  for (int k = 0; k < 100; ++k) Insert("# TYPE g gauge\ng{service=\"api\"} " + std::to_string(k) + "\n", kT1 + k * kSecond);
+  Result<int64_t> id = QueryInt64(store_->db(), {"SELECT id FROM metric_series WHERE name = 'g'", {}});
+  ASSERT_TRUE(id.ok());
+  Result<std::vector<TimedValue>> points = metrics_->ThinnedWindow(*id, kT1 + 10 * kSecond, kT1 + 49 * kSecond, 4);
+  ASSERT_TRUE(points.ok()) << points.status().message();
+  std::vector<double> values;
+  for (const TimedValue& p : *points) values.push_back(p.value);
+  // Parts [10, 19.75), [19.75, 29.5), [29.5, 39.25), [39.25, 49]: 9 is the baseline.
+  EXPECT_EQ(values, (std::vector<double>{9, 10, 19, 20, 29, 30, 39, 40, 49}));
 }
 
 TEST_F(MetricStoreTest, SaturationSeriesLookupUsesTheServiceIndex) {

@@ -57,6 +57,40 @@ TEST(DurationHistogram, QuantilesStayWithinThreePercentOfTheExactRank) {
   }
 }
 
+TEST(DurationHistogram, MergedHalvesAnswerExactlyAsOneHistogramOfAll) {
+  std::mt19937_64 rng(11);
+  std::lognormal_distribution<double> latency(17.0, 1.5);
+  DurationHistogram all, first, second;
+  for (int i = 0; i < 5000; ++i) {
+    const auto v = static_cast<int64_t>(latency(rng));
+    all.Add(v);
+    (i % 3 == 0 ? first : second).Add(v);
+  }
+  first.Merge(second);
+  EXPECT_EQ(first.count(), all.count());
+  for (double q : {0.01, 0.5, 0.95, 0.99, 1.0}) EXPECT_EQ(first.Quantile(q), all.Quantile(q)) << q;
+}
+
+TEST(DurationHistogram, EncodeDecodeKeepsEveryQuantile) {
+  DurationHistogram h;
+  for (int64_t v : {int64_t{0}, int64_t{7}, int64_t{31}, int64_t{1'000'000}, int64_t{3'000'000'000}, INT64_MAX}) h.Add(v);
+  Result<DurationHistogram> back = DurationHistogram::Decode(h.Encode());
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->count(), h.count());
+  EXPECT_EQ(back->Encode(), h.Encode());
+  for (double q : {0.1, 0.5, 0.8, 1.0}) EXPECT_EQ(back->Quantile(q), h.Quantile(q)) << q;
+  Result<DurationHistogram> empty = DurationHistogram::Decode(DurationHistogram().Encode());
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->count(), 0);
+}
+
+TEST(DurationHistogram, DecodeRefusesTextItDidNotWrite) {
+  for (const char* bad : {"", "12", "x;", "-1;", "5;1", "5;1:", "5;:3", "5;1:0", "5;1:2,", "5;99999:1", "5;1:-2",
+                          "5;1:9223372036854775807,2:9223372036854775807", "5;1:2;3:4", " 5;1:2"}) {
+    EXPECT_FALSE(DurationHistogram::Decode(bad).ok()) << bad;
+  }
+}
+
 TEST(DurationHistogram, NeverAnswersAboveTheLargestValue) {
   DurationHistogram h;
   h.Add(1'000'001);
