@@ -78,6 +78,7 @@ struct Options {
   std::string export_otlp_trace_settle = "10s";
   int64_t export_otlp_max_items = 1'000'000;
   std::string export_otlp_max_age = "6h";
+  std::string export_otlp_max_backoff = "30s";
 };
 
 // --remote-write and its companions into the exporter's options. Errors: InvalidArgument.
@@ -154,8 +155,9 @@ mesh::Status ExportOtlpOptions(const Options& o, mesh::OtlpExporter::Options& ou
   const std::pair<const char*, const std::string*> durations[] = {
       {"--export-otlp-keep-slower-than", &o.export_otlp_keep_slower_than},
       {"--export-otlp-trace-settle", &o.export_otlp_trace_settle},
-      {"--export-otlp-max-age", &o.export_otlp_max_age}};
-  int64_t parsed[3] = {};
+      {"--export-otlp-max-age", &o.export_otlp_max_age},
+      {"--export-otlp-max-backoff", &o.export_otlp_max_backoff}};
+  int64_t parsed[4] = {};
   for (size_t i = 0; i < std::size(durations); ++i) {
     mesh::Result<int64_t> d = mesh::ParseDuration(*durations[i].second);
     if (!d.ok() || *d < 0 || (i > 0 && *d == 0)) {
@@ -167,6 +169,8 @@ mesh::Status ExportOtlpOptions(const Options& o, mesh::OtlpExporter::Options& ou
   out.policy.keep_slower_than_ns = parsed[0];
   out.settle_ns = parsed[1];
   out.max_age_ns = parsed[2];
+  out.backoff.max = std::chrono::milliseconds(std::max<int64_t>(parsed[3] / 1'000'000, 1));
+  out.backoff.initial = std::min(out.backoff.initial, out.backoff.max);
   out.max_items = o.export_otlp_max_items;
   return mesh::Status::Ok();
 }
@@ -559,6 +563,9 @@ int main(int argc, char** argv) {
   app.add_option("--export-otlp-max-age", o.export_otlp_max_age,
                  "Items queued for OTLP export longer than this are dropped unsent "
                  "(mesh_export_dropped_total{exporter=\"otlp\",reason=\"too_old\"})")
+      ->capture_default_str();
+  app.add_option("--export-otlp-max-backoff", o.export_otlp_max_backoff,
+                 "Longest wait between two tries while the OTLP receiver fails (exponential backoff with jitter up to it)")
       ->capture_default_str();
   // --db and --ca-dir may come after "ca import" as well as before it.
   app.fallthrough();

@@ -121,7 +121,7 @@ TEST(PrometheusRemoteWrite, EverySampleArrivesAfterAnOutageAndAMeshdRestart) {
   for (int i = 0; i < kSamples; ++i) want.emplace_back(t0 + 1000 * i, std::to_string(i));
   EXPECT_EQ(got, want);
   EXPECT_TRUE(PollUntil(30s, [&] { return MetricValue(meshd, "mesh_export_queue_samples{exporter=\"remote_write\",signal=\"metrics\"}") == 0; }));
-  EXPECT_EQ(MetricValue(meshd, "mesh_export_dropped_total{exporter=\"remote_write\",signal=\"metrics\",reason=\"rejected\"}"), 0);
+  EXPECT_EQ(MetricValue(meshd, "mesh_export_dropped_total{exporter=\"remote_write\",reason=\"rejected\",signal=\"metrics\"}"), 0);
 }
 
 }  // namespace

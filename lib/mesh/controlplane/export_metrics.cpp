@@ -44,7 +44,7 @@ ExportMetrics ExportMetricFamilies::For(const std::string& exporter, const std::
   m.dropped_too_old = *dropped_->WithLabels({exporter, signal, "too_old"});
   m.dropped_over_size = *dropped_->WithLabels({exporter, signal, "queue_full"});
   m.dropped_rejected = *dropped_->WithLabels({exporter, signal, "rejected"});
-  m.dropped_sampled_out = *dropped_->WithLabels({exporter, signal, "sampled_out"});
+  if (signal == "traces") m.dropped_sampled_out = *dropped_->WithLabels({exporter, signal, "sampled_out"});
   return m;
 }
 

@@ -20,7 +20,7 @@ struct ExportMetrics {
   Counter* dropped_too_old = nullptr;      // mesh_export_dropped_total{reason="too_old"}
   Counter* dropped_over_size = nullptr;    // {reason="queue_full"}
   Counter* dropped_rejected = nullptr;     // {reason="rejected"}: refused by the receiver
-  Counter* dropped_sampled_out = nullptr;  // {reason="sampled_out"}: traces tail sampling left out
+  Counter* dropped_sampled_out = nullptr;  // {reason="sampled_out"}: spans tail sampling left out (traces only)
 };
 
 class ExportMetricFamilies {

@@ -21,6 +21,20 @@ Status DeleteCounting(Db& db, const SqlQuery& query, OtlpSignalCounts& counts) {
 
 }  // namespace
 
+SqlQuery OtlpOutbox::ReadyQuery(OtlpSignal signal, int64_t limit) {
+  return {"SELECT id, body FROM otlp_outbox WHERE signal = ? AND ready = 1 ORDER BY id LIMIT ?",
+          {static_cast<int64_t>(signal), limit}};
+}
+
+SqlQuery OtlpOutbox::SettledQuery(int64_t settled_before_ns, int64_t limit) {
+  return {"SELECT trace_id, keep FROM otlp_outbox_traces WHERE decided_ns = 0 AND last_ns < ? ORDER BY last_ns LIMIT ?",
+          {settled_before_ns, limit}};
+}
+
+SqlQuery OtlpOutbox::KeepQuery(const std::string& trace_id) {
+  return {"UPDATE otlp_outbox SET ready = 1 WHERE trace_id = ? AND ready = 0", {trace_id}};
+}
+
 Result<OtlpOutboxEnqueued> OtlpOutbox::Enqueue(const std::vector<OtlpOutboxItem>& items, int64_t now_ns) {
   Db& db = store_.db();
   Result<Statement> insert =
@@ -65,10 +79,7 @@ Result<OtlpOutboxEnqueued> OtlpOutbox::Enqueue(const std::vector<OtlpOutboxItem>
 }
 
 Result<std::vector<SettledTrace>> OtlpOutbox::Settled(int64_t settled_before_ns, int64_t limit) {
-  Result<Statement> select = PrepareQuery(
-      store_.db(), {"SELECT trace_id, keep FROM otlp_outbox_traces WHERE decided_ns = 0 AND last_ns < ? "
-                    "ORDER BY last_ns LIMIT ?",
-                    {settled_before_ns, limit}});
+  Result<Statement> select = PrepareQuery(store_.db(), SettledQuery(settled_before_ns, limit));
   if (!select.ok()) return select.status();
   std::vector<SettledTrace> traces;
   while (true) {
@@ -82,7 +93,7 @@ Result<std::vector<SettledTrace>> OtlpOutbox::Settled(int64_t settled_before_ns,
 
 Result<int64_t> OtlpOutbox::Decide(const std::string& trace_id, bool kept, int64_t now_ns) {
   Db& db = store_.db();
-  Status s = kept ? ExecQuery(db, {"UPDATE otlp_outbox SET ready = 1 WHERE trace_id = ? AND ready = 0", {trace_id}})
+  Status s = kept ? ExecQuery(db, KeepQuery(trace_id))
                   : ExecQuery(db, {"DELETE FROM otlp_outbox WHERE trace_id = ? AND ready = 0", {trace_id}});
   if (!s.ok()) return s;
   const int64_t removed = kept ? 0 : db.Changes();
@@ -126,9 +137,7 @@ Result<OtlpOutboxTrim> OtlpOutbox::Trim(int64_t max_items, int64_t min_enqueued_
 }
 
 Result<std::vector<OtlpOutboxRow>> OtlpOutbox::Ready(OtlpSignal signal, int64_t limit) {
-  Result<Statement> select = PrepareQuery(
-      store_.db(), {"SELECT id, body FROM otlp_outbox WHERE signal = ? AND ready = 1 ORDER BY id LIMIT ?",
-                    {static_cast<int64_t>(signal), limit}});
+  Result<Statement> select = PrepareQuery(store_.db(), ReadyQuery(signal, limit));
   if (!select.ok()) return select.status();
   std::vector<OtlpOutboxRow> rows;
   while (true) {

@@ -86,6 +86,11 @@ class OtlpOutbox {
   // Items queued (waiting spans included) and the oldest's enqueue time, per signal.
   Result<OtlpOutboxState> State();
 
+  // The queries of Ready, Settled and Decide (kept), for their plans' tests: each must seek an index.
+  static SqlQuery ReadyQuery(OtlpSignal signal, int64_t limit);
+  static SqlQuery SettledQuery(int64_t settled_before_ns, int64_t limit);
+  static SqlQuery KeepQuery(const std::string& trace_id);
+
  private:
   Store& store_;
 };

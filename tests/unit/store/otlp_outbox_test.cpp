@@ -144,5 +144,23 @@ TEST_F(OtlpOutboxTest, AnEnqueueRolledBackWithItsTransactionLeavesNothing) {
   EXPECT_TRUE(settled->empty());
 }
 
+TEST_F(OtlpOutboxTest, ReadingReadyItemsAndSettledTracesAndKeepingATraceSeekTheirIndexes) {
+  const auto plan = [&](const SqlQuery& q) {
+    Result<std::vector<std::string>> lines = store_->ExplainQueryPlan(q);
+    EXPECT_TRUE(lines.ok()) << lines.status().message();
+    std::string all;
+    for (const std::string& line : lines.ok() ? *lines : std::vector<std::string>{}) all += line + "\n";
+    return all;
+  };
+  const std::string ready = plan(OtlpOutbox::ReadyQuery(OtlpSignal::kLogs, 10));
+  EXPECT_NE(ready.find("otlp_outbox_ready"), std::string::npos) << ready;
+  EXPECT_EQ(ready.find("TEMP B-TREE"), std::string::npos) << ready;
+  const std::string settled = plan(OtlpOutbox::SettledQuery(kT0, 10));
+  EXPECT_NE(settled.find("otlp_outbox_traces_waiting"), std::string::npos) << settled;
+  EXPECT_EQ(settled.find("TEMP B-TREE"), std::string::npos) << settled;
+  const std::string keep = plan(OtlpOutbox::KeepQuery(kTraceA));
+  EXPECT_NE(keep.find("otlp_outbox_waiting"), std::string::npos) << keep;
+}
+
 }  // namespace store_otlp_outbox_test
 }  // namespace mesh
