@@ -68,6 +68,17 @@ struct Options {
   std::string remote_write_token_file;
   int64_t remote_write_max_samples = 1'000'000;
   std::string remote_write_max_age = "6h";
+  std::string export_otlp;
+  std::vector<std::string> export_otlp_headers;
+  std::string export_otlp_token_file;
+  std::string export_otlp_signals = "traces,logs,metrics";
+  std::vector<std::string> export_otlp_services;
+  double export_otlp_sample_rate = 1.0;
+  std::string export_otlp_keep_slower_than = "0s";
+  std::string export_otlp_trace_settle = "10s";
+  int64_t export_otlp_max_items = 1'000'000;
+  std::string export_otlp_max_age = "6h";
+  std::string export_otlp_max_backoff = "30s";
 };
 
 // --remote-write and its companions into the exporter's options. Errors: InvalidArgument.
@@ -103,6 +114,64 @@ mesh::Status RemoteWriteOptions(const Options& o, mesh::RemoteWriteExporter::Opt
   }
   out.max_age_ns = *age;
   out.max_samples = o.remote_write_max_samples;
+  return mesh::Status::Ok();
+}
+
+// --export-otlp and its companions into the exporter's options. Errors: InvalidArgument.
+mesh::Status ExportOtlpOptions(const Options& o, mesh::OtlpExporter::Options& out) {
+  if (o.export_otlp.empty()) {
+    if (!o.export_otlp_headers.empty() || !o.export_otlp_token_file.empty() || !o.export_otlp_services.empty()) {
+      return mesh::Status::InvalidArgument(
+          "--export-otlp-header, --export-otlp-bearer-token-file and --export-otlp-services need --export-otlp");
+    }
+    return mesh::Status::Ok();
+  }
+  if (o.export_otlp.rfind("http://", 0) != 0 && o.export_otlp.rfind("https://", 0) != 0) {
+    return mesh::Status::InvalidArgument("--export-otlp '" + o.export_otlp +
+                                         "': expected the receiver's base http:// or https:// URL (e.g. "
+                                         "http://otel-collector:4318; /v1/traces, /v1/logs, /v1/metrics are appended)");
+  }
+  out.url = o.export_otlp;
+  for (const std::string& header : o.export_otlp_headers) {
+    // Name=value as OTEL_EXPORTER_OTLP_HEADERS writes it, or Name: value as --remote-write-header.
+    const size_t sep = header.find_first_of(":=");
+    if (sep == std::string::npos || sep == 0 || header.find_first_of("\r\n") != std::string::npos) {
+      return mesh::Status::InvalidArgument("--export-otlp-header '" + header +
+                                           "': expected Name=value (or Name: value) on one line");
+    }
+    const size_t value = header.find_first_not_of(' ', sep + 1);
+    out.headers.emplace_back(header.substr(0, sep), value == std::string::npos ? "" : header.substr(value));
+  }
+  if (!o.export_otlp_token_file.empty()) {
+    mesh::Result<std::string> token = mesh::ReadTokenFile(o.export_otlp_token_file);
+    if (!token.ok()) return token.status().WithContext("--export-otlp-bearer-token-file");
+    out.headers.emplace_back("Authorization", "Bearer " + *token);
+  }
+  mesh::Result<std::vector<mesh::OtlpSignal>> signals = mesh::ParseOtlpSignals(o.export_otlp_signals);
+  if (!signals.ok()) return signals.status().WithContext("--export-otlp-signals");
+  out.policy.signals = *signals;
+  out.policy.services = o.export_otlp_services;
+  out.policy.sample_rate = o.export_otlp_sample_rate;
+  const std::pair<const char*, const std::string*> durations[] = {
+      {"--export-otlp-keep-slower-than", &o.export_otlp_keep_slower_than},
+      {"--export-otlp-trace-settle", &o.export_otlp_trace_settle},
+      {"--export-otlp-max-age", &o.export_otlp_max_age},
+      {"--export-otlp-max-backoff", &o.export_otlp_max_backoff}};
+  int64_t parsed[4] = {};
+  for (size_t i = 0; i < std::size(durations); ++i) {
+    mesh::Result<int64_t> d = mesh::ParseDuration(*durations[i].second);
+    if (!d.ok() || *d < 0 || (i > 0 && *d == 0)) {
+      return mesh::Status::InvalidArgument(std::string(durations[i].first) + " '" + *durations[i].second +
+                                           "': expected a duration such as 500ms, 10s or 6h");
+    }
+    parsed[i] = *d;
+  }
+  out.policy.keep_slower_than_ns = parsed[0];
+  out.settle_ns = parsed[1];
+  out.max_age_ns = parsed[2];
+  out.backoff.max = std::chrono::milliseconds(std::max<int64_t>(parsed[3] / 1'000'000, 1));
+  out.backoff.initial = std::min(out.backoff.initial, out.backoff.max);
+  out.max_items = o.export_otlp_max_items;
   return mesh::Status::Ok();
 }
 
@@ -259,6 +328,8 @@ int Run(const Options& o) {
 
   if (mesh::Status s = RemoteWriteOptions(o, plane_options.remote_write); !s.ok()) return Fail(s.message(), 2);
   plane_options.remote_write.report = [&log](const std::string& message) { log.Warn(message); };
+  if (mesh::Status s = ExportOtlpOptions(o, plane_options.export_otlp); !s.ok()) return Fail(s.message(), 2);
+  plane_options.export_otlp.report = [&log](const std::string& message) { log.Warn(message); };
   auto plane = mesh::ControlPlane::Open(plane_options, clock);
   if (!plane.ok()) return Fail(plane.status().message(), 1);
   auto security_api = mesh::SecurityApi::Create(std::move(ca).value(), security, clock, (*plane)->access());
@@ -455,6 +526,46 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1000}, int64_t{1'000'000'000}));
   app.add_option("--remote-write-max-age", o.remote_write_max_age,
                  "Samples queued longer than this are dropped unsent (mesh_export_dropped_total{reason=\"too_old\"})")
+      ->capture_default_str();
+  app.add_option("--export-otlp", o.export_otlp,
+                 "Send the spans, logs and metrics meshd stores to this OTLP/HTTP receiver's base URL (an "
+                 "OpenTelemetry Collector, Jaeger, Tempo, Loki 3: http://HOST:4318; /v1/traces, /v1/logs, /v1/metrics "
+                 "are appended) as gzip protobuf, through an outbox in the store that survives outages and restarts. "
+                 "https:// trusts the system CAs, or SSL_CERT_FILE");
+  app.add_option("--export-otlp-header", o.export_otlp_headers,
+                 "Repeatable. 'Name=value' (or 'Name: value') sent with every OTLP export request "
+                 "(e.g. X-Scope-OrgID=team)")
+      ->allow_extra_args(false);
+  app.add_option("--export-otlp-bearer-token-file", o.export_otlp_token_file,
+                 "Send 'Authorization: Bearer <the file's token>' with OTLP export requests (file mode 0600)");
+  app.add_option("--export-otlp-signals", o.export_otlp_signals, "Which signals --export-otlp sends (comma-separated)")
+      ->capture_default_str();
+  app.add_option("--export-otlp-services", o.export_otlp_services,
+                 "Repeatable or comma-separated. Export only these services' telemetry (default: every service)")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  app.add_option("--export-otlp-sample-rate", o.export_otlp_sample_rate,
+                 "Tail sampling: the share of traces exported, decided per trace from a hash of its id once the "
+                 "trace is complete; traces with an error span (and slow ones) are always kept")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--export-otlp-keep-slower-than", o.export_otlp_keep_slower_than,
+                 "Tail sampling: always keep a trace with a span slower than this (e.g. 500ms; 0s: no such rule)")
+      ->capture_default_str();
+  app.add_option("--export-otlp-trace-settle", o.export_otlp_trace_settle,
+                 "Tail sampling: a trace is complete, and decided, once none of its spans has arrived for this long")
+      ->capture_default_str();
+  app.add_option("--export-otlp-max-items", o.export_otlp_max_items,
+                 "Most spans, log records and metric points the OTLP outbox keeps; beyond it the oldest are dropped "
+                 "(mesh_export_dropped_total{exporter=\"otlp\",reason=\"queue_full\"})")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1000}, int64_t{1'000'000'000}));
+  app.add_option("--export-otlp-max-age", o.export_otlp_max_age,
+                 "Items queued for OTLP export longer than this are dropped unsent "
+                 "(mesh_export_dropped_total{exporter=\"otlp\",reason=\"too_old\"})")
+      ->capture_default_str();
+  app.add_option("--export-otlp-max-backoff", o.export_otlp_max_backoff,
+                 "Longest wait between two tries while the OTLP receiver fails (exponential backoff with jitter up to it)")
       ->capture_default_str();
   // --db and --ca-dir may come after "ca import" as well as before it.
   app.fallthrough();

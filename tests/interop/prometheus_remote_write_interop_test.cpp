@@ -73,8 +73,8 @@ TEST(PrometheusRemoteWrite, PushedSamplesAreQueriedBackWithTheirValuesAndTimesta
   const std::vector<std::pair<int64_t, std::string>> want = {
       {t0, "1.5"}, {t0 + 1000, "2.25"}, {t0 + 2000, "-7"}, {t0 + 3000, "1000000000"}};
   EXPECT_EQ(got, want);
-  EXPECT_TRUE(PollUntil(30s, [&] { return MetricValue(meshd, "mesh_export_sent_total{exporter=\"remote_write\"}") == 4; }));
-  EXPECT_EQ(MetricValue(meshd, "mesh_export_queue_samples{exporter=\"remote_write\"}"), 0);
+  EXPECT_TRUE(PollUntil(30s, [&] { return MetricValue(meshd, "mesh_export_sent_total{exporter=\"remote_write\",signal=\"metrics\"}") == 4; }));
+  EXPECT_EQ(MetricValue(meshd, "mesh_export_queue_samples{exporter=\"remote_write\",signal=\"metrics\"}"), 0);
 }
 
 // Prometheus down while samples arrive (and meshd restarted meanwhile), then started: every
@@ -97,7 +97,7 @@ TEST(PrometheusRemoteWrite, EverySampleArrivesAfterAnOutageAndAMeshdRestart) {
     MeshdProcess meshd(dir.File("mesh.db"), flags);
     ASSERT_TRUE(meshd.ready()) << meshd.process().err();
     for (int i = 0; i < kSamples / 2; ++i) PushGauge(meshd, "rw_outage_gauge", i, t0 + 1000 * i);
-    ASSERT_TRUE(PollUntil(30s, [&] { return MetricValue(meshd, "mesh_export_failed_total{exporter=\"remote_write\"}") >= 1; }))
+    ASSERT_TRUE(PollUntil(30s, [&] { return MetricValue(meshd, "mesh_export_failed_total{exporter=\"remote_write\",signal=\"metrics\"}") >= 1; }))
         << "meshd never tried the absent receiver";
     meshd.Stop();
   }
@@ -105,7 +105,7 @@ TEST(PrometheusRemoteWrite, EverySampleArrivesAfterAnOutageAndAMeshdRestart) {
   ASSERT_TRUE(meshd.ready()) << meshd.process().err();
   for (int i = kSamples / 2; i < kSamples; ++i) PushGauge(meshd, "rw_outage_gauge", i, t0 + 1000 * i);
   ASSERT_TRUE(PollUntil(30s, [&] {
-    return MetricValue(meshd, "mesh_export_queue_samples{exporter=\"remote_write\"}") == kSamples;
+    return MetricValue(meshd, "mesh_export_queue_samples{exporter=\"remote_write\",signal=\"metrics\"}") == kSamples;
   })) << "the outbox does not hold the samples of both meshd runs";
 
   TempDir second_dir;
@@ -120,8 +120,8 @@ TEST(PrometheusRemoteWrite, EverySampleArrivesAfterAnOutageAndAMeshdRestart) {
   std::vector<std::pair<int64_t, std::string>> want;
   for (int i = 0; i < kSamples; ++i) want.emplace_back(t0 + 1000 * i, std::to_string(i));
   EXPECT_EQ(got, want);
-  EXPECT_TRUE(PollUntil(30s, [&] { return MetricValue(meshd, "mesh_export_queue_samples{exporter=\"remote_write\"}") == 0; }));
-  EXPECT_EQ(MetricValue(meshd, "mesh_export_dropped_total{exporter=\"remote_write\",reason=\"rejected\"}"), 0);
+  EXPECT_TRUE(PollUntil(30s, [&] { return MetricValue(meshd, "mesh_export_queue_samples{exporter=\"remote_write\",signal=\"metrics\"}") == 0; }));
+  EXPECT_EQ(MetricValue(meshd, "mesh_export_dropped_total{exporter=\"remote_write\",reason=\"rejected\",signal=\"metrics\"}"), 0);
 }
 
 }  // namespace

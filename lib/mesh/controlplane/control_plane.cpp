@@ -11,6 +11,7 @@
 #include "mesh/http_curl/curl_http_client.h"
 #include "mesh/store/join_token_store.h"
 #include "mesh/store/log_store.h"
+#include "mesh/store/otlp_outbox.h"
 #include "mesh/store/registry.h"
 #include "mesh/store/span_rollup.h"
 #include "mesh/store/store_upkeep.h"
@@ -85,12 +86,24 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
   }
   plane->writer_->SetIdleTask([raw](WriteContext& c) { raw->Upkeep(c); },
                               std::chrono::milliseconds(1000));
+  if (options.remote_write.url.empty() && options.export_otlp.url.empty()) return plane;
+  Result<ExportMetricFamilies> families = ExportMetricFamilies::Register(plane->registry_);
+  if (!families.ok()) return families.status();
   if (!options.remote_write.url.empty()) {
-    Result<RemoteWriteExporter::Metrics> metrics = RemoteWriteExporter::RegisterMetrics(plane->registry_);
-    if (!metrics.ok()) return metrics.status();
-    plane->remote_write_ = std::make_unique<RemoteWriteExporter>(
-        options.remote_write, *plane->writer_, std::make_unique<CurlHttpClient>(), clock, *metrics);
+    plane->remote_write_ = std::make_unique<RemoteWriteExporter>(options.remote_write, *plane->writer_,
+                                                                 std::make_unique<CurlHttpClient>(), clock,
+                                                                 families->For("remote_write", "metrics"));
     plane->remote_write_->Start();
+  }
+  if (!options.export_otlp.url.empty()) {
+    std::array<ExportMetrics, 3> metrics;
+    for (OtlpSignal signal : kOtlpSignals) {
+      metrics[static_cast<size_t>(signal)] = families->For("otlp", std::string(OtlpSignalName(signal)));
+    }
+    plane->otlp_sampled_out_ = metrics[static_cast<size_t>(OtlpSignal::kTraces)].dropped_sampled_out;
+    plane->otlp_export_ = std::make_unique<OtlpExporter>(options.export_otlp, *plane->writer_,
+                                                         std::make_unique<CurlHttpClient>(), clock, metrics);
+    plane->otlp_export_->Start();
   }
   return plane;
 }
@@ -149,6 +162,7 @@ ControlPlane::~ControlPlane() { Stop(); }
 void ControlPlane::Stop() {
   // The exporter writes through the writer: it stops first.
   if (remote_write_) remote_write_->Stop();
+  if (otlp_export_) otlp_export_->Stop();
   if (writer_) writer_->Stop();
   std::lock_guard lock(readers_mu_);
   readers_.clear();
@@ -178,6 +192,19 @@ std::optional<HttpResponse> ControlPlane::Guard(const HttpRequest& r, const Http
   AccessControl::Outcome outcome = access_->Check(r, ClassifyRoute(route), "");
   if (outcome.allowed()) return std::nullopt;
   return std::move(outcome.refusal);
+}
+
+Status ControlPlane::EnqueueForExport(WriteContext& c, const std::vector<OtlpOutboxItem>& items, int64_t now_ns,
+                                      int64_t* sampled_out) {
+  if (!otlp_export_ || items.empty()) return Status::Ok();
+  Result<OtlpOutboxEnqueued> enqueued = OtlpOutbox(c.store).Enqueue(items, now_ns);
+  if (!enqueued.ok()) return enqueued.status();
+  *sampled_out = enqueued->sampled_out;
+  return Status::Ok();
+}
+
+void ControlPlane::CountSampledOut(int64_t spans) {
+  if (otlp_sampled_out_ && spans > 0) otlp_sampled_out_->Inc(static_cast<double>(spans));
 }
 
 void ControlPlane::Upkeep(WriteContext& c) {

@@ -15,6 +15,7 @@
 #include "mesh/controlplane/access_control.h"
 #include "mesh/controlplane/instance_liveness.h"
 #include "mesh/controlplane/registry_versions.h"
+#include "mesh/controlplane/otlp_exporter.h"
 #include "mesh/controlplane/remote_write_exporter.h"
 #include "mesh/controlplane/series_limits.h"
 #include "mesh/base/status.h"
@@ -49,6 +50,9 @@ class ControlPlane {
     // meshd --remote-write: every metric sample stored is also queued in the store's outbox and
     // sent to this receiver; url "": none.
     RemoteWriteExporter::Options remote_write;
+    // meshd --export-otlp: every span, log record and metric point stored that the policy
+    // exports is also queued in the store's OTLP outbox and sent to this receiver; url "": none.
+    OtlpExporter::Options export_otlp;
   };
 
   // Opens (creating or migrating) the store. Errors: as Store::Open.
@@ -162,6 +166,15 @@ class ControlPlane {
   std::mutex otlp_metrics_mu_;
   OtlpMetricMapper otlp_metrics_;
   std::unique_ptr<RemoteWriteExporter> remote_write_;  // null without --remote-write
+  std::unique_ptr<OtlpExporter> otlp_export_;          // null without --export-otlp
+  Counter* otlp_sampled_out_ = nullptr;                // spans of traces already decided against
+  // Queues the items for --export-otlp in the caller's transaction (nothing without it).
+  Status EnqueueForExport(WriteContext& c, const std::vector<OtlpOutboxItem>& items, int64_t now_ns,
+                          int64_t* sampled_out);
+  // Counts what EnqueueForExport left out, once its transaction committed.
+  void CountSampledOut(int64_t spans);
+  // Stores spans (and queues them for --export-otlp) in one transaction.
+  Status StoreSpans(const std::vector<Span>& spans);
 };
 
 }  // namespace mesh

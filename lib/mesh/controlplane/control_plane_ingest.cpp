@@ -13,6 +13,7 @@
 #include "mesh/otlp_proto/otlp_metrics_proto.h"
 #include "mesh/otlp_proto/otlp_proto.h"
 #include "mesh/store/metric_store.h"
+#include "mesh/store/otlp_outbox.h"
 #include "mesh/store/remote_write_outbox.h"
 #include "mesh/telemetry/otlp.h"
 #include "mesh/telemetry/prometheus_text.h"
@@ -41,15 +42,28 @@ bool IsSeedPush(const HttpRequest& r) {
 
 }  // namespace
 
+Status ControlPlane::StoreSpans(const std::vector<Span>& spans) {
+  if (spans.empty()) return Status::Ok();
+  // Encoded before the writer's turn, so that export costs the single writer only the inserts.
+  const std::vector<OtlpOutboxItem> exported =
+      otlp_export_ ? OtlpSpanItems(options_.export_otlp.policy, spans) : std::vector<OtlpOutboxItem>{};
+  const int64_t now = clock_.NowNs();
+  int64_t sampled_out = 0;
+  Status s = writer_->Submit([&](WriteContext& c) {
+    if (Status st = c.spans.InsertRows(spans).status(); !st.ok()) return st;
+    // In the same transaction: what the producer is told was stored is queued for export too.
+    return EnqueueForExport(c, exported, now, &sampled_out);
+  });
+  if (s.ok()) CountSampledOut(sampled_out);
+  return s;
+}
+
 HttpResponse ControlPlane::IngestTraces(const HttpRequest& r) {
   const bool protobuf = IsProtobuf(r);
   const auto started = std::chrono::steady_clock::now();
   Result<OtlpTraces> decoded = protobuf ? DecodeOtlpTracesProto(r.body) : DecodeOtlpTraces(r.body);
   if (!decoded.ok()) return HttpResponse::Error(400, decoded.status().message());
-  if (!decoded->spans.empty()) {
-    Status s = writer_->Submit([&](WriteContext& c) { return c.spans.InsertRows(decoded->spans).status(); });
-    if (!s.ok()) return StoreError(s);
-  }
+  if (Status s = StoreSpans(decoded->spans); !s.ok()) return StoreError(s);
   own_.spans->Inc(static_cast<double>(decoded->spans.size()));
   CountIngest(own_, "spans", decoded->rejected, started);
   return OtlpAnswer(protobuf, protobuf ? OtlpTracesProtoResponse(*decoded) : OtlpTracesResponse(*decoded));
@@ -67,10 +81,7 @@ HttpResponse ControlPlane::IngestZipkin(const HttpRequest& r) {
     CountIngest(own_, "spans", decoded->rejected + static_cast<int64_t>(decoded->spans.size()), started);
     return HttpResponse::Error(400, std::to_string(decoded->rejected) + " invalid spans: " + decoded->first_error);
   }
-  if (!decoded->spans.empty()) {
-    Status s = writer_->Submit([&](WriteContext& c) { return c.spans.InsertRows(decoded->spans).status(); });
-    if (!s.ok()) return StoreError(s);
-  }
+  if (Status s = StoreSpans(decoded->spans); !s.ok()) return StoreError(s);
   own_.spans->Inc(static_cast<double>(decoded->spans.size()));
   CountIngest(own_, "spans", 0, started);
   return HttpResponse::Json(202, "{}");
@@ -86,7 +97,15 @@ HttpResponse ControlPlane::IngestLogs(const HttpRequest& r) {
     if (rec.ts_ns == 0) rec.ts_ns = now;
   }
   if (!decoded->records.empty()) {
-    Status s = writer_->Submit([&](WriteContext& c) { return c.logs.InsertRows(decoded->records); });
+    // Encoded before the writer's turn, so that export costs the single writer only the inserts.
+    const std::vector<OtlpOutboxItem> exported =
+        otlp_export_ ? OtlpLogItems(options_.export_otlp.policy, decoded->records) : std::vector<OtlpOutboxItem>{};
+    int64_t unused = 0;
+    Status s = writer_->Submit([&](WriteContext& c) {
+      if (Status st = c.logs.InsertRows(decoded->records); !st.ok()) return st;
+      // In the same transaction: what the producer is told was stored is queued for export too.
+      return EnqueueForExport(c, exported, now, &unused);
+    });
     if (!s.ok()) return StoreError(s);
   }
   own_.logs->Inc(static_cast<double>(decoded->records.size()));
@@ -178,6 +197,9 @@ std::optional<HttpResponse> ControlPlane::StoreMetrics(const std::vector<MetricF
   }
   std::optional<SeriesRefusal> over;
   const int64_t now = clock_.NowNs();
+  const std::vector<OtlpOutboxItem> exported =
+      otlp_export_ ? OtlpMetricItems(options_.export_otlp.policy, families, now) : std::vector<OtlpOutboxItem>{};
+  int64_t unused = 0;
   // On the writer's thread, so that two pushes of one service cannot both pass the bound. The
   // store is counted only for services this push adds series to: a steady push adds none.
   Status s = writer_->Submit([&](WriteContext& c) {
@@ -198,8 +220,10 @@ std::optional<HttpResponse> ControlPlane::StoreMetrics(const std::vector<MetricF
     if (!n.ok()) return n.status();
     *stored = *n;
     // In the same transaction: what the producer is told was stored is queued for export too.
-    if (remote_write_) return RemoteWriteOutbox(c.store).Enqueue(families, now).status();
-    return Status::Ok();
+    if (remote_write_) {
+      if (Status st = RemoteWriteOutbox(c.store).Enqueue(families, now).status(); !st.ok()) return st;
+    }
+    return EnqueueForExport(c, exported, now, &unused);
   });
   if (!s.ok()) return StoreError(s);
   if (over) return RefuseSeries(*over, push_series);

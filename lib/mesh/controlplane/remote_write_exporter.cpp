@@ -7,35 +7,6 @@
 
 namespace mesh {
 
-Result<RemoteWriteExporter::Metrics> RemoteWriteExporter::RegisterMetrics(MetricsRegistry& registry) {
-  const std::vector<std::string> exporter = {"exporter"};
-  Result<Family<Gauge>*> queue = registry.AddGauge(
-      "mesh_export_queue_samples", "Samples in the export outbox (in the store) waiting to be sent", exporter);
-  Result<Family<Gauge>*> lag = registry.AddGauge(
-      "mesh_export_lag_seconds", "Age of the oldest sample in the export outbox (0 when empty)", exporter);
-  Result<Family<Counter>*> sent =
-      registry.AddCounter("mesh_export_sent_total", "Samples the export receiver accepted", exporter);
-  Result<Family<Counter>*> failed = registry.AddCounter(
-      "mesh_export_failed_total",
-      "Export requests that failed (transport error, 5xx, 429) and will be retried", exporter);
-  Result<Family<Counter>*> dropped = registry.AddCounter(
-      "mesh_export_dropped_total",
-      "Samples dropped from the export outbox: too_old, queue_full, or rejected by the receiver (4xx)",
-      {"exporter", "reason"});
-  for (const Status& s : {queue.status(), lag.status(), sent.status(), failed.status(), dropped.status()}) {
-    if (!s.ok()) return s;
-  }
-  Metrics m;
-  m.queue = *(*queue)->WithLabels({"remote_write"});
-  m.lag = *(*lag)->WithLabels({"remote_write"});
-  m.sent = *(*sent)->WithLabels({"remote_write"});
-  m.failed = *(*failed)->WithLabels({"remote_write"});
-  m.dropped_too_old = *(*dropped)->WithLabels({"remote_write", "too_old"});
-  m.dropped_over_size = *(*dropped)->WithLabels({"remote_write", "queue_full"});
-  m.dropped_rejected = *(*dropped)->WithLabels({"remote_write", "rejected"});
-  return m;
-}
-
 RemoteWriteExporter::RemoteWriteExporter(Options options, StoreWriter& writer, std::unique_ptr<HttpClient> client,
                                          const Clock& clock, Metrics metrics)
     : options_(std::move(options)), writer_(writer), client_(std::move(client)), clock_(clock), metrics_(metrics) {}

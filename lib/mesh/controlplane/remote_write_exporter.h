@@ -24,9 +24,9 @@
 
 #include "mesh/base/clock.h"
 #include "mesh/base/retry_backoff.h"
+#include "mesh/controlplane/export_metrics.h"
 #include "mesh/http/http_client.h"
 #include "mesh/store/store_writer.h"
-#include "mesh/telemetry/metrics.h"
 
 namespace mesh {
 
@@ -45,18 +45,8 @@ class RemoteWriteExporter {
     std::function<void(const std::string&)> report = nullptr;
   };
 
-  // The exporter's series in meshd's registry (exporter="remote_write").
-  struct Metrics {
-    Gauge* queue = nullptr;     // mesh_export_queue_samples
-    Gauge* lag = nullptr;       // mesh_export_lag_seconds
-    Counter* sent = nullptr;    // mesh_export_sent_total
-    Counter* failed = nullptr;  // mesh_export_failed_total
-    Counter* dropped_too_old = nullptr;    // mesh_export_dropped_total{reason="too_old"}
-    Counter* dropped_over_size = nullptr;  // {reason="queue_full"}
-    Counter* dropped_rejected = nullptr;   // {reason="rejected"}
-  };
-  // Errors: as MetricsRegistry (a name already registered).
-  static Result<Metrics> RegisterMetrics(MetricsRegistry& registry);
+  // The exporter's series: ExportMetricFamilies::For("remote_write", "metrics").
+  using Metrics = ExportMetrics;
 
   enum class Outcome { kIdle, kSent, kRejected, kFailed };
 

@@ -9,6 +9,25 @@
 
 namespace mesh {
 
+Result<std::string> Gzip(std::string_view plain) {
+  z_stream zs{};
+  // 16 + MAX_WBITS: a gzip header and trailer rather than zlib's.
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return Status::IOError("cannot initialise zlib");
+  }
+  std::string out(deflateBound(&zs, static_cast<uLong>(plain.size())), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+  zs.avail_in = static_cast<uInt>(plain.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  // deflateBound is room enough for one Z_FINISH call.
+  const int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) return Status::IOError("gzip: cannot compress the body");
+  return out;
+}
+
 Result<std::string> Inflate(std::string_view compressed, size_t max_output) {
   z_stream zs{};
   // 32 + MAX_WBITS: accept both gzip and zlib headers.

@@ -19,6 +19,10 @@ namespace mesh {
 // (a decompression bomb stops there, never holding more than max_output bytes).
 Result<std::string> Inflate(std::string_view compressed, size_t max_output);
 
+// Compresses `plain` as one gzip stream (Content-Encoding: gzip), as meshd's exporters send
+// their bodies. Errors: IOError when zlib cannot be initialised.
+Result<std::string> Gzip(std::string_view plain);
+
 // How far a compressed request body may grow. The ratio bound stops a small body from costing
 // a large one's memory and parsing; it applies past ratio_floor_bytes, so that a small body
 // that compresses very well (a few repeated records) is never refused for it.

@@ -4,7 +4,10 @@
 #include <google/protobuf/util/json_util.h>
 #include <opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -236,6 +239,175 @@ std::string OtlpMetricsProtoResponse(int64_t rejected, const std::string& first_
     response.mutable_partial_success()->set_error_message(SanitizedUtf8(first_error));
   }
   return response.SerializeAsString();
+}
+
+namespace {
+
+// A point's place: its resource (service, instance) and attributes, from a sample's labels less
+// `skip` (le or quantile).
+struct PointKey {
+  std::string service;
+  std::string instance;
+  Labels attributes;
+  bool operator==(const PointKey&) const = default;
+};
+
+PointKey KeyOf(const Labels& labels, std::string_view skip) {
+  PointKey key;
+  for (const auto& [name, value] : labels) {
+    if (name == "service") key.service = value;
+    else if (name == "instance") key.instance = value;
+    else if (name != skip) key.attributes.emplace_back(name, value);
+  }
+  return key;
+}
+
+uint64_t TimeOf(const MetricSample& s, int64_t now_ns) {
+  const int64_t ns = s.timestamp_ms ? *s.timestamp_ms * 1'000'000 : now_ns;
+  return static_cast<uint64_t>(std::max<int64_t>(ns, 0));
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// A request holding one metric of one resource: the caller fills its single data point.
+metrics::Metric& NewPointRequest(collector_metrics::ExportMetricsServiceRequest& request, const MetricFamily& f,
+                                 const PointKey& key) {
+  metrics::ResourceMetrics* rm = request.add_resource_metrics();
+  for (const auto& [attribute, value] : {std::pair<const char*, const std::string&>{"service.name", key.service},
+                                         {"service.instance.id", key.instance}}) {
+    if (value.empty()) continue;
+    common::KeyValue* kv = rm->mutable_resource()->add_attributes();
+    kv->set_key(attribute);
+    kv->mutable_value()->set_string_value(value);
+  }
+  metrics::ScopeMetrics* sm = rm->add_scope_metrics();
+  sm->mutable_scope()->set_name("meshd");
+  metrics::Metric* m = sm->add_metrics();
+  m->set_name(f.name);
+  m->set_description(f.help);
+  return *m;
+}
+
+template <typename Point>
+void SetAttributes(Point& p, const Labels& attributes) {
+  for (const auto& [name, value] : attributes) {
+    common::KeyValue* kv = p.add_attributes();
+    kv->set_key(name);
+    kv->mutable_value()->set_string_value(value);
+  }
+}
+
+// The points of a histogram or summary family, one per label set less `skip`, in order of
+// first appearance.
+struct GroupedPoint {
+  PointKey key;
+  uint64_t time = 0;
+  std::vector<std::pair<double, double>> parts;  // (le or quantile, value)
+  std::optional<double> sum;
+  std::optional<double> count;
+};
+
+std::vector<GroupedPoint> Group(const MetricFamily& f, std::string_view skip, std::string_view part_suffix,
+                                int64_t now_ns) {
+  std::vector<GroupedPoint> points;
+  for (const MetricSample& s : f.samples) {
+    PointKey key = KeyOf(s.labels, skip);
+    auto found = std::find_if(points.begin(), points.end(), [&](const GroupedPoint& p) { return p.key == key; });
+    if (found == points.end()) {
+      found = points.insert(points.end(), GroupedPoint{});
+      found->key = std::move(key);
+      found->time = TimeOf(s, now_ns);
+    }
+    if (EndsWith(s.name, "_sum")) {
+      found->sum = s.value;
+    } else if (EndsWith(s.name, "_count")) {
+      found->count = s.value;
+    } else if (part_suffix.empty() || EndsWith(s.name, part_suffix)) {
+      const std::string& bound = LabelValue(s.labels, skip);
+      double at = INFINITY;
+      if (bound != "+Inf") {
+        char* end = nullptr;
+        at = std::strtod(bound.c_str(), &end);
+        if (bound.empty() || end != bound.c_str() + bound.size() || std::isnan(at)) continue;
+      }
+      found->parts.emplace_back(at, s.value);
+    }
+  }
+  return points;
+}
+
+}  // namespace
+
+std::vector<OtlpEncodedPoint> EncodeOtlpMetricPointsProto(const std::vector<MetricFamily>& families,
+                                                          int64_t now_ns) {
+  std::vector<OtlpEncodedPoint> out;
+  const auto emit = [&](const collector_metrics::ExportMetricsServiceRequest& request, const std::string& service) {
+    out.push_back({service, request.SerializeAsString()});
+  };
+  for (const MetricFamily& f : families) {
+    if (f.type == MetricType::kHistogram) {
+      for (GroupedPoint& g : Group(f, "le", "_bucket", now_ns)) {
+        collector_metrics::ExportMetricsServiceRequest request;
+        metrics::Histogram* h = NewPointRequest(request, f, g.key).mutable_histogram();
+        h->set_aggregation_temporality(metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+        metrics::HistogramDataPoint* p = h->add_data_points();
+        p->set_time_unix_nano(g.time);
+        SetAttributes(*p, g.key.attributes);
+        std::sort(g.parts.begin(), g.parts.end());
+        double below = 0;  // cumulative bucket counts become per-bucket counts
+        for (const auto& [le, cumulative] : g.parts) {
+          if (!std::isinf(le)) p->add_explicit_bounds(le);
+          p->add_bucket_counts(static_cast<uint64_t>(std::max(cumulative - below, 0.0)));
+          below = std::max(cumulative, below);
+        }
+        const double count = g.count.value_or(below);
+        if (g.parts.empty() || !std::isinf(g.parts.back().first)) {
+          p->add_bucket_counts(static_cast<uint64_t>(std::max(count - below, 0.0)));
+        }
+        p->set_count(static_cast<uint64_t>(std::max(count, 0.0)));
+        if (g.sum) p->set_sum(*g.sum);
+        emit(request, g.key.service);
+      }
+    } else if (f.type == MetricType::kSummary) {
+      for (GroupedPoint& g : Group(f, "quantile", "", now_ns)) {
+        collector_metrics::ExportMetricsServiceRequest request;
+        metrics::SummaryDataPoint* p = NewPointRequest(request, f, g.key).mutable_summary()->add_data_points();
+        p->set_time_unix_nano(g.time);
+        SetAttributes(*p, g.key.attributes);
+        for (const auto& [quantile, value] : g.parts) {
+          metrics::SummaryDataPoint::ValueAtQuantile* q = p->add_quantile_values();
+          q->set_quantile(quantile);
+          q->set_value(value);
+        }
+        p->set_count(static_cast<uint64_t>(std::max(g.count.value_or(0), 0.0)));
+        p->set_sum(g.sum.value_or(0));
+        emit(request, g.key.service);
+      }
+    } else {
+      for (const MetricSample& s : f.samples) {
+        const PointKey key = KeyOf(s.labels, "");
+        collector_metrics::ExportMetricsServiceRequest request;
+        metrics::Metric& m = NewPointRequest(request, f, key);
+        m.set_name(s.name);
+        metrics::NumberDataPoint* p = nullptr;
+        if (f.type == MetricType::kCounter) {
+          metrics::Sum* sum = m.mutable_sum();
+          sum->set_is_monotonic(true);
+          sum->set_aggregation_temporality(metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+          p = sum->add_data_points();
+        } else {
+          p = m.mutable_gauge()->add_data_points();
+        }
+        p->set_time_unix_nano(TimeOf(s, now_ns));
+        p->set_as_double(s.value);
+        SetAttributes(*p, key.attributes);
+        emit(request, key.service);
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace mesh

@@ -17,8 +17,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mesh/base/status.h"
+#include "mesh/telemetry/metric_sample.h"
 #include "mesh/telemetry/otlp_metrics.h"
 
 namespace mesh {
@@ -32,5 +34,20 @@ Result<OtlpMetrics> DecodeOtlpMetricsJson(std::string_view body);
 // ExportMetricsServiceResponse, serialized: empty when nothing was rejected, else a
 // partial_success with the count and the first reason.
 std::string OtlpMetricsProtoResponse(int64_t rejected, const std::string& first_error);
+
+// One data point of stored metrics as an ExportMetricsServiceRequest of its own, for meshd's
+// OTLP export (one outbox row each: a receiver reads the concatenation of such messages as one
+// request, protobuf merging repeated fields).
+struct OtlpEncodedPoint {
+  std::string service;  // the sample's service label, "" without one
+  std::string body;
+};
+// Encodes families as meshd stores them (Prometheus model) into OTLP, the inverse of
+// OtlpMetricMapper: label service is the resource's service.name and instance its
+// service.instance.id, the other labels point attributes; a counter is a monotonic cumulative
+// sum, a gauge or untyped family a gauge, a histogram's _bucket/_sum/_count series one
+// explicit-bucket histogram point per label set, a summary's quantiles/_sum/_count one summary
+// point. Times are the samples' own, else now_ns. Bucket samples without a valid le are left out.
+std::vector<OtlpEncodedPoint> EncodeOtlpMetricPointsProto(const std::vector<MetricFamily>& families, int64_t now_ns);
 
 }  // namespace mesh

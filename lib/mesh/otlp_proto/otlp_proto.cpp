@@ -2,6 +2,7 @@
 
 #include <google/protobuf/arena.h>
 #include <opentelemetry/proto/collector/logs/v1/logs_service.pb.h>
+#include <opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h>
 #include <opentelemetry/proto/collector/trace/v1/trace_service.pb.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -31,6 +33,7 @@ namespace trace = opentelemetry::proto::trace::v1;
 namespace logs = opentelemetry::proto::logs::v1;
 namespace collector_trace = opentelemetry::proto::collector::trace::v1;
 namespace collector_logs = opentelemetry::proto::collector::logs::v1;
+namespace collector_metrics = opentelemetry::proto::collector::metrics::v1;
 using KeyValues = pb::RepeatedPtrField<common::KeyValue>;
 
 // libprotobuf's default recursion limit, which ParseFromArray applies: deep enough for any real
@@ -576,6 +579,68 @@ std::string EncodeOtlpTracesProto(const std::vector<Span>& spans) {
     FillSpan(s, *scope->add_spans());
   }
   return request.SerializeAsString();
+}
+
+std::string EncodeOtlpLogsProto(const std::vector<LogRecord>& records) {
+  collector_logs::ExportLogsServiceRequest request;
+  std::vector<std::string_view> services;  // in order of first appearance, one resource each
+  for (const LogRecord& r : records) {
+    auto found = std::find(services.begin(), services.end(), r.service);
+    logs::ScopeLogs* scope = nullptr;
+    if (found != services.end()) {
+      scope = request.mutable_resource_logs(static_cast<int>(found - services.begin()))->mutable_scope_logs(0);
+    } else {
+      services.push_back(r.service);
+      logs::ResourceLogs* rl = request.add_resource_logs();
+      common::KeyValue* name = rl->mutable_resource()->add_attributes();
+      name->set_key("service.name");
+      name->mutable_value()->set_string_value(r.service);
+      scope = rl->add_scope_logs();
+      scope->mutable_scope()->set_name("meshd");
+    }
+    logs::LogRecord* l = scope->add_log_records();
+    l->set_time_unix_nano(static_cast<uint64_t>(std::max<int64_t>(r.ts_ns, 0)));
+    l->set_severity_number(static_cast<int>(r.level));
+    l->set_severity_text(std::string(LevelName(r.level)));
+    l->mutable_body()->set_string_value(r.message);
+    if (!r.trace_id.empty()) l->set_trace_id(Unhex(r.trace_id));
+    if (!r.span_id.empty()) l->set_span_id(Unhex(r.span_id));
+    FillAttributes(r.attributes, *l->mutable_attributes());
+  }
+  return request.SerializeAsString();
+}
+
+namespace {
+
+template <typename Response>
+Result<OtlpExportAnswer> PartialSuccess(std::string_view body, const char* what) {
+  Response response;
+  if (Status s = ParseOtlpProto(body, response, what); !s.ok()) return s;
+  OtlpExportAnswer answer;
+  answer.error_message = response.partial_success().error_message();
+  if constexpr (std::is_same_v<Response, collector_trace::ExportTraceServiceResponse>) {
+    answer.rejected = response.partial_success().rejected_spans();
+  } else if constexpr (std::is_same_v<Response, collector_logs::ExportLogsServiceResponse>) {
+    answer.rejected = response.partial_success().rejected_log_records();
+  } else {
+    answer.rejected = response.partial_success().rejected_data_points();
+  }
+  return answer;
+}
+
+}  // namespace
+
+Result<OtlpExportAnswer> DecodeOtlpExportResponse(OtlpSignal signal, std::string_view body) {
+  switch (signal) {
+    case OtlpSignal::kTraces:
+      return PartialSuccess<collector_trace::ExportTraceServiceResponse>(body, "OTLP ExportTraceServiceResponse");
+    case OtlpSignal::kLogs:
+      return PartialSuccess<collector_logs::ExportLogsServiceResponse>(body, "OTLP ExportLogsServiceResponse");
+    case OtlpSignal::kMetrics:
+      return PartialSuccess<collector_metrics::ExportMetricsServiceResponse>(body,
+                                                                             "OTLP ExportMetricsServiceResponse");
+  }
+  return Status::InvalidArgument("unknown OTLP signal");
 }
 
 }  // namespace mesh

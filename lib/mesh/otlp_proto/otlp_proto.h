@@ -20,6 +20,7 @@
 
 #include "mesh/base/status.h"
 #include "mesh/telemetry/otlp.h"
+#include "mesh/telemetry/otlp_signal.h"
 
 namespace mesh {
 
@@ -40,5 +41,19 @@ std::string OtlpLogsProtoResponse(const OtlpLogs& decoded);
 // JSON (what the tests, the fuzz corpus and the benchmark send). Attribute values are typed as
 // EncodeOtlpTraces types them.
 std::string EncodeOtlpTracesProto(const std::vector<Span>& spans);
+
+// Encodes log records as an ExportLogsServiceRequest, one resource per service (service.name),
+// one scope ("meshd"): what DecodeOtlpLogsProto decodes back into the same records (time,
+// level as severity number and text, message as a string body, ids, attributes).
+std::string EncodeOtlpLogsProto(const std::vector<LogRecord>& records);
+
+// What an OTLP receiver's answer to an export says it refused (its partial_success).
+struct OtlpExportAnswer {
+  int64_t rejected = 0;  // spans, log records or data points refused
+  std::string error_message;
+};
+// Decodes an Export{Trace,Logs,Metrics}ServiceResponse (`signal` says which). An empty body is
+// full success. Errors: InvalidArgument when the body is not that message.
+Result<OtlpExportAnswer> DecodeOtlpExportResponse(OtlpSignal signal, std::string_view body);
 
 }  // namespace mesh

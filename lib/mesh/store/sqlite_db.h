@@ -34,6 +34,9 @@ class Statement {
   void BindStatic(int index, std::string_view text) {
     sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
   }
+  void BindBlob(int index, std::string_view bytes) {
+    sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  }
   void BindNull(int index) { sqlite3_bind_null(stmt_, index); }
   void BindDouble(int index, double value) { sqlite3_bind_double(stmt_, index, value); }
   // Binds NULL for an empty string, the text otherwise (without copying).

@@ -225,6 +225,32 @@ constexpr const char* kMigrations[] = {
     CREATE TABLE span_rollup_state (rolled_through_id INTEGER NOT NULL);
     INSERT INTO span_rollup_state VALUES (0);
     )sql",
+    // 14: the OTLP export outbox (meshd --export-otlp): each span, log record and metric data point as the
+    // OTLP protobuf request that carries it alone, written in the transaction that stores it. A
+    // span waits (ready 0) for its trace's tail-sampling decision, taken in otlp_outbox_traces
+    // once no span of the trace has arrived for the settle time; the decision is kept a while so
+    // that a late span follows it.
+    R"sql(
+    CREATE TABLE otlp_outbox (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      signal INTEGER NOT NULL,
+      enqueued_ns INTEGER NOT NULL,
+      ready INTEGER NOT NULL,
+      trace_id TEXT,
+      body BLOB NOT NULL
+    );
+    CREATE INDEX otlp_outbox_ready ON otlp_outbox(signal, id) WHERE ready = 1;
+    CREATE INDEX otlp_outbox_waiting ON otlp_outbox(trace_id) WHERE ready = 0;
+    CREATE TABLE otlp_outbox_traces (
+      trace_id TEXT PRIMARY KEY,
+      last_ns INTEGER NOT NULL,
+      keep INTEGER NOT NULL,
+      decided_ns INTEGER NOT NULL DEFAULT 0,
+      kept INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX otlp_outbox_traces_waiting ON otlp_outbox_traces(last_ns) WHERE decided_ns = 0;
+    CREATE INDEX otlp_outbox_traces_decided ON otlp_outbox_traces(decided_ns) WHERE decided_ns > 0;
+    )sql",
 };
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
 

@@ -51,9 +51,9 @@ class RemoteWriteExporterTest : public ::testing::Test {
     Result<std::unique_ptr<Store>> opened = Store::Open({.path = dir_.File("mesh.db")});
     ASSERT_TRUE(opened.ok()) << opened.status().message();
     writer_ = std::make_unique<StoreWriter>(std::move(opened).value());
-    Result<RemoteWriteExporter::Metrics> metrics = RemoteWriteExporter::RegisterMetrics(registry_);
-    ASSERT_TRUE(metrics.ok());
-    metrics_ = *metrics;
+    Result<ExportMetricFamilies> families = ExportMetricFamilies::Register(registry_);
+    ASSERT_TRUE(families.ok());
+    metrics_ = families->For("remote_write", "metrics");
   }
   std::unique_ptr<RemoteWriteExporter> Exporter(RemoteWriteExporter::Options options) {
     auto receiver = std::make_unique<ScriptedReceiver>();
@@ -173,7 +173,7 @@ TEST_F(RemoteWriteExporterTest, ReportsTheStartAndEndOfAnOutageOnce) {
 }
 
 TEST_F(RemoteWriteExporterTest, RegisteringTheMetricsTwiceFails) {
-  EXPECT_FALSE(RemoteWriteExporter::RegisterMetrics(registry_).ok());
+  EXPECT_FALSE(ExportMetricFamilies::Register(registry_).ok());
 }
 
 }  // namespace controlplane_remote_write_exporter_test

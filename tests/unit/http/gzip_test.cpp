@@ -22,6 +22,25 @@ std::string Compress(const std::string& plain, bool gzip) {
   return out;
 }
 
+TEST(Gzip, CompressesIntoAGzipStreamThatInflatesBack) {
+  std::string plain;
+  for (int i = 0; i < 5000; ++i) plain += "span " + std::to_string(i) + '\0';
+  Result<std::string> gzipped = Gzip(plain);
+  ASSERT_TRUE(gzipped.ok()) << gzipped.status().message();
+  ASSERT_GE(gzipped->size(), 2u);
+  EXPECT_EQ(static_cast<unsigned char>((*gzipped)[0]), 0x1f);  // the gzip magic, not zlib's header
+  EXPECT_EQ(static_cast<unsigned char>((*gzipped)[1]), 0x8b);
+  EXPECT_LT(gzipped->size(), plain.size() / 2);
+  Result<std::string> back = Inflate(*gzipped, plain.size());
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, plain);
+  Result<std::string> empty = Gzip("");
+  ASSERT_TRUE(empty.ok());
+  Result<std::string> nothing = Inflate(*empty, 10);
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_EQ(*nothing, "");
+}
+
 TEST(Inflate, RoundTripsGzipAndZlibStreams) {
   std::string plain;
   for (int i = 0; i < 20000; ++i) plain += "{\"resourceSpans\":[" + std::to_string(i) + "]}";
