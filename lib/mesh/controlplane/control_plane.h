@@ -4,11 +4,13 @@
 // registry lives in the store. Handlers are thread-safe.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mesh/base/clock.h"
@@ -17,6 +19,7 @@
 #include "mesh/controlplane/registry_versions.h"
 #include "mesh/controlplane/remote_write_exporter.h"
 #include "mesh/controlplane/series_limits.h"
+#include "mesh/controlplane/service_watches.h"
 #include "mesh/base/status.h"
 #include "mesh/http/http_router.h"
 #include "mesh/http/url_allow_list.h"
@@ -49,6 +52,8 @@ class ControlPlane {
     // meshd --remote-write: every metric sample stored is also queued in the store's outbox and
     // sent to this receiver; url "": none.
     RemoteWriteExporter::Options remote_write;
+    // Discovery long-polls (GET /v1/services/{name}?wait=) parked at once; past it, 429.
+    size_t max_watchers = 20000;
   };
 
   // Opens (creating or migrating) the store. Errors: as Store::Open.
@@ -66,7 +71,10 @@ class ControlPlane {
   // Background upkeep, run by the writer when idle: registry sweep, full-text indexing,
   // retention in small batches, WAL checkpoints.
   void Upkeep(WriteContext& context);
-  // Commits what is queued and closes the store.
+  // Answers every parked discovery long-poll (304) and parks no more: meshd calls it before
+  // stopping its HTTP server, so that watchers are answered rather than cut off. Idempotent.
+  void StopWatches();
+  // Commits what is queued and closes the store (StopWatches first).
   void Stop();
 
  private:
@@ -101,6 +109,10 @@ class ControlPlane {
   // Each service's instances and how many are healthy now, by service name.
   Result<std::vector<ServiceSummary>> Summaries(Store& store);
   HttpResponse GetService(const HttpRequest& request);
+  // The full answer of GET /v1/services/{name} (200, or 404 without instances), with its ETag.
+  HttpResponse ServiceAnswer(const std::string& name);
+  // Answers watchers every 100 ms until StopWatches (on watch_thread_).
+  void RunWatches();
   HttpResponse Saturation(const HttpRequest& request);
   // GET /v1/prometheus/targets: the registry as Prometheus http_sd / file_sd target groups
   // (prometheus_targets.h). meshd's own group is options_.advertise, else the request's Host
@@ -152,6 +164,11 @@ class ControlPlane {
   InstanceLiveness liveness_;
   // Each service's registry version: the ETag of GET /v1/services/{name}, answered from memory.
   RegistryVersions versions_;
+  // Discovery long-polls parked until their service's version moves (service_watches.h).
+  ServiceWatches watches_;
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool watches_stopped_ = false;
   std::unique_ptr<StoreWriter> writer_;
   MetricsRegistry registry_;
   OwnMetrics own_;
@@ -162,6 +179,7 @@ class ControlPlane {
   std::mutex otlp_metrics_mu_;
   OtlpMetricMapper otlp_metrics_;
   std::unique_ptr<RemoteWriteExporter> remote_write_;  // null without --remote-write
+  std::thread watch_thread_;  // last: stopped (StopWatches) before the rest goes
 };
 
 }  // namespace mesh

@@ -2,12 +2,17 @@
 // their instances, and Prometheus' http_sd targets.
 #include "mesh/controlplane/control_plane.h"
 
+#include <charconv>
+#include <chrono>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "mesh/base/json_text.h"
 #include "mesh/base/time_format.h"
 #include "mesh/controlplane/control_plane_internal.h"
 #include "mesh/controlplane/prometheus_targets.h"
+#include "mesh/http/deferred_response.h"
 #include "mesh/http/entity_tag.h"
 #include "mesh/store/join_token_store.h"
 #include "mesh/store/registry.h"
@@ -166,17 +171,58 @@ HttpResponse ControlPlane::ListServices(const HttpRequest&, bool seed_format) {
   return HttpResponse::Json(200, std::move(out));
 }
 
+namespace {
+
+constexpr int64_t kMaxWaitSeconds = 60;
+constexpr auto kWatchTick = std::chrono::milliseconds(100);
+
+// ?wait= of a discovery request: whole seconds, "30" or "30s", 1..60; 0 when absent.
+Result<int64_t> WaitSeconds(const HttpRequest& r) {
+  std::string_view v = r.Query("wait");
+  if (v.empty()) return 0;
+  if (v.back() == 's') v.remove_suffix(1);
+  int64_t seconds = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+  if (ec != std::errc() || end != v.data() + v.size() || seconds < 1 || seconds > kMaxWaitSeconds) {
+    return Status::InvalidArgument("parameter wait='" + r.Query("wait") + "' must be 1.." +
+                                   std::to_string(kMaxWaitSeconds) + " seconds (e.g. wait=30s)");
+  }
+  return seconds;
+}
+
+}  // namespace
+
 HttpResponse ControlPlane::GetService(const HttpRequest& r) {
   const std::string name = r.PathParam("name");
+  Result<int64_t> wait = WaitSeconds(r);
+  if (!wait.ok()) return HttpResponse::Error(400, wait.status().message());
   // The version is read before the store: an answer is never older than its tag (a change
   // meanwhile costs the client one more full answer, never a missed change).
   const int64_t version = versions_.Version(name);
   const std::string etag = versions_.ETagOf(version);
-  if (IfNoneMatchHits(r.Header("if-none-match"), etag, version != 0)) {
-    HttpResponse unchanged = HttpResponse::Json(304, "");
-    unchanged.headers.emplace_back("ETag", etag);
-    return unchanged;
+  if (!IfNoneMatchHits(r.Header("if-none-match"), etag, version != 0)) return ServiceAnswer(name);
+  HttpResponse unchanged = HttpResponse::Json(304, "");
+  unchanged.headers.emplace_back("ETag", etag);
+  if (*wait == 0) return unchanged;
+  // A long-poll: it says how long it may be held, so that a client tells this meshd from one
+  // that ignores wait= (and answers at once) and keeps polling against the latter.
+  unchanged.headers.emplace_back("Mesh-Wait", std::to_string(*wait));
+  auto deferred = std::make_shared<DeferredResponse>();
+  if (!watches_.Park(name, version, *wait * kNsPerSecond, deferred, unchanged)) {
+    HttpResponse full = HttpResponse::Error(
+        429, "too many discovery long-polls parked (meshd --max-watchers " + std::to_string(options_.max_watchers) +
+                 "); poll again later");
+    full.headers.emplace_back("Retry-After", "2");
+    return full;
   }
+  HttpResponse later;
+  later.deferred = std::move(deferred);
+  return later;
+}
+
+HttpResponse ControlPlane::ServiceAnswer(const std::string& name) {
+  const int64_t version = versions_.Version(name);
+  const std::string etag = versions_.ETagOf(version);
   Result<ReadLease> lease = AcquireReader();
   if (!lease.ok()) return StoreError(lease.status());
   Result<std::vector<Instance>> instances = Registry(**lease).Instances(name);
@@ -200,6 +246,26 @@ HttpResponse ControlPlane::GetService(const HttpRequest& r) {
   HttpResponse response = HttpResponse::Json(200, std::move(out));
   response.headers.emplace_back("ETag", etag);
   return response;
+}
+
+void ControlPlane::RunWatches() {
+  std::unique_lock lock(watch_mu_);
+  while (!watch_cv_.wait_for(lock, kWatchTick, [this] { return watches_stopped_; })) {
+    lock.unlock();
+    watches_.Tick([this](const std::string& service) { return versions_.Version(service); },
+                  [this](const std::string& service) { return ServiceAnswer(service); });
+    lock.lock();
+  }
+}
+
+void ControlPlane::StopWatches() {
+  {
+    std::lock_guard lock(watch_mu_);
+    watches_stopped_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watch_thread_.joinable()) watch_thread_.join();
+  watches_.Stop();
 }
 
 HttpResponse ControlPlane::PrometheusTargets(const HttpRequest& r) {
