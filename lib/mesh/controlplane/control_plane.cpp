@@ -84,7 +84,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
   }
   plane->writer_->SetIdleTask([raw](WriteContext& c) { raw->Upkeep(c); },
                               std::chrono::milliseconds(1000));
-  plane->watch_thread_ = std::thread([raw] { raw->RunWatches(); });
+  plane->watch_thread_ = std::thread([raw] { raw->RunTicks(); });
   if (!options.remote_write.url.empty()) {
     Result<RemoteWriteExporter::Metrics> metrics = RemoteWriteExporter::RegisterMetrics(plane->registry_);
     if (!metrics.ok()) return metrics.status();
@@ -160,6 +160,7 @@ ControlPlane::~ControlPlane() { Stop(); }
 
 void ControlPlane::Stop() {
   StopWatches();
+  FlushHeartbeats();  // those answered after StopWatches
   // The exporter writes through the writer: it stops first.
   if (remote_write_) remote_write_->Stop();
   if (writer_) writer_->Stop();

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "mesh/base/clock.h"
@@ -74,7 +75,8 @@ class ControlPlane {
   // Answers every parked discovery long-poll (304) and parks no more: meshd calls it before
   // stopping its HTTP server, so that watchers are answered rather than cut off. Idempotent.
   void StopWatches();
-  // Commits what is queued and closes the store (StopWatches first).
+  // Commits what is queued (heartbeats not yet flushed too) and closes the store (StopWatches
+  // first).
   void Stop();
 
  private:
@@ -111,8 +113,11 @@ class ControlPlane {
   HttpResponse GetService(const HttpRequest& request);
   // The full answer of GET /v1/services/{name} (200, or 404 without instances), with its ETag.
   HttpResponse ServiceAnswer(const std::string& name);
-  // Answers watchers every 100 ms until StopWatches (on watch_thread_).
-  void RunWatches();
+  // Every 100 ms until StopWatches (on watch_thread_): answers watchers; every second,
+  // FlushHeartbeats.
+  void RunTicks();
+  // Writes the heartbeats heard since the last flush to the store, in one transaction.
+  void FlushHeartbeats();
   HttpResponse Saturation(const HttpRequest& request);
   // GET /v1/prometheus/targets: the registry as Prometheus http_sd / file_sd target groups
   // (prometheus_targets.h). meshd's own group is options_.advertise, else the request's Host
@@ -169,6 +174,10 @@ class ControlPlane {
   std::mutex watch_mu_;
   std::condition_variable watch_cv_;
   bool watches_stopped_ = false;
+  // Heartbeats answered and not yet in the store, by instance id: the store's heartbeat_ns is
+  // written once a second (health is judged from liveness_, in memory).
+  std::mutex heartbeats_mu_;
+  std::unordered_map<std::string, int64_t> pending_heartbeats_;
   std::unique_ptr<StoreWriter> writer_;
   MetricsRegistry registry_;
   OwnMetrics own_;

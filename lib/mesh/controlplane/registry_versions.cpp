@@ -45,6 +45,13 @@ void RegistryVersions::Heard(const std::string& id) {
   state.version = ++last_version_;
 }
 
+std::optional<std::string> RegistryVersions::ServiceOf(const std::string& id) {
+  std::lock_guard lock(mu_);
+  const auto owner = service_of_.find(id);
+  if (owner == service_of_.end()) return std::nullopt;
+  return owner->second;
+}
+
 void RegistryVersions::Removed(const std::string& id) {
   std::lock_guard lock(mu_);
   const auto owner = service_of_.find(id);

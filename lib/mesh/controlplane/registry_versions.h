@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -36,6 +37,9 @@ class RegistryVersions {
   void Registered(const Instance& instance);  // new or registered again (host, meta may differ)
   void Heard(const std::string& id);          // a heartbeat: a change only if it was unhealthy
   void Removed(const std::string& id);        // deregistered or swept
+
+  // The service of a registered instance, or nothing (never registered, or removed).
+  std::optional<std::string> ServiceOf(const std::string& id);
 
   // The service's current version, after marking its instances past their deadline.
   int64_t Version(const std::string& service);
