@@ -100,7 +100,7 @@ ControlPlane::ControlPlane(Options options, const Clock& clock, std::unique_ptr<
       clock_(clock),
       liveness_(clock),
       versions_(clock, clock.NowNs()),
-      watches_(clock, options_.max_watchers),
+      watches_(clock, options_.max_watchers, kNsPerSecond / 2),
       writer_(std::move(writer)) {
   RegisterOwnMetrics();
   auto find_token = [this](const std::string& id) -> Result<std::optional<JoinTokenRecord>> {

@@ -5,7 +5,8 @@
 
 namespace mesh {
 
-ServiceWatches::ServiceWatches(const Clock& clock, size_t max_parked) : clock_(clock), max_parked_(max_parked) {}
+ServiceWatches::ServiceWatches(const Clock& clock, size_t max_parked, int64_t min_wake_gap_ns)
+    : clock_(clock), max_parked_(max_parked), min_wake_gap_ns_(min_wake_gap_ns) {}
 
 bool ServiceWatches::Park(const std::string& service, int64_t version, int64_t wait_ns,
                           std::shared_ptr<DeferredResponse> deferred, HttpResponse unchanged) {
@@ -27,16 +28,20 @@ void ServiceWatches::Tick(const VersionOf& version_of, const AnswerOf& answer_of
   std::vector<Watcher> changed, expired;
   {
     std::lock_guard lock(mu_);
+    // Services woken within the gap wait for a later tick; those woken before it are forgotten.
+    std::erase_if(woken_mono_ns_, [&](const auto& woken) { return now - woken.second >= min_wake_gap_ns_; });
     std::vector<Watcher> kept;
     kept.reserve(watchers_.size());
     for (Watcher& w : watchers_) {
       const auto seen = versions.find(w.service);  // absent: parked since the versions were read
       if (w.deferred->abandoned()) continue;
-      if (seen != versions.end() && seen->second != w.version) changed.push_back(std::move(w));
+      const bool moved = seen != versions.end() && seen->second != w.version && !woken_mono_ns_.contains(w.service);
+      if (moved) changed.push_back(std::move(w));
       else if (now >= w.deadline_mono_ns) expired.push_back(std::move(w));
       else kept.push_back(std::move(w));
     }
     watchers_ = std::move(kept);
+    for (const Watcher& w : changed) woken_mono_ns_.emplace(w.service, now);
   }
   std::map<std::string, HttpResponse> answers;
   for (Watcher& w : changed) {

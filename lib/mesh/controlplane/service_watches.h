@@ -6,6 +6,12 @@
 // A request whose client left (DeferredResponse::abandoned) is forgotten at the next tick. At most
 // max_parked wait at once: Park() refuses more, and the caller answers at once.
 //
+// A service's watchers are woken at most once per min_wake_gap: while its instances keep
+// changing (a fleet registering), each woken watcher comes back with a tag that is already
+// stale and gets a full answer at once; without the gap, every change would cost every watcher
+// two answers, and a meshd short of CPU would fall behind for good. An isolated change still
+// wakes them at the next tick.
+//
 // Ejections are noticed by asking for the version (RegistryVersions marks instances past their
 // deadline when asked), so ticks also bound how late a watcher learns of one: meshd ticks every
 // 100 ms. Thread-safe; Tick() from one thread at a time.
@@ -14,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,7 +35,7 @@ namespace mesh {
 class ServiceWatches {
  public:
   // `clock` (monotonic) must outlive this.
-  ServiceWatches(const Clock& clock, size_t max_parked);
+  ServiceWatches(const Clock& clock, size_t max_parked, int64_t min_wake_gap_ns);
 
   // Parks a request that holds `version` of `service` for up to `wait_ns`; `unchanged` is its
   // answer should nothing change. False (nothing parked) when max_parked already wait, or
@@ -57,8 +64,10 @@ class ServiceWatches {
 
   const Clock& clock_;
   const size_t max_parked_;
+  const int64_t min_wake_gap_ns_;
   mutable std::mutex mu_;
   std::vector<Watcher> watchers_;
+  std::map<std::string, int64_t> woken_mono_ns_;  // by service: when its watchers were last woken
   bool stopped_ = false;
 };
 

@@ -37,7 +37,7 @@ class ServiceWatchesTest : public ::testing::Test {
                   });
   }
   ::mesh::testing::FakeClock clock_{1000 * kSecond};
-  ServiceWatches watches_{clock_, 3};
+  ServiceWatches watches_{clock_, 3, kSecond / 2};
   std::map<std::string, int64_t> versions_{{"api", 1}, {"db", 7}};
   std::map<std::string, int> answers_built_;
 };
@@ -65,6 +65,24 @@ TEST_F(ServiceWatchesTest, AVersionChangeAnswersEveryWatcherOfThatServiceWithOne
   EXPECT_EQ(answers_built_["api"], 1) << "one store read per service and tick, not per watcher";
   EXPECT_FALSE(d.answer) << "a watcher of an unchanged service was woken";
   EXPECT_EQ(watches_.parked(), 1u);
+}
+
+TEST_F(ServiceWatchesTest, AServiceKeepsChangingItsWatchersAreWokenAtMostOncePerGap) {
+  Client first, again;
+  ASSERT_TRUE(watches_.Park("api", 1, 30 * kSecond, first.deferred, Unchanged()));
+  versions_["api"] = 2;
+  Tick();
+  ASSERT_TRUE(first.answer);
+  // Back at once with version 2, while the fleet goes on registering.
+  ASSERT_TRUE(watches_.Park("api", 2, 30 * kSecond, again.deferred, Unchanged()));
+  versions_["api"] = 3;
+  clock_.Advance(kSecond / 10);
+  Tick();
+  EXPECT_FALSE(again.answer) << "woken twice within the gap";
+  clock_.Advance(kSecond / 2);
+  Tick();
+  ASSERT_TRUE(again.answer) << "the change after the gap was never answered";
+  EXPECT_EQ(again.answer->body, "{\"name\":\"api\",\"version\":3}");
 }
 
 TEST_F(ServiceWatchesTest, AWatcherHoldingAnOlderVersionIsAnsweredAtTheFirstTick) {
