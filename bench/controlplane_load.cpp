@@ -15,7 +15,11 @@
 // plus "watched", a service every poller watches; --change-at S registers a new instance of
 // "watched" (TTL 2 s, never heartbeated) S seconds in and measures how long until every poller
 // has seen it, then how long after its TTL until every poller has seen it unhealthy. Prints one line of key=value figures; latencies are exact percentiles
-// (nearest rank) of every answered request, failures are counted apart.
+// (nearest rank) of every answered request, failures are counted apart. --wait S makes each
+// poller long-poll instead, as meshproxy does against a meshd that can: one connection per
+// upstream, GET /v1/services/{name}?wait=S with the last ETag, again at once after each answer
+// (falling back to --discovery-ms polling when meshd answers without Mesh-Wait, or with a 429);
+// its latencies are not sampled (they are the wait).
 // Exit: 0 all registered, no failed probe (but while meshd is down) and, with a restart, every
 // sidecar heartbeated within one heartbeat interval plus a second of it; 1 a target missed;
 // 2 a usage error; 3 could not run.
@@ -87,6 +91,7 @@ struct Options {
   int pollers = -1;   // -1: every sidecar polls
   int watch = 1;      // services each poller watches, besides "watched"
   bool etag = false;  // send If-None-Match
+  int wait_s = 0;     // long-poll for this long (0: poll every discovery_ms)
   double change_at_s = 0;  // 0: no change measured
   std::vector<std::string> meshd_command;
 };
@@ -124,6 +129,7 @@ struct Reply {
   int status = 0;
   std::string body;
   std::string etag;
+  bool long_poll = false;  // the answer carried Mesh-Wait: meshd held, or could have held, it
   Clock::time_point started;
   double ms = 0;
 };
@@ -142,10 +148,10 @@ class Connection {
   Connection(asio::io_context& io, const Target& target) : stream_(io), target_(target) {}
 
   asio::awaitable<Reply> Send(http::verb verb, const std::string& path, const std::string& body,
-                              const std::string& if_none_match = "") {
+                              const std::string& if_none_match = "", Ms longer = Ms(0)) {
     Reply reply;
     reply.started = Clock::now();
-    stream_.expires_at(reply.started + target_.timeout);
+    stream_.expires_at(reply.started + target_.timeout + longer);
     http::request<http::string_body> request{verb, path, 11};
     request.set(http::field::host, target_.authority);
     request.set(http::field::content_type, "application/json");
@@ -173,6 +179,7 @@ class Connection {
           reply.status = static_cast<int>(parser.get().result_int());
           reply.body = std::move(parser.get().body());
           reply.etag = std::string(parser.get()[http::field::etag]);
+          reply.long_poll = parser.get().count("Mesh-Wait") > 0;
           if (!parser.get().keep_alive() || buffer_.size() > 0) Close();
           break;
         }
@@ -415,8 +422,11 @@ asio::awaitable<void> Heartbeat(Run& run, Sidecar& s, Connection& c) {
 }
 
 // Whether an answer about "watched" shows the changed instance, and healthy or not.
+// A long-poll parked before the change and answered because of it counts: its answer is later.
 void NoteChange(Run& run, Sidecar& s, const Reply& r) {
-  if (!run.changed_at || r.started < *run.changed_at || r.status != 200) return;
+  const Clock::time_point answered = r.started + std::chrono::duration_cast<Clock::duration>(
+                                                    std::chrono::duration<double, std::milli>(r.ms));
+  if (!run.changed_at || answered < *run.changed_at || r.status != 200) return;
   const size_t at = r.body.find(std::string("\"id\":\"") + kChangeId + "\"");
   if (at == std::string::npos) return;
   if (!s.saw_change) {
@@ -455,12 +465,41 @@ asio::awaitable<void> Discover(Run& run, Sidecar& s, Connection& c) {
   }
 }
 
+// A long-polling poller's watch of upstream i, on a connection of its own, until the run ends.
+asio::awaitable<void> Watch(Run& run, Sidecar& s, size_t i, Clock::time_point first) {
+  co_await SleepUntil(first);
+  Connection c(run.io, run.target);
+  const std::string path = "/v1/services/" + mesh::UrlEncode(s.upstreams[i]);
+  while (Clock::now() < run.end) {
+    // Never held past the run's end.
+    const long left_s = std::chrono::ceil<std::chrono::seconds>(run.end - Clock::now()).count();
+    const long wait_s = std::clamp<long>(left_s, 1, run.options.wait_s);
+    const std::string target = path + "?wait=" + std::to_string(wait_s);
+    const std::string tag = s.etags[i];
+    const Reply r = co_await c.Send(http::verb::get, target, "", tag, std::chrono::seconds(wait_s));
+    ++run.discoveries.calls;
+    const bool usable = r.answered && (r.status == 200 || r.status == 404 || r.status == 304);
+    if (!usable) run.Failed(run.discoveries, r);
+    if (usable) {
+      run.discovery_bytes += static_cast<long>(r.body.size());
+      if (r.status == 304) ++run.unchanged;
+      else s.etags[i] = r.etag;
+      if (r.status != 304 && i == 0) NoteChange(run, s, r);
+    }
+    // A meshd that does not long-poll (or is full, or failed): poll at the refresh period.
+    if (!usable || !r.long_poll) co_await SleepUntil(Clock::now() + Ms(run.options.discovery_ms));
+  }
+}
+
 // RegistryClient::Run's schedule.
 asio::awaitable<void> RunSidecar(Run& run, Sidecar& s, Clock::time_point first) {
   co_await SleepUntil(first);
   Connection c(run.io, run.target);
   const Ms heartbeat_every(run.options.heartbeat_ms), discovery_every(run.options.discovery_ms);
-  Clock::time_point next_heartbeat = first, next_discovery = first;
+  // A sidecar that polls nothing here (not a poller, or long-polling in Watch) has no next
+  // poll: with one in the past it would wake at once, again and again.
+  const bool polls = !s.upstreams.empty() && run.options.wait_s == 0;
+  Clock::time_point next_heartbeat = first, next_discovery = polls ? first : Clock::time_point::max();
   while (true) {
     const Clock::time_point now = Clock::now();
     if (now >= run.end) break;
@@ -471,7 +510,7 @@ asio::awaitable<void> RunSidecar(Run& run, Sidecar& s, Clock::time_point first) 
         co_await Register(run, s, c);
       next_heartbeat = now + (s.registered ? heartbeat_every : Ms(1000));
     }
-    if (now >= next_discovery && !s.upstreams.empty()) {
+    if (now >= next_discovery) {
       co_await Discover(run, s, c);
       next_discovery = now + discovery_every;
     }
@@ -659,7 +698,11 @@ int Measure(Run& run) {
   run.end = run.start + Ms(static_cast<long>(o.duration_s * 1000));
   std::mt19937 random(o.seed);
   std::uniform_int_distribution<int> jitter(0, o.heartbeat_ms - 1);
-  for (Sidecar& s : run.sidecars) run.Spawn(RunSidecar(run, s, run.start + Ms(jitter(random))));
+  for (Sidecar& s : run.sidecars) {
+    const Clock::time_point first = run.start + Ms(jitter(random));
+    run.Spawn(RunSidecar(run, s, first));
+    for (size_t i = 0; o.wait_s > 0 && i < s.upstreams.size(); ++i) run.Spawn(Watch(run, s, i, first));
+  }
   run.Spawn(RunProber(run));
   run.Spawn(RunChange(run));
   if (o.restart_after_s > 0) run.Spawn(RunRestart(run));
@@ -785,6 +828,7 @@ std::string Validate(const Options& o) {
   if (o.discovery_ms < 100 || o.discovery_ms > 600000)
     return "--discovery-ms must be in 100..600000";
   if (o.timeout_ms < 10 || o.timeout_ms > 60000) return "--timeout-ms must be in 10..60000";
+  if (o.wait_s < 0 || o.wait_s > 60) return "--wait must be in 0..60";
   if (o.probe_ms < 10 || o.probe_ms > 60000) return "--probe-ms must be in 10..60000";
   if (o.meshd_pid < 0) return "--meshd-pid must be a process id";
   if (o.pollers < -1 || o.pollers > o.sidecars) return "--pollers must be in 0..--sidecars";
@@ -849,6 +893,9 @@ int main(int argc, char** argv) {
   app.add_option("--pollers", o.pollers, "sidecars that poll discovery, the first N (default: all)");
   app.add_option("--watch", o.watch, "services each poller watches besides \"watched\"")->capture_default_str();
   app.add_flag("--etag", o.etag, "send each service's last ETag as If-None-Match (meshproxy does)");
+  app.add_option("--wait", o.wait_s,
+                 "long-poll discovery for up to this many seconds, each upstream on its own connection "
+                 "(meshproxy does against a meshd that can; implies --etag)");
   app.add_option("--change-at", o.change_at_s,
                  "register a new instance of \"watched\" (TTL 2 s) after this many seconds; measure "
                  "when every poller has seen it, then seen it unhealthy");

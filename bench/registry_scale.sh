@@ -2,8 +2,10 @@
 # The registry at scale (issue 22): 10,000 instances of 1,000 services heartbeating every 5 s
 # against one meshd, 1,000 of their sidecars polling discovery every 2 s (each watching 3
 # services and "watched"), and a change (a new instance of "watched", then its ejection one TTL
-# later) that must reach all 1,000 pollers. Run twice on the same load: sidecars sending
-# If-None-Match (meshproxy since the ETag change) and sidecars fetching every time (before it).
+# later) that must reach all 1,000 pollers. Run three times on the same load: sidecars
+# long-polling (?wait=30s with If-None-Match, one connection per upstream: meshproxy now), sidecars
+# polling every 2 s with If-None-Match (meshproxy before long-polling) and sidecars fetching
+# every time (before the ETag).
 # Prints the tool's key=value line for each (bench/controlplane_load.cpp explains the figures).
 # Builds nothing. Usage: bench/registry_scale.sh BUILD_DIR [MESHD_ARGS...]
 # Environment: INSTANCES (10000), SERVICES (1000), POLLERS (1000), WATCH (3), DURATION (60),
@@ -41,5 +43,6 @@ run() {  # name, tool options...
 
 meshd_args=("$@")
 echo "## meshd ${meshd_args[*]:-(defaults)}, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+run long-poll --etag --wait 30
 run etag --etag
 run no-etag

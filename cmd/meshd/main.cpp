@@ -40,6 +40,7 @@ struct Options {
   // Handlers block on SQLite; twice the cores keeps the cores busy while some wait.
   int threads = std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
   size_t max_connections = 0;  // 0: what the open-file limit allows
+  size_t max_watchers = 20000;
   std::string header_timeout = "5s";
   // Sidecars come back every 2 s (discovery) and 5 s (heartbeat): well above both.
   std::string idle_timeout = "60s";
@@ -287,6 +288,7 @@ int Run(const Options& o) {
   plane_options.db_path = StorePath(o);
   plane_options.advertise = o.advertise.empty() ? "" : mesh::FormatHostPort(*mesh::ParseHostPort(o.advertise));
   plane_options.retention_ns = *retention;
+  plane_options.max_watchers = o.max_watchers;
   plane_options.series_limits = o.series_limits;
   mesh::Result<mesh::UrlAllowList> alert_urls = mesh::UrlAllowList::Parse(o.alert_url_allow);
   if (!alert_urls.ok()) return Fail("--alert-url-allow: " + alert_urls.status().message(), 2);
@@ -430,6 +432,8 @@ int Run(const Options& o) {
   }
   log.Info("meshd stopping: draining requests and flushing the store");
   if (grpc_server) grpc_server->Stop();
+  // Parked discovery long-polls get their 304 before the server closes their connections.
+  (*plane)->StopWatches();
   (*server)->Stop();
   (*plane)->Stop();
   log.Info("meshd stopped");
@@ -462,6 +466,10 @@ int main(int argc, char** argv) {
   app.add_option("--max-connections", o.max_connections,
                  "Most connections held at once; past it clients wait to be accepted "
                  "(default: the open-file limit, raised to its hard limit, less 256)");
+  app.add_option("--max-watchers", o.max_watchers,
+                 "Most discovery long-polls (GET /v1/services/NAME?wait=30s) parked at once; past it "
+                 "they are answered 429 and their sidecars poll instead")
+      ->capture_default_str();
   app.add_option("--header-timeout", o.header_timeout,
                  "A request's head must arrive whole within this of its first byte, or the "
                  "connection is closed")

@@ -470,19 +470,20 @@ TEST_F(MeshproxyTest, CallsSpreadOverThreeInstancesAndShiftAwayFromASlowOne) {
   EXPECT_GT(served_fast2, 20) << "both fast instances take traffic";
 }
 
-TEST_F(MeshproxyTest, AnUnchangedRegistryIsPolledWith304sAndANewInstanceStillArrives) {
+TEST_F(MeshproxyTest, AnUnchangedRegistryIsHeldByMeshdAndANewInstanceArrivesPromptly) {
   Instance& first = Start("payments", "", {}, "payments-1");
   Instance& caller = Start("caller");
   ASSERT_TRUE(AllRegistered({"payments", "caller"}));
   ASSERT_EQ(Get(caller.outbound, "/pay", {{"Host", "payments"}}).status, 200);
-  // The caller's sidecar refreshes every 2 s: with nothing changed, meshd answers 304.
-  const std::string unchanged = "mesh_discovery_not_modified_total{service=\"caller\"}";
-  bool polled_unchanged = false;
-  for (int attempt = 0; attempt < 150 && !polled_unchanged; ++attempt) {
-    polled_unchanged = MetricValue(caller, unchanged) >= 2;
-    if (!polled_unchanged) std::this_thread::sleep_for(100ms);
+  // The caller's sidecar long-polls payments: with nothing changed, meshd holds its request.
+  bool held = false;
+  for (int attempt = 0; attempt < 150 && !held; ++attempt) {
+    const std::string metrics = meshd_->Request("GET", "/metrics").body;
+    const size_t at = metrics.find("\nmesh_registry_watchers ");
+    held = at != std::string::npos && metrics.compare(at + 24, 2, "0\n") != 0;
+    if (!held) std::this_thread::sleep_for(100ms);
   }
-  ASSERT_TRUE(polled_unchanged) << Get(caller.admin, "/metrics").body;
+  ASSERT_TRUE(held) << meshd_->Request("GET", "/metrics").body;
 
   Instance& second = Start("payments", "", {}, "payments-2");
   const auto registered = std::chrono::steady_clock::now();
@@ -495,7 +496,7 @@ TEST_F(MeshproxyTest, AnUnchangedRegistryIsPolledWith304sAndANewInstanceStillArr
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - registered);
   EXPECT_TRUE(reached) << "the new instance never got a call through the caller's sidecar";
   EXPECT_GT(Served(first, "payments"), 0);
-  std::printf("new instance reached the caller's sidecar %lld ms after it listened (refresh every 2 s)\n",
+  std::printf("new instance reached the caller's sidecar %lld ms after it listened (long-poll)\n",
               static_cast<long long>(took.count()));
 }
 

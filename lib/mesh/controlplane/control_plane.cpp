@@ -86,6 +86,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
   }
   plane->writer_->SetIdleTask([raw](WriteContext& c) { raw->Upkeep(c); },
                               std::chrono::milliseconds(1000));
+  plane->watch_thread_ = std::thread([raw] { raw->RunTicks(); });
   if (options.remote_write.url.empty() && options.export_otlp.url.empty()) return plane;
   Result<ExportMetricFamilies> families = ExportMetricFamilies::Register(plane->registry_);
   if (!families.ok()) return families.status();
@@ -109,7 +110,12 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
 }
 
 ControlPlane::ControlPlane(Options options, const Clock& clock, std::unique_ptr<StoreWriter> writer)
-    : options_(std::move(options)), clock_(clock), liveness_(clock), versions_(clock, clock.NowNs()), writer_(std::move(writer)) {
+    : options_(std::move(options)),
+      clock_(clock),
+      liveness_(clock),
+      versions_(clock, clock.NowNs()),
+      watches_(clock, options_.max_watchers, kNsPerSecond / 2),
+      writer_(std::move(writer)) {
   RegisterOwnMetrics();
   auto find_token = [this](const std::string& id) -> Result<std::optional<JoinTokenRecord>> {
     Result<ReadLease> lease = AcquireReader();
@@ -151,6 +157,13 @@ void ControlPlane::RegisterOwnMetrics() {
   Gauge* write_queue = *(*registry_.AddGauge(
       "mesh_store_write_queue_depth",
       "Write jobs (ingest requests, registrations) waiting for the store's single writer"))->WithLabels({});
+  Gauge* watchers = *(*registry_.AddGauge(
+      "mesh_registry_watchers",
+      "Discovery long-polls (GET /v1/services/{name}?wait=) parked until their service changes"))->WithLabels({});
+  registry_.AddCollector([this, watchers] {
+    watchers->Set(static_cast<double>(watches_.parked()));
+    return std::vector<MetricFamily>{};
+  });
   registry_.AddCollector([this, write_queue] {
     if (writer_) write_queue->Set(static_cast<double>(writer_->queued()));
     return std::vector<MetricFamily>{};
@@ -160,6 +173,8 @@ void ControlPlane::RegisterOwnMetrics() {
 ControlPlane::~ControlPlane() { Stop(); }
 
 void ControlPlane::Stop() {
+  StopWatches();
+  FlushHeartbeats();  // those answered after StopWatches
   // The exporter writes through the writer: it stops first.
   if (remote_write_) remote_write_->Stop();
   if (otlp_export_) otlp_export_->Stop();

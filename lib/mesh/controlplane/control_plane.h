@@ -4,11 +4,14 @@
 // registry lives in the store. Handlers are thread-safe.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "mesh/base/clock.h"
@@ -18,6 +21,7 @@
 #include "mesh/controlplane/otlp_exporter.h"
 #include "mesh/controlplane/remote_write_exporter.h"
 #include "mesh/controlplane/series_limits.h"
+#include "mesh/controlplane/service_watches.h"
 #include "mesh/base/status.h"
 #include "mesh/http/http_router.h"
 #include "mesh/http/url_allow_list.h"
@@ -53,6 +57,8 @@ class ControlPlane {
     // meshd --export-otlp: every span, log record and metric point stored that the policy
     // exports is also queued in the store's OTLP outbox and sent to this receiver; url "": none.
     OtlpExporter::Options export_otlp;
+    // Discovery long-polls (GET /v1/services/{name}?wait=) parked at once; past it, 429.
+    size_t max_watchers = 20000;
   };
 
   // Opens (creating or migrating) the store. Errors: as Store::Open.
@@ -70,7 +76,11 @@ class ControlPlane {
   // Background upkeep, run by the writer when idle: registry sweep, full-text indexing,
   // retention in small batches, WAL checkpoints.
   void Upkeep(WriteContext& context);
-  // Commits what is queued and closes the store.
+  // Answers every parked discovery long-poll (304) and parks no more: meshd calls it before
+  // stopping its HTTP server, so that watchers are answered rather than cut off. Idempotent.
+  void StopWatches();
+  // Commits what is queued (heartbeats not yet flushed too) and closes the store (StopWatches
+  // first).
   void Stop();
 
  private:
@@ -105,6 +115,13 @@ class ControlPlane {
   // Each service's instances and how many are healthy now, by service name.
   Result<std::vector<ServiceSummary>> Summaries(Store& store);
   HttpResponse GetService(const HttpRequest& request);
+  // The full answer of GET /v1/services/{name} (200, or 404 without instances), with its ETag.
+  HttpResponse ServiceAnswer(const std::string& name);
+  // Every 100 ms until StopWatches (on watch_thread_): answers watchers; every second,
+  // FlushHeartbeats.
+  void RunTicks();
+  // Writes the heartbeats heard since the last flush to the store, in one transaction.
+  void FlushHeartbeats();
   HttpResponse Saturation(const HttpRequest& request);
   // GET /v1/prometheus/targets: the registry as Prometheus http_sd / file_sd target groups
   // (prometheus_targets.h). meshd's own group is options_.advertise, else the request's Host
@@ -156,6 +173,15 @@ class ControlPlane {
   InstanceLiveness liveness_;
   // Each service's registry version: the ETag of GET /v1/services/{name}, answered from memory.
   RegistryVersions versions_;
+  // Discovery long-polls parked until their service's version moves (service_watches.h).
+  ServiceWatches watches_;
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool watches_stopped_ = false;
+  // Heartbeats answered and not yet in the store, by instance id: the store's heartbeat_ns is
+  // written once a second (health is judged from liveness_, in memory).
+  std::mutex heartbeats_mu_;
+  std::unordered_map<std::string, int64_t> pending_heartbeats_;
   std::unique_ptr<StoreWriter> writer_;
   MetricsRegistry registry_;
   OwnMetrics own_;
@@ -175,6 +201,7 @@ class ControlPlane {
   void CountSampledOut(int64_t spans);
   // Stores spans (and queues them for --export-otlp) in one transaction.
   Status StoreSpans(const std::vector<Span>& spans);
+  std::thread watch_thread_;  // last: stopped (StopWatches) before the rest goes
 };
 
 }  // namespace mesh

@@ -2,12 +2,18 @@
 // their instances, and Prometheus' http_sd targets.
 #include "mesh/controlplane/control_plane.h"
 
+#include <charconv>
+#include <chrono>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "mesh/base/json_text.h"
 #include "mesh/base/time_format.h"
 #include "mesh/controlplane/control_plane_internal.h"
 #include "mesh/controlplane/prometheus_targets.h"
+#include "mesh/http/deferred_response.h"
 #include "mesh/http/entity_tag.h"
 #include "mesh/store/join_token_store.h"
 #include "mesh/store/registry.h"
@@ -126,13 +132,46 @@ HttpResponse ControlPlane::ChangeInstance(const HttpRequest& r,
 }
 
 HttpResponse ControlPlane::Heartbeat(const HttpRequest& r) {
-  const int64_t now = clock_.NowNs();
-  HttpResponse response =
-      ChangeInstance(r, [now](Store& store, const std::string& id) { return Registry(store).Heartbeat(id, now); });
-  if (response.status != 200) return response;
-  liveness_.Heard(r.PathParam("id"));
-  versions_.Heard(r.PathParam("id"));
+  const std::string id = r.PathParam("id");
+  const AccessControl::Outcome access = access_->Check(r, RouteClass::kRegistry, "");
+  if (!access.allowed()) return access.refusal;
+  // Who owns the instance is known in memory (RegistryVersions follows every registration,
+  // removal and sweep): a heartbeat needs no store transaction, and holds no handler thread
+  // waiting for a commit. A service's credential acts on its own instances only.
+  const std::optional<std::string> owner = versions_.ServiceOf(id);
+  if (!owner) return HttpResponse::Error(404, "no instance " + id + " (register it again)");
+  if (access.credential.NamesService() && access_->settings().write_token && *owner != access.credential.service) {
+    return access_->Recheck(access.credential, RouteClass::kRegistry, *owner).refusal;
+  }
+  liveness_.Heard(id);
+  versions_.Heard(id);
+  {
+    std::lock_guard lock(heartbeats_mu_);
+    pending_heartbeats_[id] = clock_.NowNs();
+  }
   return HttpResponse::Json(200, "{\"status\":\"ok\"}");
+}
+
+void ControlPlane::FlushHeartbeats() {
+  std::unordered_map<std::string, int64_t> batch;
+  {
+    std::lock_guard lock(heartbeats_mu_);
+    batch.swap(pending_heartbeats_);
+  }
+  if (batch.empty()) return;
+  const Status s = writer_->Submit([&batch](WriteContext& c) {
+    for (const auto& [id, heartbeat_ns] : batch) {
+      // Removed since (deregistered, swept): nothing to date.
+      if (Status up = Registry(c.store).Heartbeat(id, heartbeat_ns); !up.ok() && up.code() != Status::Code::kNotFound) {
+        return up;
+      }
+    }
+    return Status::Ok();
+  });
+  if (s.ok()) return;
+  // Not stored (a full disk): kept for the next flush, unless a newer heartbeat came meanwhile.
+  std::lock_guard lock(heartbeats_mu_);
+  for (const auto& [id, heartbeat_ns] : batch) pending_heartbeats_.try_emplace(id, heartbeat_ns);
 }
 
 HttpResponse ControlPlane::Deregister(const HttpRequest& r) {
@@ -166,17 +205,66 @@ HttpResponse ControlPlane::ListServices(const HttpRequest&, bool seed_format) {
   return HttpResponse::Json(200, std::move(out));
 }
 
+namespace {
+
+constexpr int64_t kMaxWaitSeconds = 60;
+// On every answer to a request with wait=: this meshd holds such requests (for up to this many
+// seconds), so that a client tells it from a meshd that ignores wait= and answers at once, and
+// polls the latter instead.
+constexpr char kMeshWait[] = "Mesh-Wait";
+constexpr char kMaxWait[] = "60";
+constexpr auto kWatchTick = std::chrono::milliseconds(100);
+constexpr int kTicksPerHeartbeatFlush = 10;  // heartbeats reach the store within a second
+
+// ?wait= of a discovery request: whole seconds, "30" or "30s", 1..60; 0 when absent.
+Result<int64_t> WaitSeconds(const HttpRequest& r) {
+  std::string_view v = r.Query("wait");
+  if (v.empty()) return 0;
+  if (v.back() == 's') v.remove_suffix(1);
+  int64_t seconds = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+  if (ec != std::errc() || end != v.data() + v.size() || seconds < 1 || seconds > kMaxWaitSeconds) {
+    return Status::InvalidArgument("parameter wait='" + r.Query("wait") + "' must be 1.." +
+                                   std::to_string(kMaxWaitSeconds) + " seconds (e.g. wait=30s)");
+  }
+  return seconds;
+}
+
+}  // namespace
+
 HttpResponse ControlPlane::GetService(const HttpRequest& r) {
   const std::string name = r.PathParam("name");
+  Result<int64_t> wait = WaitSeconds(r);
+  if (!wait.ok()) return HttpResponse::Error(400, wait.status().message());
   // The version is read before the store: an answer is never older than its tag (a change
   // meanwhile costs the client one more full answer, never a missed change).
   const int64_t version = versions_.Version(name);
   const std::string etag = versions_.ETagOf(version);
-  if (IfNoneMatchHits(r.Header("if-none-match"), etag, version != 0)) {
-    HttpResponse unchanged = HttpResponse::Json(304, "");
-    unchanged.headers.emplace_back("ETag", etag);
-    return unchanged;
+  if (!IfNoneMatchHits(r.Header("if-none-match"), etag, version != 0)) {
+    HttpResponse answer = ServiceAnswer(name);
+    if (*wait > 0) answer.headers.emplace_back(kMeshWait, kMaxWait);
+    return answer;
   }
+  HttpResponse unchanged = HttpResponse::Json(304, "");
+  unchanged.headers.emplace_back("ETag", etag);
+  if (*wait == 0) return unchanged;
+  unchanged.headers.emplace_back(kMeshWait, kMaxWait);
+  auto deferred = std::make_shared<DeferredResponse>();
+  if (!watches_.Park(name, version, *wait * kNsPerSecond, deferred, unchanged)) {
+    HttpResponse full = HttpResponse::Error(
+        429, "too many discovery long-polls parked (meshd --max-watchers " + std::to_string(options_.max_watchers) +
+                 "); poll again later");
+    full.headers.emplace_back("Retry-After", "2");
+    return full;
+  }
+  HttpResponse later;
+  later.deferred = std::move(deferred);
+  return later;
+}
+
+HttpResponse ControlPlane::ServiceAnswer(const std::string& name) {
+  const int64_t version = versions_.Version(name);
+  const std::string etag = versions_.ETagOf(version);
   Result<ReadLease> lease = AcquireReader();
   if (!lease.ok()) return StoreError(lease.status());
   Result<std::vector<Instance>> instances = Registry(**lease).Instances(name);
@@ -200,6 +288,32 @@ HttpResponse ControlPlane::GetService(const HttpRequest& r) {
   HttpResponse response = HttpResponse::Json(200, std::move(out));
   response.headers.emplace_back("ETag", etag);
   return response;
+}
+
+void ControlPlane::RunTicks() {
+  std::unique_lock lock(watch_mu_);
+  for (int tick = 1; !watch_cv_.wait_for(lock, kWatchTick, [this] { return watches_stopped_; }); ++tick) {
+    lock.unlock();
+    if (tick % kTicksPerHeartbeatFlush == 0) FlushHeartbeats();
+    watches_.Tick([this](const std::string& service) { return versions_.Version(service); },
+                  [this](const std::string& service) {
+                    HttpResponse answer = ServiceAnswer(service);
+                    answer.headers.emplace_back(kMeshWait, kMaxWait);
+                    return answer;
+                  });
+    lock.lock();
+  }
+}
+
+void ControlPlane::StopWatches() {
+  {
+    std::lock_guard lock(watch_mu_);
+    watches_stopped_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watch_thread_.joinable()) watch_thread_.join();
+  watches_.Stop();
+  FlushHeartbeats();
 }
 
 HttpResponse ControlPlane::PrometheusTargets(const HttpRequest& r) {

@@ -1,6 +1,7 @@
 // RegistryVersions: a version per service that changes whenever what a sidecar routes by
 // changes (an instance registered, deregistered or swept; an instance's health changing either
-// way), and not with heartbeats that change nothing. GET /v1/services/{name} hands it out as an
+// way; its meta or TTL changing on a registration again), and not with heartbeats, or
+// registrations again, that change nothing. GET /v1/services/{name} hands it out as an
 // ETag and answers If-None-Match with a 304 from here alone, without a store reader or SQL: an
 // unchanged registry costs a sidecar's poll no query.
 //
@@ -15,6 +16,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -33,9 +35,13 @@ class RegistryVersions {
   // heartbeat, or meshd's start, is one TTL old).
   void Seed(const InstanceLiveness::Judged& judged);
   // Called once the change is committed, so that a client given the new tag reads the change.
-  void Registered(const Instance& instance);  // new or registered again (host, meta may differ)
+  // New, or registered again: a change only if it was unhealthy or its meta or TTL differ.
+  void Registered(const Instance& instance);
   void Heard(const std::string& id);          // a heartbeat: a change only if it was unhealthy
   void Removed(const std::string& id);        // deregistered or swept
+
+  // The service of a registered instance, or nothing (never registered, or removed).
+  std::optional<std::string> ServiceOf(const std::string& id);
 
   // The service's current version, after marking its instances past their deadline.
   int64_t Version(const std::string& service);
@@ -47,13 +53,16 @@ class RegistryVersions {
     int64_t ttl_ns = 0;
     int64_t deadline_mono_ns = 0;  // healthy until then
     bool healthy = true;
+    std::string meta;  // as registered (a sidecar routes by it: mtls)
   };
   struct ServiceState {
     int64_t version = 0;
     std::unordered_map<std::string, Tracked> instances;  // by id
   };
-  // Adds or replaces an instance; the service's version is bumped.
-  void TrackLocked(const std::string& service, const std::string& id, int64_t ttl_ns, int64_t deadline_mono_ns);
+  // Adds or replaces an instance; the service's version is bumped unless the instance was
+  // tracked already, healthy, with the same TTL and meta.
+  void TrackLocked(const std::string& service, const std::string& id, int64_t ttl_ns, int64_t deadline_mono_ns,
+                   const std::string& meta);
 
   const Clock& clock_;
   const int64_t epoch_;

@@ -10,6 +10,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <functional>
@@ -63,6 +64,7 @@ struct AsioHttpClient::Impl {
   std::unique_ptr<Connection> connection;
   beast::flat_buffer buffer;
   std::chrono::steady_clock::time_point deadline;
+  std::atomic<bool> cancelled{false};  // Cancel: no call goes on
 
   // Runs the operation `start` begins until it calls its Done or the call's deadline passes.
   // On the deadline the socket is closed so that the operation ends (aborted), and its
@@ -244,6 +246,17 @@ AsioHttpClient::AsioHttpClient(long timeout_ms, size_t max_response_bytes)
   impl_->max_response_bytes = max_response_bytes;
 }
 
+void AsioHttpClient::Cancel() {
+  impl_->cancelled = true;
+  // Runs on the calling Send's own loop, between its operations: closing the socket aborts the
+  // one pending (a call not yet connected fails at its first step on a closed socket).
+  asio::post(impl_->io, [impl = impl_.get()] {
+    if (!impl->connection) return;
+    beast::error_code ignored;
+    impl->connection->socket.close(ignored);
+  });
+}
+
 AsioHttpClient::~AsioHttpClient() = default;
 
 void AsioHttpClient::UseTls(std::shared_ptr<const ClientTls> tls) {
@@ -290,6 +303,7 @@ Result<HttpClientResponse> AsioHttpClient::Send(
     }
   }
   while (true) {
+    if (d.cancelled) return Status::IOError("call to " + url + " cancelled");
     const bool reused = d.connection && d.connection->key == key;
     if (!reused) {
       if (Status s = d.Connect(*parsed, key, url); !s.ok()) return s;

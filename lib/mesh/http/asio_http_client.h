@@ -11,7 +11,7 @@
 // checks the host name (or IP address); UseTls may also give a client certificate to present. OpenSSL is set
 // up only when the first https:// URL is used: plain HTTP never initialises it.
 //
-// Not thread-safe: one per thread.
+// Not thread-safe: one per thread, but for Cancel.
 #pragma once
 
 #include <cstddef>
@@ -40,6 +40,10 @@ class AsioHttpClient : public HttpClient {
   // load fails the next https:// call.
   void UseTls(std::shared_ptr<const ClientTls> tls);
   void SetTls(ClientTlsOptions options) { UseTls(std::make_shared<const ClientTls>(std::move(options))); }
+
+  // From any thread: ends the call in progress, and fails every later one, with an IOError at
+  // once; a long-poll's client is cancelled so that its thread stops without waiting out the call.
+  void Cancel();
 
   // Errors: InvalidArgument for a URL that is not http(s)://host[:port][/target], a method
   // that is not a token or a header with a CR, LF or NUL; IOError for a transport failure.

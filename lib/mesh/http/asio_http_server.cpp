@@ -26,12 +26,15 @@
 #include <chrono>
 #include <exception>
 #include <limits>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <thread>
 #include <variant>
 #include <vector>
 
+#include "mesh/http/deferred_response.h"
 #include "mesh/http/http_message.h"
 
 namespace mesh {
@@ -242,6 +245,11 @@ struct AsioHttpServer::Impl {
   asio::awaitable<void> Serve(Stream& stream, std::string peer_spiffe_id);
   // Runs the handler on a handler thread; the coroutine resumes on its own executor.
   asio::awaitable<HttpResponse> RunHandler(const HttpRequest& request);
+  // Holds a deferred answer's connection until it is completed (its answer) or the client
+  // leaves (nullopt), watching the socket meanwhile; no handler thread waits.
+  template <class Stream>
+  asio::awaitable<std::optional<HttpResponse>> AwaitDeferred(Stream& stream, beast::flat_buffer& buffer,
+                                                             std::shared_ptr<DeferredResponse> deferred);
   template <class Stream>
   static asio::awaitable<void> Write(Stream& stream, HttpResponse response, bool head);
   static asio::awaitable<void> Linger(beast::tcp_stream& stream);
@@ -251,6 +259,9 @@ struct AsioHttpServer::Impl {
   const HttpHandler handler;
   std::unique_ptr<asio::ssl::context> tls;  // null: plain HTTP
   std::atomic<size_t> connections{0};
+  // Deferred answers awaited now: abandoned by Stop, so that none is delivered to a gone loop.
+  std::mutex parked_mu;
+  std::set<std::shared_ptr<DeferredResponse>> parked;
 
   // What Stop destroys once the threads are joined: the acceptor and timer, then the io_context,
   // which destroys the coroutines suspended on it and so closes their sockets.
@@ -415,6 +426,11 @@ asio::awaitable<void> AsioHttpServer::Impl::Serve(Stream& stream, std::string pe
     } else {
       response = co_await RunHandler(request);
     }
+    if (response.deferred) {
+      std::optional<HttpResponse> answer = co_await AwaitDeferred(stream, buffer, std::move(response.deferred));
+      if (!answer) co_return;  // the client left
+      response = std::move(*answer);
+    }
     const bool keep_alive = parser.get().keep_alive() && !SaysClose(response);
     // The answer gets a timeout of its own: a slow handler must not leave it none.
     tcp_layer.expires_after(request_timeout);
@@ -436,6 +452,66 @@ asio::awaitable<HttpResponse> AsioHttpServer::Impl::RunHandler(const HttpRequest
         });
       },
       asio::use_awaitable);
+}
+
+namespace {
+// What a parked connection waits for, changed only on the connection's strand.
+struct ParkedConnection {
+  explicit ParkedConnection(const asio::any_io_executor& executor) : wake(executor) {}
+  asio::steady_timer wake;  // cancelled at each event
+  std::optional<HttpResponse> answer;
+  bool reading = true;
+  beast::error_code read_error;
+};
+}  // namespace
+
+template <class Stream>
+asio::awaitable<std::optional<HttpResponse>> AsioHttpServer::Impl::AwaitDeferred(
+    Stream& stream, beast::flat_buffer& buffer, std::shared_ptr<DeferredResponse> deferred) {
+  const asio::any_io_executor executor = co_await asio::this_coro::executor;
+  auto parked = std::make_shared<ParkedConnection>(executor);
+  {
+    std::lock_guard lock(parked_mu);
+    this->parked.insert(deferred);
+  }
+  deferred->OnComplete([parked, executor](HttpResponse answer) {
+    asio::post(executor, [parked, answer = std::move(answer)]() mutable {
+      parked->answer = std::move(answer);
+      parked->wake.cancel();
+    });
+  });
+  // A read while parked tells a client that left (EOF, reset) from one still waiting; bytes it
+  // brings (a pipelined request) stay in the buffer for the next turn.
+  beast::tcp_stream& tcp_layer = beast::get_lowest_layer(stream);
+  tcp_layer.expires_never();
+  stream.async_read_some(buffer.prepare(16 << 10), [parked, &buffer](beast::error_code ec, size_t n) {
+    buffer.commit(n);
+    parked->reading = false;
+    parked->read_error = ec;
+    parked->wake.cancel();
+  });
+  bool read_cancelled = false;
+  beast::error_code ec;
+  for (;;) {
+    const bool client_left = !parked->reading && parked->read_error && parked->read_error != asio::error::operation_aborted;
+    if (parked->answer && !parked->reading) break;
+    if (client_left && !parked->answer) break;
+    if (parked->answer && !read_cancelled) {
+      read_cancelled = true;
+      tcp_layer.cancel();  // ends the read, whose handler wakes this loop once more
+    }
+    parked->wake.expires_at(asio::steady_timer::time_point::max());
+    co_await parked->wake.async_wait(Redirect(ec));
+  }
+  {
+    std::lock_guard lock(parked_mu);
+    this->parked.erase(deferred);
+  }
+  if (!parked->answer) {
+    deferred->Abandon();
+    co_return std::nullopt;
+  }
+  co_return std::move(parked->answer);
 }
 
 template <class Stream>
@@ -510,6 +586,12 @@ void AsioHttpServer::Stop() {
   if (!impl_ || !impl_->loop) return;
   impl_->loop->ioc.stop();
   for (std::thread& t : impl_->loop->threads) t.join();
+  // A deferred answer completed from now on is dropped (its connection closes below).
+  {
+    std::lock_guard lock(impl_->parked_mu);
+    for (const std::shared_ptr<DeferredResponse>& deferred : impl_->parked) deferred->Abandon();
+    impl_->parked.clear();
+  }
   // Handlers not yet started never run; one running is waited for. (No pool: Start failed.)
   if (impl_->loop->handlers) {
     impl_->loop->handlers->stop();

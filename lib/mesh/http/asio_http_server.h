@@ -13,6 +13,12 @@
 // as does one that builds a header with a CR, LF or NUL. Connections are kept alive between
 // requests.
 //
+// Deferred answers (a long-poll): a handler may return an HttpResponse with `deferred` set
+// (DeferredResponse) instead of an answer. The connection is then held, with no handler thread
+// and no timeout, until deferred->Complete() gives the answer, which is written as usual; a client
+// that leaves meanwhile abandons it (the socket is read while parked), and so does Stop(). The
+// party that parks requests bounds how many it parks.
+//
 // Threads: Options::io_threads read and write every connection and never run a handler, so a
 // handler that blocks (on a database, say) stalls no other connection's reading or writing.
 // Handlers run on Options::threads threads of their own, at most that many at once, and must be

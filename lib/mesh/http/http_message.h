@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,8 @@
 #include "mesh/base/status.h"
 
 namespace mesh {
+
+class DeferredResponse;
 
 struct HttpRequest {
   std::string method;                         // "GET", "POST", ...
@@ -42,6 +45,8 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set: the answer comes later, from deferred->Complete() (a long-poll; AsioHttpServer only).
+  std::shared_ptr<DeferredResponse> deferred;
 
   static HttpResponse Json(int status, std::string body);
   // {"error": message} with the given status.

@@ -333,6 +333,7 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
   reg.host = advertised.host;
   reg.port = advertised.port;  // the address other proxies call: ours, not the service's
   shipper.SetInstance(FormatHostPort(advertised));  // the pushes name it so too
+  reg.make_watch_client = meshd_client;  // the long-polls' clients, with the same TLS to meshd
   RegistryClient registry_client(reg, meshd_client(2000));
 
   auto discovery = std::make_shared<DiscoveryUpstreams>(registry_client, *io.clock);

@@ -11,6 +11,10 @@ RegistryClient::RegistryClient(Options options, std::unique_ptr<HttpClient> clie
       client_(client ? std::move(client) : std::make_unique<AsioHttpClient>(2000)),
       snapshot_(std::make_shared<const Snapshot>()) {
   while (!options_.meshd_url.empty() && options_.meshd_url.back() == '/') options_.meshd_url.pop_back();
+  if (!options_.make_watch_client && !client) {
+    options_.make_watch_client = [](long timeout_ms) { return std::make_unique<AsioHttpClient>(timeout_ms); };
+  }
+  long_poll_ = options_.watch_wait.count() > 0 && options_.make_watch_client != nullptr;
 }
 
 RegistryClient::~RegistryClient() {
@@ -18,8 +22,14 @@ RegistryClient::~RegistryClient() {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
-  wake_.notify_one();
+  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  StopWatchers();
+}
+
+size_t RegistryClient::long_polled() const {
+  std::lock_guard lock(mu_);
+  return long_polled_.size();
 }
 
 void RegistryClient::Start() { thread_ = std::thread([this] { Run(); }); }
@@ -31,10 +41,15 @@ std::string RegistryClient::instance_id() const {
 
 Result<HttpClientResponse> RegistryClient::Send(const std::string& method, const std::string& path,
                                                 const std::string& body, const std::string& if_none_match) {
+  return Send(*client_, method, path, body, if_none_match);
+}
+
+Result<HttpClientResponse> RegistryClient::Send(HttpClient& client, const std::string& method, const std::string& path,
+                                                const std::string& body, const std::string& if_none_match) {
   std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/json"}};
   if (!if_none_match.empty()) headers.emplace_back("If-None-Match", if_none_match);
   if (!options_.token.empty()) headers.emplace_back("Authorization", "Bearer " + options_.token);
-  Result<HttpClientResponse> r = client_->Send(method, options_.meshd_url + path, body, headers);
+  Result<HttpClientResponse> r = client.Send(method, options_.meshd_url + path, body, headers);
   if (!r.ok() || r->status / 100 == 5) ++failures_;
   return r;
 }
@@ -69,42 +84,118 @@ void RegistryClient::Heartbeat() {
   }
 }
 
+bool RegistryClient::Apply(const std::string& service, const HttpClientResponse& answer) {
+  std::vector<Endpoint> healthy;
+  if (answer.status == 200) {
+    Result<Json::Value> doc = ParseJson(answer.body);
+    if (!doc.ok() || !doc->isObject() || !(*doc)["instances"].isArray()) return false;
+    for (const Json::Value& i : (*doc)["instances"]) {
+      if (!i.isObject() || !i["healthy"].isBool() || !i["healthy"].asBool()) continue;
+      if (!i["host"].isString() || !i["port"].isInt()) continue;
+      const bool mtls = i["meta"].isObject() && i["meta"]["mtls"].isBool() && i["meta"]["mtls"].asBool();
+      healthy.push_back({i["host"].asString(), i["port"].asInt(), i["id"].isString() ? i["id"].asString() : "", mtls});
+    }
+  }
+  // A 404: the service has no instance any more.
+  std::lock_guard lock(snapshot_write_mu_);
+  auto next = std::make_shared<Snapshot>(*snapshot_.load());
+  (*next)[service] = std::move(healthy);
+  snapshot_.store(std::move(next));
+  return true;
+}
+
 void RegistryClient::Refresh(bool new_only) {
   std::set<std::string> watched;
   {
     std::lock_guard lock(mu_);
-    watched = watched_;
+    for (const std::string& service : watched_) {
+      if (!long_polled_.contains(service)) watched.insert(service);  // a watcher keeps it current
+    }
   }
-  auto next = std::make_shared<Snapshot>(*snapshot_.load());
   for (const std::string& service : watched) {
-    if (new_only && next->contains(service)) continue;
+    const bool have = snapshot_.load()->contains(service);
+    if (new_only && have) continue;
     // The tag of the instances held: meshd answers 304, no body and no query, while they are
     // still current. Only sent with a snapshot entry to keep.
     const auto tag = etags_.find(service);
-    const bool have = tag != etags_.end() && next->contains(service);
-    Result<HttpClientResponse> r = Send("GET", "/v1/services/" + UrlEncode(service), "", have ? tag->second : "");
+    Result<HttpClientResponse> r =
+        Send("GET", "/v1/services/" + UrlEncode(service), "", have && tag != etags_.end() ? tag->second : "");
     if (!r.ok() || r->status / 100 == 5) continue;  // keep the last known instances
     if (r->status == 304) {
       ++unchanged_;
       continue;
     }
+    if (!Apply(service, *r)) continue;
     const std::string etag = r->Header("ETag");
-    std::vector<Endpoint> healthy;
-    if (r->status == 200) {
-      Result<Json::Value> doc = ParseJson(r->body);
-      if (!doc.ok() || !doc->isObject() || !(*doc)["instances"].isArray()) continue;
-      for (const Json::Value& i : (*doc)["instances"]) {
-        if (!i.isObject() || !i["healthy"].isBool() || !i["healthy"].asBool()) continue;
-        if (!i["host"].isString() || !i["port"].isInt()) continue;
-        const bool mtls = i["meta"].isObject() && i["meta"]["mtls"].isBool() && i["meta"]["mtls"].asBool();
-        healthy.push_back({i["host"].asString(), i["port"].asInt(), i["id"].isString() ? i["id"].asString() : "", mtls});
-      }
-    }
-    (*next)[service] = std::move(healthy);  // a 404: the service has no instance any more
     if (etag.empty()) etags_.erase(service);
     else etags_[service] = etag;
   }
-  snapshot_.store(std::move(next));
+}
+
+void RegistryClient::Watch(const std::string& service, HttpClient& client, std::string etag) {
+  const std::string path = "/v1/services/" + UrlEncode(service);
+  const std::string held_path = path + "?wait=" + std::to_string(options_.watch_wait.count());
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    Result<HttpClientResponse> r = Send(client, "GET", held_path, "", etag);
+    bool pause = false, held = true;
+    if (r.ok() && r->status == 429) {
+      // meshd holds all the long-polls it may: a plain poll now, the next try a period later.
+      pause = true;
+      held = false;
+      r = Send(client, "GET", path, "", etag);
+    }
+    const bool answered = r.ok() && r->status / 100 != 5;
+    if (!answered) {
+      pause = true;
+    } else if (r->status == 304) {
+      ++unchanged_;
+    } else if ((r->status == 200 || r->status == 404) && Apply(service, *r)) {
+      etag = r->Header("ETag");
+    } else {
+      pause = true;
+    }
+    // A meshd that ignores wait= answered at once: its poll suits it better.
+    const bool polled_instead = answered && held && r->Header("Mesh-Wait").empty();
+    lock.lock();
+    if (polled_instead) {
+      long_poll_ = false;
+      break;
+    }
+    if (pause) wake_.wait_for(lock, options_.refresh_every, [this] { return stop_; });
+  }
+  long_polled_.erase(service);
+}
+
+void RegistryClient::StartWatchers() {
+  std::lock_guard lock(mu_);
+  if (!long_poll_ || stop_) return;
+  const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
+  for (const std::string& service : watched_) {
+    if (watchers_.contains(service) || !snapshot->contains(service)) continue;  // first answered by Refresh
+    const auto tag = etags_.find(service);
+    Watcher& w = watchers_[service];
+    w.client = options_.make_watch_client(static_cast<long>(options_.watch_wait.count()) * 1000 + 5000);
+    long_polled_.insert(service);
+    w.thread = std::thread([this, service, client = w.client.get(), etag = tag == etags_.end() ? "" : tag->second] {
+      Watch(service, *client, etag);
+    });
+  }
+}
+
+void RegistryClient::StopWatchers() {
+  std::map<std::string, Watcher> watchers;
+  {
+    std::lock_guard lock(mu_);
+    watchers.swap(watchers_);
+  }
+  wake_.notify_all();
+  // The default client's call is cut short; another (a test's) is waited out.
+  for (auto& [service, w] : watchers) {
+    if (auto* asio = dynamic_cast<AsioHttpClient*>(w.client.get())) asio->Cancel();
+  }
+  for (auto& [service, w] : watchers) w.thread.join();
 }
 
 void RegistryClient::RefreshNow() { Refresh(false); }
@@ -117,7 +208,7 @@ std::optional<std::vector<Endpoint>> RegistryClient::Instances(const std::string
     std::lock_guard lock(mu_);
     if (!watched_.insert(service).second) return std::nullopt;  // already being fetched
   }
-  wake_.notify_one();  // fetch it without waiting for the next period
+  wake_.notify_all();  // fetch it without waiting for the next period
   return std::nullopt;
 }
 
@@ -146,6 +237,7 @@ void RegistryClient::Run() {
     } else if (new_service) {
       Refresh(true);  // a first caller waits for these: not for the others' requests too
     }
+    StartWatchers();
     lock.lock();
     known = watching;
     const auto wake_at = registering ? std::min(next_heartbeat, next_refresh) : next_refresh;
@@ -158,8 +250,9 @@ Status RegistryClient::Deregister() {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
-  wake_.notify_one();
+  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  StopWatchers();
   if (!registered_) return Status::Ok();
   Result<HttpClientResponse> r = Send("DELETE", "/v1/instances/" + UrlEncode(instance_id()), "", "");
   if (!r.ok()) return r.status();

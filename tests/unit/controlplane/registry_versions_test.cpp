@@ -59,6 +59,23 @@ TEST_F(RegistryVersionsTest, HeartbeatsOfAHealthyInstanceChangeNothing) {
   }
 }
 
+TEST_F(RegistryVersionsTest, RegisteringTheSameInstanceAgainChangesNothingButNewMetaOrAnEjectedOneDoes) {
+  versions_.Registered(Api(1));
+  const int64_t first = versions_.Version("api");
+  versions_.Registered(Api(1));  // a retry after a client's time-out
+  EXPECT_EQ(versions_.Version("api"), first) << "a retry woke every watcher of the service";
+  Instance mtls = Api(1);
+  mtls.meta = "{\"mtls\":true}";
+  versions_.Registered(mtls);
+  const int64_t with_meta = versions_.Version("api");
+  EXPECT_GT(with_meta, first) << "new meta (a sidecar routes by mtls) must be a change";
+  clock_.Advance(kTtl + 1);
+  const int64_t ejected = versions_.Version("api");
+  EXPECT_GT(ejected, with_meta);
+  versions_.Registered(mtls);
+  EXPECT_GT(versions_.Version("api"), ejected) << "an ejected instance registering again is a return";
+}
+
 TEST_F(RegistryVersionsTest, AnInstancePastItsTtlIsAChangeAndSoIsItsReturn) {
   versions_.Registered(Api(1));
   const int64_t healthy = versions_.Version("api");
