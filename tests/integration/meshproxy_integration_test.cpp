@@ -1197,7 +1197,8 @@ TEST_F(MeshproxyTest, Http2ClientsCrossTheInboundSidecarToAnH2cAppWithBodiesAndT
   Instance& echo = StartSidecar("echo", app.port());
   const std::string body = MebibyteOfText();
   const CurlH2Result r = CurlH2(dir_, "http://127.0.0.1:" + std::to_string(echo.inbound) + "/echo?x=1", body,
-                                {"-H", "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"});
+                                {"-H", "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "-H",
+                                 "content-type: application/grpc"});
   ASSERT_EQ(r.exit_code, 0) << r.headers;
   EXPECT_EQ(r.status_and_version, "200 2");
   EXPECT_TRUE(r.body == body) << "body of " << r.body.size() << " bytes differs";
@@ -1209,6 +1210,14 @@ TEST_F(MeshproxyTest, Http2ClientsCrossTheInboundSidecarToAnH2cAppWithBodiesAndT
   EXPECT_NE(r.headers.find("x-echo-trailer: kept"), std::string::npos) << r.headers;
   EXPECT_NE(r.headers.find("grpc-status: 0"), std::string::npos) << r.headers;
   EXPECT_TRUE(MetricsShow(echo, "mesh_requests_total{code=\"200\",direction=\"inbound\",service=\"echo\"}"));
+  // A gRPC call's span carries its grpc-status, from the trailers.
+  std::string trace;
+  for (int attempt = 0; attempt < 100 && trace.find("rpc.grpc.status_code") == std::string::npos; ++attempt) {
+    std::this_thread::sleep_for(100ms);
+    trace = meshd_->Request("GET", "/v1/traces/0af7651916cd43dd8448eb211c80319c").body;
+  }
+  EXPECT_NE(trace.find("\"rpc.grpc.status_code\":0"), std::string::npos) << trace;
+  EXPECT_NE(trace.find("\"rpc.system\":\"grpc\""), std::string::npos) << trace;
 
   // h2load: 2,000 requests on 10 connections, 10 streams each at once: none lost.
   const test_support::RunResult load =

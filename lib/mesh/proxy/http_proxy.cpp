@@ -607,6 +607,20 @@ int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const uns
   return SSL_TLSEXT_ERR_OK;
 }
 
+// A gRPC answer's grpc-status: in its trailers, or in its headers when it has no body (a
+// trailers-only answer); -1 when absent or not a number.
+int GrpcStatusOf(const Http2Response& r) {
+  for (const auto* fields : {&r.trailers, &r.headers}) {
+    for (const auto& [name, value] : *fields) {
+      if (name != "grpc-status") continue;
+      int code = -1;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), code);
+      return ec == std::errc() && end == value.data() + value.size() && code >= 0 ? code : -1;
+    }
+  }
+  return -1;
+}
+
 bool AlpnIsH2(SSL* ssl) {
   const unsigned char* proto = nullptr;
   unsigned int len = 0;
@@ -2096,6 +2110,7 @@ Task<void> HttpProxy::Impl::HandleH2(Worker& w, std::shared_ptr<H2Client> conn, 
     if (answer) {
       Http2Response& r = *answer;
       x.record.status = r.status;
+      if (request.Header("content-type").starts_with("application/grpc")) x.record.grpc_status = GrpcStatusOf(r);
       x.record.response_bytes = r.body.size();
       std::erase_if(r.headers, [](const auto& h) {
         return h.first == "x-service-name" || h.first == "x-proxy-version" || h.first == "x-trace-id" ||
