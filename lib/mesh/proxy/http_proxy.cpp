@@ -1043,9 +1043,11 @@ Task<void> HttpProxy::Impl::Session(Worker& w, Socket socket, ClientSlot) {
       buffer.commit(read);
       more = !ec;
     }
+    // A client that ends (or fails) within the preface's first bytes sent no request of either
+    // kind: closed without an answer.
     if (h2) {
       co_await ServeH2(w, client, client_ip, "", buffer);
-    } else {
+    } else if (!ec) {
       co_await Serve(w, client, client_ip, "", buffer);
     }
     co_await Linger(client);
