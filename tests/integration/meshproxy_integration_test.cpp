@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "mesh/http/http_client.h"
+#include "mesh/http2/asio_http2_server.h"
 #include "mesh/http_curl/curl_http_client.h"
 #include "mesh/http_server/http_server.h"
 #include "meshd_fixture.h"
@@ -1127,6 +1128,145 @@ TEST_F(MtlsMeshTest, AWebSocketTunnelCrossesOutboundMtlsAndInbound) {
   EXPECT_TRUE(MetricsShow(chat, "mesh_tunnels_total{direction=\"inbound\",service=\"chat\"} 1"));
   EXPECT_TRUE(MetricsShow(
       chat, "mesh_requests_total{client_service=\"web\",code=\"101\",direction=\"inbound\",service=\"chat\"} 1"));
+}
+
+// HTTP/2 through the sidecar (issue 19): an h2c app of our own (AsioHttp2Server) that echoes the
+// request's body and what the proxy added, and answers with trailers.
+class H2EchoApp {
+ public:
+  H2EchoApp() {
+    AsioHttp2Server::Options options;
+    options.threads = 2;
+    auto started = AsioHttp2Server::Start(options, [](const HttpRequest& request, bool) {
+      Http2Response r;
+      r.headers = {{"content-type", "application/octet-stream"},
+                   {"x-seen-path", request.Header(":path")},
+                   {"x-seen-request-id", request.Header("x-request-id")},
+                   {"x-seen-traceparent", request.Header("traceparent")}};
+      r.body = request.body;
+      r.trailers = {{"grpc-status", "0"}, {"x-echo-trailer", "kept"}};
+      return r;
+    });
+    EXPECT_TRUE(started.ok()) << started.status().message();
+    if (started.ok()) server_ = std::move(started).value();
+  }
+  int port() const { return server_ ? server_->port() : 0; }
+
+ private:
+  std::unique_ptr<AsioHttp2Server> server_;
+};
+
+struct CurlH2Result {
+  int exit_code = -1;
+  std::string status_and_version;  // "200 2"
+  std::string headers;             // the dump: heads and trailers
+  std::string body;
+};
+
+// curl --http2-prior-knowledge POSTing `body` to `url` (extra arguments before it).
+CurlH2Result CurlH2(const std::string& dir, const std::string& url, const std::string& body,
+                    std::vector<std::string> extra = {}) {
+  const std::string in = dir + "/h2-in", out = dir + "/h2-out", heads = dir + "/h2-heads";
+  std::ofstream(in, std::ios::binary) << body;
+  std::vector<std::string> argv = {"/usr/bin/curl", "-sS", "--http2-prior-knowledge", "--max-time", "20",
+                                   "--data-binary", "@" + in, "-D", heads, "-o", out,
+                                   "-w", "%{http_code} %{http_version}"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back(url);
+  const test_support::RunResult run = test_support::RunProcess(argv);
+  CurlH2Result r;
+  r.exit_code = run.exit_code;
+  r.status_and_version = run.out;
+  std::stringstream h, b;
+  h << std::ifstream(heads).rdbuf();
+  b << std::ifstream(out, std::ios::binary).rdbuf();
+  r.headers = h.str();
+  r.body = b.str();
+  return r;
+}
+
+std::string MebibyteOfText() {
+  std::string body;
+  for (int i = 0; body.size() < (1u << 20); ++i) body += std::to_string(i) + ",";
+  body.resize(1u << 20);
+  return body;
+}
+
+TEST_F(MeshproxyTest, Http2ClientsCrossTheInboundSidecarToAnH2cAppWithBodiesAndTrailersIntact) {
+  H2EchoApp app;
+  ASSERT_NE(app.port(), 0);
+  Instance& echo = StartSidecar("echo", app.port());
+  const std::string body = MebibyteOfText();
+  const CurlH2Result r = CurlH2(dir_, "http://127.0.0.1:" + std::to_string(echo.inbound) + "/echo?x=1", body,
+                                {"-H", "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "-H",
+                                 "content-type: application/grpc"});
+  ASSERT_EQ(r.exit_code, 0) << r.headers;
+  EXPECT_EQ(r.status_and_version, "200 2");
+  EXPECT_TRUE(r.body == body) << "body of " << r.body.size() << " bytes differs";
+  EXPECT_NE(r.headers.find("x-seen-path: /echo?x=1"), std::string::npos) << r.headers;
+  EXPECT_NE(r.headers.find("x-service-name: echo"), std::string::npos) << r.headers;
+  // The trace goes on with the proxy's own span as the app's parent, and the trailers arrive.
+  EXPECT_NE(r.headers.find("x-seen-traceparent: 00-0af7651916cd43dd8448eb211c80319c-"), std::string::npos);
+  EXPECT_EQ(r.headers.find("b7ad6b7169203331-01\r\nx-seen"), std::string::npos);
+  EXPECT_NE(r.headers.find("x-echo-trailer: kept"), std::string::npos) << r.headers;
+  EXPECT_NE(r.headers.find("grpc-status: 0"), std::string::npos) << r.headers;
+  EXPECT_TRUE(MetricsShow(echo, "mesh_requests_total{code=\"200\",direction=\"inbound\",service=\"echo\"}"));
+  // A gRPC call's span carries its grpc-status, from the trailers.
+  std::string trace;
+  for (int attempt = 0; attempt < 100 && trace.find("rpc.grpc.status_code") == std::string::npos; ++attempt) {
+    std::this_thread::sleep_for(100ms);
+    trace = meshd_->Request("GET", "/v1/traces/0af7651916cd43dd8448eb211c80319c").body;
+  }
+  EXPECT_NE(trace.find("\"rpc.grpc.status_code\":0"), std::string::npos) << trace;
+  EXPECT_NE(trace.find("\"rpc.system\":\"grpc\""), std::string::npos) << trace;
+
+  // h2load: 2,000 requests on 10 connections, 10 streams each at once: none lost.
+  const test_support::RunResult load =
+      test_support::RunProcess({"/usr/bin/h2load", "-n", "2000", "-c", "10", "-m", "10",
+                                "http://127.0.0.1:" + std::to_string(echo.inbound) + "/load"});
+  EXPECT_EQ(load.exit_code, 0) << load.err;
+  EXPECT_NE(load.out.find("2000 succeeded, 0 failed, 0 errored"), std::string::npos) << load.out;
+
+  // HTTP/1.1 on the same port is still served as before.
+  const CurlH2Result h1 = CurlH2(dir_, "http://127.0.0.1:" + std::to_string(echo.inbound) + "/", "x", {"--http1.1"});
+  EXPECT_EQ(h1.exit_code, 0);
+}
+
+TEST_F(MeshproxyTest, AnH2cAppThatIsDownIsA502AnsweredOverHttp2) {
+  const int dead = FreePort();
+  Instance& echo = StartSidecar("echo", dead);
+  const CurlH2Result r = CurlH2(dir_, "http://127.0.0.1:" + std::to_string(echo.inbound) + "/", "");
+  ASSERT_EQ(r.exit_code, 0) << r.headers;
+  EXPECT_EQ(r.status_and_version, "502 2");
+  EXPECT_EQ(ParseJsonText(r.body)["service"].asString(), "echo") << r.body;
+}
+
+TEST_F(MtlsMeshTest, Http2CrossesOutboundMtlsAndInboundOnOneConnectionWithTrailersKept) {
+  StartMeshd();
+  H2EchoApp app;
+  ASSERT_NE(app.port(), 0);
+  StartSidecar("echo", app.port(), MtlsFlags("echo"));
+  Instance& caller = StartSidecar("caller", app.port(), MtlsFlags("caller", {"--plaintext-inbound"}));
+  const std::string body = MebibyteOfText();
+  const std::vector<std::string> to_echo = {"--connect-to", "echo:80:127.0.0.1:" + std::to_string(caller.outbound)};
+  CurlH2Result r;
+  // The registry reaches the outbound proxy a moment later.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    r = CurlH2(dir_, "http://echo/rpc", body, to_echo);
+    if (r.status_and_version == "200 2") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(r.status_and_version, "200 2") << r.headers << r.body;
+  EXPECT_TRUE(r.body == body) << "body of " << r.body.size() << " bytes differs";
+  EXPECT_NE(r.headers.find("x-echo-trailer: kept"), std::string::npos) << r.headers;
+  EXPECT_TRUE(MetricsShow(
+      instances_["echo"],
+      "mesh_requests_total{client_service=\"caller\",code=\"200\",direction=\"inbound\",service=\"echo\"}"));
+
+  const test_support::RunResult load = test_support::RunProcess(
+      {"/usr/bin/h2load", "-n", "2000", "-c", "10", "-m", "10", "-H", ":authority: echo",
+       "http://127.0.0.1:" + std::to_string(caller.outbound) + "/load"});
+  EXPECT_NE(load.out.find("2000 succeeded, 0 failed, 0 errored"), std::string::npos) << load.out;
 }
 
 }  // namespace

@@ -11,6 +11,8 @@ namespace {
 struct Stream {
   HttpRequest request;
   bool too_large = false;  // handed over already; the rest of the body is dropped
+  bool handed_over = false;
+  bool responded = false;
   Http2Response response;
   size_t sent = 0;  // of response.body
 };
@@ -27,6 +29,7 @@ nghttp2_nv Nv(const std::string& name, const std::string& value) {
 struct Http2ServerSession::Impl {
   Options options;
   RequestCallback on_request;
+  std::function<void(int32_t)> on_cancel;
   nghttp2_session* session = nullptr;
   std::map<int32_t, Stream> streams;
 
@@ -42,6 +45,7 @@ struct Http2ServerSession::Impl {
   void HandOver(int32_t id, Stream& s) {
     HttpRequest request = std::move(s.request);
     s.request = HttpRequest{};
+    s.handed_over = true;
     on_request(id, std::move(request), s.too_large);
   }
 
@@ -79,6 +83,9 @@ struct Http2ServerSession::Impl {
         r.method = v;
       } else if (n == ":path") {
         r.path = v.substr(0, v.find('?'));
+        r.headers[":path"] = v;
+      } else if (n == ":scheme") {
+        r.headers[":scheme"] = v;
       } else if (n == ":authority") {
         r.headers["host"] = v;
       } else if (!n.empty() && n[0] != ':') {
@@ -120,7 +127,12 @@ struct Http2ServerSession::Impl {
 
   static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, void* user_data) {
     return Guarded([&] {
-      Of(user_data).streams.erase(stream_id);
+      Impl& self = Of(user_data);
+      auto it = self.streams.find(stream_id);
+      if (it == self.streams.end()) return 0;
+      const bool cancelled = it->second.handed_over && !it->second.responded;
+      self.streams.erase(it);
+      if (cancelled && self.on_cancel) self.on_cancel(stream_id);
       return 0;
     });
   }
@@ -200,6 +212,7 @@ void Http2ServerSession::Respond(int32_t stream_id, Http2Response response) {
   Stream* s = impl_->Find(stream_id);
   if (s == nullptr) return;
   s->response = std::move(response);
+  s->responded = true;
   s->sent = 0;
   const std::string status = std::to_string(s->response.status);
   const std::string status_name = ":status";
@@ -210,6 +223,17 @@ void Http2ServerSession::Respond(int32_t stream_id, Http2Response response) {
   if (nghttp2_submit_response(impl_->session, stream_id, nv.data(), nv.size(), &body) != 0) {
     nghttp2_submit_rst_stream(impl_->session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
   }
+}
+
+void Http2ServerSession::Reset(int32_t stream_id, uint32_t error_code) {
+  Stream* s = impl_->Find(stream_id);
+  if (s == nullptr) return;
+  s->responded = true;  // no answer is wanted from whoever resets it
+  nghttp2_submit_rst_stream(impl_->session, NGHTTP2_FLAG_NONE, stream_id, error_code);
+}
+
+void Http2ServerSession::OnCancel(std::function<void(int32_t stream_id)> on_cancel) {
+  impl_->on_cancel = std::move(on_cancel);
 }
 
 bool Http2ServerSession::WantsIo() const {

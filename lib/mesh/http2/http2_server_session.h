@@ -38,7 +38,8 @@ class Http2ServerSession {
     uint32_t max_concurrent_streams = 100;  // SETTINGS_MAX_CONCURRENT_STREAMS
   };
   // A request whose headers and body arrived (path without its query, headers lowercase,
-  // :authority as "host"), or whose body outgrew the bound (`body_too_large`, body empty).
+  // :authority as "host", and the raw `:path` and `:scheme` kept under those names for a proxy),
+  // or whose body outgrew the bound (`body_too_large`, body empty).
   using RequestCallback = std::function<void(int32_t stream_id, HttpRequest request, bool body_too_large)>;
 
   // The session starts by queueing the server's SETTINGS. Errors: IOError when nghttp2 cannot
@@ -57,6 +58,12 @@ class Http2ServerSession {
   std::string TakeOutput();
   // Answers stream `stream_id`; ignored when the stream is gone (reset by the peer, say).
   void Respond(int32_t stream_id, Http2Response response);
+  // Resets stream `stream_id` (RST_STREAM with `error_code`, an RFC 9113 §7 code): a request
+  // whose answer cannot come. Ignored when the stream is gone.
+  void Reset(int32_t stream_id, uint32_t error_code);
+  // Called when the client resets (or the connection loses) a stream handed over and not yet
+  // answered: its answer is no longer wanted.
+  void OnCancel(std::function<void(int32_t stream_id)> on_cancel);
   // False once the session has nothing more to read or write (GOAWAY exchanged, peer done).
   bool WantsIo() const;
   // Ends the session: queues a GOAWAY, after which WantsIo() turns false once it is written.

@@ -38,6 +38,9 @@
 #include "mesh/base/time_format.h"
 #include "mesh/base/trace_id.h"
 #include "mesh/base/utf8.h"
+#include "mesh/http2/grpc_framing.h"
+#include "mesh/http2/http2_client_session.h"
+#include "mesh/http2/http2_server_session.h"
 #include "mesh/proxy/upstream_limits.h"
 #include "mesh/security/spiffe_id.h"
 #include "mesh/security/x509_internal.h"
@@ -545,6 +548,86 @@ struct StoredSession {
   std::unique_ptr<SSL_SESSION, SessionFree> copy;
 };
 
+// One pooled HTTP/2 connection to an upstream endpoint (h2c to the local app, h2 over mTLS to a
+// peer sidecar), carrying many requests at once, each on its own stream. Its reader and writer
+// coroutines own the socket; requests wait for their answer in `waits` (by stream id) and the
+// writer sleeps on `wake` until the session has bytes to send.
+struct H2Wait {
+  explicit H2Wait(asio::io_context& ioc) : timer(ioc) {}
+  Timer timer;
+  std::optional<Http2Response> response;
+  std::optional<Http2StreamFailure> failure;
+  bool client_gone = false;
+};
+
+struct H2Upstream {
+  explicit H2Upstream(asio::io_context& ioc) : wake(ioc) {}
+  std::unique_ptr<Http2ClientSession> session;
+  Timer wake;
+  std::unordered_map<int32_t, H2Wait*> waits;
+  ConnectionSlot slot;  // counted against max_upstream_connections while open
+  bool closed = false;
+  bool reader_done = false;
+};
+
+// One client connection speaking HTTP/2: its streams are handled by their own coroutines, which
+// answer through `session` and wake the writer.
+struct H2Client {
+  explicit H2Client(asio::io_context& ioc) : wake(ioc) {}
+  std::unique_ptr<Http2ServerSession> session;
+  Timer wake;
+  // Streams being handled, and how to tell each that its client reset it.
+  std::unordered_map<int32_t, std::function<void()>> cancels;
+  bool closed = false;
+  bool reader_done = false;
+};
+
+constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+// The request headers that are this hop's only (RFC 9113 §8.2.2 forbids them in HTTP/2), or that
+// the proxy writes itself.
+bool DroppedFromH2Request(std::string_view name, std::string_view value) {
+  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
+         name == "transfer-encoding" || name == "upgrade" || name == "host" || name == "x-request-id" ||
+         name == "x-forwarded-for" || name == "x-forwarded-proto" || name == "traceparent" ||
+         name == "tracestate" || name == "x-mesh-timeout" || name == "x-mesh-idle-timeout" ||
+         (name == "te" && value != "trailers") || (!name.empty() && name[0] == ':');
+}
+
+// ALPN on the inbound mTLS listener: "h2" when the caller offers it, else "http/1.1"; a caller
+// offering neither (or no ALPN) gets HTTP/1.1 as before.
+int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+               void*) {
+  static constexpr unsigned char kOurs[] = "\x02h2\x08http/1.1";
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outlen, kOurs, sizeof(kOurs) - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// A gRPC answer's grpc-status: in its trailers, or in its headers when it has no body (a
+// trailers-only answer); -1 when absent or not a number.
+int GrpcStatusOf(const Http2Response& r) {
+  for (const auto* fields : {&r.trailers, &r.headers}) {
+    for (const auto& [name, value] : *fields) {
+      if (name != "grpc-status") continue;
+      int code = -1;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), code);
+      return ec == std::errc() && end == value.data() + value.size() && code >= 0 ? code : -1;
+    }
+  }
+  return -1;
+}
+
+bool AlpnIsH2(SSL* ssl) {
+  const unsigned char* proto = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(ssl, &proto, &len);
+  return len == 2 && proto[0] == 'h' && proto[1] == '2';
+}
+
 struct Worker {
   // Before the io_context: the coroutines it destroys give their chunks back on the way.
   ChunkPool chunks;
@@ -560,6 +643,9 @@ struct Worker {
   // The circuit-breaker counts of the endpoints this thread calls, found in the proxy's shared
   // map once: no lock per request.
   std::unordered_map<std::string, std::shared_ptr<EndpointCounts>> counts;
+  // HTTP/2 upstream connections by endpoint and identity (SessionKey): one per endpoint, shared
+  // by every HTTP/2 request this thread sends there.
+  std::unordered_map<std::string, std::shared_ptr<H2Upstream>> h2_upstreams;
   std::thread thread;
 };
 
@@ -596,6 +682,7 @@ Result<std::shared_ptr<const TlsContexts>> MakeTlsContexts(const TlsCredentials&
   // certificates required) within a named session context.
   static constexpr unsigned char kSessionContext[] = "meshproxy";
   SSL_CTX_set_session_id_context(t->server.native_handle(), kSessionContext, sizeof(kSessionContext) - 1);
+  SSL_CTX_set_alpn_select_cb(t->server.native_handle(), &SelectAlpn, nullptr);
   return std::shared_ptr<const TlsContexts>(std::move(t));
 }
 
@@ -652,6 +739,7 @@ struct Attempt {
   // The selector was told the attempt started (then it hears how it ended), and when.
   bool started = false;
   SteadyTime started_at;
+  uint32_t reset_code = 0;  // HTTP/2: the upstream reset the stream with this code (answered)
 };
 
 enum class Stage { kConnect, kSend, kReceive };
@@ -730,7 +818,28 @@ struct HttpProxy::Impl {
   Task<void> SweepIdle(Worker& w);
   template <class Client>
   Task<void> Serve(Worker& w, Client& client, const std::string& client_ip,
-                              const std::string& peer_service);
+                              const std::string& peer_service, beast::flat_buffer& buffer);
+  // HTTP/2 (see the header): one client connection, its streams each handled by HandleH2.
+  template <class Client>
+  Task<void> ServeH2(Worker& w, Client& client, const std::string& client_ip, const std::string& peer_service,
+                     beast::flat_buffer& buffer);
+  template <class Client>
+  Task<void> ReadH2(Client& client, std::shared_ptr<H2Client> conn, beast::flat_buffer& buffer);
+  Task<void> HandleH2(Worker& w, std::shared_ptr<H2Client> conn, int32_t stream_id, HttpRequest request,
+                      bool too_large, std::string client_ip, std::string peer_service);
+  // Sends `request` on a pooled HTTP/2 connection to `endpoint` (opened when none), and waits
+  // for its answer until x.deadline or the client resets the stream.
+  Task<Attempt> TryH2(Worker& w, std::function<void()>& on_cancel, Http2Request& request, Exchange& x,
+                      const Endpoint& endpoint, const std::string& key, EndpointCounts& counts,
+                      std::string_view service, std::optional<Http2Response>& answer);
+  Task<std::shared_ptr<H2Upstream>> OpenH2(Worker& w, const Endpoint& endpoint, const std::string& key,
+                                           ConnectionSlot slot, std::string_view service, SteadyTime deadline,
+                                           std::string& error);
+  template <class Upstream>
+  Task<void> RunH2Upstream(Worker& w, std::unique_ptr<Upstream> upstream, std::shared_ptr<H2Upstream> conn,
+                           std::string pool_key);
+  void AnswerH2(H2Client& conn, int32_t stream_id, Exchange& x, int status, std::string error) const;
+  std::vector<std::pair<std::string, std::string>> OwnH2Headers(const Exchange& x) const;
   template <class Client>
   Task<bool> Handle(Worker& w, Client& client, beast::flat_buffer& buffer, HeadBuffers& heads,
                                RequestParser& parser, const std::string& client_ip,
@@ -795,6 +904,12 @@ struct HttpProxy::Impl {
 
   void StartExchange(Exchange& x, const http::request_header<>& req,
                      const std::string& client_ip) const;
+  void StartExchange(Exchange& x, const HttpRequest& req, const std::string& client_ip) const;
+  // What both start from: the request id and trace context the request came with (traceparent
+  // "" when absent or not exactly one; tracestate's lines looked at only for a valid one).
+  template <class TraceStateLines>
+  void StartExchange(Exchange& x, std::string_view request_id, std::string_view traceparent,
+                     TraceStateLines tracestate_lines, const std::string& client_ip) const;
   void WriteRequestHead(std::string& out, const RequestParser& parser, const Exchange& x,
                         std::string_view default_host) const;
   ResponseFraming WriteResponseHead(std::string& out, const ResponseParser& parser, const Exchange& x) const;
@@ -909,9 +1024,32 @@ Task<void> HttpProxy::Impl::Session(Worker& w, Socket socket, ClientSlot) {
   const std::string client_ip = ec ? std::string() : remote.address().to_string();
   const std::shared_ptr<const TlsContexts> contexts =
       options.tls && options.direction == Direction::kInbound ? CurrentTls() : nullptr;
+  beast::flat_buffer buffer;
   if (!contexts) {
     TcpStream client(std::move(socket));
-    co_await Serve(w, client, client_ip, "");
+    // HTTP/2 with prior knowledge starts with its preface; anything else is HTTP/1.x. Bytes are
+    // read only while they still match the preface, so a short HTTP/1.0 request is not waited on.
+    bool h2 = false;
+    for (bool more = true; more;) {
+      const std::string_view got(static_cast<const char*>(buffer.data().data()), buffer.size());
+      const size_t n = std::min(got.size(), kHttp2Preface.size());
+      if (got.substr(0, n) != kHttp2Preface.substr(0, n)) break;
+      if (n == kHttp2Preface.size()) {
+        h2 = true;
+        break;
+      }
+      client.expires_after(kClientIdleTimeout);
+      const size_t read = co_await client.async_read_some(buffer.prepare(kHttp2Preface.size() - n), Redirect(ec));
+      buffer.commit(read);
+      more = !ec;
+    }
+    // A client that ends (or fails) within the preface's first bytes sent no request of either
+    // kind: closed without an answer.
+    if (h2) {
+      co_await ServeH2(w, client, client_ip, "", buffer);
+    } else if (!ec) {
+      co_await Serve(w, client, client_ip, "", buffer);
+    }
     co_await Linger(client);
     co_return;
   }
@@ -923,15 +1061,19 @@ Task<void> HttpProxy::Impl::Session(Worker& w, Socket socket, ClientSlot) {
     ++handshake_failures;
     co_return;
   }
-  co_await Serve(w, client, client_ip, PeerService(client, contexts->trust_domain));
+  const std::string peer = PeerService(client, contexts->trust_domain);
+  if (AlpnIsH2(client.native_handle())) {
+    co_await ServeH2(w, client, client_ip, peer, buffer);
+  } else {
+    co_await Serve(w, client, client_ip, peer, buffer);
+  }
   co_await Linger(beast::get_lowest_layer(client));
 }
 
 template <class Client>
 Task<void> HttpProxy::Impl::Serve(Worker& w, Client& client, const std::string& client_ip,
-                                             const std::string& peer_service) {
+                                             const std::string& peer_service, beast::flat_buffer& buffer) {
   beast::error_code ec;
-  beast::flat_buffer buffer;
   HeadBuffers heads;
   for (bool keep_alive = true; keep_alive && !stopping.load();) {
     RequestParser parser;
@@ -973,6 +1115,33 @@ Task<void> HttpProxy::Impl::RefuseMalformed(Client& client, const beast::error_c
 
 void HttpProxy::Impl::StartExchange(Exchange& x, const http::request_header<>& req,
                                     const std::string& client_ip) const {
+  // Two traceparent headers are invalid (W3C test suite: test_traceparent_duplicated).
+  const auto [first, last] = req.equal_range("traceparent");
+  const bool one = first != last && std::next(first) == last;
+  StartExchange(x, Sv(req["X-Request-ID"]), one ? Sv(first->value()) : std::string_view(),
+                [&req] {
+                  std::vector<std::string_view> lines;
+                  const auto [state_first, state_last] = req.equal_range("tracestate");
+                  for (auto it = state_first; it != state_last; ++it) lines.push_back(Sv(it->value()));
+                  return lines;
+                },
+                client_ip);
+}
+
+// HTTP/2 headers come joined with ", ": two traceparent headers make one invalid value.
+void HttpProxy::Impl::StartExchange(Exchange& x, const HttpRequest& req, const std::string& client_ip) const {
+  StartExchange(x, req.Header("x-request-id"), req.Header("traceparent"),
+                [&req] {
+                  std::vector<std::string_view> lines;
+                  if (const std::string& state = req.Header("tracestate"); !state.empty()) lines.push_back(state);
+                  return lines;
+                },
+                client_ip);
+}
+
+template <class TraceStateLines>
+void HttpProxy::Impl::StartExchange(Exchange& x, std::string_view request_id, std::string_view traceparent,
+                                    TraceStateLines tracestate_lines, const std::string& client_ip) const {
   x.started = steady_clock::now();
   x.head_timeout = options.request_timeout;
   x.idle_timeout = options.stream_idle_timeout;
@@ -981,23 +1150,15 @@ void HttpProxy::Impl::StartExchange(Exchange& x, const http::request_header<>& r
   r.start_ns = SystemClock::Instance().NowNs();
   r.client_address = client_ip;
   IdGenerator& ids = IdGenerator::ThreadLocal();
-  const std::string_view request_id = Sv(req["X-Request-ID"]);
   r.request_id = request_id.empty() ? ids.NewTraceId() : std::string(request_id);
-  // Most requests come without one: not parsing "" spares building an error per request. Two
-  // traceparent headers are invalid (W3C test suite: test_traceparent_duplicated).
-  const auto [first, last] = req.equal_range("traceparent");
-  const bool one = first != last && std::next(first) == last;
-  const std::string_view traceparent = one ? Sv(first->value()) : std::string_view();
+  // Most requests come without one: not parsing "" spares building an error per request.
   if (Result<TraceParent> parent = traceparent.empty() ? Status::InvalidArgument("") : ParseTraceParent(traceparent);
       parent.ok()) {
     r.trace_id = parent->trace_id;
     r.parent_span_id = parent->span_id;
     r.sampled = parent->sampled;
     // The caller's tracestate goes on with its trace, unless the list is invalid.
-    const auto [state_first, state_last] = req.equal_range("tracestate");
-    if (state_first != state_last) {
-      std::vector<std::string_view> lines;
-      for (auto it = state_first; it != state_last; ++it) lines.push_back(Sv(it->value()));
+    if (std::vector<std::string_view> lines = tracestate_lines(); !lines.empty()) {
       if (Result<std::string> state = CombineTraceState(lines); state.ok()) x.tracestate = std::move(state).value();
     }
   } else {
@@ -1726,6 +1887,445 @@ void HttpProxy::Impl::Complete(Exchange& x) const {
   if (std::exchange(x.completed, true)) return;
   x.record.duration_ns = std::chrono::nanoseconds(steady_clock::now() - x.started).count();
   if (options.on_complete) options.on_complete(std::move(x.record));
+}
+
+// ---- HTTP/2 ----
+// A client connection's HTTP/2 side: the reader feeds the session, this coroutine writes what it
+// has to send and sleeps on `wake` otherwise; each request runs in HandleH2. Idle (no stream)
+// for kClientIdleTimeout, the connection ends with a GOAWAY.
+template <class Client>
+Task<void> HttpProxy::Impl::ServeH2(Worker& w, Client& client, const std::string& client_ip,
+                                    const std::string& peer_service, beast::flat_buffer& buffer) {
+  auto conn = std::make_shared<H2Client>(w.ioc);
+  Result<std::unique_ptr<Http2ServerSession>> made = Http2ServerSession::Create(
+      {}, [this, &w, weak = std::weak_ptr<H2Client>(conn), client_ip, peer_service](int32_t id, HttpRequest request,
+                                                                                    bool too_large) {
+        // Started by post: never inside the session's own Receive.
+        asio::co_spawn(w.ioc,
+                       HandleH2(w, weak.lock(), id, std::move(request), too_large, client_ip, peer_service),
+                       [](std::exception_ptr) {});
+      });
+  if (!made.ok()) co_return;
+  conn->session = std::move(made).value();
+  conn->session->OnCancel([raw = conn.get()](int32_t id) {
+    if (auto it = raw->cancels.find(id); it != raw->cancels.end()) it->second();
+  });
+  beast::get_lowest_layer(client).expires_never();
+  asio::co_spawn(w.ioc, ReadH2(client, conn, buffer), [](std::exception_ptr) {});
+  beast::error_code ec;
+  while (!conn->closed) {
+    const std::string out = conn->session->TakeOutput();
+    if (!out.empty()) {
+      co_await asio::async_write(client, asio::buffer(out), Redirect(ec));
+      if (ec) break;
+      continue;
+    }
+    if (!conn->session->WantsIo() || stopping.load()) break;
+    const bool idle = conn->cancels.empty();
+    conn->wake.expires_after(idle ? std::chrono::nanoseconds(kClientIdleTimeout) : std::chrono::hours(24 * 365));
+    co_await conn->wake.async_wait(Redirect(ec));
+    if (!ec && idle && conn->cancels.empty()) conn->session->Shutdown();
+  }
+  if (!conn->closed && stopping.load()) {
+    conn->session->Shutdown();
+    const std::string goaway = conn->session->TakeOutput();
+    co_await asio::async_write(client, asio::buffer(goaway), Redirect(ec));
+  }
+  conn->closed = true;
+  beast::get_lowest_layer(client).socket().shutdown(tcp::socket::shutdown_receive, ec);
+  beast::get_lowest_layer(client).cancel();
+  // The reader uses the stream: it must be done before the stream goes.
+  for (int i = 0; i < 100 && !conn->reader_done; ++i) {
+    conn->wake.expires_after(std::chrono::milliseconds(10));
+    co_await conn->wake.async_wait(Redirect(ec));
+  }
+}
+
+template <class Client>
+Task<void> HttpProxy::Impl::ReadH2(Client& client, std::shared_ptr<H2Client> conn, beast::flat_buffer& buffer) {
+  beast::error_code ec;
+  std::array<char, 16384> chunk;
+  if (buffer.size() > 0) {
+    const Status fed =
+        conn->session->Receive({static_cast<const char*>(buffer.data().data()), buffer.size()});
+    buffer.consume(buffer.size());
+    if (!fed.ok()) conn->closed = true;
+  }
+  while (!conn->closed) {
+    conn->wake.cancel();
+    const size_t n = co_await client.async_read_some(asio::buffer(chunk), Redirect(ec));
+    if (ec || conn->closed || !conn->session->Receive({chunk.data(), n}).ok()) break;
+  }
+  conn->closed = conn->closed || ec.failed();
+  conn->reader_done = true;
+  conn->wake.cancel();
+}
+
+std::vector<std::pair<std::string, std::string>> HttpProxy::Impl::OwnH2Headers(const Exchange& x) const {
+  return {{"x-service-name", options.service}, {"x-proxy-version", MESH_VERSION}, {"x-trace-id", x.record.trace_id}};
+}
+
+void HttpProxy::Impl::AnswerH2(H2Client& conn, int32_t stream_id, Exchange& x, int status, std::string error) const {
+  x.record.status = status;
+  Http2Response response;
+  response.status = status;
+  response.headers = OwnH2Headers(x);
+  response.headers.emplace_back("content-type", "application/json");
+  response.body = ErrorJson(error, options.service, x.record.request_id);
+  x.record.response_bytes += response.body.size();
+  x.record.error = std::move(error);
+  conn.session->Respond(stream_id, std::move(response));
+  conn.wake.cancel();
+}
+
+Task<void> HttpProxy::Impl::HandleH2(Worker& w, std::shared_ptr<H2Client> conn, int32_t stream_id,
+                                     HttpRequest request, bool too_large, std::string client_ip,
+                                     std::string peer_service) {
+  if (!conn || conn->closed) co_return;
+  InFlight counted(in_flight);
+  // The client may reset the stream while we wait: `cancelled` then says so and `on_cancel`
+  // ends the wait of the attempt in progress.
+  bool cancelled = false;
+  std::function<void()> on_cancel;
+  conn->cancels[stream_id] = [&cancelled, &on_cancel] {
+    cancelled = true;
+    if (on_cancel) on_cancel();
+  };
+  struct Forget {
+    H2Client& c;
+    int32_t id;
+    ~Forget() { c.cancels.erase(id); }
+  } forget{*conn, stream_id};
+
+  Exchange x;
+  StartExchange(x, request, client_ip);
+  x.record.client_service = peer_service;
+  x.record.method = request.method;
+  x.record.target = request.Header(":path");
+  x.record.authority = request.Header("host");
+  x.record.request_bytes = request.body.size();
+  const auto finish = [&](int status, std::string error) {
+    AnswerH2(*conn, stream_id, x, status, std::move(error));
+    Complete(x);
+  };
+  if (too_large) co_return finish(413, "request body too large for HTTP/2 relay");
+  // gRPC's deadline is the head timeout (an x-mesh-timeout given too wins).
+  if (const std::string& grpc_timeout = request.Header("grpc-timeout"); !grpc_timeout.empty()) {
+    if (std::optional<int64_t> ns = ParseGrpcTimeout(grpc_timeout); ns && *ns > 0) {
+      x.head_timeout = std::chrono::nanoseconds(*ns);
+    }
+  }
+  for (const auto& [name, timeout] : {std::pair{"x-mesh-timeout", &x.head_timeout},
+                                      std::pair{"x-mesh-idle-timeout", &x.idle_timeout}}) {
+    const std::string& value = request.Header(name);
+    if (value.empty()) continue;
+    Result<int64_t> ns = ParseDuration(value);
+    if (!ns.ok() || *ns <= 0) {
+      co_return finish(400, "invalid " + std::string(name) + ": " +
+                                (ns.ok() ? std::string("must be positive") : ns.status().message()));
+    }
+    *timeout = std::chrono::nanoseconds(*ns);
+  }
+  x.deadline = x.started + x.head_timeout;
+  if (options.authorize && options.tls && options.direction == Direction::kInbound) {
+    PolicyDecision decision = options.authorize(peer_service, x.record.method, x.record.target);
+    if (!decision.allowed) {
+      x.record.denied = true;
+      x.record.ambiguous_path = decision.ambiguous_path;
+      co_return finish(403, std::move(decision.reason));
+    }
+  }
+
+  Http2Request upstream_request;
+  upstream_request.method = request.method;
+  upstream_request.scheme = options.tls ? "https" : "http";
+  upstream_request.authority = x.record.authority;
+  upstream_request.path = x.record.target;
+  for (const auto& [name, value] : request.headers) {
+    if (!DroppedFromH2Request(name, value)) upstream_request.headers.emplace_back(name, value);
+  }
+  upstream_request.headers.emplace_back("x-request-id", x.record.request_id);
+  const std::string& forwarded_for = request.Header("x-forwarded-for");
+  upstream_request.headers.emplace_back("x-forwarded-for", forwarded_for.empty()
+                                                               ? x.record.client_address
+                                                               : forwarded_for + ", " + x.record.client_address);
+  upstream_request.headers.emplace_back("x-forwarded-proto", "http");
+  std::string traceparent;
+  AppendTraceParent(traceparent, x.record.trace_id, x.record.span_id, x.record.sampled);
+  upstream_request.headers.emplace_back("traceparent", std::move(traceparent));
+  if (!x.tracestate.empty()) upstream_request.headers.emplace_back("tracestate", x.tracestate);
+  upstream_request.body = std::move(request.body);
+
+  const std::string_view service = options.direction == Direction::kOutbound ? HostName(x.record.authority)
+                                                                             : std::string_view(options.service);
+  for (int attempt = 0;; ++attempt) {
+    Result<Endpoint> picked = options.upstreams->Pick(service, attempt);
+    if (!picked.ok() && attempt == 0) {
+      const SteadyTime resolve_until = std::min(steady_clock::now() + options.connect_timeout, x.deadline);
+      while (options.upstreams->Resolving(service) && steady_clock::now() < resolve_until) {
+        Timer poll(w.ioc, kDiscoveryPoll);
+        beast::error_code ec;
+        co_await poll.async_wait(Redirect(ec));
+      }
+      picked = options.upstreams->Pick(service, attempt);
+    }
+    if (!picked.ok()) co_return finish(503, "no upstream available: " + picked.status().message());
+    if (options.tls && options.direction == Direction::kOutbound && !picked->tls) {
+      ++tls_refused_plaintext;
+      options.upstreams->Started(*picked);
+      options.upstreams->Report(*picked, AttemptOutcome::kConnectFailure, 0);
+      co_return finish(502, "refused to send to " + InstanceName(*picked) + " of service " + std::string(service) +
+                                " in plaintext: the registry does not mark it mTLS");
+    }
+    const Endpoint endpoint = *picked;
+    x.record.attempts = attempt + 1;
+    x.record.upstream = endpoint;
+    const std::string key = endpoint.host + ':' + std::to_string(endpoint.port);
+    const std::shared_ptr<EndpointCounts> counts = Counts(w, key);
+    RequestSlot in_progress = counts->TryStartRequest();
+    if (!in_progress) {
+      ++overflow_requests;
+      co_return finish(503, "upstream overflow: " + std::to_string(options.max_upstream_requests) +
+                                " requests in progress to " + key + " (the limit)");
+    }
+    std::optional<Http2Response> answer;
+    on_cancel = nullptr;
+    Attempt a = co_await TryH2(w, on_cancel, upstream_request, x, endpoint, key, *counts, service, answer);
+    if (a.started) {
+      options.upstreams->Report(endpoint, a.outcome,
+                                std::chrono::nanoseconds(steady_clock::now() - a.started_at).count());
+    }
+    if (cancelled) {
+      ++abandoned;
+      x.record.status = 499;
+      x.record.error = "client reset the stream before the upstream answered: upstream stream reset";
+      Complete(x);
+      co_return;
+    }
+    if (a.retry_after) {
+      in_progress = RequestSlot();
+      Timer pause(w.ioc, *a.retry_after);
+      beast::error_code ec;
+      co_await pause.async_wait(Redirect(ec));
+      continue;
+    }
+    if (answer) {
+      Http2Response& r = *answer;
+      x.record.status = r.status;
+      if (request.Header("content-type").starts_with("application/grpc")) x.record.grpc_status = GrpcStatusOf(r);
+      x.record.response_bytes = r.body.size();
+      std::erase_if(r.headers, [](const auto& h) {
+        return h.first == "x-service-name" || h.first == "x-proxy-version" || h.first == "x-trace-id" ||
+               h.first == "connection" || h.first == "keep-alive" || h.first == "transfer-encoding";
+      });
+      for (auto& own : OwnH2Headers(x)) r.headers.push_back(std::move(own));
+      conn->session->Respond(stream_id, std::move(r));
+      conn->wake.cancel();
+      Complete(x);
+      co_return;
+    }
+    if (a.answered) {
+      // The upstream reset the stream: so is the client's (RST_STREAM goes on), with its code.
+      conn->session->Reset(stream_id, a.reset_code);
+      conn->wake.cancel();
+      x.record.status = 502;
+      Complete(x);
+      co_return;
+    }
+    co_return finish(static_cast<int>(a.status), a.error);
+  }
+}
+
+Task<Attempt> HttpProxy::Impl::TryH2(Worker& w, std::function<void()>& on_cancel, Http2Request& request,
+                                     Exchange& x, const Endpoint& endpoint, const std::string& key,
+                                     EndpointCounts& counts, std::string_view service,
+                                     std::optional<Http2Response>& answer) {
+  Attempt a;
+  const std::string pool_key = SessionKey(key, options.tls ? service : std::string_view());
+  std::shared_ptr<H2Upstream> upstream;
+  if (auto it = w.h2_upstreams.find(pool_key);
+      it != w.h2_upstreams.end() && !it->second->closed && it->second->session->Accepting()) {
+    upstream = it->second;
+  }
+  // One connection per endpoint carries every stream: a new one only when there is none (or it
+  // takes no more streams), within the connection limit (no queuing: 503 at once beyond it).
+  ConnectionSlot slot;
+  if (!upstream) {
+    slot = counts.TryOpenConnection();
+    if (!slot) {
+      ++overflow_connections;
+      a.status = http::status::service_unavailable;
+      a.error = "upstream overflow: " + std::to_string(options.max_upstream_connections) + " connections open to " +
+                key + " (the limit)";
+      co_return a;
+    }
+  }
+  options.upstreams->Started(endpoint);
+  a.started = true;
+  a.started_at = steady_clock::now();
+  if (!upstream) {
+    std::string error;
+    upstream = co_await OpenH2(w, endpoint, pool_key, std::move(slot), service, x.deadline, error);
+    if (!upstream) {
+      const std::string where = endpoint.host + ":" + std::to_string(endpoint.port);
+      a.outcome = AttemptOutcome::kConnectFailure;
+      a.error = "cannot connect to upstream " + where + ": " + error;
+      a.retry_after = RetryDelay(w, static_cast<int>(x.record.attempts) - 1, x);
+      co_return a;
+    }
+  }
+  H2Wait wait(w.ioc);
+  Result<int32_t> submitted = upstream->session->Submit(request);
+  if (!submitted.ok()) {
+    a.outcome = AttemptOutcome::kConnectFailure;
+    a.error = "upstream " + key + " HTTP/2: " + submitted.status().message();
+    co_return a;
+  }
+  const int32_t upstream_id = *submitted;
+  upstream->waits[upstream_id] = &wait;
+  struct Unwait {
+    H2Upstream& u;
+    int32_t id;
+    ~Unwait() { u.waits.erase(id); }
+  } unwait{*upstream, upstream_id};
+  upstream->wake.cancel();
+  on_cancel = [&wait] {
+    wait.client_gone = true;
+    wait.timer.cancel();
+  };
+  wait.timer.expires_at(x.deadline);
+  beast::error_code ec;
+  co_await wait.timer.async_wait(Redirect(ec));
+  on_cancel = nullptr;
+  if (!wait.response && !wait.failure) {
+    // No answer: the client went away or the deadline passed. The upstream hears it (RST_STREAM).
+    if (upstream->session) upstream->session->Reset(upstream_id);
+    upstream->wake.cancel();
+    if (wait.client_gone) co_return a;
+    a.outcome = AttemptOutcome::kTimeout;
+    a.status = http::status::gateway_timeout;
+    a.error = "upstream " + key + " did not answer in time";
+    co_return a;
+  }
+  if (wait.response) {
+    answer = std::move(wait.response);
+    a.answered = true;
+    a.outcome = answer->status >= 500 ? AttemptOutcome::kServerError : AttemptOutcome::kSuccess;
+    co_return a;
+  }
+  const Http2StreamFailure& f = *wait.failure;
+  switch (f.kind) {
+    case Http2StreamFailure::Kind::kRefused:
+      a.outcome = AttemptOutcome::kConnectFailure;
+      a.error = "upstream " + key + " refused the stream (GOAWAY or REFUSED_STREAM)";
+      a.retry_after = RetryDelay(w, static_cast<int>(x.record.attempts) - 1, x);
+      break;
+    case Http2StreamFailure::Kind::kReset:
+      a.outcome = AttemptOutcome::kReset;
+      a.answered = true;
+      a.reset_code = f.error_code;
+      x.record.error = "upstream " + key + " reset the stream (HTTP/2 error code " + std::to_string(f.error_code) + ")";
+      break;
+    case Http2StreamFailure::Kind::kTooLarge:
+      a.outcome = AttemptOutcome::kReset;
+      a.error = "upstream " + key + " answer too large for HTTP/2 relay";
+      break;
+    case Http2StreamFailure::Kind::kClosed:
+      a.outcome = AttemptOutcome::kReset;
+      a.error = "upstream " + key + " closed the HTTP/2 connection";
+      break;
+  }
+  co_return a;
+}
+
+Task<std::shared_ptr<H2Upstream>> HttpProxy::Impl::OpenH2(Worker& w, const Endpoint& endpoint,
+                                                          const std::string& pool_key, ConnectionSlot slot,
+                                                          std::string_view service, SteadyTime deadline,
+                                                          std::string& error) {
+  auto conn = std::make_shared<H2Upstream>(w.ioc);
+  conn->slot = std::move(slot);
+  Result<std::unique_ptr<Http2ClientSession>> made = Http2ClientSession::Create(
+      {}, [raw = conn.get()](int32_t id, Http2Response* response, const Http2StreamFailure* failure) {
+        auto it = raw->waits.find(id);
+        if (it == raw->waits.end()) return;
+        if (response != nullptr) it->second->response = std::move(*response);
+        if (failure != nullptr) it->second->failure = *failure;
+        it->second->timer.cancel();
+      });
+  if (!made.ok()) {
+    error = made.status().message();
+    co_return nullptr;
+  }
+  conn->session = std::move(made).value();
+  if (endpoint.tls && options.tls) {
+    auto stream = NewUpstream(w, std::type_identity<TlsStream>());
+    static constexpr unsigned char kH2[] = "\x02h2";
+    SSL_set_alpn_protos(stream->native_handle(), kH2, sizeof(kH2) - 1);
+    if (co_await Open(w, *stream, endpoint, deadline, service, error)) co_return nullptr;
+    if (!AlpnIsH2(stream->native_handle())) {
+      error = "the peer sidecar does not speak HTTP/2 (ALPN h2 not chosen)";
+      co_return nullptr;
+    }
+    beast::get_lowest_layer(*stream).expires_never();
+    w.h2_upstreams[pool_key] = conn;
+    asio::co_spawn(w.ioc, RunH2Upstream(w, std::move(stream), conn, pool_key), [](std::exception_ptr) {});
+  } else {
+    auto stream = NewUpstream(w, std::type_identity<TcpStream>());
+    if (co_await Open(w, *stream, endpoint, deadline, service, error)) co_return nullptr;
+    stream->expires_never();
+    w.h2_upstreams[pool_key] = conn;
+    asio::co_spawn(w.ioc, RunH2Upstream(w, std::move(stream), conn, pool_key), [](std::exception_ptr) {});
+  }
+  co_return conn;
+}
+
+// An upstream HTTP/2 connection's life: a reader feeding the session, this writer sending its
+// output. Idle (no stream) for upstream_idle_timeout, it ends with a GOAWAY. When it ends, the
+// streams still open fail (kClosed) and it leaves the pool.
+template <class Upstream>
+Task<void> HttpProxy::Impl::RunH2Upstream(Worker& w, std::unique_ptr<Upstream> upstream,
+                                          std::shared_ptr<H2Upstream> conn, std::string pool_key) {
+  asio::co_spawn(
+      w.ioc,
+      [](Upstream& stream, std::shared_ptr<H2Upstream> c) -> Task<void> {
+        beast::error_code ec;
+        std::array<char, 16384> chunk;
+        while (!c->closed) {
+          const size_t n = co_await stream.async_read_some(asio::buffer(chunk), Redirect(ec));
+          if (ec || c->closed || !c->session->Receive({chunk.data(), n}).ok()) break;
+          c->wake.cancel();
+        }
+        c->closed = true;
+        c->reader_done = true;
+        c->wake.cancel();
+      }(*upstream, conn),
+      [](std::exception_ptr) {});
+  beast::error_code ec;
+  while (!conn->closed) {
+    const std::string out = conn->session->TakeOutput();
+    if (!out.empty()) {
+      co_await asio::async_write(*upstream, asio::buffer(out), Redirect(ec));
+      if (ec) break;
+      continue;
+    }
+    if (!conn->session->WantsIo() || stopping.load()) break;
+    const bool idle = conn->session->open_streams() == 0;
+    conn->wake.expires_after(idle ? std::chrono::nanoseconds(options.upstream_idle_timeout)
+                                  : std::chrono::hours(24 * 365));
+    co_await conn->wake.async_wait(Redirect(ec));
+    if (!ec && idle && conn->session->open_streams() == 0) conn->session->Shutdown();
+  }
+  conn->closed = true;
+  if (auto it = w.h2_upstreams.find(pool_key); it != w.h2_upstreams.end() && it->second == conn) {
+    w.h2_upstreams.erase(it);
+  }
+  beast::get_lowest_layer(*upstream).close();
+  for (int i = 0; i < 100 && !conn->reader_done; ++i) {
+    conn->wake.expires_after(std::chrono::milliseconds(10));
+    co_await conn->wake.async_wait(Redirect(ec));
+  }
+  // The streams still open hear that the connection is gone.
+  conn->session.reset();
 }
 
 void HttpProxy::Impl::Stop(std::chrono::milliseconds drain) {

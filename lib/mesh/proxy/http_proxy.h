@@ -61,6 +61,15 @@
 //   the request abandoned; recorded with status 499 (nginx's "client closed request"), reported
 //   to the selector as a success (not the upstream's fault) with its time so far. A request
 //   whose deadline passes gets 504 and its upstream connection is closed, never pooled.
+// HTTP/2: each connection is told apart by its first bytes (the HTTP/2 client preface) or, over
+// mTLS, by ALPN ("h2"); HTTP/1.x connections go the way described above. An HTTP/2 connection's
+// streams (Http2ServerSession) each get the per-request behaviour above (ids, forwarding headers,
+// trace context, policy, head timeout with grpc-timeout honoured, JSON errors, the record) and go
+// on over HTTP/2 (Http2ClientSession): h2c to the app, h2 over mTLS with ALPN to the peer
+// sidecar, one pooled connection per endpoint and worker multiplexing every stream. Trailers are
+// carried, resets go both ways, a GOAWAY retires the upstream connection. Bodies are relayed
+// whole per stream (bounded, 8 MiB): not yet streamed, so gRPC streaming calls are unsupported.
+// A gRPC call's record carries its grpc-status.
 // When a request ends, `on_complete` is handed its record (moved: no copy on the request path)
 // on the I/O thread: it must only enqueue.
 #pragma once
@@ -101,6 +110,9 @@ struct ProxiedRequest {
   bool denied = false;         // refused by the authorization policy (403)
   bool ambiguous_path = false;  // denied: the path was ambiguous (see security/policy_path.h)
   bool sampled = true;         // the trace's sampled flag as passed on: false gets no span
+  // A gRPC call (HTTP/2, content-type application/grpc...): its outcome, the upstream's
+  // grpc-status (from its trailers, or a trailers-only answer); -1 when not gRPC or none came.
+  int grpc_status = -1;
 };
 
 class HttpProxy {

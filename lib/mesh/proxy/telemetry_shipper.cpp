@@ -50,11 +50,33 @@ std::string AttributesJson(const ProxiedRequest& r, HttpProxy::Direction d) {
     AppendJsonString(a, r.client_address);
   }
   a += ",\"mesh.retries\":" + std::to_string(std::max(0, r.attempts - 1));
+  if (r.grpc_status >= 0) {
+    // OpenTelemetry's RPC conventions: the path is /package.Service/Method.
+    const std::string path = PathOf(r.target);
+    const size_t slash = path.find('/', 1);
+    a += ",\"rpc.system\":\"grpc\",\"rpc.service\":";
+    AppendJsonString(a, path.substr(1, slash == std::string::npos ? std::string::npos : slash - 1));
+    a += ",\"rpc.method\":";
+    AppendJsonString(a, slash == std::string::npos ? std::string() : path.substr(slash + 1));
+    a += ",\"rpc.grpc.status_code\":" + std::to_string(r.grpc_status);
+  }
   if (!r.error.empty()) {
     a += ",\"error.message\":";
     AppendJsonString(a, r.error);
   }
   return a + "}";
+}
+
+// A gRPC call that failed by OpenTelemetry's rules: any status but OK for a client span; for a
+// server span only those that are the server's fault (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
+// INTERNAL, UNAVAILABLE, DATA_LOSS).
+bool GrpcFailed(const ProxiedRequest& r, HttpProxy::Direction d) {
+  if (r.grpc_status <= 0) return false;
+  if (d == HttpProxy::Direction::kOutbound) return true;
+  for (int code : {2, 4, 12, 13, 14, 15}) {
+    if (r.grpc_status == code) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -139,7 +161,8 @@ void TelemetryShipper::Drain() {
     s.kind = e->direction == HttpProxy::Direction::kInbound ? SpanKind::kServer : SpanKind::kClient;
     s.start_ns = r.start_ns;
     s.duration_ns = r.duration_ns;
-    s.status = r.status >= 500 || !r.error.empty() ? SpanStatus::kError : SpanStatus::kUnset;
+    s.status = r.status >= 500 || !r.error.empty() || GrpcFailed(r, e->direction) ? SpanStatus::kError
+                                                                                   : SpanStatus::kUnset;
     s.status_message = r.error;
     s.attributes = AttributesJson(r, e->direction);
     s.scope = "meshproxy";

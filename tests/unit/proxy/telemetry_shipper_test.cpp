@@ -89,6 +89,35 @@ TEST_F(TelemetryShipperTest, ShipsAServerSpanAndAnAccessLogPerRequest) {
   EXPECT_NE(logs.body.find("\"level\":\"ERROR\""), std::string::npos) << logs.body;
 }
 
+TEST_F(TelemetryShipperTest, AGrpcCallsSpanCarriesItsRpcAttributesAndFailsOnItsGrpcStatus) {
+  TelemetryShipper shipper(Options(), registry_);
+  ProxiedRequest ok = Request(7, 200);
+  ok.method = "POST";
+  ok.target = "/shop.Orders/Get";
+  ok.grpc_status = 0;
+  ProxiedRequest unavailable = Request(8, 200);  // HTTP 200, but the call failed
+  unavailable.method = "POST";
+  unavailable.target = "/shop.Orders/Get";
+  unavailable.grpc_status = 14;
+  ASSERT_TRUE(shipper.Record(ok, HttpProxy::Direction::kInbound));
+  ASSERT_TRUE(shipper.Record(unavailable, HttpProxy::Direction::kInbound));
+  shipper.Flush();
+  const HttpClientResponse good = meshd_.Request("GET", "/v1/traces/00000000000000000000000000000008");
+  EXPECT_NE(good.body.find("\"rpc.system\":\"grpc\""), std::string::npos) << good.body;
+  EXPECT_NE(good.body.find("\"rpc.service\":\"shop.Orders\""), std::string::npos) << good.body;
+  EXPECT_NE(good.body.find("\"rpc.method\":\"Get\""), std::string::npos) << good.body;
+  EXPECT_NE(good.body.find("\"rpc.grpc.status_code\":0"), std::string::npos) << good.body;
+  EXPECT_EQ(good.body.find("\"status\":\"ERROR\""), std::string::npos) << good.body;
+  const HttpClientResponse bad = meshd_.Request("GET", "/v1/traces/00000000000000000000000000000009");
+  EXPECT_NE(bad.body.find("\"rpc.grpc.status_code\":14"), std::string::npos) << bad.body;
+  EXPECT_NE(bad.body.find("\"status\":\"ERROR\""), std::string::npos) << bad.body;
+  // A plain HTTP request has none of them.
+  ASSERT_TRUE(shipper.Record(Request(9, 200), HttpProxy::Direction::kInbound));
+  shipper.Flush();
+  EXPECT_EQ(meshd_.Request("GET", "/v1/traces/0000000000000000000000000000000a").body.find("rpc.system"),
+            std::string::npos);
+}
+
 TEST_F(TelemetryShipperTest, AnUnsampledRequestGetsNoSpanButItsLogAndCount) {
   TelemetryShipper shipper(Options(), registry_);
   ProxiedRequest unsampled = Request(1, 200);
