@@ -44,6 +44,7 @@ PY
 
 now_ms() { date +%s%3N; }
 start_meshd() {  # name
+  : >"$work/$1.log"  # read below before meshd may have written it
   started_ms=$(now_ms)
   "$build/meshd" --listen 127.0.0.1:0 --otlp-grpc-listen 127.0.0.1:0 --db "$work/$1.db" --retention 36500d \
     2>"$work/$1.log" &
@@ -57,6 +58,7 @@ start_meshd() {  # name
   echo "meshd did not start" >&2; cat "$work/$1.log" >&2; exit 1
 }
 start_receiver() {  # the gRPC C++ peer, into the same kind of fresh store
+  : >"$work/grpcpp.out"
   started_ms=$(now_ms)
   "$receiver" "$work/grpcpp.db" 127.0.0.1:0 >"$work/grpcpp.out" 2>"$work/grpcpp.log" &
   meshd_pid=$!
