@@ -24,6 +24,7 @@
 #include "mesh/security/x509.h"
 #include "mesh/store/store.h"
 #include "mesh/telemetry/logger.h"
+#include "mesh/telemetry/worker_pool_metrics.h"
 
 namespace {
 
@@ -334,6 +335,19 @@ int Run(const Options& o) {
                {{"address", grpc_host + ":" + std::to_string(grpc_server->port())}, {"tls", o.tls ? "h2" : "h2c"}});
     }
   }
+
+  // Saturation on /metrics: each listener's connections and each handler pool's busy time.
+  (*plane)->AddMetricsCollector([api = server->get(), grpc = grpc_server.get()] {
+    const mesh::AsioHttpServer::Usage u = api->usage();
+    std::vector<mesh::ListenerUsage> listeners{{"api", static_cast<int64_t>(u.connections)}};
+    std::vector<mesh::WorkerPoolUsage> pools{{"http_handlers", u.handler_threads, u.handler_busy_ns}};
+    if (grpc != nullptr) {
+      const mesh::AsioHttp2Server::Usage g = grpc->usage();
+      listeners.push_back({"otlp_grpc", static_cast<int64_t>(g.connections)});
+      pools.push_back({"otlp_grpc_handlers", g.handler_threads, g.handler_busy_ns});
+    }
+    return mesh::ServerUsageFamilies(listeners, pools);
+  });
 
   log.Info("certificates are issued only to scoped tokens (meshd token create --service NAME) and client "
            "certificates; the write and read tokens get none");

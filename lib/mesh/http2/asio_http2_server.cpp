@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include <array>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <thread>
 
+#include "mesh/base/busy_time.h"
 #include "mesh/base/clock.h"
 #include "mesh/http/host_port.h"
 
@@ -90,7 +92,8 @@ struct AsioHttp2Server::Impl {
   tcp::acceptor acceptor{io};
   std::unique_ptr<asio::ssl::context> tls;
   std::thread io_thread;
-  size_t open = 0;             // connections, on the I/O thread only
+  std::atomic<size_t> open{0};  // connections; changed on the I/O thread only
+  BusyTime handler_busy{SystemClock::Instance()};
   bool accept_paused = false;  // every slot taken
 };
 
@@ -213,6 +216,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         return;
       }
       try {
+        BusyTime::Scope busy(self->server_.handler_busy);
         response = self->server_.handler(request, too_large);
       } catch (...) {
         response = Http2Response{};
@@ -324,6 +328,12 @@ void AsioHttp2Server::Stop() {
   impl_->workers.join();
   boost::system::error_code ec;
   impl_->acceptor.close(ec);
+}
+
+AsioHttp2Server::Usage AsioHttp2Server::usage() const {
+  return {.connections = impl_->open.load(),
+          .handler_threads = impl_->options.threads,
+          .handler_busy_ns = impl_->handler_busy.TotalNs()};
 }
 
 AsioHttp2Server::~AsioHttp2Server() { Stop(); }
