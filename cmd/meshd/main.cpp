@@ -388,7 +388,8 @@ int main(int argc, char** argv) {
   app.add_option("--listen", o.listen, "host:port to serve on (port 0 picks a free one)")->capture_default_str();
   app.add_option("--otlp-grpc-listen", o.otlp_grpc_listen,
                  "host:port of the OTLP/gRPC port (the Trace, Logs and Metrics Export services; HTTP/2, with --tls "
-                 "over TLS); \"\" turns it off; the default port already taken turns it off with a warning")
+                 "over TLS; a call's grpc-timeout is applied); \"\" turns it off; the default port already taken "
+                 "turns it off with a warning")
       ->capture_default_str();
   app.add_option("--advertise", o.advertise,
                  "host:port (or [v6]:port) others reach meshd at, handed out for meshd itself (Prometheus "

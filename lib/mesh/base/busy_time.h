@@ -38,8 +38,8 @@ class BusyTime {
   const Clock& clock_;
   const int64_t origin_ns_;
   mutable std::mutex mu_;
-  int64_t ended_ns_ = 0;       // the scopes ended
-  int64_t open_ = 0;           // scopes open now
+  int64_t ended_ns_ = 0;        // the scopes ended
+  int64_t open_ = 0;            // scopes open now
   int64_t open_starts_ns_ = 0;  // the sum of their starts
 };
 
