@@ -39,8 +39,13 @@ packages=(
 if ! command -v node >/dev/null 2>&1; then
   packages+=(nodejs npm)
 fi
+# --bench-grpc: gRPC C++, only for bench/otlp_grpcpp_receiver (the peer bench/otlp_grpc_bench.sh
+# measures meshd's own OTLP/gRPC against); nothing that builds or tests mesh needs it.
+bench_grpc_packages=(libgrpc++-dev protobuf-compiler-grpc)
 if [ "${1:-}" = "--demo" ]; then
   packages=("${demo_packages[@]}")
+elif [ "${1:-}" = "--bench-grpc" ]; then
+  packages=("${bench_grpc_packages[@]}")
 fi
 
 missing=()

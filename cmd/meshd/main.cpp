@@ -24,6 +24,7 @@
 #include "mesh/security/x509.h"
 #include "mesh/store/store.h"
 #include "mesh/telemetry/logger.h"
+#include "mesh/telemetry/worker_pool_metrics.h"
 
 namespace {
 
@@ -408,6 +409,19 @@ int Run(const Options& o) {
     }
   }
 
+  // Saturation on /metrics: each listener's connections and each handler pool's busy time.
+  (*plane)->AddMetricsCollector([api = server->get(), grpc = grpc_server.get()] {
+    const mesh::AsioHttpServer::Usage u = api->usage();
+    std::vector<mesh::ListenerUsage> listeners{{"api", static_cast<int64_t>(u.connections)}};
+    std::vector<mesh::WorkerPoolUsage> pools{{"http_handlers", u.handler_threads, u.handler_busy_ns}};
+    if (grpc != nullptr) {
+      const mesh::AsioHttp2Server::Usage g = grpc->usage();
+      listeners.push_back({"otlp_grpc", static_cast<int64_t>(g.connections)});
+      pools.push_back({"otlp_grpc_handlers", g.handler_threads, g.handler_busy_ns});
+    }
+    return mesh::ServerUsageFamilies(listeners, pools);
+  });
+
   log.Info("certificates are issued only to scoped tokens (meshd token create --service NAME) and client "
            "certificates; the write and read tokens get none");
   if (plane_options.token.empty()) {
@@ -449,7 +463,8 @@ int main(int argc, char** argv) {
   app.add_option("--listen", o.listen, "host:port to serve on (port 0 picks a free one)")->capture_default_str();
   app.add_option("--otlp-grpc-listen", o.otlp_grpc_listen,
                  "host:port of the OTLP/gRPC port (the Trace, Logs and Metrics Export services; HTTP/2, with --tls "
-                 "over TLS); \"\" turns it off; the default port already taken turns it off with a warning")
+                 "over TLS; a call's grpc-timeout is applied); \"\" turns it off; the default port already taken "
+                 "turns it off with a warning")
       ->capture_default_str();
   app.add_option("--advertise", o.advertise,
                  "host:port (or [v6]:port) others reach meshd at, handed out for meshd itself (Prometheus "

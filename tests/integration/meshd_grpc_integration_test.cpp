@@ -2,7 +2,9 @@
 // small nghttp2 client reach the same routes as OTLP/HTTP protobuf: stored spans come back on
 // GET /v1/traces/{id}; a gzip message is taken; a missing or wrong token is UNAUTHENTICATED;
 // framing garbage INVALID_ARGUMENT; an unknown method UNIMPLEMENTED; a body over --max-body
-// RESOURCE_EXHAUSTED; HTTP/1.1 bytes on the gRPC port close that connection and nothing else.
+// RESOURCE_EXHAUSTED; HTTP/1.1 bytes on the gRPC port close that connection and nothing else; a
+// call past its grpc-timeout DEADLINE_EXCEEDED and not stored, a malformed one INVALID_ARGUMENT;
+// /metrics shows both listeners' connections and both handler pools' busy time.
 // Under --tls the port is TLS with ALPN h2, verified against meshd's CA; a client that does not
 // offer h2 fails the handshake.
 #include <arpa/inet.h>
@@ -196,6 +198,41 @@ TEST_F(MeshdGrpcTest, BadInputUnknownMethodAndOversizedBodyGetTheirCodes) {
   const CallResult big = Call(kTraceExport, EncodeGrpcMessage(std::string(100'000, 'x')));
   EXPECT_TRUE(big.closed);
   EXPECT_EQ(big.grpc_status, "8");
+}
+
+TEST_F(MeshdGrpcTest, GrpcTimeoutIsAppliedAndACallPastItsDeadlineStoresNothing) {
+  const auto call = [&](const std::string& trace_id, const std::string& timeout) {
+    return Call(kTraceExport, EncodeGrpcMessage(TraceRequest(trace_id, "deadline-svc", "span-" + timeout)),
+                {{"authorization", "Bearer g-s3cret"}, {"grpc-timeout", timeout}});
+  };
+  // One nanosecond has passed by the time a handler thread takes the call: it is not begun.
+  const CallResult expired = call("7bf92f3577b34da6a3ce929d0e0e4736", "1n");
+  ASSERT_TRUE(expired.closed);
+  EXPECT_EQ(expired.http_status, 200);
+  EXPECT_EQ(expired.grpc_status, "4") << expired.grpc_message;
+  EXPECT_EQ(meshd_->Request("GET", "/v1/traces/7bf92f3577b34da6a3ce929d0e0e4736").status, 404);
+  const CallResult malformed = call("8bf92f3577b34da6a3ce929d0e0e4736", "5 S");
+  EXPECT_EQ(malformed.grpc_status, "3") << malformed.grpc_message;
+  EXPECT_EQ(meshd_->Request("GET", "/v1/traces/8bf92f3577b34da6a3ce929d0e0e4736").status, 404);
+  const CallResult in_time = call("9bf92f3577b34da6a3ce929d0e0e4736", "30S");
+  EXPECT_EQ(in_time.grpc_status, "0") << in_time.grpc_message;
+  EXPECT_EQ(meshd_->Request("GET", "/v1/traces/9bf92f3577b34da6a3ce929d0e0e4736").status, 200);
+}
+
+TEST_F(MeshdGrpcTest, MetricsShowEachListenersConnectionsAndEachHandlerPoolsBusyTime) {
+  EXPECT_EQ(Call(kTraceExport, EncodeGrpcMessage(TraceRequest("abf92f3577b34da6a3ce929d0e0e4736", "m", "m"))).grpc_status,
+            "0");
+  const std::string metrics = meshd_->Request("GET", "/metrics").body;
+  for (const char* series : {"mesh_client_connections{listener=\"api\"} ", "mesh_client_connections{listener=\"otlp_grpc\"} ",
+                             "mesh_workers{pool=\"http_handlers\"} ", "mesh_workers{pool=\"otlp_grpc_handlers\"} "}) {
+    EXPECT_NE(metrics.find(series), std::string::npos) << series << "\n" << metrics;
+  }
+  // The gRPC call above ran a handler: its pool has been busy for more than nothing.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(metrics, m,
+                                std::regex("mesh_worker_busy_seconds_total\\{pool=\"otlp_grpc_handlers\"\\} ([0-9.e+-]+)")))
+      << metrics;
+  EXPECT_GT(std::stod(m[1].str()), 0);
 }
 
 TEST_F(MeshdGrpcTest, Http1BytesCloseTheirConnectionAndTheServerGoesOn) {

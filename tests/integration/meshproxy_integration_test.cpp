@@ -288,6 +288,10 @@ TEST_F(MeshproxyTest, AdminMetricsHaveSaneProcessSeriesAndMeshdListsTheInstances
   EXPECT_NE(metrics.find("# TYPE process_cpu_seconds_total counter\n"), std::string::npos);
   EXPECT_NE(metrics.find("mesh_telemetry_queue_capacity{service=\"shop\"} 4096\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("mesh_telemetry_queue_depth{service=\"shop\"} "), std::string::npos) << metrics;
+  // The inbound listener's I/O threads and the CPU time they used (issue 21): it proxied the GET above.
+  EXPECT_GE(SampleValue(metrics, "mesh_workers{direction=\"inbound\",pool=\"io\",service=\"shop\"}"), 1) << metrics;
+  EXPECT_GT(SampleValue(metrics, "mesh_worker_busy_seconds_total{direction=\"inbound\",pool=\"io\",service=\"shop\"}"), 0)
+      << metrics;
 
   // The sidecar pushes every 5 s: meshd then lists the instance under its inbound address.
   const std::string instance = "127.0.0.1:" + std::to_string(i.inbound);
@@ -305,6 +309,7 @@ TEST_F(MeshproxyTest, AdminMetricsHaveSaneProcessSeriesAndMeshdListsTheInstances
   EXPECT_EQ(shop["max_fds"].asDouble(), max_fds) << shop;
   EXPECT_TRUE(shop["connections"].isNumeric()) << shop;
   EXPECT_EQ(shop["queue_capacity"].asDouble(), 4096) << shop;
+  EXPECT_GE(shop["workers"].asDouble(), 1) << shop;
   EXPECT_EQ(shop["history"].size(), 30u);
 
   // meshd's /metrics: its own process series, and the sidecar's beside them in the same family.
@@ -315,6 +320,12 @@ TEST_F(MeshproxyTest, AdminMetricsHaveSaneProcessSeriesAndMeshdListsTheInstances
             std::string::npos)
       << meshd_metrics;
   EXPECT_NE(meshd_metrics.find("\nmesh_store_write_queue_depth "), std::string::npos);
+  // The sidecar's worker pool joins meshd's own pools in one family.
+  EXPECT_NE(meshd_metrics.find("mesh_workers{direction=\"inbound\",instance=\"" + instance +
+                               "\",pool=\"io\",service=\"shop\"} "),
+            std::string::npos)
+      << meshd_metrics;
+  EXPECT_NE(meshd_metrics.find("mesh_workers{pool=\"http_handlers\"} "), std::string::npos) << meshd_metrics;
 }
 
 TEST_F(MeshproxyTest, RegistersTheAdminPortItBoundAndTheAppsMetricsForPrometheus) {

@@ -67,6 +67,9 @@ class ControlPlane {
 
   // Adds the routes, the token guard (for the whole router) and the body inflation limits.
   void AddRoutes(HttpRouter& router);
+  // Families of meshd's own joined to GET /metrics at each scrape (its servers' connections and
+  // worker pools); thread-safe, as MetricsRegistry::AddCollector.
+  void AddMetricsCollector(MetricsRegistry::Collector collector) { registry_.AddCollector(std::move(collector)); }
   // Who may do what (the store's scoped tokens, the write and read tokens): the routes' guard,
   // and SecurityApi's certificates.
   AccessControl& access() { return *access_; }

@@ -16,6 +16,7 @@
 #include "mesh/telemetry/prometheus_text.h"
 #include "mesh/telemetry/report.h"
 #include "mesh/telemetry/service_instance.h"
+#include "mesh/telemetry/worker_pool_metrics.h"
 
 namespace mesh {
 
@@ -47,8 +48,8 @@ HttpResponse ControlPlane::Exposition(const HttpRequest& r) {
 
   // What proxies and services pushed, as a Pushgateway would show it: the latest value of each
   // series seen in the last five minutes. Names meshd uses itself are not repeated, except the
-  // process metrics: the pushed ones carry their service and instance, meshd's own no label, so
-  // they join meshd's family.
+  // process and saturation metrics: the pushed ones carry their service and instance, meshd's own
+  // none (or listener, pool), so they join meshd's family.
   const size_t own_count = families.size();
   const auto own = [&](const std::string& name) -> MetricFamily* {
     for (size_t k = 0; k < own_count; ++k) {
@@ -63,7 +64,9 @@ HttpResponse ControlPlane::Exposition(const HttpRequest& r) {
       MetricFamily* mine = own(f.name);
       if (mine == nullptr) {
         families.push_back(std::move(f));
-      } else if (f.name.starts_with("process_") && f.type == mine->type) {
+      } else if ((f.name.starts_with("process_") || f.name == kClientConnectionsMetric || f.name == kWorkersMetric ||
+                  f.name == kWorkerBusyMetric) &&
+                 f.type == mine->type) {
         for (MetricSample& sample : f.samples) {
           if (!sample.labels.empty()) mine->samples.push_back(std::move(sample));
         }

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "mesh/http/deferred_response.h"
+#include "mesh/base/busy_time.h"
 #include "mesh/http/http_message.h"
 
 namespace mesh {
@@ -262,6 +263,7 @@ struct AsioHttpServer::Impl {
   // Deferred answers awaited now: abandoned by Stop, so that none is delivered to a gone loop.
   std::mutex parked_mu;
   std::set<std::shared_ptr<DeferredResponse>> parked;
+  BusyTime handler_busy{SystemClock::Instance()};
 
   // What Stop destroys once the threads are joined: the acceptor and timer, then the io_context,
   // which destroys the coroutines suspended on it and so closes their sockets.
@@ -444,7 +446,11 @@ asio::awaitable<HttpResponse> AsioHttpServer::Impl::RunHandler(const HttpRequest
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(HttpResponse)>(
       [this, &request](auto resume) {
         asio::post(*loop->handlers, [this, &request, resume = std::move(resume)]() mutable {
-          HttpResponse response = CallHandler(handler, request);
+          HttpResponse response;
+          {
+            BusyTime::Scope busy(handler_busy);
+            response = CallHandler(handler, request);
+          }
           const auto executor = asio::get_associated_executor(resume);
           asio::post(executor, [resume = std::move(resume), response = std::move(response)]() mutable {
             resume(std::move(response));
@@ -600,6 +606,12 @@ void AsioHttpServer::Stop() {
   // Destroying the io_context destroys the coroutines suspended on it, and with them their
   // sockets: every connection closes now, idle or mid-request.
   impl_->loop.reset();
+}
+
+AsioHttpServer::Usage AsioHttpServer::usage() const {
+  return {.connections = impl_->connections.load(),
+          .handler_threads = impl_->options.threads,
+          .handler_busy_ns = impl_->handler_busy.TotalNs()};
 }
 
 AsioHttpServer::~AsioHttpServer() { Stop(); }

@@ -90,6 +90,16 @@ class AsioHttpServer {
   int port() const { return port_; }
   void Stop();
 
+  // Saturation, for /metrics: the connections open now, the handler threads, and how long they
+  // have been inside handlers in total (BusyTime: rate(busy) / threads is their utilisation;
+  // answers_inline requests run on the I/O thread and are not counted). Any thread.
+  struct Usage {
+    size_t connections = 0;
+    int handler_threads = 0;
+    int64_t handler_busy_ns = 0;
+  };
+  Usage usage() const;
+
   struct Impl;
 
  private:

@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include <array>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -16,6 +17,8 @@
 #include <cstring>
 #include <thread>
 
+#include "mesh/base/busy_time.h"
+#include "mesh/base/clock.h"
 #include "mesh/http/host_port.h"
 
 namespace mesh {
@@ -89,7 +92,8 @@ struct AsioHttp2Server::Impl {
   tcp::acceptor acceptor{io};
   std::unique_ptr<asio::ssl::context> tls;
   std::thread io_thread;
-  size_t open = 0;             // connections, on the I/O thread only
+  std::atomic<size_t> open{0};  // connections; changed on the I/O thread only
+  BusyTime handler_busy{SystemClock::Instance()};
   bool accept_paused = false;  // every slot taken
 };
 
@@ -99,7 +103,7 @@ template <class Stream>
 class Connection : public std::enable_shared_from_this<Connection<Stream>> {
  public:
   Connection(AsioHttp2Server::Impl& server, Stream stream)
-      : server_(server), stream_(std::move(stream)), idle_(server.io) {}
+      : server_(server), stream_(std::move(stream)), idle_(server.io), deadline_(server.io) {}
 
   void Start(std::string peer_spiffe_id) {
     peer_spiffe_id_ = std::move(peer_spiffe_id);
@@ -109,7 +113,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     Result<std::unique_ptr<Http2ServerSession>> session = Http2ServerSession::Create(
         {.max_body_bytes = server_.options.max_body_bytes,
          .max_concurrent_streams = server_.options.max_concurrent_streams},
-        [this](int32_t id, HttpRequest request, bool too_large) { Dispatch(id, std::move(request), too_large); });
+        [this](int32_t id, HttpRequest request, bool too_large, std::optional<int64_t> deadline_ns) {
+          Dispatch(id, std::move(request), too_large, deadline_ns);
+        });
     if (!session.ok()) return Close();
     session_ = std::move(session).value();
     ArmIdle();
@@ -126,10 +132,29 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     });
   }
 
+  // The timer follows the session's earliest gRPC deadline; at it, the session answers the
+  // calls due DEADLINE_EXCEEDED.
+  void ArmDeadline() {
+    const std::optional<int64_t> next = session_->NextDeadlineNs();
+    if (!next) return;
+    if (armed_deadline_ && *armed_deadline_ == *next) return;
+    armed_deadline_ = next;
+    const int64_t wait_ns = *next - SystemClock::Instance().MonotonicNs();
+    deadline_.expires_after(std::chrono::nanoseconds(std::max<int64_t>(0, wait_ns)));
+    deadline_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->closed_) return;
+      self->armed_deadline_.reset();
+      self->session_->ExpireDeadlines();
+      self->Flush();
+      self->ArmDeadline();
+    });
+  }
+
   void Close() {
     if (closed_) return;
     closed_ = true;
     idle_.cancel();
+    deadline_.cancel();
     boost::system::error_code ec;
     stream_.lowest_layer().close(ec);
     server_.Closed();
@@ -148,6 +173,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       const Status received = self->session_->Receive(std::string_view(self->in_.data(), n));
       if (!received.ok()) self->failed_ = true;  // the GOAWAY goes out, then the connection closes
       self->Flush();
+      self->ArmDeadline();
       if (!self->failed_) self->Read();
     });
   }
@@ -171,13 +197,26 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
   // Called inside an nghttp2 callback (Receive): it only queues work, and the session's guard
   // turns a throw (bad_alloc) into a connection error.
-  void Dispatch(int32_t id, HttpRequest request, bool too_large) {
+  // A call whose deadline passed while it waited for a handler thread is not begun: the session
+  // answers it DEADLINE_EXCEEDED, and nothing of it is done.
+  void Dispatch(int32_t id, HttpRequest request, bool too_large, std::optional<int64_t> deadline_ns) {
     request.remote_addr = remote_addr_;
     request.peer_spiffe_id = peer_spiffe_id_;
     ++handling_;
-    asio::post(server_.workers, [self = this->shared_from_this(), id, request = std::move(request), too_large] {
+    asio::post(server_.workers, [self = this->shared_from_this(), id, request = std::move(request), too_large,
+                                 deadline_ns] {
       Http2Response response;
+      if (deadline_ns && SystemClock::Instance().MonotonicNs() >= *deadline_ns) {
+        asio::post(self->server_.io, [self] {
+          --self->handling_;
+          if (self->closed_) return;
+          self->session_->ExpireDeadlines();
+          self->Flush();
+        });
+        return;
+      }
       try {
+        BusyTime::Scope busy(self->server_.handler_busy);
         response = self->server_.handler(request, too_large);
       } catch (...) {
         response = Http2Response{};
@@ -195,6 +234,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   AsioHttp2Server::Impl& server_;
   Stream stream_;
   asio::steady_timer idle_;
+  asio::steady_timer deadline_;
+  std::optional<int64_t> armed_deadline_;  // what deadline_ waits for
   std::unique_ptr<Http2ServerSession> session_;
   std::array<char, 16384> in_{};
   std::string out_;
@@ -287,6 +328,12 @@ void AsioHttp2Server::Stop() {
   impl_->workers.join();
   boost::system::error_code ec;
   impl_->acceptor.close(ec);
+}
+
+AsioHttp2Server::Usage AsioHttp2Server::usage() const {
+  return {.connections = impl_->open.load(),
+          .handler_threads = impl_->options.threads,
+          .handler_busy_ns = impl_->handler_busy.TotalNs()};
 }
 
 AsioHttp2Server::~AsioHttp2Server() { Stop(); }

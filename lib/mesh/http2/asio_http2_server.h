@@ -4,7 +4,9 @@
 // max_body_bytes; a larger one reaches the handler with `body_too_large` set and no body), runs the
 // handler on one of Options::threads handler threads, so a handler that blocks (on SQLite) stalls
 // no connection; its Http2Response is written back on the connection's stream, trailers included.
-// Streams are multiplexed, up to max_concurrent_streams per connection.
+// Streams are multiplexed, up to max_concurrent_streams per connection. A gRPC call's grpc-timeout
+// is kept (Http2ServerSession): a timer answers it DEADLINE_EXCEEDED when it passes, and a call
+// whose deadline passed while it waited for a handler thread is never handed to the handler.
 //
 // Bounds: at most max_connections connections (more wait in the listen backlog); a connection
 // idle for idle_timeout_ms (no byte read, no request being handled) is closed, as is one whose
@@ -57,6 +59,15 @@ class AsioHttp2Server {
 
   int port() const { return port_; }
   void Stop();
+
+  // Saturation, for /metrics: the connections open now, the handler threads, and how long they
+  // have been inside handlers in total (BusyTime). Any thread.
+  struct Usage {
+    size_t connections = 0;
+    int handler_threads = 0;
+    int64_t handler_busy_ns = 0;
+  };
+  Usage usage() const;
 
   struct Impl;
 

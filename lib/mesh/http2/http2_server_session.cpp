@@ -2,7 +2,10 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <limits>
 #include <map>
+
+#include "mesh/http2/grpc_framing.h"
 
 namespace mesh {
 
@@ -12,10 +15,22 @@ struct Stream {
   HttpRequest request;
   bool too_large = false;  // handed over already; the rest of the body is dropped
   bool handed_over = false;
-  bool responded = false;
+  bool answered = false;   // Respond()ed, or expired: the rest of the body is dropped
+  std::optional<int64_t> deadline_ns;
+  std::string grpc_timeout;  // as sent (bounded), for the error's text
+  std::string bad_timeout;  // a malformed grpc-timeout, answered INVALID_ARGUMENT
   Http2Response response;
   size_t sent = 0;  // of response.body
 };
+
+bool IsGrpc(const HttpRequest& request) { return request.Header("content-type").starts_with("application/grpc"); }
+
+Http2Response GrpcError(GrpcStatus status, std::string_view message) {
+  Http2Response out;
+  out.headers = {{"content-type", "application/grpc"}};
+  out.trailers = GrpcStatusTrailers(status, message);
+  return out;
+}
 
 std::string_view View(const uint8_t* data, size_t size) { return {reinterpret_cast<const char*>(data), size}; }
 
@@ -28,6 +43,7 @@ nghttp2_nv Nv(const std::string& name, const std::string& value) {
 
 struct Http2ServerSession::Impl {
   Options options;
+  const Clock* clock = nullptr;
   RequestCallback on_request;
   std::function<void(int32_t)> on_cancel;
   nghttp2_session* session = nullptr;
@@ -43,10 +59,47 @@ struct Http2ServerSession::Impl {
   }
 
   void HandOver(int32_t id, Stream& s) {
+    if (s.answered) return;
+    if (!s.bad_timeout.empty()) {
+      return Answer(id, s, GrpcError(GrpcStatus::kInvalidArgument,
+                                     "grpc-timeout '" + s.bad_timeout +
+                                         "' is malformed: 1 to 8 digits, then H, M, S, m, u or n"));
+    }
     HttpRequest request = std::move(s.request);
     s.request = HttpRequest{};
     s.handed_over = true;
-    on_request(id, std::move(request), s.too_large);
+    on_request(id, std::move(request), s.too_large, s.deadline_ns);
+  }
+
+  // A gRPC call's deadline starts when its headers are in (the spec's timeout is relative).
+  void StartDeadline(Stream& s) {
+    if (!IsGrpc(s.request)) return;
+    const std::string& timeout = s.request.Header("grpc-timeout");
+    if (timeout.empty()) return;
+    const std::optional<int64_t> ns = ParseGrpcTimeout(timeout);
+    if (!ns) {
+      s.bad_timeout = timeout.substr(0, 32);
+      return;
+    }
+    s.grpc_timeout = timeout;
+    const int64_t now = clock->MonotonicNs();
+    s.deadline_ns = *ns > std::numeric_limits<int64_t>::max() - now ? std::numeric_limits<int64_t>::max() : now + *ns;
+  }
+
+  void Answer(int32_t stream_id, Stream& s, Http2Response response) {
+    s.answered = true;
+    s.request.body.clear();
+    s.response = std::move(response);
+    s.sent = 0;
+    const std::string status = std::to_string(s.response.status);
+    const std::string status_name = ":status";
+    std::vector<nghttp2_nv> nv{Nv(status_name, status)};
+    for (const auto& [name, value] : s.response.headers) nv.push_back(Nv(name, value));
+    nghttp2_data_provider body{};
+    body.read_callback = &Impl::ReadBody;
+    if (nghttp2_submit_response(session, stream_id, nv.data(), nv.size(), &body) != 0) {
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
+    }
   }
 
   // Every callback runs its body through Guarded: an exception (bad_alloc, one from the request
@@ -101,7 +154,7 @@ struct Http2ServerSession::Impl {
     return Guarded([&] {
       Impl& self = Of(user_data);
       Stream* s = self.Find(stream_id);
-      if (s == nullptr || s->too_large) return 0;
+      if (s == nullptr || s->too_large || s->answered) return 0;
       if (s->request.body.size() + len > self.options.max_body_bytes) {
         s->too_large = true;
         s->request.body.clear();
@@ -117,9 +170,13 @@ struct Http2ServerSession::Impl {
   static int OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
     return Guarded([&] {
       const bool request_frame = frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS;
-      if (!request_frame || (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) return 0;
+      if (!request_frame) return 0;
       Impl& self = Of(user_data);
       Stream* s = self.Find(frame->hd.stream_id);
+      if (s != nullptr && frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        self.StartDeadline(*s);
+      }
+      if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) return 0;
       if (s != nullptr && !s->too_large) self.HandOver(frame->hd.stream_id, *s);
       return 0;
     });
@@ -130,7 +187,7 @@ struct Http2ServerSession::Impl {
       Impl& self = Of(user_data);
       auto it = self.streams.find(stream_id);
       if (it == self.streams.end()) return 0;
-      const bool cancelled = it->second.handed_over && !it->second.responded;
+      const bool cancelled = it->second.handed_over && !it->second.answered;
       self.streams.erase(it);
       if (cancelled && self.on_cancel) self.on_cancel(stream_id);
       return 0;
@@ -169,6 +226,7 @@ Result<std::unique_ptr<Http2ServerSession>> Http2ServerSession::Create(const Opt
   out->impl_ = std::make_unique<Impl>();
   Impl& impl = *out->impl_;
   impl.options = options;
+  impl.clock = options.clock != nullptr ? options.clock : &SystemClock::Instance();
   impl.on_request = std::move(on_request);
   nghttp2_session_callbacks* callbacks = nullptr;
   if (nghttp2_session_callbacks_new(&callbacks) != 0) return Status::IOError("nghttp2: out of memory");
@@ -210,25 +268,32 @@ std::string Http2ServerSession::TakeOutput() {
 
 void Http2ServerSession::Respond(int32_t stream_id, Http2Response response) {
   Stream* s = impl_->Find(stream_id);
-  if (s == nullptr) return;
-  s->response = std::move(response);
-  s->responded = true;
-  s->sent = 0;
-  const std::string status = std::to_string(s->response.status);
-  const std::string status_name = ":status";
-  std::vector<nghttp2_nv> nv{Nv(status_name, status)};
-  for (const auto& [name, value] : s->response.headers) nv.push_back(Nv(name, value));
-  nghttp2_data_provider body{};
-  body.read_callback = &Impl::ReadBody;
-  if (nghttp2_submit_response(impl_->session, stream_id, nv.data(), nv.size(), &body) != 0) {
-    nghttp2_submit_rst_stream(impl_->session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
+  if (s == nullptr || s->answered) return;
+  impl_->Answer(stream_id, *s, std::move(response));
+}
+
+void Http2ServerSession::ExpireDeadlines() {
+  const int64_t now = impl_->clock->MonotonicNs();
+  for (auto& [id, s] : impl_->streams) {
+    if (s.answered || !s.deadline_ns || *s.deadline_ns > now) continue;
+    impl_->Answer(id, s, GrpcError(GrpcStatus::kDeadlineExceeded,
+                                   "deadline exceeded: grpc-timeout " + s.grpc_timeout +
+                                       " passed before the answer"));
   }
+}
+
+std::optional<int64_t> Http2ServerSession::NextDeadlineNs() const {
+  std::optional<int64_t> next;
+  for (const auto& [id, s] : impl_->streams) {
+    if (!s.answered && s.deadline_ns && (!next || *s.deadline_ns < *next)) next = s.deadline_ns;
+  }
+  return next;
 }
 
 void Http2ServerSession::Reset(int32_t stream_id, uint32_t error_code) {
   Stream* s = impl_->Find(stream_id);
   if (s == nullptr) return;
-  s->responded = true;  // no answer is wanted from whoever resets it
+  s->answered = true;  // no answer is wanted from whoever resets it
   nghttp2_submit_rst_stream(impl_->session, NGHTTP2_FLAG_NONE, stream_id, error_code);
 }
 

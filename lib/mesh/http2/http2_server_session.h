@@ -7,6 +7,13 @@
 // outgrows the bound (the rest of it is then read and dropped). Answers may come later, in any
 // order, each with trailers if it has any.
 //
+// gRPC deadlines: a request with content-type application/grpc* and a grpc-timeout header has a
+// deadline, that long after its headers arrived (Options::clock's monotonic time). Once it passes
+// unanswered, ExpireDeadlines() answers the call DEADLINE_EXCEEDED (grpc-status 4) and a later
+// Respond() to it is ignored; the request callback gets the deadline so that work not begun by
+// then is not begun. A malformed grpc-timeout (not 1-8 digits then H, M, S, m, u or n) gets
+// INVALID_ARGUMENT (grpc-status 3) and never reaches the callback.
+//
 // Not thread-safe: one thread (the connection's) calls every member. No exception leaves an
 // nghttp2 callback: a callback that fails ends the connection with a protocol error.
 #pragma once
@@ -14,11 +21,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "mesh/base/clock.h"
 #include "mesh/base/status.h"
 #include "mesh/http/http_message.h"
 
@@ -36,11 +45,14 @@ class Http2ServerSession {
   struct Options {
     size_t max_body_bytes = 8 << 20;       // per request
     uint32_t max_concurrent_streams = 100;  // SETTINGS_MAX_CONCURRENT_STREAMS
+    const Clock* clock = nullptr;           // for gRPC deadlines; nullptr: SystemClock
   };
   // A request whose headers and body arrived (path without its query, headers lowercase,
   // :authority as "host", and the raw `:path` and `:scheme` kept under those names for a proxy),
   // or whose body outgrew the bound (`body_too_large`, body empty).
-  using RequestCallback = std::function<void(int32_t stream_id, HttpRequest request, bool body_too_large)>;
+  // `deadline_ns`: the gRPC call's deadline on the clock's monotonic time, nullopt for none.
+  using RequestCallback = std::function<void(int32_t stream_id, HttpRequest request, bool body_too_large,
+                                             std::optional<int64_t> deadline_ns)>;
 
   // The session starts by queueing the server's SETTINGS. Errors: IOError when nghttp2 cannot
   // allocate one.
@@ -56,7 +68,8 @@ class Http2ServerSession {
   Status Receive(std::string_view bytes);
   // What to write to the peer now (may be empty).
   std::string TakeOutput();
-  // Answers stream `stream_id`; ignored when the stream is gone (reset by the peer, say).
+  // Answers stream `stream_id`; ignored when the stream is gone (reset by the peer, say) or was
+  // answered already (its deadline passed).
   void Respond(int32_t stream_id, Http2Response response);
   // Resets stream `stream_id` (RST_STREAM with `error_code`, an RFC 9113 §7 code): a request
   // whose answer cannot come. Ignored when the stream is gone.
@@ -64,6 +77,10 @@ class Http2ServerSession {
   // Called when the client resets (or the connection loses) a stream handed over and not yet
   // answered: its answer is no longer wanted.
   void OnCancel(std::function<void(int32_t stream_id)> on_cancel);
+  // Answers DEADLINE_EXCEEDED every call whose deadline is not after now.
+  void ExpireDeadlines();
+  // The earliest deadline of a call not answered yet (monotonic ns), for the caller's timer.
+  std::optional<int64_t> NextDeadlineNs() const;
   // False once the session has nothing more to read or write (GOAWAY exchanged, peer done).
   bool WantsIo() const;
   // Ends the session: queues a GOAWAY, after which WantsIo() turns false once it is written.

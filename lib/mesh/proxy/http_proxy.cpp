@@ -36,6 +36,7 @@
 #include "mesh/base/clock.h"
 #include "mesh/base/json_text.h"
 #include "mesh/base/time_format.h"
+#include "mesh/base/thread_cpu_clocks.h"
 #include "mesh/base/trace_id.h"
 #include "mesh/base/utf8.h"
 #include "mesh/http2/grpc_framing.h"
@@ -946,6 +947,7 @@ struct HttpProxy::Impl {
   bool stopped = false;
   int port = 0;
   std::vector<std::unique_ptr<Worker>> workers;
+  ThreadCpuClocks io_cpu;  // the workers' threads, added as they start
   // Read once per new connection (not per request): a mutex is cheap enough there.
   mutable std::mutex tls_mu;
   std::shared_ptr<const TlsContexts> tls;
@@ -1898,8 +1900,9 @@ Task<void> HttpProxy::Impl::ServeH2(Worker& w, Client& client, const std::string
                                     const std::string& peer_service, beast::flat_buffer& buffer) {
   auto conn = std::make_shared<H2Client>(w.ioc);
   Result<std::unique_ptr<Http2ServerSession>> made = Http2ServerSession::Create(
-      {}, [this, &w, weak = std::weak_ptr<H2Client>(conn), client_ip, peer_service](int32_t id, HttpRequest request,
-                                                                                    bool too_large) {
+      {}, [this, &w, weak = std::weak_ptr<H2Client>(conn), client_ip, peer_service](
+              int32_t id, HttpRequest request, bool too_large,
+              std::optional<int64_t> /*grpc deadline: HandleH2 reads grpc-timeout as the head timeout*/) {
         // Started by post: never inside the session's own Receive.
         asio::co_spawn(w.ioc,
                        HandleH2(w, weak.lock(), id, std::move(request), too_large, client_ip, peer_service),
@@ -2389,6 +2392,7 @@ Result<std::unique_ptr<HttpProxy>> HttpProxy::Start(Options options) {
     asio::co_spawn(w.ioc, impl->Accept(w), [](std::exception_ptr) {});
     asio::co_spawn(w.ioc, impl->SweepIdle(w), [](std::exception_ptr) {});
     w.thread = std::thread([&w] { w.ioc.run(); });
+    impl->io_cpu.Add(w.thread);
   }
   return std::unique_ptr<HttpProxy>(new HttpProxy(std::move(impl)));
 }
@@ -2428,7 +2432,9 @@ HttpProxy::Counters HttpProxy::counters() const {
           .stream_idle_timeouts = impl_->idle_timeouts.load(),
           .tunnels = impl_->tunnels.load(),
           .tunnel_bytes_to_upstream = impl_->tunnel_bytes_to_upstream.load(),
-          .tunnel_bytes_to_client = impl_->tunnel_bytes_to_client.load()};
+          .tunnel_bytes_to_client = impl_->tunnel_bytes_to_client.load(),
+          .io_threads = static_cast<int64_t>(impl_->io_cpu.size()),
+          .io_busy_ns = impl_->io_cpu.TotalNs()};
 }
 
 }  // namespace mesh

@@ -200,6 +200,9 @@ class HttpProxy {
     int64_t tunnels = 0;
     int64_t tunnel_bytes_to_upstream = 0;
     int64_t tunnel_bytes_to_client = 0;
+    // The I/O threads, and the CPU time they used (ThreadCpuClocks: busy, not waiting for I/O).
+    int64_t io_threads = 0;
+    int64_t io_busy_ns = 0;
   };
   Counters counters() const;
 

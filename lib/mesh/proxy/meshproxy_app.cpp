@@ -27,6 +27,7 @@
 #include "mesh/telemetry/metrics.h"
 #include "mesh/telemetry/process_metrics.h"
 #include "mesh/telemetry/prometheus_text.h"
+#include "mesh/telemetry/worker_pool_metrics.h"
 
 namespace mesh {
 namespace {
@@ -203,7 +204,10 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
       "Client connections closed at once (limit: over the connection limit) or not accepted (accept_error: out of "
       "descriptors, say)",
       {"service", "direction", "reason"});
-  Family<Gauge>* client_connections = *registry.AddGauge("mesh_client_connections", "Client connections open", {"service", "direction"});
+  Family<Gauge>* client_connections =
+      *registry.AddGauge(kClientConnectionsMetric, kClientConnectionsHelp, {"service", "direction"});
+  Family<Gauge>* workers = *registry.AddGauge(kWorkersMetric, kWorkersHelp, {"service", "direction", "pool"});
+  Family<Counter>* worker_busy = *registry.AddCounter(kWorkerBusyMetric, kWorkerBusyHelp, {"service", "direction", "pool"});
   Family<Gauge>* client_limit = *registry.AddGauge(
       "mesh_client_connections_limit", "Client connections a listener keeps open at most", {"service", "direction"});
   Family<Counter>* overflow = *registry.AddCounter(
@@ -256,6 +260,10 @@ int RunMeshproxy(const ProxyConfig& config, const CommandIo& io,
       set(tls_refused, {config.service, direction, "identity_mismatch"}, c.upstream_tls_identity_mismatches);
     }
     if (auto g = client_connections->WithLabels({config.service, direction}); g.ok()) (*g)->Set(static_cast<double>(c.client_connections));
+    if (auto g = workers->WithLabels({config.service, direction, "io"}); g.ok()) (*g)->Set(static_cast<double>(c.io_threads));
+    if (auto busy = worker_busy->WithLabels({config.service, direction, "io"}); busy.ok()) {
+      (*busy)->Inc(static_cast<double>(c.io_busy_ns) / 1e9 - (*busy)->Value());
+    }
     if (auto g = client_limit->WithLabels({config.service, direction}); g.ok()) (*g)->Set(static_cast<double>(client_connection_limit));
   };
   TelemetryShipper::Options shipping;

@@ -338,6 +338,12 @@ Result<std::vector<InstanceSaturation>> MetricStore::Saturation(const std::strin
       for (int k = 0; k < n; ++k) inst.history[k].cpu_cores = rates[k];
       continue;
     }
+    if (s.name == "mesh_worker_busy_seconds_total") {  // one series per pool: rates add up
+      add(inst.busy_workers, CounterRate(*points));
+      const std::vector<std::optional<double>> rates = RatePerBucket(*points, from, now_ns, n);
+      for (int k = 0; k < n; ++k) add(inst.history[k].busy_workers, rates[k]);
+      continue;
+    }
     const std::vector<std::optional<TimedValue>> last = LastPerBucket(*points, from, now_ns, n);
     const auto bucketed = [&](std::optional<double> SaturationPoint::*field) {
       for (int k = 0; k < n; ++k) {
@@ -357,12 +363,19 @@ Result<std::vector<InstanceSaturation>> MetricStore::Saturation(const std::strin
     } else if (s.name == "mesh_telemetry_queue_depth") {
       add(inst.queue_depth, latest);
       bucketed(&SaturationPoint::queue_depth);
+    } else if (s.name == "mesh_workers") {
+      add(inst.workers, latest);
+      bucketed(&SaturationPoint::workers);
     } else {
       add(inst.queue_capacity, latest);
     }
   }
   std::vector<InstanceSaturation> out;
-  for (auto& [name, inst] : by_instance) out.push_back(std::move(inst));
+  for (auto& [name, inst] : by_instance) {
+    inst.worker_utilization = WorkerUtilization(inst.busy_workers, inst.workers);
+    for (SaturationPoint& p : inst.history) p.worker_utilization = WorkerUtilization(p.busy_workers, p.workers);
+    out.push_back(std::move(inst));
+  }
   return out;
 }
 

@@ -64,6 +64,11 @@ std::vector<std::optional<double>> RatePerBucket(const std::vector<TimedValue>& 
   return rates;
 }
 
+std::optional<double> WorkerUtilization(std::optional<double> busy_workers, std::optional<double> workers) {
+  if (!busy_workers || !workers || *workers <= 0) return std::nullopt;
+  return *busy_workers / *workers;
+}
+
 std::string SaturationJson(const std::string& service, int64_t window_ns,
                            const std::vector<InstanceSaturation>& instances) {
   std::string out = "{\"service\":";
@@ -83,6 +88,9 @@ std::string SaturationJson(const std::string& service, int64_t window_ns,
     AppendNumber(out, "connections", s.connections);
     AppendNumber(out, "queue_depth", s.queue_depth);
     AppendNumber(out, "queue_capacity", s.queue_capacity);
+    AppendNumber(out, "workers", s.workers);
+    AppendNumber(out, "busy_workers", s.busy_workers);
+    AppendNumber(out, "worker_utilization", s.worker_utilization);
     out += ",\"history\":[";
     for (size_t k = 0; k < s.history.size(); ++k) {
       const SaturationPoint& p = s.history[k];
@@ -93,6 +101,7 @@ std::string SaturationJson(const std::string& service, int64_t window_ns,
       AppendNumber(out, "resident_bytes", p.resident_bytes);
       AppendNumber(out, "connections", p.connections);
       AppendNumber(out, "queue_depth", p.queue_depth);
+      AppendNumber(out, "worker_utilization", p.worker_utilization);
       out += '}';
     }
     out += "]}";

@@ -1,5 +1,5 @@
 // Saturation, the fourth golden signal, per instance of a service: how much CPU, memory, file
-// descriptors, connections and queue room it uses, from the process_* and mesh_* series its
+// descriptors, connections, worker time and queue room it uses, from the process_* and mesh_* series its
 // sidecar pushes (process_metrics.h, telemetry_shipper.h). Holds the answer of
 // GET /v1/services/{name}/saturation, its JSON, and the pure arithmetic over stored samples
 // (a counter's rate as PromQL's rate() takes it, gauges bucketed for sparklines). Thread-safe.
@@ -17,7 +17,8 @@ namespace mesh {
 // The series an instance's saturation is read from (all labelled service and instance).
 inline constexpr const char* kSaturationSeries[] = {
     "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "process_max_fds",
-    "mesh_client_connections",   "mesh_telemetry_queue_depth",    "mesh_telemetry_queue_capacity"};
+    "mesh_client_connections",   "mesh_telemetry_queue_depth",    "mesh_telemetry_queue_capacity",
+    "mesh_workers",              "mesh_worker_busy_seconds_total"};
 
 // Sparkline points per instance.
 inline constexpr int kSaturationHistoryPoints = 30;
@@ -28,6 +29,9 @@ struct SaturationPoint {
   std::optional<double> resident_bytes;
   std::optional<double> connections;
   std::optional<double> queue_depth;
+  std::optional<double> workers;             // summed over pools
+  std::optional<double> busy_workers;        // rate(mesh_worker_busy_seconds_total), summed over pools
+  std::optional<double> worker_utilization;  // busy_workers / workers
 };
 
 struct InstanceSaturation {
@@ -42,8 +46,17 @@ struct InstanceSaturation {
   std::optional<double> connections;
   std::optional<double> queue_depth;
   std::optional<double> queue_capacity;
+  // Worker pools (a proxy's I/O threads per listener): their threads (newest sample, summed),
+  // how many were busy on average over the window (rate of the busy-seconds counters, summed),
+  // and the ratio of the two (0: idle, 1: every worker busy all the time).
+  std::optional<double> workers;
+  std::optional<double> busy_workers;
+  std::optional<double> worker_utilization;
   std::vector<SaturationPoint> history;  // kSaturationHistoryPoints, oldest first
 };
+
+// busy / workers, nullopt unless both are known and workers > 0.
+std::optional<double> WorkerUtilization(std::optional<double> busy_workers, std::optional<double> workers);
 
 // A counter's per-second rate across `points` (ascending; resets as CounterIncrease takes them);
 // nullopt with fewer than two points or no time between them.
@@ -62,8 +75,9 @@ std::vector<std::optional<double>> RatePerBucket(const std::vector<TimedValue>& 
 
 // {"service":..., "window_seconds":..., "instances":[{"instance", "last_sample" (RFC 3339),
 // "cpu_cores", "resident_bytes", "open_fds", "max_fds", "connections", "queue_depth",
-// "queue_capacity", "history":[{"t", "cpu_cores", "resident_bytes", "connections",
-// "queue_depth"}]}]}; an unknown figure is null.
+// "queue_capacity", "workers", "busy_workers", "worker_utilization", "history":[{"t",
+// "cpu_cores", "resident_bytes", "connections", "queue_depth", "worker_utilization"}]}]};
+// an unknown figure is null.
 std::string SaturationJson(const std::string& service, int64_t window_ns,
                            const std::vector<InstanceSaturation>& instances);
 

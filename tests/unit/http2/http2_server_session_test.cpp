@@ -2,31 +2,37 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "http2_test_client.h"
+#include "test_support.h"
 
 namespace mesh {
 namespace http2_http2_server_session_test {
 
 using mesh::test_support::Http2TestClient;
+using mesh::testing::FakeClock;
 
 struct Handed {
   int32_t stream_id;
   HttpRequest request;
   bool too_large;
+  std::optional<int64_t> deadline_ns;
 };
 
 // A server session and a client session joined in memory.
 class Pair {
  public:
   explicit Pair(Http2ServerSession::Options options = {}) {
-    auto made = Http2ServerSession::Create(options, [this](int32_t id, HttpRequest r, bool too_large) {
-      if (throw_from_callback) throw std::runtime_error("handler bug");
-      handed.push_back({id, std::move(r), too_large});
-    });
+    auto made = Http2ServerSession::Create(
+        options, [this](int32_t id, HttpRequest r, bool too_large, std::optional<int64_t> deadline_ns) {
+          if (throw_from_callback) throw std::runtime_error("handler bug");
+          handed.push_back({id, std::move(r), too_large, deadline_ns});
+        });
     EXPECT_TRUE(made.ok());
     server = std::move(made).value();
   }
@@ -132,7 +138,7 @@ TEST(Http2ServerSession, IgnoresAnAnswerToAStreamThatIsGone) {
 }
 
 TEST(Http2ServerSession, RefusesBytesThatAreNotTheHttp2Preface) {
-  auto server = Http2ServerSession::Create({}, [](int32_t, HttpRequest, bool) {});
+  auto server = Http2ServerSession::Create({}, [](int32_t, HttpRequest, bool, std::optional<int64_t>) {});
   ASSERT_TRUE(server.ok());
   EXPECT_FALSE((*server)->Receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n").ok());
   EXPECT_NE((*server)->TakeOutput(), "");  // its GOAWAY
@@ -186,6 +192,104 @@ TEST(Http2ServerSession, ShutdownEndsTheSession) {
   p.server->Shutdown();
   EXPECT_NE(p.server->TakeOutput(), "");
   EXPECT_FALSE(p.server->WantsIo());
+}
+
+const std::vector<std::pair<std::string, std::string>> kGrpc = {{"content-type", "application/grpc"}};
+
+std::vector<std::pair<std::string, std::string>> GrpcWithTimeout(const std::string& timeout) {
+  return {{"content-type", "application/grpc"}, {"grpc-timeout", timeout}};
+}
+
+TEST(Http2ServerSession, AnswersDeadlineExceededOnceTheGrpcTimeoutPassesAndIgnoresTheLateAnswer) {
+  FakeClock clock(5'000'000'000);
+  Pair p({.clock = &clock});
+  const int32_t id = p.client.Submit("POST", "/pkg.Svc/Call", GrpcWithTimeout("100m"), "x");
+  ASSERT_TRUE(p.Pump());
+  ASSERT_EQ(p.handed.size(), 1u);
+  EXPECT_EQ(p.handed[0].deadline_ns, 5'100'000'000);
+  EXPECT_EQ(p.server->NextDeadlineNs(), 5'100'000'000);
+  clock.Advance(99'999'999);
+  p.server->ExpireDeadlines();
+  ASSERT_TRUE(p.Pump());
+  EXPECT_FALSE(p.client.reply(id).closed);
+  clock.Advance(1);
+  p.server->ExpireDeadlines();
+  ASSERT_TRUE(p.Pump());
+  const auto& reply = p.client.reply(id);
+  ASSERT_TRUE(reply.closed);
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.headers.at("content-type"), "application/grpc");
+  EXPECT_EQ(reply.trailers.at("grpc-status"), "4");
+  EXPECT_NE(reply.trailers.at("grpc-message").find("100m"), std::string::npos);
+  EXPECT_EQ(p.server->NextDeadlineNs(), std::nullopt);
+  // The handler's answer comes after the deadline's: dropped, not a second response.
+  p.server->Respond(id, Http2Response{.body = "late", .trailers = {{"grpc-status", "0"}}});
+  ASSERT_TRUE(p.Pump());
+  EXPECT_EQ(p.client.reply(id).body, "");
+  EXPECT_EQ(p.client.reply(id).trailers.at("grpc-status"), "4");
+}
+
+TEST(Http2ServerSession, AnAnswerBeforeTheDeadlineCancelsIt) {
+  FakeClock clock;
+  Pair p({.clock = &clock});
+  const int32_t id = p.client.Submit("POST", "/pkg.Svc/Call", GrpcWithTimeout("1S"), "x");
+  ASSERT_TRUE(p.Pump());
+  p.server->Respond(id, Http2Response{.body = "on time", .trailers = {{"grpc-status", "0"}}});
+  EXPECT_EQ(p.server->NextDeadlineNs(), std::nullopt);
+  clock.Advance(2'000'000'000);
+  p.server->ExpireDeadlines();
+  ASSERT_TRUE(p.Pump());
+  EXPECT_EQ(p.client.reply(id).body, "on time");
+  EXPECT_EQ(p.client.reply(id).trailers.at("grpc-status"), "0");
+}
+
+TEST(Http2ServerSession, NextDeadlineIsTheEarliestOfTheCallsInFlight) {
+  FakeClock clock;
+  Pair p({.clock = &clock});
+  const int32_t slow = p.client.Submit("POST", "/pkg.Svc/Call", GrpcWithTimeout("2S"), "a");
+  const int32_t fast = p.client.Submit("POST", "/pkg.Svc/Call", GrpcWithTimeout("300m"), "b");
+  p.client.Submit("POST", "/pkg.Svc/Call", kGrpc, "no deadline");
+  ASSERT_TRUE(p.Pump());
+  ASSERT_EQ(p.handed.size(), 3u);
+  EXPECT_EQ(p.handed[2].deadline_ns, std::nullopt);
+  EXPECT_EQ(p.server->NextDeadlineNs(), 300'000'000);
+  clock.Advance(300'000'000);
+  p.server->ExpireDeadlines();
+  ASSERT_TRUE(p.Pump());
+  EXPECT_EQ(p.client.reply(fast).trailers.at("grpc-status"), "4");
+  EXPECT_FALSE(p.client.reply(slow).closed);
+  EXPECT_EQ(p.server->NextDeadlineNs(), 2'000'000'000);
+}
+
+TEST(Http2ServerSession, SaturatesAnHourLongTimeoutNearTheEndOfTime) {
+  FakeClock clock(std::numeric_limits<int64_t>::max() - 10);
+  Pair p({.clock = &clock});
+  p.client.Submit("POST", "/pkg.Svc/Call", GrpcWithTimeout("99999999H"), "x");
+  ASSERT_TRUE(p.Pump());
+  ASSERT_EQ(p.handed.size(), 1u);
+  EXPECT_EQ(p.handed[0].deadline_ns, std::numeric_limits<int64_t>::max());
+}
+
+TEST(Http2ServerSession, RefusesAMalformedGrpcTimeoutWithInvalidArgumentAndNeverHandsItOver) {
+  for (const std::string bad : {"1x", "123456789S", "S", "-1S", "1.5S", "+1S", "1s", "0x10S"}) {
+    SCOPED_TRACE(bad);
+    Pair p;
+    const int32_t id = p.client.Submit("POST", "/pkg.Svc/Call", GrpcWithTimeout(bad), "x");
+    ASSERT_TRUE(p.Pump());
+    EXPECT_TRUE(p.handed.empty());
+    ASSERT_TRUE(p.client.reply(id).closed);
+    EXPECT_EQ(p.client.reply(id).trailers.at("grpc-status"), "3");
+  }
+}
+
+TEST(Http2ServerSession, LeavesGrpcTimeoutOfARequestThatIsNotGrpcAlone) {
+  FakeClock clock;
+  Pair p({.clock = &clock});
+  p.client.Submit("POST", "/a", {{"content-type", "text/plain"}, {"grpc-timeout", "bad"}}, "x");
+  ASSERT_TRUE(p.Pump());
+  ASSERT_EQ(p.handed.size(), 1u);
+  EXPECT_EQ(p.handed[0].deadline_ns, std::nullopt);
+  EXPECT_EQ(p.server->NextDeadlineNs(), std::nullopt);
 }
 
 }  // namespace http2_http2_server_session_test

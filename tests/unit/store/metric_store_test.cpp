@@ -480,6 +480,41 @@ TEST_F(MetricStoreTest, ThinnedWindowKeepsTheBaselineAndEachPartsFirstAndLast) {
   EXPECT_EQ(values, (std::vector<double>{9, 10, 19, 20, 29, 30, 39, 40, 49}));
 }
 
+// A sidecar's I/O thread pools, one per listener, as meshproxy pushes them.
+std::string WorkerPush(const std::string& instance, double inbound_busy, double outbound_busy, int threads_each) {
+  const std::string l = "{service=\"api\",instance=\"" + instance + "\",pool=\"io\"";
+  return "# TYPE mesh_workers gauge\nmesh_workers" + l + ",direction=\"inbound\"} " + std::to_string(threads_each) +
+         "\nmesh_workers" + l + ",direction=\"outbound\"} " + std::to_string(threads_each) +
+         "\n# TYPE mesh_worker_busy_seconds_total counter\nmesh_worker_busy_seconds_total" + l +
+         ",direction=\"inbound\"} " + FormatMetricValue(inbound_busy) + "\nmesh_worker_busy_seconds_total" + l +
+         ",direction=\"outbound\"} " + FormatMetricValue(outbound_busy) + "\n";
+}
+
+TEST_F(MetricStoreTest, SaturationGivesWorkerUtilisationAsBusyRateOverWorkersSummedOverPools) {
+  Insert(WorkerPush("a:1", 10, 0, 2), kT1);
+  Insert(WorkerPush("a:1", 70, 30, 2), kT2);  // 60 + 30 busy seconds in 60 s: 1.5 of 4 threads busy
+  Insert(WorkerPush("b:2", 5, 5, 2), kT2);     // one sample: no rate, so no utilisation
+  Result<std::vector<InstanceSaturation>> s = metrics_->Saturation("api", 3600 * kSecond, kT2);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_EQ(s->size(), 2u);
+  const InstanceSaturation& a = (*s)[0];
+  EXPECT_EQ(*a.workers, 4);
+  EXPECT_DOUBLE_EQ(*a.busy_workers, 1.5);
+  EXPECT_DOUBLE_EQ(*a.worker_utilization, 0.375);
+  EXPECT_DOUBLE_EQ(*a.history.back().worker_utilization, 0.375);
+  const InstanceSaturation& b = (*s)[1];
+  EXPECT_EQ(*b.workers, 4);
+  EXPECT_FALSE(b.busy_workers);
+  EXPECT_FALSE(b.worker_utilization);
+}
+
+TEST(WorkerUtilization, IsUnknownWithoutBothFiguresOrWithNoWorkers) {
+  EXPECT_DOUBLE_EQ(*WorkerUtilization(1.0, 4.0), 0.25);
+  EXPECT_FALSE(WorkerUtilization(std::nullopt, 4.0));
+  EXPECT_FALSE(WorkerUtilization(1.0, std::nullopt));
+  EXPECT_FALSE(WorkerUtilization(1.0, 0.0));
+}
+
 TEST_F(MetricStoreTest, SaturationSeriesLookupUsesTheServiceIndex) {
   Result<std::vector<std::string>> plan = store_->ExplainQueryPlan(MetricStore::SaturationSeriesQuery("api"));
   ASSERT_TRUE(plan.ok()) << plan.status().message();

@@ -86,7 +86,14 @@ TEST(SaturationJson, WritesEveryFigureAndNullForTheUnknown) {
   i.max_fds = 1024;
   i.connections = 3;
   i.queue_capacity = 4096;
-  i.history.push_back({.end_ns = kT0, .cpu_cores = 0.5, .resident_bytes = std::nan(""), .connections = 2});
+  i.workers = 4;
+  i.busy_workers = 1;
+  i.worker_utilization = 0.25;
+  i.history.push_back({.end_ns = kT0,
+                       .cpu_cores = 0.5,
+                       .resident_bytes = std::nan(""),
+                       .connections = 2,
+                       .worker_utilization = 0.75});
   const Json::Value v = Parse(SaturationJson("api", 3600 * kSecond, {i}));
   EXPECT_EQ(v["service"].asString(), "api");
   EXPECT_EQ(v["window_seconds"].asDouble(), 3600);
@@ -100,7 +107,11 @@ TEST(SaturationJson, WritesEveryFigureAndNullForTheUnknown) {
   EXPECT_EQ(inst["connections"].asDouble(), 3);
   EXPECT_TRUE(inst["queue_depth"].isNull());
   EXPECT_EQ(inst["queue_capacity"].asDouble(), 4096);
+  EXPECT_EQ(inst["workers"].asDouble(), 4);
+  EXPECT_EQ(inst["busy_workers"].asDouble(), 1);
+  EXPECT_EQ(inst["worker_utilization"].asDouble(), 0.25);
   ASSERT_EQ(inst["history"].size(), 1u);
+  EXPECT_EQ(inst["history"][0]["worker_utilization"].asDouble(), 0.75);
   EXPECT_EQ(inst["history"][0]["cpu_cores"].asDouble(), 0.5);
   EXPECT_TRUE(inst["history"][0]["resident_bytes"].isNull());  // NaN is not JSON
   EXPECT_TRUE(inst["history"][0]["queue_depth"].isNull());
