@@ -27,7 +27,9 @@ class Pair {
  public:
   explicit Pair(Http2ClientSession::Options client_options = {}, Http2ServerSession::Options server_options = {}) {
     auto s = Http2ServerSession::Create(server_options,
-                                        [this](int32_t id, HttpRequest r, bool) { handed.push_back({id, std::move(r)}); });
+                                        [this](int32_t id, HttpRequest r, bool, std::optional<int64_t>) {
+                                          handed.push_back({id, std::move(r)});
+                                        });
     EXPECT_TRUE(s.ok());
     server = std::move(s).value();
     server->OnCancel([this](int32_t id) { cancelled.push_back(id); });
