@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   std::string timeout;
   std::string stream_idle_timeout;
   CLI::App app{"meshproxy: the mesh sidecar (inbound and outbound proxy, discovery, balancing, "
-               "retries, telemetry)",
+               "retries, telemetry); HTTP/1.1 and HTTP/2 (h2c, or ALPN h2 over mTLS) on every listener, "
+               "gRPC status and deadlines, WebSocket upgrades",
                "meshproxy"};
   app.set_version_flag("--version", std::string("meshproxy ") + MESH_VERSION);
   app.add_option("--config", config_file, "JSON config file (flags given here win over it; checked again on SIGHUP)");
